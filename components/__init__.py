@@ -1,0 +1,1 @@
+"""brickwall components: typed specs, pure planners and the ComponentResources built from them."""

@@ -1,0 +1,1 @@
+"""Pure planning code (addresses, names, rule tables): no Pulumi imports, property-tested."""

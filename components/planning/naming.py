@@ -1,0 +1,164 @@
+"""Resource names and Azure's naming rules. Pure functions, no Pulumi.
+
+Every physical name the toolkit sets comes from `plan_names`, and `name_problems` checks
+each one against Azure's rules for its kind before anything is registered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+
+from components.planning.regions import region_code
+
+
+@dataclass(frozen=True)
+class NameRule:
+    min_len: int
+    max_len: int
+    pattern: str  # full-match regex
+    allowed: str  # the characters rule in words, for the error message
+    global_scope: bool = False  # unique across all of Azure (part of a public DNS name)
+
+
+_DASHED = r"[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9_])?"
+
+NAME_RULES: dict[str, NameRule] = {
+    "resource_group": NameRule(1, 90, r"[A-Za-z0-9_.()-]*[A-Za-z0-9_()-]", "letters, digits, _ . ( ) -, not ending in ."),
+    "virtual_network": NameRule(2, 64, _DASHED, "letters, digits, _ . -; starts with a letter or digit, ends with a letter, digit or _"),
+    "subnet": NameRule(1, 80, _DASHED, "letters, digits, _ . -; starts with a letter or digit, ends with a letter, digit or _"),
+    "network_security_group": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    "security_rule": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    "public_ip": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    "nat_gateway": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    "route_table": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    "private_endpoint": NameRule(2, 64, _DASHED, "letters, digits, _ . -"),
+    "dns_link": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    "databricks_workspace": NameRule(3, 64, r"[A-Za-z0-9_-]+", "letters, digits, _ -"),
+    "access_connector": NameRule(3, 64, r"[A-Za-z0-9_-]+", "letters, digits, _ -"),
+    "storage_account": NameRule(3, 24, r"[a-z0-9]+", "lowercase letters and digits only", global_scope=True),
+}
+
+
+def name_problem(kind: str, value: str) -> str | None:
+    """Why `value` is not a valid Azure name of this kind, or None when it is."""
+    rule = NAME_RULES[kind]
+    if not rule.min_len <= len(value) <= rule.max_len:
+        return f"{kind.replace('_', ' ')} name {value!r} is {len(value)} characters; Azure allows {rule.min_len}-{rule.max_len}"
+    if not re.fullmatch(rule.pattern, value):
+        return f"{kind.replace('_', ' ')} name {value!r} breaks Azure's rule: {rule.allowed}"
+    return None
+
+
+def short_hash(*parts: str, length: int = 4) -> str:
+    """A stable lowercase hex suffix (sha256, never Python's salted hash())."""
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class NamePlan:
+    """Every physical name of one environment. Field name → (kind, value) via `items()`."""
+
+    resource_group: str
+    transit_resource_group: str
+    virtual_network: str
+    transit_virtual_network: str
+    host_subnet: str
+    container_subnet: str
+    private_endpoint_subnet: str
+    transit_private_endpoint_subnet: str
+    network_security_group: str
+    nat_gateway: str
+    nat_public_ip: str
+    route_table: str
+    workspace: str
+    managed_resource_group: str
+    workspace_storage_account: str
+    access_connector: str
+    webauth_workspace: str
+    webauth_managed_resource_group: str
+    backend_endpoint: str
+    frontend_endpoint: str
+    webauth_endpoint: str
+    dfs_endpoint: str
+    blob_endpoint: str
+
+    _KINDS = {
+        "resource_group": "resource_group",
+        "transit_resource_group": "resource_group",
+        "virtual_network": "virtual_network",
+        "transit_virtual_network": "virtual_network",
+        "host_subnet": "subnet",
+        "container_subnet": "subnet",
+        "private_endpoint_subnet": "subnet",
+        "transit_private_endpoint_subnet": "subnet",
+        "network_security_group": "network_security_group",
+        "nat_gateway": "nat_gateway",
+        "nat_public_ip": "public_ip",
+        "route_table": "route_table",
+        "workspace": "databricks_workspace",
+        "managed_resource_group": "resource_group",
+        "workspace_storage_account": "storage_account",
+        "access_connector": "access_connector",
+        "webauth_workspace": "databricks_workspace",
+        "webauth_managed_resource_group": "resource_group",
+        "backend_endpoint": "private_endpoint",
+        "frontend_endpoint": "private_endpoint",
+        "webauth_endpoint": "private_endpoint",
+        "dfs_endpoint": "private_endpoint",
+        "blob_endpoint": "private_endpoint",
+    }
+
+    def items(self) -> Iterator[tuple[str, str, str]]:
+        for f in fields(self):
+            yield f.name, self._KINDS[f.name], getattr(self, f.name)
+
+    def global_names(self) -> dict[str, str]:
+        """The names that must be unique across all of Azure, not just their resource group."""
+        return {field: value for field, kind, value in self.items() if NAME_RULES[kind].global_scope}
+
+
+def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = None) -> NamePlan:
+    """Names of the form <kind>-<prefix>-<env>-<region code>; global names add a stable suffix."""
+    rc = region_code(region)
+    base = f"{prefix}-{env}-{rc}"
+    suffix = unique_suffix if unique_suffix is not None else short_hash(prefix, env, region)
+    compact = re.sub(r"[^a-z0-9]", "", f"{prefix}{env}{rc}".lower())
+    return NamePlan(
+        resource_group=f"rg-{base}",
+        transit_resource_group=f"rg-{base}-transit",
+        virtual_network=f"vnet-{base}",
+        transit_virtual_network=f"vnet-{base}-transit",
+        host_subnet="snet-dbw-host",
+        container_subnet="snet-dbw-container",
+        private_endpoint_subnet="snet-private-endpoints",
+        transit_private_endpoint_subnet="snet-private-endpoints",
+        network_security_group=f"nsg-{base}-dbw",
+        nat_gateway=f"ng-{base}",
+        nat_public_ip=f"pip-{base}-nat",
+        route_table=f"rt-{base}-egress",
+        workspace=f"dbw-{base}",
+        managed_resource_group=f"rg-{base}-dbw-managed",
+        workspace_storage_account=f"st{compact}{suffix}",
+        access_connector=f"ac-{base}",
+        # One browser-authentication workspace per region: the name warns people off deleting it.
+        webauth_workspace=f"WEBAUTH_DO_NOT_DELETE_{region.upper()}",
+        webauth_managed_resource_group=f"rg-{prefix}-webauth-{rc}-managed",
+        backend_endpoint=f"pe-{base}-backend",
+        frontend_endpoint=f"pe-{base}-frontend",
+        webauth_endpoint=f"pe-{base}-webauth",
+        dfs_endpoint=f"pe-{base}-dfs",
+        blob_endpoint=f"pe-{base}-blob",
+    )
+
+
+def name_problems(plan: NamePlan) -> list[tuple[str, str]]:
+    """(field, reason) for every planned name that breaks Azure's rules."""
+    out = []
+    for field, kind, value in plan.items():
+        problem = name_problem(kind, value)
+        if problem:
+            out.append((field, problem))
+    return out

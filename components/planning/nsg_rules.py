@@ -1,0 +1,168 @@
+"""NSG rule tables. Pure data, no Pulumi.
+
+One table per NSG holds both the rules Databricks injects into the delegated subnets'
+NSG (owner "databricks": documented, evaluated, never created or deleted by us) and the
+rules this toolkit authors (owner "toolkit": created as standalone SecurityRule resources).
+The component creates the toolkit rows; the checks and the report read the same rows.
+
+Which service tags and ports apply under each `requiredNsgRules` mode:
+
+| rule (direction)                         | AllRules          | NoAzureDatabricksRules |
+|------------------------------------------|-------------------|------------------------|
+| worker-to-worker, VirtualNetwork any (in/out) | Databricks   | Databricks             |
+| AzureDatabricks 443, 3306, 8443-8451 (out)| Databricks        | absent: back-end private link carries control-plane traffic |
+| Sql 3306 (out)                           | Databricks        | Databricks             |
+| Storage 443 (out)                        | Databricks        | Databricks             |
+| EventHub 9093 (out)                      | Databricks        | Databricks             |
+| AzureActiveDirectory 443 (out)           | toolkit, when outbound Internet is denied | same    |
+| AzureFrontDoor.Frontend 443 (out)        | toolkit, when outbound Internet is denied | same    |
+| Internet any (in), Deny                  | toolkit           | toolkit                |
+| Internet any (out), Deny                 | toolkit, when the spec denies outbound Internet | same |
+
+Secure cluster connectivity means no inbound rule from the control plane (the legacy
+22 and 5557 inbound rules never appear).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Direction = Literal["Inbound", "Outbound"]
+Access = Literal["Allow", "Deny"]
+Protocol = Literal["*", "Tcp", "Udp"]
+Owner = Literal["toolkit", "databricks"]
+
+DATABRICKS_RULE_PREFIX = "Microsoft.Databricks-workspaces_UseOnly_"
+# Priorities Databricks uses for what it injects; toolkit rules stay clear of them.
+DATABRICKS_PRIORITY_RANGE = range(100, 200)
+LOWEST_PRECEDENCE = 4096
+
+# Ports the compute plane uses towards a back-end private endpoint (REST, SCC relay, metastore, webapp).
+BACKEND_ENDPOINT_PORTS = ("443", "3306", "6666", "8443-8451")
+
+
+@dataclass(frozen=True)
+class NsgRule:
+    name: str
+    priority: int
+    direction: Direction
+    access: Access
+    protocol: Protocol
+    sources: tuple[str, ...]
+    destinations: tuple[str, ...]
+    destination_ports: tuple[str, ...]
+    owner: Owner
+    description: str
+    source_ports: tuple[str, ...] = ("*",)
+
+    @property
+    def created_by_toolkit(self) -> bool:
+        return self.owner == "toolkit"
+
+
+def _databricks(name: str, priority: int, direction: Direction, protocol: Protocol, dest: str, ports: tuple[str, ...], why: str) -> NsgRule:
+    return NsgRule(
+        name=DATABRICKS_RULE_PREFIX + name,
+        priority=priority,
+        direction=direction,
+        access="Allow",
+        protocol=protocol,
+        sources=("VirtualNetwork",),
+        destinations=(dest,),
+        destination_ports=ports,
+        owner="databricks",
+        description=why,
+    )
+
+
+def databricks_injected_rules(required_nsg_rules: str) -> list[NsgRule]:
+    """The rules Databricks adds to a delegated subnet's NSG under each mode."""
+    rules = [
+        _databricks("databricks-worker-to-worker-inbound", 100, "Inbound", "*", "VirtualNetwork", ("*",), "Cluster nodes talk to each other."),
+        _databricks("databricks-worker-to-sql", 101, "Outbound", "Tcp", "Sql", ("3306",), "Default Hive metastore."),
+        _databricks("databricks-worker-to-storage", 102, "Outbound", "Tcp", "Storage", ("443",), "Workspace storage, artifacts and logs."),
+        _databricks("databricks-worker-to-worker-outbound", 103, "Outbound", "*", "VirtualNetwork", ("*",), "Cluster nodes talk to each other."),
+        _databricks("databricks-worker-to-eventhub", 104, "Outbound", "Tcp", "EventHub", ("9093",), "Logs and telemetry."),
+    ]
+    if required_nsg_rules == "AllRules":
+        rules.append(
+            _databricks(
+                "databricks-worker-to-databricks-cp", 105, "Outbound", "Tcp", "AzureDatabricks", ("443", "3306", "8443-8451"),
+                "Control plane over public service tags (no back-end private link).",
+            )
+        )
+    return rules
+
+
+def workspace_subnet_rules(required_nsg_rules: str, allow_internet_outbound: bool) -> list[NsgRule]:
+    """The full table for the NSG on the host and container subnets."""
+    toolkit: list[NsgRule] = [
+        NsgRule(
+            name="deny-internet-inbound",
+            priority=LOWEST_PRECEDENCE,
+            direction="Inbound",
+            access="Deny",
+            protocol="*",
+            sources=("Internet",),
+            destinations=("*",),
+            destination_ports=("*",),
+            owner="toolkit",
+            description="Secure cluster connectivity: nothing on the Internet opens a connection to cluster nodes.",
+        )
+    ]
+    if not allow_internet_outbound:
+        toolkit += [
+            NsgRule(
+                name="allow-entra-id-outbound", priority=200, direction="Outbound", access="Allow", protocol="Tcp",
+                sources=("VirtualNetwork",), destinations=("AzureActiveDirectory",), destination_ports=("443",),
+                owner="toolkit", description="Token exchange with Entra ID once other outbound Internet traffic is denied.",
+            ),
+            NsgRule(
+                name="allow-frontdoor-outbound", priority=201, direction="Outbound", access="Allow", protocol="Tcp",
+                sources=("VirtualNetwork",), destinations=("AzureFrontDoor.Frontend",), destination_ports=("443",),
+                owner="toolkit", description="Databricks web assets served through Front Door.",
+            ),
+            NsgRule(
+                name="deny-internet-outbound", priority=LOWEST_PRECEDENCE, direction="Outbound", access="Deny",
+                protocol="*", sources=("*",), destinations=("Internet",), destination_ports=("*",),
+                owner="toolkit", description="Controlled egress: only the service tags above and private endpoints are reachable.",
+            ),
+        ]
+    return databricks_injected_rules(required_nsg_rules) + toolkit
+
+
+def private_endpoint_subnet_rules(workspace_cidrs: tuple[str, ...], endpoint_cidr: str) -> list[NsgRule]:
+    """NSG on the private-endpoint subnet: only the workspace subnets reach the endpoints."""
+    return [
+        NsgRule(
+            name="allow-workspace-to-endpoints", priority=200, direction="Inbound", access="Allow", protocol="Tcp",
+            sources=workspace_cidrs, destinations=(endpoint_cidr,), destination_ports=BACKEND_ENDPOINT_PORTS,
+            owner="toolkit", description="Cluster nodes reach the back-end and workspace-storage endpoints.",
+        ),
+        NsgRule(
+            name="deny-all-inbound", priority=LOWEST_PRECEDENCE, direction="Inbound", access="Deny", protocol="*",
+            sources=("*",), destinations=("*",), destination_ports=("*",),
+            owner="toolkit", description="Nothing else reaches the endpoints.",
+        ),
+    ]
+
+
+def rule_table_problems(rules: list[NsgRule]) -> list[str]:
+    """Structural mistakes a table must never have: clashing priorities or names, toolkit rules in Databricks' range."""
+    problems = []
+    seen: dict[tuple[str, int], str] = {}
+    names: set[str] = set()
+    for rule in rules:
+        key = (rule.direction, rule.priority)
+        if key in seen:
+            problems.append(f"{rule.name} and {seen[key]} share {rule.direction} priority {rule.priority}")
+        seen[key] = rule.name
+        if rule.name in names:
+            problems.append(f"rule name {rule.name} appears twice")
+        names.add(rule.name)
+        if rule.created_by_toolkit and rule.priority in DATABRICKS_PRIORITY_RANGE:
+            problems.append(f"{rule.name} uses priority {rule.priority}, reserved for rules Databricks injects")
+        if not 100 <= rule.priority <= LOWEST_PRECEDENCE:
+            problems.append(f"{rule.name} priority {rule.priority} is outside Azure's 100-4096")
+    return problems

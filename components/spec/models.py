@@ -1,0 +1,334 @@
+"""The typed environment spec: one validated EnvironmentSpec per environment.
+
+An EnvironmentSpec that exists is valid: field rules run on every section and the
+cross-field rules run once the sections are valid, and every problem is reported at once
+with its field path. Unset fields take the tier's defaults (`tiers.TIER_DEFAULTS`); a value
+weaker than the tier's floor (`tiers.TIER_FLOORS`) is an error, never a silent downgrade.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import StrEnum
+from functools import cached_property
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from components.planning.addresses import (
+    AddressPlanError,
+    SubnetPlan,
+    SubnetRequest,
+    carve_subnets,
+    max_cluster_nodes,
+    parse_network,
+    usable_addresses,
+)
+from components.planning.naming import NamePlan, name_problems, plan_names
+from components.planning.regions import DATABRICKS_REGIONS
+from components.spec.errors import Problem, raise_problems
+
+# Azure Databricks VNet injection limits.
+VNET_PREFIX_RANGE = (16, 24)
+WORKSPACE_SUBNET_PREFIX_RANGE = (18, 26)
+ENDPOINT_SUBNET_PREFIX_RANGE = (24, 29)
+
+HOST, CONTAINER, ENDPOINTS, AKS = "host", "container", "private_endpoints", "aks"
+
+
+class Tier(StrEnum):
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+def _cidr_problem(value: str) -> str | None:
+    try:
+        parse_network(value)
+    except ValueError as exc:
+        return f"{value!r} is not an IPv4 CIDR with its host bits clear ({exc})"
+    return None
+
+
+class SubnetLayout(StrictModel):
+    """Sizes (or exact ranges) of the subnets carved from the workspace VNet."""
+
+    host_prefix_length: int = 22
+    container_prefix_length: int = 22
+    private_endpoint_prefix_length: int = 27
+    host_cidr: str | None = None
+    container_cidr: str | None = None
+    private_endpoint_cidr: str | None = None
+    # Address room kept free for the AKS subnet of the ingress tier.
+    aks_prefix_length: int | None = None
+
+
+class EgressSpec(StrictModel):
+    """How cluster nodes reach the Internet: a NAT gateway, or a firewall as next hop."""
+
+    mode: Literal["nat_gateway", "firewall"] = "nat_gateway"
+    firewall_private_ip: str | None = None
+    nat_idle_timeout_minutes: int = Field(default=4, ge=4, le=120)
+    allow_internet_outbound: bool = False
+
+
+class NetworkSpec(StrictModel):
+    address_space: str
+    subnets: SubnetLayout = SubnetLayout()
+    egress: EgressSpec = EgressSpec()
+
+    @model_validator(mode="after")
+    def _layout(self) -> NetworkSpec:
+        problems: list[Problem] = []
+        if bad := _cidr_problem(self.address_space):
+            raise_problems([Problem(("address_space",), bad)])
+        vnet = parse_network(self.address_space)
+        lo, hi = VNET_PREFIX_RANGE
+        if not lo <= vnet.prefixlen <= hi:
+            problems.append(Problem(("address_space",), f"/{vnet.prefixlen}: Azure Databricks needs a VNet between /{lo} and /{hi}"))
+        s = self.subnets
+        for field, value in (("host_cidr", s.host_cidr), ("container_cidr", s.container_cidr), ("private_endpoint_cidr", s.private_endpoint_cidr)):
+            if value is not None and (bad := _cidr_problem(value)):
+                problems.append(Problem(("subnets", field), bad))
+        lo, hi = WORKSPACE_SUBNET_PREFIX_RANGE
+        for field, prefix in (("host", self._prefix(HOST)), ("container", self._prefix(CONTAINER))):
+            if prefix is not None and not lo <= prefix <= hi:
+                nodes = usable_addresses(ipaddress.IPv4Network(f"10.0.0.0/{hi}"))
+                problems.append(
+                    Problem(
+                        ("subnets", f"{field}_cidr" if getattr(s, f"{field}_cidr") else f"{field}_prefix_length"),
+                        f"/{prefix}: Azure Databricks needs host and container subnets between /{lo} and /{hi} "
+                        f"(a /{hi} leaves {nodes} usable addresses, so at most {nodes} cluster nodes)",
+                    )
+                )
+        lo, hi = ENDPOINT_SUBNET_PREFIX_RANGE
+        ep = self._prefix(ENDPOINTS)
+        if ep is not None and not lo <= ep <= hi:
+            problems.append(Problem(("subnets", "private_endpoint_prefix_length"), f"/{ep}: keep the private-endpoint subnet between /{lo} and /{hi}"))
+        if s.aks_prefix_length is not None and not 16 <= s.aks_prefix_length <= 28:
+            problems.append(Problem(("subnets", "aks_prefix_length"), f"/{s.aks_prefix_length}: an AKS subnet needs /16 to /28"))
+        problems += self._egress_problems()
+        if problems:
+            raise_problems(problems)
+        try:
+            carve_subnets(self.address_space, self._requests())
+        except AddressPlanError as exc:
+            fields = {HOST: "host", CONTAINER: "container", ENDPOINTS: "private_endpoint", AKS: "aks"}
+            raise_problems(
+                [Problem(("subnets", self._field_of(fields[name])), reason) for name, reason in exc.problems]
+            )
+        return self
+
+    def _prefix(self, name: str) -> int | None:
+        s = self.subnets
+        cidr, prefix = {
+            HOST: (s.host_cidr, s.host_prefix_length),
+            CONTAINER: (s.container_cidr, s.container_prefix_length),
+            ENDPOINTS: (s.private_endpoint_cidr, s.private_endpoint_prefix_length),
+        }[name]
+        if cidr is None:
+            return prefix
+        return None if _cidr_problem(cidr) else parse_network(cidr).prefixlen
+
+    def _field_of(self, name: str) -> str:
+        if name == "aks":
+            return "aks_prefix_length"
+        return f"{name}_cidr" if getattr(self.subnets, f"{name}_cidr") else f"{name}_prefix_length"
+
+    def _requests(self) -> list[SubnetRequest]:
+        s = self.subnets
+        reqs = [
+            SubnetRequest(HOST, cidr=s.host_cidr) if s.host_cidr else SubnetRequest(HOST, s.host_prefix_length),
+            SubnetRequest(CONTAINER, cidr=s.container_cidr) if s.container_cidr else SubnetRequest(CONTAINER, s.container_prefix_length),
+            SubnetRequest(ENDPOINTS, cidr=s.private_endpoint_cidr) if s.private_endpoint_cidr else SubnetRequest(ENDPOINTS, s.private_endpoint_prefix_length),
+        ]
+        if s.aks_prefix_length is not None:
+            reqs.append(SubnetRequest(AKS, s.aks_prefix_length))
+        return reqs
+
+    def _egress_problems(self) -> list[Problem]:
+        e = self.egress
+        path = ("egress", "firewall_private_ip")
+        if e.mode == "nat_gateway":
+            if e.firewall_private_ip is not None:
+                return [Problem(path, "only used with mode 'firewall'; remove it or set egress.mode to 'firewall'")]
+            return []
+        if e.firewall_private_ip is None:
+            return [Problem(path, "egress.mode 'firewall' needs the firewall's private IP as the next hop")]
+        try:
+            ip = ipaddress.IPv4Address(e.firewall_private_ip)
+        except ValueError:
+            return [Problem(path, f"{e.firewall_private_ip!r} is not an IPv4 address")]
+        if not ip.is_private:
+            return [Problem(path, f"{ip} is not a private address; the next hop must be the firewall's private IP")]
+        return []
+
+    @cached_property
+    def plan(self) -> SubnetPlan:
+        return carve_subnets(self.address_space, self._requests())
+
+    @property
+    def max_cluster_nodes(self) -> int:
+        return max_cluster_nodes(self.plan[HOST], self.plan[CONTAINER])
+
+
+class WorkspaceSpec(StrictModel):
+    sku: Literal["premium"] = "premium"
+    public_network_access: Literal["Enabled", "Disabled"] = "Disabled"
+    required_nsg_rules: Literal["AllRules", "NoAzureDatabricksRules"] = "NoAzureDatabricksRules"
+    # Secure cluster connectivity: no public IP on any cluster node. Never turned off.
+    no_public_ip: bool = True
+    storage_account_sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"] = "Standard_ZRS"
+    # Workspace storage reachable only through its private endpoints, via an access connector.
+    default_storage_firewall: bool = True
+
+
+_ARM_VNET = re.compile(r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+", re.I)
+_ARM_SUBNET = re.compile(_ARM_VNET.pattern + r"/subnets/[^/]+", re.I)
+
+
+class TransitNetworkSpec(StrictModel):
+    """Where front-end and browser-authentication endpoints live: a VNet the toolkit creates, or an existing one."""
+
+    address_space: str | None = None
+    private_endpoint_prefix_length: int = Field(default=27, ge=24, le=29)
+    existing_vnet_id: str | None = None
+    existing_subnet_id: str | None = None
+    # Further VNets (hub, peered, resolver) that must resolve the workspace's private front end.
+    dns_link_vnet_ids: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TransitNetworkSpec:
+        problems = []
+        existing = (self.existing_vnet_id, self.existing_subnet_id)
+        if self.address_space is None and None in existing:
+            problems.append(Problem(("address_space",), "give address_space to create a transit VNet, or both existing_vnet_id and existing_subnet_id"))
+        if self.address_space is not None and any(existing):
+            problems.append(Problem(("address_space",), "give address_space or existing_vnet_id/existing_subnet_id, not both"))
+        if self.address_space is not None and (bad := _cidr_problem(self.address_space)):
+            problems.append(Problem(("address_space",), bad))
+        if self.existing_vnet_id is not None and not _ARM_VNET.fullmatch(self.existing_vnet_id):
+            problems.append(Problem(("existing_vnet_id",), "not a virtual network resource id (/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<name>)"))
+        if self.existing_subnet_id is not None:
+            if not _ARM_SUBNET.fullmatch(self.existing_subnet_id):
+                problems.append(Problem(("existing_subnet_id",), "not a subnet resource id (<virtual network id>/subnets/<name>)"))
+            elif self.existing_vnet_id and not self.existing_subnet_id.lower().startswith(self.existing_vnet_id.lower() + "/subnets/"):
+                problems.append(Problem(("existing_subnet_id",), "is not a subnet of existing_vnet_id"))
+        for i, vnet_id in enumerate(self.dns_link_vnet_ids):
+            if not _ARM_VNET.fullmatch(vnet_id):
+                problems.append(Problem(("dns_link_vnet_ids", i), "not a virtual network resource id"))
+        if problems:
+            raise_problems(problems)
+        return self
+
+
+class PrivateLinkSpec(StrictModel):
+    backend: bool = True
+    frontend: bool = True
+    # Browser (SSO) authentication endpoint, one per region: on this workspace or on a dedicated web-auth workspace.
+    browser_authentication: Literal["none", "this_workspace", "dedicated_workspace"] = "this_workspace"
+    # dfs and blob endpoints for the workspace's own storage account.
+    workspace_storage: bool = True
+    transit: TransitNetworkSpec | None = None
+
+
+class ProtectionSpec(StrictModel):
+    # protect + retainOnDelete on data-bearing resources (the workspace and its storage).
+    protect_data: bool = True
+
+
+class NamingSpec(StrictModel):
+    prefix: str = "bw"
+    # Makes globally unique names (storage accounts) unique to your organisation; a stable hash otherwise.
+    unique_suffix: str | None = None
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9]{1,5}", v):
+            raise ValueError("2-6 lowercase letters or digits, starting with a letter")
+        return v
+
+    @field_validator("unique_suffix")
+    @classmethod
+    def _suffix(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[a-z0-9]{3,6}", v):
+            raise ValueError("3-6 lowercase letters or digits")
+        return v
+
+
+_TAG_KEY_FORBIDDEN = set('<>%&\\?/')
+
+
+class EnvironmentSpec(StrictModel):
+    name: str
+    tier: Tier
+    region: str
+    naming: NamingSpec = NamingSpec()
+    tags: dict[str, str] = {}
+    network: NetworkSpec
+    workspace: WorkspaceSpec = WorkspaceSpec()
+    private_link: PrivateLinkSpec = PrivateLinkSpec()
+    protection: ProtectionSpec = ProtectionSpec()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", v) or not 2 <= len(v) <= 12:
+            raise ValueError("2-12 lowercase letters, digits and single hyphens, starting with a letter (it goes into every resource name)")
+        return v
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if v not in DATABRICKS_REGIONS:
+            near = [r for r in DATABRICKS_REGIONS if r.startswith(v[:4].lower())] or sorted(DATABRICKS_REGIONS)[:6]
+            raise ValueError(f"unknown Azure Databricks region {v!r}; known regions include {', '.join(near)}")
+        return v
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = []
+        for key, value in v.items():
+            if not 1 <= len(key) <= 512 or _TAG_KEY_FORBIDDEN & set(key):
+                bad.append(f"key {key!r} must be 1-512 characters without < > % & \\ ? /")
+            if len(value) > 256:
+                bad.append(f"value of {key!r} is longer than 256 characters")
+        if len(v) > 40:
+            bad.append(f"{len(v)} tags; keep at most 40 (Azure allows 50 and the toolkit adds its own)")
+        if bad:
+            raise ValueError("; ".join(bad))
+        return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tier_defaults(cls, data: Any) -> Any:
+        from components.spec.tiers import apply_tier_defaults
+
+        return apply_tier_defaults(data)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> EnvironmentSpec:
+        from components.spec.rules import cross_field_problems
+
+        if problems := cross_field_problems(self):
+            raise_problems(problems)
+        return self
+
+    @cached_property
+    def names(self) -> NamePlan:
+        return plan_names(self.naming.prefix, self.name, self.region, self.naming.unique_suffix)
+
+    def name_problems(self) -> list[Problem]:
+        return [Problem(("naming",), f"{reason} (the {field.replace('_', ' ')})") for field, reason in name_problems(self.names)]
+
+    @property
+    def all_tags(self) -> dict[str, str]:
+        """The spec's tags plus the ones the toolkit always sets."""
+        return {**self.tags, "environment": self.name, "tier": self.tier.value, "managed-by": "brickwall"}

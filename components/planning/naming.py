@@ -10,6 +10,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 from components.planning.regions import region_code
 
@@ -70,6 +71,7 @@ class NamePlan:
     private_endpoint_subnet: str
     transit_private_endpoint_subnet: str
     network_security_group: str
+    endpoint_network_security_group: str
     nat_gateway: str
     nat_public_ip: str
     route_table: str
@@ -78,14 +80,13 @@ class NamePlan:
     workspace_storage_account: str
     access_connector: str
     webauth_workspace: str
-    webauth_managed_resource_group: str
     backend_endpoint: str
     frontend_endpoint: str
     webauth_endpoint: str
     dfs_endpoint: str
     blob_endpoint: str
 
-    _KINDS = {
+    _KINDS: ClassVar[dict[str, str]] = {
         "resource_group": "resource_group",
         "transit_resource_group": "resource_group",
         "virtual_network": "virtual_network",
@@ -95,6 +96,7 @@ class NamePlan:
         "private_endpoint_subnet": "subnet",
         "transit_private_endpoint_subnet": "subnet",
         "network_security_group": "network_security_group",
+        "endpoint_network_security_group": "network_security_group",
         "nat_gateway": "nat_gateway",
         "nat_public_ip": "public_ip",
         "route_table": "route_table",
@@ -103,7 +105,6 @@ class NamePlan:
         "workspace_storage_account": "storage_account",
         "access_connector": "access_connector",
         "webauth_workspace": "databricks_workspace",
-        "webauth_managed_resource_group": "resource_group",
         "backend_endpoint": "private_endpoint",
         "frontend_endpoint": "private_endpoint",
         "webauth_endpoint": "private_endpoint",
@@ -136,6 +137,7 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         private_endpoint_subnet="snet-private-endpoints",
         transit_private_endpoint_subnet="snet-private-endpoints",
         network_security_group=f"nsg-{base}-dbw",
+        endpoint_network_security_group=f"nsg-{base}-pe",
         nat_gateway=f"ng-{base}",
         nat_public_ip=f"pip-{base}-nat",
         route_table=f"rt-{base}-egress",
@@ -145,7 +147,6 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         access_connector=f"ac-{base}",
         # One browser-authentication workspace per region: the name warns people off deleting it.
         webauth_workspace=f"WEBAUTH_DO_NOT_DELETE_{region.upper()}",
-        webauth_managed_resource_group=f"rg-{prefix}-webauth-{rc}-managed",
         backend_endpoint=f"pe-{base}-backend",
         frontend_endpoint=f"pe-{base}-frontend",
         webauth_endpoint=f"pe-{base}-webauth",

@@ -1,0 +1,35 @@
+"""The brickwall program: one secured Azure Databricks environment per stack.
+
+The spec comes from stacks/<stack>.py, or from a JSON/YAML file named by the config key
+brickwall:specFile. Spec problems stop the program before any resource is registered.
+"""
+
+import pulumi
+
+import stacks
+from components.environment import AzureSettings, SecureDatabricksEnvironment
+from components.spec import SpecError
+
+
+def main() -> None:
+    spec_file = pulumi.Config("brickwall").get("specFile")
+    try:
+        spec = stacks.load_file(spec_file) if spec_file else stacks.load(pulumi.get_stack())
+    except (SpecError, stacks.UnknownStackError) as exc:
+        # RunError: Pulumi prints the message without a traceback.
+        raise pulumi.RunError(str(exc)) from None
+
+    azure = pulumi.Config("azure-native")
+    env = SecureDatabricksEnvironment(
+        spec.name,
+        spec,
+        AzureSettings(subscription_id=azure.get("subscriptionId"), tenant_id=azure.get("tenantId")),
+    )
+    pulumi.export("workspaceUrl", env.workspace_url)
+    pulumi.export("workspaceResourceId", env.workspace_resource_id)
+    pulumi.export("workspaceId", env.workspace_id)
+    pulumi.export("maxClusterNodes", spec.network.max_cluster_nodes)
+    pulumi.export("subnets", {k: str(v) for k, v in spec.network.plan.subnets.items()})
+
+
+main()

@@ -1,0 +1,226 @@
+"""DatabricksNetwork: resource group, VNet, delegated subnets, NSGs and controlled egress.
+
+Ownership: the VNet carries no inline subnets and the NSGs no inline rules. Subnets and the
+rules this toolkit authors are standalone resources, so the rules Databricks injects into a
+delegated subnet's NSG (Microsoft.Databricks-workspaces_UseOnly_*) are never fought or
+deleted, and an update to the VNet or NSG never rewrites its children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+from pulumi_azure_native import network, resources
+
+from components._base import child
+from components.planning.nsg_rules import NsgRule
+
+DATABRICKS_DELEGATION = "Microsoft.Databricks/workspaces"
+
+
+@dataclass(frozen=True)
+class DatabricksNetworkArgs:
+    location: str
+    tags: Mapping[str, str]
+    resource_group_name: str
+    vnet_name: str
+    address_space: str
+    host_subnet_name: str
+    host_cidr: str
+    container_subnet_name: str
+    container_cidr: str
+    endpoint_subnet_name: str
+    endpoint_cidr: str
+    nsg_name: str
+    workspace_rules: Sequence[NsgRule]
+    endpoint_nsg_name: str
+    endpoint_rules: Sequence[NsgRule]
+    egress_mode: Literal["nat_gateway", "firewall"]
+    nat_gateway_name: str
+    nat_public_ip_name: str
+    nat_idle_timeout_minutes: int
+    route_table_name: str
+    firewall_private_ip: str | None
+
+
+class DatabricksNetwork(pulumi.ComponentResource):
+    resource_group_name: pulumi.Output[str]
+    resource_group_id: pulumi.Output[str]
+    vnet_id: pulumi.Output[str]
+    host_subnet_name: pulumi.Output[str]
+    container_subnet_name: pulumi.Output[str]
+    endpoint_subnet_id: pulumi.Output[str]
+    workspace_subnets: list[network.Subnet]
+
+    def __init__(self, name: str, args: DatabricksNetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("brickwall:network:DatabricksNetwork", name, {}, opts)
+        tags = dict(args.tags)
+
+        rg = resources.ResourceGroup(
+            f"{name}-rg", resource_group_name=args.resource_group_name, location=args.location, tags=tags,
+            opts=child(self),
+        )
+        vnet = network.VirtualNetwork(
+            f"{name}-vnet",
+            virtual_network_name=args.vnet_name,
+            resource_group_name=rg.name,
+            location=args.location,
+            address_space=network.AddressSpaceArgs(address_prefixes=[args.address_space]),
+            tags=tags,
+            opts=child(self),
+        )
+        nsg = self._nsg(f"{name}-nsg", args.nsg_name, args.workspace_rules, rg, args, tags)
+        endpoint_nsg = self._nsg(f"{name}-pe-nsg", args.endpoint_nsg_name, args.endpoint_rules, rg, args, tags)
+
+        nat_gateway: network.NatGateway | None = None
+        route_table: network.RouteTable | None = None
+        if args.egress_mode == "nat_gateway":
+            pip = network.PublicIPAddress(
+                f"{name}-nat-pip",
+                public_ip_address_name=args.nat_public_ip_name,
+                resource_group_name=rg.name,
+                location=args.location,
+                sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+                public_ip_allocation_method="Static",
+                public_ip_address_version="IPv4",
+                tags=tags,
+                opts=child(self),
+            )
+            nat_gateway = network.NatGateway(
+                f"{name}-nat",
+                nat_gateway_name=args.nat_gateway_name,
+                resource_group_name=rg.name,
+                location=args.location,
+                sku=network.NatGatewaySkuArgs(name="Standard"),
+                idle_timeout_in_minutes=args.nat_idle_timeout_minutes,
+                public_ip_addresses=[network.SubResourceArgs(id=pip.id)],
+                tags=tags,
+                opts=child(self),
+            )
+        else:
+            route_table = network.RouteTable(
+                f"{name}-rt",
+                route_table_name=args.route_table_name,
+                resource_group_name=rg.name,
+                location=args.location,
+                # Routes learned over BGP must not bypass the firewall.
+                disable_bgp_route_propagation=True,
+                tags=tags,
+                opts=child(self),
+            )
+            network.Route(
+                f"{name}-rt-default",
+                route_name="default-via-firewall",
+                route_table_name=route_table.name,
+                resource_group_name=rg.name,
+                address_prefix="0.0.0.0/0",
+                next_hop_type="VirtualAppliance",
+                next_hop_ip_address=args.firewall_private_ip,
+                opts=child(self),
+            )
+
+        delegation = [network.DelegationArgs(name="databricks", service_name=DATABRICKS_DELEGATION)]
+        egress = dict(
+            nat_gateway=network.SubResourceArgs(id=nat_gateway.id) if nat_gateway else None,
+            route_table=network.RouteTableArgs(id=route_table.id) if route_table else None,
+        )
+        # Azure rejects concurrent writes to subnets of one VNet, so each subnet waits for the last.
+        host = network.Subnet(
+            f"{name}-host",
+            subnet_name=args.host_subnet_name,
+            virtual_network_name=vnet.name,
+            resource_group_name=rg.name,
+            address_prefix=args.host_cidr,
+            delegations=delegation,
+            network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
+            default_outbound_access=False,
+            **egress,
+            opts=child(self),
+        )
+        container = network.Subnet(
+            f"{name}-container",
+            subnet_name=args.container_subnet_name,
+            virtual_network_name=vnet.name,
+            resource_group_name=rg.name,
+            address_prefix=args.container_cidr,
+            delegations=delegation,
+            network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
+            default_outbound_access=False,
+            **egress,
+            opts=child(self, depends_on=[host]),
+        )
+        endpoints = network.Subnet(
+            f"{name}-endpoints",
+            subnet_name=args.endpoint_subnet_name,
+            virtual_network_name=vnet.name,
+            resource_group_name=rg.name,
+            address_prefix=args.endpoint_cidr,
+            network_security_group=network.NetworkSecurityGroupArgs(id=endpoint_nsg.id),
+            # NSG rules apply to private endpoint traffic only with endpoint network policies on.
+            private_endpoint_network_policies="Enabled",
+            default_outbound_access=False,
+            opts=child(self, depends_on=[container]),
+        )
+
+        self.resource_group = rg
+        self.vnet = vnet
+        self.resource_group_name = rg.name
+        self.resource_group_id = rg.id
+        self.vnet_id = vnet.id
+        self.host_subnet_name = host.name.apply(lambda n: n or args.host_subnet_name)
+        self.container_subnet_name = container.name.apply(lambda n: n or args.container_subnet_name)
+        self.endpoint_subnet_id = endpoints.id
+        self.workspace_subnets = [host, container, endpoints]
+        self.register_outputs(
+            {
+                "resourceGroupName": self.resource_group_name,
+                "vnetId": self.vnet_id,
+                "endpointSubnetId": self.endpoint_subnet_id,
+            }
+        )
+
+    def _nsg(self, logical: str, nsg_name: str, rules: Sequence[NsgRule], rg: resources.ResourceGroup,
+             args: DatabricksNetworkArgs, tags: dict[str, str]) -> network.NetworkSecurityGroup:
+        nsg = network.NetworkSecurityGroup(
+            logical, network_security_group_name=nsg_name, resource_group_name=rg.name, location=args.location,
+            tags=tags, opts=child(self),
+        )
+        for rule in rules:
+            if rule.created_by_toolkit:
+                security_rule(f"{logical}-{rule.name}", rule, nsg, rg, self)
+        return nsg
+
+
+def security_rule(logical: str, rule: NsgRule, nsg: network.NetworkSecurityGroup, rg: resources.ResourceGroup,
+                  parent: pulumi.Resource) -> network.SecurityRule:
+    """One table row as a standalone rule; singular/plural fields as Azure wants them."""
+    def one_or_many(values: tuple[str, ...]) -> tuple[str | None, list[str] | None]:
+        return (values[0], None) if len(values) == 1 else (None, list(values))
+
+    src, srcs = one_or_many(rule.sources)
+    dst, dsts = one_or_many(rule.destinations)
+    port, ports = one_or_many(rule.destination_ports)
+    sport, sports = one_or_many(rule.source_ports)
+    return network.SecurityRule(
+        logical,
+        security_rule_name=rule.name,
+        network_security_group_name=nsg.name,
+        resource_group_name=rg.name,
+        priority=rule.priority,
+        direction=rule.direction,
+        access=rule.access,
+        protocol=rule.protocol,
+        source_address_prefix=src,
+        source_address_prefixes=srcs,
+        destination_address_prefix=dst,
+        destination_address_prefixes=dsts,
+        source_port_range=sport,
+        source_port_ranges=sports,
+        destination_port_range=port,
+        destination_port_ranges=ports,
+        description=rule.description,
+        opts=child(parent),
+    )

@@ -1,0 +1,172 @@
+"""PrivateLink: back-end, front-end and browser-authentication endpoints, storage endpoints, private DNS.
+
+Two privatelink.azuredatabricks.net zones, one per side: the back-end and front-end endpoints
+register the same workspace host name with different addresses, so one shared zone would let
+one side's record overwrite the other's. Each zone is linked to every VNet that resolves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+from pulumi_azure_native import databricks, network, privatedns
+
+from components._base import child
+
+DATABRICKS_ZONE = "privatelink.azuredatabricks.net"
+DFS_ZONE = "privatelink.dfs.core.windows.net"
+BLOB_ZONE = "privatelink.blob.core.windows.net"
+
+UI_API = "databricks_ui_api"
+BROWSER_AUTH = "browser_authentication"
+
+
+@dataclass(frozen=True)
+class TransitSide:
+    resource_group_name: pulumi.Input[str]
+    vnet_id: pulumi.Input[str]
+    endpoint_subnet_id: pulumi.Input[str]
+    # Further VNets (hub, peered, DNS resolver) that must resolve the private front end.
+    extra_dns_link_vnet_ids: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class PrivateLinkArgs:
+    location: str
+    tags: Mapping[str, str]
+    workspace_resource_id: pulumi.Input[str]
+    resource_group_name: pulumi.Input[str]
+    vnet_id: pulumi.Input[str]
+    endpoint_subnet_id: pulumi.Input[str]
+    backend: bool
+    backend_endpoint_name: str
+    storage_account_id: pulumi.Input[str] | None
+    dfs_endpoint_name: str
+    blob_endpoint_name: str
+    transit: TransitSide | None
+    frontend: bool
+    frontend_endpoint_name: str
+    browser_authentication: Literal["none", "this_workspace", "dedicated_workspace"]
+    webauth_endpoint_name: str
+    webauth_workspace_name: str
+    protect: bool
+
+
+class PrivateLink(pulumi.ComponentResource):
+    endpoints: dict[str, network.PrivateEndpoint]
+    zones: dict[str, privatedns.PrivateZone]
+
+    def __init__(self, name: str, args: PrivateLinkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("brickwall:network:PrivateLink", name, {}, opts)
+        self._name, self._args = name, args
+        self.endpoints, self.zones = {}, {}
+        self.webauth_workspace: databricks.Workspace | None = None
+
+        if args.backend:
+            zone = self._zone("backend-dbx", DATABRICKS_ZONE, args.resource_group_name, {"workspace-vnet": args.vnet_id})
+            self._endpoint("backend", args.backend_endpoint_name, args.resource_group_name, args.endpoint_subnet_id,
+                           args.workspace_resource_id, UI_API, zone)
+        if args.storage_account_id is not None:
+            for group, zone_name, pe_name in (("dfs", DFS_ZONE, args.dfs_endpoint_name), ("blob", BLOB_ZONE, args.blob_endpoint_name)):
+                zone = self._zone(group, zone_name, args.resource_group_name, {"workspace-vnet": args.vnet_id})
+                self._endpoint(group, pe_name, args.resource_group_name, args.endpoint_subnet_id,
+                               args.storage_account_id, group, zone)
+
+        transit = args.transit
+        if transit is not None and (args.frontend or args.browser_authentication != "none"):
+            links: dict[str, pulumi.Input[str]] = {"transit-vnet": transit.vnet_id}
+            links.update({f"extra-{i}": vnet for i, vnet in enumerate(transit.extra_dns_link_vnet_ids)})
+            zone = self._zone("frontend-dbx", DATABRICKS_ZONE, transit.resource_group_name, links)
+            if args.frontend:
+                self._endpoint("frontend", args.frontend_endpoint_name, transit.resource_group_name,
+                               transit.endpoint_subnet_id, args.workspace_resource_id, UI_API, zone)
+            webauth_target = self._webauth_target(transit)
+            if webauth_target is not None:
+                self._endpoint("webauth", args.webauth_endpoint_name, transit.resource_group_name,
+                               transit.endpoint_subnet_id, webauth_target, BROWSER_AUTH, zone)
+
+        self.register_outputs({
+            "endpoints": {k: pe.id for k, pe in self.endpoints.items()},
+            "zones": {k: z.id for k, z in self.zones.items()},
+        })
+
+    def _webauth_target(self, transit: TransitSide) -> pulumi.Input[str] | None:
+        args = self._args
+        if args.browser_authentication == "this_workspace":
+            return args.workspace_resource_id
+        if args.browser_authentication == "dedicated_workspace":
+            # Serverless: it exists only to serve SSO redirects for the region, so it needs no VNet.
+            self.webauth_workspace = databricks.Workspace(
+                f"{self._name}-webauth-workspace",
+                workspace_name=args.webauth_workspace_name,
+                resource_group_name=transit.resource_group_name,
+                location=args.location,
+                sku=databricks.SkuArgs(name="premium"),
+                compute_mode="Serverless",
+                public_network_access="Disabled",
+                tags=dict(args.tags),
+                opts=child(self, protect=args.protect),
+            )
+            return self.webauth_workspace.id
+        return None
+
+    def _zone(self, key: str, zone_name: str, resource_group_name: pulumi.Input[str],
+              links: Mapping[str, pulumi.Input[str]]) -> privatedns.PrivateZone:
+        tags = dict(self._args.tags)
+        zone = privatedns.PrivateZone(
+            f"{self._name}-{key}-zone", private_zone_name=zone_name, resource_group_name=resource_group_name,
+            location="global", tags=tags, opts=child(self),
+        )
+        for link_key, vnet_id in links.items():
+            privatedns.VirtualNetworkLink(
+                f"{self._name}-{key}-{link_key}-link",
+                virtual_network_link_name=f"link-{link_key}",
+                private_zone_name=zone.name,
+                resource_group_name=resource_group_name,
+                location="global",
+                virtual_network=privatedns.SubResourceArgs(id=vnet_id),
+                # Endpoint records come from zone groups; VMs must not register themselves here.
+                registration_enabled=False,
+                tags=tags,
+                opts=child(self),
+            )
+        self.zones[key] = zone
+        return zone
+
+    def _endpoint(self, key: str, endpoint_name: str, resource_group_name: pulumi.Input[str],
+                  subnet_id: pulumi.Input[str], target_id: pulumi.Input[str], group_id: str,
+                  zone: privatedns.PrivateZone) -> network.PrivateEndpoint:
+        pe = network.PrivateEndpoint(
+            f"{self._name}-{key}-pe",
+            private_endpoint_name=endpoint_name,
+            resource_group_name=resource_group_name,
+            location=self._args.location,
+            subnet=network.SubnetArgs(id=subnet_id),
+            private_link_service_connections=[
+                network.PrivateLinkServiceConnectionArgs(
+                    name=f"{endpoint_name}-connection", private_link_service_id=target_id, group_ids=[group_id],
+                )
+            ],
+            custom_network_interface_name=f"{endpoint_name}-nic",
+            tags=dict(self._args.tags),
+            opts=child(self),
+        )
+        network.PrivateDnsZoneGroup(
+            f"{self._name}-{key}-dns",
+            private_dns_zone_group_name="default",
+            private_endpoint_name=pe.name,
+            resource_group_name=resource_group_name,
+            private_dns_zone_configs=[
+                network.PrivateDnsZoneConfigArgs(name=zone_label(group_id), private_dns_zone_id=zone.id)
+            ],
+            opts=child(self),
+        )
+        self.endpoints[key] = pe
+        return pe
+
+
+def zone_label(group_id: str) -> str:
+    return group_id.replace("_", "-")

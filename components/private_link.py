@@ -144,7 +144,8 @@ class PrivateLink(pulumi.ComponentResource):
             private_endpoint_name=endpoint_name,
             resource_group_name=resource_group_name,
             location=self._args.location,
-            subnet=network.SubnetArgs(id=subnet_id),
+            # A plain reference: SubnetArgs would also send its policy defaults.
+            subnet={"id": subnet_id},
             private_link_service_connections=[
                 network.PrivateLinkServiceConnectionArgs(
                     name=f"{endpoint_name}-connection", private_link_service_id=target_id, group_ids=[group_id],

@@ -1,0 +1,5 @@
+import sys
+
+from brickwall.cli import main
+
+sys.exit(main())

@@ -1,0 +1,103 @@
+"""Command line: `python -m brickwall plan|spec ...`.
+
+Exit codes: 0 ok, 1 invalid spec (every problem listed), 2 usage error. A user error never
+prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_INVALID_SPEC, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m brickwall", description="Offline engine for the brickwall Pulumi program.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def source(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--stack", help="stack name (dev, staging, prod); with --spec, the stack to render it under")
+        p.add_argument("--spec", metavar="FILE", help="render this JSON or YAML spec file instead of the stack's own")
+
+    plan = sub.add_parser("plan", help="run the program offline and print the resource tree")
+    source(plan)
+    plan.add_argument("--json", metavar="FILE", help="also write the plan file (JSON) here")
+
+    spec = sub.add_parser("spec", help="print the validated spec")
+    source(spec)
+    spec.add_argument("--format", choices=("json", "yaml"), default="json")
+    return parser
+
+
+def _load_spec(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    import stacks
+
+    if args.spec:
+        return stacks.load_file(args.spec)
+    if not args.stack:
+        raise UsageError("give --stack NAME or --spec FILE")
+    try:
+        return stacks.load(args.stack)
+    except stacks.UnknownStackError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _cmd_spec(args: argparse.Namespace) -> int:
+    spec = _load_spec(args)
+    data = spec.model_dump(mode="json")
+    if args.format == "yaml":
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump(data, sort_keys=False))
+    else:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    return EXIT_OK
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from brickwall import planfile, project, render
+    from brickwall.engine import ProgramError
+
+    spec = _load_spec(args)  # validate first: nothing is registered for an invalid spec
+    stack = args.stack or spec.name
+    try:
+        recording = project.run(stack, spec_file=args.spec)
+    except ProgramError as exc:
+        print(f"error: the program failed: {exc}", file=sys.stderr)
+        return EXIT_INVALID_SPEC
+    plan = planfile.to_plan(recording)
+    sys.stdout.write(render.render(plan))
+    if args.json:
+        planfile.write(plan, args.json)
+        print(f"plan file written to {args.json}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    root = Path(__file__).resolve().parent.parent
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from components.spec import SpecError
+
+    try:
+        args = _parser().parse_args(argv)
+        return {"spec": _cmd_spec, "plan": _cmd_plan}[args.command](args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SpecError as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_INVALID_SPEC

@@ -1,0 +1,65 @@
+"""The plan file: every recorded registration as stable, secret-free JSON.
+
+Schema (documented in the README):
+    {"project": str, "stack": str,
+     "resources": [{"urn", "type", "name", "parent", "custom", "provider", "protect",
+                    "retainOnDelete", "deletedWith", "ignoreChanges", "dependencies", "inputs"}],
+     "outputs": {...}}
+Resources are sorted by URN; secret values are written as "[secret]".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from brickwall.engine import SECRET_PLACEHOLDER, Recording, Registration, Secret
+
+SCHEMA_VERSION = 1
+
+
+def redact(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return SECRET_PLACEHOLDER
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
+
+
+def resource_entry(reg: Registration) -> dict[str, Any]:
+    return {
+        "urn": reg.urn,
+        "type": reg.type,
+        "name": reg.name,
+        "parent": reg.parent,
+        "custom": reg.custom,
+        "provider": reg.provider,
+        "protect": reg.protect,
+        "retainOnDelete": reg.retain_on_delete,
+        "deletedWith": reg.deleted_with,
+        "ignoreChanges": sorted(reg.ignore_changes),
+        "dependencies": sorted(reg.dependencies),
+        "inputs": redact(reg.inputs),
+    }
+
+
+def to_plan(recording: Recording) -> dict[str, Any]:
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "project": recording.project,
+        "stack": recording.stack,
+        "resources": sorted((resource_entry(r) for r in recording.registrations), key=lambda e: e["urn"]),
+        "outputs": redact(recording.stack_outputs),
+    }
+
+
+def dumps(plan: dict[str, Any]) -> str:
+    return json.dumps(plan, indent=2, sort_keys=False) + "\n"
+
+
+def write(plan: dict[str, Any], path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(dumps(plan))

@@ -1,0 +1,57 @@
+"""Run the real project program (__main__.py) offline for one stack."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from brickwall.engine import Recording, record
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SECRET_CONFIG_PLACEHOLDER = "offline-placeholder-secret"
+
+
+def project_name(project_dir: Path = PROJECT_DIR) -> str:
+    return str(yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"])
+
+
+def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict[str, str], list[str]]:
+    """Config from stacks/Pulumi.<stack>.yaml as the engine would pass it; `secure:` values stay secret placeholders."""
+    path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        return {}, []
+    doc = yaml.safe_load(path.read_text()) or {}
+    project = project_name(project_dir)
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in (doc.get("config") or {}).items():
+        full = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, dict) and "secure" in value:
+            config[full] = SECRET_CONFIG_PLACEHOLDER
+            secret_keys.append(full)
+        else:
+            config[full] = value if isinstance(value, str) else _json(value)
+    return config, secret_keys
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def run(stack: str, spec_file: str | Path | None = None, project_dir: Path = PROJECT_DIR) -> Recording:
+    """Record every registration the program makes for `stack` (or for a spec file under that stack name)."""
+    config, secret_keys = stack_config(stack, project_dir)
+    project = project_name(project_dir)
+    if spec_file is not None:
+        config[f"{project}:specFile"] = str(Path(spec_file).resolve())
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    entry = str(project_dir / "__main__.py")
+    return record(lambda: runpy.run_path(entry, run_name="__pulumi_main__"), project=project, stack=stack,
+                  config=config, secret_keys=secret_keys)

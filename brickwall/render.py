@@ -1,0 +1,174 @@
+"""Human-readable plan: the resource tree by component, key security settings, a summary."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from typing import Any
+
+Resource = dict[str, Any]
+
+
+def _get(inputs: dict[str, Any], path: str, default: Any = None) -> Any:
+    cur: Any = inputs
+    for part in path.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return default
+        cur = cur[part]
+    return cur
+
+
+def _list(*values: Any) -> str:
+    out: list[str] = []
+    for v in values:
+        if v is None:
+            continue
+        out.extend(v if isinstance(v, list) else [v])
+    return ",".join(str(x) for x in out) or "-"
+
+
+def _workspace(i: dict[str, Any]) -> str:
+    if i.get("computeMode") == "Serverless":
+        return f"serverless web-auth workspace, publicNetworkAccess={i.get('publicNetworkAccess')}"
+    return (
+        f"sku={_get(i, 'sku.name')} publicNetworkAccess={i.get('publicNetworkAccess')} "
+        f"requiredNsgRules={i.get('requiredNsgRules')} noPublicIp={_get(i, 'parameters.enableNoPublicIp.value')} "
+        f"storageFirewall={i.get('defaultStorageFirewall')} storage={_get(i, 'parameters.storageAccountName.value')}"
+    )
+
+
+def _subnet(i: dict[str, Any]) -> str:
+    parts = [str(i.get("addressPrefix"))]
+    if i.get("delegations"):
+        parts.append("delegated=" + _list([d.get("serviceName") for d in i["delegations"]]))
+    if i.get("networkSecurityGroup"):
+        parts.append("nsg=yes")
+    if i.get("natGateway"):
+        parts.append("egress=nat-gateway")
+    if i.get("routeTable"):
+        parts.append("egress=route-table")
+    if i.get("privateEndpointNetworkPolicies"):
+        parts.append(f"endpointPolicies={i['privateEndpointNetworkPolicies']}")
+    return " ".join(parts)
+
+
+def _rule(i: dict[str, Any]) -> str:
+    return (
+        f"{i.get('direction')} {i.get('access')} p{i.get('priority')} {i.get('protocol')} "
+        f"{_list(i.get('sourceAddressPrefix'), i.get('sourceAddressPrefixes'))} -> "
+        f"{_list(i.get('destinationAddressPrefix'), i.get('destinationAddressPrefixes'))}:"
+        f"{_list(i.get('destinationPortRange'), i.get('destinationPortRanges'))}"
+    )
+
+
+def _endpoint(i: dict[str, Any]) -> str:
+    conns = i.get("privateLinkServiceConnections") or []
+    groups = [g for c in conns for g in c.get("groupIds", [])]
+    target = conns[0].get("privateLinkServiceId", "") if conns else ""
+    return f"groups={_list(groups)} target={str(target).rsplit('/', 1)[-1]}"
+
+
+KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "azure-native:databricks:Workspace": _workspace,
+    "azure-native:network:Subnet": _subnet,
+    "azure-native:network:SecurityRule": _rule,
+    "azure-native:network:PrivateEndpoint": _endpoint,
+    "azure-native:network:VirtualNetwork": lambda i: _list(_get(i, "addressSpace.addressPrefixes")) + (
+        " inlineSubnets=yes" if i.get("subnets") else ""),
+    "azure-native:network:NetworkSecurityGroup": lambda i: "inlineRules=yes" if i.get("securityRules") else "rules=standalone",
+    "azure-native:network:NatGateway": lambda i: f"sku={_get(i, 'sku.name')} idleTimeout={i.get('idleTimeoutInMinutes')}m",
+    "azure-native:network:Route": lambda i: f"{i.get('addressPrefix')} -> {i.get('nextHopType')} {i.get('nextHopIpAddress', '')}".strip(),
+    "azure-native:network:PrivateDnsZoneGroup": lambda i: "zones=" + _list(
+        [str(c.get("privateDnsZoneId", "")).rsplit("/", 1)[-1] for c in i.get("privateDnsZoneConfigs", [])]),
+    "azure-native:privatedns:VirtualNetworkLink": lambda i: f"{i.get('privateZoneName')} -> vnet "
+        f"{str(_get(i, 'virtualNetwork.id', '')).rsplit('/', 1)[-1]} autoRegistration={i.get('registrationEnabled')}",
+}
+
+PHYSICAL_NAME_KEYS = (
+    "resourceGroupName", "virtualNetworkName", "subnetName", "networkSecurityGroupName", "securityRuleName",
+    "natGatewayName", "publicIpAddressName", "routeTableName", "routeName", "workspaceName", "connectorName",
+    "privateEndpointName", "privateDnsZoneGroupName", "privateZoneName", "virtualNetworkLinkName",
+)
+_OWN_NAME_KEY = {
+    "azure-native:resources:ResourceGroup": "resourceGroupName",
+    "azure-native:network:VirtualNetwork": "virtualNetworkName",
+    "azure-native:network:Subnet": "subnetName",
+    "azure-native:network:NetworkSecurityGroup": "networkSecurityGroupName",
+    "azure-native:network:SecurityRule": "securityRuleName",
+    "azure-native:network:NatGateway": "natGatewayName",
+    "azure-native:network:PublicIPAddress": "publicIpAddressName",
+    "azure-native:network:RouteTable": "routeTableName",
+    "azure-native:network:Route": "routeName",
+    "azure-native:databricks:Workspace": "workspaceName",
+    "azure-native:databricks:AccessConnector": "connectorName",
+    "azure-native:network:PrivateEndpoint": "privateEndpointName",
+    "azure-native:network:PrivateDnsZoneGroup": "privateDnsZoneGroupName",
+    "azure-native:privatedns:PrivateZone": "privateZoneName",
+    "azure-native:privatedns:VirtualNetworkLink": "virtualNetworkLinkName",
+}
+
+
+def physical_name(res: Resource) -> str | None:
+    key = _OWN_NAME_KEY.get(res["type"])
+    value = res["inputs"].get(key) if key else None
+    return str(value) if value is not None else None
+
+
+def short_type(type_: str) -> str:
+    return type_.split(":")[-1] if not type_.startswith("pulumi:providers:") else f"provider:{type_.split(':')[-1]}"
+
+
+def render_tree(plan: dict[str, Any]) -> list[str]:
+    resources: list[Resource] = plan["resources"]
+    urns = {r["urn"] for r in resources}
+    children: dict[str, list[Resource]] = defaultdict(list)
+    roots: list[Resource] = []
+    for res in resources:
+        (children[res["parent"]] if res["parent"] in urns else roots).append(res)
+
+    lines: list[str] = []
+
+    def walk(res: Resource, depth: int) -> None:
+        label = f"{'  ' * depth}{short_type(res['type'])} {res['name']}"
+        phys = physical_name(res)
+        if phys and phys != res["name"]:
+            label += f" ({phys})"
+        detail = KEY_SETTINGS.get(res["type"])
+        extras = []
+        if detail:
+            extras.append(detail(res["inputs"]))
+        if res["protect"]:
+            extras.append("[protected, retained on delete]" if res["retainOnDelete"] else "[protected]")
+        lines.append(label + (": " + " ".join(extras) if extras else ""))
+        # Components first, then their resources, each group by name: a stable, readable order.
+        for kid in sorted(children[res["urn"]], key=lambda r: (r["custom"], r["type"], r["name"])):
+            walk(kid, depth + 1)
+
+    for root in sorted(roots, key=lambda r: (r["custom"], r["type"], r["name"])):
+        walk(root, 0)
+    return lines
+
+
+def summary(plan: dict[str, Any]) -> str:
+    resources = plan["resources"]
+    custom = [r for r in resources if r["custom"] and not r["type"].startswith("pulumi:providers:")]
+    components = [r for r in resources if not r["custom"]]
+    providers = [r for r in resources if r["type"].startswith("pulumi:providers:")]
+    protected = [r for r in resources if r["protect"]]
+    endpoints = Counter(
+        g for r in resources if r["type"] == "azure-native:network:PrivateEndpoint"
+        for c in r["inputs"].get("privateLinkServiceConnections", []) for g in c.get("groupIds", [])
+    )
+    outputs = plan.get("outputs", {})
+    parts = [
+        f"{plan['stack']}: {len(custom)} resources in {len(components)} components, {len(providers)} explicit provider(s)",
+        f"{len(protected)} protected",
+        "private endpoints " + (", ".join(f"{g} x{n}" for g, n in sorted(endpoints.items())) or "none"),
+    ]
+    if "maxClusterNodes" in outputs:
+        parts.append(f"max cluster nodes {outputs['maxClusterNodes']}")
+    return "; ".join(parts)
+
+
+def render(plan: dict[str, Any]) -> str:
+    return "\n".join([*render_tree(plan), "", summary(plan)]) + "\n"

@@ -1,0 +1,53 @@
+"""Each environment is built once per test session and shared by every test that reads it."""
+
+from __future__ import annotations
+
+import pytest
+
+import stacks
+from brickwall import planfile, project
+from brickwall.engine import Recording
+from components.spec import EnvironmentSpec
+
+_RECORDINGS: dict[str, Recording] = {}
+
+
+def recording_of(stack: str) -> Recording:
+    if stack not in _RECORDINGS:
+        _RECORDINGS[stack] = project.run(stack)
+    return _RECORDINGS[stack]
+
+
+@pytest.fixture(scope="session", params=stacks.KNOWN_STACKS)
+def stack(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def rec(stack: str) -> Recording:
+    return recording_of(stack)
+
+
+@pytest.fixture(scope="session")
+def spec(stack: str) -> EnvironmentSpec:
+    return stacks.load(stack)
+
+
+@pytest.fixture(scope="session")
+def prod() -> Recording:
+    return recording_of("prod")
+
+
+@pytest.fixture(scope="session")
+def staging() -> Recording:
+    return recording_of("staging")
+
+
+@pytest.fixture(scope="session")
+def dev() -> Recording:
+    return recording_of("dev")
+
+
+@pytest.fixture(scope="session")
+def prod_plan(prod: Recording) -> dict:
+    return planfile.to_plan(prod)

@@ -1,0 +1,309 @@
+"""The recorded registrations of dev, staging and prod: every setting the components promise."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from brickwall import planfile, project
+from brickwall.engine import Recording, Registration
+from components.planning.nsg_rules import private_endpoint_subnet_rules, workspace_subnet_rules
+from components.spec import EnvironmentSpec
+
+T = "azure-native:"
+RG, VNET, SUBNET, NSG, RULE = (T + "resources:ResourceGroup", T + "network:VirtualNetwork", T + "network:Subnet",
+                               T + "network:NetworkSecurityGroup", T + "network:SecurityRule")
+WS, PE, ZONE, LINK, ZONE_GROUP = (T + "databricks:Workspace", T + "network:PrivateEndpoint", T + "privatedns:PrivateZone",
+                                  T + "privatedns:VirtualNetworkLink", T + "network:PrivateDnsZoneGroup")
+NAT, PIP, RT, ROUTE = T + "network:NatGateway", T + "network:PublicIPAddress", T + "network:RouteTable", T + "network:Route"
+TAGGABLE = {RG, VNET, NSG, WS, PE, ZONE, LINK, NAT, PIP, RT, T + "databricks:AccessConnector"}
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
+
+
+def by_phys(rec: Recording, type_: str, key: str, value: str) -> Registration:
+    found = [r for r in rec.of_type(type_) if r.inputs.get(key) == value]
+    assert len(found) == 1, f"{type_} {key}={value}: {len(found)} found"
+    return found[0]
+
+
+def arm(rg: str, rest: str) -> str:
+    return f"{SUB}/resourceGroups/{rg}/providers/{rest}"
+
+
+def test_tree_parents_and_type_tokens(rec: Recording, spec: EnvironmentSpec) -> None:
+    env = rec.one("brickwall:environment:SecureDatabricksEnvironment")
+    assert env.name == spec.name
+    urns = {r.urn for r in rec.registrations}
+    for reg in rec.registrations:
+        if reg is env:
+            continue
+        assert reg.parent in urns, f"{reg.urn} is not parented inside the environment"
+        # Walk up: every resource hangs below the environment component.
+        node = reg
+        while node.parent in urns:
+            node = rec.by_urn(node.parent)
+        assert node is env
+    for comp in (r for r in rec.registrations if not r.custom):
+        assert comp.type.startswith("brickwall:"), comp.type
+        assert comp.name.startswith(spec.name)
+
+
+def test_every_resource_uses_the_one_explicit_azure_provider(rec: Recording) -> None:
+    providers = rec.of_type("pulumi:providers:azure-native")
+    assert len(providers) == 1
+    provider_urn = providers[0].urn
+    for reg in rec.registrations:
+        if reg.custom and not reg.type.startswith("pulumi:providers:"):
+            assert reg.provider.startswith(provider_urn + "::"), reg.urn
+    assert providers[0].inputs["location"] == "westeurope"
+
+
+def test_names_are_unique_and_as_planned(rec: Recording, spec: EnvironmentSpec) -> None:
+    assert len({r.urn for r in rec.registrations}) == len(rec.registrations)
+    names = spec.names
+    assert by_phys(rec, RG, "resourceGroupName", names.resource_group)
+    assert by_phys(rec, VNET, "virtualNetworkName", names.virtual_network)
+    assert by_phys(rec, WS, "workspaceName", names.workspace)
+    # Physical names unique per type and scope (the name plus its resource group or parent resource).
+    seen = Counter(
+        (r.type, r.inputs.get("resourceGroupName"), r.inputs.get("virtualNetworkName"),
+         r.inputs.get("networkSecurityGroupName"), r.inputs.get("privateZoneName"), r.name)
+        for r in rec.registrations
+    )
+    assert max(seen.values()) == 1
+
+
+def test_vnet_and_nsgs_carry_nothing_inline(rec: Recording) -> None:
+    for vnet in rec.of_type(VNET):
+        assert "subnets" not in vnet.inputs
+    for nsg in rec.of_type(NSG):
+        assert "securityRules" not in nsg.inputs
+    assert len(rec.of_type(NSG)) == 2
+
+
+def test_subnets_match_the_address_plan(rec: Recording, spec: EnvironmentSpec) -> None:
+    names, plan = spec.names, spec.network.plan
+    rg = names.resource_group
+    host = by_phys(rec, SUBNET, "subnetName", names.host_subnet)
+    container = by_phys(rec, SUBNET, "subnetName", names.container_subnet)
+    endpoints = [s for s in rec.of_type(SUBNET)
+                 if s.inputs["subnetName"] == names.private_endpoint_subnet and s.inputs["resourceGroupName"] == rg]
+    assert len(endpoints) == 1
+    ep = endpoints[0]
+    assert host.inputs["addressPrefix"] == str(plan["host"])
+    assert container.inputs["addressPrefix"] == str(plan["container"])
+    assert ep.inputs["addressPrefix"] == str(plan["private_endpoints"])
+    nsg_id = arm(rg, f"Microsoft.Network/networkSecurityGroups/{names.network_security_group}")
+    for sub in (host, container):
+        assert sub.inputs["delegations"] == [{"name": "databricks", "serviceName": "Microsoft.Databricks/workspaces"}]
+        assert sub.inputs["networkSecurityGroup"] == {"id": nsg_id}
+        assert sub.inputs["defaultOutboundAccess"] is False
+        assert sub.inputs["virtualNetworkName"] == names.virtual_network
+    assert ep.inputs["privateEndpointNetworkPolicies"] == "Enabled"
+    assert ep.inputs["networkSecurityGroup"] == {
+        "id": arm(rg, f"Microsoft.Network/networkSecurityGroups/{names.endpoint_network_security_group}")}
+    assert "delegations" not in ep.inputs
+    # Subnet writes on one VNet are serialised.
+    assert host.urn in container.dependencies and container.urn in ep.dependencies
+
+
+def test_security_rules_are_the_planned_table(rec: Recording, spec: EnvironmentSpec) -> None:
+    plan = spec.network.plan
+    tables = {
+        spec.names.network_security_group: workspace_subnet_rules(
+            spec.workspace.required_nsg_rules, spec.network.egress.allow_internet_outbound),
+        spec.names.endpoint_network_security_group: private_endpoint_subnet_rules(
+            (str(plan["host"]), str(plan["container"])), str(plan["private_endpoints"])),
+    }
+    for nsg_name, table in tables.items():
+        registered = {r.inputs["securityRuleName"]: r for r in rec.of_type(RULE)
+                      if r.inputs["networkSecurityGroupName"] == nsg_name}
+        expected = {row.name: row for row in table if row.created_by_toolkit}
+        assert set(registered) == set(expected)
+        for name, row in expected.items():
+            i = registered[name].inputs
+            assert (i["priority"], i["direction"], i["access"], i["protocol"]) == (
+                row.priority, row.direction, row.access, row.protocol)
+            sources = [i["sourceAddressPrefix"]] if "sourceAddressPrefix" in i else i["sourceAddressPrefixes"]
+            ports = [i["destinationPortRange"]] if "destinationPortRange" in i else i["destinationPortRanges"]
+            assert tuple(sources) == row.sources and tuple(ports) == row.destination_ports
+    # Nothing we create pretends to be a rule Databricks owns.
+    assert not any(r.inputs["securityRuleName"].startswith("Microsoft.Databricks") for r in rec.of_type(RULE))
+    inbound_internet_deny = [r for r in rec.of_type(RULE) if r.inputs["direction"] == "Inbound"
+                             and r.inputs["access"] == "Deny" and r.inputs.get("sourceAddressPrefix") == "Internet"]
+    assert len(inbound_internet_deny) == 1
+
+
+def test_egress(rec: Recording, spec: EnvironmentSpec) -> None:
+    names = spec.names
+    rg = names.resource_group
+    subnets = [by_phys(rec, SUBNET, "subnetName", n) for n in (names.host_subnet, names.container_subnet)]
+    if spec.network.egress.mode == "nat_gateway":
+        nat = rec.one(NAT)
+        pip = rec.one(PIP)
+        assert nat.inputs["sku"] == {"name": "Standard"} and pip.inputs["sku"]["name"] == "Standard"
+        assert pip.inputs["publicIPAllocationMethod"] == "Static"
+        assert nat.inputs["publicIpAddresses"] == [{"id": arm(rg, f"Microsoft.Network/publicIPAddresses/{names.nat_public_ip}")}]
+        for sub in subnets:
+            assert sub.inputs["natGateway"] == {"id": arm(rg, f"Microsoft.Network/natGateways/{names.nat_gateway}")}
+            assert "routeTable" not in sub.inputs
+        assert rec.of_type(RT) == []
+    else:
+        assert rec.of_type(NAT) == [] and rec.of_type(PIP) == []
+        route = rec.one(ROUTE)
+        assert route.inputs["addressPrefix"] == "0.0.0.0/0"
+        assert route.inputs["nextHopType"] == "VirtualAppliance"
+        assert route.inputs["nextHopIpAddress"] == spec.network.egress.firewall_private_ip
+        assert rec.one(RT).inputs["disableBgpRoutePropagation"] is True
+        for sub in subnets:
+            assert sub.inputs["routeTable"] == {"id": arm(rg, f"Microsoft.Network/routeTables/{names.route_table}")}
+            assert "natGateway" not in sub.inputs
+
+
+def test_workspace(rec: Recording, spec: EnvironmentSpec) -> None:
+    names = spec.names
+    rg = names.resource_group
+    ws = by_phys(rec, WS, "workspaceName", names.workspace)
+    i = ws.inputs
+    assert i["sku"] == {"name": "premium"}
+    assert ws.input("parameters.enableNoPublicIp.value") is True
+    assert ws.input("parameters.customVirtualNetworkId.value") == arm(rg, f"Microsoft.Network/virtualNetworks/{names.virtual_network}")
+    assert ws.input("parameters.customPublicSubnetName.value") == names.host_subnet
+    assert ws.input("parameters.customPrivateSubnetName.value") == names.container_subnet
+    assert ws.input("parameters.storageAccountName.value") == names.workspace_storage_account
+    assert i["publicNetworkAccess"] == spec.workspace.public_network_access
+    assert i["requiredNsgRules"] == spec.workspace.required_nsg_rules
+    assert i["managedResourceGroupId"] == f"{SUB}/resourceGroups/{names.managed_resource_group}"
+    assert i["resourceGroupName"] == rg and i["location"] == spec.region
+    assert "computeMode" not in i
+    assert ws.protect is spec.protection.protect_data
+    assert ws.retain_on_delete is spec.protection.protect_data
+    subnet_urns = {s.urn for s in rec.of_type(SUBNET) if s.inputs["resourceGroupName"] == rg}
+    assert subnet_urns <= set(ws.dependencies)
+    if spec.workspace.default_storage_firewall:
+        connector = rec.one(T + "databricks:AccessConnector")
+        assert i["defaultStorageFirewall"] == "Enabled"
+        assert i["accessConnector"] == {
+            "id": arm(rg, f"Microsoft.Databricks/accessConnectors/{names.access_connector}"), "identityType": "SystemAssigned"}
+        assert connector.inputs["identity"] == {"type": "SystemAssigned"}
+    else:
+        assert i["defaultStorageFirewall"] == "Disabled" and "accessConnector" not in i
+
+
+def test_private_endpoints_and_dns(rec: Recording, spec: EnvironmentSpec) -> None:
+    names, pl = spec.names, spec.private_link
+    ws_id = arm(names.resource_group, f"Microsoft.Databricks/workspaces/{names.workspace}")
+    endpoints = {r.inputs["privateEndpointName"]: r for r in rec.of_type(PE)}
+    expected = {names.backend_endpoint} if pl.backend else set()
+    if pl.workspace_storage:
+        expected |= {names.dfs_endpoint, names.blob_endpoint}
+    if pl.frontend:
+        expected.add(names.frontend_endpoint)
+    if pl.browser_authentication != "none":
+        expected.add(names.webauth_endpoint)
+    assert set(endpoints) == expected
+
+    def target(pe: Registration) -> tuple[str, list[str]]:
+        conn = pe.inputs["privateLinkServiceConnections"]
+        assert len(conn) == 1
+        return conn[0]["privateLinkServiceId"], conn[0]["groupIds"]
+
+    ws_pe_subnet = arm(names.resource_group, f"Microsoft.Network/virtualNetworks/{names.virtual_network}/subnets/{names.private_endpoint_subnet}")
+    transit_subnet = arm(names.transit_resource_group,
+                         f"Microsoft.Network/virtualNetworks/{names.transit_virtual_network}/subnets/{names.transit_private_endpoint_subnet}")
+    backend = endpoints[names.backend_endpoint]
+    assert target(backend) == (ws_id, ["databricks_ui_api"])
+    assert backend.inputs["subnet"] == {"id": ws_pe_subnet}
+    if pl.workspace_storage:
+        storage = f"{SUB}/resourceGroups/{names.managed_resource_group}/providers/Microsoft.Storage/storageAccounts/{names.workspace_storage_account}"
+        assert target(endpoints[names.dfs_endpoint]) == (storage, ["dfs"])
+        assert target(endpoints[names.blob_endpoint]) == (storage, ["blob"])
+    if pl.frontend:
+        front = endpoints[names.frontend_endpoint]
+        assert target(front) == (ws_id, ["databricks_ui_api"])
+        assert front.inputs["subnet"] == {"id": transit_subnet}
+        assert front.inputs["resourceGroupName"] == names.transit_resource_group
+    if pl.browser_authentication == "this_workspace":
+        assert target(endpoints[names.webauth_endpoint]) == (ws_id, ["browser_authentication"])
+    if pl.browser_authentication == "dedicated_workspace":
+        webauth = by_phys(rec, WS, "workspaceName", names.webauth_workspace)
+        assert webauth.inputs["computeMode"] == "Serverless"
+        assert webauth.inputs["publicNetworkAccess"] == "Disabled"
+        assert webauth.protect is spec.protection.protect_data
+        webauth_id = arm(names.transit_resource_group, f"Microsoft.Databricks/workspaces/{names.webauth_workspace}")
+        assert target(endpoints[names.webauth_endpoint]) == (webauth_id, ["browser_authentication"])
+
+    # Every endpoint has exactly one DNS zone group pointing at the zone its group id needs.
+    zone_for = {"databricks_ui_api": "privatelink.azuredatabricks.net", "browser_authentication": "privatelink.azuredatabricks.net",
+                "dfs": "privatelink.dfs.core.windows.net", "blob": "privatelink.blob.core.windows.net"}
+    groups = Counter(g.inputs["privateEndpointName"] for g in rec.of_type(ZONE_GROUP))
+    assert groups == Counter(set(endpoints))
+    for group in rec.of_type(ZONE_GROUP):
+        pe = endpoints[group.inputs["privateEndpointName"]]
+        configs = group.inputs["privateDnsZoneConfigs"]
+        assert len(configs) == 1
+        zone_id = configs[0]["privateDnsZoneId"]
+        assert zone_id == arm(pe.inputs["resourceGroupName"], f"Microsoft.Network/privateDnsZones/{zone_for[target(pe)[1][0]]}")
+
+
+def test_dns_zones_are_linked_to_every_vnet_that_resolves_them(rec: Recording, spec: EnvironmentSpec) -> None:
+    names = spec.names
+    ws_vnet = arm(names.resource_group, f"Microsoft.Network/virtualNetworks/{names.virtual_network}")
+    transit_vnet = arm(names.transit_resource_group, f"Microsoft.Network/virtualNetworks/{names.transit_virtual_network}")
+    links: dict[tuple[str, str], set[str]] = {}
+    for link in rec.of_type(LINK):
+        assert link.inputs["registrationEnabled"] is False
+        assert link.inputs["location"] == "global"
+        links.setdefault((link.inputs["resourceGroupName"], link.inputs["privateZoneName"]), set()).add(link.input("virtualNetwork.id"))
+    zones = {(z.inputs["resourceGroupName"], z.inputs["privateZoneName"]) for z in rec.of_type(ZONE)}
+    assert set(links) == zones, "a zone without a link resolves for nobody"
+    assert links[(names.resource_group, "privatelink.azuredatabricks.net")] == {ws_vnet}
+    if spec.private_link.frontend:
+        assert links[(names.transit_resource_group, "privatelink.azuredatabricks.net")] == {transit_vnet}
+    if spec.private_link.workspace_storage:
+        for zone in ("privatelink.dfs.core.windows.net", "privatelink.blob.core.windows.net"):
+            assert links[(names.resource_group, zone)] == {ws_vnet}
+
+
+def test_tags_are_applied_explicitly(rec: Recording, spec: EnvironmentSpec) -> None:
+    tagged = [r for r in rec.registrations if r.type in TAGGABLE]
+    assert tagged
+    for reg in tagged:
+        assert reg.inputs.get("tags") == spec.all_tags, reg.urn
+
+
+def test_stack_outputs(rec: Recording, spec: EnvironmentSpec) -> None:
+    out = rec.stack_outputs
+    assert out["workspaceUrl"].startswith("adb-") and out["workspaceUrl"].endswith(".azuredatabricks.net")
+    assert out["workspaceResourceId"] == arm(spec.names.resource_group, f"Microsoft.Databricks/workspaces/{spec.names.workspace}")
+    assert int(out["maxClusterNodes"]) == spec.network.max_cluster_nodes
+    assert out["subnets"]["host"] == str(spec.network.plan["host"])
+
+
+def test_tier_shapes() -> None:
+    from tests.conftest import recording_of
+
+    dev, staging, prod = (recording_of(s) for s in ("dev", "staging", "prod"))
+    # dev: public front end, back end private, nothing protected, no transit network.
+    assert [r for r in dev.registrations if r.protect] == []
+    assert dev.one(WS).inputs["publicNetworkAccess"] == "Enabled"
+    assert len(dev.of_type(PE)) == 1 and len(dev.of_type(RG)) == 1
+    # staging and prod: private end to end, data protected.
+    for rec in (staging, prod):
+        workspaces = [w for w in rec.of_type(WS) if "computeMode" not in w.inputs]
+        assert [w.inputs["publicNetworkAccess"] for w in workspaces] == ["Disabled"]
+        assert all(w.protect and w.retain_on_delete for w in rec.of_type(WS))
+        groups = Counter(g for pe in rec.of_type(PE) for c in pe.inputs["privateLinkServiceConnections"] for g in c["groupIds"])
+        assert groups["databricks_ui_api"] == 2 and groups["browser_authentication"] == 1
+    # Only the workspaces are protected: nothing else blocks a planned replacement.
+    assert {r.type for r in prod.registrations if r.protect} == {WS}
+
+
+def test_plan_file_is_deterministic_and_secret_free(prod_plan: dict) -> None:
+    again = planfile.to_plan(project.run("prod"))
+    assert planfile.dumps(again) == planfile.dumps(prod_plan)
+    text = planfile.dumps(prod_plan)
+    assert json.loads(text)["stack"] == "prod"
+    assert "offline-placeholder-secret" not in text
+    urns = [r["urn"] for r in prod_plan["resources"]]
+    assert urns == sorted(urns)

@@ -20,8 +20,11 @@ SCHEMA_VERSION = 1
 
 
 def redact(value: Any) -> Any:
+    """Secrets become "[secret]"; whole floats become ints (the wire carries every number as a double)."""
     if isinstance(value, Secret):
         return SECRET_PLACEHOLDER
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, dict):
         return {k: redact(v) for k, v in sorted(value.items())}
     if isinstance(value, (list, tuple)):

@@ -1,0 +1,77 @@
+"""Conventions every component keeps, checked on the source itself."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPONENT_FILES = sorted(p for p in (ROOT / "components").glob("*.py") if p.name != "__init__.py")
+RESOURCE_MODULES = {"network", "resources", "databricks", "privatedns", "azure_native"}
+PURE_DIRS = [ROOT / "components" / "planning", ROOT / "components" / "spec"]
+
+
+def _component_classes(tree: ast.Module) -> list[ast.ClassDef]:
+    return [
+        node for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(b, ast.Attribute) and b.attr == "ComponentResource" for b in node.bases)
+    ]
+
+
+def _init(cls: ast.ClassDef) -> ast.FunctionDef:
+    return next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+
+
+@pytest.mark.parametrize("path", COMPONENT_FILES, ids=lambda p: p.name)
+def test_components_register_outputs_last_and_use_brickwall_tokens(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    for cls in _component_classes(tree):
+        body = _init(cls).body
+        last = body[-1]
+        assert isinstance(last, ast.Expr) and isinstance(last.value, ast.Call), f"{cls.name}: register_outputs must be last"
+        func = last.value.func
+        assert isinstance(func, ast.Attribute) and func.attr == "register_outputs", f"{cls.name}: register_outputs must be last"
+        calls = [n for n in ast.walk(_init(cls)) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                 and n.func.attr == "register_outputs"]
+        assert len(calls) == 1, f"{cls.name}: register_outputs exactly once"
+        supers = [n for n in ast.walk(body[0]) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        assert supers and supers[0].value.startswith("brickwall:"), f"{cls.name}: type token brickwall:<module>:<Type>"
+        assert supers[0].value.split(":")[-1] == cls.name
+
+
+@pytest.mark.parametrize("path", COMPONENT_FILES, ids=lambda p: p.name)
+def test_every_resource_is_created_with_options(path: Path) -> None:
+    """A resource constructed without opts would escape its parent (and its provider)."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        if isinstance(owner, ast.Name) and owner.id in RESOURCE_MODULES and node.func.attr[:1].isupper() \
+                and not node.func.attr.endswith("Args"):
+            assert any(k.arg == "opts" for k in node.keywords), f"{path.name}:{node.lineno} {node.func.attr} without opts"
+
+
+def test_components_never_read_config_and_only_the_environment_creates_providers() -> None:
+    for path in COMPONENT_FILES:
+        source = path.read_text()
+        assert "pulumi.Config" not in source and "get_stack" not in source, path.name
+        if path.name != "environment.py":
+            assert "Provider(" not in source, f"{path.name} creates a provider"
+
+
+@pytest.mark.parametrize("folder", PURE_DIRS, ids=lambda p: p.name)
+def test_specs_and_planners_are_pure(folder: Path) -> None:
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            assert not any(n.split(".")[0].startswith("pulumi") for n in names), f"{path} imports Pulumi"

@@ -122,36 +122,24 @@ class DatabricksNetwork(pulumi.ComponentResource):
                 opts=child(self),
             )
 
-        delegation = [network.DelegationArgs(name="databricks", service_name=DATABRICKS_DELEGATION)]
-        egress = dict(
-            nat_gateway=network.SubResourceArgs(id=nat_gateway.id) if nat_gateway else None,
-            route_table=network.RouteTableArgs(id=route_table.id) if route_table else None,
-        )
         # Azure rejects concurrent writes to subnets of one VNet, so each subnet waits for the last.
-        host = network.Subnet(
-            f"{name}-host",
-            subnet_name=args.host_subnet_name,
-            virtual_network_name=vnet.name,
-            resource_group_name=rg.name,
-            address_prefix=args.host_cidr,
-            delegations=delegation,
-            network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
-            default_outbound_access=False,
-            **egress,
-            opts=child(self),
-        )
-        container = network.Subnet(
-            f"{name}-container",
-            subnet_name=args.container_subnet_name,
-            virtual_network_name=vnet.name,
-            resource_group_name=rg.name,
-            address_prefix=args.container_cidr,
-            delegations=delegation,
-            network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
-            default_outbound_access=False,
-            **egress,
-            opts=child(self, depends_on=[host]),
-        )
+        def workspace_subnet(role: str, subnet_name: str, cidr: str, after: list[pulumi.Resource]) -> network.Subnet:
+            return network.Subnet(
+                f"{name}-{role}",
+                subnet_name=subnet_name,
+                virtual_network_name=vnet.name,
+                resource_group_name=rg.name,
+                address_prefix=cidr,
+                delegations=[network.DelegationArgs(name="databricks", service_name=DATABRICKS_DELEGATION)],
+                network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
+                nat_gateway=network.SubResourceArgs(id=nat_gateway.id) if nat_gateway else None,
+                route_table=network.RouteTableArgs(id=route_table.id) if route_table else None,
+                default_outbound_access=False,
+                opts=child(self, depends_on=after),
+            )
+
+        host = workspace_subnet("host", args.host_subnet_name, args.host_cidr, [])
+        container = workspace_subnet("container", args.container_subnet_name, args.container_cidr, [host])
         endpoints = network.Subnet(
             f"{name}-endpoints",
             subnet_name=args.endpoint_subnet_name,

@@ -205,7 +205,7 @@ def test_endpoint_subnet_rules_admit_only_the_workspace_subnets() -> None:
 
 def test_rule_table_problems_catch_clashes() -> None:
     rules = workspace_subnet_rules("AllRules", False)
-    clash = rules + [rules[-1]]
+    clash = [*rules, rules[-1]]
     problems = rule_table_problems(clash)
     assert any("share Outbound priority 4096" in p for p in problems)
     assert any("appears twice" in p for p in problems)

@@ -109,7 +109,8 @@ class NetworkSpec(StrictModel):
         lo, hi = ENDPOINT_SUBNET_PREFIX_RANGE
         ep = self._prefix(ENDPOINTS)
         if ep is not None and not lo <= ep <= hi:
-            problems.append(Problem(("subnets", "private_endpoint_prefix_length"), f"/{ep}: keep the private-endpoint subnet between /{lo} and /{hi}"))
+            problems.append(Problem(("subnets", "private_endpoint_prefix_length"),
+                                    f"/{ep}: keep the private-endpoint subnet between /{lo} and /{hi}"))
         if s.aks_prefix_length is not None and not 16 <= s.aks_prefix_length <= 28:
             problems.append(Problem(("subnets", "aks_prefix_length"), f"/{s.aks_prefix_length}: an AKS subnet needs /16 to /28"))
         problems += self._egress_problems()
@@ -145,7 +146,8 @@ class NetworkSpec(StrictModel):
         reqs = [
             SubnetRequest(HOST, cidr=s.host_cidr) if s.host_cidr else SubnetRequest(HOST, s.host_prefix_length),
             SubnetRequest(CONTAINER, cidr=s.container_cidr) if s.container_cidr else SubnetRequest(CONTAINER, s.container_prefix_length),
-            SubnetRequest(ENDPOINTS, cidr=s.private_endpoint_cidr) if s.private_endpoint_cidr else SubnetRequest(ENDPOINTS, s.private_endpoint_prefix_length),
+            SubnetRequest(ENDPOINTS, cidr=s.private_endpoint_cidr)
+            if s.private_endpoint_cidr else SubnetRequest(ENDPOINTS, s.private_endpoint_prefix_length),
         ]
         if s.aks_prefix_length is not None:
             reqs.append(SubnetRequest(AKS, s.aks_prefix_length))
@@ -183,7 +185,9 @@ class WorkspaceSpec(StrictModel):
     required_nsg_rules: Literal["AllRules", "NoAzureDatabricksRules"] = "NoAzureDatabricksRules"
     # Secure cluster connectivity: no public IP on any cluster node. Never turned off.
     no_public_ip: bool = True
-    storage_account_sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"] = "Standard_ZRS"
+    storage_account_sku: Literal[
+        "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"
+    ] = "Standard_ZRS"
     # Workspace storage reachable only through its private endpoints, via an access connector.
     default_storage_firewall: bool = True
 
@@ -207,13 +211,15 @@ class TransitNetworkSpec(StrictModel):
         problems = []
         existing = (self.existing_vnet_id, self.existing_subnet_id)
         if self.address_space is None and None in existing:
-            problems.append(Problem(("address_space",), "give address_space to create a transit VNet, or both existing_vnet_id and existing_subnet_id"))
+            problems.append(Problem(("address_space",),
+                                    "give address_space to create a transit VNet, or both existing_vnet_id and existing_subnet_id"))
         if self.address_space is not None and any(existing):
             problems.append(Problem(("address_space",), "give address_space or existing_vnet_id/existing_subnet_id, not both"))
         if self.address_space is not None and (bad := _cidr_problem(self.address_space)):
             problems.append(Problem(("address_space",), bad))
         if self.existing_vnet_id is not None and not _ARM_VNET.fullmatch(self.existing_vnet_id):
-            problems.append(Problem(("existing_vnet_id",), "not a virtual network resource id (/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<name>)"))
+            problems.append(Problem(("existing_vnet_id",), "not a virtual network resource id "
+                                    "(/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<name>)"))
         if self.existing_subnet_id is not None:
             if not _ARM_SUBNET.fullmatch(self.existing_subnet_id):
                 problems.append(Problem(("existing_subnet_id",), "not a subnet resource id (<virtual network id>/subnets/<name>)"))

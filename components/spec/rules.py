@@ -19,7 +19,8 @@ def cross_field_problems(spec: EnvironmentSpec) -> list[Problem]:
 
     if ws.required_nsg_rules == "NoAzureDatabricksRules" and not pl.backend:
         problems.append(Problem(("private_link", "backend"),
-                                "requiredNsgRules NoAzureDatabricksRules needs a back-end private endpoint: without it clusters cannot reach the control plane"))
+                                "requiredNsgRules NoAzureDatabricksRules needs a back-end private endpoint: "
+                                "without it clusters cannot reach the control plane"))
     if ws.public_network_access == "Disabled":
         if ws.required_nsg_rules != "NoAzureDatabricksRules":
             problems.append(Problem(("workspace", "required_nsg_rules"),
@@ -35,10 +36,12 @@ def cross_field_problems(spec: EnvironmentSpec) -> list[Problem]:
                                 "a browser-authentication endpoint serves private front-end logins; enable private_link.frontend too"))
     if (pl.frontend or pl.browser_authentication != "none") and pl.transit is None:
         problems.append(Problem(("private_link", "transit"),
-                                "front-end and browser-authentication endpoints live in a transit VNet: give transit.address_space or an existing VNet"))
+                                "front-end and browser-authentication endpoints live in a transit VNet: "
+                                "give transit.address_space or an existing VNet"))
     if ws.default_storage_firewall and not pl.workspace_storage:
         problems.append(Problem(("workspace", "default_storage_firewall"),
-                                "the workspace storage firewall needs private_link.workspace_storage (dfs and blob endpoints), or clusters lose their storage"))
+                                "the workspace storage firewall needs private_link.workspace_storage (dfs and blob endpoints), "
+                                "or clusters lose their storage"))
     if pl.workspace_storage and not pl.backend:
         problems.append(Problem(("private_link", "workspace_storage"),
                                 "workspace-storage endpoints share the back-end private-endpoint subnet; enable private_link.backend"))

@@ -50,7 +50,9 @@ class SubnetPlan:
 
 
 def parse_network(cidr: str) -> IPv4Network:
-    """Parse an IPv4 CIDR strictly: host bits set (10.0.0.1/24) is an error, not a silent fix."""
+    """Parse an IPv4 CIDR strictly: host bits set (10.0.0.1/24) or a bare address is an error, not a silent fix."""
+    if "/" not in cidr:
+        raise ValueError("missing the /prefix length")
     return ipaddress.IPv4Network(cidr, strict=True)
 
 

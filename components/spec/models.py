@@ -8,13 +8,14 @@ weaker than the tier's floor (`tiers.TIER_FLOORS`) is an error, never a silent d
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from enum import StrEnum
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from components.planning.addresses import (
     AddressPlanError,
@@ -25,9 +26,9 @@ from components.planning.addresses import (
     parse_network,
     usable_addresses,
 )
-from components.planning.naming import NamePlan, name_problems, plan_names
+from components.planning.naming import NamePlan, plan_names
 from components.planning.regions import DATABRICKS_REGIONS
-from components.spec.errors import Problem, raise_problems
+from components.spec.errors import Problem, problems_from, raise_problems
 
 # Azure Databricks VNet injection limits.
 VNET_PREFIX_RANGE = (16, 24)
@@ -327,14 +328,53 @@ class EnvironmentSpec(StrictModel):
             raise_problems(problems)
         return self
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _report_everything(cls, data: Any, handler: Any) -> Any:
+        """When a section is invalid, still run every cross-field rule the valid sections allow."""
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            from components.spec.rules import partial_problems
+
+            first = problems_from(exc)
+            extra = partial_problems(_valid_sections(data)) if isinstance(data, dict) else []
+            seen = {(p.path, p.reason) for p in first}
+            raise_problems(first + [p for p in extra if (p.path, p.reason) not in seen])
+
     @cached_property
     def names(self) -> NamePlan:
         return plan_names(self.naming.prefix, self.name, self.region, self.naming.unique_suffix)
-
-    def name_problems(self) -> list[Problem]:
-        return [Problem(("naming",), f"{reason} (the {field.replace('_', ' ')})") for field, reason in name_problems(self.names)]
 
     @property
     def all_tags(self) -> dict[str, str]:
         """The spec's tags plus the ones the toolkit always sets."""
         return {**self.tags, "environment": self.name, "tier": self.tier.value, "managed-by": "brickwall"}
+
+
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "naming": NamingSpec, "network": NetworkSpec, "workspace": WorkspaceSpec,
+    "private_link": PrivateLinkSpec, "protection": ProtectionSpec,
+}
+
+
+def _valid_sections(data: dict[str, Any]) -> dict[str, Any]:
+    """Each top-level field and section of `data` that validates on its own (tier defaults applied)."""
+    from components.spec.tiers import apply_tier_defaults
+
+    data = apply_tier_defaults(data)
+    valid: dict[str, Any] = {}
+    for key, model in _SECTIONS.items():
+        try:
+            valid[key] = model.model_validate(data.get(key, {}))
+        except ValidationError:
+            continue
+    checks = {"name": EnvironmentSpec._name, "region": EnvironmentSpec._region}
+    for key, check in checks.items():
+        try:
+            valid[key] = check(data[key])
+        except (KeyError, TypeError, ValueError):
+            continue
+    with contextlib.suppress(ValueError):
+        valid["tier"] = Tier(getattr(data.get("tier"), "value", data.get("tier")))
+    return valid

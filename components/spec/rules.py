@@ -1,30 +1,58 @@
-"""Cross-field rules: what no single section can check on its own."""
+"""Cross-field rules: what no single section can check on its own.
+
+Each rule reads a few sections of the spec. When some sections are invalid, every rule whose
+sections are valid still runs (`partial_problems`), so one bad section never hides the rest.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from components.planning.addresses import parse_network
+from components.planning.naming import name_problems, plan_names
 from components.spec.errors import Problem
-from components.spec.tiers import floor_problems
+from components.spec.tiers import TIER_FLOORS
 
 if TYPE_CHECKING:
     from components.spec.models import EnvironmentSpec
 
+Rule = Callable[[Any], list[Problem]]
 
-def cross_field_problems(spec: EnvironmentSpec) -> list[Problem]:
-    problems = [Problem(path, reason) for path, reason in floor_problems(spec)]
-    ws, pl, net = spec.workspace, spec.private_link, spec.network
 
+def _floors(spec: EnvironmentSpec) -> list[Problem]:
+    tier = spec.tier.value
+    out = []
+    for floor in TIER_FLOORS:
+        if tier not in floor.tiers:
+            continue
+        try:
+            holds = floor.holds(spec)
+        except SectionInvalid:
+            continue
+        if not holds:
+            out.append(Problem(floor.path, floor.reason.format(tier=tier)))
+    return out
+
+
+def _nsg_mode(spec: EnvironmentSpec) -> list[Problem]:
+    ws, pl = spec.workspace, spec.private_link
+    problems = []
     if ws.required_nsg_rules == "NoAzureDatabricksRules" and not pl.backend:
         problems.append(Problem(("private_link", "backend"),
                                 "requiredNsgRules NoAzureDatabricksRules needs a back-end private endpoint: "
                                 "without it clusters cannot reach the control plane"))
+    if ws.public_network_access == "Disabled" and ws.required_nsg_rules != "NoAzureDatabricksRules":
+        problems.append(Problem(("workspace", "required_nsg_rules"),
+                                "public network access Disabled needs NoAzureDatabricksRules (Azure rejects AllRules here)"))
+    return problems
+
+
+def _private_front_end(spec: EnvironmentSpec) -> list[Problem]:
+    ws, pl = spec.workspace, spec.private_link
+    problems = []
     if ws.public_network_access == "Disabled":
-        if ws.required_nsg_rules != "NoAzureDatabricksRules":
-            problems.append(Problem(("workspace", "required_nsg_rules"),
-                                    "public network access Disabled needs NoAzureDatabricksRules (Azure rejects AllRules here)"))
         if not pl.frontend:
             problems.append(Problem(("private_link", "frontend"),
                                     "public network access Disabled needs a front-end private endpoint, or nobody can reach the workspace"))
@@ -38,6 +66,12 @@ def cross_field_problems(spec: EnvironmentSpec) -> list[Problem]:
         problems.append(Problem(("private_link", "transit"),
                                 "front-end and browser-authentication endpoints live in a transit VNet: "
                                 "give transit.address_space or an existing VNet"))
+    return problems
+
+
+def _workspace_storage(spec: EnvironmentSpec) -> list[Problem]:
+    ws, pl = spec.workspace, spec.private_link
+    problems = []
     if ws.default_storage_firewall and not pl.workspace_storage:
         problems.append(Problem(("workspace", "default_storage_firewall"),
                                 "the workspace storage firewall needs private_link.workspace_storage (dfs and blob endpoints), "
@@ -45,23 +79,71 @@ def cross_field_problems(spec: EnvironmentSpec) -> list[Problem]:
     if pl.workspace_storage and not pl.backend:
         problems.append(Problem(("private_link", "workspace_storage"),
                                 "workspace-storage endpoints share the back-end private-endpoint subnet; enable private_link.backend"))
-
-    if pl.transit is not None and pl.transit.address_space is not None:
-        transit = parse_network(pl.transit.address_space)
-        vnet = parse_network(net.address_space)
-        if transit.overlaps(vnet):
-            problems.append(Problem(("private_link", "transit", "address_space"),
-                                    f"{transit} overlaps the workspace VNet {vnet}"))
-        elif transit.prefixlen > pl.transit.private_endpoint_prefix_length:
-            problems.append(Problem(("private_link", "transit", "address_space"),
-                                    f"{transit} cannot hold a /{pl.transit.private_endpoint_prefix_length} endpoint subnet"))
-
-    if net.egress.mode == "firewall" and net.egress.firewall_private_ip is not None:
-        ip = net.egress.firewall_private_ip
-        for name in ("host", "container"):
-            if ipaddress.IPv4Address(ip) in net.plan[name]:
-                problems.append(Problem(("network", "egress", "firewall_private_ip"),
-                                        f"{ip} is inside the {name} subnet {net.plan[name]}; the firewall must sit outside the workspace subnets"))
-
-    problems += spec.name_problems()
     return problems
+
+
+def _transit_range(spec: EnvironmentSpec) -> list[Problem]:
+    transit_spec = spec.private_link.transit
+    if transit_spec is None or transit_spec.address_space is None:
+        return []
+    transit, vnet = parse_network(transit_spec.address_space), parse_network(spec.network.address_space)
+    path = ("private_link", "transit", "address_space")
+    if transit.overlaps(vnet):
+        return [Problem(path, f"{transit} overlaps the workspace VNet {vnet}")]
+    if transit.prefixlen > transit_spec.private_endpoint_prefix_length:
+        return [Problem(path, f"{transit} cannot hold a /{transit_spec.private_endpoint_prefix_length} endpoint subnet")]
+    return []
+
+
+def _firewall_outside_workspace(spec: EnvironmentSpec) -> list[Problem]:
+    egress, plan = spec.network.egress, spec.network.plan
+    if egress.mode != "firewall" or egress.firewall_private_ip is None:
+        return []
+    ip = ipaddress.IPv4Address(egress.firewall_private_ip)
+    return [
+        Problem(("network", "egress", "firewall_private_ip"),
+                f"{ip} is inside the {name} subnet {plan[name]}; the firewall must sit outside the workspace subnets")
+        for name in ("host", "container") if ip in plan[name]
+    ]
+
+
+def _names(spec: EnvironmentSpec) -> list[Problem]:
+    names = plan_names(spec.naming.prefix, spec.name, spec.region, spec.naming.unique_suffix)
+    return [Problem(("naming",), f"{reason} (the {field.replace('_', ' ')})") for field, reason in name_problems(names)]
+
+
+RULES: tuple[Rule, ...] = (
+    _floors, _nsg_mode, _private_front_end, _workspace_storage, _transit_range, _firewall_outside_workspace, _names,
+)
+
+
+def cross_field_problems(spec: EnvironmentSpec) -> list[Problem]:
+    return [problem for rule in RULES for problem in rule(spec)]
+
+
+class SectionInvalid(Exception):
+    """A rule asked for a section that did not validate; the rule is skipped."""
+
+
+class PartialSpec:
+    """The sections of a spec that validated on their own; reading any other raises SectionInvalid."""
+
+    def __init__(self, valid: dict[str, Any]):
+        self._valid = valid
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_") or key not in self._valid:
+            raise SectionInvalid(key)
+        return self._valid[key]
+
+
+def partial_problems(valid_sections: dict[str, Any]) -> list[Problem]:
+    """Run every rule whose sections are all valid."""
+    spec = PartialSpec(valid_sections)
+    out: list[Problem] = []
+    for rule in RULES:
+        try:
+            out += rule(spec)
+        except SectionInvalid:
+            continue
+    return out

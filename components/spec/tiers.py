@@ -59,11 +59,6 @@ TIER_FLOORS: tuple[Floor, ...] = (
 )
 
 
-def floor_problems(spec: EnvironmentSpec) -> list[tuple[tuple[str, ...], str]]:
-    tier = spec.tier.value
-    return [(f.path, f.reason.format(tier=tier)) for f in TIER_FLOORS if tier in f.tiers and not f.holds(spec)]
-
-
 def _plain(value: Any) -> Any:
     """Nested models become dicts of the fields the author set, so tier defaults fill the rest."""
     if isinstance(value, BaseModel):

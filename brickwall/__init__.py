@@ -1,0 +1,1 @@
+"""brickwall: a Pulumi toolkit for a secured Azure Databricks topology."""

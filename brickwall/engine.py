@@ -1,0 +1,437 @@
+"""Run a real Pulumi program in-process under the mock runtime and record every resource registration.
+
+There is no Pulumi CLI or provider plugin here, so "previewing" a stack means running its program against
+`pulumi.runtime.set_mocks` with a monitor that keeps every `RegisterResourceRequest` as the engine would have
+received it (wire names, secrets, options). Policies, snapshots and tests all work from that `Recording`.
+
+Value conventions in `Registration.inputs` and `Recording.stack_outputs` (wire form, via protobuf JSON):
+- numbers are floats, exactly as the SDK sends them (`priority: 100.0`);
+- secret values are wrapped in `Secret`, whose repr never shows the value;
+- unknown values (only possible when an output was never resolved) become `UNKNOWN`;
+- resource references become `ResourceRef(urn, id)`;
+- assets and archives stay as their raw signature dicts;
+- inputs set to None are absent (the SDK drops them).
+
+Registration conventions: URNs leave the root stack out of type chains, as the real engine does; top-level
+resources have the root stack's URN as `parent`; `provider` is "" unless an explicit provider applies (default
+providers are chosen by the engine); `dependencies` are sorted and de-duplicated; the order is the order the
+monitor received the registrations, which is causal and the same on every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import inspect
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, ParamSpec, TypeVar, cast
+
+import pulumi
+import pulumi.runtime
+from google.protobuf.json_format import MessageToDict
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+from pulumi.runtime.stack import Stack, massage
+from pulumi.runtime.sync_await import _ensure_event_loop
+
+SECRET_PLACEHOLDER = "[secret]"
+SUBSCRIPTION_ID: Final = "00000000-0000-0000-0000-000000000000"
+TENANT_ID: Final = "00000000-0000-0000-0000-000000000000"
+
+# Wire-protocol markers (pulumi/runtime/rpc.py); stable across SDK versions because the engine depends on them.
+_SIG_KEY: Final = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG: Final = "5cf8f73096256a8f31e491e813e4eb8e"
+_OUTPUT_VALUE_SIG: Final = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+_UNKNOWN_WIRE: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_STACK_TYPE: Final = "pulumi:pulumi:Stack"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret input or output value; the repr hides it so logs and assertion messages cannot leak it."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return f"Secret({SECRET_PLACEHOLDER})"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value the engine would only learn at apply time (the wire's unknown sentinel)."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Final = Unknown()
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """A resource passed as an input value; `id` is "" for components or when the id is unknown."""
+
+    urn: str
+    id: str = ""
+
+
+_NO_DEFAULT: Final = object()
+
+
+@dataclass(frozen=True)
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    remote: bool
+    provider: str
+    protect: bool
+    retain_on_delete: bool
+    deleted_with: str
+    ignore_changes: tuple[str, ...]
+    dependencies: tuple[str, ...]
+    inputs: dict[str, Any]
+
+    def input(self, path: str, default: Any = _NO_DEFAULT) -> Any:
+        """Dotted lookup ("parameters.enableNoPublicIp.value", "securityRules.0.name").
+
+        Intermediate secrets are looked through; a secret at the end of the path is returned as `Secret`.
+        """
+        node: Any = self.inputs
+        for part in path.split("."):
+            if isinstance(node, Secret):
+                node = node.value
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif default is _NO_DEFAULT:
+                raise KeyError(f"{self.type} {self.name!r} has no input {path!r}")
+            else:
+                return default
+        return node
+
+
+@dataclass
+class Recording:
+    project: str
+    stack: str
+    registrations: list[Registration]
+    stack_outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Registration:
+        """The single registration of `type_` (named `name`, if given); LookupError otherwise."""
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            what = type_ if name is None else f"{type_} named {name!r}"
+            urns = "".join(f"\n  {r.urn}" for r in found)
+            raise LookupError(f"expected exactly one {what}, found {len(found)}{urns}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        for registration in self.registrations:
+            if registration.urn == urn:
+                return registration
+        raise KeyError(f"no registration with URN {urn!r}")
+
+    def children_of(self, urn: str) -> list[Registration]:
+        return [r for r in self.registrations if r.parent == urn]
+
+
+class DuplicateUrnError(Exception):
+    """Two resources share a URN; the real engine rejects this, the mock runtime silently accepts it."""
+
+    def __init__(self, urns: Iterable[str]) -> None:
+        self.urns = tuple(urns)
+        super().__init__("duplicate resource URNs:" + "".join(f"\n  {u}" for u in self.urns))
+
+
+class ProgramError(Exception):
+    """The program (or an apply or mock it triggered) raised; the original is `.original` and `__cause__`.
+
+    `.registrations` holds what reached the monitor before the failure, best effort: registrations still in
+    flight when the program raised are dropped ([] when the program raises before creating anything).
+    """
+
+    def __init__(self, original: Exception, registrations: Iterable[Registration] = ()) -> None:
+        self.original = original
+        self.registrations = list(registrations)
+        # RunError is Pulumi's "user-facing message, no traceback" error, so keep its text verbatim.
+        message = str(original) if isinstance(original, pulumi.RunError) else f"{type(original).__name__}: {original}"
+        super().__init__(message)
+
+
+# --- default mocks -------------------------------------------------------------------------------------------
+
+_RG: Final = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
+_NET: Final = _RG + "/providers/Microsoft.Network/"
+
+# type token -> (input holding the resource's own name, ARM id template over wire-named inputs). The own name
+# falls back to the logical name (the real provider would auto-name with a random suffix; mocks stay stable).
+ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
+    "azure-native:resources:ResourceGroup": ("resourceGroupName", _RG),
+    "azure-native:network:VirtualNetwork": ("virtualNetworkName", _NET + "virtualNetworks/{virtualNetworkName}"),
+    "azure-native:network:Subnet": (
+        "subnetName",
+        _NET + "virtualNetworks/{virtualNetworkName}/subnets/{subnetName}",
+    ),
+    "azure-native:network:VirtualNetworkPeering": (
+        "virtualNetworkPeeringName",
+        _NET + "virtualNetworks/{virtualNetworkName}/virtualNetworkPeerings/{virtualNetworkPeeringName}",
+    ),
+    "azure-native:network:NetworkSecurityGroup": (
+        "networkSecurityGroupName",
+        _NET + "networkSecurityGroups/{networkSecurityGroupName}",
+    ),
+    "azure-native:network:SecurityRule": (
+        "securityRuleName",
+        _NET + "networkSecurityGroups/{networkSecurityGroupName}/securityRules/{securityRuleName}",
+    ),
+    "azure-native:network:NatGateway": ("natGatewayName", _NET + "natGateways/{natGatewayName}"),
+    "azure-native:network:PublicIPAddress": ("publicIpAddressName", _NET + "publicIPAddresses/{publicIpAddressName}"),
+    "azure-native:network:RouteTable": ("routeTableName", _NET + "routeTables/{routeTableName}"),
+    "azure-native:network:Route": ("routeName", _NET + "routeTables/{routeTableName}/routes/{routeName}"),
+    "azure-native:network:PrivateEndpoint": ("privateEndpointName", _NET + "privateEndpoints/{privateEndpointName}"),
+    "azure-native:network:PrivateDnsZoneGroup": (
+        "privateDnsZoneGroupName",
+        _NET + "privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{privateDnsZoneGroupName}",
+    ),
+    "azure-native:privatedns:PrivateZone": ("privateZoneName", _NET + "privateDnsZones/{privateZoneName}"),
+    "azure-native:privatedns:VirtualNetworkLink": (
+        "virtualNetworkLinkName",
+        _NET + "privateDnsZones/{privateZoneName}/virtualNetworkLinks/{virtualNetworkLinkName}",
+    ),
+    "azure-native:databricks:Workspace": (
+        "workspaceName",
+        _RG + "/providers/Microsoft.Databricks/workspaces/{workspaceName}",
+    ),
+    "azure-native:databricks:AccessConnector": (
+        "connectorName",
+        _RG + "/providers/Microsoft.Databricks/accessConnectors/{connectorName}",
+    ),
+}
+
+
+def stable_guid(*parts: str) -> str:
+    """A GUID derived from sha256 of `parts`: stable across processes (unlike hash())."""
+    return str(uuid.UUID(bytes=hashlib.sha256("\0".join(parts).encode()).digest()[:16]))
+
+
+def workspace_id_for(arm_id: str) -> str:
+    """Deterministic 16-digit Databricks workspace id (no leading zero), from sha256 of the ARM id."""
+    return str(10**15 + int(hashlib.sha256(arm_id.encode()).hexdigest(), 16) % (9 * 10**15))
+
+
+class BrickwallMocks(pulumi.runtime.Mocks):
+    """Deterministic mocks: realistic ARM ids for the topology's azure-native types, `mock-{name}` otherwise."""
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        inputs = args.inputs
+        if args.typ == "pulumi:pulumi:StackReference":
+            return args.name, {"name": args.name, "outputs": {}, "secretOutputNames": []}
+        entry = ARM_ID_TEMPLATES.get(args.typ)
+        if entry is None:
+            # Everything else, providers (`pulumi:providers:*`) included: state = inputs, a stable id.
+            return args.resource_id or f"mock-{args.name}", dict(inputs)
+        name_key, template = entry
+        own_name = inputs.get(name_key) or args.name
+        values = {k: v for k, v in inputs.items() if isinstance(v, str)}
+        values.update(subscriptionId=SUBSCRIPTION_ID, **{name_key: own_name})
+        try:
+            arm_id = template.format_map(values)
+        except KeyError:  # a path segment was not a known string; stay deterministic rather than realistic
+            arm_id = f"mock-{args.name}"
+        return args.resource_id or arm_id, {**inputs, "name": own_name, **self._computed(args.typ, arm_id, inputs)}
+
+    def _computed(self, typ: str, arm_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Outputs Azure computes that programs consume (workspace URL/id, connector identity)."""
+        if typ == "azure-native:databricks:Workspace":
+            workspace_id = workspace_id_for(arm_id)
+            shard = 1 + int(workspace_id) % 9
+            return {"workspaceId": workspace_id, "workspaceUrl": f"adb-{workspace_id}.{shard}.azuredatabricks.net"}
+        if typ == "azure-native:databricks:AccessConnector":
+            identity = inputs.get("identity")
+            if isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type", "")):
+                return {
+                    "identity": {**identity, "principalId": stable_guid(arm_id, "principal"), "tenantId": TENANT_ID}
+                }
+        return {}
+
+    def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        if args.token == "azure-native:authorization:getClientConfig":
+            zero = SUBSCRIPTION_ID
+            return {"subscriptionId": zero, "tenantId": TENANT_ID, "clientId": zero, "objectId": zero}, []
+        # An empty failure list, not None: MockMonitor iterates the second element of a tuple.
+        return {}, []
+
+
+# --- recording -----------------------------------------------------------------------------------------------
+
+
+class _RecordingMonitor(MockMonitor):
+    """MockMonitor that keeps each RegisterResourceRequest (converted after the run, to keep RPCs cheap)."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.requests: list[tuple[str, Any]] = []
+        self.stack_urn = ""
+        self.stack_outputs: Any = None
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The real engine leaves the root stack out of type chains (pulumi/pulumi#647); MockMonitor keeps it
+        # (pulumi/pulumi#8637), which would give every top-level URN a "pulumi:pulumi:Stack$" prefix.
+        if parent and parent.split("::")[2] == _STACK_TYPE:
+            parent = ""
+        return super().make_urn(parent, type_, name)
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == _STACK_TYPE:
+            self.stack_urn = response.urn
+        else:
+            self.requests.append((response.urn, request))
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if request.urn == self.stack_urn:
+            self.stack_outputs = request.outputs
+        return super().RegisterResourceOutputs(request)
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class _SerialExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs each monitor RPC on one worker thread and waits for it before returning.
+
+    The SDK sends RPCs through the loop's default executor; with a pool, thread timing decides which
+    registration reaches the monitor first, so two identical runs could record different orders. Waiting makes
+    the whole run single-threaded in effect, hence deterministic. The call still runs off the loop thread
+    because MockMonitor methods use `_sync_await`, which would re-enter the running loop.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1, thread_name_prefix="brickwall-monitor")
+
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> concurrent.futures.Future[_T]:
+        future = super().submit(fn, *args, **kwargs)
+        concurrent.futures.wait([future])
+        return future
+
+
+_EXECUTOR = _SerialExecutor()
+
+
+def _plain(value: Any) -> Any:
+    """Turn MessageToDict output into plain values: unwrap wire signatures into Secret/UNKNOWN/ResourceRef."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG_KEY)
+        if sig == _SECRET_SIG:
+            return Secret(_plain(value.get("value")))
+        if sig == _RESOURCE_SIG:
+            ref_id = value.get("id", "")
+            return ResourceRef(urn=value.get("urn", ""), id="" if ref_id == _UNKNOWN_WIRE else ref_id)
+        if sig == _OUTPUT_VALUE_SIG:  # only if a monitor enables outputValues; MockMonitor does not
+            inner = _plain(value["value"]) if "value" in value else UNKNOWN
+            return Secret(inner) if value.get("secret") else inner
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if value == _UNKNOWN_WIRE:
+        return UNKNOWN
+    return value
+
+
+def _registration(urn: str, request: Any) -> Registration:
+    return Registration(
+        urn=urn,
+        type=request.type,
+        name=request.name,
+        parent=request.parent,
+        custom=request.custom,
+        remote=request.remote,
+        provider=request.provider,
+        protect=request.protect,
+        retain_on_delete=request.retainOnDelete,
+        deleted_with=request.deletedWith,
+        ignore_changes=tuple(request.ignoreChanges),
+        # The SDK builds this from a set, whose order varies between processes; sort for stable snapshots.
+        dependencies=tuple(sorted(set(request.dependencies))),
+        inputs=_plain(MessageToDict(request.object)),
+    )
+
+
+def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel tasks a failed run left behind, so they cannot reach the next run's monitor."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
+def record(
+    program: Callable[[], object],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str] | None = None,
+    secret_keys: Iterable[str] = (),
+    mocks: pulumi.runtime.Mocks | None = None,
+) -> Recording:
+    """Run `program` under mocks as `project`/`stack` and return everything it registered.
+
+    `config` keys are fully qualified ("brickwall:specFile") with string (JSON for objects) values. Each call
+    starts from fresh runtime settings, root stack and config, so calls in one process are independent.
+    If `program` returns an awaitable it is awaited (like `pulumi.run`). The thread's event loop gets a serial
+    default executor (see `_SerialExecutor`), and tasks a failed run leaves on that loop are cancelled.
+    """
+    monitor = _RecordingMonitor(mocks if mocks is not None else BrickwallMocks())
+    loop = _ensure_event_loop()
+    loop.set_default_executor(_EXECUTOR)
+    # reset_options drops the previous root Stack (set_mocks only creates one if none exists, and a stale one
+    # would carry the last run's stack name) and gives a fresh RPC manager and outputs set.
+    pulumi_settings.reset_options(project=project, stack=stack, organization="organization")
+    pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys))
+    try:
+        pulumi.runtime.set_mocks(
+            monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor, organization="organization"
+        )
+        root = cast(Stack, pulumi_settings.get_root_resource())
+        # set_mocks registers the root stack and its (empty) outputs right away; settle that first so the
+        # program's exports, registered below, are the last word.
+        pulumi.runtime.test(lambda: root.urn)()
+        monitor.stack_outputs = None
+
+        async def main() -> None:
+            result = program()
+            if inspect.isawaitable(result):
+                await result
+            # set_mocks' root stack has already sent its outputs; send the exports as the real entrypoint would.
+            root.register_outputs(massage(root.outputs, []))
+
+        pulumi.runtime.test(main)()
+    except Exception as exc:
+        _drain(loop)
+        raise ProgramError(exc, [_registration(urn, request) for urn, request in monitor.requests]) from exc
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+        pulumi_settings.reset_options()
+
+    registrations = [_registration(urn, request) for urn, request in monitor.requests]
+    duplicates = [urn for urn, count in Counter(r.urn for r in registrations).items() if count > 1]
+    if duplicates:
+        raise DuplicateUrnError(duplicates)
+    outputs = _plain(MessageToDict(monitor.stack_outputs)) if monitor.stack_outputs is not None else {}
+    return Recording(project=project, stack=stack, registrations=registrations, stack_outputs=outputs)

@@ -1,0 +1,181 @@
+"""`python -m brickwall` end to end, in a subprocess, as a user runs it.
+
+Subprocess runs are few (each costs a few seconds): the two `plan --stack dev` runs are shared by the tree,
+plan-file and determinism tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import stacks
+from brickwall import cli, planfile, project
+from components.spec import EnvironmentSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAN_RESOURCE_KEYS = {
+    "urn", "type", "name", "parent", "custom", "provider", "protect",
+    "retainOnDelete", "deletedWith", "ignoreChanges", "dependencies", "inputs",
+}
+Run = subprocess.CompletedProcess[str]
+
+
+def brickwall(*args: str) -> Run:
+    """One real `python -m brickwall` process from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "brickwall", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def _no_traceback(result: Run) -> None:
+    """User errors and successes alike never show a traceback."""
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stdout, result.stdout
+
+
+@pytest.fixture(scope="module")
+def dev_plans(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path, Run, Path]:
+    """Two independent `plan --stack dev --json` runs (separate processes, so no shared state)."""
+    out = tmp_path_factory.mktemp("plans")
+    first, second = out / "first" / "dev.json", out / "second" / "dev.json"
+    return (brickwall("plan", "--stack", "dev", "--json", str(first)), first,
+            brickwall("plan", "--stack", "dev", "--json", str(second)), second)
+
+
+@pytest.fixture(scope="module")
+def prod_spec_json(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path]:
+    result = brickwall("spec", "--stack", "prod")
+    path = tmp_path_factory.mktemp("spec") / "prod.json"
+    path.write_text(result.stdout)
+    return result, path
+
+
+def test_plan_prints_the_resource_tree_and_summary(dev_plans: tuple[Run, Path, Run, Path]) -> None:
+    result, first, _, _ = dev_plans
+    assert result.returncode == 0, result.stderr
+    _no_traceback(result)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "SecureDatabricksEnvironment dev"
+    assert any(line.lstrip().startswith("Workspace dev-") for line in lines), result.stdout
+    assert any(line.lstrip().startswith("VirtualNetwork ") for line in lines), result.stdout
+    summaries = [line for line in lines if line.startswith("dev:")]
+    assert len(summaries) == 1, result.stdout
+    assert "resources" in summaries[0] and "max cluster nodes" in summaries[0]
+    assert f"plan file written to {first}" in result.stdout
+
+
+def test_plan_file_has_the_documented_shape(dev_plans: tuple[Run, Path, Run, Path]) -> None:
+    result, first, _, _ = dev_plans
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(first.read_text())
+    assert plan["project"] == "brickwall"
+    assert plan["stack"] == "dev"
+    resources = plan["resources"]
+    assert isinstance(resources, list) and resources
+    urns = [r["urn"] for r in resources]
+    assert urns == sorted(urns)
+    assert len(set(urns)) == len(urns)
+    for entry in resources:
+        assert set(entry) == PLAN_RESOURCE_KEYS, entry["urn"]
+        assert entry["urn"].startswith("urn:pulumi:dev::brickwall::")
+        assert isinstance(entry["inputs"], dict)
+        assert isinstance(entry["dependencies"], list) and entry["dependencies"] == sorted(entry["dependencies"])
+    assert [r["name"] for r in resources if r["type"] == "brickwall:environment:SecureDatabricksEnvironment"] == ["dev"]
+    assert len([r for r in resources if r["type"] == "azure-native:databricks:Workspace"]) == 1
+
+
+def test_plan_is_deterministic_across_runs(dev_plans: tuple[Run, Path, Run, Path]) -> None:
+    result, first, again, second = dev_plans
+    assert result.returncode == 0 and again.returncode == 0, result.stderr + again.stderr
+    assert first.read_bytes() == second.read_bytes()
+    assert again.stdout.replace(str(second), "FILE") == result.stdout.replace(str(first), "FILE")
+
+
+def test_spec_json_validates_back_to_the_stack_spec(prod_spec_json: tuple[Run, Path]) -> None:
+    result, _ = prod_spec_json
+    assert result.returncode == 0, result.stderr
+    _no_traceback(result)
+    data = json.loads(result.stdout)
+    assert data["name"] == "prod" and data["tier"] == "prod"
+    assert EnvironmentSpec.model_validate(data) == stacks.load("prod")
+
+
+def test_spec_json_fed_back_plans_like_the_stack(prod_spec_json: tuple[Run, Path], tmp_path: Path) -> None:
+    _, spec_file = prod_spec_json
+    plan_file = tmp_path / "prod.json"
+    result = brickwall("plan", "--spec", str(spec_file), "--stack", "prod", "--json", str(plan_file))
+    assert result.returncode == 0, result.stderr
+    _no_traceback(result)
+    assert result.stdout.startswith("SecureDatabricksEnvironment prod\n")
+    assert any(line.startswith("prod:") for line in result.stdout.splitlines()), result.stdout
+    # The printed spec is the stack's spec, so the program registers exactly what the stack itself does.
+    assert plan_file.read_text() == planfile.dumps(planfile.to_plan(project.run("prod")))
+
+
+def test_unknown_stack_is_a_usage_error_naming_the_known_stacks() -> None:
+    result = brickwall("plan", "--stack", "qa")
+    assert result.returncode == 2
+    _no_traceback(result)
+    assert "'qa'" in result.stderr
+    for known in ("dev", "staging", "prod"):
+        assert known in result.stderr
+    assert result.stdout == ""
+
+
+def test_no_arguments_is_a_usage_error() -> None:
+    result = brickwall()
+    assert result.returncode == 2
+    _no_traceback(result)
+    assert result.stderr.startswith("error:")
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [pytest.param(["frobnicate"], id="bad-subcommand"), pytest.param(["plan"], id="plan-without-stack-or-spec"),
+     pytest.param(["spec", "--stack", "dev", "--format", "toml"], id="bad-format")],
+)
+def test_usage_errors_in_process(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """The same entry point as the subprocess, in-process to keep the suite fast."""
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error:")
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+
+
+def test_invalid_spec_file_lists_every_problem(tmp_path: Path) -> None:
+    data = stacks.load("dev").model_dump(mode="json")
+    data["name"] = "Dev"
+    data["region"] = "mars"
+    data["naming"]["prefix"] = "1x"
+    data["network"]["subnets"]["bogus"] = 1
+    data["workspace"]["sku"] = "standard"
+    spec_file = tmp_path / "bad.yaml"
+    spec_file.write_text(yaml.safe_dump(data))
+    result = brickwall("plan", "--stack", "dev", "--spec", str(spec_file))
+    assert result.returncode == 1
+    _no_traceback(result)
+    paths = ["name", "region", "naming.prefix", "network.subnets.bogus", "workspace.sku"]
+    problem_lines = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+    assert sorted(line[4:].split(": ", 1)[0] for line in problem_lines) == sorted(paths), result.stderr
+    assert str(spec_file) in result.stderr
+    assert f"{len(paths)} problem(s)" in result.stderr
+    assert "SecureDatabricksEnvironment" not in result.stdout
+
+
+def test_missing_spec_file_is_a_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-spec.yaml"
+    result = brickwall("spec", "--spec", str(missing))
+    assert result.returncode == 1
+    _no_traceback(result)
+    assert str(missing) in result.stderr
+    assert "cannot read the file" in result.stderr
+    assert "No such file or directory" in result.stderr
+    assert result.stdout == ""

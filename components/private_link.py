@@ -64,6 +64,9 @@ class PrivateLink(pulumi.ComponentResource):
         self._name, self._args = name, args
         self.endpoints, self.zones = {}, {}
         self.webauth_workspace: databricks.Workspace | None = None
+        # Azure puts a workspace in "updating" while it approves an endpoint connection, and a second
+        # connection arriving then fails, so endpoints on workspaces are created one after another.
+        self._last_workspace_endpoint: network.PrivateEndpoint | None = None
 
         if args.backend:
             zone = self._zone("backend-dbx", DATABRICKS_ZONE, args.resource_group_name, {"workspace-vnet": args.vnet_id})
@@ -139,6 +142,7 @@ class PrivateLink(pulumi.ComponentResource):
     def _endpoint(self, key: str, endpoint_name: str, resource_group_name: pulumi.Input[str],
                   subnet_id: pulumi.Input[str], target_id: pulumi.Input[str], group_id: str,
                   zone: privatedns.PrivateZone) -> network.PrivateEndpoint:
+        on_workspace = group_id in (UI_API, BROWSER_AUTH)
         pe = network.PrivateEndpoint(
             f"{self._name}-{key}-pe",
             private_endpoint_name=endpoint_name,
@@ -153,8 +157,10 @@ class PrivateLink(pulumi.ComponentResource):
             ],
             custom_network_interface_name=f"{endpoint_name}-nic",
             tags=dict(self._args.tags),
-            opts=child(self),
+            opts=child(self, depends_on=[self._last_workspace_endpoint] if on_workspace and self._last_workspace_endpoint else ()),
         )
+        if on_workspace:
+            self._last_workspace_endpoint = pe
         network.PrivateDnsZoneGroup(
             f"{self._name}-{key}-dns",
             private_dns_zone_group_name="default",

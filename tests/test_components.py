@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 
@@ -233,6 +234,11 @@ def test_private_endpoints_and_dns(rec: Recording, spec: EnvironmentSpec) -> Non
         webauth_id = arm(names.transit_resource_group, f"Microsoft.Databricks/workspaces/{names.webauth_workspace}")
         assert target(endpoints[names.webauth_endpoint]) == (webauth_id, ["browser_authentication"])
 
+    # Endpoints on workspaces are created one after another (Azure rejects concurrent connections).
+    chain = [endpoints[n] for n in (names.backend_endpoint, names.frontend_endpoint, names.webauth_endpoint) if n in endpoints]
+    for before, after in itertools.pairwise(chain):
+        assert before.urn in after.dependencies
+
     # Every endpoint has exactly one DNS zone group pointing at the zone its group id needs.
     zone_for = {"databricks_ui_api": "privatelink.azuredatabricks.net", "browser_authentication": "privatelink.azuredatabricks.net",
                 "dfs": "privatelink.dfs.core.windows.net", "blob": "privatelink.blob.core.windows.net"}
@@ -307,3 +313,40 @@ def test_plan_file_is_deterministic_and_secret_free(prod_plan: dict) -> None:
     assert "offline-placeholder-secret" not in text
     urns = [r["urn"] for r in prod_plan["resources"]]
     assert urns == sorted(urns)
+
+
+def test_existing_transit_network_and_extra_dns_links(tmp_path) -> None:
+    import yaml
+
+    import stacks
+
+    hub = f"{SUB}/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/vnet-hub"
+    resolver = f"{SUB}/resourceGroups/rg-dns/providers/Microsoft.Network/virtualNetworks/vnet-resolver"
+    data = stacks.load("staging").model_dump(mode="json")
+    data["private_link"]["transit"] = {
+        "existing_vnet_id": hub, "existing_subnet_id": f"{hub}/subnets/snet-endpoints", "dns_link_vnet_ids": [resolver],
+    }
+    path = tmp_path / "staging-hub.yaml"
+    path.write_text(yaml.safe_dump(data))
+    rec = project.run("staging", spec_file=path)
+    names = stacks.load_file(path).names
+
+    # No transit VNet is created; the toolkit's own resource group holds the endpoints and their zone.
+    assert [v.inputs["virtualNetworkName"] for v in rec.of_type(VNET)] == [names.virtual_network]
+    assert {r.inputs["resourceGroupName"] for r in rec.of_type(RG)} == {names.resource_group, names.transit_resource_group}
+    front = by_phys(rec, PE, "privateEndpointName", names.frontend_endpoint)
+    assert front.inputs["subnet"] == {"id": f"{hub}/subnets/snet-endpoints"}
+    linked = {link.input("virtualNetwork.id") for link in rec.of_type(LINK)
+              if link.inputs["resourceGroupName"] == names.transit_resource_group}
+    assert linked == {hub, resolver}
+
+
+def test_global_names_differ_between_environments() -> None:
+    import stacks
+
+    seen: dict[str, str] = {}
+    for stack in stacks.KNOWN_STACKS:
+        for field, value in stacks.load(stack).names.global_names().items():
+            assert value not in seen, f"{stack} {field} {value} also used by {seen[value]}"
+            seen[value] = stack
+    assert len(seen) == len(stacks.KNOWN_STACKS)

@@ -1,7 +1,7 @@
 """Command line: `python -m brickwall plan|spec ...`.
 
-Exit codes: 0 ok, 1 invalid spec (every problem listed), 2 usage error. A user error never
-prints a traceback.
+Exit codes: 0 ok, 1 invalid spec (every problem listed), 2 usage error, 3 internal error (a bug in
+the program: its traceback is printed). A user error never prints a traceback.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_INVALID_SPEC, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INVALID_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -68,6 +69,8 @@ def _cmd_spec(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    import pulumi
+
     from brickwall import planfile, project, render
     from brickwall.engine import ProgramError
 
@@ -76,9 +79,14 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     try:
         recording = project.run(stack, spec_file=args.spec)
     except ProgramError as exc:
-        print(f"error: the program failed: {exc}", file=sys.stderr)
-        return EXIT_INVALID_SPEC
+        if isinstance(exc.original, pulumi.RunError):
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_INVALID_SPEC
+        traceback.print_exception(exc.original, file=sys.stderr)
+        print(f"internal error: the program failed ({exc}); please report it with the traceback above", file=sys.stderr)
+        return EXIT_INTERNAL
     plan = planfile.to_plan(recording)
+    print(f"brickwall plan: stack {stack}, tier {spec.tier.value}, {spec.region} (offline: mock runtime, nothing sent to Azure)\n")
     sys.stdout.write(render.render(plan))
     if args.json:
         planfile.write(plan, args.json)

@@ -61,7 +61,8 @@ def test_plan_prints_the_resource_tree_and_summary(dev_plans: tuple[Run, Path, R
     assert result.returncode == 0, result.stderr
     _no_traceback(result)
     lines = result.stdout.splitlines()
-    assert lines[0] == "SecureDatabricksEnvironment dev"
+    assert lines[0].startswith("brickwall plan: stack dev, tier dev, westeurope")
+    assert lines[2] == "SecureDatabricksEnvironment dev"
     assert any(line.lstrip().startswith("Workspace dev-") for line in lines), result.stdout
     assert any(line.lstrip().startswith("VirtualNetwork ") for line in lines), result.stdout
     summaries = [line for line in lines if line.startswith("dev:")]
@@ -112,7 +113,7 @@ def test_spec_json_fed_back_plans_like_the_stack(prod_spec_json: tuple[Run, Path
     result = brickwall("plan", "--spec", str(spec_file), "--stack", "prod", "--json", str(plan_file))
     assert result.returncode == 0, result.stderr
     _no_traceback(result)
-    assert result.stdout.startswith("SecureDatabricksEnvironment prod\n")
+    assert "\nSecureDatabricksEnvironment prod\n" in result.stdout
     assert any(line.startswith("prod:") for line in result.stdout.splitlines()), result.stdout
     # The printed spec is the stack's spec, so the program registers exactly what the stack itself does.
     assert plan_file.read_text() == planfile.dumps(planfile.to_plan(project.run("prod")))
@@ -179,3 +180,20 @@ def test_missing_spec_file_is_a_clear_error(tmp_path: Path) -> None:
     assert "cannot read the file" in result.stderr
     assert "No such file or directory" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_bug_in_the_program_is_an_internal_error_with_its_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from brickwall.engine import ProgramError
+
+    def broken(stack: str, spec_file: object = None) -> None:
+        try:
+            {}["missing-key"]
+        except KeyError as exc:
+            raise ProgramError(exc) from exc
+
+    monkeypatch.setattr(project, "run", broken)
+    assert cli.main(["plan", "--stack", "dev"]) == cli.EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "missing-key" in err and "internal error" in err

@@ -376,5 +376,5 @@ def _valid_sections(data: dict[str, Any]) -> dict[str, Any]:
         except (KeyError, TypeError, ValueError):
             continue
     with contextlib.suppress(ValueError):
-        valid["tier"] = Tier(getattr(data.get("tier"), "value", data.get("tier")))
+        valid["tier"] = Tier(str(getattr(data.get("tier"), "value", data.get("tier"))))
     return valid

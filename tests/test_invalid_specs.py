@@ -464,3 +464,21 @@ def test_explicit_tighter_value_set_through_models_is_kept() -> None:
                            protection=ProtectionSpec(protect_data=True))
     assert spec.protection.protect_data is True
     assert spec.workspace.public_network_access == "Enabled"
+
+
+def test_problems_inside_one_section_are_reported_together() -> None:
+    """A stray field does not hide its section's other problems, nor the cross-field rules of valid sections."""
+    data = {
+        "name": "dev", "tier": "dev", "region": "westeurope",
+        "network": {"address_space": "10.0.0.0/25", "bogus": 1,
+                    "subnets": {"host_prefix_length": 27, "private_endpoint_cidr": "10.0.0.1/27"},
+                    "egress": {"mode": "firewall", "firewall_private_ip": "8.8.8.8"}},
+        "workspace": {"no_public_ip": False},
+    }
+    with pytest.raises(ValidationError) as err:
+        EnvironmentSpec.model_validate(data)
+    paths = {p.dotted for p in problems_from(err.value)}
+    assert paths == {
+        "network.address_space", "network.bogus", "network.subnets.host_prefix_length",
+        "network.subnets.private_endpoint_cidr", "network.egress.firewall_private_ip", "workspace.no_public_ip",
+    }

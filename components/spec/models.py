@@ -15,7 +15,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from components.planning.addresses import (
     AddressPlanError,
@@ -56,6 +56,20 @@ def _cidr_problem(value: str) -> str | None:
     return None
 
 
+def _workspace_subnet_problem(prefix: int) -> str | None:
+    lo, hi = WORKSPACE_SUBNET_PREFIX_RANGE
+    if lo <= prefix <= hi:
+        return None
+    nodes = usable_addresses(ipaddress.IPv4Network(f"10.0.0.0/{hi}"))
+    return (f"/{prefix}: Azure Databricks needs host and container subnets between /{lo} and /{hi} "
+            f"(a /{hi} leaves {nodes} usable addresses, so at most {nodes} cluster nodes)")
+
+
+def _endpoint_subnet_problem(prefix: int) -> str | None:
+    lo, hi = ENDPOINT_SUBNET_PREFIX_RANGE
+    return None if lo <= prefix <= hi else f"/{prefix}: keep the private-endpoint subnet between /{lo} and /{hi}"
+
+
 class SubnetLayout(StrictModel):
     """Sizes (or exact ranges) of the subnets carved from the workspace VNet."""
 
@@ -68,6 +82,40 @@ class SubnetLayout(StrictModel):
     # Address room kept free for the AKS subnet of the ingress tier.
     aks_prefix_length: int | None = None
 
+    @field_validator("host_prefix_length", "container_prefix_length")
+    @classmethod
+    def _workspace_prefix(cls, v: int) -> int:
+        if bad := _workspace_subnet_problem(v):
+            raise ValueError(bad)
+        return v
+
+    @field_validator("private_endpoint_prefix_length")
+    @classmethod
+    def _endpoint_prefix(cls, v: int) -> int:
+        if bad := _endpoint_subnet_problem(v):
+            raise ValueError(bad)
+        return v
+
+    @field_validator("aks_prefix_length")
+    @classmethod
+    def _aks_prefix(cls, v: int | None) -> int | None:
+        if v is not None and not 16 <= v <= 28:
+            raise ValueError(f"/{v}: an AKS subnet needs /16 to /28")
+        return v
+
+    @field_validator("host_cidr", "container_cidr", "private_endpoint_cidr")
+    @classmethod
+    def _cidr(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return v
+        if bad := _cidr_problem(v):
+            raise ValueError(bad)
+        prefix = parse_network(v).prefixlen
+        check = _endpoint_subnet_problem if info.field_name == "private_endpoint_cidr" else _workspace_subnet_problem
+        if bad := check(prefix):
+            raise ValueError(bad)
+        return v
+
 
 class EgressSpec(StrictModel):
     """How cluster nodes reach the Internet: a NAT gateway, or a firewall as next hop."""
@@ -77,46 +125,47 @@ class EgressSpec(StrictModel):
     nat_idle_timeout_minutes: int = Field(default=4, ge=4, le=120)
     allow_internet_outbound: bool = False
 
+    @field_validator("firewall_private_ip")
+    @classmethod
+    def _private_ip(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            ip = ipaddress.IPv4Address(v)
+        except ValueError:
+            raise ValueError(f"{v!r} is not an IPv4 address") from None
+        if not ip.is_private:
+            raise ValueError(f"{ip} is not a private address; the next hop must be the firewall's private IP")
+        return v
+
+    @model_validator(mode="after")
+    def _mode(self) -> EgressSpec:
+        path = ("firewall_private_ip",)
+        if self.mode == "nat_gateway" and self.firewall_private_ip is not None:
+            raise_problems([Problem(path, "only used with mode 'firewall'; remove it or set egress.mode to 'firewall'")])
+        if self.mode == "firewall" and self.firewall_private_ip is None:
+            raise_problems([Problem(path, "egress.mode 'firewall' needs the firewall's private IP as the next hop")])
+        return self
+
 
 class NetworkSpec(StrictModel):
     address_space: str
     subnets: SubnetLayout = SubnetLayout()
     egress: EgressSpec = EgressSpec()
 
+    @field_validator("address_space")
+    @classmethod
+    def _address_space(cls, v: str) -> str:
+        if bad := _cidr_problem(v):
+            raise ValueError(bad)
+        prefix = parse_network(v).prefixlen
+        lo, hi = VNET_PREFIX_RANGE
+        if not lo <= prefix <= hi:
+            raise ValueError(f"/{prefix}: Azure Databricks needs a VNet between /{lo} and /{hi}")
+        return v
+
     @model_validator(mode="after")
     def _layout(self) -> NetworkSpec:
-        problems: list[Problem] = []
-        if bad := _cidr_problem(self.address_space):
-            raise_problems([Problem(("address_space",), bad)])
-        vnet = parse_network(self.address_space)
-        lo, hi = VNET_PREFIX_RANGE
-        if not lo <= vnet.prefixlen <= hi:
-            problems.append(Problem(("address_space",), f"/{vnet.prefixlen}: Azure Databricks needs a VNet between /{lo} and /{hi}"))
-        s = self.subnets
-        for field, value in (("host_cidr", s.host_cidr), ("container_cidr", s.container_cidr), ("private_endpoint_cidr", s.private_endpoint_cidr)):
-            if value is not None and (bad := _cidr_problem(value)):
-                problems.append(Problem(("subnets", field), bad))
-        lo, hi = WORKSPACE_SUBNET_PREFIX_RANGE
-        for field, prefix in (("host", self._prefix(HOST)), ("container", self._prefix(CONTAINER))):
-            if prefix is not None and not lo <= prefix <= hi:
-                nodes = usable_addresses(ipaddress.IPv4Network(f"10.0.0.0/{hi}"))
-                problems.append(
-                    Problem(
-                        ("subnets", f"{field}_cidr" if getattr(s, f"{field}_cidr") else f"{field}_prefix_length"),
-                        f"/{prefix}: Azure Databricks needs host and container subnets between /{lo} and /{hi} "
-                        f"(a /{hi} leaves {nodes} usable addresses, so at most {nodes} cluster nodes)",
-                    )
-                )
-        lo, hi = ENDPOINT_SUBNET_PREFIX_RANGE
-        ep = self._prefix(ENDPOINTS)
-        if ep is not None and not lo <= ep <= hi:
-            problems.append(Problem(("subnets", "private_endpoint_prefix_length"),
-                                    f"/{ep}: keep the private-endpoint subnet between /{lo} and /{hi}"))
-        if s.aks_prefix_length is not None and not 16 <= s.aks_prefix_length <= 28:
-            problems.append(Problem(("subnets", "aks_prefix_length"), f"/{s.aks_prefix_length}: an AKS subnet needs /16 to /28"))
-        problems += self._egress_problems()
-        if problems:
-            raise_problems(problems)
         try:
             carve_subnets(self.address_space, self._requests())
         except AddressPlanError as exc:
@@ -125,17 +174,6 @@ class NetworkSpec(StrictModel):
                 [Problem(("subnets", self._field_of(fields[name])), reason) for name, reason in exc.problems]
             )
         return self
-
-    def _prefix(self, name: str) -> int | None:
-        s = self.subnets
-        cidr, prefix = {
-            HOST: (s.host_cidr, s.host_prefix_length),
-            CONTAINER: (s.container_cidr, s.container_prefix_length),
-            ENDPOINTS: (s.private_endpoint_cidr, s.private_endpoint_prefix_length),
-        }[name]
-        if cidr is None:
-            return prefix
-        return None if _cidr_problem(cidr) else parse_network(cidr).prefixlen
 
     def _field_of(self, name: str) -> str:
         if name == "aks":
@@ -153,23 +191,6 @@ class NetworkSpec(StrictModel):
         if s.aks_prefix_length is not None:
             reqs.append(SubnetRequest(AKS, s.aks_prefix_length))
         return reqs
-
-    def _egress_problems(self) -> list[Problem]:
-        e = self.egress
-        path = ("egress", "firewall_private_ip")
-        if e.mode == "nat_gateway":
-            if e.firewall_private_ip is not None:
-                return [Problem(path, "only used with mode 'firewall'; remove it or set egress.mode to 'firewall'")]
-            return []
-        if e.firewall_private_ip is None:
-            return [Problem(path, "egress.mode 'firewall' needs the firewall's private IP as the next hop")]
-        try:
-            ip = ipaddress.IPv4Address(e.firewall_private_ip)
-        except ValueError:
-            return [Problem(path, f"{e.firewall_private_ip!r} is not an IPv4 address")]
-        if not ip.is_private:
-            return [Problem(path, f"{ip} is not a private address; the next hop must be the firewall's private IP")]
-        return []
 
     @cached_property
     def plan(self) -> SubnetPlan:
@@ -273,6 +294,9 @@ _TAG_KEY_FORBIDDEN = set('<>%&\\?/')
 
 
 class EnvironmentSpec(StrictModel):
+    """One environment. Later concerns (access control, ingress tier, monitoring, keys) join as optional
+    sections beside `workspace` and `private_link`, each its own model with its tier defaults and floors."""
+
     name: str
     tier: Tier
     region: str

@@ -350,3 +350,22 @@ def test_global_names_differ_between_environments() -> None:
             assert value not in seen, f"{stack} {field} {value} also used by {seen[value]}"
             seen[value] = stack
     assert len(seen) == len(stacks.KNOWN_STACKS)
+
+
+def test_every_physical_name_keeps_azure_naming_rules(rec: Recording) -> None:
+    from brickwall.render import _OWN_NAME_KEY
+    from components.planning.naming import name_problem
+
+    kinds = {
+        RG: "resource_group", VNET: "virtual_network", SUBNET: "subnet", NSG: "network_security_group",
+        RULE: "security_rule", PIP: "public_ip", NAT: "nat_gateway", RT: "route_table", ROUTE: "security_rule",
+        WS: "databricks_workspace", T + "databricks:AccessConnector": "access_connector", PE: "private_endpoint",
+        LINK: "dns_link", ZONE_GROUP: "dns_link",
+    }
+    checked = 0
+    for reg in rec.registrations:
+        if reg.type in kinds:
+            value = reg.inputs[_OWN_NAME_KEY[reg.type]]
+            assert name_problem(kinds[reg.type], value) is None, (reg.urn, value)
+            checked += 1
+    assert checked == len([r for r in rec.registrations if r.type in kinds]) > 10

@@ -9,6 +9,7 @@ import pulumi
 import stacks
 from components.environment import AzureSettings, SecureDatabricksEnvironment
 from components.spec import SpecError
+from components.spec.rules import advisories
 
 
 def main() -> None:
@@ -19,11 +20,20 @@ def main() -> None:
         # RunError: Pulumi prints the message without a traceback.
         raise pulumi.RunError(str(exc)) from None
 
+    for note in advisories(spec):
+        pulumi.log.warn(note)
+
     azure = pulumi.Config("azure-native")
+    config = pulumi.Config("brickwall")
     env = SecureDatabricksEnvironment(
         spec.name,
         spec,
-        AzureSettings(subscription_id=azure.get("subscriptionId"), tenant_id=azure.get("tenantId")),
+        AzureSettings(
+            subscription_id=azure.get("subscriptionId"),
+            tenant_id=azure.get("tenantId"),
+            databricks_client_id=config.get("databricksClientId"),
+            databricks_client_secret=config.get_secret("databricksClientSecret"),
+        ),
     )
     pulumi.export("workspaceUrl", env.workspace_url)
     pulumi.export("workspaceResourceId", env.workspace_resource_id)

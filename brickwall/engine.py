@@ -35,6 +35,7 @@ import pulumi.runtime
 from google.protobuf.json_format import MessageToDict
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import Stack, massage
 from pulumi.runtime.sync_await import _ensure_event_loop
 
@@ -233,7 +234,13 @@ def workspace_id_for(arm_id: str) -> str:
 
 
 class BrickwallMocks(pulumi.runtime.Mocks):
-    """Deterministic mocks: realistic ARM ids for the topology's azure-native types, `mock-{name}` otherwise."""
+    """Deterministic mocks: realistic ARM ids for the topology's azure-native types, `mock-{name}` otherwise.
+
+    With `preview`, outputs only Azure computes (workspace URL and id) stay unknown, as in a first preview.
+    """
+
+    def __init__(self, preview: bool = False) -> None:
+        self.preview = preview
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         inputs = args.inputs
@@ -255,7 +262,7 @@ class BrickwallMocks(pulumi.runtime.Mocks):
 
     def _computed(self, typ: str, arm_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Outputs Azure computes that programs consume (workspace URL/id, connector identity)."""
-        if typ == "azure-native:databricks:Workspace":
+        if typ == "azure-native:databricks:Workspace" and not self.preview:
             workspace_id = workspace_id_for(arm_id)
             shard = 1 + int(workspace_id) % 9
             return {"workspaceId": workspace_id, "workspaceUrl": f"adb-{workspace_id}.{shard}.azuredatabricks.net"}
@@ -271,6 +278,10 @@ class BrickwallMocks(pulumi.runtime.Mocks):
         if args.token == "azure-native:authorization:getClientConfig":
             zero = SUBSCRIPTION_ID
             return {"subscriptionId": zero, "tenantId": TENANT_ID, "clientId": zero, "objectId": zero}, []
+        if args.token == "databricks:index/getGroup:getGroup":
+            # Built-in workspace groups ("users", "admins") exist in every workspace.
+            name = str(args.args.get("displayName", ""))
+            return {"id": f"mock-group-{name}", "displayName": name}, []
         # An empty failure list, not None: MockMonitor iterates the second element of a tuple.
         return {}, []
 
@@ -301,6 +312,19 @@ class _RecordingMonitor(MockMonitor):
         else:
             self.requests.append((response.urn, request))
         return response
+
+    # Resource references are turned off: MockMonitor would rehydrate a referenced resource on its worker
+    # thread, whose registration then queues behind that same thread and never returns. Without the
+    # feature the SDK sends a custom resource as its id (a component as its URN), as older engines did.
+    def SupportsFeature(self, request: Any) -> Any:
+        if request.id == "resourceReferences":
+            return type("SupportsFeatureResponse", (object,), {"hasSupport": False})
+        return super().SupportsFeature(request)
+
+    def GetDeploymentInfo(self, request: Any) -> Any:
+        info = super().GetDeploymentInfo(request)
+        features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES]
+        return resource_pb2.DeploymentInfo(supportedFeatures=features)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn == self.stack_urn:
@@ -389,6 +413,7 @@ def record(
     config: Mapping[str, str] | None = None,
     secret_keys: Iterable[str] = (),
     mocks: pulumi.runtime.Mocks | None = None,
+    preview: bool = False,
 ) -> Recording:
     """Run `program` under mocks as `project`/`stack` and return everything it registered.
 
@@ -397,7 +422,7 @@ def record(
     If `program` returns an awaitable it is awaited (like `pulumi.run`). The thread's event loop gets a serial
     default executor (see `_SerialExecutor`), and tasks a failed run leaves on that loop are cancelled.
     """
-    monitor = _RecordingMonitor(mocks if mocks is not None else BrickwallMocks())
+    monitor = _RecordingMonitor(mocks if mocks is not None else BrickwallMocks(preview=preview))
     loop = _ensure_event_loop()
     loop.set_default_executor(_EXECUTOR)
     # reset_options drops the previous root Stack (set_mocks only creates one if none exists, and a stale one
@@ -406,7 +431,7 @@ def record(
     pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys))
     try:
         pulumi.runtime.set_mocks(
-            monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor, organization="organization"
+            monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor, organization="organization"
         )
         root = cast(Stack, pulumi_settings.get_root_resource())
         # set_mocks registers the root stack and its (empty) outputs right away; settle that first so the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import runpy
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,17 @@ def _json(value: Any) -> str:
     return json.dumps(value)
 
 
-def run(stack: str, spec_file: str | Path | None = None, project_dir: Path = PROJECT_DIR) -> Recording:
-    """Record every registration the program makes for `stack` (or for a spec file under that stack name)."""
+def run(stack: str, spec_file: str | Path | None = None, project_dir: Path = PROJECT_DIR, *,
+        extra_config: Mapping[str, str] | None = None, extra_secret_keys: Sequence[str] = (),
+        preview: bool = False) -> Recording:
+    """Record every registration the program makes for `stack` (or for a spec file under that stack name).
+
+    `preview` runs as a first `pulumi preview` would: outputs only Azure can compute (the workspace URL)
+    stay unknown.
+    """
     config, secret_keys = stack_config(stack, project_dir)
+    config.update(extra_config or {})
+    secret_keys = [*secret_keys, *extra_secret_keys]
     project = project_name(project_dir)
     if spec_file is not None:
         config[f"{project}:specFile"] = str(Path(spec_file).resolve())
@@ -54,4 +63,4 @@ def run(stack: str, spec_file: str | Path | None = None, project_dir: Path = PRO
         sys.path.insert(0, str(project_dir))
     entry = str(project_dir / "__main__.py")
     return record(lambda: runpy.run_path(entry, run_name="__pulumi_main__"), project=project, stack=stack,
-                  config=config, secret_keys=secret_keys)
+                  config=config, secret_keys=secret_keys, preview=preview)

@@ -68,7 +68,48 @@ def _endpoint(i: dict[str, Any]) -> str:
     return f"groups={_list(groups)} target={str(target).rsplit('/', 1)[-1]}"
 
 
+def _conf(i: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted((i.get("customConfig") or {}).items()))
+
+
+def _access_controls(i: dict[str, Any]) -> str:
+    target = "tokens" if i.get("authorization") == "tokens" else f"policy {str(i.get('clusterPolicyId', '')).removeprefix('mock-')}"
+    who = [
+        f"{ac.get('groupName') or ac.get('servicePrincipalName') or ac.get('userName')}:{ac.get('permissionLevel')}"
+        for ac in i.get("accessControls", [])
+    ]
+    return f"{target} -> {', '.join(who)}"
+
+
+def _policy(i: dict[str, Any]) -> str:
+    import json
+
+    try:
+        definition = json.loads(i.get("definition", "{}"))
+    except (TypeError, ValueError):
+        return "definition=?"
+    locked = [k for k, rule in sorted(definition.items()) if rule.get("type") in ("fixed", "forbidden")]
+    mode = definition.get("data_security_mode", {}).get("value")
+    return (f"dataSecurityMode={mode} locked={len(locked)} rules={len(definition)} "
+            f"maxClustersPerUser={i.get('maxClustersPerUser')}")
+
+
+def _identity(i: dict[str, Any]) -> str:
+    ident = i.get("externalId") or i.get("applicationId")
+    return (f"entra={ident} clusterCreate={i.get('allowClusterCreate', False)} "
+            f"sqlAccess={i.get('databricksSqlAccess', False)}")
+
+
 KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "databricks:index/workspaceConf:WorkspaceConf": _conf,
+    "databricks:index/ipAccessList:IpAccessList": lambda i: f"{i.get('listType')} {_list(i.get('ipAddresses'))}",
+    "databricks:index/permissions:Permissions": _access_controls,
+    "databricks:index/clusterPolicy:ClusterPolicy": _policy,
+    "databricks:index/group:Group": _identity,
+    "databricks:index/servicePrincipal:ServicePrincipal": _identity,
+    "databricks:index/entitlements:Entitlements": lambda i: (
+        f"clusterCreate={i.get('allowClusterCreate', False)} instancePoolCreate={i.get('allowInstancePoolCreate', False)}"),
+    "pulumi:providers:databricks": lambda i: f"host={i.get('host', 'unknown until the workspace exists')}",
     "azure-native:databricks:Workspace": _workspace,
     "azure-native:network:Subnet": _subnet,
     "azure-native:network:SecurityRule": _rule,
@@ -105,6 +146,10 @@ _OWN_NAME_KEY = {
     "azure-native:network:PrivateDnsZoneGroup": "privateDnsZoneGroupName",
     "azure-native:privatedns:PrivateZone": "privateZoneName",
     "azure-native:privatedns:VirtualNetworkLink": "virtualNetworkLinkName",
+    "databricks:index/ipAccessList:IpAccessList": "label",
+    "databricks:index/group:Group": "displayName",
+    "databricks:index/servicePrincipal:ServicePrincipal": "displayName",
+    "databricks:index/clusterPolicy:ClusterPolicy": "name",
 }
 
 

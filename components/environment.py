@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_azure_native as azure_native
+import pulumi_databricks as databricks
 
+from components.access import WorkspaceAccessArgs, WorkspaceAccessControl
 from components.network import DatabricksNetwork, DatabricksNetworkArgs
 from components.planning.addresses import SubnetPlan, parse_network
 from components.planning.nsg_rules import private_endpoint_subnet_rules, workspace_subnet_rules
@@ -27,6 +29,10 @@ class AzureSettings:
 
     subscription_id: str | None = None
     tenant_id: str | None = None
+    # The Databricks provider signs in as this Entra application when given (CI with a client secret);
+    # otherwise it uses the Azure CLI login or workload identity federation from the environment.
+    databricks_client_id: str | None = None
+    databricks_client_secret: pulumi.Output[str] | None = None
 
 
 def transit_endpoint_cidr(address_space: str, prefix_length: int) -> str:
@@ -158,6 +164,32 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 protect=protect,
             ),
             opts=kids,
+        )
+
+        # One Databricks provider per workspace, built from the workspace itself: no ambient
+        # credentials or host can point it at another workspace.
+        self.databricks_provider = databricks.Provider(
+            f"{name}-databricks",
+            host=self.workspace.workspace_url.apply(lambda url: f"https://{url}"),
+            azure_workspace_resource_id=self.workspace.resource_id,
+            azure_tenant_id=azure.tenant_id,
+            azure_client_id=azure.databricks_client_id,
+            azure_client_secret=azure.databricks_client_secret,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.access = WorkspaceAccessControl(
+            f"{name}-access",
+            WorkspaceAccessArgs(
+                environment=spec.name,
+                cost_center=spec.tags.get("cost-center", ""),
+                access=spec.access,
+                provider=self.databricks_provider,
+                workspace=self.workspace.workspace,
+                after=[self.workspace.workspace, self.private_link],
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, providers={"databricks": self.databricks_provider}, deleted_with=self.workspace.workspace,
+            ),
         )
 
         self.workspace_url = self.workspace.workspace_url

@@ -1,4 +1,5 @@
-"""prod: private end to end, egress through the hub firewall, a dedicated web-auth workspace."""
+"""prod: private end to end, egress through the hub firewall, a dedicated web-auth workspace,
+strict workspace settings and encrypted traffic between cluster nodes."""
 
 from components.spec import (
     EgressSpec,
@@ -10,6 +11,16 @@ from components.spec import (
     Tier,
     TransitNetworkSpec,
 )
+from components.spec.access import (
+    AccessSpec,
+    ClusterPolicySpec,
+    GroupSpec,
+    IpAccessSpec,
+    IpList,
+    ServicePrincipalSpec,
+)
+
+SECURITY_SCRIPTS = "/Volumes/platform/security/init-scripts"
 
 
 def build() -> EnvironmentSpec:
@@ -27,5 +38,34 @@ def build() -> EnvironmentSpec:
         private_link=PrivateLinkSpec(
             browser_authentication="dedicated_workspace",
             transit=TransitNetworkSpec(address_space="10.130.0.0/24"),
+        ),
+        access=AccessSpec(
+            ip_access=IpAccessSpec(
+                break_glass=("52.174.20.0/28",),
+                ci_egress=("20.61.88.16/28",),
+                block=(IpList(label="known-bad", cidrs=("45.155.205.0/24",)),),
+            ),
+            groups=(
+                GroupSpec(name="data-engineers", entra_object_id="3f2b8c1e-6d4a-4e8f-9a1b-2c3d4e5f6a70"),
+                GroupSpec(name="analysts", entra_object_id="c4d5e6f7-a8b9-4c0d-8e1f-2a3b4c5d6e70", databricks_sql_access=True),
+                GroupSpec(name="platform-admins", entra_object_id="8a7b6c5d-4e3f-4a1b-8c2d-1e0f9a8b7c60", workspace_admin=True),
+            ),
+            service_principals=(
+                ServicePrincipalSpec(name="ci-deployer", application_id="0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60"),
+                ServicePrincipalSpec(name="etl-jobs", application_id="5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10"),
+                ServicePrincipalSpec(name="legacy-bi-connector", application_id="9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b10",
+                                     authentication="personal_access_token"),
+            ),
+            cluster_policies=(
+                ClusterPolicySpec(name="brickwall-baseline", groups=("data-engineers",),
+                                  init_scripts_allowed_prefix=SECURITY_SCRIPTS,
+                                  encryption_init_script=f"{SECURITY_SCRIPTS}/encrypt-inter-node.sh",
+                                  cluster_log_path="/Volumes/platform/audit/cluster-logs"),
+                ClusterPolicySpec(name="brickwall-jobs", service_principals=("etl-jobs",), data_security_mode="SINGLE_USER",
+                                  autotermination_default=20, max_workers=16,
+                                  init_scripts_allowed_prefix=SECURITY_SCRIPTS,
+                                  encryption_init_script=f"{SECURITY_SCRIPTS}/encrypt-inter-node.sh",
+                                  cluster_log_path="/Volumes/platform/audit/cluster-logs"),
+            ),
         ),
     )

@@ -8,6 +8,7 @@ from components.spec import (
     Tier,
     TransitNetworkSpec,
 )
+from components.spec.access import AccessSpec, ClusterPolicySpec, GroupSpec, IpAccessSpec, ServicePrincipalSpec
 
 
 def build() -> EnvironmentSpec:
@@ -18,4 +19,20 @@ def build() -> EnvironmentSpec:
         tags={"cost-center": "data-platform", "owner": "platform-team"},
         network=NetworkSpec(address_space="10.20.0.0/20", subnets=SubnetLayout(aks_prefix_length=24)),
         private_link=PrivateLinkSpec(transit=TransitNetworkSpec(address_space="10.120.0.0/24")),
+        access=AccessSpec(
+            ip_access=IpAccessSpec(break_glass=("52.174.20.0/28",), ci_egress=("20.61.88.16/28",)),
+            groups=(
+                GroupSpec(name="data-engineers", entra_object_id="3f2b8c1e-6d4a-4e8f-9a1b-2c3d4e5f6a70"),
+                GroupSpec(name="platform-admins", entra_object_id="8a7b6c5d-4e3f-4a1b-8c2d-1e0f9a8b7c60", workspace_admin=True),
+            ),
+            service_principals=(
+                ServicePrincipalSpec(name="ci-deployer", application_id="0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60"),
+                ServicePrincipalSpec(name="etl-jobs", application_id="5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10"),
+            ),
+            cluster_policies=(
+                ClusterPolicySpec(name="brickwall-baseline", groups=("data-engineers",)),
+                ClusterPolicySpec(name="brickwall-jobs", service_principals=("etl-jobs",), data_security_mode="SINGLE_USER",
+                                  autotermination_default=20, max_workers=16),
+            ),
+        ),
     )

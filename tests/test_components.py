@@ -49,12 +49,12 @@ def test_tree_parents_and_type_tokens(rec: Recording, spec: EnvironmentSpec) -> 
         assert comp.name.startswith(spec.name)
 
 
-def test_every_resource_uses_the_one_explicit_azure_provider(rec: Recording) -> None:
+def test_every_azure_resource_uses_the_one_explicit_azure_provider(rec: Recording) -> None:
     providers = rec.of_type("pulumi:providers:azure-native")
     assert len(providers) == 1
     provider_urn = providers[0].urn
     for reg in rec.registrations:
-        if reg.custom and not reg.type.startswith("pulumi:providers:"):
+        if reg.type.startswith("azure-native:"):
             assert reg.provider.startswith(provider_urn + "::"), reg.urn
     assert providers[0].inputs["location"] == "westeurope"
 

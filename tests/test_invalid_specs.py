@@ -32,13 +32,17 @@ HUB_SUBNET = f"{HUB_VNET}/subnets/snet-endpoints"
 OTHER_VNET_SUBNET = f"{HUB}/virtualNetworks/vnet-other/subnets/snet-endpoints"
 NOT_A_GUID_VNET = HUB_VNET.replace("11111111-2222-3333-4444-555555555555", "not-a-guid")
 
-MIN_DEV: dict[str, Any] = {"name": "dev", "tier": "dev", "region": "westeurope", "network": {"address_space": "10.10.0.0/20"}}
+# IP access lists are on in every tier, so even a minimal spec names its break-glass and CI ranges.
+LOCKOUT_SAFE = {"ip_access": {"break_glass": ["52.174.20.0/28"], "ci_egress": ["20.61.88.16/28"]}}
+MIN_DEV: dict[str, Any] = {"name": "dev", "tier": "dev", "region": "westeurope", "network": {"address_space": "10.10.0.0/20"},
+                           "access": LOCKOUT_SAFE}
 MIN_PROD: dict[str, Any] = {
     "name": "prod",
     "tier": "prod",
     "region": "westeurope",
     "network": {"address_space": "10.30.0.0/19"},
     "private_link": {"transit": {"address_space": "10.130.0.0/24"}},
+    "access": LOCKOUT_SAFE,
 }
 
 
@@ -178,7 +182,8 @@ CASES: list[Case] = [
     Case("staging-no-backend", "staging", {"private_link.backend": False},
          (("private_link.backend", "staging requires back-end private link"),
           ("private_link.backend", "NoAzureDatabricksRules"),
-          ("private_link.workspace_storage", "enable private_link.backend"))),
+          ("private_link.workspace_storage", "enable private_link.backend"),
+          ("access.ip_access.compute_plane_egress", "clusters cannot start"))),
     Case("prod-no-frontend", "prod", {"private_link.frontend": False},
          (("private_link.frontend", "prod requires front-end private link"),
           ("private_link.frontend", "nobody can reach the workspace"),
@@ -196,7 +201,8 @@ CASES: list[Case] = [
          (("workspace.no_public_ip", "never turned off, in any tier"),)),
     # --- cross-field rules -------------------------------------------------------------------------------------
     Case("nsg-rules-without-backend", "dev", {"private_link.backend": False},
-         (("private_link.backend", "NoAzureDatabricksRules needs a back-end private endpoint"),)),
+         (("private_link.backend", "NoAzureDatabricksRules needs a back-end private endpoint"),
+          ("access.ip_access.compute_plane_egress", "clusters cannot start"))),
     Case("disabled-access-with-all-rules", "dev",
          {"workspace.public_network_access": "Disabled", "workspace.required_nsg_rules": "AllRules",
           "private_link.frontend": True, "private_link.browser_authentication": "this_workspace",
@@ -211,7 +217,8 @@ CASES: list[Case] = [
          (("workspace.default_storage_firewall", "needs private_link.workspace_storage"),)),
     Case("workspace-storage-without-backend", "dev",
          {"private_link.workspace_storage": True, "private_link.backend": False, "workspace.required_nsg_rules": "AllRules"},
-         (("private_link.workspace_storage", "enable private_link.backend"),)),
+         (("private_link.workspace_storage", "enable private_link.backend"),
+          ("access.ip_access.compute_plane_egress", "clusters cannot start"))),
     Case("transit-overlaps-workspace-vnet", "prod", {"private_link.transit.address_space": "10.30.16.0/24"},
          (("private_link.transit.address_space", "overlaps the workspace VNet 10.30.0.0/19"),), program=True, fmt="yaml"),
     Case("transit-too-small-for-endpoints", "prod", {"private_link.transit.address_space": "10.130.0.0/28"},
@@ -295,6 +302,7 @@ CASES: list[Case] = [
           ("private_link.backend", "prod requires back-end private link"),
           ("private_link.backend", "NoAzureDatabricksRules"),
           ("private_link.workspace_storage", "enable private_link.backend"),
+          ("access.ip_access.compute_plane_egress", "clusters cannot start"),
           ("protection.protect_data", "prod requires protection"))),
     Case("dev-private-front-end-half-configured", "dev",
          {"workspace.public_network_access": "Disabled", "workspace.required_nsg_rules": "AllRules",
@@ -458,10 +466,12 @@ def test_explicit_tighter_values_in_dev_are_kept() -> None:
 
 def test_explicit_tighter_value_set_through_models_is_kept() -> None:
     from components.spec import NetworkSpec, ProtectionSpec, Tier
+    from components.spec.access import AccessSpec, IpAccessSpec
 
     spec = EnvironmentSpec(name="dev", tier=Tier.DEV, region="westeurope",
                            network=NetworkSpec(address_space="10.10.0.0/20"),
-                           protection=ProtectionSpec(protect_data=True))
+                           protection=ProtectionSpec(protect_data=True),
+                           access=AccessSpec(ip_access=IpAccessSpec(break_glass=("52.174.20.0/28",), ci_egress=("20.61.88.16/28",))))
     assert spec.protection.protect_data is True
     assert spec.workspace.public_network_access == "Enabled"
 
@@ -481,4 +491,5 @@ def test_problems_inside_one_section_are_reported_together() -> None:
     assert paths == {
         "network.address_space", "network.bogus", "network.subnets.host_prefix_length",
         "network.subnets.private_endpoint_cidr", "network.egress.firewall_private_ip", "workspace.no_public_ip",
+        "access.ip_access.break_glass", "access.ip_access.ci_egress",
     }

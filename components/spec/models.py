@@ -15,7 +15,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from components.planning.addresses import (
     AddressPlanError,
@@ -28,6 +28,8 @@ from components.planning.addresses import (
 )
 from components.planning.naming import NamePlan, plan_names
 from components.planning.regions import DATABRICKS_REGIONS
+from components.spec.access import AccessSpec
+from components.spec.base import StrictModel
 from components.spec.errors import Problem, problems_from, raise_problems
 
 # Azure Databricks VNet injection limits.
@@ -42,10 +44,6 @@ class Tier(StrEnum):
     DEV = "dev"
     STAGING = "staging"
     PROD = "prod"
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
 
 def _cidr_problem(value: str) -> str | None:
@@ -301,11 +299,12 @@ class EnvironmentSpec(StrictModel):
     tier: Tier
     region: str
     naming: NamingSpec = NamingSpec()
-    tags: dict[str, str] = {}
+    tags: dict[str, str] = Field(default_factory=dict)
     network: NetworkSpec
     workspace: WorkspaceSpec = WorkspaceSpec()
     private_link: PrivateLinkSpec = PrivateLinkSpec()
     protection: ProtectionSpec = ProtectionSpec()
+    access: AccessSpec = AccessSpec()
 
     @field_validator("name")
     @classmethod
@@ -378,7 +377,7 @@ class EnvironmentSpec(StrictModel):
 
 _SECTIONS: dict[str, type[BaseModel]] = {
     "naming": NamingSpec, "network": NetworkSpec, "workspace": WorkspaceSpec,
-    "private_link": PrivateLinkSpec, "protection": ProtectionSpec,
+    "private_link": PrivateLinkSpec, "protection": ProtectionSpec, "access": AccessSpec,
 }
 
 

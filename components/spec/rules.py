@@ -112,9 +112,66 @@ def _names(spec: EnvironmentSpec) -> list[Problem]:
     return [Problem(("naming",), f"{reason} (the {field.replace('_', ' ')})") for field, reason in name_problems(names)]
 
 
+def _lockout(spec: EnvironmentSpec) -> list[Problem]:
+    """IP access lists that could shut out the operators, the deployer or the clusters themselves."""
+    ip = spec.access.ip_access
+    if not ip.enabled:
+        return []
+    path = ("access", "ip_access")
+    problems = []
+    if not ip.break_glass:
+        problems.append(Problem((*path, "break_glass"),
+                                "IP access lists are enabled: name the operators' break-glass ranges, "
+                                "or one wrong list locks every administrator out"))
+    if spec.workspace.public_network_access == "Enabled" and not ip.ci_egress:
+        problems.append(Problem((*path, "ci_egress"),
+                                "IP access lists are enabled and the deployer reaches the workspace API over its public "
+                                "front end: name the CI egress ranges, or the next `pulumi up` locks itself out"))
+    if not spec.private_link.backend and not ip.compute_plane_egress:
+        problems.append(Problem((*path, "compute_plane_egress"),
+                                "without back-end private link, clusters reach the control plane from their public egress "
+                                "IPs (NAT gateway or firewall): list them here or clusters cannot start"))
+    if spec.tier.value in ("staging", "prod"):
+        for i, lst in enumerate(ip.allow):
+            for j, cidr in enumerate(lst.cidrs):
+                if cidr == "0.0.0.0/0":
+                    problems.append(Problem((*path, "allow", i, "cidrs", j),
+                                            f"{spec.tier.value} never allows the whole Internet (0.0.0.0/0)"))
+    return problems
+
+
+def _human_tokens(spec: EnvironmentSpec) -> list[Problem]:
+    access = spec.access
+    if spec.tier.value != "prod" or access.allow_human_tokens:
+        return []
+    return [
+        Problem(("access", "groups", i, "can_use_tokens"),
+                "prod gives people no personal access tokens; set access.allow_human_tokens to make an exception")
+        for i, group in enumerate(access.groups) if group.can_use_tokens
+    ]
+
+
+def _policy_tags(spec: EnvironmentSpec) -> list[Problem]:
+    if spec.access.cluster_policies and "cost-center" not in spec.tags:
+        return [Problem(("tags",), "cluster policies fix custom_tags.cost-center from the spec's 'cost-center' tag; add it")]
+    return []
+
+
 RULES: tuple[Rule, ...] = (
     _floors, _nsg_mode, _private_front_end, _workspace_storage, _transit_range, _firewall_outside_workspace, _names,
+    _lockout, _human_tokens, _policy_tags,
 )
+
+
+def advisories(spec: EnvironmentSpec) -> list[str]:
+    """Things worth knowing about a valid spec that are not errors."""
+    notes = []
+    if spec.access.ip_access.enabled and spec.workspace.public_network_access == "Disabled":
+        notes.append("IP access lists only see public traffic; with public network access Disabled they are kept as "
+                     "defence in depth and take effect only if public access is ever enabled")
+    if not spec.access.ip_access.enabled and spec.workspace.public_network_access == "Enabled":
+        notes.append("the workspace front end is public and IP access lists are off: anyone with credentials can reach it")
+    return notes
 
 
 def cross_field_problems(spec: EnvironmentSpec) -> list[Problem]:

@@ -24,12 +24,30 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "private_link": {"frontend": False, "browser_authentication": "none", "workspace_storage": False},
         "protection": {"protect_data": False},
         "network": {"egress": {"allow_internet_outbound": True}},
+        "access": {
+            "settings": {
+                "max_token_lifetime_days": 90, "results_download": True, "notebook_export": True,
+                "table_clipboard": True, "dbfs_file_browser": True, "upload_data_uis": True, "web_terminal": True,
+            },
+            "allow_human_tokens": True,
+        },
     },
     "staging": {
         "network": {"egress": {"allow_internet_outbound": True}},
+        "access": {"settings": {"max_token_lifetime_days": 60}},
     },
     "prod": {},
 }
+
+# Every workspace setting prod holds at its strict value: (field, strict value).
+PROD_STRICT_SETTINGS: tuple[tuple[str, bool], ...] = (
+    ("results_download", False), ("notebook_export", False), ("table_clipboard", False),
+    ("dbfs_file_browser", False), ("upload_data_uis", False), ("web_terminal", False),
+    ("verbose_audit_logs", True), ("legacy_global_init_scripts", False), ("legacy_cluster_named_init_scripts", False),
+    ("container_services", False), ("store_results_in_customer_account", True), ("enforce_user_isolation", True),
+    ("security_headers", True),
+)
+PROD_MAX_TOKEN_LIFETIME_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,21 @@ TIER_FLOORS: tuple[Floor, ...] = (
           "{tier} requires a browser-authentication endpoint"),
     Floor(_PRIVATE, ("protection", "protect_data"), lambda s: s.protection.protect_data,
           "{tier} requires protection of data-bearing resources"),
+    Floor(_PRIVATE, ("access", "ip_access", "enabled"), lambda s: s.access.ip_access.enabled,
+          "{tier} requires IP access lists (defence in depth should public access ever be enabled)"),
+    Floor(_ALL, ("access", "settings", "legacy_global_init_scripts"), lambda s: not s.access.settings.legacy_global_init_scripts,
+          "legacy global init scripts are deprecated and unaudited; keep them off in every tier"),
+    Floor(_PRIVATE, ("access", "settings", "verbose_audit_logs"), lambda s: s.access.settings.verbose_audit_logs,
+          "{tier} requires verbose audit logs"),
+    Floor(frozenset({"prod"}), ("access", "settings", "max_token_lifetime_days"),
+          lambda s: s.access.settings.max_token_lifetime_days <= PROD_MAX_TOKEN_LIFETIME_DAYS,
+          f"prod caps personal access tokens at {PROD_MAX_TOKEN_LIFETIME_DAYS} days"),
+    *(
+        Floor(frozenset({"prod"}), ("access", "settings", field),
+              (lambda f, v: lambda s: getattr(s.access.settings, f) == v)(field, strict),
+              f"prod requires {field} {'on' if strict else 'off'}")
+        for field, strict in PROD_STRICT_SETTINGS
+    ),
 )
 
 

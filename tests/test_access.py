@@ -1,0 +1,191 @@
+"""Workspace access control on the recorded registrations of dev, staging and prod."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from brickwall import planfile, project
+from brickwall.engine import UNKNOWN, Recording, Secret
+from components.access import token_users
+from components.planning.cluster_policies import grammar_problems
+from components.planning.workspace_settings import CONF_KEYS, IP_ACCESS_LISTS_KEY, workspace_conf
+from components.spec import EnvironmentSpec
+from components.spec.tiers import PROD_STRICT_SETTINGS
+
+D = "databricks:index/"
+CONF, IPL, GROUP, SP = D + "workspaceConf:WorkspaceConf", D + "ipAccessList:IpAccessList", D + "group:Group", D + "servicePrincipal:ServicePrincipal"
+PERMS, POLICY = D + "permissions:Permissions", D + "clusterPolicy:ClusterPolicy"
+ENT, MEMBER = D + "entitlements:Entitlements", D + "groupMember:GroupMember"
+WS = "azure-native:databricks:Workspace"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def workspace(rec: Recording, spec: EnvironmentSpec):  # type: ignore[no-untyped-def]
+    return next(w for w in rec.of_type(WS) if w.inputs["workspaceName"] == spec.names.workspace)
+
+
+def test_one_databricks_provider_built_from_the_workspace(rec: Recording, spec: EnvironmentSpec) -> None:
+    provider = rec.one("pulumi:providers:databricks")
+    ws = workspace(rec, spec)
+    assert provider.inputs["host"] == f"https://{rec.stack_outputs['workspaceUrl']}"
+    assert provider.inputs["azureWorkspaceResourceId"] == rec.stack_outputs["workspaceResourceId"]
+    assert ws.urn in provider.dependencies
+    # Credentials are never inline unless configured (and then secret: see the secret test).
+    assert "azureClientSecret" not in provider.inputs and "token" not in provider.inputs
+
+
+def test_every_databricks_resource_uses_it_is_deleted_with_the_workspace_and_waits_for_private_link(
+        rec: Recording, spec: EnvironmentSpec) -> None:
+    provider_urn = rec.one("pulumi:providers:databricks").urn
+    ws = workspace(rec, spec)
+    endpoints = {pe.urn for pe in rec.of_type("azure-native:network:PrivateEndpoint")}
+    resources = [r for r in rec.registrations if r.type.startswith("databricks:")]
+    assert len(resources) >= 8
+    for reg in resources:
+        assert reg.provider.startswith(provider_urn + "::"), reg.urn
+        assert reg.deleted_with == ws.urn, reg.urn
+        assert ws.urn in reg.dependencies, reg.urn
+        assert endpoints <= set(reg.dependencies), f"{reg.urn} does not wait for the private endpoints"
+
+
+def test_default_providers_are_disabled_in_every_stack(stack: str) -> None:
+    config = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    assert config["pulumi:disable-default-providers"] == ["*"]
+
+
+def test_workspace_conf_is_the_planned_table(rec: Recording, spec: EnvironmentSpec) -> None:
+    conf = rec.one(CONF).inputs["customConfig"]
+    groups, sps = token_users(spec.access)
+    assert conf == workspace_conf(spec.access.settings, spec.access.ip_access.enabled, len(groups) + len(sps))
+    assert {c.key for c in CONF_KEYS} | {IP_ACCESS_LISTS_KEY.key} == set(conf)
+    assert conf["enableIpAccessLists"] == "true"
+    assert conf["enableVerboseAuditLogs"] == "true"
+    assert conf["enableDeprecatedGlobalInitScripts"] == "false"
+    assert conf["maxTokenLifetimeDays"] == {"dev": "90", "staging": "60", "prod": "30"}[spec.name]
+
+
+def test_prod_settings_are_strict(prod: Recording) -> None:
+    import stacks
+
+    conf = prod.one(CONF).inputs["customConfig"]
+    by_field = {c.field: c.key for c in CONF_KEYS}
+    for field, strict in PROD_STRICT_SETTINGS:
+        assert conf[by_field[field]] == str(strict).lower(), field
+    assert stacks.load("prod").access.settings.max_token_lifetime_days <= 90
+
+
+def test_ip_access_lists(rec: Recording, spec: EnvironmentSpec) -> None:
+    ip = spec.access.ip_access
+    lists = {r.inputs["label"]: r for r in rec.of_type(IPL)}
+    allow = {label: r.inputs["ipAddresses"] for label, r in lists.items() if r.inputs["listType"] == "ALLOW"}
+    block = {label: r.inputs["ipAddresses"] for label, r in lists.items() if r.inputs["listType"] == "BLOCK"}
+    # Lockout protection: the operators' and the deployer's ranges are always allowed.
+    assert allow["break-glass"] == list(ip.break_glass)
+    assert allow["ci-egress"] == list(ip.ci_egress)
+    assert allow == {label: list(cidrs) for label, cidrs in ip.allow_lists()}
+    assert block == {lst.label: list(lst.cidrs) for lst in ip.block}
+    conf = rec.one(CONF)
+    for reg in lists.values():
+        assert reg.inputs["enabled"] is True
+        assert conf.urn in reg.dependencies  # switched on first: the API then refuses a list that blocks the caller
+    if spec.tier.value != "dev":
+        assert all("0.0.0.0/0" not in cidrs for cidrs in allow.values())
+
+
+def test_groups_follow_entra_id_and_cannot_create_unrestricted_clusters(rec: Recording, spec: EnvironmentSpec) -> None:
+    groups = {r.inputs["displayName"]: r for r in rec.of_type(GROUP)}
+    assert set(groups) == {g.name for g in spec.access.groups}
+    for g in spec.access.groups:
+        i = groups[g.name].inputs
+        assert i["externalId"] == g.entra_object_id
+        assert i.get("allowClusterCreate", False) is False and i.get("allowInstancePoolCreate", False) is False
+    users = rec.one(ENT)
+    assert users.inputs["groupId"] == "mock-group-users"
+    assert users.inputs["allowClusterCreate"] is False and users.inputs["allowInstancePoolCreate"] is False
+    admins = [g for g in spec.access.groups if g.workspace_admin]
+    members = rec.of_type(MEMBER)
+    assert len(members) == len(admins)
+    for member in members:
+        assert member.inputs["groupId"] == "mock-group-admins"
+
+
+def test_service_principals_and_token_rights(rec: Recording, spec: EnvironmentSpec) -> None:
+    sps = {r.inputs["applicationId"]: r for r in rec.of_type(SP)}
+    assert set(sps) == {s.application_id for s in spec.access.service_principals}
+    for reg in sps.values():
+        assert reg.inputs.get("allowClusterCreate", False) is False
+    token_perms = [p for p in rec.of_type(PERMS) if p.inputs.get("authorization") == "tokens"]
+    groups, apps = token_users(spec.access)
+    if not groups and not apps:
+        # Nobody may use personal access tokens: none are granted and the feature is off.
+        assert token_perms == []
+        assert rec.one(CONF).inputs["customConfig"]["enableTokensConfig"] == "false"
+        return
+    assert len(token_perms) == 1
+    assert rec.one(CONF).inputs["customConfig"]["enableTokensConfig"] == "true"
+    granted = {(ac.get("groupName") or ac.get("servicePrincipalName"), ac["permissionLevel"])
+               for ac in token_perms[0].inputs["accessControls"]}
+    assert granted == {(n, "CAN_USE") for n in [*groups, *apps]}
+    if spec.tier.value == "prod":
+        # No personal tokens for people in prod: only the one service principal that still needs a PAT.
+        assert groups == [] and len(apps) == 1
+
+
+def test_cluster_policies_lock_security_settings(rec: Recording, spec: EnvironmentSpec) -> None:
+    policies = {r.inputs["name"]: r for r in rec.of_type(POLICY)}
+    assert set(policies) == {p.name for p in spec.access.cluster_policies}
+    perms = {p.inputs["clusterPolicyId"]: p for p in rec.of_type(PERMS) if "clusterPolicyId" in p.inputs}
+    for policy in spec.access.cluster_policies:
+        reg = policies[policy.name]
+        definition = json.loads(reg.inputs["definition"])
+        assert grammar_problems(definition) == []
+        assert definition["data_security_mode"] == {"type": "fixed", "value": policy.data_security_mode}
+        auto = definition["autotermination_minutes"]
+        assert auto["type"] == "range" and auto["maxValue"] == policy.autotermination_max
+        assert definition["custom_tags.environment"]["value"] == spec.name
+        assert definition["custom_tags.cost-center"]["value"] == spec.tags["cost-center"]
+        assert definition["ssh_public_keys.*"]["type"] == "forbidden"
+        assert definition["cluster_log_conf.path"]["value"] == policy.cluster_log_path
+        if policy.init_scripts_allowed_prefix is None:
+            assert definition["init_scripts.*.volumes.destination"]["type"] == "forbidden"
+        else:
+            assert definition["init_scripts.*.volumes.destination"]["type"] == "regex"
+        assert definition["init_scripts.*.dbfs.destination"]["type"] == "forbidden"
+        if policy.encryption_init_script:
+            assert definition["spark_conf.spark.network.crypto.enabled"]["value"] == "true"
+        assert reg.inputs["maxClustersPerUser"] == policy.max_clusters_per_user
+        use = perms[f"mock-{reg.name}"].inputs["accessControls"]
+        sp_ids = {s.name: s.application_id for s in spec.access.service_principals}
+        assert {(ac.get("groupName") or ac.get("servicePrincipalName"), ac["permissionLevel"]) for ac in use} == {
+            *((g, "CAN_USE") for g in policy.groups), *((sp_ids[s], "CAN_USE") for s in policy.service_principals)}
+
+
+def test_prod_encrypts_traffic_between_nodes(prod: Recording) -> None:
+    for reg in prod.of_type(POLICY):
+        definition = json.loads(reg.inputs["definition"])
+        assert definition["init_scripts.0.volumes.destination"]["type"] == "fixed"
+        assert definition["spark_conf.spark.authenticate"]["value"] == "true"
+
+
+def test_first_preview_with_an_unknown_workspace_url() -> None:
+    rec = project.run("prod", preview=True)
+    provider = rec.one("pulumi:providers:databricks")
+    assert provider.inputs.get("host", UNKNOWN) is UNKNOWN
+    assert rec.stack_outputs.get("workspaceUrl", UNKNOWN) is UNKNOWN
+    # Every Databricks resource is still planned, through the same provider.
+    assert len([r for r in rec.registrations if r.type.startswith("databricks:")]) >= 10
+    assert all(r.provider.startswith(provider.urn) for r in rec.registrations if r.type.startswith("databricks:"))
+
+
+def test_provider_credentials_from_config_stay_secret() -> None:
+    rec = project.run("staging", extra_config={"brickwall:databricksClientId": "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60",
+                                               "brickwall:databricksClientSecret": "s3cr3t-value-from-config"},
+                      extra_secret_keys=["brickwall:databricksClientSecret"])
+    provider = rec.one("pulumi:providers:databricks")
+    assert isinstance(provider.inputs["azureClientSecret"], Secret)
+    assert provider.inputs["azureClientId"] == "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60"
+    text = planfile.dumps(planfile.to_plan(rec))
+    assert "s3cr3t-value-from-config" not in text and '"azureClientSecret": "[secret]"' in text

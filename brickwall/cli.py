@@ -85,8 +85,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         traceback.print_exception(exc.original, file=sys.stderr)
         print(f"internal error: the program failed ({exc}); please report it with the traceback above", file=sys.stderr)
         return EXIT_INTERNAL
+    from components.spec.rules import advisories
+
     plan = planfile.to_plan(recording)
-    print(f"brickwall plan: stack {stack}, tier {spec.tier.value}, {spec.region} (offline: mock runtime, nothing sent to Azure)\n")
+    print(f"brickwall plan: stack {stack}, tier {spec.tier.value}, {spec.region} (offline: mock runtime, nothing sent to Azure)")
+    for note in advisories(spec):
+        print(f"note: {note}")
+    print()
     sys.stdout.write(render.render(plan))
     if args.json:
         planfile.write(plan, args.json)

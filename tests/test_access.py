@@ -189,3 +189,18 @@ def test_provider_credentials_from_config_stay_secret() -> None:
     assert provider.inputs["azureClientId"] == "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60"
     text = planfile.dumps(planfile.to_plan(rec))
     assert "s3cr3t-value-from-config" not in text and '"azureClientSecret": "[secret]"' in text
+
+
+def test_readme_documents_every_workspace_setting_with_its_tier_defaults() -> None:
+    import stacks
+    from components.spec.tiers import TIER_DEFAULTS
+
+    readme = (ROOT / "README.md").read_text()
+    prod = stacks.load("prod").access.settings
+    for conf in CONF_KEYS:
+        values = [str(TIER_DEFAULTS[t].get("access", {}).get("settings", {}).get(conf.field, getattr(prod, conf.field))).lower()
+                  for t in ("dev", "staging", "prod")]
+        row = f"| `{conf.key}` | `{conf.field}` | {values[0]} | {values[1]} | {values[2]} | {conf.why} |"
+        assert row in readme, row
+    for rule in ("break_glass", "ci_egress", "compute_plane_egress", "BLOCK wins", "INVALID_STATE"):
+        assert rule in readme

@@ -197,3 +197,11 @@ def test_a_bug_in_the_program_is_an_internal_error_with_its_traceback(
     assert cli.main(["plan", "--stack", "dev"]) == cli.EXIT_INTERNAL
     err = capsys.readouterr().err
     assert "Traceback" in err and "missing-key" in err and "internal error" in err
+
+
+def test_plan_notes_that_ip_lists_on_a_private_workspace_are_defence_in_depth(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["plan", "--stack", "staging"]) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "note: IP access lists only see public traffic" in out
+    assert "WorkspaceAccessControl staging-access" in out
+    assert "IpAccessList staging-access-allow-break-glass (break-glass): ALLOW 52.174.20.0/28" in out

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_databricks as databricks
 
-from components.planning.cluster_policies import BaselineOptions, baseline_policy, definition_json
+from components.planning.cluster_policies import baseline_policy, definition_json
+from components.planning.naming import slug
 from components.planning.workspace_settings import workspace_conf
-from components.spec.access import AccessSpec
+from components.spec.access import AccessSpec, ClusterPolicySpec
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,8 @@ def token_users(access: AccessSpec) -> tuple[list[str], list[str]]:
     return groups, sps
 
 
-def policy_definition(environment: str, cost_center: str, policy: object) -> str:
-    from components.spec.access import ClusterPolicySpec
-
-    assert isinstance(policy, ClusterPolicySpec)
-    opts = BaselineOptions(environment=environment, cost_center=cost_center,
-                           **policy.model_dump(exclude={"name", "groups", "service_principals"}))
-    return definition_json(baseline_policy(opts))
+def policy_definition(environment: str, cost_center: str, policy: ClusterPolicySpec) -> str:
+    return definition_json(baseline_policy(policy.baseline_options(environment, cost_center)))
 
 
 class WorkspaceAccessControl(pulumi.ComponentResource):
@@ -70,12 +66,12 @@ class WorkspaceAccessControl(pulumi.ComponentResource):
         lists: list[pulumi.Resource] = []
         for label, cidrs in ip.allow_lists():
             lists.append(databricks.IpAccessList(
-                f"{name}-allow-{label.replace(' ', '-').lower()}", label=label, list_type="ALLOW",
+                f"{name}-allow-{slug(label)}", label=label, list_type="ALLOW",
                 ip_addresses=list(cidrs), enabled=True, opts=kid(conf),
             ))
         for lst in ip.block:
             lists.append(databricks.IpAccessList(
-                f"{name}-block-{lst.label.replace(' ', '-').lower()}", label=lst.label, list_type="BLOCK",
+                f"{name}-block-{slug(lst.label)}", label=lst.label, list_type="BLOCK",
                 ip_addresses=list(lst.cidrs), enabled=True, opts=kid(conf),
             ))
         self.workspace_conf = conf
@@ -93,7 +89,7 @@ class WorkspaceAccessControl(pulumi.ComponentResource):
         admins = None
         for group in access.groups:
             groups[group.name] = databricks.Group(
-                f"{name}-group-{_slug(group.name)}",
+                f"{name}-group-{slug(group.name)}",
                 display_name=group.name,
                 # The Entra ID object id: membership and removal follow Entra ID.
                 external_id=group.entra_object_id,
@@ -108,13 +104,13 @@ class WorkspaceAccessControl(pulumi.ComponentResource):
                     admins = databricks.get_group_output(display_name="admins", opts=pulumi.InvokeOutputOptions(
                         provider=args.provider, parent=self, depends_on=list(args.after)))
                 databricks.GroupMember(
-                    f"{name}-admins-{_slug(group.name)}", group_id=admins.id, member_id=groups[group.name].id, opts=kid(),
+                    f"{name}-admins-{slug(group.name)}", group_id=admins.id, member_id=groups[group.name].id, opts=kid(),
                 )
 
         principals: dict[str, databricks.ServicePrincipal] = {}
         for sp in access.service_principals:
             principals[sp.name] = databricks.ServicePrincipal(
-                f"{name}-sp-{_slug(sp.name)}",
+                f"{name}-sp-{slug(sp.name)}",
                 application_id=sp.application_id,
                 display_name=sp.name,
                 workspace_access=True,
@@ -140,7 +136,7 @@ class WorkspaceAccessControl(pulumi.ComponentResource):
         self.cluster_policies: dict[str, databricks.ClusterPolicy] = {}
         for policy in access.cluster_policies:
             resource = databricks.ClusterPolicy(
-                f"{name}-policy-{_slug(policy.name)}",
+                f"{name}-policy-{slug(policy.name)}",
                 name=policy.name,
                 definition=policy_definition(args.environment, args.cost_center, policy),
                 max_clusters_per_user=policy.max_clusters_per_user,
@@ -149,7 +145,7 @@ class WorkspaceAccessControl(pulumi.ComponentResource):
             )
             sp_ids = {s.name: s.application_id for s in access.service_principals}
             databricks.Permissions(
-                f"{name}-policy-{_slug(policy.name)}-use",
+                f"{name}-policy-{slug(policy.name)}-use",
                 cluster_policy_id=resource.id,
                 access_controls=[
                     *(databricks.PermissionsAccessControlArgs(group_name=g, permission_level="CAN_USE") for g in policy.groups),
@@ -161,7 +157,3 @@ class WorkspaceAccessControl(pulumi.ComponentResource):
             self.cluster_policies[policy.name] = resource
 
         self.register_outputs({"clusterPolicyIds": {k: v.id for k, v in self.cluster_policies.items()}})
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")

@@ -53,6 +53,11 @@ def name_problem(kind: str, value: str) -> str | None:
     return None
 
 
+def slug(name: str) -> str:
+    """A name as it goes into a Pulumi logical name: lowercase, runs of other characters as one hyphen."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
 def short_hash(*parts: str, length: int = 4) -> str:
     """A stable lowercase hex suffix (sha256, never Python's salted hash())."""
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]

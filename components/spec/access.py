@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.planning.cluster_policies import BaselineOptions, options_problems
 from components.spec.base import StrictModel
 from components.spec.errors import Problem, raise_problems
 
@@ -45,7 +46,8 @@ def _check_ranges(values: tuple[str, ...], *, allow_anywhere: bool = False) -> t
     problems = [p for v in values if (p := ip_range_problem(v, allow_anywhere=allow_anywhere))]
     if problems:
         raise ValueError("; ".join(problems))
-    if len(set(values)) != len(values):
+    nets = [ipaddress.ip_network(v) for v in values]
+    if len(set(nets)) != len(nets):
         raise ValueError("lists the same range twice")
     return values
 
@@ -61,7 +63,7 @@ class IpList(StrictModel):
     def _label(cls, v: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}", v):
             raise ValueError("1-64 letters, digits, spaces, _ . -")
-        if v in RESERVED_LABELS:
+        if v.casefold() in RESERVED_LABELS:
             raise ValueError(f"{v!r} is reserved for the list the toolkit builds from ip_access.{v.replace('-', '_')}")
         return v
 
@@ -96,28 +98,6 @@ class IpAccessSpec(StrictModel):
     _ranges = field_validator("break_glass", "ci_egress", "compute_plane_egress")(
         classmethod(lambda cls, v: _check_ranges(v))
     )
-
-    @model_validator(mode="after")
-    def _lists(self) -> IpAccessSpec:
-        problems: list[Problem] = []
-        labels = [lst.label for lst in (*self.allow, *self.block)]
-        for dup in sorted({x for x in labels if labels.count(x) > 1}):
-            problems.append(Problem(("allow",), f"label {dup!r} is used by more than one list"))
-        total = self.value_count
-        if total > MAX_IP_ACCESS_VALUES:
-            problems.append(Problem(("allow",), f"{total} addresses and ranges across all lists; Databricks allows at most {MAX_IP_ACCESS_VALUES}"))
-        protected = [(kind, ipaddress.IPv4Network(c)) for kind in ("break_glass", "ci_egress") for c in getattr(self, kind)]
-        for i, lst in enumerate(self.block):
-            for j, cidr in enumerate(lst.cidrs):
-                blocked = ipaddress.IPv4Network(cidr)
-                for kind, net in protected:
-                    if blocked.overlaps(net):
-                        problems.append(Problem(("block", i, "cidrs", j),
-                                                f"{blocked} blocks the {kind.replace('_', '-')} range {net}: a BLOCK list wins over "
-                                                "every ALLOW list, so this would lock that access out"))
-        if problems:
-            raise_problems(problems)
-        return self
 
     @property
     def value_count(self) -> int:
@@ -220,13 +200,23 @@ class ClusterPolicySpec(StrictModel):
     @field_validator("name")
     @classmethod
     def _policy_name(cls, v: str) -> str:
-        from components.planning.cluster_policies import BUILT_IN_POLICY_FAMILY_NAMES
+        from components.planning.cluster_policies import policy_name_problem
 
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.()-]{0,99}", v):
             raise ValueError("1-100 letters, digits, spaces and _ . ( ) -")
-        if v in BUILT_IN_POLICY_FAMILY_NAMES:
-            raise ValueError(f"{v!r} is a built-in policy family; a policy of that name fails with 'already exists'")
+        if problem := policy_name_problem(v):
+            raise ValueError(f"{problem}: creating it fails with 'already exists'")
         return v
+
+    @model_validator(mode="after")
+    def _options(self) -> ClusterPolicySpec:
+        if problems := options_problems(self.baseline_options("env", "cost-center")):
+            raise_problems([Problem((field,), reason) for field, reason in problems])
+        return self
+
+    def baseline_options(self, environment: str, cost_center: str) -> BaselineOptions:
+        return BaselineOptions(environment=environment, cost_center=cost_center,
+                               **self.model_dump(exclude={"name", "groups", "service_principals"}))
 
 
 class AccessSpec(StrictModel):
@@ -237,39 +227,3 @@ class AccessSpec(StrictModel):
     cluster_policies: tuple[ClusterPolicySpec, ...] = ()
     # Personal access tokens for human groups (can_use_tokens); prod rejects them unless this is set.
     allow_human_tokens: bool = False
-
-    @model_validator(mode="after")
-    def _references(self) -> AccessSpec:
-        from components.planning.cluster_policies import BaselineOptions, options_problems
-
-        problems: list[Problem] = []
-        groups = [g.name for g in self.groups]
-        sps = [s.name for s in self.service_principals]
-        for field, names in (("groups", groups), ("service_principals", sps)):
-            for dup in sorted({n for n in names if names.count(n) > 1}):
-                problems.append(Problem((field,), f"{dup!r} appears more than once"))
-        for field, ids in (("groups", [g.entra_object_id for g in self.groups]),
-                           ("service_principals", [s.application_id for s in self.service_principals])):
-            for dup in sorted({i for i in ids if ids.count(i) > 1}):
-                problems.append(Problem((field,), f"Entra id {dup} appears more than once"))
-        policy_names = [p.name for p in self.cluster_policies]
-        for dup in sorted({n for n in policy_names if policy_names.count(n) > 1}):
-            problems.append(Problem(("cluster_policies",), f"policy {dup!r} appears more than once"))
-        for i, policy in enumerate(self.cluster_policies):
-            for j, g in enumerate(policy.groups):
-                if g not in groups:
-                    problems.append(Problem(("cluster_policies", i, "groups", j), f"unknown group {g!r}; declare it in access.groups"))
-            for j, s in enumerate(policy.service_principals):
-                if s not in sps:
-                    problems.append(Problem(("cluster_policies", i, "service_principals", j),
-                                            f"unknown service principal {s!r}; declare it in access.service_principals"))
-            if not policy.groups and not policy.service_principals:
-                problems.append(Problem(("cluster_policies", i, "groups"),
-                                        "nobody may use this policy; name at least one group or service principal"))
-            opts = BaselineOptions(environment="x", cost_center="x", **policy.model_dump(
-                exclude={"name", "groups", "service_principals"}))
-            for field, reason in options_problems(opts):
-                problems.append(Problem(("cluster_policies", i, field), reason))
-        if problems:
-            raise_problems(problems)
-        return self

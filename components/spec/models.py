@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
 
 from components.planning.addresses import (
     AddressPlanError,
@@ -381,6 +382,42 @@ _SECTIONS: dict[str, type[BaseModel]] = {
 }
 
 
+def _partial(model: type[BaseModel], data: Any) -> Any:
+    """`data` as a valid model or, when part of it is invalid, a PartialSpec of the fields pydantic did not
+    fault (nested models and tuples of models recursively, items keeping their index), so the rules that
+    read only those fields still run. None when nothing is usable."""
+    from components.spec.rules import PartialSpec
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        faulted: dict[str, set[Any]] = {}
+        for err in exc.errors():
+            if err["loc"]:
+                faulted.setdefault(str(err["loc"][0]), set()).add(err["loc"][1] if len(err["loc"]) > 1 else None)
+    if not isinstance(data, dict):
+        return None
+    valid: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if name not in data:
+            if not field.is_required():
+                valid[name] = field.get_default(call_default_factory=True)
+            continue
+        annotation, value = field.annotation, data[name]
+        if name not in faulted:
+            with contextlib.suppress(ValidationError):
+                valid[name] = TypeAdapter(annotation).validate_python(value)
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if (part := _partial(annotation, value)) is not None:
+                valid[name] = part
+        elif get_origin(annotation) is tuple and isinstance(value, (list, tuple)):
+            item_model = get_args(annotation)[0]
+            if isinstance(item_model, type) and issubclass(item_model, BaseModel):
+                items = [_partial(item_model, item) for item in value]
+                valid[name] = tuple(item if item is not None else PartialSpec({}) for item in items)
+    return PartialSpec(valid)
+
+
 def _valid_sections(data: dict[str, Any]) -> dict[str, Any]:
     """Each top-level field and section of `data` that validates on its own (tier defaults applied)."""
     from components.spec.tiers import apply_tier_defaults
@@ -388,15 +425,16 @@ def _valid_sections(data: dict[str, Any]) -> dict[str, Any]:
     data = apply_tier_defaults(data)
     valid: dict[str, Any] = {}
     for key, model in _SECTIONS.items():
-        try:
-            valid[key] = model.model_validate(data.get(key, {}))
-        except ValidationError:
-            continue
-    checks = {"name": EnvironmentSpec._name, "region": EnvironmentSpec._region}
+        part = _partial(model, data.get(key, {}))
+        if part is not None:
+            valid[key] = part
+    checks: dict[str, Callable[[Any], Any]] = {
+        "name": EnvironmentSpec._name, "region": EnvironmentSpec._region, "tags": EnvironmentSpec._tags,
+    }
     for key, check in checks.items():
         try:
             valid[key] = check(data[key])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             continue
     with contextlib.suppress(ValueError):
         valid["tier"] = Tier(str(getattr(data.get("tier"), "value", data.get("tier"))))

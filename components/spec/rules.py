@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from components.planning.addresses import parse_network
-from components.planning.naming import name_problems, plan_names
+from components.planning.naming import name_problems, plan_names, slug
+from components.spec.access import MAX_IP_ACCESS_VALUES
 from components.spec.errors import Problem
 from components.spec.tiers import TIER_FLOORS
 
@@ -29,7 +30,7 @@ def _floors(spec: EnvironmentSpec) -> list[Problem]:
             continue
         try:
             holds = floor.holds(spec)
-        except SectionInvalid:
+        except PARTIAL_DATA_ERRORS:
             continue
         if not holds:
             out.append(Problem(floor.path, floor.reason.format(tier=tier)))
@@ -140,6 +141,69 @@ def _lockout(spec: EnvironmentSpec) -> list[Problem]:
     return problems
 
 
+def _ip_lists(spec: EnvironmentSpec) -> list[Problem]:
+    """Labels, Databricks' quota, and BLOCK entries that would shut out a range the toolkit keeps open."""
+    ip = spec.access.ip_access
+    path = ("access", "ip_access")
+    problems = []
+    seen: dict[str, str] = {}
+    for kind in ("allow", "block"):
+        for i, lst in enumerate(getattr(ip, kind)):
+            key = slug(lst.label)
+            if key in seen:
+                problems.append(Problem((*path, kind, i, "label"),
+                                        f"{lst.label!r} clashes with list {seen[key]!r} (labels must differ beyond case and punctuation)"))
+            seen.setdefault(key, lst.label)
+    lists = (ip.break_glass, ip.ci_egress, ip.compute_plane_egress, *(x.cidrs for x in ip.allow), *(x.cidrs for x in ip.block))
+    total = sum(len(x) for x in lists)
+    if total > MAX_IP_ACCESS_VALUES:
+        problems.append(Problem(path, f"{total} addresses and ranges across all lists; Databricks allows at most {MAX_IP_ACCESS_VALUES}"))
+    kept_open = [(kind, ipaddress.IPv4Network(c))
+                 for kind in ("break_glass", "ci_egress", "compute_plane_egress") for c in getattr(ip, kind)]
+    for i, lst in enumerate(ip.block):
+        for j, cidr in enumerate(lst.cidrs):
+            blocked = ipaddress.IPv4Network(cidr)
+            for kind, net in kept_open:
+                if blocked.overlaps(net):
+                    problems.append(Problem((*path, "block", i, "cidrs", j),
+                                            f"{blocked} blocks the {kind.replace('_', '-')} range {net}: a BLOCK list wins over "
+                                            "every ALLOW list, so this would lock that access out"))
+    return problems
+
+
+def _access_references(spec: EnvironmentSpec) -> list[Problem]:
+    """Unique identities and policies, and policies that name only declared principals."""
+    access = spec.access
+    problems: list[Problem] = []
+
+    def unique(field: str, keys: list[str], what: str) -> None:
+        seen: dict[str, int] = {}
+        for i, key in enumerate(keys):
+            if key in seen:
+                problems.append(Problem(("access", field, i), f"{what} repeats entry {seen[key]}"))
+            seen.setdefault(key, i)
+
+    unique("groups", [slug(g.name) for g in access.groups], "the name (ignoring case and punctuation)")
+    unique("groups", [g.entra_object_id for g in access.groups], "the Entra object id")
+    unique("service_principals", [slug(s.name) for s in access.service_principals], "the name (ignoring case and punctuation)")
+    unique("service_principals", [s.application_id for s in access.service_principals], "the Entra application id")
+    unique("cluster_policies", [slug(p.name) for p in access.cluster_policies], "the policy name (ignoring case and punctuation)")
+    groups = {g.name for g in access.groups}
+    sps = {s.name for s in access.service_principals}
+    for i, policy in enumerate(access.cluster_policies):
+        for j, g in enumerate(policy.groups):
+            if g not in groups:
+                problems.append(Problem(("access", "cluster_policies", i, "groups", j), f"unknown group {g!r}; declare it in access.groups"))
+        for j, sp in enumerate(policy.service_principals):
+            if sp not in sps:
+                problems.append(Problem(("access", "cluster_policies", i, "service_principals", j),
+                                        f"unknown service principal {sp!r}; declare it in access.service_principals"))
+        if not policy.groups and not policy.service_principals:
+            problems.append(Problem(("access", "cluster_policies", i, "groups"),
+                                    "nobody may use this policy; name at least one group or service principal"))
+    return problems
+
+
 def _human_tokens(spec: EnvironmentSpec) -> list[Problem]:
     access = spec.access
     if spec.tier.value != "prod" or access.allow_human_tokens:
@@ -152,14 +216,14 @@ def _human_tokens(spec: EnvironmentSpec) -> list[Problem]:
 
 
 def _policy_tags(spec: EnvironmentSpec) -> list[Problem]:
-    if spec.access.cluster_policies and "cost-center" not in spec.tags:
-        return [Problem(("tags",), "cluster policies fix custom_tags.cost-center from the spec's 'cost-center' tag; add it")]
+    if spec.access.cluster_policies and not spec.tags.get("cost-center", "").strip():
+        return [Problem(("tags",), "cluster policies fix custom_tags.cost-center from the spec's 'cost-center' tag; give it a value")]
     return []
 
 
 RULES: tuple[Rule, ...] = (
     _floors, _nsg_mode, _private_front_end, _workspace_storage, _transit_range, _firewall_outside_workspace, _names,
-    _lockout, _human_tokens, _policy_tags,
+    _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags,
 )
 
 
@@ -194,13 +258,18 @@ class PartialSpec:
         return self._valid[key]
 
 
+# A partly valid section may hold a value its own field validator would have refused (a type-valid
+# but malformed CIDR, say); a rule that trips over one is skipped, since that field's error is reported.
+PARTIAL_DATA_ERRORS = (SectionInvalid, ValueError, TypeError, KeyError, AttributeError)
+
+
 def partial_problems(valid_sections: dict[str, Any]) -> list[Problem]:
-    """Run every rule whose sections are all valid."""
+    """Run every rule whose sections are all valid (best effort: the section errors come first)."""
     spec = PartialSpec(valid_sections)
     out: list[Problem] = []
     for rule in RULES:
         try:
             out += rule(spec)
-        except SectionInvalid:
+        except PARTIAL_DATA_ERRORS:
             continue
     return out

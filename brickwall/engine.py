@@ -24,6 +24,7 @@ import asyncio
 import concurrent.futures
 import hashlib
 import inspect
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -126,6 +127,8 @@ class Recording:
     stack: str
     registrations: list[Registration]
     stack_outputs: dict[str, Any] = field(default_factory=dict)
+    # What the program logged through pulumi.log (level name, message), in order.
+    diagnostics: list[tuple[str, str]] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -396,6 +399,15 @@ def _registration(urn: str, request: Any) -> Registration:
     )
 
 
+class _Diagnostics(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append((record.levelname.lower(), record.getMessage()))
+
+
 def _drain(loop: asyncio.AbstractEventLoop) -> None:
     """Cancel tasks a failed run left behind, so they cannot reach the next run's monitor."""
     pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
@@ -423,6 +435,12 @@ def record(
     default executor (see `_SerialExecutor`), and tasks a failed run leaves on that loop are cancelled.
     """
     monitor = _RecordingMonitor(mocks if mocks is not None else BrickwallMocks(preview=preview))
+    # pulumi.log goes to this run's own logger, not the root logger (which would print it mid-output).
+    collected = _Diagnostics()
+    logger = logging.getLogger("brickwall.engine.program")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    logger.handlers = [collected]
     loop = _ensure_event_loop()
     loop.set_default_executor(_EXECUTOR)
     # reset_options drops the previous root Stack (set_mocks only creates one if none exists, and a stale one
@@ -431,7 +449,8 @@ def record(
     pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys))
     try:
         pulumi.runtime.set_mocks(
-            monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor, organization="organization"
+            monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor, organization="organization",
+            logger=logger,
         )
         root = cast(Stack, pulumi_settings.get_root_resource())
         # set_mocks registers the root stack and its (empty) outputs right away; settle that first so the
@@ -459,4 +478,5 @@ def record(
     if duplicates:
         raise DuplicateUrnError(duplicates)
     outputs = _plain(MessageToDict(monitor.stack_outputs)) if monitor.stack_outputs is not None else {}
-    return Recording(project=project, stack=stack, registrations=registrations, stack_outputs=outputs)
+    return Recording(project=project, stack=stack, registrations=registrations, stack_outputs=outputs,
+                     diagnostics=list(collected.messages))

@@ -204,3 +204,8 @@ def test_readme_documents_every_workspace_setting_with_its_tier_defaults() -> No
         assert row in readme, row
     for rule in ("break_glass", "ci_egress", "compute_plane_egress", "BLOCK wins", "INVALID_STATE"):
         assert rule in readme
+
+
+def test_the_program_warns_when_ip_lists_guard_a_private_workspace(staging: Recording, dev: Recording) -> None:
+    assert any(level == "warning" and "IP access lists only see public traffic" in msg for level, msg in staging.diagnostics)
+    assert not any("IP access lists" in msg for _, msg in dev.diagnostics)

@@ -10,6 +10,7 @@ import stacks
 from components.environment import AzureSettings, SecureDatabricksEnvironment
 from components.spec import SpecError
 from components.spec.rules import advisories
+from stacks import config as stack_config
 
 
 def main() -> None:
@@ -25,6 +26,12 @@ def main() -> None:
 
     azure = pulumi.Config("azure-native")
     config = pulumi.Config("brickwall")
+    if missing := stack_config.missing_keys(spec, config):
+        raise pulumi.RunError(
+            "set these stack config values first: "
+            + ", ".join(f"pulumi config set {'--secret ' if k in stack_config.required_secret_keys(spec) else ''}{k} ..."
+                        for k in missing)
+        )
     env = SecureDatabricksEnvironment(
         spec.name,
         spec,
@@ -33,7 +40,9 @@ def main() -> None:
             tenant_id=azure.get("tenantId"),
             databricks_client_id=config.get("databricksClientId"),
             databricks_client_secret=config.get_secret("databricksClientSecret"),
+            kubeconfig=config.get_secret(stack_config.KUBECONFIG),
         ),
+        stack_config.ingress_secrets(spec, config) if spec.ingress.enabled else None,
     )
     pulumi.export("workspaceUrl", env.workspace_url)
     pulumi.export("workspaceResourceId", env.workspace_resource_id)

@@ -1,4 +1,4 @@
-"""Command line: `python -m brickwall plan|spec ...`.
+"""Command line: `python -m brickwall plan|export|spec ...`.
 
 Exit codes: 0 ok, 1 invalid spec (every problem listed), 2 usage error, 3 internal error (a bug in
 the program: its traceback is printed). A user error never prints a traceback.
@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="run the program offline and print the resource tree")
     source(plan)
     plan.add_argument("--json", metavar="FILE", help="also write the plan file (JSON) here")
+
+    export = sub.add_parser("export", help="write Kubernetes manifests, Helm values and an ARM template for scanners")
+    source(export)
+    export.add_argument("--out", metavar="DIR", required=True, help="directory to write kubernetes/, helm-values/, azure/ under")
 
     spec = sub.add_parser("spec", help="print the validated spec")
     source(spec)
@@ -99,6 +103,37 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    import pulumi
+
+    from brickwall import export, project
+    from brickwall.engine import ProgramError
+
+    spec = _load_spec(args)  # validate first: nothing is registered for an invalid spec
+    stack = args.stack or spec.name
+    try:
+        recording = project.run(stack, spec_file=args.spec)
+    except ProgramError as exc:
+        if isinstance(exc.original, pulumi.RunError):
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_INVALID_SPEC
+        traceback.print_exception(exc.original, file=sys.stderr)
+        print(f"internal error: the program failed ({exc}); please report it with the traceback above", file=sys.stderr)
+        return EXIT_INTERNAL
+    try:
+        written = export.write_export(recording, args.out)
+    except export.ExportError as exc:
+        print(f"internal error: cannot export stack {stack}: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    out = Path(args.out)
+    manifests = sum(1 for p in written if p.is_relative_to(out / export.KUBERNETES_DIR))
+    charts = sum(1 for p in written if p.is_relative_to(out / export.HELM_DIR))
+    arm = len(export.arm_resources(recording)["resources"])
+    print(f"brickwall export: stack {stack} to {out}: {manifests} Kubernetes manifest(s), {charts} Helm values file(s), "
+          f"ARM template with {arm} resource(s)")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     root = Path(__file__).resolve().parent.parent
     if str(root) not in sys.path:
@@ -107,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args = _parser().parse_args(argv)
-        return {"spec": _cmd_spec, "plan": _cmd_plan}[args.command](args)
+        return {"spec": _cmd_spec, "plan": _cmd_plan, "export": _cmd_export}[args.command](args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

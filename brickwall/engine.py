@@ -21,6 +21,7 @@ monitor received the registrations, which is causal and the same on every run.
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import hashlib
 import inspect
@@ -219,6 +220,10 @@ ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
         "workspaceName",
         _RG + "/providers/Microsoft.Databricks/workspaces/{workspaceName}",
     ),
+    "azure-native:containerservice:ManagedCluster": (
+        "resourceName",
+        _RG + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}",
+    ),
     "azure-native:databricks:AccessConnector": (
         "connectorName",
         _RG + "/providers/Microsoft.Databricks/accessConnectors/{connectorName}",
@@ -281,6 +286,9 @@ class BrickwallMocks(pulumi.runtime.Mocks):
         if args.token == "azure-native:authorization:getClientConfig":
             zero = SUBSCRIPTION_ID
             return {"subscriptionId": zero, "tenantId": TENANT_ID, "clientId": zero, "objectId": zero}, []
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            config = f"apiVersion: v1\nkind: Config\nclusters:\n- name: {args.args.get('resourceName')}\n"
+            return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(config.encode()).decode()}]}, []
         if args.token == "databricks:index/getGroup:getGroup":
             # Built-in workspace groups ("users", "admins") exist in every workspace.
             name = str(args.args.get("displayName", ""))

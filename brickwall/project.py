@@ -14,6 +14,7 @@ from brickwall.engine import Recording, record
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SECRET_CONFIG_PLACEHOLDER = "offline-placeholder-secret"
+PLAIN_CONFIG_PLACEHOLDER = "00000000-0000-0000-0000-00000000c0de"
 
 
 def project_name(project_dir: Path = PROJECT_DIR) -> str:
@@ -45,6 +46,30 @@ def _json(value: Any) -> str:
     return json.dumps(value)
 
 
+def offline_placeholders(stack: str, spec_file: str | Path | None, config: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Stand-ins for the config values a spec needs that this machine does not have (real secrets live
+    encrypted in the user's stack config). Secrets stay Pulumi secrets; nothing is read from anywhere."""
+    import stacks
+    from components.spec import SpecError
+    from stacks import config as needs
+
+    try:
+        spec = stacks.load_file(spec_file) if spec_file else stacks.load(stack)
+    except (SpecError, stacks.UnknownStackError):
+        return {}, []  # the program reports it, before registering anything
+    project = project_name()
+    values: dict[str, str] = {}
+    secrets: list[str] = []
+    for key in needs.required_secret_keys(spec):
+        if (full := f"{project}:{key}") not in config:
+            values[full] = SECRET_CONFIG_PLACEHOLDER
+            secrets.append(full)
+    for key in needs.required_plain_keys(spec):
+        if (full := f"{project}:{key}") not in config:
+            values[full] = PLAIN_CONFIG_PLACEHOLDER
+    return values, secrets
+
+
 def run(stack: str, spec_file: str | Path | None = None, project_dir: Path = PROJECT_DIR, *,
         extra_config: Mapping[str, str] | None = None, extra_secret_keys: Sequence[str] = (),
         preview: bool = False) -> Recording:
@@ -56,6 +81,9 @@ def run(stack: str, spec_file: str | Path | None = None, project_dir: Path = PRO
     config, secret_keys = stack_config(stack, project_dir)
     config.update(extra_config or {})
     secret_keys = [*secret_keys, *extra_secret_keys]
+    placeholders, placeholder_secrets = offline_placeholders(stack, spec_file, config)
+    config.update(placeholders)
+    secret_keys += placeholder_secrets
     project = project_name(project_dir)
     if spec_file is not None:
         config[f"{project}:specFile"] = str(Path(spec_file).resolve())

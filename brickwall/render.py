@@ -109,6 +109,13 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
     "databricks:index/servicePrincipal:ServicePrincipal": _identity,
     "databricks:index/entitlements:Entitlements": lambda i: (
         f"clusterCreate={i.get('allowClusterCreate', False)} instancePoolCreate={i.get('allowInstancePoolCreate', False)}"),
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": lambda i: "types=" + _list(_get(i, "spec.policyTypes")) + (
+        " (default deny)" if not _get(i, "spec.ingress") and not _get(i, "spec.egress") else ""),
+    "kubernetes:helm.sh/v3:Release": lambda i: f"chart={i.get('chart')}@{i.get('version')} namespace={i.get('namespace')}",
+    "kubernetes:traefik.io/v1alpha1:IngressRoute": lambda i: " ".join(r.get("match", "") for r in _get(i, "spec.routes", [])),
+    "azure-native:containerservice:ManagedCluster": lambda i: (
+        f"networkPolicy={_get(i, 'networkProfile.networkPolicy')} privateApi={_get(i, 'apiServerAccessProfile.enablePrivateCluster')} "
+        f"localAccounts={'off' if i.get('disableLocalAccounts') else 'on'} entraRbac={_get(i, 'aadProfile.enableAzureRBAC')}"),
     "pulumi:providers:databricks": lambda i: f"host={i.get('host', 'unknown until the workspace exists')}",
     "azure-native:databricks:Workspace": _workspace,
     "azure-native:network:Subnet": _subnet,
@@ -142,6 +149,7 @@ _OWN_NAME_KEY = {
     "azure-native:network:Route": "routeName",
     "azure-native:databricks:Workspace": "workspaceName",
     "azure-native:databricks:AccessConnector": "connectorName",
+    "azure-native:containerservice:ManagedCluster": "resourceName",
     "azure-native:network:PrivateEndpoint": "privateEndpointName",
     "azure-native:network:PrivateDnsZoneGroup": "privateDnsZoneGroupName",
     "azure-native:privatedns:PrivateZone": "privateZoneName",
@@ -154,6 +162,9 @@ _OWN_NAME_KEY = {
 
 
 def physical_name(res: Resource) -> str | None:
+    if res["type"].startswith("kubernetes:") and isinstance(res["inputs"].get("metadata"), dict):
+        meta = res["inputs"]["metadata"]
+        return "/".join(str(x) for x in (meta.get("namespace"), meta.get("name")) if x)
     key = _OWN_NAME_KEY.get(res["type"])
     value = res["inputs"].get(key) if key else None
     return str(value) if value is not None else None

@@ -11,14 +11,18 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_databricks as databricks
+import pulumi_kubernetes as k8s
 
 from components.access import WorkspaceAccessArgs, WorkspaceAccessControl
+from components.aks import AksCluster, AksClusterArgs
+from components.ingress import IngressSecrets, IngressTier, IngressTierArgs
 from components.network import DatabricksNetwork, DatabricksNetworkArgs
 from components.planning.addresses import SubnetPlan, parse_network
+from components.planning.ingress import Connector, TierLayout, network_policies
 from components.planning.nsg_rules import private_endpoint_subnet_rules, workspace_subnet_rules
 from components.private_link import PrivateLink, PrivateLinkArgs, TransitSide
 from components.spec import EnvironmentSpec
-from components.spec.models import CONTAINER, ENDPOINTS, HOST
+from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST
 from components.transit import TransitNetwork, TransitNetworkArgs
 from components.workspace import SecureWorkspace, SecureWorkspaceArgs
 
@@ -33,11 +37,33 @@ class AzureSettings:
     # otherwise it uses the Azure CLI login or workload identity federation from the environment.
     databricks_client_id: str | None = None
     databricks_client_secret: pulumi.Output[str] | None = None
+    # An existing cluster's kubeconfig (a Pulumi secret), when the ingress tier does not create AKS.
+    kubeconfig: pulumi.Output[str] | None = None
 
 
 def transit_endpoint_cidr(address_space: str, prefix_length: int) -> str:
     """The transit VNet's endpoint subnet: the first block of the requested size."""
     return str(next(parse_network(address_space).subnets(new_prefix=prefix_length)))
+
+
+def tier_layout(spec: EnvironmentSpec) -> TierLayout:
+    """What the ingress tier's NetworkPolicies are built from (also read by the flow tests)."""
+    ingress, plan = spec.ingress, spec.network.plan
+    routes_open = any(not r.allow_cidrs for r in ingress.routes)
+    clients = () if routes_open else tuple(sorted({c for r in ingress.routes for c in r.allow_cidrs}))
+    api = str(plan[AKS]) if ingress.cluster == "aks" else ingress.api_server_cidr
+    assert api is not None
+    return TierLayout(
+        ingress_namespace=ingress.namespace,
+        apps_namespace=ingress.apps_namespace,
+        connectors=tuple(Connector(c.name, c.port) for c in ingress.connectors),
+        client_cidrs=clients,
+        databricks_endpoint_cidr=str(plan[ENDPOINTS]),
+        approved_egress_cidrs=ingress.approved_egress_cidrs,
+        api_server_cidr=api,
+        oauth2_proxy=ingress.oauth2_proxy is not None,
+        acme=any(r.certificate_issuer == "acme" for r in ingress.routes),
+    )
 
 
 class SecureDatabricksEnvironment(pulumi.ComponentResource):
@@ -46,7 +72,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     workspace_id: pulumi.Output[str]
 
     def __init__(self, name: str, spec: EnvironmentSpec, azure: AzureSettings,
-                 opts: pulumi.ResourceOptions | None = None):
+                 ingress_secrets: IngressSecrets | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("brickwall:environment:SecureDatabricksEnvironment", name, {}, opts)
         names, net, tags = spec.names, spec.network, spec.all_tags
         plan: SubnetPlan = net.plan
@@ -87,6 +113,8 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 nat_idle_timeout_minutes=net.egress.nat_idle_timeout_minutes,
                 route_table_name=names.route_table,
                 firewall_private_ip=net.egress.firewall_private_ip,
+                aks_subnet_name=names.aks_subnet if self._creates_aks(spec) else None,
+                aks_cidr=str(plan[AKS]) if self._creates_aks(spec) else None,
             ),
             opts=kids,
         )
@@ -192,6 +220,10 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             ),
         )
 
+        if spec.ingress.enabled:
+            assert ingress_secrets is not None
+            self._ingress(name, spec, azure, ingress_secrets, kids)
+
         self.workspace_url = self.workspace.workspace_url
         self.workspace_resource_id = self.workspace.resource_id
         self.workspace_id = self.workspace.workspace_id
@@ -200,3 +232,50 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             "workspaceResourceId": self.workspace_resource_id,
             "workspaceId": self.workspace_id,
         })
+
+    @staticmethod
+    def _creates_aks(spec: EnvironmentSpec) -> bool:
+        return spec.ingress.enabled and spec.ingress.cluster == "aks"
+
+    def _ingress(self, name: str, spec: EnvironmentSpec, azure: AzureSettings, secrets: IngressSecrets,
+                 kids: pulumi.ResourceOptions) -> None:
+        cluster: pulumi.Resource | None = None
+        if self._creates_aks(spec):
+            assert self.network.aks_subnet_id is not None
+            aks = AksCluster(
+                f"{name}-aks",
+                AksClusterArgs(
+                    location=spec.region,
+                    tags=spec.all_tags,
+                    cluster_name=spec.names.aks_cluster,
+                    resource_group_name=self.network.resource_group_name,
+                    subnet_id=self.network.aks_subnet_id,
+                    spec=spec.ingress.aks,
+                    outbound_type="userAssignedNATGateway" if spec.network.egress.mode == "nat_gateway" else "userDefinedRouting",
+                    tenant_id=azure.tenant_id,
+                ),
+                opts=kids,
+            )
+            kubeconfig = aks.kubeconfig
+            cluster = aks.cluster
+        else:
+            assert azure.kubeconfig is not None
+            kubeconfig = azure.kubeconfig
+        # Built only from this cluster's kubeconfig: the ambient one can never be used.
+        self.kubernetes_provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=kubeconfig, enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.ingress = IngressTier(
+            f"{name}-ingress",
+            IngressTierArgs(
+                spec=spec.ingress,
+                provider=self.kubernetes_provider,
+                policies=network_policies(tier_layout(spec)),
+                workspace_url=self.workspace.workspace_url,
+                secrets=secrets,
+                entra_tenant_id=azure.tenant_id,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.kubernetes_provider},
+                                        deleted_with=cluster),
+        )

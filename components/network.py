@@ -44,6 +44,9 @@ class DatabricksNetworkArgs:
     nat_idle_timeout_minutes: int
     route_table_name: str
     firewall_private_ip: str | None
+    # The ingress tier's AKS subnet, when the spec reserves one.
+    aks_subnet_name: str | None = None
+    aks_cidr: str | None = None
 
 
 class DatabricksNetwork(pulumi.ComponentResource):
@@ -152,6 +155,21 @@ class DatabricksNetwork(pulumi.ComponentResource):
             default_outbound_access=False,
             opts=child(self, depends_on=[container]),
         )
+
+        self.aks_subnet_id: pulumi.Output[str] | None = None
+        if args.aks_subnet_name and args.aks_cidr:
+            aks = network.Subnet(
+                f"{name}-aks",
+                subnet_name=args.aks_subnet_name,
+                virtual_network_name=vnet.name,
+                resource_group_name=rg.name,
+                address_prefix=args.aks_cidr,
+                nat_gateway=network.SubResourceArgs(id=nat_gateway.id) if nat_gateway else None,
+                route_table=network.RouteTableArgs(id=route_table.id) if route_table else None,
+                default_outbound_access=False,
+                opts=child(self, depends_on=[endpoints]),
+            )
+            self.aks_subnet_id = aks.id
 
         self.resource_group = rg
         self.vnet = vnet

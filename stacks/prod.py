@@ -19,8 +19,11 @@ from components.spec.access import (
     IpList,
     ServicePrincipalSpec,
 )
+from components.spec.ingress import AksSpec, ConnectorSpec, IngressSpec, OAuth2ProxySpec, RouteSpec
 
 SECURITY_SCRIPTS = "/Volumes/platform/security/init-scripts"
+TENANT_ISSUER = "https://login.microsoftonline.com/5b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d10/v2.0"
+CORPORATE = "10.200.0.0/16"  # on-premises clients over ExpressRoute
 
 
 def build() -> EnvironmentSpec:
@@ -66,6 +69,31 @@ def build() -> EnvironmentSpec:
                                   init_scripts_allowed_prefix=SECURITY_SCRIPTS,
                                   encryption_init_script=f"{SECURITY_SCRIPTS}/encrypt-inter-node.sh",
                                   cluster_log_path="/Volumes/platform/audit/cluster-logs"),
+            ),
+        ),
+        ingress=IngressSpec(
+            enabled=True,
+            cluster="aks",
+            aks=AksSpec(node_count=3),
+            load_balancer="internal",
+            load_balancer_source_ranges=(CORPORATE, "10.130.0.0/24"),
+            oauth2_proxy=OAuth2ProxySpec(
+                issuer_url=TENANT_ISSUER,
+                client_id="7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c20",
+                allowed_groups=("3f2b8c1e-6d4a-4e8f-9a1b-2c3d4e5f6a70",),
+                jwt_issuers=((TENANT_ISSUER, "api://brickwall-connectors"),),
+            ),
+            connectors=(
+                ConnectorSpec(name="sql-gateway", image="brickwallacr.azurecr.io/sql-gateway:1.4.2", port=8443),
+                ConnectorSpec(name="jobs-api", image="brickwallacr.azurecr.io/jobs-api:2.0.1", port=8443,
+                              upstream="mtls", databricks_auth="token"),
+            ),
+            routes=(
+                RouteSpec(name="sql", host="sql.data.contoso.com", path="/", backend="sql-gateway",
+                          allow_cidrs=(CORPORATE,)),
+                RouteSpec(name="jobs", host="jobs.data.contoso.com", path="/api/2.1/jobs", backend="jobs-api",
+                          auth="jwt", allow_cidrs=("10.200.10.0/24",), client_mtls=True,
+                          client_ca_secret="partner-client-ca"),
             ),
         ),
     )

@@ -179,8 +179,10 @@ def test_workspace(rec: Recording, spec: EnvironmentSpec) -> None:
     assert "computeMode" not in i
     assert ws.protect is spec.protection.protect_data
     assert ws.retain_on_delete is spec.protection.protect_data
-    subnet_urns = {s.urn for s in rec.of_type(SUBNET) if s.inputs["resourceGroupName"] == rg}
-    assert subnet_urns <= set(ws.dependencies)
+    workspace_subnets = (names.host_subnet, names.container_subnet, names.private_endpoint_subnet)
+    subnet_urns = {s.urn for s in rec.of_type(SUBNET)
+                   if s.inputs["resourceGroupName"] == rg and s.inputs["subnetName"] in workspace_subnets}
+    assert len(subnet_urns) == 3 and subnet_urns <= set(ws.dependencies)
     if spec.workspace.default_storage_firewall:
         connector = rec.one(T + "databricks:AccessConnector")
         assert i["defaultStorageFirewall"] == "Enabled"

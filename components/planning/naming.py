@@ -39,6 +39,7 @@ NAME_RULES: dict[str, NameRule] = {
     "dns_link": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
     "databricks_workspace": NameRule(3, 64, r"[A-Za-z0-9_-]+", "letters, digits, _ -"),
     "access_connector": NameRule(3, 64, r"[A-Za-z0-9_-]+", "letters, digits, _ -"),
+    "aks_cluster": NameRule(1, 63, r"[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?", "letters, digits, _ -; starts and ends alphanumeric"),
     "storage_account": NameRule(3, 24, r"[a-z0-9]+", "lowercase letters and digits only", global_scope=True),
 }
 
@@ -90,6 +91,8 @@ class NamePlan:
     webauth_endpoint: str
     dfs_endpoint: str
     blob_endpoint: str
+    aks_cluster: str
+    aks_subnet: str
 
     _KINDS: ClassVar[dict[str, str]] = {
         "resource_group": "resource_group",
@@ -115,6 +118,8 @@ class NamePlan:
         "webauth_endpoint": "private_endpoint",
         "dfs_endpoint": "private_endpoint",
         "blob_endpoint": "private_endpoint",
+        "aks_cluster": "aks_cluster",
+        "aks_subnet": "subnet",
     }
 
     def items(self) -> Iterator[tuple[str, str, str]]:
@@ -157,6 +162,8 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         webauth_endpoint=f"pe-{base}-webauth",
         dfs_endpoint=f"pe-{base}-dfs",
         blob_endpoint=f"pe-{base}-blob",
+        aks_cluster=f"aks-{base}",
+        aks_subnet="snet-aks",
     )
 
 

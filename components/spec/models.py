@@ -32,6 +32,7 @@ from components.planning.regions import DATABRICKS_REGIONS
 from components.spec.access import AccessSpec
 from components.spec.base import StrictModel
 from components.spec.errors import Problem, problems_from, raise_problems
+from components.spec.ingress import IngressSpec
 
 # Azure Databricks VNet injection limits.
 VNET_PREFIX_RANGE = (16, 24)
@@ -306,6 +307,7 @@ class EnvironmentSpec(StrictModel):
     private_link: PrivateLinkSpec = PrivateLinkSpec()
     protection: ProtectionSpec = ProtectionSpec()
     access: AccessSpec = AccessSpec()
+    ingress: IngressSpec = IngressSpec()
 
     @field_validator("name")
     @classmethod
@@ -378,7 +380,7 @@ class EnvironmentSpec(StrictModel):
 
 _SECTIONS: dict[str, type[BaseModel]] = {
     "naming": NamingSpec, "network": NetworkSpec, "workspace": WorkspaceSpec,
-    "private_link": PrivateLinkSpec, "protection": ProtectionSpec, "access": AccessSpec,
+    "private_link": PrivateLinkSpec, "protection": ProtectionSpec, "access": AccessSpec, "ingress": IngressSpec,
 }
 
 

@@ -221,9 +221,34 @@ def _policy_tags(spec: EnvironmentSpec) -> list[Problem]:
     return []
 
 
+def _ingress(spec: EnvironmentSpec) -> list[Problem]:
+    ingress = spec.ingress
+    if not ingress.enabled:
+        return []
+    problems = []
+    if ingress.cluster == "aks" and spec.network.subnets.aks_prefix_length is None:
+        problems.append(Problem(("network", "subnets", "aks_prefix_length"),
+                                "an AKS cluster needs its own subnet: set network.subnets.aks_prefix_length"))
+    if spec.tier.value == "prod":
+        for i, route in enumerate(ingress.routes):
+            if route.host.startswith("*."):
+                problems.append(Problem(("ingress", "routes", i, "host"), "prod routes name exact hosts, never wildcards"))
+            if not route.allow_cidrs:
+                problems.append(Problem(("ingress", "routes", i, "allow_cidrs"), "prod routes carry a source-IP allowlist"))
+            for j, cidr in enumerate(route.allow_cidrs):
+                if ipaddress.ip_network(cidr).prefixlen == 0:
+                    problems.append(Problem(("ingress", "routes", i, "allow_cidrs", j), "prod never allows every source address"))
+        for j, cidr in enumerate(ingress.load_balancer_source_ranges):
+            if ipaddress.ip_network(cidr).prefixlen == 0:
+                problems.append(Problem(("ingress", "load_balancer_source_ranges", j), "prod never opens the load balancer to every address"))
+        if ingress.load_balancer == "public" and not ingress.load_balancer_source_ranges:
+            problems.append(Problem(("ingress", "load_balancer_source_ranges"), "a public load balancer in prod needs source ranges"))
+    return problems
+
+
 RULES: tuple[Rule, ...] = (
     _floors, _nsg_mode, _private_front_end, _workspace_storage, _transit_range, _firewall_outside_workspace, _names,
-    _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags,
+    _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags, _ingress,
 )
 
 

@@ -1,0 +1,81 @@
+"""AksCluster: a private AKS cluster for the ingress tier, in its own subnet of the workspace VNet.
+
+Azure CNI with a network policy engine that enforces NetworkPolicies (never none), a private API
+server (or authorized ranges), no local accounts, Entra ID RBAC, workload identity.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import containerservice
+
+from components._base import child
+from components.spec.ingress import AksSpec
+
+
+@dataclass(frozen=True)
+class AksClusterArgs:
+    location: str
+    tags: Mapping[str, str]
+    cluster_name: str
+    resource_group_name: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]
+    spec: AksSpec
+    # Egress follows the VNet's: the NAT gateway, or the firewall's route table (user-defined routing).
+    outbound_type: str
+    tenant_id: str | None = None
+
+
+class AksCluster(pulumi.ComponentResource):
+    cluster: containerservice.ManagedCluster
+    kubeconfig: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("brickwall:kubernetes:AksCluster", name, {}, opts)
+        spec = args.spec
+        self.cluster = containerservice.ManagedCluster(
+            f"{name}-cluster",
+            resource_name_=args.cluster_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            dns_prefix=args.cluster_name,
+            kubernetes_version=spec.kubernetes_version,
+            identity=containerservice.ManagedClusterIdentityArgs(type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED),
+            sku=containerservice.ManagedClusterSKUArgs(name="Base", tier="Standard"),
+            agent_pool_profiles=[containerservice.ManagedClusterAgentPoolProfileArgs(
+                name="system", mode="System", count=spec.node_count, vm_size=spec.vm_size, max_pods=spec.max_pods,
+                os_type="Linux", type="VirtualMachineScaleSets", vnet_subnet_id=args.subnet_id,
+                enable_node_public_ip=False,
+            )],
+            network_profile=containerservice.ContainerServiceNetworkProfileArgs(
+                network_plugin="azure", network_policy=spec.network_policy, load_balancer_sku="standard",
+                outbound_type=args.outbound_type, service_cidr="172.16.0.0/16", dns_service_ip="172.16.0.10",
+            ),
+            api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
+                enable_private_cluster=spec.private_api_server,
+                authorized_ip_ranges=list(spec.authorized_ip_ranges) or None,
+            ),
+            # Only Entra ID identities, authorized by Azure RBAC: no shared admin certificate.
+            disable_local_accounts=True,
+            enable_rbac=True,
+            aad_profile=containerservice.ManagedClusterAADProfileArgs(managed=True, enable_azure_rbac=True,
+                                                                      tenant_id=args.tenant_id),
+            oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=containerservice.ManagedClusterSecurityProfileArgs(
+                workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+            ),
+            tags=dict(args.tags),
+            opts=child(self),
+        )
+        credentials = containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=args.resource_group_name, resource_name=self.cluster.name,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        # The user kubeconfig signs in through Entra ID (kubelogin), never with a local account.
+        self.kubeconfig = pulumi.Output.secret(credentials.kubeconfigs.apply(
+            lambda configs: base64.b64decode(configs[0].value).decode()))
+        self.register_outputs({"clusterId": self.cluster.id})

@@ -1,0 +1,239 @@
+"""The Kubernetes ingress tier: cluster, Traefik controller, routes, oauth2-proxy, connectors."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components.spec.base import StrictModel
+from components.spec.errors import Problem, raise_problems
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_HOST = re.compile(r"(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def _label(v: str) -> str:
+    if not _DNS_LABEL.fullmatch(v):
+        raise ValueError("a DNS label: 1-63 lowercase letters, digits and -, starting and ending with a letter or digit")
+    return v
+
+
+def _cidrs(values: tuple[str, ...]) -> tuple[str, ...]:
+    bad = []
+    for v in values:
+        try:
+            ipaddress.ip_network(v, strict=True)
+        except ValueError as exc:
+            bad.append(f"{v!r} is not a CIDR with its host bits clear ({exc})")
+    if bad:
+        raise ValueError("; ".join(bad))
+    return values
+
+
+class AksSpec(StrictModel):
+    """A private AKS cluster in the workspace VNet's AKS subnet (network.subnets.aks_prefix_length)."""
+
+    kubernetes_version: str = "1.33"
+    vm_size: str = "Standard_D4ds_v5"
+    node_count: int = Field(default=2, ge=1, le=100)
+    max_pods: int = Field(default=50, ge=10, le=250)
+    private_api_server: bool = True
+    # Only when the API server is public: who may reach it.
+    authorized_ip_ranges: tuple[str, ...] = ()
+    # The engine that enforces NetworkPolicies; never none.
+    network_policy: Literal["azure", "calico", "cilium"] = "calico"
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _version(cls, v: str) -> str:
+        if not re.fullmatch(r"1\.(2[89]|3[0-9])(\.\d+)?", v):
+            raise ValueError("a supported AKS version such as 1.33 or 1.33.2")
+        return v
+
+    @field_validator("vm_size")
+    @classmethod
+    def _vm(cls, v: str) -> str:
+        if not re.fullmatch(r"Standard_[A-Za-z0-9_]+", v):
+            raise ValueError("an Azure VM size such as Standard_D4ds_v5")
+        return v
+
+    _ranges = field_validator("authorized_ip_ranges")(classmethod(lambda cls, v: _cidrs(v)))
+
+    @model_validator(mode="after")
+    def _reachable_api(self) -> AksSpec:
+        if not self.private_api_server and not self.authorized_ip_ranges:
+            raise_problems([Problem(("authorized_ip_ranges",),
+                                    "a public API server needs authorized IP ranges; or keep private_api_server")])
+        if self.private_api_server and self.authorized_ip_ranges:
+            raise_problems([Problem(("authorized_ip_ranges",), "a private API server has no public ranges to authorize")])
+        return self
+
+
+class OAuth2ProxySpec(StrictModel):
+    """oauth2-proxy: browser sign-in (OIDC) and bearer-JWT validation for routes, as Traefik forward auth.
+    Its client and cookie secrets come from stack config as Pulumi secrets."""
+
+    issuer_url: str
+    client_id: str
+    allowed_groups: tuple[str, ...] = ()
+    email_domains: tuple[str, ...] = ()
+    # Extra issuers whose bearer JWTs are accepted on "jwt" routes: (issuer URL, audience).
+    jwt_issuers: tuple[tuple[str, str], ...] = ()
+    image: str = "quay.io/oauth2-proxy/oauth2-proxy:v7.12.0"
+
+    @field_validator("issuer_url")
+    @classmethod
+    def _https(cls, v: str) -> str:
+        if not re.fullmatch(r"https://[^\s/]+(/[^\s]*)?", v):
+            raise ValueError("an https:// issuer URL")
+        return v
+
+    @model_validator(mode="after")
+    def _who(self) -> OAuth2ProxySpec:
+        problems = []
+        if not self.allowed_groups and not self.email_domains:
+            problems.append(Problem(("allowed_groups",), "name the allowed groups or email domains; otherwise any account of the issuer gets in"))
+        if "*" in self.email_domains:
+            problems.append(Problem(("email_domains",), "'*' admits every account of the issuer; name the domains"))
+        for i, (issuer, audience) in enumerate(self.jwt_issuers):
+            if not issuer.startswith("https://") or not audience:
+                problems.append(Problem(("jwt_issuers", i), "an (https:// issuer, audience) pair"))
+        if problems:
+            raise_problems(problems)
+        return self
+
+
+class ConnectorSpec(StrictModel):
+    """A workload behind the ingress that talks to Databricks, with its own service account and credentials."""
+
+    name: str
+    port: int = Field(default=8443, ge=1, le=65535)
+    image: str
+    # How it signs in to Databricks: the Entra service principal's credentials or a workspace token.
+    databricks_auth: Literal["service_principal", "token"] = "service_principal"
+    # Serves TLS itself (the ingress verifies it); "mtls" also asks the ingress for a client certificate.
+    upstream: Literal["https", "mtls"] = "https"
+
+    _name = field_validator("name")(classmethod(lambda cls, v: _label(v)))
+
+
+class RouteSpec(StrictModel):
+    name: str
+    host: str
+    path: str = "/"
+    match: Literal["Exact", "Prefix"] = "Prefix"
+    backend: str  # a connector's name
+    auth: Literal["oauth2", "jwt"] = "oauth2"
+    # Source addresses allowed on this route (Traefik IPAllowList); empty allows any source that reaches the LB.
+    allow_cidrs: tuple[str, ...] = ()
+    tls: bool = True
+    certificate_issuer: Literal["acme", "private-ca"] = "private-ca"
+    # Require and verify client certificates against this CA (a Secret in the ingress namespace).
+    client_ca_secret: str | None = None
+    client_mtls: bool = False
+
+    _name = field_validator("name")(classmethod(lambda cls, v: _label(v)))
+    _backend = field_validator("backend")(classmethod(lambda cls, v: _label(v)))
+    _allow = field_validator("allow_cidrs")(classmethod(lambda cls, v: _cidrs(v)))
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        if not _HOST.fullmatch(v) or len(v) > 253:
+            raise ValueError("a lowercase DNS name such as api.example.com (one leading *. at most)")
+        return v
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if not re.fullmatch(r"/[A-Za-z0-9._~/-]*", v) or "//" in v or "/../" in f"{v}/":
+            raise ValueError("an absolute path of letters, digits and . _ ~ - / (no regex, no '..')")
+        return v
+
+    @model_validator(mode="after")
+    def _route(self) -> RouteSpec:
+        problems = []
+        if not self.tls:
+            problems.append(Problem(("tls",), "every route terminates TLS (1.2 or later); plain HTTP is never routed"))
+        if self.client_mtls and self.client_ca_secret is None:
+            problems.append(Problem(("client_ca_secret",), "client mTLS needs the CA that signs client certificates"))
+        if self.client_ca_secret is not None and not self.client_mtls:
+            problems.append(Problem(("client_mtls",), "a client CA is set but client mTLS is off; set client_mtls: true"))
+        if self.client_ca_secret is not None:
+            try:
+                _label(self.client_ca_secret)
+            except ValueError as exc:
+                problems.append(Problem(("client_ca_secret",), str(exc)))
+        if problems:
+            raise_problems(problems)
+        return self
+
+
+class IngressSpec(StrictModel):
+    enabled: bool = False
+    cluster: Literal["aks", "existing"] = "aks"
+    aks: AksSpec = AksSpec()
+    namespace: str = "ingress"
+    apps_namespace: str = "databricks-apps"
+    load_balancer: Literal["internal", "public"] = "internal"
+    # Who may reach the load balancer at all (Azure LB source ranges).
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    replicas: int = Field(default=2, ge=1, le=10)
+    acme_email: str | None = None
+    oauth2_proxy: OAuth2ProxySpec | None = None
+    connectors: tuple[ConnectorSpec, ...] = ()
+    routes: tuple[RouteSpec, ...] = ()
+    # Where connectors may send traffic besides the Databricks private endpoints.
+    approved_egress_cidrs: tuple[str, ...] = ()
+    # An existing cluster's API server range (AKS: the toolkit uses the AKS subnet).
+    api_server_cidr: str | None = None
+
+    _ns = field_validator("namespace", "apps_namespace")(classmethod(lambda cls, v: _label(v)))
+    _lb = field_validator("load_balancer_source_ranges", "approved_egress_cidrs")(classmethod(lambda cls, v: _cidrs(v)))
+
+    @model_validator(mode="after")
+    def _tier(self) -> IngressSpec:
+        problems: list[Problem] = []
+        if self.namespace == self.apps_namespace:
+            problems.append(Problem(("apps_namespace",), "apps run in their own namespace, apart from the controller"))
+        connectors = [c.name for c in self.connectors]
+        for i, name in enumerate(connectors):
+            if name in connectors[:i]:
+                problems.append(Problem(("connectors", i, "name"), f"connector {name!r} appears twice"))
+        seen_routes: dict[tuple[str, str, str], int] = {}
+        names = [r.name for r in self.routes]
+        for i, route in enumerate(self.routes):
+            if route.name in names[:i]:
+                problems.append(Problem(("routes", i, "name"), f"route {route.name!r} appears twice"))
+            key = (route.host, route.path, route.match)
+            if key in seen_routes:
+                problems.append(Problem(("routes", i, "path"),
+                                        f"{route.match} {route.host}{route.path} is already routed by route {seen_routes[key]}"))
+            seen_routes.setdefault(key, i)
+            if route.backend not in connectors:
+                problems.append(Problem(("routes", i, "backend"), f"unknown connector {route.backend!r}; declare it in ingress.connectors"))
+            if self.oauth2_proxy is None:
+                problems.append(Problem(("routes", i, "auth"), f"{route.auth} routes are checked by oauth2-proxy: configure ingress.oauth2_proxy"))
+            elif route.auth == "jwt" and not self.oauth2_proxy.jwt_issuers:
+                problems.append(Problem(("routes", i, "auth"), "jwt routes need ingress.oauth2_proxy.jwt_issuers"))
+            if route.certificate_issuer == "acme":
+                if self.acme_email is None:
+                    problems.append(Problem(("routes", i, "certificate_issuer"), "ACME certificates need ingress.acme_email"))
+                if self.load_balancer != "public":
+                    problems.append(Problem(("routes", i, "certificate_issuer"),
+                                            "ACME HTTP-01 needs a public load balancer; internal hosts take the private CA"))
+        if self.cluster == "existing" and self.api_server_cidr is None:
+            problems.append(Problem(("api_server_cidr",), "an existing cluster's API server range is needed for the NetworkPolicies"))
+        if self.api_server_cidr is not None:
+            try:
+                _cidrs((self.api_server_cidr,))
+            except ValueError as exc:
+                problems.append(Problem(("api_server_cidr",), str(exc)))
+        if self.enabled and not self.routes:
+            problems.append(Problem(("routes",), "an enabled ingress tier needs at least one route (anything unmatched gets 404)"))
+        if problems:
+            raise_problems(problems)
+        return self

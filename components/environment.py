@@ -275,6 +275,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 workspace_url=self.workspace.workspace_url,
                 secrets=secrets,
                 entra_tenant_id=azure.tenant_id,
+                cluster=cluster,
             ),
             opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.kubernetes_provider},
                                         deleted_with=cluster),

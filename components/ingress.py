@@ -57,6 +57,8 @@ class IngressTierArgs:
     workspace_url: pulumi.Input[str]
     secrets: IngressSecrets
     entra_tenant_id: str | None = None
+    # The cluster the tier lives in: destroying it takes every object with it, so none is deleted one by one.
+    cluster: pulumi.Resource | None = None
 
 
 class IngressTier(pulumi.ComponentResource):
@@ -65,6 +67,7 @@ class IngressTier(pulumi.ComponentResource):
         self._name = name
         spec = args.spec
         self._provider = args.provider
+        self._cluster = args.cluster
         ns, apps = spec.namespace, spec.apps_namespace
         acme = any(r.certificate_issuer == "acme" for r in spec.routes)
 
@@ -130,7 +133,8 @@ class IngressTier(pulumi.ComponentResource):
         self.register_outputs({"namespaces": [ns, apps, CERT_MANAGER_NAMESPACE]})
 
     def _opts(self, *after: pulumi.Resource) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=list(after) or None)
+        return pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=list(after) or None,
+                                      deleted_with=self._cluster)
 
     def _custom(self, key: str, api: str, kind: str, namespace: str, name: str, spec: dict[str, object],
                 *after: pulumi.Resource) -> k8s.apiextensions.CustomResource:

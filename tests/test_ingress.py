@@ -1,0 +1,162 @@
+"""The ingress tier on prod's recorded registrations: cluster, controller, routes, credentials, policies."""
+
+from __future__ import annotations
+
+import stacks
+from brickwall.engine import Recording, Secret
+from components.environment import tier_layout
+from components.planning.ingress import CERT_MANAGER_CHART, CERT_MANAGER_NAMESPACE, TRAEFIK_CHART, network_policies
+
+K = "kubernetes:"
+NETPOL, RELEASE, SECRET = K + "networking.k8s.io/v1:NetworkPolicy", K + "helm.sh/v3:Release", K + "core/v1:Secret"
+DEPLOY, NS = K + "apps/v1:Deployment", K + "core/v1:Namespace"
+ROUTE, MIDDLEWARE, TLSOPT = K + "traefik.io/v1alpha1:IngressRoute", K + "traefik.io/v1alpha1:Middleware", K + "traefik.io/v1alpha1:TLSOption"
+TRANSPORT, CERT = K + "traefik.io/v1alpha1:ServersTransport", K + "cert-manager.io/v1:Certificate"
+AKS = "azure-native:containerservice:ManagedCluster"
+
+
+def meta(reg) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    m = reg.inputs["metadata"]
+    return m.get("namespace", ""), m["name"]
+
+
+def by_name(rec: Recording, type_: str) -> dict[tuple[str, str], object]:
+    return {meta(r): r for r in rec.of_type(type_)}
+
+
+def test_private_aks_cluster(prod: Recording) -> None:
+    spec = stacks.load("prod")
+    cluster = prod.one(AKS)
+    i = cluster.inputs
+    assert i["resourceName"] == spec.names.aks_cluster
+    assert i["networkProfile"]["networkPlugin"] == "azure"
+    assert i["networkProfile"]["networkPolicy"] == "calico"
+    assert i["apiServerAccessProfile"]["enablePrivateCluster"] is True
+    assert i["disableLocalAccounts"] is True
+    assert i["aadProfile"] == {"managed": True, "enableAzureRBAC": True}
+    assert i["securityProfile"]["workloadIdentity"]["enabled"] is True
+    assert i["oidcIssuerProfile"]["enabled"] is True
+    pool = i["agentPoolProfiles"][0]
+    assert pool["count"] == 3 and pool["enableNodePublicIP"] is False
+    assert pool["vnetSubnetID"].endswith(f"/subnets/{spec.names.aks_subnet}")
+    # Egress follows the firewall's route table in prod.
+    assert i["networkProfile"]["outboundType"] == "userDefinedRouting"
+    subnet = next(s for s in prod.of_type("azure-native:network:Subnet") if s.inputs["subnetName"] == spec.names.aks_subnet)
+    assert subnet.inputs["addressPrefix"] == str(spec.network.plan["aks"])
+    assert "routeTable" in subnet.inputs
+
+
+def test_explicit_kubernetes_provider_from_the_cluster_kubeconfig(prod: Recording) -> None:
+    provider = prod.one("pulumi:providers:kubernetes")
+    assert isinstance(provider.inputs["kubeconfig"], Secret)
+    cluster = prod.one(AKS)
+    for reg in prod.registrations:
+        if reg.type.startswith(K) and reg.custom:
+            assert reg.provider.startswith(provider.urn + "::"), reg.urn
+            assert reg.deleted_with == cluster.urn, reg.urn
+
+
+def test_network_policies_are_the_planned_table(prod: Recording) -> None:
+    planned = {(p.namespace, p.name): p.spec for p in network_policies(tier_layout(stacks.load("prod")))}
+    registered = {meta(r): r.inputs["spec"] for r in prod.of_type(NETPOL)}
+    assert registered == planned
+    for ns in ("ingress", "databricks-apps", CERT_MANAGER_NAMESPACE):
+        deny = registered[(ns, "default-deny")]
+        assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    # Connectors talk only to the Databricks private endpoints, on 443.
+    endpoints = str(stacks.load("prod").network.plan["private_endpoints"])
+    sql = registered[("databricks-apps", "sql-gateway")]
+    assert sql["egress"] == [{"to": [{"ipBlock": {"cidr": endpoints}}], "ports": [{"protocol": "TCP", "port": 443}]}]
+    # Every workload pod waits for its namespace's policies.
+    netpol_urns = {r.urn for r in prod.of_type(NETPOL)}
+    for release in prod.of_type(RELEASE):
+        assert netpol_urns <= set(release.dependencies)
+
+
+def test_controller_and_cert_manager_charts(prod: Recording) -> None:
+    releases = {r.inputs["chart"]: r.inputs for r in prod.of_type(RELEASE)}
+    traefik, cm = releases["traefik"], releases["cert-manager"]
+    assert (traefik["version"], traefik["repositoryOpts"]["repo"]) == TRAEFIK_CHART[1:]
+    assert (cm["version"], cm["repositoryOpts"]["repo"]) == CERT_MANAGER_CHART[1:]
+    v = traefik["values"]
+    assert v["service"]["spec"]["externalTrafficPolicy"] == "Local"
+    assert v["service"]["annotations"]["service.beta.kubernetes.io/azure-load-balancer-internal"] == "true"
+    assert v["service"]["spec"]["loadBalancerSourceRanges"] == ["10.200.0.0/16", "10.130.0.0/24"]
+    assert v["ingressRoute"]["dashboard"]["enabled"] is False and v["api"]["dashboard"] is False
+    assert v["ports"]["web"]["expose"]["default"] is False  # no ACME here: plain HTTP never exposed
+    assert v["logs"]["access"] == {"enabled": True, "format": "json", "fields": {"headers": {
+        "defaultmode": "drop", "names": {"User-Agent": "keep", "X-Forwarded-For": "keep"}}}}
+    assert v["metrics"]["prometheus"]["entryPoint"] == "metrics" and v["ports"]["metrics"]["expose"]["default"] is False
+    assert v["podSecurityContext"]["runAsNonRoot"] is True
+    assert v["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True}
+    assert v["podDisruptionBudget"]["enabled"] is True and "limits" in v["resources"]
+    assert v["providers"]["kubernetesIngress"]["enabled"] is False
+
+
+def test_tls_options_and_routes(prod: Recording) -> None:
+    options = {name: r.inputs["spec"] for (_, name), r in by_name(prod, TLSOPT).items()}  # type: ignore[attr-defined]
+    assert options["default"]["minVersion"] == "VersionTLS12" and options["default"]["sniStrict"] is True
+    assert options["jobs-mtls"]["clientAuth"] == {"secretNames": ["partner-client-ca"], "clientAuthType": "RequireAndVerifyClientCert"}
+    routes = {name: r.inputs["spec"] for (_, name), r in by_name(prod, ROUTE).items()}  # type: ignore[attr-defined]
+    assert set(routes) == {"sql", "jobs"}
+    spec = stacks.load("prod").ingress
+    for route in spec.routes:
+        r = routes[route.name]
+        assert r["entryPoints"] == ["websecure"]
+        assert r["tls"]["secretName"] == f"{route.name}-tls"
+        rule = r["routes"][0]
+        assert rule["match"] == f"Host(`{route.host}`) && PathPrefix(`{route.path}`)"
+        names = [m["name"] for m in rule["middlewares"]]
+        assert names == [f"{route.name}-allowlist", "security-headers", "oauth2-forward-auth"]
+        svc = rule["services"][0]
+        assert svc["scheme"] == "https" and svc["serversTransport"] == f"{route.name}-upstream"
+    assert routes["jobs"]["tls"]["options"] == {"name": "jobs-mtls", "namespace": "ingress"}
+    transports = {name: r.inputs["spec"] for (_, name), r in by_name(prod, TRANSPORT).items()}  # type: ignore[attr-defined]
+    assert transports["sql-upstream"]["insecureSkipVerify"] is False
+    assert "certificatesSecrets" in transports["jobs-upstream"] and "certificatesSecrets" not in transports["sql-upstream"]
+    middlewares = {name: r.inputs["spec"] for (_, name), r in by_name(prod, MIDDLEWARE).items()}  # type: ignore[attr-defined]
+    assert middlewares["sql-allowlist"] == {"ipAllowList": {"sourceRange": ["10.200.0.0/16"]}}
+    assert middlewares["oauth2-forward-auth"]["forwardAuth"]["trustForwardHeader"] is False
+
+
+def test_short_lived_certificates_by_automation(prod: Recording) -> None:
+    certs = {name: r.inputs["spec"] for (_, name), r in by_name(prod, CERT).items()}  # type: ignore[attr-defined]
+    for name in ("sql-tls", "jobs-tls", "sql-gateway-serving-tls", "jobs-api-serving-tls"):
+        assert certs[name]["duration"] == "168h" and certs[name]["renewBefore"] == "72h"
+        assert certs[name]["privateKey"]["rotationPolicy"] == "Always"
+    assert certs["sql-tls"]["dnsNames"] == ["sql.data.contoso.com"]
+
+
+def test_credentials_are_secrets_mounted_as_files_for_their_own_service_account(prod: Recording) -> None:
+    secrets = by_name(prod, SECRET)
+    # A map holding a secret travels as one secret: nothing of it is ever written in clear.
+    oauth = secrets[("ingress", "oauth2-proxy")].inputs["stringData"]  # type: ignore[attr-defined]
+    assert isinstance(oauth, Secret) and set(oauth.value) == {"client-secret", "cookie-secret"}
+    token = secrets[("databricks-apps", "jobs-api-databricks")].inputs["stringData"]  # type: ignore[attr-defined]
+    assert isinstance(token, Secret) and set(token.value) == {"host", "token"}
+    sp = secrets[("databricks-apps", "sql-gateway-databricks")].inputs["stringData"]  # type: ignore[attr-defined]
+    assert isinstance(sp, Secret) and "azure_client_secret" in sp.value and "token" not in sp.value
+    roles = {meta(r): r.inputs for r in prod.of_type(K + "rbac.authorization.k8s.io/v1:Role")}
+    assert roles[("databricks-apps", "sql-gateway-read-databricks")]["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["sql-gateway-databricks"], "verbs": ["get"]}]
+    deployments = by_name(prod, DEPLOY)
+    pod = deployments[("databricks-apps", "sql-gateway")].inputs["spec"]["template"]["spec"]  # type: ignore[attr-defined]
+    assert pod["serviceAccountName"] == "sql-gateway" and pod["automountServiceAccountToken"] is False
+    container = pod["containers"][0]
+    assert "env" not in container
+    assert {"name": "databricks", "mountPath": "/var/run/secrets/databricks", "readOnly": True} in container["volumeMounts"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    proxy = deployments[("ingress", "oauth2-proxy")].inputs["spec"]["template"]["spec"]["containers"][0]  # type: ignore[attr-defined]
+    assert "--cookie-secure=true" in proxy["args"] and "--skip-jwt-bearer-tokens=true" in proxy["args"]
+    assert not any("secret=" in a for a in proxy["args"])  # secrets come from files, never the command line
+
+
+def test_namespaces_enforce_restricted_pod_security(prod: Recording) -> None:
+    namespaces = {r.inputs["metadata"]["name"]: r.inputs["metadata"]["labels"] for r in prod.of_type(NS)}
+    assert set(namespaces) == {"ingress", "databricks-apps", CERT_MANAGER_NAMESPACE}
+    assert all(labels["pod-security.kubernetes.io/enforce"] == "restricted" for labels in namespaces.values())
+
+
+def test_dev_and_staging_have_no_ingress_tier(dev: Recording, staging: Recording) -> None:
+    for rec in (dev, staging):
+        assert not [r for r in rec.registrations if r.type.startswith(K) or r.type == AKS]

@@ -95,6 +95,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     print(f"brickwall plan: stack {stack}, tier {spec.tier.value}, {spec.region} (offline: mock runtime, nothing sent to Azure)")
     for note in advisories(spec):
         print(f"note: {note}")
+    config, _ = project.stack_config(stack)
+    placeholders, _ = project.offline_placeholders(stack, args.spec, config)
+    if placeholders:
+        print(f"note: offline placeholders stand in for stack config not on this machine: {', '.join(sorted(placeholders))}")
     print()
     sys.stdout.write(render.render(plan))
     if args.json:

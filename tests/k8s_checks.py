@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -132,6 +133,23 @@ def parse_connectivity(text: str) -> set[Flow]:
     return flows
 
 
-def allowed_flows(manifest_dir: Path) -> set[Flow]:
-    """Every connection the NetworkPolicies under `manifest_dir` allow between its workloads and IP ranges."""
-    return parse_connectivity(run_nca(manifest_dir, "--connectivity", "-o", "txt_no_fw_rules"))
+def stand_in_pod(namespace: str, name: str, labels: dict[str, str]) -> dict[str, Any]:
+    """A Pod standing in for a workload the export cannot show (a Helm chart's, rendered by the provider)."""
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "spec": {"containers": [{"name": name, "image": "stand-in"}]}}
+
+
+def allowed_flows(manifest_dir: Path, stand_ins: Iterable[dict[str, Any]] = ()) -> set[Flow]:
+    """Every connection the NetworkPolicies under `manifest_dir` allow between its workloads and IP ranges.
+
+    Policies only show flows between workloads that exist: Helm charts' pods are not in the export, so pass
+    `stand_in_pod(...)`s with their labels to see what the policies allow them (they are analysed from a copy).
+    """
+    pods = list(stand_ins)
+    if not pods:
+        return parse_connectivity(run_nca(manifest_dir, "--connectivity", "-o", "txt_no_fw_rules"))
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "manifests"
+        shutil.copytree(manifest_dir, copy)
+        (copy / "_stand-ins.yaml").write_text(yaml.safe_dump_all(pods, sort_keys=True))
+        return parse_connectivity(run_nca(copy, "--connectivity", "-o", "txt_no_fw_rules"))

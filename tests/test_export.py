@@ -23,7 +23,7 @@ from pulumi_kubernetes.apiextensions import CustomResource
 
 from brickwall import cli, engine, export, project
 from brickwall.engine import Recording, record
-from tests.k8s_checks import Flow, allowed_flows, documents, parse_connectivity, validate_manifests
+from tests.k8s_checks import Flow, allowed_flows, documents, parse_connectivity, stand_in_pod, validate_manifests
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_VALUE = "tok-7f1c-do-not-leak-92ab"
@@ -408,6 +408,14 @@ def test_dropping_an_allow_policy_changes_the_flows(exported: tuple[Path, list[P
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(path.read_text())
     assert allowed_flows(copy) == EXPECTED_FLOWS - {Flow("edge/proxy", "apps/web", "TCP/8080")}
+
+
+def test_stand_in_pods_take_part_in_the_analysis(exported: tuple[Path, list[Path]]) -> None:
+    """A chart's pods are not exported; a stand-in with their labels shows what the policies allow them."""
+    out, _ = exported
+    canary = stand_in_pod("apps", "web-canary", {"app": "web"})
+    assert allowed_flows(out / "kubernetes", [canary]) == EXPECTED_FLOWS | {Flow("edge/proxy", "apps/web-canary", "TCP/8080")}
+    assert not (out / "kubernetes" / "_stand-ins.yaml").exists()  # the export itself is left as it was
 
 
 def test_connectivity_parser_reads_every_connection_form() -> None:

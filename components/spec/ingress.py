@@ -153,11 +153,16 @@ class RouteSpec(StrictModel):
             raise ValueError("an absolute path of letters, digits and . _ ~ - / (no regex, no '..')")
         return v
 
+    @field_validator("tls")
+    @classmethod
+    def _tls(cls, v: bool) -> bool:
+        if not v:
+            raise ValueError("every route terminates TLS (1.2 or later); plain HTTP is never routed")
+        return v
+
     @model_validator(mode="after")
     def _route(self) -> RouteSpec:
         problems = []
-        if not self.tls:
-            problems.append(Problem(("tls",), "every route terminates TLS (1.2 or later); plain HTTP is never routed"))
         if self.client_mtls and self.client_ca_secret is None:
             problems.append(Problem(("client_ca_secret",), "client mTLS needs the CA that signs client certificates"))
         if self.client_ca_secret is not None and not self.client_mtls:
@@ -194,46 +199,14 @@ class IngressSpec(StrictModel):
     _ns = field_validator("namespace", "apps_namespace")(classmethod(lambda cls, v: _label(v)))
     _lb = field_validator("load_balancer_source_ranges", "approved_egress_cidrs")(classmethod(lambda cls, v: _cidrs(v)))
 
-    @model_validator(mode="after")
-    def _tier(self) -> IngressSpec:
-        problems: list[Problem] = []
-        if self.namespace == self.apps_namespace:
-            problems.append(Problem(("apps_namespace",), "apps run in their own namespace, apart from the controller"))
-        connectors = [c.name for c in self.connectors]
-        for i, name in enumerate(connectors):
-            if name in connectors[:i]:
-                problems.append(Problem(("connectors", i, "name"), f"connector {name!r} appears twice"))
-        seen_routes: dict[tuple[str, str, str], int] = {}
-        names = [r.name for r in self.routes]
-        for i, route in enumerate(self.routes):
-            if route.name in names[:i]:
-                problems.append(Problem(("routes", i, "name"), f"route {route.name!r} appears twice"))
-            key = (route.host, route.path, route.match)
-            if key in seen_routes:
-                problems.append(Problem(("routes", i, "path"),
-                                        f"{route.match} {route.host}{route.path} is already routed by route {seen_routes[key]}"))
-            seen_routes.setdefault(key, i)
-            if route.backend not in connectors:
-                problems.append(Problem(("routes", i, "backend"), f"unknown connector {route.backend!r}; declare it in ingress.connectors"))
-            if self.oauth2_proxy is None:
-                problems.append(Problem(("routes", i, "auth"), f"{route.auth} routes are checked by oauth2-proxy: configure ingress.oauth2_proxy"))
-            elif route.auth == "jwt" and not self.oauth2_proxy.jwt_issuers:
-                problems.append(Problem(("routes", i, "auth"), "jwt routes need ingress.oauth2_proxy.jwt_issuers"))
-            if route.certificate_issuer == "acme":
-                if self.acme_email is None:
-                    problems.append(Problem(("routes", i, "certificate_issuer"), "ACME certificates need ingress.acme_email"))
-                if self.load_balancer != "public":
-                    problems.append(Problem(("routes", i, "certificate_issuer"),
-                                            "ACME HTTP-01 needs a public load balancer; internal hosts take the private CA"))
-        if self.cluster == "existing" and self.api_server_cidr is None:
-            problems.append(Problem(("api_server_cidr",), "an existing cluster's API server range is needed for the NetworkPolicies"))
-        if self.api_server_cidr is not None:
-            try:
-                _cidrs((self.api_server_cidr,))
-            except ValueError as exc:
-                problems.append(Problem(("api_server_cidr",), str(exc)))
-        if self.enabled and not self.routes:
-            problems.append(Problem(("routes",), "an enabled ingress tier needs at least one route (anything unmatched gets 404)"))
-        if problems:
-            raise_problems(problems)
-        return self
+    @field_validator("acme_email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", v):
+            raise ValueError("an email address for the ACME account")
+        return v
+
+    @field_validator("api_server_cidr")
+    @classmethod
+    def _api(cls, v: str | None) -> str | None:
+        return None if v is None else _cidrs((v,))[0]

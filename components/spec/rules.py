@@ -221,7 +221,7 @@ def _policy_tags(spec: EnvironmentSpec) -> list[Problem]:
     return []
 
 
-def _ingress(spec: EnvironmentSpec) -> list[Problem]:
+def _ingress_cluster(spec: EnvironmentSpec) -> list[Problem]:
     ingress = spec.ingress
     if not ingress.enabled:
         return []
@@ -229,26 +229,89 @@ def _ingress(spec: EnvironmentSpec) -> list[Problem]:
     if ingress.cluster == "aks" and spec.network.subnets.aks_prefix_length is None:
         problems.append(Problem(("network", "subnets", "aks_prefix_length"),
                                 "an AKS cluster needs its own subnet: set network.subnets.aks_prefix_length"))
-    if spec.tier.value == "prod":
-        for i, route in enumerate(ingress.routes):
-            if route.host.startswith("*."):
-                problems.append(Problem(("ingress", "routes", i, "host"), "prod routes name exact hosts, never wildcards"))
-            if not route.allow_cidrs:
-                problems.append(Problem(("ingress", "routes", i, "allow_cidrs"), "prod routes carry a source-IP allowlist"))
-            for j, cidr in enumerate(route.allow_cidrs):
-                if ipaddress.ip_network(cidr).prefixlen == 0:
-                    problems.append(Problem(("ingress", "routes", i, "allow_cidrs", j), "prod never allows every source address"))
-        for j, cidr in enumerate(ingress.load_balancer_source_ranges):
+    if ingress.cluster == "existing" and ingress.api_server_cidr is None:
+        problems.append(Problem(("ingress", "api_server_cidr"), "an existing cluster's API server range is needed for the NetworkPolicies"))
+    if ingress.namespace == ingress.apps_namespace:
+        problems.append(Problem(("ingress", "apps_namespace"), "apps run in their own namespace, apart from the controller"))
+    if not ingress.routes:
+        problems.append(Problem(("ingress", "routes"), "an enabled ingress tier needs at least one route (anything unmatched gets 404)"))
+    return problems
+
+
+def _each_route(spec: EnvironmentSpec) -> list[tuple[int, Any]]:
+    """The routes with their index; a route that did not validate is left to its own errors."""
+    return [(i, r) for i, r in enumerate(spec.ingress.routes) if not isinstance(r, PartialSpec)]
+
+
+def _ingress_routes(spec: EnvironmentSpec) -> list[Problem]:
+    """Unique routes and connectors, known backends, the auth and certificates each route needs."""
+    ingress = spec.ingress
+    problems: list[Problem] = []
+    connectors = [c.name for c in ingress.connectors if not isinstance(c, PartialSpec)]
+    # With a connector that did not validate, its name is unknown: no backend can be called unknown.
+    all_connectors_known = len(connectors) == len(ingress.connectors)
+    for i, name in enumerate(connectors):
+        if name in connectors[:i]:
+            problems.append(Problem(("ingress", "connectors", i, "name"), f"connector {name!r} appears twice"))
+    seen: dict[tuple[str, str, str], int] = {}
+    names: list[str] = []
+    for i, route in _each_route(spec):
+        path = ("ingress", "routes", i)
+        if route.name in names:
+            problems.append(Problem((*path, "name"), f"route {route.name!r} appears twice"))
+        names.append(route.name)
+        key = (route.host, route.path, route.match)
+        if key in seen:
+            problems.append(Problem((*path, "path"), f"{route.match} {route.host}{route.path} is already routed by route {seen[key]}"))
+        seen.setdefault(key, i)
+        if all_connectors_known and route.backend not in connectors:
+            problems.append(Problem((*path, "backend"), f"unknown connector {route.backend!r}; declare it in ingress.connectors"))
+        if ingress.oauth2_proxy is None:
+            problems.append(Problem((*path, "auth"), f"{route.auth} routes are checked by oauth2-proxy: configure ingress.oauth2_proxy"))
+        elif route.auth == "jwt" and not ingress.oauth2_proxy.jwt_issuers:
+            problems.append(Problem((*path, "auth"), "jwt routes need ingress.oauth2_proxy.jwt_issuers"))
+        if route.certificate_issuer == "acme":
+            if ingress.acme_email is None:
+                problems.append(Problem((*path, "certificate_issuer"), "ACME certificates need ingress.acme_email"))
+            if ingress.load_balancer != "public":
+                problems.append(Problem((*path, "certificate_issuer"),
+                                        "ACME HTTP-01 needs a public load balancer; internal hosts take the private CA"))
+    return problems
+
+
+def _ingress_prod(spec: EnvironmentSpec) -> list[Problem]:
+    ingress = spec.ingress
+    if not ingress.enabled or spec.tier.value != "prod":
+        return []
+    problems = []
+    for i, route in _each_route(spec):
+        if route.host.startswith("*."):
+            problems.append(Problem(("ingress", "routes", i, "host"), "prod routes name exact hosts, never wildcards"))
+        if not route.allow_cidrs:
+            problems.append(Problem(("ingress", "routes", i, "allow_cidrs"), "prod routes carry a source-IP allowlist"))
+        for j, cidr in enumerate(route.allow_cidrs):
             if ipaddress.ip_network(cidr).prefixlen == 0:
-                problems.append(Problem(("ingress", "load_balancer_source_ranges", j), "prod never opens the load balancer to every address"))
-        if ingress.load_balancer == "public" and not ingress.load_balancer_source_ranges:
-            problems.append(Problem(("ingress", "load_balancer_source_ranges"), "a public load balancer in prod needs source ranges"))
+                problems.append(Problem(("ingress", "routes", i, "allow_cidrs", j), "prod never allows every source address"))
+    return problems
+
+
+def _ingress_prod_load_balancer(spec: EnvironmentSpec) -> list[Problem]:
+    ingress = spec.ingress
+    if not ingress.enabled or spec.tier.value != "prod":
+        return []
+    problems = [
+        Problem(("ingress", "load_balancer_source_ranges", j), "prod never opens the load balancer to every address")
+        for j, cidr in enumerate(ingress.load_balancer_source_ranges) if ipaddress.ip_network(cidr).prefixlen == 0
+    ]
+    if ingress.load_balancer == "public" and not ingress.load_balancer_source_ranges:
+        problems.append(Problem(("ingress", "load_balancer_source_ranges"), "a public load balancer in prod needs source ranges"))
     return problems
 
 
 RULES: tuple[Rule, ...] = (
     _floors, _nsg_mode, _private_front_end, _workspace_storage, _transit_range, _firewall_outside_workspace, _names,
-    _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags, _ingress,
+    _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags,
+    _ingress_cluster, _ingress_routes, _ingress_prod, _ingress_prod_load_balancer,
 )
 
 

@@ -1,0 +1,365 @@
+"""Invalid ingress tiers are rejected with every problem at its dotted field path, and nothing is registered.
+
+Routes, connectors, oauth2-proxy, the AKS cluster (or an existing one), namespaces and the load balancer, plus
+the cross-field rule `_ingress` (AKS subnet, prod wildcards, prod allowlists and source ranges). Like
+tests/test_invalid_access.py, each case edits a valid base with `edit` (numeric segments index lists) and lists
+every problem it must produce as (dotted path, reason fragment); the reported paths must equal the expected set.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+import stacks
+from brickwall import project
+from brickwall.engine import ProgramError, Secret
+from components.spec import EnvironmentSpec
+from tests.test_invalid_access import edit
+from tests.test_invalid_specs import DELETE, Case, _assert_reported, _problems, base
+
+# The prod base (stacks/prod.py) enables the tier: an AKS cluster in a /23 subnet, an internal load balancer with
+# source ranges, oauth2-proxy with one JWT issuer, connectors sql-gateway and jobs-api, and two routes:
+#   routes.0 "sql"  sql.data.contoso.com/  -> sql-gateway, oauth2, allow 10.200.0.0/16
+#   routes.1 "jobs" jobs.data.contoso.com/api/2.1/jobs -> jobs-api, jwt, allow 10.200.10.0/24, client mTLS (partner-client-ca)
+# "dev-ingress" is the dev stack with prod's ingress section and an AKS subnet: dev rules, the same tier.
+R0, R1 = "ingress.routes.0", "ingress.routes.1"
+OAUTH = "ingress.oauth2_proxy"
+AKS = "ingress.aks"
+HOST_REASON = "a lowercase DNS name such as api.example.com"
+PATH_REASON = "an absolute path of letters, digits and . _ ~ - / (no regex, no '..')"
+LABEL_REASON = "a DNS label: 1-63 lowercase letters"
+TENANT_ISSUER = "https://login.microsoftonline.com/5b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d10/v2.0"
+KUBECONFIG = "apiVersion: v1\nkind: Config\n"
+
+
+def ingress_base(name: str) -> dict[str, Any]:
+    if name == "dev-ingress":
+        prod = base("prod")
+        return edit(base("dev"), {"ingress": prod["ingress"], "network.subnets.aks_prefix_length": 23})
+    if name == "prod-existing":
+        return edit(base("prod"), {"ingress.cluster": "existing", "ingress.api_server_cidr": "10.40.0.0/28"})
+    return base(name)
+
+
+@dataclass(frozen=True)
+class IngressCase(Case):
+    def data(self) -> dict[str, Any]:
+        return edit(ingress_base(self.base), self.changes)
+
+
+CASES: list[IngressCase] = [
+    # --- routes: uniqueness ----------------------------------------------------------------------------------
+    IngressCase("duplicate-host-path-and-match", "prod",
+                {f"{R1}.host": "sql.data.contoso.com", f"{R1}.path": "/"},
+                ((f"{R1}.path", "Prefix sql.data.contoso.com/ is already routed by route 0"),)),
+    IngressCase("duplicate-exact-route-on-a-third-route", "prod",
+                {"ingress.routes": [*base("prod")["ingress"]["routes"],
+                                    {"name": "jobs-exact", "host": "jobs.data.contoso.com", "path": "/api/2.1/jobs", "match": "Exact",
+                                     "backend": "jobs-api", "allow_cidrs": ["10.200.10.0/24"]},
+                                    {"name": "jobs-exact-2", "host": "jobs.data.contoso.com", "path": "/api/2.1/jobs", "match": "Exact",
+                                     "backend": "jobs-api", "allow_cidrs": ["10.200.10.0/24"]}]},
+                (("ingress.routes.3.path", "Exact jobs.data.contoso.com/api/2.1/jobs is already routed by route 2"),)),
+    IngressCase("duplicate-route-names", "prod", {f"{R1}.name": "sql"},
+                ((f"{R1}.name", "route 'sql' appears twice"),)),
+    # --- routes: TLS, wildcards and allowlists --------------------------------------------------------------------
+    IngressCase("prod-wildcard-host", "prod", {f"{R0}.host": "*.data.contoso.com"},
+                ((f"{R0}.host", "prod routes name exact hosts, never wildcards"),), program=True, fmt="json"),
+    IngressCase("route-without-tls", "dev-ingress", {f"{R0}.tls": False},
+                ((f"{R0}.tls", "plain HTTP is never routed"),)),
+    IngressCase("prod-route-allows-the-whole-internet", "prod", {f"{R0}.allow_cidrs": ["10.200.0.0/16", "0.0.0.0/0"]},
+                ((f"{R0}.allow_cidrs.1", "prod never allows every source address"),)),
+    IngressCase("prod-route-allows-every-ipv6-address", "prod", {f"{R1}.allow_cidrs": ["::/0"]},
+                ((f"{R1}.allow_cidrs.0", "prod never allows every source address"),)),
+    IngressCase("prod-route-without-allowlist", "prod", {f"{R1}.allow_cidrs": []},
+                ((f"{R1}.allow_cidrs", "prod routes carry a source-IP allowlist"),)),
+    IngressCase("route-allowlist-host-bits-set", "dev-ingress", {f"{R0}.allow_cidrs": ["10.200.0.1/16"]},
+                ((f"{R0}.allow_cidrs", "'10.200.0.1/16' is not a CIDR with its host bits clear"),)),
+    # --- routes: client mTLS -----------------------------------------------------------------------------------------
+    IngressCase("client-mtls-without-ca-secret", "prod", {f"{R1}.client_ca_secret": None},
+                ((f"{R1}.client_ca_secret", "client mTLS needs the CA that signs client certificates"),),
+                program=True, fmt="yaml"),
+    IngressCase("ca-secret-without-client-mtls", "prod", {f"{R1}.client_mtls": False},
+                ((f"{R1}.client_mtls", "a client CA is set but client mTLS is off"),)),
+    IngressCase("ca-secret-name-not-a-dns-label", "prod", {f"{R1}.client_ca_secret": "Partner_Client_CA"},
+                ((f"{R1}.client_ca_secret", LABEL_REASON),)),
+    # --- connectors -----------------------------------------------------------------------------------------------------
+    IngressCase("unknown-backend-connector", "prod", {f"{R0}.backend": "sql-gw"},
+                ((f"{R0}.backend", "unknown connector 'sql-gw'; declare it in ingress.connectors"),)),
+    # Renaming jobs-api to a duplicate also leaves route 1 without its backend.
+    IngressCase("duplicate-connector-names", "prod", {"ingress.connectors.1.name": "sql-gateway"},
+                (("ingress.connectors.1.name", "connector 'sql-gateway' appears twice"),
+                 (f"{R1}.backend", "unknown connector 'jobs-api'"))),
+    IngressCase("connector-name-not-a-dns-label", "dev-ingress", {"ingress.connectors.0.name": "SQL_Gateway"},
+                (("ingress.connectors.0.name", LABEL_REASON),)),
+    IngressCase("connector-name-longer-than-63", "dev-ingress", {"ingress.connectors.0.name": "c" * 64},
+                (("ingress.connectors.0.name", LABEL_REASON),)),
+    IngressCase("connector-ports-out-of-range", "prod", {"ingress.connectors.0.port": 0, "ingress.connectors.1.port": 65536},
+                (("ingress.connectors.0.port", "greater than or equal to 1"),
+                 ("ingress.connectors.1.port", "less than or equal to 65535"))),
+    IngressCase("route-backend-not-a-dns-label", "dev-ingress", {f"{R0}.backend": "sql gateway"},
+                ((f"{R0}.backend", LABEL_REASON),)),
+    # --- hosts --------------------------------------------------------------------------------------------------------
+    IngressCase("host-uppercase", "prod", {f"{R0}.host": "SQL.data.contoso.com"}, ((f"{R0}.host", HOST_REASON),)),
+    IngressCase("host-trailing-dot", "prod", {f"{R0}.host": "sql.data.contoso.com."}, ((f"{R0}.host", HOST_REASON),)),
+    IngressCase("host-with-spaces", "dev-ingress", {f"{R0}.host": "sql data.contoso.com"}, ((f"{R0}.host", HOST_REASON),)),
+    IngressCase("host-ip-literal", "dev-ingress", {f"{R0}.host": "10.200.1.10"}, ((f"{R0}.host", HOST_REASON),)),
+    IngressCase("host-double-wildcard", "dev-ingress", {f"{R0}.host": "*.*.contoso.com"}, ((f"{R0}.host", HOST_REASON),)),
+    IngressCase("host-with-scheme", "dev-ingress", {f"{R1}.host": "https://jobs.data.contoso.com"}, ((f"{R1}.host", HOST_REASON),)),
+    # --- paths --------------------------------------------------------------------------------------------------------
+    IngressCase("path-without-leading-slash", "prod", {f"{R1}.path": "api/2.1/jobs"}, ((f"{R1}.path", PATH_REASON),)),
+    IngressCase("path-with-dot-dot", "prod", {f"{R1}.path": "/api/../admin"}, ((f"{R1}.path", PATH_REASON),)),
+    IngressCase("path-ending-in-dot-dot", "dev-ingress", {f"{R1}.path": "/api/.."}, ((f"{R1}.path", PATH_REASON),)),
+    IngressCase("path-with-regex", "dev-ingress", {f"{R1}.path": "/api/(jobs|runs)"}, ((f"{R1}.path", PATH_REASON),)),
+    IngressCase("path-with-regex-anchor", "dev-ingress", {f"{R1}.path": "/api/2.1/jobs$"}, ((f"{R1}.path", PATH_REASON),)),
+    IngressCase("path-with-double-slash", "prod", {f"{R1}.path": "/api//jobs"}, ((f"{R1}.path", PATH_REASON),)),
+    # --- oauth2-proxy ---------------------------------------------------------------------------------------------------
+    IngressCase("jwt-route-without-jwt-issuers", "prod", {f"{OAUTH}.jwt_issuers": []},
+                ((f"{R1}.auth", "jwt routes need ingress.oauth2_proxy.jwt_issuers"),)),
+    IngressCase("routes-without-oauth2-proxy", "prod", {OAUTH: None},
+                ((f"{R0}.auth", "oauth2 routes are checked by oauth2-proxy: configure ingress.oauth2_proxy"),
+                 (f"{R1}.auth", "jwt routes are checked by oauth2-proxy"))),
+    IngressCase("oauth2-issuer-not-https", "prod", {f"{OAUTH}.issuer_url": TENANT_ISSUER.replace("https://", "http://")},
+                ((f"{OAUTH}.issuer_url", "an https:// issuer URL"),)),
+    IngressCase("oauth2-without-groups-or-email-domains", "prod", {f"{OAUTH}.allowed_groups": []},
+                ((f"{OAUTH}.allowed_groups", "name the allowed groups or email domains"),)),
+    IngressCase("oauth2-email-domain-star", "dev-ingress", {f"{OAUTH}.email_domains": ["contoso.com", "*"]},
+                ((f"{OAUTH}.email_domains", "'*' admits every account of the issuer"),)),
+    IngressCase("oauth2-jwt-issuer-not-https-and-no-audience", "prod",
+                {f"{OAUTH}.jwt_issuers": [[TENANT_ISSUER, "api://brickwall-connectors"], ["http://sts.contoso.com", "api://x"],
+                                          [TENANT_ISSUER, ""]]},
+                ((f"{OAUTH}.jwt_issuers.1", "an (https:// issuer, audience) pair"),
+                 (f"{OAUTH}.jwt_issuers.2", "an (https:// issuer, audience) pair"))),
+    IngressCase("oauth2-missing-client-id", "prod", {f"{OAUTH}.client_id": DELETE},
+                ((f"{OAUTH}.client_id", "Field required"),)),
+    # --- certificates ---------------------------------------------------------------------------------------------------
+    IngressCase("acme-without-email-on-internal-lb", "prod", {f"{R0}.certificate_issuer": "acme"},
+                ((f"{R0}.certificate_issuer", "ACME certificates need ingress.acme_email"),
+                 (f"{R0}.certificate_issuer", "ACME HTTP-01 needs a public load balancer"))),
+    IngressCase("acme-without-email-on-public-lb", "prod", {f"{R0}.certificate_issuer": "acme", "ingress.load_balancer": "public"},
+                ((f"{R0}.certificate_issuer", "ACME certificates need ingress.acme_email"),)),
+    IngressCase("unknown-certificate-issuer", "dev-ingress", {f"{R0}.certificate_issuer": "letsencrypt"},
+                ((f"{R0}.certificate_issuer", "'acme' or 'private-ca'"),)),
+    # --- the AKS cluster ------------------------------------------------------------------------------------------------
+    IngressCase("aks-without-subnet", "prod", {"network.subnets.aks_prefix_length": None},
+                (("network.subnets.aks_prefix_length", "an AKS cluster needs its own subnet"),)),
+    IngressCase("aks-without-subnet-in-dev", "dev-ingress", {"network.subnets.aks_prefix_length": DELETE},
+                (("network.subnets.aks_prefix_length", "set network.subnets.aks_prefix_length"),)),
+    IngressCase("aks-public-api-without-authorized-ranges", "prod", {f"{AKS}.private_api_server": False},
+                ((f"{AKS}.authorized_ip_ranges", "a public API server needs authorized IP ranges"),)),
+    IngressCase("aks-private-api-with-authorized-ranges", "prod", {f"{AKS}.authorized_ip_ranges": ["52.174.20.0/28"]},
+                ((f"{AKS}.authorized_ip_ranges", "a private API server has no public ranges to authorize"),)),
+    IngressCase("aks-authorized-range-not-a-cidr", "dev-ingress",
+                {f"{AKS}.private_api_server": False, f"{AKS}.authorized_ip_ranges": ["52.174.20/28"]},
+                ((f"{AKS}.authorized_ip_ranges", "'52.174.20/28' is not a CIDR"),)),
+    IngressCase("aks-version-too-old", "prod", {f"{AKS}.kubernetes_version": "1.27"},
+                ((f"{AKS}.kubernetes_version", "a supported AKS version such as 1.33"),)),
+    IngressCase("aks-version-with-v-prefix", "dev-ingress", {f"{AKS}.kubernetes_version": "v1.33"},
+                ((f"{AKS}.kubernetes_version", "a supported AKS version"),)),
+    IngressCase("aks-vm-size-without-standard-prefix", "prod", {f"{AKS}.vm_size": "D4ds_v5"},
+                ((f"{AKS}.vm_size", "an Azure VM size such as Standard_D4ds_v5"),)),
+    IngressCase("aks-zero-nodes", "prod", {f"{AKS}.node_count": 0},
+                ((f"{AKS}.node_count", "greater than or equal to 1"),)),
+    IngressCase("aks-network-policy-none", "prod", {f"{AKS}.network_policy": "none"},
+                ((f"{AKS}.network_policy", "'azure', 'calico' or 'cilium'"),)),
+    # --- an existing cluster --------------------------------------------------------------------------------------------
+    IngressCase("existing-cluster-without-api-server-cidr", "prod", {"ingress.cluster": "existing"},
+                (("ingress.api_server_cidr", "an existing cluster's API server range is needed"),)),
+    IngressCase("existing-cluster-api-server-cidr-host-bits", "prod-existing", {"ingress.api_server_cidr": "10.40.0.1/28"},
+                (("ingress.api_server_cidr", "is not a CIDR with its host bits clear"),)),
+    IngressCase("unknown-cluster-kind", "prod", {"ingress.cluster": "eks"},
+                (("ingress.cluster", "'aks' or 'existing'"),)),
+    # --- namespaces, replicas, the tier itself --------------------------------------------------------------------------
+    IngressCase("namespace-equals-apps-namespace", "prod", {"ingress.apps_namespace": "ingress"},
+                (("ingress.apps_namespace", "apps run in their own namespace"),)),
+    IngressCase("namespace-not-a-dns-label", "prod", {"ingress.namespace": "Ingress_NS"},
+                (("ingress.namespace", LABEL_REASON),)),
+    IngressCase("apps-namespace-trailing-hyphen", "dev-ingress", {"ingress.apps_namespace": "apps-"},
+                (("ingress.apps_namespace", LABEL_REASON),)),
+    IngressCase("replicas-zero", "dev-ingress", {"ingress.replicas": 0},
+                (("ingress.replicas", "greater than or equal to 1"),)),
+    IngressCase("enabled-tier-without-routes", "prod", {"ingress.routes": []},
+                (("ingress.routes", "an enabled ingress tier needs at least one route"),)),
+    # --- the load balancer ----------------------------------------------------------------------------------------------
+    IngressCase("prod-lb-source-range-whole-internet", "prod", {"ingress.load_balancer_source_ranges": ["10.200.0.0/16", "0.0.0.0/0"]},
+                (("ingress.load_balancer_source_ranges.1", "prod never opens the load balancer to every address"),)),
+    IngressCase("prod-public-lb-without-source-ranges", "prod",
+                {"ingress.load_balancer": "public", "ingress.load_balancer_source_ranges": []},
+                (("ingress.load_balancer_source_ranges", "a public load balancer in prod needs source ranges"),)),
+    IngressCase("lb-source-range-not-a-cidr", "dev-ingress", {"ingress.load_balancer_source_ranges": ["corp-network"]},
+                (("ingress.load_balancer_source_ranges", "'corp-network' is not a CIDR"),)),
+    IngressCase("egress-cidr-host-bits-set", "dev-ingress", {"ingress.approved_egress_cidrs": ["20.50.1.1/24"]},
+                (("ingress.approved_egress_cidrs", "'20.50.1.1/24' is not a CIDR with its host bits clear"),)),
+    # --- unknown fields ---------------------------------------------------------------------------------------------------
+    IngressCase("unknown-route-field", "prod", {f"{R0}.weight": 10}, ((f"{R0}.weight", "unknown field"),)),
+    IngressCase("unknown-oauth2-field", "prod", {f"{OAUTH}.cookie_secret": "hunter2"},
+                ((f"{OAUTH}.cookie_secret", "unknown field"),)),
+    IngressCase("route-missing-backend", "prod", {f"{R0}.backend": DELETE}, ((f"{R0}.backend", "Field required"),)),
+    # --- several problems at once ------------------------------------------------------------------------------------------
+    # Every prod rule of `_ingress` at once, on an otherwise valid tier.
+    IngressCase("prod-every-ingress-rule", "prod",
+                {f"{R0}.host": "*.data.contoso.com", f"{R0}.allow_cidrs": ["0.0.0.0/0"], f"{R1}.allow_cidrs": [],
+                 "ingress.load_balancer": "public", "ingress.load_balancer_source_ranges": [],
+                 "network.subnets.aks_prefix_length": None},
+                ((f"{R0}.host", "never wildcards"), (f"{R0}.allow_cidrs.0", "prod never allows every source address"),
+                 (f"{R1}.allow_cidrs", "source-IP allowlist"),
+                 ("ingress.load_balancer_source_ranges", "a public load balancer in prod needs source ranges"),
+                 ("network.subnets.aks_prefix_length", "an AKS cluster needs its own subnet")),
+                program=True, fmt="yaml"),
+    # The tier-wide checks of IngressSpec, all at once, beside an invalid network section.
+    IngressCase("tier-wide-problems-beside-bad-network", "dev-ingress",
+                {"ingress.apps_namespace": "ingress", f"{R1}.name": "sql", f"{R0}.backend": "sql-gw",
+                 f"{OAUTH}.jwt_issuers": [], "ingress.cluster": "existing", "ingress.routes.0.certificate_issuer": "acme",
+                 "network.egress.mode": "proxy"},
+                (("ingress.apps_namespace", "apps run in their own namespace"), (f"{R1}.name", "route 'sql' appears twice"),
+                 (f"{R0}.backend", "unknown connector 'sql-gw'"), (f"{R1}.auth", "jwt_issuers"),
+                 ("ingress.api_server_cidr", "an existing cluster's API server range"),
+                 (f"{R0}.certificate_issuer", "ingress.acme_email"), (f"{R0}.certificate_issuer", "public load balancer"),
+                 ("network.egress.mode", "'nat_gateway' or 'firewall'"))),
+    # Field problems in routes, connectors, oauth2-proxy and AKS at once: each at its own path.
+    IngressCase("field-problems-in-every-ingress-part", "prod",
+                {f"{R0}.host": "SQL.data.contoso.com", f"{R1}.path": "/api//jobs",
+                 "ingress.connectors.0.port": 70000, f"{OAUTH}.issuer_url": "http://sts.contoso.com",
+                 f"{AKS}.node_count": 0, f"{AKS}.network_policy": "none", "ingress.namespace": "Ingress"},
+                ((f"{R0}.host", HOST_REASON), (f"{R1}.path", PATH_REASON),
+                 ("ingress.connectors.0.port", "less than or equal to 65535"), (f"{OAUTH}.issuer_url", "https://"),
+                 (f"{AKS}.node_count", "greater than or equal to 1"), (f"{AKS}.network_policy", "'calico'"),
+                 ("ingress.namespace", LABEL_REASON))),
+    # An invalid route path does not hide the prod rules that read the routes' other, valid fields, the load
+    # balancer or the network.
+    IngressCase("bad-path-beside-prod-rules", "prod",
+                {f"{R0}.path": "api", f"{R1}.allow_cidrs": [], "ingress.load_balancer_source_ranges": ["0.0.0.0/0"],
+                 "network.subnets.aks_prefix_length": None},
+                ((f"{R0}.path", PATH_REASON), (f"{R1}.allow_cidrs", "source-IP allowlist"),
+                 ("ingress.load_balancer_source_ranges.0", "prod never opens the load balancer"),
+                 ("network.subnets.aks_prefix_length", "an AKS cluster needs its own subnet"))),
+    # An invalid host on one route does not hide the other routes' prod rules or the AKS subnet rule.
+    IngressCase("bad-host-beside-prod-rules", "prod",
+                {f"{R0}.host": "SQL.data.contoso.com", f"{R1}.host": "*.data.contoso.com",
+                 "network.subnets.aks_prefix_length": None},
+                ((f"{R0}.host", HOST_REASON), (f"{R1}.host", "never wildcards"),
+                 ("network.subnets.aks_prefix_length", "an AKS cluster needs its own subnet"))),
+    # An invalid field of a route does not hide that route's own checks (plain HTTP).
+    IngressCase("bad-path-beside-plain-http", "prod", {f"{R1}.path": "/api//jobs", f"{R1}.tls": False},
+                ((f"{R1}.path", PATH_REASON), (f"{R1}.tls", "plain HTTP is never routed"))),
+    # An invalid field in one route does not hide the tier-wide checks on the others (an unknown backend).
+    IngressCase("bad-host-beside-unknown-backend", "prod",
+                {f"{R0}.host": "sql.data.contoso.com.", f"{R1}.backend": "jobs"},
+                ((f"{R0}.host", HOST_REASON), (f"{R1}.backend", "unknown connector 'jobs'"))),
+]
+
+PROGRAM_CASES = [c for c in CASES if c.program]
+
+
+def _write(case: IngressCase, path: Path) -> None:
+    data = case.data()
+    path.write_text(json.dumps(data, indent=2) if case.fmt == "json" else yaml.safe_dump(data))
+
+
+def test_case_ids_are_unique_and_numerous() -> None:
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+    assert len(CASES) >= 25
+    assert sum(len({p for p, _ in c.expected}) >= 3 for c in CASES) >= 3
+    assert len(PROGRAM_CASES) == 3
+
+
+@pytest.mark.parametrize("name", ["prod", "dev-ingress", "prod-existing"])
+def test_bases_are_valid_and_enable_the_tier(name: str) -> None:
+    spec = EnvironmentSpec.model_validate(ingress_base(name))
+    assert spec.ingress.enabled
+    assert [r.name for r in spec.ingress.routes] == ["sql", "jobs"]
+    assert [c.name for c in spec.ingress.connectors] == ["sql-gateway", "jobs-api"]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+def test_invalid_ingress_reports_every_problem_at_its_path(case: IngressCase) -> None:
+    _assert_reported(_problems(case.data()), case.expected)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+def test_invalid_ingress_is_rejected_by_the_file_loader(case: IngressCase, tmp_path: Path) -> None:
+    path = tmp_path / f"spec.{case.fmt}"
+    _write(case, path)
+    with pytest.raises(stacks.SpecError) as info:
+        stacks.load_file(path)
+    _assert_reported(info.value.problems, case.expected)
+    rendered = info.value.render()
+    assert str(path) in rendered
+    for dotted, _ in case.expected:
+        assert f"  - {dotted}: " in rendered
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in PROGRAM_CASES])
+def test_program_registers_nothing_for_an_invalid_ingress(case: IngressCase, tmp_path: Path) -> None:
+    path = tmp_path / f"spec.{case.fmt}"
+    _write(case, path)
+    with pytest.raises(ProgramError) as info:
+        project.run("prod", spec_file=path)
+    exc = info.value
+    assert isinstance(exc.original, pulumi.RunError)
+    message = str(exc)
+    assert "Traceback" not in message
+    assert "invalid environment spec" in message
+    for dotted, fragment in case.expected:
+        assert f"  - {dotted}: " in message, message
+        assert fragment in message, message
+    assert exc.registrations == []
+
+
+# --- what the rules accept ---------------------------------------------------------------------------------------------
+
+
+def test_dev_accepts_a_wildcard_host_and_a_route_without_allowlist() -> None:
+    data = edit(ingress_base("dev-ingress"), {f"{R0}.host": "*.data.contoso.com", f"{R0}.allow_cidrs": []})
+    spec = EnvironmentSpec.model_validate(data)
+    assert spec.ingress.routes[0].host == "*.data.contoso.com"
+    assert spec.ingress.routes[0].allow_cidrs == ()
+    # The same change is two problems in prod.
+    prod = edit(base("prod"), {f"{R0}.host": "*.data.contoso.com", f"{R0}.allow_cidrs": []})
+    _assert_reported(_problems(prod), ((f"{R0}.host", "never wildcards"), (f"{R0}.allow_cidrs", "allowlist")))
+
+
+def test_same_host_and_path_with_a_different_match_is_a_different_route() -> None:
+    extra = {"name": "sql-root", "host": "sql.data.contoso.com", "path": "/", "match": "Exact", "backend": "sql-gateway",
+             "allow_cidrs": ["10.200.0.0/16"]}
+    data = edit(base("prod"), {"ingress.routes": [*base("prod")["ingress"]["routes"], extra]})
+    spec = EnvironmentSpec.model_validate(data)
+    assert [(r.host, r.path, r.match) for r in spec.ingress.routes if r.host == "sql.data.contoso.com"] == [
+        ("sql.data.contoso.com", "/", "Prefix"), ("sql.data.contoso.com", "/", "Exact")]
+
+
+def test_prod_accepts_acme_on_a_public_load_balancer_with_an_email_and_source_ranges() -> None:
+    data = edit(base("prod"), {f"{R0}.certificate_issuer": "acme", "ingress.load_balancer": "public",
+                               "ingress.acme_email": "platform@contoso.com"})
+    spec = EnvironmentSpec.model_validate(data)
+    assert spec.ingress.routes[0].certificate_issuer == "acme"
+    assert spec.ingress.load_balancer_source_ranges
+
+
+def test_disabled_tier_skips_the_tier_rules() -> None:
+    """A disabled tier needs no AKS subnet, and prod's route rules do not apply to it."""
+    data = edit(base("prod"), {"ingress.enabled": False, "network.subnets.aks_prefix_length": None,
+                               f"{R0}.host": "*.data.contoso.com", f"{R1}.allow_cidrs": []})
+    assert EnvironmentSpec.model_validate(data).ingress.enabled is False
+
+
+def test_existing_cluster_runs_with_a_secret_kubeconfig_and_no_aks(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(ingress_base("prod-existing")))
+    rec = project.run("prod", spec_file=path, extra_config={"brickwall:kubeconfig": KUBECONFIG},
+                      extra_secret_keys=["brickwall:kubeconfig"])
+    provider = rec.one("pulumi:providers:kubernetes")
+    kubeconfig = provider.inputs["kubeconfig"]
+    assert isinstance(kubeconfig, Secret)
+    assert kubeconfig.value == KUBECONFIG
+    assert rec.of_type("azure-native:containerservice:ManagedCluster") == []
+    # The tier itself is still built on that provider.
+    assert rec.of_type("brickwall:kubernetes:IngressTier")
+    assert rec.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")

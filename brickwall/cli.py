@@ -72,24 +72,36 @@ def _cmd_spec(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_plan(args: argparse.Namespace) -> int:
+class _Exit(Exception):
+    def __init__(self, code: int):
+        self.code = code
+
+
+def _record(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Validate the spec (nothing is registered for an invalid one), then run the program offline."""
     import pulumi
 
-    from brickwall import planfile, project, render
+    from brickwall import project
     from brickwall.engine import ProgramError
 
-    spec = _load_spec(args)  # validate first: nothing is registered for an invalid spec
+    spec = _load_spec(args)
     stack = args.stack or spec.name
     try:
-        recording = project.run(stack, spec_file=args.spec)
+        return spec, stack, project.run(stack, spec_file=args.spec)
     except ProgramError as exc:
         if isinstance(exc.original, pulumi.RunError):
             print(f"error: {exc}", file=sys.stderr)
-            return EXIT_INVALID_SPEC
+            raise _Exit(EXIT_INVALID_SPEC) from None
         traceback.print_exception(exc.original, file=sys.stderr)
         print(f"internal error: the program failed ({exc}); please report it with the traceback above", file=sys.stderr)
-        return EXIT_INTERNAL
+        raise _Exit(EXIT_INTERNAL) from None
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from brickwall import planfile, project, render
     from components.spec.rules import advisories
+
+    spec, stack, recording = _record(args)
 
     plan = planfile.to_plan(recording)
     print(f"brickwall plan: stack {stack}, tier {spec.tier.value}, {spec.region} (offline: mock runtime, nothing sent to Azure)")
@@ -108,22 +120,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    import pulumi
+    from brickwall import export
 
-    from brickwall import export, project
-    from brickwall.engine import ProgramError
-
-    spec = _load_spec(args)  # validate first: nothing is registered for an invalid spec
-    stack = args.stack or spec.name
-    try:
-        recording = project.run(stack, spec_file=args.spec)
-    except ProgramError as exc:
-        if isinstance(exc.original, pulumi.RunError):
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_INVALID_SPEC
-        traceback.print_exception(exc.original, file=sys.stderr)
-        print(f"internal error: the program failed ({exc}); please report it with the traceback above", file=sys.stderr)
-        return EXIT_INTERNAL
+    _, stack, recording = _record(args)
     try:
         written = export.write_export(recording, args.out)
     except export.ExportError as exc:
@@ -147,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         return {"spec": _cmd_spec, "plan": _cmd_plan, "export": _cmd_export}[args.command](args)
+    except _Exit as exc:
+        return exc.code
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -359,34 +359,47 @@ def test_invalid_spec_reports_every_problem_at_its_path(case: Case) -> None:
     _assert_reported(_problems(case.data()), case.expected)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
-def test_invalid_spec_is_rejected_by_the_file_loader(case: Case, tmp_path: Path) -> None:
+def write_case(case: Case, path: Path) -> Path:
+    data = case.data()
+    path.write_text(json.dumps(data, indent=2) if case.fmt == "json" else yaml.safe_dump(data))
+    return path
+
+
+def check_file_loader(case: Case, tmp_path: Path) -> None:
     """stacks.load_file (the CLI's and the program's path) reports the same problems as model_validate."""
-    path = tmp_path / f"spec.{case.fmt}"
-    path.write_text(json.dumps(case.data()) if case.fmt == "json" else yaml.safe_dump(case.data()))
+    path = write_case(case, tmp_path / f"spec.{case.fmt}")
     with pytest.raises(stacks.SpecError) as info:
         stacks.load_file(path)
     _assert_reported(info.value.problems, case.expected)
     rendered = info.value.render()
     assert str(path) in rendered
-    for path_, _ in case.expected:
-        assert f"  - {path_}: " in rendered
+    for dotted, _ in case.expected:
+        assert f"  - {dotted}: " in rendered
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in PROGRAM_CASES])
-def test_program_registers_nothing_for_an_invalid_spec(case: Case, tmp_path: Path) -> None:
-    path = tmp_path / f"spec.{case.fmt}"
-    path.write_text(json.dumps(case.data(), indent=2) if case.fmt == "json" else yaml.safe_dump(case.data()))
+def check_program_registers_nothing(case: Case, tmp_path: Path, stack: str) -> None:
+    """The real program stops with a RunError naming every problem, before registering anything."""
+    path = write_case(case, tmp_path / f"spec.{case.fmt}")
     with pytest.raises(ProgramError) as info:
-        project.run("dev", spec_file=path)
+        project.run(stack, spec_file=path)
     exc = info.value
     assert isinstance(exc.original, pulumi.RunError)
     message = str(exc)
-    assert "Traceback" not in message
+    assert "Traceback" not in message and "invalid environment spec" in message
     for dotted, fragment in case.expected:
         assert f"  - {dotted}: " in message, message
         assert fragment in message, message
     assert exc.registrations == []
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+def test_invalid_spec_is_rejected_by_the_file_loader(case: Case, tmp_path: Path) -> None:
+    check_file_loader(case, tmp_path)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in PROGRAM_CASES])
+def test_program_registers_nothing_for_an_invalid_spec(case: Case, tmp_path: Path) -> None:
+    check_program_registers_nothing(case, tmp_path, "dev")
 
 
 # --- valid specs ----------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ every problem it must produce as (dotted path, reason fragment); the reported pa
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -261,11 +260,6 @@ CASES: list[IngressCase] = [
 ]
 
 PROGRAM_CASES = [c for c in CASES if c.program]
-
-
-def _write(case: IngressCase, path: Path) -> None:
-    data = case.data()
-    path.write_text(json.dumps(data, indent=2) if case.fmt == "json" else yaml.safe_dump(data))
 
 
 def test_case_ids_are_unique_and_numerous() -> None:

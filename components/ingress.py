@@ -36,6 +36,9 @@ ACME_ISSUER = "brickwall-acme"
 CERT_DURATION, CERT_RENEW_BEFORE = "168h", "72h"
 SECURE_POD = {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}}
 SECURE_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+# Pull on every start: the registry checks the pod's pull credentials each time, so no pod starts from a private
+# image that its node merely has cached.
+PULL_POLICY = "Always"
 
 
 @dataclass(frozen=True)
@@ -211,11 +214,12 @@ class IngressTier(pulumi.ComponentResource):
                         "automountServiceAccountToken": False,
                         "securityContext": SECURE_POD,
                         "containers": [{
-                            "name": "oauth2-proxy", "image": o.image, "args": args,
+                            "name": "oauth2-proxy", "image": o.image, "imagePullPolicy": PULL_POLICY, "args": args,
                             "ports": [{"name": "http", "containerPort": OAUTH2_PROXY_PORT}],
                             "securityContext": SECURE_CONTAINER,
                             "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
                             "readinessProbe": {"httpGet": {"path": "/ping", "port": OAUTH2_PROXY_PORT}},
+                            "livenessProbe": {"httpGet": {"path": "/ping", "port": OAUTH2_PROXY_PORT}},
                             "volumeMounts": [{"name": "secrets", "mountPath": "/etc/oauth2-proxy", "readOnly": True}],
                         }],
                         "volumes": [{"name": "secrets", "secret": {"secretName": "oauth2-proxy", "defaultMode": 0o400}}],
@@ -289,9 +293,12 @@ class IngressTier(pulumi.ComponentResource):
                         "automountServiceAccountToken": False,
                         "securityContext": SECURE_POD,
                         "containers": [{
-                            "name": c.name, "image": c.image,
+                            "name": c.name, "image": c.image, "imagePullPolicy": PULL_POLICY,
                             "ports": [{"name": "https", "containerPort": c.port}],
                             "securityContext": SECURE_CONTAINER,
+                            # The connector's image defines no health path: its TLS listener accepting is the signal.
+                            "readinessProbe": {"tcpSocket": {"port": c.port}},
+                            "livenessProbe": {"tcpSocket": {"port": c.port}},
                             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
                             # Credentials as files, never environment variables (which leak into crash dumps and logs).
                             "volumeMounts": [

@@ -63,6 +63,7 @@ def tier_layout(spec: EnvironmentSpec) -> TierLayout:
         api_server_cidr=api,
         oauth2_proxy=ingress.oauth2_proxy is not None,
         acme=any(r.certificate_issuer == "acme" for r in ingress.routes),
+        metrics_namespace=ingress.metrics_namespace,
     )
 
 

@@ -341,7 +341,7 @@ class IngressTier(pulumi.ComponentResource):
         ca_bundle = f"{key}-upstream-ca"
         self._certificate(f"{key}-upstream-ca", ns, ca_bundle, [f"{key}.upstream.brickwall.internal"],
                           (PRIVATE_CA_ISSUER, "ClusterIssuer"), ["client auth", "digital signature"], traefik)
-        transport: dict[str, object] = {"serverName": f"{c.name}.{apps}.svc", "rootCAsSecrets": [ca_bundle],
+        transport: dict[str, object] = {"serverName": f"{c.name}.{apps}.svc", "rootCAs": [{"secret": ca_bundle}],
                                         "insecureSkipVerify": False}
         if c.upstream == "mtls":
             # The same private-CA certificate doubles as the ingress's client certificate.

@@ -67,6 +67,10 @@ def test_network_policies_are_the_planned_table(prod: Recording) -> None:
     endpoints = str(stacks.load("prod").network.plan["private_endpoints"])
     sql = registered[("databricks-apps", "sql-gateway")]
     assert sql["egress"] == [{"to": [{"ipBlock": {"cidr": endpoints}}], "ports": [{"protocol": "TCP", "port": 443}]}]
+    # Per-route metrics reach only the monitoring namespace's scraper.
+    traefik = registered[("ingress", "traefik")]
+    assert {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+            "ports": [{"protocol": "TCP", "port": 9100}]} in traefik["ingress"]
     # Every workload pod waits for its namespace's policies.
     netpol_urns = {r.urn for r in prod.of_type(NETPOL)}
     for release in prod.of_type(RELEASE):

@@ -50,6 +50,8 @@ class TierLayout:
     api_server_cidr: str
     oauth2_proxy: bool
     acme: bool
+    # The namespace whose Prometheus scrapes per-route request metrics (never exposed outside the cluster).
+    metrics_namespace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,10 @@ def network_policies(t: TierLayout) -> list[Policy]:
         controller_egress.append({"to": [{"podSelector": {"matchLabels": OAUTH2_PROXY}}], "ports": _ports(OAUTH2_PROXY_PORT)})
     out.append(Policy(t.ingress_namespace, "traefik", {
         "podSelector": {"matchLabels": CONTROLLER}, "policyTypes": ["Ingress", "Egress"],
-        "ingress": [{"from": clients, "ports": _ports(TRAEFIK_WEBSECURE_PORT, *([TRAEFIK_WEB_PORT] if t.acme else []))}],
+        "ingress": [
+            {"from": clients, "ports": _ports(TRAEFIK_WEBSECURE_PORT, *([TRAEFIK_WEB_PORT] if t.acme else []))},
+            *([{"from": [_ns(t.metrics_namespace)], "ports": _ports(TRAEFIK_METRICS_PORT)}] if t.metrics_namespace else []),
+        ],
         "egress": controller_egress,
     }))
     if t.oauth2_proxy:

@@ -195,8 +195,11 @@ class IngressSpec(StrictModel):
     approved_egress_cidrs: tuple[str, ...] = ()
     # An existing cluster's API server range (AKS: the toolkit uses the AKS subnet).
     api_server_cidr: str | None = None
+    # Where Prometheus runs: the only namespace that may scrape the controller's per-route metrics.
+    metrics_namespace: str | None = "monitoring"
 
     _ns = field_validator("namespace", "apps_namespace")(classmethod(lambda cls, v: _label(v)))
+    _metrics = field_validator("metrics_namespace")(classmethod(lambda cls, v: v if v is None else _label(v)))
     _lb = field_validator("load_balancer_source_ranges", "approved_egress_cidrs")(classmethod(lambda cls, v: _cidrs(v)))
 
     @field_validator("acme_email")

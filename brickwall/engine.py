@@ -220,6 +220,10 @@ ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
         "workspaceName",
         _RG + "/providers/Microsoft.Databricks/workspaces/{workspaceName}",
     ),
+    "azure-native:operationalinsights:Workspace": (
+        "workspaceName",
+        _RG + "/providers/Microsoft.OperationalInsights/workspaces/{workspaceName}",
+    ),
     "azure-native:containerservice:ManagedCluster": (
         "resourceName",
         _RG + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}",

@@ -249,6 +249,9 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
     "azure-native:containerservice:ManagedCluster": ArmType(
         "Microsoft.ContainerService/managedClusters", "2025-09-01", ("resourceName",)
     ),
+    "azure-native:operationalinsights:Workspace": ArmType(
+        "Microsoft.OperationalInsights/workspaces", "2023-09-01", ("workspaceName",)
+    ),
     "azure-native:containerservice:AgentPool": ArmType(
         "Microsoft.ContainerService/managedClusters/agentPools", "2025-09-01", ("resourceName", "agentPoolName")
     ),

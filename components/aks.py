@@ -27,6 +27,8 @@ class AksClusterArgs:
     spec: AksSpec
     # Egress follows the VNet's: the NAT gateway, or the firewall's route table (user-defined routing).
     outbound_type: str
+    # Container logs (the controller's JSON access logs among them) go to this Log Analytics workspace.
+    log_analytics_workspace_id: pulumi.Input[str]
     tenant_id: str | None = None
 
 
@@ -65,6 +67,10 @@ class AksCluster(pulumi.ComponentResource):
             aad_profile=containerservice.ManagedClusterAADProfileArgs(managed=True, enable_azure_rbac=True,
                                                                       tenant_id=args.tenant_id),
             oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            # Container Insights: every pod's stdout, the ingress access logs included, lands in Log Analytics.
+            addon_profiles={"omsagent": containerservice.ManagedClusterAddonProfileArgs(
+                enabled=True, config={"logAnalyticsWorkspaceResourceID": args.log_analytics_workspace_id},
+            )},
             security_profile=containerservice.ManagedClusterSecurityProfileArgs(
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
             ),

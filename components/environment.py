@@ -12,6 +12,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_databricks as databricks
 import pulumi_kubernetes as k8s
+from pulumi_azure_native import operationalinsights
 
 from components.access import WorkspaceAccessArgs, WorkspaceAccessControl
 from components.aks import AksCluster, AksClusterArgs
@@ -242,6 +243,17 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                  kids: pulumi.ResourceOptions) -> None:
         cluster: pulumi.Resource | None = None
         if self._creates_aks(spec):
+            self.log_analytics = operationalinsights.Workspace(
+                f"{name}-log-analytics",
+                workspace_name=spec.names.log_analytics,
+                resource_group_name=self.network.resource_group_name,
+                location=spec.region,
+                sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+                retention_in_days=spec.monitoring.log_retention_days,
+                tags=spec.all_tags,
+                opts=pulumi.ResourceOptions.merge(kids, pulumi.ResourceOptions(
+                    protect=spec.protection.protect_data, retain_on_delete=spec.protection.protect_data or None)),
+            )
             assert self.network.aks_subnet_id is not None
             aks = AksCluster(
                 f"{name}-aks",
@@ -253,6 +265,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     subnet_id=self.network.aks_subnet_id,
                     spec=spec.ingress.aks,
                     outbound_type="userAssignedNATGateway" if spec.network.egress.mode == "nat_gateway" else "userDefinedRouting",
+                    log_analytics_workspace_id=self.log_analytics.id,
                     tenant_id=azure.tenant_id,
                 ),
                 opts=kids,

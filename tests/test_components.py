@@ -303,8 +303,9 @@ def test_tier_shapes() -> None:
         assert all(w.protect and w.retain_on_delete for w in rec.of_type(WS))
         groups = Counter(g for pe in rec.of_type(PE) for c in pe.inputs["privateLinkServiceConnections"] for g in c["groupIds"])
         assert groups["databricks_ui_api"] == 2 and groups["browser_authentication"] == 1
-    # Only the workspaces are protected: nothing else blocks a planned replacement.
-    assert {r.type for r in prod.registrations if r.protect} == {WS}
+    # Only the data-bearing resources are protected (the workspaces and the log store); nothing else blocks a
+    # planned replacement.
+    assert {r.type for r in prod.registrations if r.protect} == {WS, T + "operationalinsights:Workspace"}
 
 
 def test_plan_file_is_deterministic_and_secret_free(prod_plan: dict) -> None:

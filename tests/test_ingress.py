@@ -36,6 +36,13 @@ def test_private_aks_cluster(prod: Recording) -> None:
     assert i["aadProfile"] == {"managed": True, "enableAzureRBAC": True}
     assert i["securityProfile"]["workloadIdentity"]["enabled"] is True
     assert i["oidcIssuerProfile"]["enabled"] is True
+    # Container logs, the controller's JSON access logs among them, ship to the environment's Log Analytics.
+    workspace = prod.one("azure-native:operationalinsights:Workspace")
+    assert i["addonProfiles"]["omsagent"]["enabled"] is True
+    assert i["addonProfiles"]["omsagent"]["config"]["logAnalyticsWorkspaceResourceID"].endswith(
+        f"/providers/Microsoft.OperationalInsights/workspaces/{spec.names.log_analytics}")
+    assert workspace.inputs["retentionInDays"] == spec.monitoring.log_retention_days
+    assert workspace.protect is True
     pool = i["agentPoolProfiles"][0]
     assert pool["count"] == 3 and pool["enableNodePublicIP"] is False
     assert pool["vnetSubnetID"].endswith(f"/subnets/{spec.names.aks_subnet}")

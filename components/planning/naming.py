@@ -40,6 +40,7 @@ NAME_RULES: dict[str, NameRule] = {
     "databricks_workspace": NameRule(3, 64, r"[A-Za-z0-9_-]+", "letters, digits, _ -"),
     "access_connector": NameRule(3, 64, r"[A-Za-z0-9_-]+", "letters, digits, _ -"),
     "aks_cluster": NameRule(1, 63, r"[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?", "letters, digits, _ -; starts and ends alphanumeric"),
+    "log_analytics": NameRule(4, 63, r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?", "letters, digits, -; starts and ends alphanumeric"),
     "storage_account": NameRule(3, 24, r"[a-z0-9]+", "lowercase letters and digits only", global_scope=True),
 }
 
@@ -93,6 +94,7 @@ class NamePlan:
     blob_endpoint: str
     aks_cluster: str
     aks_subnet: str
+    log_analytics: str
 
     _KINDS: ClassVar[dict[str, str]] = {
         "resource_group": "resource_group",
@@ -120,6 +122,7 @@ class NamePlan:
         "blob_endpoint": "private_endpoint",
         "aks_cluster": "aks_cluster",
         "aks_subnet": "subnet",
+        "log_analytics": "log_analytics",
     }
 
     def items(self) -> Iterator[tuple[str, str, str]]:
@@ -164,6 +167,7 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         blob_endpoint=f"pe-{base}-blob",
         aks_cluster=f"aks-{base}",
         aks_subnet="snet-aks",
+        log_analytics=f"log-{base}",
     )
 
 

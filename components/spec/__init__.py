@@ -4,6 +4,7 @@ from components.spec.errors import Problem, SpecError
 from components.spec.models import (
     EgressSpec,
     EnvironmentSpec,
+    MonitoringSpec,
     NamingSpec,
     NetworkSpec,
     PrivateLinkSpec,
@@ -17,6 +18,7 @@ from components.spec.models import (
 __all__ = [
     "EgressSpec",
     "EnvironmentSpec",
+    "MonitoringSpec",
     "NamingSpec",
     "NetworkSpec",
     "PrivateLinkSpec",

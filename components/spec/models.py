@@ -265,6 +265,13 @@ class PrivateLinkSpec(StrictModel):
     transit: TransitNetworkSpec | None = None
 
 
+class MonitoringSpec(StrictModel):
+    """Where logs go. The audit work adds diagnostic settings, flow logs, alerts and a SIEM export."""
+
+    # Log Analytics keeps 30-730 days in its interactive tier.
+    log_retention_days: int = Field(default=90, ge=30, le=730)
+
+
 class ProtectionSpec(StrictModel):
     # protect + retainOnDelete on data-bearing resources (the workspace and its storage).
     protect_data: bool = True
@@ -308,6 +315,7 @@ class EnvironmentSpec(StrictModel):
     protection: ProtectionSpec = ProtectionSpec()
     access: AccessSpec = AccessSpec()
     ingress: IngressSpec = IngressSpec()
+    monitoring: MonitoringSpec = MonitoringSpec()
 
     @field_validator("name")
     @classmethod
@@ -381,6 +389,7 @@ class EnvironmentSpec(StrictModel):
 _SECTIONS: dict[str, type[BaseModel]] = {
     "naming": NamingSpec, "network": NetworkSpec, "workspace": WorkspaceSpec,
     "private_link": PrivateLinkSpec, "protection": ProtectionSpec, "access": AccessSpec, "ingress": IngressSpec,
+    "monitoring": MonitoringSpec,
 }
 
 

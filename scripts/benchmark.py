@@ -4,8 +4,8 @@
 
 Each measurement runs in a fresh process so import costs and peak memory are comparable:
 - plan:  the offline engine end to end (record every registration, build the plan file, render the tree);
-- floor: the same program registering the same resources under bare mocks (default monitor,
-         mocks that echo inputs), with nothing recorded, planned or rendered.
+- floor: the same program registering the same resources under the stock MockMonitor with the same
+         mocks (the program needs the outputs they compute), nothing recorded, planned or rendered.
 Prints wall time and peak RSS (median of the runs) and the plan/floor ratio.
 """
 
@@ -38,12 +38,17 @@ t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
 import pulumi
 from pulumi.runtime import mocks
+from brickwall import project
+from brickwall.engine import BrickwallMocks
 
-class Bare(pulumi.runtime.Mocks):
-    def new_resource(self, args):
-        return args.name + "-id", dict(args.inputs)
-    def call(self, args):
-        return {{}}
+# The same config the engine gives the program (stack file plus offline placeholders for secrets).
+config, secret_keys = project.stack_config({stack!r})
+extra, extra_secrets = project.offline_placeholders({stack!r}, None, config)
+pulumi.runtime.set_all_config({{**config, **extra}}, [*secret_keys, *extra_secrets])
+
+# The engine's mocks (the program needs the outputs they compute: workspace URL, kubeconfig, group ids), but the
+# stock monitor: nothing is recorded, converted, planned or rendered.
+Bare = BrickwallMocks
 
 class Counting(mocks.MockMonitor):
     count = 0
@@ -62,7 +67,9 @@ print(json.dumps({{"wall": wall, "rss_kib": resource.getrusage(resource.RUSAGE_S
 
 def measure(template: str, stack: str) -> dict[str, float]:
     code = template.format(root=str(ROOT), stack=stack, entry=str(ROOT / "__main__.py"))
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"benchmark run failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -1,7 +1,9 @@
 """Command line: `python -m brickwall plan|export|spec ...`.
 
-Exit codes: 0 ok, 1 invalid spec (every problem listed), 2 usage error, 3 internal error (a bug in
+Exit codes: 0 ok, 1 invalid spec (every problem listed), 2 usage error, 4 internal error (a bug in
 the program: its traceback is printed). A user error never prints a traceback.
+`diff` exits 3 when a replacement, data loss or protected delete is flagged.
+`check` exits 1 (EXIT_POLICY) when a MANDATORY policy is violated.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_INVALID_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_OK, EXIT_INVALID_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 4
+EXIT_POLICY = 1  # `check` only: a MANDATORY policy is violated
+EXIT_FLAGGED = 3  # `diff` only: a replacement, data loss or protected delete is flagged (CI gates on it)
 
 
 class UsageError(Exception):
@@ -44,6 +48,19 @@ def _parser() -> argparse.ArgumentParser:
     spec = sub.add_parser("spec", help="print the validated spec")
     source(spec)
     spec.add_argument("--format", choices=("json", "yaml"), default="json")
+
+    diff = sub.add_parser("diff", help="compare two plan files (or a stack now against a saved plan); exit 3 when "
+                                       "anything is replaced, loses data or deletes a protected resource")
+    diff.add_argument("plans", nargs="*", metavar="PLAN", help="OLD.json NEW.json (plan files written by `plan --json`)")
+    source(diff)
+    diff.add_argument("--against", metavar="FILE", help="with --stack: the saved plan file to compare the stack with")
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    diff.add_argument("--json", action="store_true", help="same as --format json")
+
+    check = sub.add_parser("check", help="run the policy pack (policies/) offline; exit 1 when a MANDATORY policy fails")
+    source(check)
+    check.add_argument("--plan", metavar="FILE", help="check this saved plan file instead of running a stack")
+    check.add_argument("--json", action="store_true", help="print the violations as JSON")
     return parser
 
 
@@ -137,6 +154,58 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    """Exit 0 when nothing is flagged, 3 (EXIT_FLAGGED) when a REPLACE, DATA LOSS or protected delete is."""
+    from brickwall import diff, planfile
+
+    try:
+        if args.plans:
+            if len(args.plans) != 2 or args.stack or args.spec or args.against:
+                raise UsageError("give either OLD.json NEW.json, or --stack NAME --against FILE")
+            old, new = diff.load(args.plans[0]), diff.load(args.plans[1])
+        else:
+            if not args.against or not (args.stack or args.spec):
+                raise UsageError("give either OLD.json NEW.json, or --stack NAME --against FILE")
+            old = diff.load(args.against)
+            _, _, recording = _record(args)
+            new = planfile.to_plan(recording)
+    except diff.PlanFileError as exc:
+        raise UsageError(str(exc)) from None
+    result = diff.compare(old, new)
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    elif fmt == "markdown":
+        sys.stdout.write(diff.render_markdown(result))
+    else:
+        sys.stdout.write(diff.render_text(result))
+    return EXIT_FLAGGED if result.flagged else EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0 when every MANDATORY policy passes (advisories are printed), 1 (EXIT_POLICY) otherwise."""
+    from brickwall import check
+
+    if args.plan:
+        if args.stack or args.spec:
+            raise UsageError("give either --plan FILE, or --stack NAME / --spec FILE")
+        try:
+            plan = json.loads(Path(args.plan).read_text())
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read plan file {args.plan}: {exc}") from None
+        if not isinstance(plan, dict) or not isinstance(plan.get("resources"), list):
+            raise UsageError(f"{args.plan} is not a brickwall plan file (no resources list)")
+        result = check.check_plan(plan)
+    else:
+        _, _, recording = _record(args)
+        result = check.check_recording(recording)
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(check.render(result))
+    return EXIT_OK if result.ok else EXIT_POLICY
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     root = Path(__file__).resolve().parent.parent
     if str(root) not in sys.path:
@@ -145,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args = _parser().parse_args(argv)
-        return {"spec": _cmd_spec, "plan": _cmd_plan, "export": _cmd_export}[args.command](args)
+        return {"spec": _cmd_spec, "plan": _cmd_plan, "export": _cmd_export, "diff": _cmd_diff, "check": _cmd_check}[args.command](args)
     except _Exit as exc:
         return exc.code
     except UsageError as exc:

@@ -1,0 +1,427 @@
+"""Offline plan diff: what changes between two plan files, and what of it replaces or loses data.
+
+`compare(old, new)` takes two plan dicts (the plan file schema in `brickwall.planfile`) and returns a `PlanDiff`:
+per URN added / deleted / changed, with the changed input paths (dotted, list indices as numbers) and the changed
+resource options. A change is flagged
+
+- REPLACE when a changed path forces replacement of the resource (`FORCE_NEW`, keyed by resource type, plus the
+  generic rules in `_generic_force_new`: location and name inputs of Azure resources, metadata.name/namespace of
+  Kubernetes objects);
+- DATA LOSS when a data-bearing resource (`DATA_BEARING`) would be replaced or deleted;
+- PROTECTED when a protected resource would be deleted or replaced (the engine refuses: unprotect it first).
+
+A changed parent changes the URN: Pulumi sees a delete and an add (unless an alias is set); the diff pairs them by
+type and name and says so. Secret values are written as "[secret]" in plan files and cannot be compared.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# --- Force-new table -------------------------------------------------------------------------------------------
+# Resource type -> {path pattern: reason}. Patterns are dotted wire paths; "*" matches one segment (a list index or
+# a key); a pattern matches a changed path when either is a prefix of the other (a changed `networkProfile` matches
+# `networkProfile.podCidr`, a changed `subnet.id` matches `subnet`).
+
+_RG = "the resource group is part of the Azure resource id: a new resource is created"
+_LOC = "Azure resources cannot move region: a new resource is created"
+
+FORCE_NEW: dict[str, dict[str, str]] = {
+    "azure-native:resources:ResourceGroup": {
+        "location": "a resource group cannot move region",
+        "resourceGroupName": "the name is the resource id",
+    },
+    "azure-native:network:VirtualNetwork": {
+        "location": _LOC,
+        "virtualNetworkName": "the name is the resource id",
+        "resourceGroupName": _RG,
+    },
+    "azure-native:network:Subnet": {
+        "virtualNetworkName": "a subnet cannot move to another VNet",
+        "subnetName": "the name is the resource id",
+        "resourceGroupName": _RG,
+        # addressPrefix: only for a delegated subnet, see _conditional_force_new
+    },
+    "azure-native:network:NetworkSecurityGroup": {
+        "location": _LOC,
+        "networkSecurityGroupName": "the name is the resource id",
+        "resourceGroupName": _RG,
+    },
+    "azure-native:network:PrivateEndpoint": {
+        "subnet.id": "a private endpoint's NIC cannot move to another subnet",
+        "privateLinkServiceConnections.*.privateLinkServiceId": "the connection target is fixed at creation",
+        "privateLinkServiceConnections.*.groupIds": "the sub-resource (group id) is fixed at creation",
+        "manualPrivateLinkServiceConnections.*.privateLinkServiceId": "the connection target is fixed at creation",
+        "manualPrivateLinkServiceConnections.*.groupIds": "the sub-resource (group id) is fixed at creation",
+        "customNetworkInterfaceName": "the NIC name is fixed at creation",
+        "location": _LOC,
+        "privateEndpointName": "the name is the resource id",
+        "resourceGroupName": _RG,
+    },
+    "azure-native:network:PrivateDnsZoneGroup": {
+        "privateEndpointName": "a zone group belongs to one private endpoint",
+        "privateDnsZoneGroupName": "the name is the resource id",
+    },
+    "azure-native:privatedns:PrivateZone": {
+        "privateZoneName": "the zone name is the resource id",
+        "resourceGroupName": _RG,
+    },
+    "azure-native:privatedns:VirtualNetworkLink": {
+        "virtualNetwork.id": "a link cannot be pointed at another VNet",
+        "privateZoneName": "a link belongs to one zone",
+        "virtualNetworkLinkName": "the name is the resource id",
+    },
+    "azure-native:databricks:Workspace": {
+        "location": "a workspace cannot move region",
+        "workspaceName": "the name is the resource id",
+        "resourceGroupName": _RG,
+        "managedResourceGroupId": "the managed resource group is fixed at creation",
+        "computeMode": "classic vs serverless compute is fixed at creation",
+        "parameters.customVirtualNetworkId.value": "VirtualNetworkIdChangeNotAllowed: a workspace cannot move VNet",
+        "parameters.customPublicSubnetName.value": "the host subnet is fixed at creation (network update needs a newer API)",
+        "parameters.customPrivateSubnetName.value": "the container subnet is fixed at creation (network update needs a newer API)",
+        "parameters.storageAccountName.value": "the workspace (DBFS) storage account is created with the workspace",
+        "parameters.storageAccountSkuName.value": "the workspace storage account SKU is fixed at creation",
+        "parameters.enableNoPublicIp.value": "secure cluster connectivity is create-only in older API versions",
+        "parameters.requireInfrastructureEncryption.value": "infrastructure encryption is fixed at creation",
+    },
+    "azure-native:databricks:AccessConnector": {
+        "location": _LOC,
+        "connectorName": "the name is the resource id",
+        "resourceGroupName": _RG,
+    },
+    "azure-native:containerservice:ManagedCluster": {
+        "location": "a cluster cannot move region",
+        "resourceName": "the name is the resource id",
+        "resourceGroupName": _RG,
+        "dnsPrefix": "the API server FQDN is fixed at creation",
+        "networkProfile": "network plugin, CIDRs and DNS service IP are fixed at creation",
+        "agentPoolProfiles.*.vnetSubnetID": "a node pool cannot move subnet",
+        "agentPoolProfiles.*.name": "a node pool cannot be renamed",
+        "apiServerAccessProfile.enablePrivateCluster": "a private cluster cannot be made public or back",
+        "nodeResourceGroup": "the node resource group is fixed at creation",
+    },
+    "azure-native:operationalinsights:Workspace": {
+        "location": "a Log Analytics workspace cannot move region",
+        "workspaceName": "the name is the resource id",
+        "resourceGroupName": _RG,
+    },
+    "azure-native:network:RouteTable": {"location": _LOC, "routeTableName": "the name is the resource id"},
+    "azure-native:network:Route": {"routeTableName": "a route belongs to one table", "routeName": "the name is the resource id"},
+    "azure-native:network:SecurityRule": {
+        "networkSecurityGroupName": "a rule belongs to one NSG",
+        "securityRuleName": "the name is the resource id",
+    },
+    "databricks:index/servicePrincipal:ServicePrincipal": {"applicationId": "the Entra application is fixed at creation"},
+    "kubernetes:helm.sh/v3:Release": {"name": "the release name is its identity", "namespace": "a release cannot move namespace"},
+    "kubernetes:apps/v1:Deployment": {"spec.selector": "a Deployment's selector is immutable"},
+    "kubernetes:apps/v1:StatefulSet": {"spec.selector": "a StatefulSet's selector is immutable"},
+}
+
+# A changed address prefix on a subnet delegated to a service that uses it (a Databricks workspace): Azure refuses
+# the update while the subnet is in use, so the change ends in a replacement or a failed update.
+_DELEGATED_PREFIX_REASON = "delegated subnet in use: replacement or failure (Azure refuses to resize a subnet in use)"
+
+DATA_BEARING: dict[str, str] = {
+    "azure-native:databricks:Workspace": "notebooks, jobs, DBFS root and the managed resource group go with it",
+    "azure-native:operationalinsights:Workspace": "collected logs and audit history are lost",
+    "azure-native:storage:StorageAccount": "all blobs, files and tables are lost",
+    "azure-native:keyvault:Vault": "keys, secrets and certificates (soft-delete aside) are lost",
+    "azure-native:containerservice:ManagedCluster": "every workload, volume and in-cluster state is lost",
+}
+
+DATA_LOSS, PROTECTED, REPLACE, UPDATE, ADD, DELETE = "DATA LOSS", "PROTECTED", "REPLACE", "update", "add", "delete"
+FLAGS = (DATA_LOSS, PROTECTED, REPLACE)
+OPTIONS = ("protect", "retainOnDelete", "provider", "deletedWith", "ignoreChanges")
+
+
+class PlanFileError(Exception):
+    pass
+
+
+@dataclass
+class ResourceChange:
+    urn: str
+    type: str
+    action: str  # add | delete | update | replace
+    paths: list[str] = field(default_factory=list)  # changed input paths
+    options: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # option -> (old, new)
+    replace_reasons: dict[str, str] = field(default_factory=dict)  # path -> reason
+    flags: list[str] = field(default_factory=list)  # subset of FLAGS
+    note: str = ""
+
+    @property
+    def primary(self) -> str | None:
+        """The most severe flag (DATA LOSS, PROTECTED, REPLACE in that order): the table the change is listed in."""
+        return next((f for f in FLAGS if f in self.flags), None)
+
+    def _also(self) -> str:
+        rest = [f for f in FLAGS if f in self.flags and f != self.primary]
+        return f" (also {', '.join(rest)})" if rest else ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "action": self.action,
+            "paths": self.paths,
+            "options": {k: {"old": o, "new": n} for k, (o, n) in self.options.items()},
+            "replaceReasons": self.replace_reasons,
+            "flags": self.flags,
+            "note": self.note,
+        }
+
+
+@dataclass
+class PlanDiff:
+    old_stack: str
+    new_stack: str
+    changes: list[ResourceChange]
+
+    @property
+    def flagged(self) -> bool:
+        return any(c.flags for c in self.changes)
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    def with_flag(self, flag: str) -> list[ResourceChange]:
+        return [c for c in self.changes if flag in c.flags]
+
+    def summary(self) -> str:
+        parts = [f"{self.count(a)} to {a}" for a in ("add", "delete", "update", "replace")]
+        flags = [f"{len(self.with_flag(f))} {f}" for f in FLAGS if self.with_flag(f)]
+        return ", ".join(parts) + (f"; flagged: {', '.join(flags)}" if flags else "; nothing flagged")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "oldStack": self.old_stack,
+            "newStack": self.new_stack,
+            "flagged": self.flagged,
+            "summary": self.summary(),
+            "changes": [c.to_json() for c in self.changes],
+        }
+
+
+# --- Comparing -----------------------------------------------------------------------------------------------------
+
+
+def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths (list indices as numbers) where `old` and `new` differ; a key present on one side only is a path."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new)):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old or key not in new:
+                out.append(path)
+            else:
+                out.extend(changed_paths(old[key], new[key], path))
+        return out
+    if isinstance(old, list) and isinstance(new, list):
+        out = []
+        for i in range(max(len(old), len(new))):
+            path = f"{prefix}.{i}" if prefix else str(i)
+            if i >= len(old) or i >= len(new):
+                out.append(path)
+            else:
+                out.extend(changed_paths(old[i], new[i], path))
+        return out
+    return [] if old == new else [prefix]
+
+
+def _matches(pattern: str, path: str) -> bool:
+    pat, segs = pattern.split("."), path.split(".")
+    return all(p == "*" or p == s for p, s in zip(pat, segs, strict=False))
+
+
+def _generic_force_new(rtype: str, path: str) -> str | None:
+    top = path.split(".")[0]
+    if rtype.startswith("azure-native:"):
+        if top == "location":
+            return _LOC
+        if top == "resourceGroupName":
+            return _RG
+        if top.endswith("Name") and "." not in path:
+            return "a name input is part of the Azure resource id: a new resource is created"
+    if rtype.startswith("kubernetes:") and path.split(".")[:2] in (["metadata", "name"], ["metadata", "namespace"], ["metadata"]):
+        return "metadata.name/namespace identify a Kubernetes object: it is deleted and recreated"
+    return None
+
+
+def _conditional_force_new(rtype: str, path: str, old_inputs: dict[str, Any]) -> str | None:
+    prefix_change = path.split(".")[0] in ("addressPrefix", "addressPrefixes")
+    if rtype == "azure-native:network:Subnet" and prefix_change and old_inputs.get("delegations"):
+        return _DELEGATED_PREFIX_REASON
+    return None
+
+
+def force_new_reason(rtype: str, path: str, old_inputs: dict[str, Any] | None = None) -> str | None:
+    """Why a change of `path` on a resource of `rtype` forces replacement, or None when it updates in place."""
+    for pattern, reason in FORCE_NEW.get(rtype, {}).items():
+        if _matches(pattern, path):
+            return reason
+    return _conditional_force_new(rtype, path, old_inputs or {}) or _generic_force_new(rtype, path)
+
+
+def _deleted(res: dict[str, Any], note: str = "") -> ResourceChange:
+    change = ResourceChange(res["urn"], res["type"], DELETE, note=note)
+    if res["type"] in DATA_BEARING:
+        change.flags.append(DATA_LOSS)
+        change.note = "; ".join(x for x in (note, DATA_BEARING[res["type"]]) if x)
+    if res.get("protect"):
+        change.flags.append(PROTECTED)
+    return change
+
+
+def _resource_key(res: dict[str, Any]) -> tuple[str, str]:
+    return res["type"], res["name"]
+
+
+def compare(old: dict[str, Any], new: dict[str, Any]) -> PlanDiff:
+    before = {r["urn"]: r for r in old.get("resources", [])}
+    after = {r["urn"]: r for r in new.get("resources", [])}
+    changes: list[ResourceChange] = []
+    gone = [before[u] for u in sorted(set(before) - set(after))]
+    came = [after[u] for u in sorted(set(after) - set(before))]
+    # A changed parent changes the URN: pair a delete and an add of the same type and name.
+    came_by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for res in came:
+        came_by_key.setdefault(_resource_key(res), []).append(res)
+    paired: set[str] = set()
+    for res in gone:
+        twins = [t for t in came_by_key.get(_resource_key(res), []) if t["urn"] not in paired]
+        if twins and twins[0].get("parent") != res.get("parent"):
+            twin = twins[0]
+            paired.add(twin["urn"])
+            note = (
+                f"URN changed (parent {res.get('parent') or '(stack)'} -> {twin.get('parent') or '(stack)'}): "
+                f"deleted and recreated as {twin['urn']} unless an alias is set"
+            )
+            change = _deleted(res, note)
+            if res.get("custom", True):
+                change.flags.append(REPLACE)
+            changes.append(change)
+            changes.append(ResourceChange(twin["urn"], twin["type"], ADD, note=f"URN changed: replaces {res['urn']}"))
+        else:
+            changes.append(_deleted(res))
+    changes.extend(ResourceChange(r["urn"], r["type"], ADD) for r in came if r["urn"] not in paired)
+    for urn in sorted(set(before) & set(after)):
+        updated = _updated(before[urn], after[urn])
+        if updated is not None:
+            changes.append(updated)
+    changes.sort(key=lambda c: c.urn)
+    return PlanDiff(str(old.get("stack", "")), str(new.get("stack", "")), changes)
+
+
+def _updated(old: dict[str, Any], new: dict[str, Any]) -> ResourceChange | None:
+    paths = changed_paths(old.get("inputs", {}), new.get("inputs", {}))
+    options = {k: (old.get(k), new.get(k)) for k in OPTIONS if old.get(k) != new.get(k)}
+    if not paths and not options:
+        return None
+    rtype = old["type"]
+    change = ResourceChange(old["urn"], rtype, UPDATE, paths=paths, options=options)
+    if old.get("custom", True):
+        for path in paths:
+            reason = force_new_reason(rtype, path, old.get("inputs", {}))
+            if reason:
+                change.replace_reasons[path] = reason
+    if change.replace_reasons:
+        change.action = "replace"
+        change.flags.append(REPLACE)
+        if rtype in DATA_BEARING:
+            change.flags.insert(0, DATA_LOSS)
+            change.note = DATA_BEARING[rtype]
+        if old.get("protect") and new.get("protect"):
+            change.flags.append(PROTECTED)
+    if "provider" in options:
+        change.note = "; ".join(x for x in (change.note, "provider changed: the engine diffs the provider configurations and may replace") if x)
+    return change
+
+
+# --- Loading -------------------------------------------------------------------------------------------------------
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise PlanFileError(f"cannot read plan file {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PlanFileError(f"plan file {path} is not valid JSON: {exc}") from None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("resources"), list)
+        or not all(isinstance(r, dict) and {"urn", "type", "name"} <= set(r) for r in data["resources"])
+    ):
+        raise PlanFileError(f"{path} is not a brickwall plan file (no resources list with urn/type/name)")
+    return data
+
+
+# --- Rendering -----------------------------------------------------------------------------------------------------
+
+
+def _short(urn: str) -> str:
+    """type::name from a URN (the parent chain is in the full URN)."""
+    head, _, name = urn.rpartition("::")
+    return f"{head.rpartition('$')[2].rpartition('::')[2]}::{name}"
+
+
+def _opts(change: ResourceChange) -> str:
+    return ", ".join(f"{k}: {json.dumps(o)} -> {json.dumps(n)}" for k, (o, n) in change.options.items())
+
+
+def _detail(change: ResourceChange) -> str:
+    if change.replace_reasons:
+        rest = [p for p in change.paths if p not in change.replace_reasons]
+        forced = "; ".join(f"{p} ({r})" for p, r in change.replace_reasons.items())
+        return forced + (f"; also changed: {', '.join(rest)}" if rest else "") + change._also()
+    if change.flags and change._also():
+        return change._also().strip()
+    parts = [", ".join(change.paths)] if change.paths else []
+    if change.options:
+        parts.append(_opts(change))
+    return "; ".join(parts)
+
+
+def render_text(diff: PlanDiff) -> str:
+    lines = [f"brickwall diff: {diff.old_stack or '?'} -> {diff.new_stack or '?'}: {diff.summary()}"]
+    for flag in FLAGS:
+        for c in (c for c in diff.changes if c.primary == flag):
+            lines.append(f"{flag}: {c.action} {_short(c.urn)}: {_detail(c) or c.note}" + (f" [{c.note}]" if c.note and _detail(c) else ""))
+    for c in diff.changes:
+        if not c.flags:
+            lines.append(f"{c.action}: {_short(c.urn)}" + (f": {_detail(c)}" if _detail(c) else "") + (f" [{c.note}]" if c.note else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(diff: PlanDiff) -> str:
+    icon = ":warning:" if diff.flagged else ":white_check_mark:"
+    out = [f"### brickwall plan diff: `{diff.old_stack or '?'}` -> `{diff.new_stack or '?'}`", "", f"{icon} {diff.summary()}", ""]
+    titles = {DATA_LOSS: "DATA LOSS", PROTECTED: "PROTECTED (the engine refuses: unprotect first)", REPLACE: "REPLACE"}
+    for flag in FLAGS:
+        rows = [c for c in diff.changes if c.primary == flag]
+        if not rows:
+            continue
+        out += [f"#### {titles[flag]}", "", "| action | resource | type | why |", "|---|---|---|---|"]
+        for c in rows:
+            why = _detail(c) or ""
+            if c.note:
+                why = f"{why}; {c.note}" if why else c.note
+            out.append(f"| {c.action} | `{_md_cell(_short(c.urn))}` | `{c.type}` | {_md_cell(why)} |")
+        out.append("")
+    other = [c for c in diff.changes if not c.flags]
+    if other:
+        out += ["#### Other changes", "", "| action | resource | type | changed |", "|---|---|---|---|"]
+        for c in other:
+            detail = _detail(c) + (f"; {c.note}" if c.note else "")
+            out.append(f"| {c.action} | `{_md_cell(_short(c.urn))}` | `{c.type}` | {_md_cell(detail.strip('; '))} |")
+        out.append("")
+    out.append("_Offline comparison of plan files; secret values are not compared._")
+    return "\n".join(out) + "\n"

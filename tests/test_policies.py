@@ -1,0 +1,211 @@
+"""The policy pack (policies/brickwall_rules) driven offline by brickwall.check: clean stacks pass, insecure mutations fail."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brickwall import check, planfile
+from brickwall.engine import Recording
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = check.load_policies()
+Plan = dict[str, Any]
+
+
+def res(plan: Plan, name: str) -> dict[str, Any]:
+    found = [r for r in plan["resources"] if r["name"] == name]
+    assert len(found) == 1, name
+    return found[0]
+
+
+def drop(plan: Plan, name: str) -> None:
+    plan["resources"].remove(res(plan, name))
+
+
+def inputs(plan: Plan, name: str) -> dict[str, Any]:
+    return res(plan, name)["inputs"]
+
+
+def conf(plan: Plan, key: str, value: str) -> None:
+    inputs(plan, "prod-access-conf")["customConfig"][key] = value
+
+
+def policy_def(plan: Plan, edit: Callable[[dict[str, Any]], None]) -> None:
+    entry = inputs(plan, "prod-access-policy-brickwall-baseline")
+    definition = json.loads(entry["definition"])
+    edit(definition)
+    entry["definition"] = json.dumps(definition)
+
+
+def open_rule(plan: Plan, port: str) -> None:
+    rule = inputs(plan, "prod-network-nsg-allow-entra-id-outbound")
+    rule.update(direction="Inbound", sourceAddressPrefix="Internet", destinationPortRange=port)
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_stacks_pass_every_mandatory_rule(name: str, dev: Recording, staging: Recording, prod: Recording) -> None:
+    recording = {"dev": dev, "staging": staging, "prod": prod}[name]
+    result = check.check_recording(recording, POLICIES)
+    assert result.mandatory == [], check.render(result)
+    assert result.violations == [], check.render(result)
+    assert not [s for s in result.skipped if "preview" in s.reason]
+
+
+def test_every_policy_has_metadata() -> None:
+    names = [p.name for p in POLICIES]
+    assert len(names) == len(set(names)) >= 20
+    for policy in POLICIES:
+        assert policy.description and policy.remediation_steps and policy.enforcement_level is not None, policy.name
+
+
+MUTATIONS: dict[str, tuple[str, Callable[[Plan], None], str]] = {
+    # id: (expected policy, mutation, text the message must contain)
+    "nsg-ssh-open": ("nsg-no-internet-inbound", lambda p: open_rule(p, "22"), "22 (SSH)"),
+    "nsg-rdp-open": ("nsg-no-internet-inbound", lambda p: open_rule(p, "3389"), "3389 (RDP)"),
+    "nsg-any-port-star-source": ("nsg-no-internet-inbound", lambda p: inputs(p, "prod-network-pe-nsg-deny-all-inbound").update(access="Allow"),
+                                 "8443-8451"),
+    "nsg-prefixes-0000": ("nsg-no-internet-inbound", lambda p: inputs(p, "prod-network-pe-nsg-allow-workspace-to-endpoints").update(
+        sourceAddressPrefixes=["10.30.0.0/21", "0.0.0.0/0"]), "443 (HTTPS)"),
+    "nsg-inline-rules": ("nsg-no-inline-rules", lambda p: inputs(p, "prod-network-nsg").update(
+        securityRules=[{"name": "ssh", "direction": "Inbound", "access": "Allow", "sourceAddressPrefix": "*", "destinationPortRange": "22"}]),
+        "inline"),
+    "vnet-inline-subnets": ("vnet-no-inline-subnets", lambda p: inputs(p, "prod-network-vnet").update(
+        subnets=[{"name": "snet-x", "addressPrefix": "10.30.20.0/24"}]), "snet-x"),
+    "delegated-subnet-no-nsg": ("delegated-subnet-has-nsg", lambda p: inputs(p, "prod-network-host").pop("networkSecurityGroup"), "snet-dbw-host"),
+    "public-access-enabled": ("databricks-workspace-no-public-access",
+                              lambda p: inputs(p, "prod-workspace-workspace").update(publicNetworkAccess="Enabled"), "Enabled"),
+    "public-access-unset": ("databricks-workspace-no-public-access", lambda p: inputs(p, "prod-workspace-workspace").pop("publicNetworkAccess"),
+                            "Enabled"),
+    "no-public-ip-false": ("databricks-workspace-no-public-ip",
+                           lambda p: inputs(p, "prod-workspace-workspace")["parameters"]["enableNoPublicIp"].update(value=False), "False"),
+    "standard-sku": ("databricks-workspace-premium", lambda p: inputs(p, "prod-workspace-workspace")["sku"].update(name="standard"), "standard"),
+    "unprotected-workspace": ("databricks-workspace-protected-in-prod", lambda p: res(p, "prod-workspace-workspace").update(protect=False),
+                              "not protected"),
+    "no-backend-endpoint": ("databricks-no-nsg-rules-needs-backend-endpoint", lambda p: drop(p, "prod-private-link-backend-pe"),
+                            "databricks_ui_api"),
+    "no-browser-auth": ("private-front-end-needs-browser-auth", lambda p: drop(p, "prod-private-link-webauth-pe"), "browser_authentication"),
+    "no-dns-zone-group": ("private-endpoint-has-dns-zone-group", lambda p: drop(p, "prod-private-link-dfs-dns"), "pe-bw-prod-weu-dfs"),
+    "no-vnet-link": ("private-dns-zone-linked-to-endpoint-vnets", lambda p: drop(p, "prod-private-link-frontend-dbx-transit-vnet-link"),
+                     "vnet-bw-prod-weu-transit"),
+    "ip-lists-disabled": ("databricks-ip-access-lists-enabled", lambda p: conf(p, "enableIpAccessLists", "false"), "not enforced"),
+    "token-lifetime-365": ("databricks-token-lifetime-within-tier-limit", lambda p: conf(p, "maxTokenLifetimeDays", "365"), "365"),
+    "token-lifetime-unset": ("databricks-token-lifetime-within-tier-limit",
+                             lambda p: inputs(p, "prod-access-conf")["customConfig"].pop("maxTokenLifetimeDays"), "never expire"),
+    "ip-list-open": ("databricks-ip-access-list-not-open",
+                     lambda p: inputs(p, "prod-access-allow-ci-egress").update(ipAddresses=["0.0.0.0/0"]), "0.0.0.0/0"),
+    "policy-init-scripts-unlocked": ("databricks-cluster-policy-locks-security",
+                                     lambda p: policy_def(p, lambda d: d.pop("init_scripts.*.dbfs.destination")), "dbfs"),
+    "policy-security-mode-none": ("databricks-cluster-policy-locks-security",
+                                  lambda p: policy_def(p, lambda d: d.update(data_security_mode={"type": "fixed", "value": "NONE"})),
+                                  "data_security_mode"),
+    "policy-autotermination-unlocked": ("databricks-cluster-policy-locks-security",
+                                        lambda p: policy_def(p, lambda d: d.pop("autotermination_minutes")), "autotermination"),
+    "databricks-default-provider": ("databricks-explicit-provider", lambda p: res(p, "prod-access-conf").update(provider=""), "default"),
+    "no-default-deny": ("ingress-namespace-default-deny", lambda p: drop(p, "prod-ingress-netpol-databricks-apps-default-deny"),
+                        "databricks-apps"),
+    "default-deny-ingress-only": ("ingress-namespace-default-deny", lambda p: inputs(p, "prod-ingress-netpol-ingress-default-deny")["spec"].update(
+        policyTypes=["Ingress"]), "Egress"),
+    "tls-1-0": ("traefik-tls-min-version", lambda p: inputs(p, "prod-ingress-tls-default")["spec"].update(minVersion="VersionTLS10"),
+                "VersionTLS10"),
+    "route-wildcard-host": ("ingress-route-exact-host", lambda p: inputs(p, "prod-ingress-route-sql")["spec"]["routes"][0].update(
+        match="Host(`*.data.contoso.com`) && PathPrefix(`/`)"), "wildcard"),
+    "route-host-regexp": ("ingress-route-exact-host", lambda p: inputs(p, "prod-ingress-route-sql")["spec"]["routes"][0].update(
+        match="HostRegexp(`.+`)"), "regular expression"),
+    "route-no-tls": ("ingress-route-tls", lambda p: inputs(p, "prod-ingress-route-jobs")["spec"].pop("tls"), "TLS"),
+    "route-no-allowlist": ("ingress-route-ip-allowlist-in-prod", lambda p: inputs(p, "prod-ingress-route-jobs")["spec"]["routes"][0].update(
+        middlewares=[{"name": "security-headers", "namespace": "ingress"}]), "IPAllowList"),
+    "plain-secret": ("kubernetes-secret-values-are-pulumi-secrets",
+                     lambda p: inputs(p, "prod-ingress-oauth2-proxy-secret").update(stringData={"cookie-secret": "hunter2"}), "cookie-secret"),
+    "aks-network-policy-none": ("aks-network-policy-enforced",
+                               lambda p: inputs(p, "prod-aks-cluster")["networkProfile"].update(networkPolicy="none"), "none"),
+    "aks-network-policy-unset": ("aks-network-policy-enforced", lambda p: inputs(p, "prod-aks-cluster")["networkProfile"].pop("networkPolicy"),
+                                 "None"),
+    "missing-tag": ("azure-required-tags", lambda p: inputs(p, "prod-network-vnet")["tags"].pop("managed-by"), "managed-by"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MUTATIONS))
+def test_insecure_mutation_is_caught(case: str, prod_plan: Plan) -> None:
+    expected, mutate, text = MUTATIONS[case]
+    plan = copy.deepcopy(prod_plan)
+    mutate(plan)
+    result = check.check_plan(plan, POLICIES)
+    caught = result.of(expected)
+    assert caught, f"{expected} missed {case}:\n{check.render(result)}"
+    assert any(text in v.message for v in caught), check.render(result)
+    assert all(v.remediation and v.urn.startswith("urn:pulumi:prod::") for v in caught)
+    level = next(p.enforcement_level for p in POLICIES if p.name == expected)
+    assert result.ok is (level.value != "mandatory")
+
+
+def test_unknown_values_skip_the_policy_like_the_analyzer(prod_plan: Plan) -> None:
+    plan = copy.deepcopy(prod_plan)
+    inputs(plan, "prod-workspace-workspace")["publicNetworkAccess"] = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    result = check.check_plan(plan, POLICIES)
+    assert not result.of("databricks-workspace-no-public-access")
+    assert any(s.policy == "databricks-workspace-no-public-access" and "publicNetworkAccess" in s.reason for s in result.skipped)
+
+
+def test_secret_rule_is_not_applicable_without_secret_markers(prod_plan: Plan) -> None:
+    """The real analyzer strips secret markers, so the rule must not flag every Secret there."""
+    plan = copy.deepcopy(prod_plan)
+    inputs(plan, "prod-ingress-oauth2-proxy-secret")["stringData"] = {"cookie-secret": "hunter2"}
+    result = check.check_plan(plan, POLICIES, config={"secretMarkers": False})
+    assert not result.of("kubernetes-secret-values-are-pulumi-secrets")
+
+
+def test_tier_from_urn_lets_dev_open_its_front_end(dev: Recording) -> None:
+    plan = planfile.to_plan(dev)
+    assert not check.check_plan(plan, POLICIES).of("databricks-workspace-no-public-access")
+    assert check.check_plan(plan, POLICIES, config={"tier": "prod"}).of("databricks-workspace-no-public-access")
+
+
+def test_pack_main_only_imports_rules_and_builds_the_pack() -> None:
+    tree = ast.parse((ROOT / "policies" / "__main__.py").read_text())
+    body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    imports = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert {n.module for n in imports if isinstance(n, ast.ImportFrom)} <= {"brickwall_rules", "pulumi_policy"}
+    rest = [n for n in body if n not in imports]
+    assert len(rest) == 1 and isinstance(rest[0], ast.Expr) and isinstance(rest[0].value, ast.Call)
+    call = rest[0].value
+    assert isinstance(call.func, ast.Name) and call.func.id == "PolicyPack"
+    assert isinstance(call.args[0], ast.Constant) and call.args[0].value == "brickwall-guardrails"
+    assert any(k.arg == "policies" and isinstance(k.value, ast.Name) and k.value.id == "ALL" for k in call.keywords)
+    assert "runtime: python" in (ROOT / "policies" / "PulumiPolicy.yaml").read_text()
+    requirements = (ROOT / "policies" / "requirements.txt").read_text().split()
+    assert "pulumi-policy==1.21.0" in requirements and "pulumi==3.272.0" in requirements
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "brickwall", "check", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_cli_end_to_end(prod_plan: Plan, tmp_path: Path) -> None:
+    ok = _cli("--stack", "prod")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "0 mandatory" in ok.stdout
+
+    plan = copy.deepcopy(prod_plan)
+    inputs(plan, "prod-workspace-workspace")["publicNetworkAccess"] = "Enabled"
+    path = tmp_path / "plan.json"
+    planfile.write(plan, path)
+    bad = _cli("--plan", str(path))
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    urn = res(plan, "prod-workspace-workspace")["urn"]
+    assert "databricks-workspace-no-public-access" in bad.stdout and urn in bad.stdout
+    assert "publicNetworkAccess is 'Enabled' in tier prod" in bad.stdout
+    assert "remediation: Set publicNetworkAccess to 'Disabled'" in bad.stdout
+
+    as_json = _cli("--plan", str(path), "--json")
+    assert as_json.returncode == 1
+    data = json.loads(as_json.stdout)
+    assert data["ok"] is False and {v["policy"] for v in data["violations"]} == {"databricks-workspace-no-public-access"}

@@ -1,0 +1,259 @@
+"""The NSG evaluator and the subnet reachability matrix (components/planning/reachability.py)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import stacks
+from components.planning.nsg_rules import DATABRICKS_RULE_PREFIX, NsgRule
+from components.planning.reachability import (
+    AZURE_DATABRICKS,
+    DEFAULT_RULES,
+    INBOUND_PORTS,
+    INTERNET,
+    NetworkContext,
+    NetworkInputs,
+    PartialMatchError,
+    evaluate,
+    flow,
+    inputs_from_spec,
+    matrix_markdown,
+    parse_ports,
+    subnet_matrix,
+)
+
+CORPORATE = "10.200.0.0/16"
+CP_RULE = DATABRICKS_RULE_PREFIX + "databricks-worker-to-databricks-cp"
+ALLOWED_TAGS = ("Storage", "Sql", "EventHub", "AzureActiveDirectory", "AzureFrontDoor.Frontend")
+TAG_PORT = {"Storage": "443", "Sql": "3306", "EventHub": "9093", "AzureActiveDirectory": "443", "AzureFrontDoor.Frontend": "443"}
+
+
+def _inputs(stack: str, **overrides: object) -> NetworkInputs:
+    base = inputs_from_spec(stacks.load(stack), peered=(CORPORATE,))
+    return NetworkInputs(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module", params=["prod", "dev"])
+def net(request: pytest.FixtureRequest) -> NetworkInputs:
+    return _inputs(request.param)
+
+
+@pytest.fixture(scope="module")
+def prod() -> NetworkInputs:
+    return _inputs("prod")
+
+
+@pytest.fixture(scope="module")
+def dev() -> NetworkInputs:
+    return _inputs("dev")
+
+
+# --- the evaluator -----------------------------------------------------------------------------
+
+CTX = NetworkContext(vnet=("10.0.0.0/16",), peered=("10.200.0.0/16",))
+
+
+def _r(name: str, priority: int, access: str = "Allow", direction: str = "Inbound", src: str = "*", dst: str = "*",
+       ports: tuple[str, ...] = ("*",), protocol: str = "*") -> NsgRule:
+    return NsgRule(name=name, priority=priority, direction=direction, access=access, protocol=protocol,  # type: ignore[arg-type]
+                   sources=(src,), destinations=(dst,), destination_ports=ports, owner="toolkit", description="")
+
+
+def test_default_rules_decide_an_empty_table() -> None:
+    assert evaluate([], "Inbound", "10.0.1.4", "10.0.2.4", 22, ctx=CTX).rule_name == "AllowVnetInBound"
+    assert evaluate([], "Inbound", "10.200.3.4", "10.0.2.4", 22, ctx=CTX).rule_name == "AllowVnetInBound"
+    assert evaluate([], "Inbound", "AzureLoadBalancer", "10.0.2.4", 80, ctx=CTX).rule_name == "AllowAzureLoadBalancerInBound"
+    assert evaluate([], "Inbound", INTERNET, "10.0.2.4", 443, ctx=CTX).rule_name == "DenyAllInBound"
+    assert evaluate([], "Inbound", "192.168.1.1", "10.0.2.4", 443, ctx=CTX).rule_name == "DenyAllInBound"  # unpeered private
+    assert evaluate([], "Outbound", "10.0.1.4", "10.200.0.0/24", 443, ctx=CTX).rule_name == "AllowVnetOutBound"
+    assert evaluate([], "Outbound", "10.0.1.4", "Storage", 443, ctx=CTX).rule_name == "AllowInternetOutBound"
+    assert evaluate([], "Outbound", "10.0.1.4", "8.8.8.8", 53, "Udp", ctx=CTX).rule_name == "AllowInternetOutBound"
+    assert evaluate([], "Outbound", "10.0.1.4", "192.168.0.0/24", 443, ctx=CTX).rule_name == "DenyAllOutBound"
+    assert all(d.default_rule for d in [evaluate([], "Inbound", INTERNET, "10.0.2.4", 1, ctx=CTX)])
+
+
+def test_tag_semantics() -> None:
+    deny_internet = [_r("deny-internet", 300, "Deny", "Outbound", dst=INTERNET)]
+    for tag in (*ALLOWED_TAGS, AZURE_DATABRICKS, "Storage.WestEurope", INTERNET, "52.174.20.1"):
+        assert evaluate(deny_internet, "Outbound", "10.0.1.4", tag, 443, ctx=CTX).access == "Deny", tag
+    for not_internet in ("10.0.9.9", "10.200.1.1", "AzureLoadBalancer", "VirtualNetwork"):
+        assert evaluate(deny_internet, "Outbound", "10.0.1.4", not_internet, 443, ctx=CTX).rule_name != "deny-internet", not_internet
+    storage = [_r("storage", 300, "Allow", "Outbound", dst="Storage", ports=("443",), protocol="Tcp"),
+               _r("deny-all", 4096, "Deny", "Outbound")]
+    assert evaluate(storage, "Outbound", "10.0.1.4", "Storage.WestEurope", 443, ctx=CTX).rule_name == "storage"
+    assert evaluate(storage, "Outbound", "10.0.1.4", "Sql", 443, ctx=CTX).rule_name == "deny-all"
+    assert evaluate(storage, "Outbound", "10.0.1.4", "20.38.0.1", 443, ctx=CTX).rule_name == "deny-all"  # tags are opaque to CIDRs
+    assert evaluate(storage, "Outbound", "10.0.1.4", "Storage", 443, "Udp", ctx=CTX).rule_name == "deny-all"
+
+
+def test_ports_and_ranges() -> None:
+    assert parse_ports("*") == (0, 65535) and parse_ports("8443-8451") == (8443, 8451) and parse_ports(22) == (22, 22)
+    with pytest.raises(ValueError):
+        parse_ports("70000")
+    table = [_r("range", 300, ports=("8443-8451",), protocol="Tcp"), _r("deny", 4096, "Deny")]
+    assert evaluate(table, "Inbound", "10.0.1.4", "10.0.2.4", "8443-8451", ctx=CTX).rule_name == "range"
+    assert evaluate(table, "Inbound", "10.0.1.4", "10.0.2.4", 8447, ctx=CTX).rule_name == "range"
+    assert evaluate(table, "Inbound", "10.0.1.4", "10.0.2.4", 8452, ctx=CTX).rule_name == "deny"
+    with pytest.raises(PartialMatchError):
+        evaluate(table, "Inbound", "10.0.1.4", "10.0.2.4", "8440-8450", ctx=CTX)
+    with pytest.raises(PartialMatchError):
+        evaluate(table, "Inbound", "10.0.1.4", "10.0.2.4", 8443, "*", ctx=CTX)
+    with pytest.raises(PartialMatchError):  # 10.0.0.0/8 is only partly inside VirtualNetwork
+        evaluate([], "Inbound", "10.0.0.0/8", "10.0.2.4", 443, ctx=CTX)
+
+
+ports = st.integers(min_value=1, max_value=65535)
+priorities = st.integers(min_value=100, max_value=4096)
+endpoints = st.sampled_from(["*", INTERNET, "VirtualNetwork", "Storage", "AzureDatabricks", "10.0.1.0/24", "10.200.0.0/16", "52.174.20.0/28"])
+queries = st.sampled_from([INTERNET, "Storage", "AzureDatabricks", "AzureLoadBalancer", "10.0.1.4", "10.0.7.7", "10.200.9.9",
+                           "52.174.20.3", "8.8.8.8", "192.168.1.1"])
+
+
+@st.composite
+def rules(draw: st.DrawFn, direction: str) -> NsgRule:
+    lo = draw(ports)
+    port = draw(st.sampled_from(["*", str(lo), f"{lo}-{min(65535, lo + draw(st.integers(0, 500)))}"]))
+    return _r(f"r{draw(st.integers(0, 10**9))}", draw(priorities), draw(st.sampled_from(["Allow", "Deny"])), direction,
+              draw(endpoints), draw(endpoints), (port,), draw(st.sampled_from(["*", "Tcp", "Udp"])))
+
+
+directions = st.sampled_from(["Inbound", "Outbound"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), directions, queries, queries, ports, st.sampled_from(["Tcp", "Udp"]))
+def test_a_lower_precedence_rule_never_changes_a_decision(data: st.DataObject, direction: str, src: str, dst: str,
+                                                          port: int, protocol: str) -> None:
+    table = data.draw(st.lists(rules(direction), max_size=6, unique_by=lambda r: r.priority))
+    before = evaluate(table, direction, src, dst, port, protocol, CTX)  # type: ignore[arg-type]
+    # Strictly lower precedence than the deciding rule (past 4096 too, for the defaults), never sharing a default's number.
+    default_numbers = {r.priority for r in DEFAULT_RULES}
+    priority = data.draw(st.integers(before.priority + 1, 70000).filter(lambda p: p not in default_numbers))
+    shape = data.draw(rules(direction))
+    extra = _r("extra", priority, shape.access, direction, shape.sources[0], shape.destinations[0], shape.destination_ports, shape.protocol)
+    after = evaluate([*table, extra], direction, src, dst, port, protocol, CTX)  # type: ignore[arg-type]
+    assert after == before
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), directions, queries, queries, ports)
+def test_a_higher_precedence_matching_rule_always_wins(data: st.DataObject, direction: str, src: str, dst: str, port: int) -> None:
+    table = data.draw(st.lists(rules(direction), max_size=6, unique_by=lambda r: r.priority))
+    access = data.draw(st.sampled_from(["Allow", "Deny"]))
+    top = _r("top", 99, access, direction)  # below every other rule's priority number, matches everything
+    decision = evaluate([*table, top], direction, src, dst, port, "Tcp", CTX)  # type: ignore[arg-type]
+    assert (decision.rule_name, decision.access) == ("top", access)
+
+
+@settings(max_examples=200, deadline=None)
+@given(directions, queries, queries, ports, st.sampled_from(["Tcp", "Udp"]))
+def test_the_default_rules_decide_when_no_custom_rule_matches(direction: str, src: str, dst: str, port: int, protocol: str) -> None:
+    unrelated = [_r("unrelated", 200, "Deny", direction, "10.99.0.0/16", "10.99.0.0/16")]
+    decision = evaluate(unrelated, direction, src, dst, port, protocol, CTX)  # type: ignore[arg-type]
+    assert decision.default_rule and decision == evaluate([], direction, src, dst, port, protocol, CTX)  # type: ignore[arg-type]
+    assert decision.rule_name in {r.name for r in DEFAULT_RULES if r.direction == direction}
+
+
+# --- the environments --------------------------------------------------------------------------
+
+@settings(max_examples=200, deadline=None)
+@given(ports, st.sampled_from(["Tcp", "Udp"]), st.sampled_from([INTERNET, AZURE_DATABRICKS, "52.174.20.3", "45.155.205.9"]))
+def test_nothing_on_the_internet_reaches_any_subnet_on_any_port(port: int, protocol: str, source: str) -> None:
+    for stack in ("prod", "dev"):
+        net = _inputs(stack)
+        for dst in (net.host, net.container, net.endpoints):
+            row = flow(net, source, dst, str(port), protocol)  # type: ignore[arg-type]
+            assert row.access == "Deny", (stack, row)
+
+
+def test_the_matrix_denies_internet_and_the_control_plane_inbound(net: NetworkInputs) -> None:
+    rows = subnet_matrix(net)
+    inbound = [r for r in rows if r.source in (INTERNET, AZURE_DATABRICKS)]
+    assert {r.port for r in inbound} == set(INBOUND_PORTS)
+    assert {r.destination for r in inbound} == {net.host, net.container, net.endpoints}
+    assert inbound and all(r.access == "Deny" for r in inbound)
+    # Secure cluster connectivity: the control plane never opens a connection, so no rule lets it in.
+    assert not any(r.legs[-1].decision.access == "Allow" for r in inbound)
+
+
+def test_cluster_nodes_reach_each_other(net: NetworkInputs) -> None:
+    for src, dst in ((net.host, net.container), (net.container, net.host)):
+        for port in INBOUND_PORTS:
+            assert flow(net, src, dst, port).access == "Allow"
+            assert flow(net, src, dst, port, "Udp").access == "Allow"
+
+
+def test_workers_reach_the_endpoints_and_a_peered_range_does_not(net: NetworkInputs) -> None:
+    for port in ("443", "6666", "3306", "8443-8451"):
+        for worker in (net.host, net.container):
+            row = flow(net, worker, net.endpoints, port)
+            assert row.access == "Allow" and row.legs[-1].decision.rule_name == "allow-workspace-to-endpoints"
+        denied = flow(net, CORPORATE, net.endpoints, port)
+        assert denied.access == "Deny" and denied.legs[-1].decision.rule_name == "deny-all-inbound"
+    for port in ("22", "3389", "5557"):
+        assert flow(net, net.host, net.endpoints, port).access == "Deny"
+
+
+def test_prod_egress_is_limited_to_the_allowed_tags(prod: NetworkInputs) -> None:
+    for worker in (prod.host, prod.container):
+        row = flow(prod, worker, INTERNET, "443")
+        assert row.access == "Deny" and row.legs[0].decision.rule_name == "deny-internet-outbound"
+        assert flow(prod, worker, "8.8.8.8", "443").access == "Deny"
+        for tag in ALLOWED_TAGS:
+            allowed = flow(prod, worker, tag, TAG_PORT[tag])
+            assert allowed.access == "Allow" and not allowed.legs[0].decision.default_rule, tag
+        assert flow(prod, worker, "Storage", "80").access == "Deny"
+        # NoAzureDatabricksRules: the control plane is reached over back-end private link, not the public tag.
+        assert flow(prod, worker, AZURE_DATABRICKS, "443").access == "Deny"
+
+
+def test_dev_egress_reaches_the_internet(dev: NetworkInputs) -> None:
+    assert dev.allow_internet_outbound
+    for worker in (dev.host, dev.container):
+        row = flow(dev, worker, INTERNET, "443")
+        assert row.access == "Allow" and row.legs[0].decision.rule_name == "AllowInternetOutBound"
+        assert flow(dev, worker, "AzureActiveDirectory", "443").access == "Allow"
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_the_control_plane_rule_follows_required_nsg_rules(stack: str) -> None:
+    all_rules = _inputs(stack, required_nsg_rules="AllRules")
+    none = _inputs(stack, required_nsg_rules="NoAzureDatabricksRules")
+    assert CP_RULE in {r.name for r in all_rules.workspace_rules()}
+    assert CP_RULE not in {r.name for r in none.workspace_rules()}
+    for port in ("443", "3306", "8443-8451"):
+        assert flow(all_rules, all_rules.host, AZURE_DATABRICKS, port).legs[0].decision.rule_name == CP_RULE
+        assert flow(none, none.host, AZURE_DATABRICKS, port).legs[0].decision.rule_name != CP_RULE
+
+
+def test_a_peered_range_is_part_of_virtual_network(net: NetworkInputs) -> None:
+    """Azure's VirtualNetwork tag includes peered and gateway-learned ranges, so the Databricks-owned
+    worker-to-worker rule admits them to the cluster subnets: recorded here so a change shows up."""
+    row = flow(net, CORPORATE, net.host, "22")
+    assert row.access == "Allow" and row.legs[0].decision.rule_name.startswith(DATABRICKS_RULE_PREFIX)
+    unpeered = _inputs("prod", peered=())
+    assert flow(unpeered, CORPORATE, unpeered.host, "22").legs[0].decision.rule_name == "DenyAllInBound"
+
+
+def test_the_matrix_uses_the_component_rule_tables(net: NetworkInputs) -> None:
+    rows = subnet_matrix(net)
+    named = {leg.decision.rule_name for r in rows for leg in r.legs}
+    table = {r.name for r in (*net.workspace_rules(), *net.endpoint_rules())} | {r.name for r in DEFAULT_RULES}
+    assert named <= table
+    assert ipaddress.ip_network(net.host).subnet_of(ipaddress.ip_network(net.vnet))  # type: ignore[arg-type]
+
+
+def test_matrix_markdown_shape(prod: NetworkInputs) -> None:
+    rows = subnet_matrix(prod)
+    text = matrix_markdown(rows, prod)
+    lines = text.strip().splitlines()
+    assert lines[0] == "| source | destination | port | protocol | access | decided by |"
+    assert lines[1] == "|---|---|---|---|---|---|"
+    assert len(lines) == len(rows) + 2
+    assert all(line.startswith("| ") and line.endswith(" |") and line.count(" | ") == 5 for line in lines[2:])
+    assert f"host ({prod.host})" in text and "deny-internet-outbound" in text
+    assert matrix_markdown([]).strip().count("\n") == 1

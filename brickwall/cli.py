@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     source(check)
     check.add_argument("--plan", metavar="FILE", help="check this saved plan file instead of running a stack")
     check.add_argument("--json", action="store_true", help="print the violations as JSON")
+
+    report = sub.add_parser("report", help="write a Markdown review report (summary, policies, topology diagram) to DIR/report.md")
+    source(report)
+    report.add_argument("--out", metavar="DIR", required=True, help="directory to write report.md (and topology.svg) to")
     return parser
 
 
@@ -206,6 +210,20 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_POLICY
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from brickwall import planfile, report
+    from components.planning.reachability import inputs_from_spec, matrix_markdown, subnet_matrix
+    from components.spec.rules import advisories
+
+    spec, stack, recording = _record(args)
+    inputs = inputs_from_spec(spec)
+    written = report.write_report(planfile.to_plan(recording), args.out, tier=spec.tier.value, region=spec.region,
+                                  advisories=advisories(spec),
+                                  reachability=matrix_markdown(subnet_matrix(inputs), inputs))
+    print(f"brickwall report: stack {stack}: wrote {', '.join(str(p) for p in written)}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     root = Path(__file__).resolve().parent.parent
     if str(root) not in sys.path:
@@ -214,7 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args = _parser().parse_args(argv)
-        return {"spec": _cmd_spec, "plan": _cmd_plan, "export": _cmd_export, "diff": _cmd_diff, "check": _cmd_check}[args.command](args)
+        return {"spec": _cmd_spec, "plan": _cmd_plan, "export": _cmd_export, "diff": _cmd_diff, "check": _cmd_check,
+                "report": _cmd_report}[args.command](args)
     except _Exit as exc:
         return exc.code
     except UsageError as exc:

@@ -1,0 +1,234 @@
+"""`report`: the Markdown review document and its topology diagram (Mermaid; DOT for an SVG when Graphviz exists)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import stacks
+from brickwall import check, cli, planfile, project, report
+from brickwall.engine import Recording
+from components.spec.rules import advisories
+
+ID = r"[A-Za-z0-9_]+"
+NODE_RE = re.compile(rf'^\s*({ID})(\[\(|\{{\{{|\[|\()"(?:[^"]*)"(\)\]|\}}\}}|\]|\))$')
+SUBGRAPH_RE = re.compile(rf'^\s*subgraph ({ID})\["[^"]*"\]$')
+EDGE_RE = re.compile(rf'^\s*({ID}) (-->|-\.->)(?:\|"[^"]*"\|)? ({ID})$')
+
+
+def validate_mermaid(text: str) -> dict[str, Any]:
+    """Offline structural check of the flowchart (mermaid-cli needs a browser, and `@mermaid-js/parser` has no
+    flowchart grammar): one header, every line a node, subgraph, `end` or edge; balanced subgraphs; ids only
+    [A-Za-z0-9_] and declared once; every edge endpoint declared; labels quoted with no raw quote inside."""
+    lines = text.rstrip("\n").split("\n")
+    assert lines[0] == "flowchart LR"
+    nodes: set[str] = set()
+    groups: set[str] = set()
+    edges: list[tuple[str, str, str]] = []
+    depth = 0
+    for line in lines[1:]:
+        if m := SUBGRAPH_RE.match(line):
+            assert m[1] not in nodes | groups, f"duplicate id {m[1]}"
+            groups.add(m[1])
+            depth += 1
+        elif line.strip() == "end":
+            depth -= 1
+            assert depth >= 0, "unbalanced end"
+        elif m := EDGE_RE.match(line):
+            edges.append((m[1], m[3], line))
+        elif m := NODE_RE.match(line):
+            assert m[1] not in nodes | groups, f"duplicate id {m[1]}"
+            assert m[1].lower() != "end"
+            nodes.add(m[1])
+        else:
+            raise AssertionError(f"not a valid flowchart line: {line!r}")
+    assert depth == 0, "unbalanced subgraph/end"
+    for src, dst, line in edges:
+        assert src in nodes and dst in nodes, f"undeclared edge endpoint: {line}"
+    return {"nodes": nodes, "groups": groups, "edges": edges}
+
+
+def _report(rec: Recording, **kwargs: Any) -> tuple[str, str, str]:
+    spec = stacks.load(rec.stack)
+    return report.build_report(planfile.to_plan(rec), tier=spec.tier.value, region=spec.region,
+                               advisories=advisories(spec), dot_available=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def prod_report(prod: Recording) -> tuple[str, str, str]:
+    return _report(prod)
+
+
+@pytest.fixture(scope="module")
+def dev_report(dev: Recording) -> tuple[str, str, str]:
+    return _report(dev)
+
+
+def _label_of(mermaid: str, text: str) -> str:
+    """The id of the one node whose label contains `text`."""
+    ids = [m[1] for line in mermaid.splitlines() if (m := NODE_RE.match(line)) and text in line]
+    assert len(ids) == 1, (text, ids)
+    return ids[0]
+
+
+def _edge(mermaid: str, src: str, dst: str, label: str | None = None) -> bool:
+    for line in mermaid.splitlines():
+        m = EDGE_RE.match(line)
+        if m and m[1] == src and m[3] == dst and (label is None or f'|"{label}"|' in line):
+            return True
+    return False
+
+
+def _subgraph_of(mermaid: str, node_id: str) -> str | None:
+    stack: list[str] = []
+    for line in mermaid.splitlines():
+        if m := SUBGRAPH_RE.match(line):
+            stack.append(m[1])
+        elif line.strip() == "end":
+            stack.pop()
+        elif (m := NODE_RE.match(line)) and m[1] == node_id:
+            return stack[-1] if stack else None
+    raise AssertionError(f"{node_id} not declared")
+
+
+def test_prod_header_summary_and_components(prod_report: tuple[str, str, str], prod: Recording) -> None:
+    text, _, _ = prod_report
+    assert "- stack: `prod`" in text and "- tier: `prod`" in text and "- region: `westeurope`" in text
+    assert "offline: mock runtime" in text
+    from brickwall import render
+
+    assert render.summary(planfile.to_plan(prod)) in text
+    assert "| prod-network | DatabricksNetwork |" in text and "Subnet x4" in text
+    assert "| prod-private-link | PrivateLink |" in text and "PrivateEndpoint x5" in text
+    assert "Reachability" not in text  # no stub: the section only appears with real content
+
+
+def test_prod_topology(prod_report: tuple[str, str, str]) -> None:
+    text, mermaid, _ = prod_report
+    assert f"```mermaid\n{mermaid}```" in text
+    parsed = validate_mermaid(mermaid)
+    assert len(parsed["edges"]) > 20
+    workspace_vnet = _label_of(mermaid, '"vnet-bw-prod-weu<br/>10.30.0.0/19"')
+    transit_vnet = _label_of(mermaid, '"vnet-bw-prod-weu-transit<br/>10.130.0.0/24"')
+    assert 'subgraph sg_vnet_rg_bw_prod_weu_vnet_bw_prod_weu["workspace VNet: vnet-bw-prod-weu"]' in mermaid
+    assert '["transit VNet: vnet-bw-prod-weu-transit"]' in mermaid
+    ws_group, transit_group = _subgraph_of(mermaid, workspace_vnet), _subgraph_of(mermaid, transit_vnet)
+    subnets = {}
+    for name, cidr, group in [("snet-dbw-host", "10.30.0.0/21", ws_group), ("snet-dbw-container", "10.30.8.0/21", ws_group),
+                              ("snet-aks", "10.30.16.0/23", ws_group), ("snet-private-endpoints", "10.30.18.0/27", ws_group),
+                              ("snet-private-endpoints", "10.130.0.0/27", transit_group)]:
+        subnets[cidr] = _label_of(mermaid, f'"{name}<br/>{cidr}')
+        assert _subgraph_of(mermaid, subnets[cidr]) == group
+    dbw_nsg, pe_nsg = _label_of(mermaid, "NSG nsg-bw-prod-weu-dbw"), _label_of(mermaid, "NSG nsg-bw-prod-weu-pe")
+    assert _edge(mermaid, dbw_nsg, subnets["10.30.0.0/21"], "attached") and _edge(mermaid, dbw_nsg, subnets["10.30.8.0/21"])
+    assert _edge(mermaid, pe_nsg, subnets["10.30.18.0/27"], "attached")
+    assert not any(_edge(mermaid, n, subnets["10.130.0.0/27"]) for n in (dbw_nsg, pe_nsg))
+
+    workspace = _label_of(mermaid, "Databricks workspace dbw-bw-prod-weu")
+    assert "publicNetworkAccess=Disabled<br/>NPIP (no public IP)=True" in mermaid
+    webauth = _label_of(mermaid, "web-auth workspace WEBAUTH_DO_NOT_DELETE_WESTEUROPE")
+    storage = _label_of(mermaid, "workspace storage stbwprodweup7k2")
+    for pe, subnet, target, group in [("backend", "10.30.18.0/27", workspace, "databricks_ui_api"),
+                                      ("blob", "10.30.18.0/27", storage, "blob"), ("dfs", "10.30.18.0/27", storage, "dfs"),
+                                      ("frontend", "10.130.0.0/27", workspace, "databricks_ui_api"),
+                                      ("webauth", "10.130.0.0/27", webauth, "browser_authentication")]:
+        node = _label_of(mermaid, f"private endpoint pe-bw-prod-weu-{pe}\"")
+        assert _subgraph_of(mermaid, node) == _subgraph_of(mermaid, subnets[subnet])
+        assert _edge(mermaid, subnets[subnet], node, "in subnet")
+        assert _edge(mermaid, node, target, group), pe
+
+    db_zone = _label_of(mermaid, "privatelink.azuredatabricks.net<br/>(rg-bw-prod-weu)")
+    db_transit_zone = _label_of(mermaid, "privatelink.azuredatabricks.net<br/>(rg-bw-prod-weu-transit)")
+    assert _edge(mermaid, db_zone, workspace_vnet, "linked") and not _edge(mermaid, db_zone, transit_vnet)
+    assert _edge(mermaid, db_transit_zone, transit_vnet, "linked") and not _edge(mermaid, db_transit_zone, workspace_vnet)
+    for zone in ("privatelink.blob.core.windows.net", "privatelink.dfs.core.windows.net"):
+        assert _edge(mermaid, _label_of(mermaid, zone), workspace_vnet, "linked")
+
+    aks = _label_of(mermaid, "AKS aks-bw-prod-weu")
+    assert _edge(mermaid, subnets["10.30.16.0/23"], aks)
+    traefik = _label_of(mermaid, "Helm traefik")
+    assert _edge(mermaid, aks, traefik, "runs")
+    for ns in ("ingress", "databricks-apps", "cert-manager"):
+        assert f'["namespace {ns}"]' in mermaid
+    jobs_host, sql_host = _label_of(mermaid, '"jobs.data.contoso.com"'), _label_of(mermaid, '"sql.data.contoso.com"')
+    assert _edge(mermaid, traefik, jobs_host, "routes")
+    assert _edge(mermaid, jobs_host, _label_of(mermaid, "connector databricks-apps/jobs-api:8443"), "/api/2.1/jobs")
+    assert _edge(mermaid, sql_host, _label_of(mermaid, "connector databricks-apps/sql-gateway:8443"), "/")
+
+    rt, fw = _label_of(mermaid, "route table rt-bw-prod-weu-egress"), _label_of(mermaid, "firewall / NVA<br/>10.0.1.4")
+    assert _edge(mermaid, rt, fw, "0.0.0.0/0 default-via-firewall")
+    for cidr in ("10.30.0.0/21", "10.30.8.0/21", "10.30.16.0/23"):
+        assert _edge(mermaid, subnets[cidr], rt, "egress")
+    assert "NAT gateway" not in mermaid
+
+
+def test_dev_topology(dev_report: tuple[str, str, str]) -> None:
+    text, mermaid, _ = dev_report
+    assert "- stack: `dev`" in text and "- tier: `dev`" in text
+    validate_mermaid(mermaid)
+    assert "transit" not in mermaid.lower() and "AKS" not in mermaid and "ingress tier" not in mermaid
+    assert "publicNetworkAccess=Enabled" in mermaid
+    nat = _label_of(mermaid, "NAT gateway ng-bw-dev-weu<br/>public IP pip-bw-dev-weu-nat")
+    assert _edge(mermaid, _label_of(mermaid, '"snet-dbw-host<br/>10.10.0.0/22'), nat, "egress")
+    assert _edge(mermaid, nat, _label_of(mermaid, '"Internet"'), "SNAT")
+    assert _edge(mermaid, _label_of(mermaid, "privatelink.azuredatabricks.net"), _label_of(mermaid, '"vnet-bw-dev-weu<br/>'), "linked")
+
+
+def test_policy_section(prod_report: tuple[str, str, str], prod: Recording) -> None:
+    text, _, _ = prod_report
+    n = len(check.load_policies())
+    assert f"All {n} rules pass" in text and "| Level | Rule |" not in text
+    assert "### Advisories" in text and "IP access lists only see public traffic" in text
+
+    plan = copy.deepcopy(planfile.to_plan(prod))
+    ws = next(r for r in plan["resources"] if r["name"] == "prod-workspace-workspace")
+    ws["inputs"]["publicNetworkAccess"] = "Enabled"
+    ws["inputs"]["parameters"]["enableNoPublicIp"]["value"] = False
+    result = check.check_plan(plan)
+    assert result.violations
+    mutated, mermaid, _ = report.build_report(plan, check_result=result, dot_available=False)
+    assert "| Level | Rule | Resource | Message | Remediation |" in mutated
+    for v in result.violations:
+        assert f"| {v.level} | {v.policy} | `{v.urn or '(stack)'}` |" in mutated
+    assert "publicNetworkAccess=Enabled<br/>NPIP (no public IP)=False" in mermaid
+
+
+def test_dot_graph(prod_report: tuple[str, str, str]) -> None:
+    text, mermaid, dot = prod_report
+    assert dot.startswith("digraph topology {") and dot.rstrip().endswith("}")
+    assert dot.count("{") == dot.count("}")
+    assert dot.count("subgraph cluster_") == mermaid.count("subgraph ")
+    mermaid_edges = validate_mermaid(mermaid)["edges"]
+    dot_edges = re.findall(rf"^\s*({ID}) -> ({ID})", dot, re.M)
+    assert dot_edges == [(s, d) for s, d, _ in mermaid_edges]
+    declared = set(re.findall(rf"^\s*({ID}) \[label=", dot, re.M))
+    assert {n for e in dot_edges for n in e} <= declared
+    assert 'label="firewall / NVA\\n10.0.1.4"' in dot
+    assert "topology.svg` skipped: Graphviz (`dot`) is not installed" in text
+
+
+def test_sanitize() -> None:
+    assert report.sanitize("rg-bw/vnet.x y") == "rg_bw_vnet_x_y"
+    assert report.sanitize("10.0.1.4") == "n_10_0_1_4" and report.sanitize("end") == "n_end"
+    g = report.Graph()
+    g.node("a", 'say "hi"')
+    assert validate_mermaid(report.to_mermaid(g))["nodes"] == {"a"}
+    assert "#quot;hi#quot;" in report.to_mermaid(g) and '\\"hi\\"' in report.to_dot(g)
+
+
+def test_cli_report_dev_without_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str], prod_report: tuple[str, str, str]) -> None:
+    assert cli.main(["report", "--stack", "dev", "--out", str(tmp_path)]) == 0
+    assert "report.md" in capsys.readouterr().out
+    text = (tmp_path / "report.md").read_text()
+    # The NSG reachability matrix, evaluated from the rule tables: nothing from the Internet reaches cluster nodes.
+    assert "## Reachability (NSGs)" in text
+    assert "| Internet | host (10.10.0.0/22) | 22 | Tcp | Deny | workspace inbound: deny-internet-inbound |" in text
+    assert text.startswith("# brickwall report: stack dev") and "```mermaid\nflowchart LR" in text
+    assert not (tmp_path / "topology.svg").exists()
+    for body in (text, prod_report[0]):
+        assert project.SECRET_CONFIG_PLACEHOLDER not in body and "s3cr3t-value-from-config" not in body
+    assert cli.main(["report", "--stack", "nope", "--out", str(tmp_path)]) == cli.EXIT_USAGE

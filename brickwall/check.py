@@ -47,6 +47,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown
 
 from brickwall import planfile
 from brickwall.engine import Recording, ResourceRef, Unknown
+from brickwall.planfile import UNKNOWN_PLACEHOLDER
 
 POLICIES_DIR = Path(__file__).resolve().parent.parent / "policies"
 
@@ -108,7 +109,7 @@ def load_policies() -> list[Policy]:
 
 def _wire(value: Any) -> Any:
     """Plan-form value -> what the analyzer deserializes: unknowns become the wire sentinel, references their id."""
-    if isinstance(value, Unknown):
+    if isinstance(value, Unknown) or value == UNKNOWN_PLACEHOLDER:
         return UNKNOWN_STRING_VALUE
     if isinstance(value, ResourceRef):
         return value.id or value.urn

@@ -26,9 +26,9 @@ from typing import Any, Final
 
 import yaml
 
-from brickwall.engine import SECRET_PLACEHOLDER, Recording, Registration, ResourceRef, Secret, Unknown
+from brickwall.engine import Recording, Registration, Secret
+from brickwall.planfile import redact
 
-UNKNOWN_PLACEHOLDER: Final = "[unknown]"
 ARM_SCHEMA: Final = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 
 KUBERNETES_DIR: Final = "kubernetes"
@@ -66,32 +66,9 @@ class ExportError(Exception):
 # --- values --------------------------------------------------------------------------------------------------
 
 
-def _redacted(value: Any) -> Any:
-    """The shape of a secret value with every scalar replaced by the placeholder."""
-    if isinstance(value, Secret):
-        return _redacted(value.value)
-    if isinstance(value, dict):
-        return {k: _redacted(v) for k, v in sorted(value.items())}
-    if isinstance(value, (list, tuple)):
-        return [_redacted(v) for v in value]
-    return SECRET_PLACEHOLDER
-
-
 def clean(value: Any) -> Any:
-    """Wire value -> plain file value: secrets redacted (shape kept), whole floats -> int, maps sorted by key."""
-    if isinstance(value, Secret):
-        return _redacted(value.value)
-    if isinstance(value, Unknown):
-        return UNKNOWN_PLACEHOLDER
-    if isinstance(value, ResourceRef):
-        return value.id or value.urn
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: clean(v) for k, v in sorted(value.items())}
-    if isinstance(value, (list, tuple)):
-        return [clean(v) for v in value]
-    return value
+    """Wire value -> file value: the plan file's conversion, with secrets keeping their shape (see planfile.redact)."""
+    return redact(value, keep_secret_shape=True)
 
 
 def _reveal(value: Any) -> Any:
@@ -138,7 +115,8 @@ def manifest(recording: Recording, reg: Registration) -> dict[str, Any]:
     raw_metadata = inputs.get("metadata")
     metadata = dict(_reveal(raw_metadata) or {})
     if isinstance(raw_metadata, Secret):  # keep only the identity in clear, as the provider shows it anyway
-        metadata = {**_redacted(metadata), **{k: metadata[k] for k in ("name", "namespace") if k in metadata}}
+        identity = {k: metadata[k] for k in ("name", "namespace") if k in metadata}
+        metadata = {**redact(raw_metadata, keep_secret_shape=True), **identity}
     if "name" not in metadata:
         # The provider would auto-name it `<logical name>-<random suffix>`; stay stable, as the mocks do.
         metadata["name"] = reg.name

@@ -14,22 +14,39 @@ import json
 from pathlib import Path
 from typing import Any
 
-from brickwall.engine import SECRET_PLACEHOLDER, Recording, Registration, Secret
+from brickwall.engine import SECRET_PLACEHOLDER, Recording, Registration, ResourceRef, Secret, Unknown
 
 SCHEMA_VERSION = 1
+UNKNOWN_PLACEHOLDER = "[unknown]"
 
 
-def redact(value: Any) -> Any:
-    """Secrets become "[secret]"; whole floats become ints (the wire carries every number as a double)."""
+def redact(value: Any, *, keep_secret_shape: bool = False) -> Any:
+    """A recorded value as written to files: secrets become "[secret]" (with `keep_secret_shape`, every scalar
+    inside the secret does, so a manifest keeps its structure), values only known at apply time "[unknown]",
+    resource references their id, whole floats ints (the wire carries every number as a double), maps sorted."""
     if isinstance(value, Secret):
-        return SECRET_PLACEHOLDER
+        return _secret_shape(value.value) if keep_secret_shape else SECRET_PLACEHOLDER
+    if isinstance(value, Unknown):
+        return UNKNOWN_PLACEHOLDER
+    if isinstance(value, ResourceRef):
+        return value.id or value.urn
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {k: redact(v) for k, v in sorted(value.items())}
+        return {k: redact(v, keep_secret_shape=keep_secret_shape) for k, v in sorted(value.items())}
     if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
+        return [redact(v, keep_secret_shape=keep_secret_shape) for v in value]
     return value
+
+
+def _secret_shape(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return _secret_shape(value.value)
+    if isinstance(value, dict):
+        return {k: _secret_shape(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_secret_shape(v) for v in value]
+    return SECRET_PLACEHOLDER
 
 
 def resource_entry(reg: Registration) -> dict[str, Any]:

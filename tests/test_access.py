@@ -178,6 +178,12 @@ def test_first_preview_with_an_unknown_workspace_url() -> None:
     # Every Databricks resource is still planned, through the same provider.
     assert len([r for r in rec.registrations if r.type.startswith("databricks:")]) >= 10
     assert all(r.provider.startswith(provider.urn) for r in rec.registrations if r.type.startswith("databricks:"))
+    # The preview's plan file writes the unknowns as "[unknown]", and the policy check skips what it cannot know.
+    text = planfile.dumps(planfile.to_plan(rec))
+    assert '"host": "[unknown]"' in text
+    from brickwall import check
+
+    assert check.check_recording(rec).mandatory == []
 
 
 def test_provider_credentials_from_config_stay_secret() -> None:

@@ -19,11 +19,16 @@ from components.spec.access import (
     IpList,
     ServicePrincipalSpec,
 )
+from components.spec.audit import AlertsSpec, MonitoringSpec, SiemSpec
+from components.spec.data import DataLakeSpec, DataSpec, SqlDatabaseSpec
+from components.spec.encryption import EncryptionSpec
 from components.spec.ingress import AksSpec, ConnectorSpec, IngressSpec, OAuth2ProxySpec, RouteSpec
 
 SECURITY_SCRIPTS = "/Volumes/platform/security/init-scripts"
 TENANT_ISSUER = "https://login.microsoftonline.com/5b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d10/v2.0"
 CORPORATE = "10.200.0.0/16"  # on-premises clients over ExpressRoute
+# The first-party AzureDatabricks application's object id in this tenant (it differs per tenant).
+AZURE_DATABRICKS_APP = "6a1e2f3b-9c8d-4e7f-8a6b-5c4d3e2f1a09"
 
 
 def build() -> EnvironmentSpec:
@@ -71,6 +76,19 @@ def build() -> EnvironmentSpec:
                                   cluster_log_path="/Volumes/platform/audit/cluster-logs"),
             ),
         ),
+        monitoring=MonitoringSpec(
+            log_retention_days=365,
+            siem=SiemSpec(event_hub=True),
+            alerts=AlertsSpec(emails=("secops@contoso.com", "data-platform-oncall@contoso.com"),
+                              allowed_countries=("Netherlands", "Germany", "Ireland")),
+        ),
+        data=DataSpec(
+            lake=DataLakeSpec(enabled=True, containers=("raw", "curated", "sandbox"), sku="Standard_GZRS"),
+            sql=SqlDatabaseSpec(enabled=True, entra_admin_group="sql-admins",
+                                entra_admin_object_id="2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f801"),
+        ),
+        # A steady-state prod: the first deployment ran with dbfs_root="prepare".
+        encryption=EncryptionSpec(dbfs_root="apply", databricks_app_object_id=AZURE_DATABRICKS_APP),
         ingress=IngressSpec(
             enabled=True,
             cluster="aks",

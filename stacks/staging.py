@@ -9,6 +9,9 @@ from components.spec import (
     TransitNetworkSpec,
 )
 from components.spec.access import AccessSpec, ClusterPolicySpec, GroupSpec, IpAccessSpec, ServicePrincipalSpec
+from components.spec.audit import AlertsSpec, MonitoringSpec
+from components.spec.data import DataLakeSpec, DataSpec
+from components.spec.encryption import EncryptionSpec
 
 
 def build() -> EnvironmentSpec:
@@ -19,6 +22,10 @@ def build() -> EnvironmentSpec:
         tags={"cost-center": "data-platform", "owner": "platform-team"},
         network=NetworkSpec(address_space="10.20.0.0/20", subnets=SubnetLayout(aks_prefix_length=24)),
         private_link=PrivateLinkSpec(transit=TransitNetworkSpec(address_space="10.120.0.0/24")),
+        monitoring=MonitoringSpec(alerts=AlertsSpec(emails=("data-platform-oncall@contoso.com",))),
+        data=DataSpec(lake=DataLakeSpec(enabled=True)),
+        # A fresh staging deploys with dbfs_root "prepare" (the default); see the README on the second step.
+        encryption=EncryptionSpec(databricks_app_object_id="6a1e2f3b-9c8d-4e7f-8a6b-5c4d3e2f1a09"),
         access=AccessSpec(
             ip_access=IpAccessSpec(break_glass=("52.174.20.0/28",), ci_egress=("20.61.88.16/28",)),
             groups=(

@@ -43,6 +43,9 @@ MIN_PROD: dict[str, Any] = {
     "network": {"address_space": "10.30.0.0/19"},
     "private_link": {"transit": {"address_space": "10.130.0.0/24"}},
     "access": LOCKOUT_SAFE,
+    # What prod cannot leave out: someone to alert and the tenant's AzureDatabricks application for its keys.
+    "monitoring": {"alerts": {"emails": ["secops@example.com"]}},
+    "encryption": {"databricks_app_object_id": "6a1e2f3b-9c8d-4e7f-8a6b-5c4d3e2f1a09"},
 }
 
 

@@ -42,6 +42,19 @@ NAME_RULES: dict[str, NameRule] = {
     "aks_cluster": NameRule(1, 63, r"[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?", "letters, digits, _ -; starts and ends alphanumeric"),
     "log_analytics": NameRule(4, 63, r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?", "letters, digits, -; starts and ends alphanumeric"),
     "storage_account": NameRule(3, 24, r"[a-z0-9]+", "lowercase letters and digits only", global_scope=True),
+    "key_vault": NameRule(3, 24, r"[A-Za-z](-?[A-Za-z0-9])*", "letters, digits and single hyphens; starts with a letter, ends "
+                          "with a letter or digit", global_scope=True),
+    "key": NameRule(1, 127, r"[A-Za-z0-9-]+", "letters, digits, -"),
+    "event_hub_namespace": NameRule(6, 50, r"[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]", "letters, digits, -; starts with a letter, "
+                                    "ends with a letter or digit", global_scope=True),
+    "event_hub": NameRule(1, 256, r"[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?", "letters, digits, _ . -"),
+    "sql_server": NameRule(1, 63, r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", "lowercase letters, digits, -; not starting or ending "
+                           "with -", global_scope=True),
+    "action_group": NameRule(1, 260, r"[^/&%\\?]+", "no / & % \\ ?"),
+    "action_group_short": NameRule(1, 12, r"[A-Za-z0-9 _-]+", "up to 12 letters, digits, spaces, _ -"),
+    "alert_rule": NameRule(1, 260, r"[^*#&+:<>?@%{}\\/]+", "no * # & + : < > ? @ % { } \\ /"),
+    "flow_log": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    "lock": NameRule(1, 90, r"[^<>*%:?/\\+]+", "no < > * % : ? / \\ +"),
 }
 
 
@@ -95,6 +108,23 @@ class NamePlan:
     aks_cluster: str
     aks_subnet: str
     log_analytics: str
+    key_vault: str
+    cmk_key: str
+    key_vault_endpoint: str
+    data_lake_storage_account: str
+    data_lake_access_connector: str
+    data_lake_dfs_endpoint: str
+    data_lake_blob_endpoint: str
+    sql_server: str
+    sql_endpoint: str
+    flow_log_storage_account: str
+    flow_log: str
+    event_hub_namespace: str
+    event_hub: str
+    action_group: str
+    action_group_short: str
+    alert_prefix: str
+    lock: str
 
     _KINDS: ClassVar[dict[str, str]] = {
         "resource_group": "resource_group",
@@ -123,6 +153,23 @@ class NamePlan:
         "aks_cluster": "aks_cluster",
         "aks_subnet": "subnet",
         "log_analytics": "log_analytics",
+        "key_vault": "key_vault",
+        "cmk_key": "key",
+        "key_vault_endpoint": "private_endpoint",
+        "data_lake_storage_account": "storage_account",
+        "data_lake_access_connector": "access_connector",
+        "data_lake_dfs_endpoint": "private_endpoint",
+        "data_lake_blob_endpoint": "private_endpoint",
+        "sql_server": "sql_server",
+        "sql_endpoint": "private_endpoint",
+        "flow_log_storage_account": "storage_account",
+        "flow_log": "flow_log",
+        "event_hub_namespace": "event_hub_namespace",
+        "event_hub": "event_hub",
+        "action_group": "action_group",
+        "action_group_short": "action_group_short",
+        "alert_prefix": "alert_rule",
+        "lock": "lock",
     }
 
     def items(self) -> Iterator[tuple[str, str, str]]:
@@ -168,6 +215,23 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         aks_cluster=f"aks-{base}",
         aks_subnet="snet-aks",
         log_analytics=f"log-{base}",
+        key_vault=f"kv{compact}{suffix}",
+        cmk_key="cmk-databricks",
+        key_vault_endpoint=f"pe-{base}-kv",
+        data_lake_storage_account=f"dl{compact}{suffix}",
+        data_lake_access_connector=f"ac-{base}-lake",
+        data_lake_dfs_endpoint=f"pe-{base}-lake-dfs",
+        data_lake_blob_endpoint=f"pe-{base}-lake-blob",
+        sql_server=f"sql-{base}-{suffix}",
+        sql_endpoint=f"pe-{base}-sql",
+        flow_log_storage_account=f"fl{compact}{suffix}",
+        flow_log=f"fl-{base}-vnet",
+        event_hub_namespace=f"evhns-{base}-{suffix}",
+        event_hub="audit-logs",
+        action_group=f"ag-{base}-security",
+        action_group_short=f"bw{env}"[:12],
+        alert_prefix=f"alert-{base}",
+        lock="do-not-delete",
     )
 
 

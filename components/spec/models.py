@@ -30,7 +30,10 @@ from components.planning.addresses import (
 from components.planning.naming import NamePlan, plan_names
 from components.planning.regions import DATABRICKS_REGIONS
 from components.spec.access import AccessSpec
+from components.spec.audit import MonitoringSpec
 from components.spec.base import StrictModel
+from components.spec.data import DataSpec
+from components.spec.encryption import EncryptionSpec
 from components.spec.errors import Problem, problems_from, raise_problems
 from components.spec.ingress import IngressSpec
 
@@ -265,16 +268,11 @@ class PrivateLinkSpec(StrictModel):
     transit: TransitNetworkSpec | None = None
 
 
-class MonitoringSpec(StrictModel):
-    """Where logs go. The audit work adds diagnostic settings, flow logs, alerts and a SIEM export."""
-
-    # Log Analytics keeps 30-730 days in its interactive tier.
-    log_retention_days: int = Field(default=90, ge=30, le=730)
-
-
 class ProtectionSpec(StrictModel):
     # protect + retainOnDelete on data-bearing resources (the workspace and its storage).
     protect_data: bool = True
+    # CanNotDelete management locks on the workspace, the data lake, the Key Vault and Log Analytics.
+    locks: bool = True
 
 
 class NamingSpec(StrictModel):
@@ -316,6 +314,8 @@ class EnvironmentSpec(StrictModel):
     access: AccessSpec = AccessSpec()
     ingress: IngressSpec = IngressSpec()
     monitoring: MonitoringSpec = MonitoringSpec()
+    data: DataSpec = DataSpec()
+    encryption: EncryptionSpec = EncryptionSpec()
 
     @field_validator("name")
     @classmethod
@@ -389,7 +389,7 @@ class EnvironmentSpec(StrictModel):
 _SECTIONS: dict[str, type[BaseModel]] = {
     "naming": NamingSpec, "network": NetworkSpec, "workspace": WorkspaceSpec,
     "private_link": PrivateLinkSpec, "protection": ProtectionSpec, "access": AccessSpec, "ingress": IngressSpec,
-    "monitoring": MonitoringSpec,
+    "monitoring": MonitoringSpec, "data": DataSpec, "encryption": EncryptionSpec,
 }
 
 

@@ -308,10 +308,33 @@ def _ingress_prod_load_balancer(spec: EnvironmentSpec) -> list[Problem]:
     return problems
 
 
+def _audit(spec: EnvironmentSpec) -> list[Problem]:
+    alerts = spec.monitoring.alerts
+    if alerts.enabled and not alerts.emails:
+        return [Problem(("monitoring", "alerts", "emails"), "alerts need someone to tell: give at least one email receiver")]
+    return []
+
+
+def _data_sources(spec: EnvironmentSpec) -> list[Problem]:
+    lake = spec.data.lake
+    if lake.existing_storage_account_id is not None and not lake.enabled:
+        return [Problem(("data", "lake", "enabled"), "existing_storage_account_id is given but the lake is not enabled")]
+    return []
+
+
+def _encryption(spec: EnvironmentSpec) -> list[Problem]:
+    enc = spec.encryption
+    if enc.customer_managed_keys and enc.managed_services and enc.databricks_app_object_id is None:
+        return [Problem(("encryption", "databricks_app_object_id"),
+                        "managed-services keys are used by the AzureDatabricks application; give its object id in your "
+                        "tenant (Enterprise applications, application id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d)")]
+    return []
+
+
 RULES: tuple[Rule, ...] = (
     _floors, _nsg_mode, _private_front_end, _workspace_storage, _transit_range, _firewall_outside_workspace, _names,
     _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags,
-    _ingress_cluster, _ingress_routes, _ingress_prod, _ingress_prod_load_balancer,
+    _ingress_cluster, _ingress_routes, _ingress_prod, _ingress_prod_load_balancer, _audit, _data_sources, _encryption,
 )
 
 
@@ -323,6 +346,13 @@ def advisories(spec: EnvironmentSpec) -> list[str]:
                      "defence in depth and take effect only if public access is ever enabled")
     if not spec.access.ip_access.enabled and spec.workspace.public_network_access == "Enabled":
         notes.append("the workspace front end is public and IP access lists are off: anyone with credentials can reach it")
+    if spec.monitoring.alerts.enabled and spec.ingress.enabled and spec.ingress.cluster != "aks":
+        notes.append("ingress alerts need the controller's access logs in Log Analytics; with an existing cluster, "
+                     "ship them there yourself (the toolkit wires Container Insights only for the AKS it creates)")
+    enc = spec.encryption
+    if enc.customer_managed_keys and enc.dbfs_root == "prepare":
+        notes.append("DBFS root encryption is prepared, not applied: once this deployment has run, set "
+                     "encryption.dbfs_root to 'apply' and deploy again")
     return notes
 
 

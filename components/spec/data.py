@@ -1,0 +1,84 @@
+"""Data sources: the ADLS Gen2 data lake and an optional Azure SQL database, reached only privately."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Literal
+
+from pydantic import field_validator, model_validator
+
+from components.spec.base import StrictModel
+from components.spec.errors import Problem, raise_problems
+
+ARM_STORAGE_ACCOUNT = re.compile(
+    r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[a-z0-9]{3,24}", re.I)
+
+
+class DataLakeSpec(StrictModel):
+    enabled: bool = False
+    # Reach an existing lake (private endpoints and the role only; its settings stay its owner's).
+    existing_storage_account_id: str | None = None
+    containers: tuple[str, ...] = ("raw", "curated")
+    sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"] = "Standard_ZRS"
+    # The least role Databricks' access connector needs on each container.
+    databricks_role: Literal["Storage Blob Data Contributor", "Storage Blob Data Reader"] = "Storage Blob Data Contributor"
+
+    @field_validator("existing_storage_account_id")
+    @classmethod
+    def _existing(cls, v: str | None) -> str | None:
+        if v is not None and not ARM_STORAGE_ACCOUNT.fullmatch(v):
+            raise ValueError("not a storage account resource id "
+                             "(/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<name>)")
+        return v
+
+    @field_validator("containers")
+    @classmethod
+    def _containers(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [c for c in v if not (re.fullmatch(r"[a-z0-9](-?[a-z0-9])*", c) and 3 <= len(c) <= 63)]
+        if bad:
+            raise ValueError(f"container names are 3-63 lowercase letters, digits and single hyphens: {', '.join(map(repr, bad))}")
+        if len(set(v)) != len(v):
+            raise ValueError("lists the same container twice")
+        return v
+
+
+class SqlDatabaseSpec(StrictModel):
+    """Azure SQL with Entra-only authentication; the admin is an Entra group."""
+
+    enabled: bool = False
+    database_name: str = "analytics"
+    sku: str = "GP_S_Gen5_2"
+    entra_admin_group: str | None = None
+    entra_admin_object_id: str | None = None
+
+    @field_validator("database_name")
+    @classmethod
+    def _db_name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", v) or v.lower() in {"master", "tempdb", "model", "msdb"}:
+            raise ValueError("1-128 letters, digits, _ or -, and not a system database name")
+        return v
+
+    @field_validator("entra_admin_object_id")
+    @classmethod
+    def _object_id(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                uuid.UUID(v)
+            except ValueError:
+                raise ValueError(f"{v!r} is not an Entra object id (a GUID)") from None
+        return v
+
+    @model_validator(mode="after")
+    def _admin(self) -> SqlDatabaseSpec:
+        if self.enabled:
+            problems = [Problem((f,), "Entra-only authentication needs an Entra admin group; give its name and object id")
+                        for f in ("entra_admin_group", "entra_admin_object_id") if getattr(self, f) is None]
+            if problems:
+                raise_problems(problems)
+        return self
+
+
+class DataSpec(StrictModel):
+    lake: DataLakeSpec = DataLakeSpec()
+    sql: SqlDatabaseSpec = SqlDatabaseSpec()

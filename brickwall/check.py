@@ -9,7 +9,8 @@ What the rules see:
   identically: inputs in plan form (whole floats as ints), every secret as the string "[secret]" (a rule never
   sees a secret's value, and the "Kubernetes Secret values are Pulumi secrets" rule tells a marked value from a
   plain one). Policies get the config `{"secretMarkers": true}` (plus `tier` when given) so that rule runs; under
-  the real analyzer, which strips secret markers, it reports itself not applicable.
+  the real analyzer, where pulumi-policy unwraps the engine's secret markers before a rule runs, it reports itself
+  not applicable (tests/test_policy_pack_server.py).
 - Unknown values (the engine's `UNKNOWN`, or any unknown sentinel in a plan file) become the wire's unknown
   sentinels; a policy that touches one raises `UnknownValueError` and is skipped for that resource (for a stack
   policy: for the stack), as the real analyzer does during preview. Skips are kept in `CheckResult.skipped`.
@@ -142,6 +143,28 @@ def _default_provider_urn(entry: Mapping[str, Any], stack: str, project: str) ->
     return f"urn:pulumi:{stack}::{project}::pulumi:providers:{package}::default"
 
 
+@dataclass(frozen=True)
+class ProviderRef:
+    type: str
+    urn: str
+    name: str
+    inputs: Mapping[str, Any]
+
+
+def provider_ref(entry: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]], stack: str, project: str) -> ProviderRef | None:
+    """The provider the engine reports to analyzers for a plan entry (None for components and providers themselves)."""
+    if not entry.get("custom", True) or str(entry["type"]).startswith("pulumi:providers:"):
+        return None
+    package = str(entry["type"]).split(":", 1)[0]
+    ref = str(entry.get("provider") or "")
+    if not ref:  # the engine would pick (and report) the package's default provider
+        return ProviderRef(f"pulumi:providers:{package}", _default_provider_urn(entry, stack, project), "default", {})
+    prov_urn = ref.rsplit("::", 1)[0] if ref.count("::") >= 4 else ref  # "<urn>::<id>"
+    prov = by_urn.get(prov_urn)
+    return ProviderRef(prov["type"] if prov else f"pulumi:providers:{package}", prov_urn, prov_urn.rsplit("::", 1)[-1],
+                       prov["inputs"] if prov else {})
+
+
 def check_plan(plan: Mapping[str, Any], policies: Sequence[Policy] | None = None, config: Mapping[str, Any] | None = None) -> CheckResult:
     """Run every policy over a plan (the `planfile` schema); `config` is passed to every policy."""
     policies = load_policies() if policies is None else list(policies)
@@ -152,16 +175,8 @@ def check_plan(plan: Mapping[str, Any], policies: Sequence[Policy] | None = None
     result = CheckResult(stack=stack)
 
     def provider_of(entry: Mapping[str, Any]) -> PolicyProviderResource | None:
-        if not entry.get("custom", True) or str(entry["type"]).startswith("pulumi:providers:"):
-            return None
-        package = str(entry["type"]).split(":", 1)[0]
-        ref = str(entry.get("provider") or "")
-        if not ref:  # the engine would pick (and report) the package's default provider
-            return PolicyProviderResource(f"pulumi:providers:{package}", {}, _default_provider_urn(entry, stack, project), "default")
-        prov_urn = ref.rsplit("::", 1)[0] if ref.count("::") >= 4 else ref  # "<urn>::<id>"
-        prov = by_urn.get(prov_urn)
-        props = _props(prov["inputs"]) if prov else {}
-        return PolicyProviderResource(prov["type"] if prov else f"pulumi:providers:{package}", props, prov_urn, prov_urn.rsplit("::", 1)[-1])
+        ref = provider_ref(entry, by_urn, stack, project)
+        return None if ref is None else PolicyProviderResource(ref.type, _props(ref.inputs), ref.urn, ref.name)
 
     def opts_of(entry: Mapping[str, Any]) -> PolicyResourceOptions:
         return PolicyResourceOptions(

@@ -212,14 +212,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from brickwall import planfile, report
-    from components.planning.reachability import inputs_from_spec, matrix_markdown, subnet_matrix
     from components.spec.rules import advisories
 
     spec, stack, recording = _record(args)
-    inputs = inputs_from_spec(spec)
     written = report.write_report(planfile.to_plan(recording), args.out, tier=spec.tier.value, region=spec.region,
-                                  advisories=advisories(spec),
-                                  reachability=matrix_markdown(subnet_matrix(inputs), inputs))
+                                  advisories=advisories(spec), spec=spec)
     print(f"brickwall report: stack {stack}: wrote {', '.join(str(p) for p in written)}")
     return EXIT_OK
 

@@ -26,6 +26,9 @@ from typing import Any
 # a key); a pattern matches a changed path when either is a prefix of the other (a changed `networkProfile` matches
 # `networkProfile.podCidr`, a changed `subnet.id` matches `subnet`).
 
+# azure-native: the URL path parameters of a resource (resource group, parent and own names) form its ARM id, so the
+# provider replaces on any change to them; so `subnetName` stays force-new, while body properties update in place unless
+# the service refuses (the Databricks entries below).
 _RG = "the resource group is part of the Azure resource id: a new resource is created"
 _LOC = "Azure resources cannot move region: a new resource is created"
 
@@ -85,7 +88,8 @@ FORCE_NEW: dict[str, dict[str, str]] = {
         "parameters.customPrivateSubnetName.value": "the container subnet is fixed at creation (network update needs a newer API)",
         "parameters.storageAccountName.value": "the workspace (DBFS) storage account is created with the workspace",
         "parameters.storageAccountSkuName.value": "the workspace storage account SKU is fixed at creation",
-        "parameters.enableNoPublicIp.value": "secure cluster connectivity is create-only in older API versions",
+        # Not parameters.enableNoPublicIp: the workspace update API takes it (Update-AzDatabricksWorkspace -EnableNoPublicIP,
+        # learn.microsoft.com/powershell/module/az.databricks/update-azdatabricksworkspace), so it updates in place.
         "parameters.requireInfrastructureEncryption.value": "infrastructure encryption is fixed at creation",
     },
     "azure-native:databricks:AccessConnector": {
@@ -115,10 +119,50 @@ FORCE_NEW: dict[str, dict[str, str]] = {
         "networkSecurityGroupName": "a rule belongs to one NSG",
         "securityRuleName": "the name is the resource id",
     },
+    # Databricks (pulumi-databricks is bridged from terraform-provider-databricks: its ForceNew fields replace).
     "databricks:index/servicePrincipal:ServicePrincipal": {"applicationId": "the Entra application is fixed at creation"},
+    # databricks_permissions: the object id field (cluster_policy_id, authorization, ...) is ForceNew, one object per resource.
+    "databricks:index/permissions:Permissions": {
+        "clusterPolicyId": "permissions are bound to one object (ForceNew in terraform-provider-databricks)",
+        "authorization": "permissions are bound to one object (ForceNew in terraform-provider-databricks)",
+    },
+    # databricks_group_member and databricks_entitlements have no update of the principal they bind (ForceNew).
+    "databricks:index/groupMember:GroupMember": {
+        "groupId": "a membership binds one group (ForceNew)", "memberId": "a membership binds one member (ForceNew)",
+    },
+    "databricks:index/entitlements:Entitlements": {
+        "groupId": "entitlements bind one principal (ForceNew)",
+        "servicePrincipalId": "entitlements bind one principal (ForceNew)",
+        "userId": "entitlements bind one principal (ForceNew)",
+    },
+    # Kubernetes: pulumi-kubernetes' own `forceNew` table (pulumi/pulumi-kubernetes, package provider: metadata name and
+    # namespace for every kind, then per kind), plus fields the API server rejects as immutable, which the provider can only replace.
     "kubernetes:helm.sh/v3:Release": {"name": "the release name is its identity", "namespace": "a release cannot move namespace"},
-    "kubernetes:apps/v1:Deployment": {"spec.selector": "a Deployment's selector is immutable"},
-    "kubernetes:apps/v1:StatefulSet": {"spec.selector": "a StatefulSet's selector is immutable"},
+    "kubernetes:apps/v1:Deployment": {"spec.selector": "apps/v1 rejects a changed selector as immutable"},
+    "kubernetes:apps/v1:StatefulSet": {
+        # The API allows updates to replicas, template, updateStrategy, minReadySeconds and the PVC retention policy only.
+        "spec.selector": "a StatefulSet's selector is immutable",
+        "spec.serviceName": "a StatefulSet's serviceName is immutable",
+        "spec.volumeClaimTemplates": "a StatefulSet's volumeClaimTemplates are immutable",
+        "spec.podManagementPolicy": "a StatefulSet's podManagementPolicy is immutable",
+    },
+    "kubernetes:core/v1:Service": {
+        "spec.clusterIP": "the cluster IP is immutable once allocated (pulumi-kubernetes force-new)",
+        "spec.type": "pulumi-kubernetes replaces a Service whose type changes",
+    },
+    "kubernetes:core/v1:PersistentVolumeClaim": {"spec": "pulumi-kubernetes replaces a claim on any spec change"},
+    "kubernetes:core/v1:Secret": {"type": "a Secret's type is immutable"},
+    "kubernetes:core/v1:ConfigMap": {
+        "data": "pulumi-kubernetes replaces ConfigMaps on data changes so workloads roll (unless enableConfigMapMutable)",
+        "binaryData": "pulumi-kubernetes replaces ConfigMaps on data changes so workloads roll (unless enableConfigMapMutable)",
+    },
+    "kubernetes:core/v1:ResourceQuota": {"spec.scopes": "a quota's scopes are immutable"},
+    "kubernetes:storage.k8s.io/v1:StorageClass": {
+        "parameters": "a StorageClass's parameters are immutable", "provisioner": "a StorageClass's provisioner is immutable",
+    },
+    "kubernetes:batch/v1:Job": {"spec.selector": "a Job's selector is immutable", "spec.template": "a Job's pod template is immutable"},
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": {"roleRef": "roleRef is immutable: bind another role with a new binding"},
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": {"roleRef": "roleRef is immutable: bind another role with a new binding"},
 }
 
 # A changed address prefix on a subnet delegated to a service that uses it (a Databricks workspace): Azure refuses
@@ -252,9 +296,13 @@ def _generic_force_new(rtype: str, path: str) -> str | None:
 
 
 def _conditional_force_new(rtype: str, path: str, old_inputs: dict[str, Any]) -> str | None:
-    prefix_change = path.split(".")[0] in ("addressPrefix", "addressPrefixes")
-    if rtype == "azure-native:network:Subnet" and prefix_change and old_inputs.get("delegations"):
+    top = path.split(".")[0]
+    if rtype == "azure-native:network:Subnet" and top in ("addressPrefix", "addressPrefixes") and old_inputs.get("delegations"):
         return _DELEGATED_PREFIX_REASON
+    # An immutable Secret (`immutable: true`) rejects any data change: only a replacement applies it. (ConfigMap data
+    # replaces in any case, see FORCE_NEW.)
+    if rtype == "kubernetes:core/v1:Secret" and top in ("data", "stringData") and old_inputs.get("immutable") is True:
+        return "immutable: true: its data cannot change, so it is replaced"
     return None
 
 

@@ -232,6 +232,45 @@ ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
         "connectorName",
         _RG + "/providers/Microsoft.Databricks/accessConnectors/{connectorName}",
     ),
+    "azure-native:keyvault:Vault": ("vaultName", _RG + "/providers/Microsoft.KeyVault/vaults/{vaultName}"),
+    "azure-native:keyvault:Key": ("keyName", _RG + "/providers/Microsoft.KeyVault/vaults/{vaultName}/keys/{keyName}"),
+    # Extension resources: their id hangs off the resource they apply to (`scope`), not a resource group.
+    "azure-native:authorization:RoleAssignment": (
+        "roleAssignmentName",
+        "{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
+    ),
+    "azure-native:authorization:ManagementLockByScope": ("lockName", "{scope}/providers/Microsoft.Authorization/locks/{lockName}"),
+    # Data sources (components/data_sources.py).
+    "azure-native:storage:StorageAccount": ("accountName", _RG + "/providers/Microsoft.Storage/storageAccounts/{accountName}"),
+    "azure-native:storage:BlobServiceProperties": (
+        "blobServicesName", _RG + "/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/{blobServicesName}",
+    ),
+    "azure-native:storage:BlobContainer": (
+        "containerName", _RG + "/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}",
+    ),
+    "azure-native:sql:Server": ("serverName", _RG + "/providers/Microsoft.Sql/servers/{serverName}"),
+    "azure-native:sql:Database": ("databaseName", _RG + "/providers/Microsoft.Sql/servers/{serverName}/databases/{databaseName}"),
+    "azure-native:sql:ServerBlobAuditingPolicy": (
+        "blobAuditingPolicyName", _RG + "/providers/Microsoft.Sql/servers/{serverName}/auditingSettings/{blobAuditingPolicyName}",
+    ),
+    "azure-native:sql:ServerSecurityAlertPolicy": (
+        "securityAlertPolicyName", _RG + "/providers/Microsoft.Sql/servers/{serverName}/securityAlertPolicies/{securityAlertPolicyName}",
+    ),
+    # Audit (components/audit.py). A diagnostic setting is an extension resource of the resource it reads.
+    "azure-native:monitor:DiagnosticSetting": ("name", "{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}"),
+    "azure-native:monitor:ActionGroup": ("actionGroupName", _RG + "/providers/Microsoft.Insights/actionGroups/{actionGroupName}"),
+    "azure-native:monitor:ScheduledQueryRule": ("ruleName", _RG + "/providers/Microsoft.Insights/scheduledQueryRules/{ruleName}"),
+    "azure-native:network:FlowLog": ("flowLogName", _NET + "networkWatchers/{networkWatcherName}/flowLogs/{flowLogName}"),
+    "azure-native:managedidentity:UserAssignedIdentity": (
+        "resourceName", _RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}",
+    ),
+    "azure-native:eventhub:Namespace": ("namespaceName", _RG + "/providers/Microsoft.EventHub/namespaces/{namespaceName}"),
+    "azure-native:eventhub:EventHub": (
+        "eventHubName", _RG + "/providers/Microsoft.EventHub/namespaces/{namespaceName}/eventhubs/{eventHubName}",
+    ),
+    "azure-native:operationalinsights:DataExport": (
+        "dataExportName", _RG + "/providers/Microsoft.OperationalInsights/workspaces/{workspaceName}/dataExports/{dataExportName}",
+    ),
 }
 
 
@@ -270,14 +309,30 @@ class BrickwallMocks(pulumi.runtime.Mocks):
             arm_id = template.format_map(values)
         except KeyError:  # a path segment was not a known string; stay deterministic rather than realistic
             arm_id = f"mock-{args.name}"
-        return args.resource_id or arm_id, {**inputs, "name": own_name, **self._computed(args.typ, arm_id, inputs)}
+        state = {**inputs, "name": own_name, **self._computed(args.typ, arm_id, inputs)}
+        identity = state.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            # Inputs list user-assigned identity ids; Azure answers with a map keyed by those ids.
+            state["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
+        return args.resource_id or arm_id, state
 
     def _computed(self, typ: str, arm_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """Outputs Azure computes that programs consume (workspace URL/id, connector identity)."""
+        """Outputs Azure computes that programs consume (workspace URL/id and identities, connector identity, vault
+        and key URIs)."""
         if typ == "azure-native:databricks:Workspace" and not self.preview:
             workspace_id = workspace_id_for(arm_id)
             shard = 1 + int(workspace_id) % 9
-            return {"workspaceId": workspace_id, "workspaceUrl": f"adb-{workspace_id}.{shard}.azuredatabricks.net"}
+            return {"workspaceId": workspace_id, "workspaceUrl": f"adb-{workspace_id}.{shard}.azuredatabricks.net",
+                    **self._workspace_identities(arm_id, inputs)}
+        if typ == "azure-native:keyvault:Vault":
+            properties = inputs.get("properties")
+            properties = properties if isinstance(properties, dict) else {}
+            return {"properties": {**properties, "vaultUri": f"https://{inputs.get('vaultName')}.vault.azure.net/"}}
+        if typ == "azure-native:keyvault:Key":
+            key_uri = f"https://{inputs.get('vaultName')}.vault.azure.net/keys/{inputs.get('keyName')}"
+            return {"keyUri": key_uri, "keyUriWithVersion": f"{key_uri}/{uuid.UUID(stable_guid(arm_id, 'version')).hex}"}
+        if typ == "azure-native:managedidentity:UserAssignedIdentity":
+            return {"principalId": stable_guid(arm_id, "principal"), "clientId": stable_guid(arm_id, "client"), "tenantId": TENANT_ID}
         if typ == "azure-native:databricks:AccessConnector":
             identity = inputs.get("identity")
             if isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type", "")):
@@ -285,6 +340,21 @@ class BrickwallMocks(pulumi.runtime.Mocks):
                     "identity": {**identity, "principalId": stable_guid(arm_id, "principal"), "tenantId": TENANT_ID}
                 }
         return {}
+
+    def _workspace_identities(self, arm_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The identities Azure gives a workspace: its storage account's once encryption is prepared, its disk
+        encryption set's once managed disks use a customer-managed key."""
+        computed: dict[str, Any] = {}
+        parameters = inputs.get("parameters")
+        prepared = isinstance(parameters, dict) and (parameters.get("prepareEncryption") or {}).get("value") is True
+        if prepared:
+            computed["storageAccountIdentity"] = {
+                "principalId": stable_guid(arm_id, "storage"), "tenantId": TENANT_ID, "type": "SystemAssigned"}
+        encryption = inputs.get("encryption")
+        if isinstance(encryption, dict) and (encryption.get("entities") or {}).get("managedDisk"):
+            computed["managedDiskIdentity"] = {
+                "principalId": stable_guid(arm_id, "disk"), "tenantId": TENANT_ID, "type": "SystemAssigned"}
+        return computed
 
     def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         if args.token == "azure-native:authorization:getClientConfig":

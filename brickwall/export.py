@@ -196,6 +196,12 @@ class ArmType:
     type: str
     api_version: str
     name_inputs: tuple[str, ...]
+    # azure-native takes the whole ARM `properties` body as one `properties` input (Key Vault vaults and keys).
+    wrapped_properties: bool = False
+    # (azure-native input, ARM property) pairs where the SDK renamed a REST property.
+    renames: tuple[tuple[str, str], ...] = ()
+    # An extension resource whose scope input is not called `scope` (diagnostic settings: `resourceUri`).
+    scope_input: str | None = None
 
 
 _NET: Final = "Microsoft.Network"
@@ -233,10 +239,52 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
     "azure-native:containerservice:AgentPool": ArmType(
         "Microsoft.ContainerService/managedClusters/agentPools", "2025-09-01", ("resourceName", "agentPoolName")
     ),
+    "azure-native:keyvault:Vault": ArmType("Microsoft.KeyVault/vaults", "2024-11-01", ("vaultName",), wrapped_properties=True),
+    "azure-native:keyvault:Key": ArmType("Microsoft.KeyVault/vaults/keys", "2024-11-01", ("vaultName", "keyName"), wrapped_properties=True),
+    # Extension resources: `scope` (the resource they apply to) is written at the top level, as ARM templates take it.
+    "azure-native:authorization:RoleAssignment": ArmType("Microsoft.Authorization/roleAssignments", "2022-04-01", ("roleAssignmentName",)),
+    "azure-native:authorization:ManagementLockByScope": ArmType("Microsoft.Authorization/locks", "2020-05-01", ("lockName",)),
+    # Data sources. A container's ARM name needs the "default" blob service between account and container
+    # ("acct/default/raw"); the mocks' ids carry it, the name here joins the two inputs only.
+    # azure-native names two storage account properties after the SDK, not the REST body (networkAcls,
+    # supportsHttpsTrafficOnly in the API spec); the template carries ARM's names.
+    "azure-native:storage:StorageAccount": ArmType(
+        "Microsoft.Storage/storageAccounts", "2024-01-01", ("accountName",),
+        renames=(("networkRuleSet", "networkAcls"), ("enableHttpsTrafficOnly", "supportsHttpsTrafficOnly")),
+    ),
+    "azure-native:storage:BlobServiceProperties": ArmType(
+        "Microsoft.Storage/storageAccounts/blobServices", "2024-01-01", ("accountName", "blobServicesName")
+    ),
+    "azure-native:storage:BlobContainer": ArmType(
+        "Microsoft.Storage/storageAccounts/blobServices/containers", "2024-01-01", ("accountName", "containerName")
+    ),
+    "azure-native:sql:Server": ArmType("Microsoft.Sql/servers", "2023-08-01", ("serverName",)),
+    "azure-native:sql:Database": ArmType("Microsoft.Sql/servers/databases", "2023-08-01", ("serverName", "databaseName")),
+    "azure-native:sql:ServerBlobAuditingPolicy": ArmType(
+        "Microsoft.Sql/servers/auditingSettings", "2023-08-01", ("serverName", "blobAuditingPolicyName")
+    ),
+    "azure-native:sql:ServerSecurityAlertPolicy": ArmType(
+        "Microsoft.Sql/servers/securityAlertPolicies", "2023-08-01", ("serverName", "securityAlertPolicyName")
+    ),
+    # Audit (components/audit.py).
+    "azure-native:monitor:DiagnosticSetting": ArmType(
+        "Microsoft.Insights/diagnosticSettings", "2021-05-01-preview", ("name",), scope_input="resourceUri"
+    ),
+    "azure-native:monitor:ActionGroup": ArmType("Microsoft.Insights/actionGroups", "2024-10-01-preview", ("actionGroupName",)),
+    "azure-native:monitor:ScheduledQueryRule": ArmType("Microsoft.Insights/scheduledQueryRules", "2025-01-01-preview", ("ruleName",)),
+    "azure-native:network:FlowLog": ArmType(f"{_NET}/networkWatchers/flowLogs", "2024-05-01", ("networkWatcherName", "flowLogName")),
+    "azure-native:managedidentity:UserAssignedIdentity": ArmType(
+        "Microsoft.ManagedIdentity/userAssignedIdentities", "2023-01-31", ("resourceName",)
+    ),
+    "azure-native:eventhub:Namespace": ArmType("Microsoft.EventHub/namespaces", "2024-01-01", ("namespaceName",)),
+    "azure-native:eventhub:EventHub": ArmType("Microsoft.EventHub/namespaces/eventhubs", "2024-01-01", ("namespaceName", "eventHubName")),
+    "azure-native:operationalinsights:DataExport": ArmType(
+        "Microsoft.OperationalInsights/workspaces/dataExports", "2023-09-01", ("workspaceName", "dataExportName")
+    ),
 }
 
 # Inputs that are ARM resource envelope fields rather than `properties`.
-ARM_TOP_LEVEL: Final = ("location", "tags", "sku", "identity", "kind", "zones", "extendedLocation", "plan")
+ARM_TOP_LEVEL: Final = ("location", "tags", "sku", "identity", "kind", "zones", "extendedLocation", "plan", "scope")
 # Inputs that only address the resource (its id), never part of the body. azure-native also accepts the resource's
 # own `name`/`id`/`type` as body inputs on some network types (they echo the id); they are not properties either.
 _ARM_ADDRESS_INPUTS: Final = frozenset({"resourceGroupName", "name", "id", "type"})
@@ -256,7 +304,16 @@ def arm_resource(reg: Registration) -> dict[str, Any]:
         if key in inputs:
             resource[key] = clean(inputs[key])
     skip = {*arm.name_inputs, *_ARM_ADDRESS_INPUTS, *ARM_TOP_LEVEL}
-    resource["properties"] = clean({k: v for k, v in inputs.items() if k not in skip})
+    if arm.scope_input is not None and arm.scope_input in inputs:
+        resource["scope"] = clean(inputs[arm.scope_input])
+        skip.add(arm.scope_input)
+    body = {k: v for k, v in inputs.items() if k not in skip}
+    if arm.wrapped_properties and isinstance(body.get("properties"), dict):
+        body = {**body.pop("properties"), **body}
+    for sdk_name, arm_name in arm.renames:
+        if sdk_name in body:
+            body[arm_name] = body.pop(sdk_name)
+    resource["properties"] = clean(body)
     resource["comments"] = reg.urn
     return resource
 

@@ -1,7 +1,9 @@
 """`report`: a Markdown review document for one stack, built from the recorded registrations.
 
-Sections: header and plan summary, resources by component, policy results and advisories, and a network
-topology diagram (Mermaid, plus an SVG from an equivalent Graphviz DOT graph when `dot` is on PATH).
+Sections: header and plan summary, resources by component, policy results and advisories, the reachability
+matrix (`components.planning.combined`: NSGs, the workspace front end, the AKS subnet, the ingress load balancer and
+the NetworkPolicies in one table, when the spec is given), and a network topology diagram (Mermaid, plus an SVG
+from an equivalent Graphviz DOT graph when `dot` is on PATH).
 Everything is read from the plan form of the recording (`planfile.to_plan`), so secrets are "[secret]" at most,
 and the report only ever prints names, address prefixes and settings, never input values wholesale.
 """
@@ -12,11 +14,15 @@ import re
 import shutil
 import subprocess
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brickwall import render
+
+if TYPE_CHECKING:
+    from components.spec import EnvironmentSpec
 
 Resource = dict[str, Any]
 
@@ -355,8 +361,13 @@ def _cell(text: str) -> str:
 
 def build_report(plan: dict[str, Any], *, tier: str = "?", region: str = "?", advisories: list[str] | None = None,
                  check_result: Any = None, dot_available: bool | None = None,
-                 reachability: str | None = None) -> tuple[str, str, str]:
-    """(report markdown, mermaid text, dot text) for a plan (the `planfile` schema)."""
+                 reachability: str | None = None, spec: EnvironmentSpec | None = None,
+                 peered: Sequence[str] = ()) -> tuple[str, str, str]:
+    """(report markdown, mermaid text, dot text) for a plan (the `planfile` schema).
+
+    With `spec`, the reachability section is the combined matrix of every layer (`peered`: further corporate
+    ranges routed into the VNet); `reachability` alone is a ready-made NSG matrix (`reachability.matrix_markdown`).
+    """
     from brickwall import check
 
     result = check_result if check_result is not None else check.check_plan(plan)
@@ -388,7 +399,16 @@ def build_report(plan: dict[str, Any], *, tier: str = "?", region: str = "?", ad
     out += ["", "### Advisories", ""]
     out += [f"- {note}" for note in advisories or []] or ["None."]
 
-    if reachability:
+    if spec is not None:
+        from components.planning.combined import combined_markdown, topology_from_spec
+
+        out += ["", "## Reachability", "",
+                "Every layer between a source and what it reaches, evaluated from the same tables and objects the "
+                "components create: the subnets' NSGs (with the rules Databricks injects and Azure's default rules, first "
+                "match by priority), the workspace's public network access, IP access lists and private endpoints, the AKS "
+                "subnet, the ingress load balancer and its source ranges, and the Kubernetes NetworkPolicies.", "",
+                combined_markdown(topology_from_spec(spec, peered)).rstrip("\n")]
+    elif reachability:
         out += ["", "## Reachability (NSGs)", "",
                 "Each flow evaluated against both subnets' NSG rule tables (the same tables the components create, "
                 "plus the rules Databricks injects and Azure's default rules), first match by priority.", "",

@@ -12,20 +12,26 @@ import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_databricks as databricks
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import operationalinsights
 
 from components.access import WorkspaceAccessArgs, WorkspaceAccessControl
 from components.aks import AksCluster, AksClusterArgs
+from components.audit import AuditDiagnostics, AuditDiagnosticsArgs, AuditLogging, AuditLoggingArgs, DiagnosticTarget
+from components.data_sources import DataSources, DataSourcesArgs, LakeNames, SqlNames
 from components.ingress import IngressSecrets, IngressTier, IngressTierArgs
+from components.keys import CustomerManagedKeys, CustomerManagedKeysArgs, WorkspaceKeyGrants, WorkspaceKeyGrantsArgs
+from components.locks import ResourceLocks, ResourceLocksArgs
 from components.network import DatabricksNetwork, DatabricksNetworkArgs
+from components.planning import diagnostics
 from components.planning.addresses import SubnetPlan, parse_network
-from components.planning.ingress import Connector, TierLayout, network_policies
+from components.planning.alerts import alert_rules
+from components.planning.ingress import network_policies, tier_layout
+from components.planning.keys import parse_vault_id
 from components.planning.nsg_rules import private_endpoint_subnet_rules, workspace_subnet_rules
 from components.private_link import PrivateLink, PrivateLinkArgs, TransitSide
 from components.spec import EnvironmentSpec
 from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST
 from components.transit import TransitNetwork, TransitNetworkArgs
-from components.workspace import SecureWorkspace, SecureWorkspaceArgs
+from components.workspace import SecureWorkspace, SecureWorkspaceArgs, WorkspaceEncryption, WorkspaceKey
 
 
 @dataclass(frozen=True)
@@ -45,27 +51,6 @@ class AzureSettings:
 def transit_endpoint_cidr(address_space: str, prefix_length: int) -> str:
     """The transit VNet's endpoint subnet: the first block of the requested size."""
     return str(next(parse_network(address_space).subnets(new_prefix=prefix_length)))
-
-
-def tier_layout(spec: EnvironmentSpec) -> TierLayout:
-    """What the ingress tier's NetworkPolicies are built from (also read by the flow tests)."""
-    ingress, plan = spec.ingress, spec.network.plan
-    routes_open = any(not r.allow_cidrs for r in ingress.routes)
-    clients = () if routes_open else tuple(sorted({c for r in ingress.routes for c in r.allow_cidrs}))
-    api = str(plan[AKS]) if ingress.cluster == "aks" else ingress.api_server_cidr
-    assert api is not None
-    return TierLayout(
-        ingress_namespace=ingress.namespace,
-        apps_namespace=ingress.apps_namespace,
-        connectors=tuple(Connector(c.name, c.port) for c in ingress.connectors),
-        client_cidrs=clients,
-        databricks_endpoint_cidr=str(plan[ENDPOINTS]),
-        approved_egress_cidrs=ingress.approved_egress_cidrs,
-        api_server_cidr=api,
-        oauth2_proxy=ingress.oauth2_proxy is not None,
-        acme=any(r.certificate_issuer == "acme" for r in ingress.routes),
-        metrics_namespace=ingress.metrics_namespace,
-    )
 
 
 class SecureDatabricksEnvironment(pulumi.ComponentResource):
@@ -90,7 +75,8 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
         kids = pulumi.ResourceOptions(parent=self, providers={"azure-native": provider})
 
         workspace_rules = workspace_subnet_rules(spec.workspace.required_nsg_rules, net.egress.allow_internet_outbound)
-        endpoint_rules = private_endpoint_subnet_rules((str(plan[HOST]), str(plan[CONTAINER])), str(plan[ENDPOINTS]))
+        endpoint_rules = private_endpoint_subnet_rules((str(plan[HOST]), str(plan[CONTAINER])), str(plan[ENDPOINTS]),
+                                                       str(plan[AKS]) if self._creates_aks(spec) else None)
         self.network = DatabricksNetwork(
             f"{name}-network",
             DatabricksNetworkArgs(
@@ -121,6 +107,9 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             opts=kids,
         )
 
+        self.audit = self._audit(name, spec, kids)
+        self.log_analytics = self.audit.log_analytics
+        self.keys = self._keys(name, spec, azure, provider, kids) if spec.encryption.customer_managed_keys else None
         self.workspace = SecureWorkspace(
             f"{name}-workspace",
             SecureWorkspaceArgs(
@@ -140,7 +129,9 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 default_storage_firewall=spec.workspace.default_storage_firewall,
                 access_connector_name=names.access_connector,
                 protect=protect,
-                depends_on=self.network.workspace_subnets,
+                depends_on=[*self.network.workspace_subnets,
+                            *([self.keys.managed_services_grant] if self.keys and self.keys.managed_services_grant else [])],
+                encryption=self._workspace_encryption(spec),
             ),
             opts=kids,
         )
@@ -171,6 +162,12 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 extra_dns_link_vnet_ids=t.dns_link_vnet_ids,
             )
 
+        self.key_grants = WorkspaceKeyGrants(
+            f"{name}-key-grants",
+            WorkspaceKeyGrantsArgs(keys=self.keys, storage_principal_id=self.workspace.storage_principal_id,
+                                   disk_principal_id=self.workspace.disk_principal_id, workspace=self.workspace.workspace),
+            opts=kids,
+        ) if self.keys else None
         self.private_link = PrivateLink(
             f"{name}-private-link",
             PrivateLinkArgs(
@@ -192,9 +189,13 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 webauth_endpoint_name=names.webauth_endpoint,
                 webauth_workspace_name=names.webauth_workspace,
                 protect=protect,
+                after=self.key_grants.grants if self.key_grants else (),
             ),
             opts=kids,
         )
+
+        if spec.data.lake.enabled or spec.data.sql.enabled:
+            self._data_sources(name, spec, azure, kids)
 
         # One Databricks provider per workspace, built from the workspace itself: no ambient
         # credentials or host can point it at another workspace.
@@ -226,6 +227,11 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             assert ingress_secrets is not None
             self._ingress(name, spec, azure, ingress_secrets, kids)
 
+        self.diagnostics = self._diagnostics(name, spec, kids) if spec.monitoring.diagnostics else None
+
+        if spec.protection.locks:
+            self._locks(name, spec, kids)
+
         self.workspace_url = self.workspace.workspace_url
         self.workspace_resource_id = self.workspace.resource_id
         self.workspace_id = self.workspace.workspace_id
@@ -235,6 +241,175 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             "workspaceId": self.workspace_id,
         })
 
+    def _data_sources(self, name: str, spec: EnvironmentSpec, azure: AzureSettings, kids: pulumi.ResourceOptions) -> None:
+        """The data lake and SQL database, in the workspace VNet's endpoint subnet; the storage zones PrivateLink
+        made for the workspace storage are reused (one zone of a name per resource group)."""
+        names = spec.names
+        self.data = DataSources(
+            f"{name}-data",
+            DataSourcesArgs(
+                location=spec.region,
+                tags=spec.all_tags,
+                resource_group_name=self.network.resource_group_name,
+                vnet_id=self.network.vnet_id,
+                endpoint_subnet_id=self.network.endpoint_subnet_id,
+                lake=spec.data.lake,
+                lake_names=LakeNames(
+                    storage_account=names.data_lake_storage_account,
+                    access_connector=names.data_lake_access_connector,
+                    dfs_endpoint=names.data_lake_dfs_endpoint,
+                    blob_endpoint=names.data_lake_blob_endpoint,
+                ),
+                sql=spec.data.sql,
+                sql_names=SqlNames(server=names.sql_server, endpoint=names.sql_endpoint),
+                zones={k: z for k, z in self.private_link.zones.items() if k in ("dfs", "blob")},
+                protect=spec.protection.protect_data,
+                tenant_id=azure.tenant_id,
+                alert_emails=spec.monitoring.alerts.emails,
+            ),
+            opts=kids,
+        )
+
+    def _keys(self, name: str, spec: EnvironmentSpec, azure: AzureSettings, provider: azure_native.Provider,
+              kids: pulumi.ResourceOptions) -> CustomerManagedKeys:
+        """The Key Vault and the customer-managed key, before the workspace that uses it."""
+        enc, names = spec.encryption, spec.names
+        vault = enc.key_vault
+        assert vault is not None  # EncryptionSpec: customer-managed keys need a vault
+        tenant_id: pulumi.Input[str] = azure.tenant_id or azure_native.authorization.get_client_config_output(
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=provider)).tenant_id
+        vault_provider = None
+        if vault.existing_id is not None:
+            # The key is created in the existing vault's subscription, which need not be the workspace's.
+            vault_provider = azure_native.Provider(
+                f"{name}-azure-key-vault",
+                location=spec.region,
+                subscription_id=parse_vault_id(vault.existing_id).subscription_id,
+                tenant_id=azure.tenant_id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return CustomerManagedKeys(
+            f"{name}-keys",
+            CustomerManagedKeysArgs(
+                location=spec.region,
+                tags=spec.all_tags,
+                resource_group_name=self.network.resource_group_name,
+                tenant_id=tenant_id,
+                vault_name=names.key_vault,
+                existing_vault_id=vault.existing_id,
+                sku=vault.sku,
+                soft_delete_retention_days=vault.soft_delete_retention_days,
+                key_name=names.cmk_key,
+                key_size=enc.key_size,
+                hsm=enc.hsm,
+                rotation_days=enc.rotation_days,
+                vnet_id=self.network.vnet_id,
+                endpoint_subnet_id=self.network.endpoint_subnet_id,
+                endpoint_name=names.key_vault_endpoint,
+                databricks_app_object_id=enc.databricks_app_object_id if enc.managed_services else None,
+                protect=spec.protection.protect_data,
+                vault_provider=vault_provider,
+            ),
+            opts=kids,
+        )
+
+    def _workspace_encryption(self, spec: EnvironmentSpec) -> WorkspaceEncryption | None:
+        enc = spec.encryption
+        if self.keys is None:
+            return None
+        return WorkspaceEncryption(
+            key=WorkspaceKey(vault_uri=self.keys.vault_uri, name=self.keys.key_name, version=self.keys.key_version),
+            managed_services=enc.managed_services,
+            managed_disks=enc.managed_disks,
+            dbfs_root=enc.dbfs_root,
+            infrastructure_encryption=enc.infrastructure_encryption,
+        )
+
+    def _locks(self, name: str, spec: EnvironmentSpec, kids: pulumi.ResourceOptions) -> None:
+        """CanNotDelete locks on the data-bearing resources this environment created (not on existing ones).
+
+        The workspace storage account (DBFS root) lives in the Databricks-managed resource group, whose deny
+        assignment lets only Azure Databricks write there, locks included: the workspace lock and `protect` are
+        what guard it (README "Customer-managed keys and locks")."""
+        audit = getattr(self, "audit", None)
+        log_analytics = getattr(audit, "log_analytics_id", None) if audit is not None else None
+        if log_analytics is None and getattr(self, "log_analytics", None) is not None:
+            log_analytics = self.log_analytics.id
+        data = getattr(self, "data", None)
+        self.locks = ResourceLocks(
+            f"{name}-locks",
+            ResourceLocksArgs(
+                lock_name=spec.names.lock,
+                targets={
+                    "workspace": self.workspace.resource_id,
+                    "key-vault": self.keys.vault_id if self.keys is not None and self.keys.vault is not None else None,
+                    "log-analytics": log_analytics,
+                    "data-lake": getattr(data, "lake_id", None) if data is not None else None,
+                },
+            ),
+            opts=kids,
+        )
+
+    def _audit(self, name: str, spec: EnvironmentSpec, kids: pulumi.ResourceOptions) -> AuditLogging:
+        """Log Analytics, alerts, VNet flow logs and the SIEM export: right after the network, since the AKS
+        cluster and the flow log need the workspace."""
+        mon = spec.monitoring
+        ingress_logs = self._creates_aks(spec)
+        rules = alert_rules(mon.alerts, tier=spec.tier.value, flow_logs=mon.flow_logs.enabled,
+                            ingress_namespace=spec.ingress.namespace if ingress_logs else None)
+        return AuditLogging(
+            f"{name}-audit",
+            AuditLoggingArgs(
+                location=spec.region,
+                tags=spec.all_tags,
+                names=spec.names,
+                resource_group_name=self.network.resource_group_name,
+                monitoring=mon,
+                rules=rules,
+                vnet_id=self.network.vnet_id,
+                protect=spec.protection.protect_data,
+                export_tables=diagnostics.export_tables(self._diagnostic_kinds(spec), flow_logs=mon.flow_logs.enabled,
+                                                        container_logs=ingress_logs),
+                # Its logical name and former parent (this environment) from before AuditLogging existed.
+                log_analytics_resource_name=f"{name}-log-analytics",
+                previous_parent=self,
+            ),
+            opts=kids,
+        )
+
+    def _diagnostic_kinds(self, spec: EnvironmentSpec) -> tuple[str, ...]:
+        """The kinds of resource this environment creates and audits (the SIEM export carries their tables)."""
+        kinds = [diagnostics.DATABRICKS]
+        if self._creates_aks(spec):
+            kinds.append(diagnostics.AKS)
+        if spec.encryption.customer_managed_keys and spec.encryption.key_vault is not None and spec.encryption.key_vault.existing_id is None:
+            kinds.append(diagnostics.KEY_VAULT)
+        if spec.data.lake.enabled and spec.data.lake.existing_storage_account_id is None:
+            kinds.append(diagnostics.STORAGE_BLOB)
+        return tuple(kinds) if spec.monitoring.diagnostics else ()
+
+    def _diagnostics(self, name: str, spec: EnvironmentSpec, kids: pulumi.ResourceOptions) -> AuditDiagnostics:
+        """A diagnostic setting on every audited resource this environment created. Existing resources (a Key Vault
+        or lake given by id) and the dedicated web-auth workspace (no users, data or compute) are not ours to set."""
+        workspace = self.workspace.workspace
+        targets = [DiagnosticTarget("workspace", diagnostics.DATABRICKS, workspace.id, depends_on=[workspace])]
+        aks = getattr(self, "aks", None)
+        if aks is not None:
+            targets.append(DiagnosticTarget("aks", diagnostics.AKS, aks.cluster.id, depends_on=[aks.cluster]))
+        vault = self.keys.vault if self.keys is not None else None
+        if vault is not None:
+            targets.append(DiagnosticTarget("key-vault", diagnostics.KEY_VAULT, vault.id, depends_on=[vault]))
+        lake = getattr(getattr(self, "data", None), "lake", None)
+        if lake is not None:
+            targets.append(DiagnosticTarget("lake-blob", diagnostics.STORAGE_BLOB,
+                                            lake.id.apply(lambda account_id: f"{account_id}/blobServices/default"), depends_on=[lake]))
+        assert tuple(t.kind for t in targets) == self._diagnostic_kinds(spec), "diagnostic targets and the SIEM export disagree"
+        return AuditDiagnostics(
+            f"{name}-diagnostics",
+            AuditDiagnosticsArgs(log_analytics_id=self.audit.log_analytics_id, targets=tuple(targets)),
+            opts=kids,
+        )
+
     @staticmethod
     def _creates_aks(spec: EnvironmentSpec) -> bool:
         return spec.ingress.enabled and spec.ingress.cluster == "aks"
@@ -243,19 +418,8 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                  kids: pulumi.ResourceOptions) -> None:
         cluster: pulumi.Resource | None = None
         if self._creates_aks(spec):
-            self.log_analytics = operationalinsights.Workspace(
-                f"{name}-log-analytics",
-                workspace_name=spec.names.log_analytics,
-                resource_group_name=self.network.resource_group_name,
-                location=spec.region,
-                sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
-                retention_in_days=spec.monitoring.log_retention_days,
-                tags=spec.all_tags,
-                opts=pulumi.ResourceOptions.merge(kids, pulumi.ResourceOptions(
-                    protect=spec.protection.protect_data, retain_on_delete=spec.protection.protect_data or None)),
-            )
             assert self.network.aks_subnet_id is not None
-            aks = AksCluster(
+            self.aks = aks = AksCluster(
                 f"{name}-aks",
                 AksClusterArgs(
                     location=spec.region,
@@ -265,7 +429,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     subnet_id=self.network.aks_subnet_id,
                     spec=spec.ingress.aks,
                     outbound_type="userAssignedNATGateway" if spec.network.egress.mode == "nat_gateway" else "userDefinedRouting",
-                    log_analytics_workspace_id=self.log_analytics.id,
+                    log_analytics_workspace_id=self.audit.log_analytics_id,
                     tenant_id=azure.tenant_id,
                 ),
                 opts=kids,

@@ -53,6 +53,9 @@ class PrivateLinkArgs:
     webauth_endpoint_name: str
     webauth_workspace_name: str
     protect: bool
+    # Workspace operations every endpoint waits for (the customer-managed key grants that follow the workspace):
+    # an encryption update and an endpoint change on the same workspace collide while it is "updating".
+    after: Sequence[pulumi.Resource] = ()
 
 
 class PrivateLink(pulumi.ComponentResource):
@@ -157,7 +160,8 @@ class PrivateLink(pulumi.ComponentResource):
             ],
             custom_network_interface_name=f"{endpoint_name}-nic",
             tags=dict(self._args.tags),
-            opts=child(self, depends_on=[self._last_workspace_endpoint] if on_workspace and self._last_workspace_endpoint else ()),
+            opts=child(self, depends_on=[*self._args.after,
+                                         *([self._last_workspace_endpoint] if on_workspace and self._last_workspace_endpoint else [])]),
         )
         if on_workspace:
             self._last_workspace_endpoint = pe

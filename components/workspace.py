@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 from pulumi_azure_native import databricks
@@ -30,8 +30,34 @@ class SecureWorkspaceArgs:
     default_storage_firewall: bool
     access_connector_name: str
     protect: bool
-    # The delegated subnets (with their NSG associations) must exist before the workspace.
+    # The delegated subnets (with their NSG associations) must exist before the workspace, and so must the
+    # managed-services key grant: the workspace cannot name a key its control plane may not use.
     depends_on: Sequence[pulumi.Resource] = ()
+    encryption: WorkspaceEncryption | None = None
+
+
+@dataclass(frozen=True)
+class WorkspaceKey:
+    vault_uri: pulumi.Input[str]
+    name: pulumi.Input[str]
+    version: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class WorkspaceEncryption:
+    """Which of the workspace's data uses the customer-managed `key`.
+
+    dbfs_root "prepare" creates the workspace's storage identity (prepareEncryption); "apply" also sets the key on
+    the DBFS root, which Azure only accepts once that identity holds the key: a second deployment after "prepare"
+    (README "Customer-managed keys and locks"). Both keep prepareEncryption on: Azure cannot un-prepare.
+    """
+
+    key: WorkspaceKey
+    managed_services: bool
+    managed_disks: bool
+    dbfs_root: Literal["off", "prepare", "apply"]
+    # A second, platform-key encryption layer on the DBFS root storage account; fixed when the workspace is created.
+    infrastructure_encryption: bool
 
 
 def managed_resource_group_id(resource_group_id: str, managed_name: str) -> str:
@@ -40,12 +66,58 @@ def managed_resource_group_id(resource_group_id: str, managed_name: str) -> str:
     return f"{subscription}/resourceGroups/{managed_name}"
 
 
+def encryption_parameters(enc: WorkspaceEncryption | None) -> dict[str, Any]:
+    """The workspace's `parameters` entries for encryption (none without customer-managed keys)."""
+    if enc is None:
+        return {}
+    params: dict[str, Any] = {}
+    if enc.infrastructure_encryption:
+        params["require_infrastructure_encryption"] = databricks.WorkspaceCustomBooleanParameterArgs(value=True)
+    if enc.dbfs_root != "off":
+        params["prepare_encryption"] = databricks.WorkspaceCustomBooleanParameterArgs(value=True)
+    if enc.dbfs_root == "apply":
+        params["encryption"] = databricks.WorkspaceEncryptionParameterArgs(value=databricks.EncryptionArgs(
+            key_source="Microsoft.Keyvault", key_name=enc.key.name, key_version=enc.key.version,
+            key_vault_uri=enc.key.vault_uri,
+        ))
+    return params
+
+
+def encryption_entities(enc: WorkspaceEncryption | None) -> databricks.WorkspacePropertiesEncryptionArgs | None:
+    """Managed services and managed disks under the key; the disks follow each new key version by themselves."""
+    if enc is None or not (enc.managed_services or enc.managed_disks):
+        return None
+    key = enc.key
+    return databricks.WorkspacePropertiesEncryptionArgs(entities=databricks.EncryptionEntitiesDefinitionArgs(
+        managed_services=databricks.EncryptionV2Args(
+            key_source="Microsoft.Keyvault",
+            key_vault_properties=databricks.EncryptionV2KeyVaultPropertiesArgs(
+                key_vault_uri=key.vault_uri, key_name=key.name, key_version=key.version),
+        ) if enc.managed_services else None,
+        managed_disk=databricks.ManagedDiskEncryptionArgs(
+            key_source="Microsoft.Keyvault",
+            key_vault_properties=databricks.ManagedDiskEncryptionKeyVaultPropertiesArgs(
+                key_vault_uri=key.vault_uri, key_name=key.name, key_version=key.version),
+            rotation_to_latest_key_version_enabled=True,
+        ) if enc.managed_disks else None,
+    ))
+
+
+def _principal(identity: databricks.outputs.ManagedIdentityConfigurationResponse | None, what: str) -> str:
+    if identity is None or not identity.principal_id:
+        raise ValueError(f"Azure returned no {what} for the workspace, so its key cannot be granted")
+    return identity.principal_id
+
+
 class SecureWorkspace(pulumi.ComponentResource):
     workspace: databricks.Workspace
     workspace_id: pulumi.Output[str]
     workspace_url: pulumi.Output[str]
     resource_id: pulumi.Output[str]
     storage_account_id: pulumi.Output[str]
+    # Principal ids of the identities Azure creates for encryption (None when that encryption is off).
+    storage_principal_id: pulumi.Output[str] | None
+    disk_principal_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: SecureWorkspaceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("brickwall:databricks:SecureWorkspace", name, {}, opts)
@@ -85,7 +157,9 @@ class SecureWorkspace(pulumi.ComponentResource):
                 enable_no_public_ip=databricks.WorkspaceNoPublicIPBooleanParameterArgs(value=True),
                 storage_account_name=databricks.WorkspaceCustomStringParameterArgs(value=args.storage_account_name),
                 storage_account_sku_name=databricks.WorkspaceCustomStringParameterArgs(value=args.storage_account_sku),
+                **encryption_parameters(args.encryption),
             ),
+            encryption=encryption_entities(args.encryption),
             default_storage_firewall="Enabled" if access_connector else "Disabled",
             access_connector=databricks.WorkspacePropertiesAccessConnectorArgs(
                 id=access_connector.id, identity_type="SystemAssigned"
@@ -100,6 +174,13 @@ class SecureWorkspace(pulumi.ComponentResource):
         self.storage_account_id = managed_rg_id.apply(
             lambda rg: f"{rg}/providers/Microsoft.Storage/storageAccounts/{args.storage_account_name}"
         )
+        enc = args.encryption
+        self.storage_principal_id = self.workspace.storage_account_identity.apply(
+            lambda identity: _principal(identity, "storageAccountIdentity (prepareEncryption)")
+        ) if enc and enc.dbfs_root != "off" else None
+        self.disk_principal_id = self.workspace.managed_disk_identity.apply(
+            lambda identity: _principal(identity, "managedDiskIdentity (managed-disk encryption)")
+        ) if enc and enc.managed_disks else None
         self.register_outputs(
             {"workspaceId": self.workspace_id, "workspaceUrl": self.workspace_url, "resourceId": self.resource_id}
         )

@@ -1,4 +1,14 @@
-"""The brickwall policy pack: `pulumi preview --policy-pack policies`. The rules live in brickwall_rules."""
+"""The brickwall policy pack: `pulumi preview --policy-pack policies`. The rules live in brickwall_rules.
+
+The CLI runs this file with the pack directory as the working directory and on sys.path (`python -m pulumi.policy
+<engine address> .`); the repository root goes on sys.path too, for the dependency-free
+`components.planning.tier_limits` the rules share with the spec.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from brickwall_rules import ALL
 from pulumi_policy import EnforcementLevel, PolicyPack

@@ -12,6 +12,12 @@ from components.spec.access import AccessSpec, ClusterPolicySpec, GroupSpec, IpA
 from components.spec.audit import AlertsSpec, MonitoringSpec
 from components.spec.data import DataLakeSpec, DataSpec
 from components.spec.encryption import EncryptionSpec
+from components.spec.stamping import StampingSpec
+
+# Test environments (pr-123, ...) are stamped from staging: their VNets come from this pool, clear of dev,
+# prod, their transit VNets and the corporate network (staging's own ranges are always kept clear).
+STAMP_POOL = "10.64.0.0/12"
+STAMP_RESERVED = ("10.10.0.0/20", "10.30.0.0/19", "10.130.0.0/24", "10.200.0.0/16")
 
 
 def build() -> EnvironmentSpec:
@@ -24,6 +30,7 @@ def build() -> EnvironmentSpec:
         private_link=PrivateLinkSpec(transit=TransitNetworkSpec(address_space="10.120.0.0/24")),
         monitoring=MonitoringSpec(alerts=AlertsSpec(emails=("data-platform-oncall@contoso.com",))),
         data=DataSpec(lake=DataLakeSpec(enabled=True)),
+        stamping=StampingSpec(pool=STAMP_POOL, reserved=STAMP_RESERVED),
         # A fresh staging deploys with dbfs_root "prepare" (the default); see the README on the second step.
         encryption=EncryptionSpec(databricks_app_object_id="6a1e2f3b-9c8d-4e7f-8a6b-5c4d3e2f1a09"),
         access=AccessSpec(

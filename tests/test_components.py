@@ -114,7 +114,8 @@ def test_security_rules_are_the_planned_table(rec: Recording, spec: EnvironmentS
         spec.names.network_security_group: workspace_subnet_rules(
             spec.workspace.required_nsg_rules, spec.network.egress.allow_internet_outbound),
         spec.names.endpoint_network_security_group: private_endpoint_subnet_rules(
-            (str(plan["host"]), str(plan["container"])), str(plan["private_endpoints"])),
+            (str(plan["host"]), str(plan["container"])), str(plan["private_endpoints"]),
+            str(plan["aks"]) if spec.ingress.enabled and spec.ingress.cluster == "aks" else None),
     }
     for nsg_name, table in tables.items():
         registered = {r.inputs["securityRuleName"]: r for r in rec.of_type(RULE)
@@ -184,7 +185,7 @@ def test_workspace(rec: Recording, spec: EnvironmentSpec) -> None:
                    if s.inputs["resourceGroupName"] == rg and s.inputs["subnetName"] in workspace_subnets}
     assert len(subnet_urns) == 3 and subnet_urns <= set(ws.dependencies)
     if spec.workspace.default_storage_firewall:
-        connector = rec.one(T + "databricks:AccessConnector")
+        connector = by_phys(rec, T + "databricks:AccessConnector", "connectorName", names.access_connector)
         assert i["defaultStorageFirewall"] == "Enabled"
         assert i["accessConnector"] == {
             "id": arm(rg, f"Microsoft.Databricks/accessConnectors/{names.access_connector}"), "identityType": "SystemAssigned"}
@@ -204,6 +205,14 @@ def test_private_endpoints_and_dns(rec: Recording, spec: EnvironmentSpec) -> Non
         expected.add(names.frontend_endpoint)
     if pl.browser_authentication != "none":
         expected.add(names.webauth_endpoint)
+    # The data sources' endpoints (tests/test_data_sources.py).
+    if spec.data.lake.enabled:
+        expected |= {names.data_lake_dfs_endpoint, names.data_lake_blob_endpoint}
+    if spec.data.sql.enabled:
+        expected.add(names.sql_endpoint)
+    # The Key Vault's endpoint (tests/test_keys.py).
+    if spec.encryption.customer_managed_keys and spec.encryption.key_vault and not spec.encryption.key_vault.existing_id:
+        expected.add(names.key_vault_endpoint)
     assert set(endpoints) == expected
 
     def target(pe: Registration) -> tuple[str, list[str]]:
@@ -243,7 +252,8 @@ def test_private_endpoints_and_dns(rec: Recording, spec: EnvironmentSpec) -> Non
 
     # Every endpoint has exactly one DNS zone group pointing at the zone its group id needs.
     zone_for = {"databricks_ui_api": "privatelink.azuredatabricks.net", "browser_authentication": "privatelink.azuredatabricks.net",
-                "dfs": "privatelink.dfs.core.windows.net", "blob": "privatelink.blob.core.windows.net"}
+                "dfs": "privatelink.dfs.core.windows.net", "blob": "privatelink.blob.core.windows.net",
+                "vault": "privatelink.vaultcore.azure.net", "sqlServer": "privatelink.database.windows.net"}
     groups = Counter(g.inputs["privateEndpointName"] for g in rec.of_type(ZONE_GROUP))
     assert groups == Counter(set(endpoints))
     for group in rec.of_type(ZONE_GROUP):
@@ -305,7 +315,11 @@ def test_tier_shapes() -> None:
         assert groups["databricks_ui_api"] == 2 and groups["browser_authentication"] == 1
     # Only the data-bearing resources are protected (the workspaces and the log store); nothing else blocks a
     # planned replacement.
-    assert {r.type for r in prod.registrations if r.protect} == {WS, T + "operationalinsights:Workspace"}
+    # The data sources add the lake account and the SQL server and database (tests/test_data_sources.py).
+    data = {T + "storage:StorageAccount", T + "sql:Server", T + "sql:Database"}
+    # ... and the customer-managed key and its vault (tests/test_keys.py).
+    data |= {T + "keyvault:Vault", T + "keyvault:Key"}
+    assert {r.type for r in prod.registrations if r.protect} - data == {WS, T + "operationalinsights:Workspace"}
 
 
 def test_plan_file_is_deterministic_and_secret_free(prod_plan: dict) -> None:
@@ -348,11 +362,14 @@ def test_global_names_differ_between_environments() -> None:
     import stacks
 
     seen: dict[str, str] = {}
-    for stack in stacks.KNOWN_STACKS:
-        for field, value in stacks.load(stack).names.global_names().items():
+    per_stack = {stack: stacks.load(stack).names.global_names() for stack in stacks.KNOWN_STACKS}
+    for stack, names in per_stack.items():
+        for field, value in names.items():
             assert value not in seen, f"{stack} {field} {value} also used by {seen[value]}"
             seen[value] = stack
-    assert len(seen) == len(stacks.KNOWN_STACKS)
+    # Storage accounts, the Key Vault, the SQL server and the Event Hub namespace each need their own global name.
+    assert {"workspace_storage_account", "key_vault", "sql_server", "event_hub_namespace"} <= set(per_stack["prod"])
+    assert len(seen) == sum(len(n) for n in per_stack.values())
 
 
 def test_every_physical_name_keeps_azure_naming_rules(rec: Recording) -> None:

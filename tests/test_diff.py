@@ -247,3 +247,63 @@ def test_stack_against_its_own_saved_plan_exits_0(dev: Recording, tmp_path: Path
     assert cli.main(["diff", "--stack", "dev", "--against", str(saved), "--json"]) == cli.EXIT_OK
     out = json.loads(capsys.readouterr().out)
     assert out["changes"] == [] and out["flagged"] is False
+
+
+# Kubernetes and Databricks entries: each pattern, on a resource whose old inputs already hold the path, must replace.
+ADDED_TYPES = sorted(t for t in diff.FORCE_NEW if t.startswith(("kubernetes:", "databricks:")))
+ADDED_CASES = [(t, p) for t in ADDED_TYPES for p in diff.FORCE_NEW[t]]
+
+
+def _k8s_or_dbx(rtype: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    res = _fake(rtype, "res-" + rtype.rsplit(":", 1)[-1].lower())
+    res["inputs"] = inputs
+    return res
+
+
+@pytest.mark.parametrize(("rtype", "pattern"), ADDED_CASES, ids=[f"{t.split(':', 1)[-1]}-{p}" for t, p in ADDED_CASES])
+def test_kubernetes_and_databricks_force_new_entries_replace(prod_plan: dict[str, Any], rtype: str, pattern: str) -> None:
+    concrete = pattern.replace("*", "0")
+    before: dict[str, Any] = {"metadata": {"name": "x", "namespace": "ns"}}
+    _mutate(before, concrete)  # the path exists on the old side too
+    old = copy.deepcopy(prod_plan)
+    old["resources"].append(_k8s_or_dbx(rtype, before))
+    new = copy.deepcopy(old)
+    _mutate(new["resources"][-1]["inputs"], concrete)
+    [change] = diff.compare(old, new).changes
+    assert change.paths == [concrete] and change.action == "replace" and diff.REPLACE in change.flags, change
+    assert change.replace_reasons[concrete] == diff.FORCE_NEW[rtype][pattern]
+
+
+def test_added_entries_cover_the_kinds_the_brief_names() -> None:
+    assert "spec.clusterIP" in diff.FORCE_NEW["kubernetes:core/v1:Service"]
+    assert "spec" in diff.FORCE_NEW["kubernetes:core/v1:PersistentVolumeClaim"]
+    assert "roleRef" in diff.FORCE_NEW["kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"]
+    assert {"clusterPolicyId", "authorization"} <= set(diff.FORCE_NEW["databricks:index/permissions:Permissions"])
+
+
+def test_workspace_no_public_ip_and_service_ports_update_in_place(prod_plan: dict[str, Any]) -> None:
+    new = copy.deepcopy(prod_plan)
+    _main_workspace(new)["inputs"]["parameters"]["enableNoPublicIp"]["value"] = False
+    service = _resource(new, "kubernetes:core/v1:Service")
+    service["inputs"]["spec"]["ports"][0]["port"] = 8443
+    changes = diff.compare(prod_plan, new).changes
+    assert {c.action for c in changes} == {"update"} and not any(c.flags for c in changes), changes
+    assert sorted(p for c in changes for p in c.paths) == ["parameters.enableNoPublicIp.value", "spec.ports.0.port"]
+
+
+def test_immutable_secret_data_change_replaces(prod_plan: dict[str, Any]) -> None:
+    old = copy.deepcopy(prod_plan)
+    old["resources"] += [_k8s_or_dbx("kubernetes:core/v1:Secret", {"immutable": True, "data": {"a": "1"}})]
+    new = copy.deepcopy(old)
+    new["resources"][-1]["inputs"]["data"]["a"] = "2"
+    [change] = diff.compare(old, new).changes
+    assert change.action == "replace" and "immutable: true" in change.replace_reasons["data.a"]
+
+
+def test_mutable_secret_data_change_is_an_update(prod_plan: dict[str, Any]) -> None:
+    old = copy.deepcopy(prod_plan)
+    old["resources"] += [_k8s_or_dbx("kubernetes:core/v1:Secret", {"data": {"a": "1"}})]
+    new = copy.deepcopy(old)
+    new["resources"][-1]["inputs"]["data"]["a"] = "2"
+    [change] = diff.compare(old, new).changes
+    assert change.action == "update" and not change.flags

@@ -504,8 +504,10 @@ def test_arm_table_matches_the_sdk_and_the_mocks(token: str) -> None:
     assert arm.api_version == _sdk_api_version(token)
     if token in engine.ARM_ID_TEMPLATES:
         name_key, template = engine.ARM_ID_TEMPLATES[token]
-        # The id's segments after the resource group: [provider namespace], type, name, child type, name, ...
-        placeholders = re.findall(r"\{(\w+)\}", template.split("{resourceGroupName}", 1)[1])
+        # The id's segments after the resource group (or, for an extension resource, after the resource it applies
+        # to, `{scope}`): [provider namespace], type, name, child type, name, ...
+        anchor = next((a for a in ("{scope}", "{resourceUri}") if template.startswith(a)), "{resourceGroupName}")
+        placeholders = re.findall(r"\{(\w+)\}", template.split(anchor, 1)[1])
         assert arm.name_inputs == ((*placeholders,) if placeholders else ("resourceGroupName",))
         assert arm.name_inputs[-1] == name_key
         if "/providers/" in template:
@@ -519,9 +521,9 @@ def test_every_mocked_azure_type_has_an_arm_mapping() -> None:
 
 def test_unmapped_azure_type_is_an_error() -> None:
     def program() -> None:
-        azure_native.storage.StorageAccount("sa", resource_group_name="rg", kind="StorageV2", sku={"name": "Standard_LRS"})
+        azure_native.web.AppServicePlan("plan", resource_group_name="rg", sku={"name": "B1"})
 
-    with pytest.raises(export.ExportError, match=r"azure-native:storage:StorageAccount .*ARM_TYPES"):
+    with pytest.raises(export.ExportError, match=r"azure-native:web:AppServicePlan .*ARM_TYPES"):
         export.arm_resources(record(program, project="exp", stack="test"))
 
 
@@ -572,10 +574,10 @@ def test_cli_export_reports_an_unmapped_type_as_an_internal_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     def program() -> None:
-        azure_native.storage.StorageAccount("sa", resource_group_name="rg", kind="StorageV2", sku={"name": "Standard_LRS"})
+        azure_native.web.AppServicePlan("plan", resource_group_name="rg", sku={"name": "B1"})
 
     unmapped = record(program, project="brickwall", stack="dev")
     monkeypatch.setattr(project, "run", lambda stack, spec_file=None: unmapped)
     assert cli.main(["export", "--stack", "dev", "--out", str(tmp_path)]) == cli.EXIT_INTERNAL
     err = capsys.readouterr().err
-    assert "azure-native:storage:StorageAccount" in err and "Traceback" not in err
+    assert "azure-native:web:AppServicePlan" in err and "Traceback" not in err

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import stacks
 from brickwall.engine import Recording, Secret
-from components.environment import tier_layout
-from components.planning.ingress import CERT_MANAGER_CHART, CERT_MANAGER_NAMESPACE, TRAEFIK_CHART, network_policies
+from components.planning.ingress import CERT_MANAGER_CHART, CERT_MANAGER_NAMESPACE, TRAEFIK_CHART, network_policies, tier_layout
 
 K = "kubernetes:"
 NETPOL, RELEASE, SECRET = K + "networking.k8s.io/v1:NetworkPolicy", K + "helm.sh/v3:Release", K + "core/v1:Secret"

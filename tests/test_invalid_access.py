@@ -180,6 +180,11 @@ CASES: list[AccessCase] = [
                (("access.settings.verbose_audit_logs", "staging requires verbose audit logs"),)),
     AccessCase("prod-token-lifetime-91-days", "prod", {"access.settings.max_token_lifetime_days": 91},
                (("access.settings.max_token_lifetime_days", "prod caps personal access tokens at 90 days"),)),
+    # Caps per tier from components/planning/tier_limits.py, the table the policy pack enforces too.
+    AccessCase("dev-token-lifetime-181-days", "dev", {"access.settings.max_token_lifetime_days": 181},
+               (("access.settings.max_token_lifetime_days", "dev caps personal access tokens at 180 days"),)),
+    AccessCase("staging-token-lifetime-91-days", "staging", {"access.settings.max_token_lifetime_days": 91},
+               (("access.settings.max_token_lifetime_days", "staging caps personal access tokens at 90 days"),)),
     AccessCase("dev-legacy-global-init-scripts", "dev", {"access.settings.legacy_global_init_scripts": True},
                (("access.settings.legacy_global_init_scripts", "keep them off in every tier"),)),
     AccessCase("prod-legacy-global-init-scripts", "prod", {"access.settings.legacy_global_init_scripts": True},
@@ -424,9 +429,14 @@ def test_prod_accepts_human_tokens_when_allowed_explicitly() -> None:
     assert spec.access.groups[1].can_use_tokens is True
 
 
-def test_staging_accepts_human_tokens_and_a_long_token_lifetime() -> None:
-    data = edit(base("staging"), {"access.groups.0.can_use_tokens": True, "access.settings.max_token_lifetime_days": 365})
-    assert EnvironmentSpec.model_validate(data).access.settings.max_token_lifetime_days == 365
+def test_staging_accepts_human_tokens_and_a_token_lifetime_at_its_cap() -> None:
+    data = edit(base("staging"), {"access.groups.0.can_use_tokens": True, "access.settings.max_token_lifetime_days": 90})
+    assert EnvironmentSpec.model_validate(data).access.settings.max_token_lifetime_days == 90
+
+
+def test_dev_accepts_a_token_lifetime_at_its_cap() -> None:
+    data = edit(base("dev"), {"access.settings.max_token_lifetime_days": 180})
+    assert EnvironmentSpec.model_validate(data).access.settings.max_token_lifetime_days == 180
 
 
 def test_exactly_the_quota_of_ip_values_is_accepted() -> None:

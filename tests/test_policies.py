@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import importlib
 import json
 import subprocess
 import sys
@@ -170,19 +171,127 @@ def test_tier_from_urn_lets_dev_open_its_front_end(dev: Recording) -> None:
 
 
 def test_pack_main_only_imports_rules_and_builds_the_pack() -> None:
+    """__main__ puts the repository root on sys.path (for components.planning.tier_limits) and builds the pack."""
     tree = ast.parse((ROOT / "policies" / "__main__.py").read_text())
     body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
     imports = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
-    assert {n.module for n in imports if isinstance(n, ast.ImportFrom)} <= {"brickwall_rules", "pulumi_policy"}
+    assert {n.module for n in imports if isinstance(n, ast.ImportFrom)} <= {"brickwall_rules", "pulumi_policy", "pathlib"}
+    assert {a.name for n in imports if isinstance(n, ast.Import) for a in n.names} <= {"sys"}
     rest = [n for n in body if n not in imports]
-    assert len(rest) == 1 and isinstance(rest[0], ast.Expr) and isinstance(rest[0].value, ast.Call)
-    call = rest[0].value
-    assert isinstance(call.func, ast.Name) and call.func.id == "PolicyPack"
+    assert len(rest) == 2 and all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Call) for n in rest)
+    assert "sys.path.insert" in ast.unparse(rest[0]) and "__file__" in ast.unparse(rest[0])
+    call = rest[1].value
+    assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "PolicyPack"
     assert isinstance(call.args[0], ast.Constant) and call.args[0].value == "brickwall-guardrails"
     assert any(k.arg == "policies" and isinstance(k.value, ast.Name) and k.value.id == "ALL" for k in call.keywords)
     assert "runtime: python" in (ROOT / "policies" / "PulumiPolicy.yaml").read_text()
     requirements = (ROOT / "policies" / "requirements.txt").read_text().split()
     assert "pulumi-policy==1.21.0" in requirements and "pulumi==3.272.0" in requirements
+
+
+# The planning modules the rules may import: standard library only (and each other), checked below.
+DEPENDENCY_FREE_PLANNERS = frozenset({"components.planning.tier_limits", "components.planning.diagnostics"})
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module or "")
+    return names
+
+
+def _dependency_free(module: str, seen: set[str]) -> bool:
+    """A components.planning module importing only the standard library and other dependency-free planning modules."""
+    if module in seen:
+        return True
+    seen.add(module)
+    path = ROOT / (module.replace(".", "/") + ".py")
+    if not module.startswith("components.planning.") or not path.exists():
+        return False
+    return all(name.split(".")[0] in sys.stdlib_module_names or _dependency_free(name, seen) for name in _imports(path))
+
+
+def test_rules_import_only_the_sdk_and_dependency_free_planning_modules() -> None:
+    """The pack installs only policies/requirements.txt: every import of the rule modules must resolve there."""
+    modules = sorted((ROOT / "policies" / "brickwall_rules").glob("*.py"))
+    assert {m.stem for m in modules} >= {"__init__", "base", "network", "workspace", "private_link", "access", "ingress", "tagging"}
+    for module in modules:
+        for name in _imports(module):
+            ok = name.split(".")[0] in sys.stdlib_module_names | {"brickwall_rules", "pulumi_policy"} or _dependency_free(name, set())
+            assert ok, (module.name, name)
+    for package in (ROOT / "components" / "__init__.py", ROOT / "components" / "planning" / "__init__.py"):
+        assert _imports(package) <= {"__future__"}, package  # imported on the way to any planning module
+
+
+def test_every_rule_module_contributes_and_tiered_rules_declare_the_tier_schema() -> None:
+    import brickwall_rules
+
+    by_module = {name: importlib.import_module(f"brickwall_rules.{name}").RULES for name in brickwall_rules.RULE_MODULES}
+    assert all(by_module.values())
+    assert [p.name for rules in by_module.values() for p in rules] == [p.name for p in POLICIES]
+    assert set(brickwall_rules.TIERED) >= {
+        "databricks-workspace-no-public-access", "databricks-workspace-protected-in-prod", "databricks-token-lifetime-within-tier-limit",
+        "databricks-ip-access-list-not-open", "ingress-route-ip-allowlist-in-prod",
+        "data-protected-in-prod",
+    }
+    for policy in POLICIES:
+        if policy.name in brickwall_rules.TIERED:
+            assert policy.config_schema is not None
+            assert policy.config_schema.properties["tier"]["enum"] == ["dev", "staging", "prod"]
+
+
+@pytest.mark.parametrize("tier", ["dev", "staging", "prod"])
+def test_example_policy_config_files_set_the_tier_for_every_tiered_rule(tier: str) -> None:
+    import brickwall_rules
+
+    config = json.loads((ROOT / "policies" / f"config.{tier}.json").read_text())
+    regenerate = ("regenerate: cd policies && python -c 'import json, brickwall_rules as r; "
+                  f"print(json.dumps({{n: {{\"tier\": \"{tier}\"}} for n in r.TIERED}}, indent=2))' > config.{tier}.json")
+    assert set(config) == set(brickwall_rules.TIERED), regenerate
+    assert all(value == {"tier": tier} for value in config.values())
+
+
+def test_spec_floors_and_the_pack_share_one_token_lifetime_table() -> None:
+    import brickwall_rules.access
+
+    from components.planning import tier_limits
+    from components.spec.tiers import TIER_DEFAULTS, TIER_FLOORS
+
+    assert brickwall_rules.access.MAX_TOKEN_LIFETIME_DAYS is tier_limits.MAX_TOKEN_LIFETIME_DAYS
+    assert dict(tier_limits.MAX_TOKEN_LIFETIME_DAYS) == {"dev": 180, "staging": 90, "prod": 90}
+    floors = {next(iter(f.tiers)): f.reason for f in TIER_FLOORS if f.path == ("access", "settings", "max_token_lifetime_days")}
+    assert floors == {t: f"{t} caps personal access tokens at {d} days" for t, d in tier_limits.MAX_TOKEN_LIFETIME_DAYS.items()}
+    # Every tier's default lifetime sits within its own cap (prod takes the model default, 30).
+    for tier, cap in tier_limits.MAX_TOKEN_LIFETIME_DAYS.items():
+        default = TIER_DEFAULTS[tier].get("access", {}).get("settings", {}).get("max_token_lifetime_days", 30)
+        assert 1 <= default <= cap, tier
+    # The pack rejects one day over each tier's cap and accepts the cap itself.
+    for tier, cap in tier_limits.MAX_TOKEN_LIFETIME_DAYS.items():
+        assert _token_messages(tier, cap + 1) == [f"maxTokenLifetimeDays is {cap + 1}: tier {tier} allows at most {cap} days"]
+        assert _token_messages(tier, cap) == []
+
+
+def _token_messages(tier: str, days: int) -> list[str]:
+    """What the token-lifetime rule reports for a workspace conf of `days` in a stack named `tier`."""
+    import brickwall_rules.access
+    from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
+
+    opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
+    args = ResourceValidationArgs("databricks:index/workspaceConf:WorkspaceConf", {"customConfig": {"maxTokenLifetimeDays": str(days)}},
+                                  f"urn:pulumi:{tier}::brickwall::databricks:index/workspaceConf:WorkspaceConf::conf", "conf", opts, None, {})
+    found: list[str] = []
+    brickwall_rules.access.TOKEN_LIFETIME.validate(args, lambda message, urn=None: found.append(message))
+    return found
+
+
+def test_policy_config_tier_overrides_the_stack_name(prod_plan: Plan) -> None:
+    plan = copy.deepcopy(prod_plan)
+    conf(plan, "maxTokenLifetimeDays", "120")
+    assert check.check_plan(plan, POLICIES).of("databricks-token-lifetime-within-tier-limit")
+    assert not check.check_plan(plan, POLICIES, config={"tier": "dev"}).of("databricks-token-lifetime-within-tier-limit")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

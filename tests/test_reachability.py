@@ -1,4 +1,5 @@
-"""The NSG evaluator and the subnet reachability matrix (components/planning/reachability.py)."""
+"""The NSG evaluator and the subnet matrix (components/planning/reachability.py), the workspace front end
+(front_end.py) and the combined matrix of every layer (combined.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stacks
+from components.planning.combined import (
+    CombinedRow,
+    Topology,
+    combined_markdown,
+    combined_rows,
+    load_balancer_steps,
+    topology_from_spec,
+)
+from components.planning.front_end import IpAccess, Step, ip_access_list_step, public_steps
+from components.planning.ingress import network_policies
+from components.planning.k8s_flows import Cluster
 from components.planning.nsg_rules import DATABRICKS_RULE_PREFIX, NsgRule
 from components.planning.reachability import (
     AZURE_DATABRICKS,
     DEFAULT_RULES,
     INBOUND_PORTS,
     INTERNET,
+    NON_PUBLIC,
     NetworkContext,
     NetworkInputs,
     PartialMatchError,
@@ -25,6 +38,8 @@ from components.planning.reachability import (
     parse_ports,
     subnet_matrix,
 )
+from components.spec import EnvironmentSpec
+from components.spec.access import IpList
 
 CORPORATE = "10.200.0.0/16"
 CP_RULE = DATABRICKS_RULE_PREFIX + "databricks-worker-to-databricks-cp"
@@ -257,3 +272,170 @@ def test_matrix_markdown_shape(prod: NetworkInputs) -> None:
     assert all(line.startswith("| ") and line.endswith(" |") and line.count(" | ") == 5 for line in lines[2:])
     assert f"host ({prod.host})" in text and "deny-internet-outbound" in text
     assert matrix_markdown([]).strip().count("\n") == 1
+
+
+# --- the combined matrix: workspace front end, AKS subnet, ingress load balancer, pods -----------
+
+
+
+def _topology(stack: str, peered: tuple[str, ...] = ()) -> Topology:
+    return topology_from_spec(stacks.load(stack), peered)
+
+
+def _row(rows: list[CombinedRow], plane: str, source: str, destination: str, port: str | None = None) -> CombinedRow:
+    found = [r for r in rows if r.plane == plane and r.source == source and r.destination == destination and port in (None, r.port)]
+    assert len(found) == 1, (plane, source, destination, port, found)
+    return found[0]
+
+
+LISTS = IpAccess(enabled=True, allow=(("office", ("194.8.240.0/24",)), ("break-glass", ("52.174.20.0/28",))),
+                 block=(("bad", ("194.8.240.128/25",)),))
+
+
+def test_ip_access_list_semantics() -> None:
+    assert ip_access_list_step("52.174.20.3", LISTS).access == "Allow"
+    assert ip_access_list_step("194.8.240.10", LISTS).access == "Allow"
+    blocked = ip_access_list_step("194.8.240.200", LISTS)
+    assert blocked.access == "Deny" and "BLOCK list bad" in blocked.reason
+    assert ip_access_list_step("194.8.240.0/24", LISTS).access == "Partial"
+    assert ip_access_list_step(INTERNET, LISTS).access == "Deny" and ip_access_list_step("8.8.8.8", LISTS).access == "Deny"
+    no_allow = IpAccess(enabled=True, allow=(), block=LISTS.block)
+    assert ip_access_list_step("8.8.8.8", no_allow).access is None and ip_access_list_step("194.8.240.200", no_allow).access == "Deny"
+    off = IpAccess(enabled=False, allow=LISTS.allow, block=LISTS.block)
+    assert ip_access_list_step("194.8.240.200", off).access is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 127), st.booleans())
+def test_a_block_match_wins_over_every_allow_list(host: int, enabled_allow: bool) -> None:
+    lists = IpAccess(enabled=True, allow=LISTS.allow if enabled_allow else (("all", ("0.0.0.0/0",)),), block=LISTS.block)
+    assert ip_access_list_step(f"194.8.240.{128 + host}", lists).access == "Deny"
+
+
+def test_dev_front_end_is_public_and_fenced_by_the_lists() -> None:
+    t = _topology("dev")
+    rows = combined_rows(t)
+    for cidr, label in (("52.174.20.0/28", "break-glass"), ("20.61.88.16/28", "ci-egress"), ("194.8.240.0/24", "office")):
+        row = _row(rows, "workspace", cidr, "workspace UI/API")
+        assert row.access == "Allow" and f"ALLOW list {label}" in row.decided_by and "public network access: Enabled" in row.decided_by
+    internet = _row(rows, "workspace", INTERNET, "workspace UI/API")
+    assert internet.access == "Deny" and internet.decided_by == "IP access lists: on no ALLOW list"
+    # Cluster nodes reach the API over the back-end endpoint, which the lists never see.
+    host = _row(rows, "workspace", t.net.host, "workspace UI/API")
+    assert host.access == "Allow" and "back-end private endpoint" in host.decided_by and "not applied to private-link" in host.decided_by
+    assert t.net.aks is None and not [r for r in rows if r.plane in ("aks subnet", "ingress", "kubernetes")]
+
+
+def test_dev_a_blocked_range_inside_an_allow_list_is_denied() -> None:
+    data = stacks.load("dev").model_dump(mode="json")
+    data["access"]["ip_access"]["block"] = [IpList(label="compromised", cidrs=("194.8.240.128/25",)).model_dump()]
+    t = topology_from_spec(EnvironmentSpec.model_validate(data))
+    rows = combined_rows(t)
+    blocked = _row(rows, "workspace", "194.8.240.128/25", "workspace UI/API")
+    assert blocked.access == "Deny" and "BLOCK list compromised" in blocked.decided_by
+    assert _row(rows, "workspace", "194.8.240.0/24", "workspace UI/API").access == "Partial"
+    assert _row(rows, "workspace", "52.174.20.0/28", "workspace UI/API").access == "Allow"
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_a_private_front_end_answers_only_private_paths(stack: str) -> None:
+    t = _topology(stack)
+    rows = combined_rows(t)
+    for source in (INTERNET, "52.174.20.0/28", "20.61.88.16/28"):
+        row = _row(rows, "workspace", source, "workspace UI/API")
+        assert row.access == "Deny" and row.decided_by.startswith("public network access: Disabled"), row
+    assert t.front_end.transit is not None
+    transit = _row(rows, "workspace", t.front_end.transit, "workspace UI/API")
+    assert transit.access == "Allow" and "front-end private endpoint" in transit.decided_by
+    assert _row(rows, "workspace", t.net.host, "workspace UI/API").access == "Allow"
+
+
+def test_prod_corporate_reaches_the_workspace_only_through_the_private_endpoint() -> None:
+    t = _topology("prod")
+    assert CORPORATE in t.front_end.corporate and CORPORATE in t.net.peered
+    row = _row(combined_rows(t), "workspace", CORPORATE, "workspace UI/API")
+    assert row.access == "Allow" and row.decided_by.startswith("private path: front-end private endpoint")
+    # Over the public path it would get nowhere: public network access is Disabled.
+    assert public_steps(CORPORATE, t.front_end)[0] == Step("public network access", "Deny", "Disabled, and this source has no private path")
+
+
+public_addresses = st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address).filter(lambda a: not any(a in n for n in NON_PUBLIC))
+
+
+@settings(max_examples=200, deadline=None)
+@given(public_addresses)
+def test_prod_nothing_on_the_internet_reaches_the_ingress_load_balancer(address: ipaddress.IPv4Address) -> None:
+    t = PROD_TOPOLOGY
+    assert t.ingress is not None and t.ingress.kind == "internal"
+    steps = load_balancer_steps(t, Cluster(network_policies(t.ingress.layout)), str(address))
+    assert steps[0].layer == "internal load balancer" and steps[0].access == "Deny"
+
+
+PROD_TOPOLOGY = _topology("prod", peered=("10.99.0.0/16",))
+
+
+def test_prod_ingress_load_balancer() -> None:
+    t = PROD_TOPOLOGY
+    rows = combined_rows(t)
+    lb = "ingress LB (internal) to traefik:8443"
+    internet = _row(rows, "ingress", INTERNET, lb)
+    assert internet.access == "Deny" and internet.decided_by.startswith("internal load balancer")
+    corporate = _row(rows, "ingress", CORPORATE, lb)
+    assert corporate.access == "Allow"
+    assert "loadBalancerSourceRanges: within 10.200.0.0/16" in corporate.decided_by and "aks subnet: no NSG" in corporate.decided_by
+    for outside in ("10.99.0.0/16", t.net.host):  # routed into the VNet, outside the source ranges
+        row = _row(rows, "ingress", outside, lb)
+        assert row.access == "Deny" and row.decided_by.startswith("loadBalancerSourceRanges: outside"), row
+    # The transit VNet passes the load balancer but no route admits it, so the NetworkPolicy stops it.
+    transit = _row(rows, "ingress", "10.130.0.0/24", lb)
+    assert transit.access == "Deny" and transit.decided_by.startswith("NetworkPolicy:")
+
+
+def test_prod_aks_subnet_has_no_nsg() -> None:
+    t = PROD_TOPOLOGY
+    assert t.net.aks == str(stacks.load("prod").network.plan["aks"])
+    rows = [r for r in combined_rows(t) if r.plane == "aks subnet"]
+    assert {r.port for r in rows} == {"22", "443", "10250"}
+    for r in rows:
+        if r.source in (INTERNET, AZURE_DATABRICKS):
+            assert r.access == "Deny" and r.decided_by.startswith("route:")
+        else:  # nothing on the subnet filters: cluster nodes and routed ranges reach AKS nodes on every port
+            assert r.access == "Allow" and r.steps[-1].layer == "aks subnet" and "no NSG" in r.decided_by
+
+
+def test_prod_kubernetes_flows() -> None:
+    t = PROD_TOPOLOGY
+    rows = combined_rows(t)
+    for c in ("sql-gateway", "jobs-api"):
+        pod = f"databricks-apps/{c}"
+        assert _row(rows, "kubernetes", "ingress/traefik", pod).access == "Allow"
+        assert _row(rows, "kubernetes", "default/any-pod", pod).access == "Deny"
+        internet = _row(rows, "kubernetes", pod, INTERNET)
+        assert internet.access == "Deny" and internet.decided_by.startswith("NetworkPolicy:")
+        # The NetworkPolicy lets a connector reach the private endpoints, and the matrix carries the flow on
+        # to the private-endpoint subnet's NSG, whose verdict is the row's.
+        endpoints = _row(rows, "kubernetes", pod, t.net.endpoints)
+        assert endpoints.steps[0] == Step("NetworkPolicy", "Allow", endpoints.steps[0].reason)
+        nsg = flow(t.net, t.net.aks, t.net.endpoints, "443")  # type: ignore[arg-type]
+        assert endpoints.access == nsg.access and endpoints.steps[-1].layer == "private-endpoint inbound"
+        # The endpoint subnet's NSG admits the ingress tier's nodes on 443, so connectors reach the workspace API.
+        assert endpoints.access == "Allow" and "allow-ingress-tier-to-endpoints" in endpoints.steps[-1].reason
+    proxy = _row(rows, "kubernetes", "ingress/oauth2-proxy", INTERNET)
+    assert proxy.access == "Allow" and proxy.decided_by.endswith("egress: firewall 10.0.1.4 (its rules are outside the spec)")
+    assert _row(rows, "kubernetes", INTERNET, "ingress/traefik").access == "Deny"
+
+
+def test_combined_markdown() -> None:
+    for stack in ("dev", "staging", "prod"):
+        t = _topology(stack)
+        text = combined_markdown(t)
+        rows = combined_rows(t)
+        table = [line for line in text.splitlines() if line.startswith("| ")]
+        assert table[0] == "| source | destination | port | protocol | access | decided by |" and len(table) == len(rows) + 1
+        assert all(line.endswith(" |") and line.count(" | ") == 5 for line in table)
+        assert "Planes:" in text and "**Partial**" in text
+        # The subnet plane is the NSG matrix, row for row.
+        nsg = subnet_matrix(t.net)
+        assert [(r.source, r.destination, r.port, r.access, r.decided_by) for r in rows if r.plane == "subnets"] == \
+            [(r.source, r.destination, r.port, r.access, r.decided_by) for r in nsg]
+    assert "| 52.174.20.0/28 (ALLOW break-glass) | workspace UI/API | 443 | Tcp | Allow |" in combined_markdown(_topology("dev"))

@@ -225,10 +225,32 @@ def test_cli_report_dev_without_secrets(tmp_path: Path, capsys: pytest.CaptureFi
     assert "report.md" in capsys.readouterr().out
     text = (tmp_path / "report.md").read_text()
     # The NSG reachability matrix, evaluated from the rule tables: nothing from the Internet reaches cluster nodes.
-    assert "## Reachability (NSGs)" in text
+    assert "## Reachability" in text
     assert "| Internet | host (10.10.0.0/22) | 22 | Tcp | Deny | workspace inbound: deny-internet-inbound |" in text
+    # The CLI renders the combined matrix: the workspace front end through public access and the IP access lists.
+    assert "| 52.174.20.0/28 (ALLOW break-glass) | workspace UI/API | 443 | Tcp | Allow |" in text
     assert text.startswith("# brickwall report: stack dev") and "```mermaid\nflowchart LR" in text
     assert not (tmp_path / "topology.svg").exists()
     for body in (text, prod_report[0]):
         assert project.SECRET_CONFIG_PLACEHOLDER not in body and "s3cr3t-value-from-config" not in body
     assert cli.main(["report", "--stack", "nope", "--out", str(tmp_path)]) == cli.EXIT_USAGE
+
+
+def test_combined_reachability_section(prod: Recording, dev: Recording) -> None:
+    prod_text, _, _ = _report(prod, spec=stacks.load("prod"))
+    assert "## Reachability\n" in prod_text and "Planes:" in prod_text
+    section = prod_text.split("## Reachability\n", 1)[1].split("## Topology", 1)[0]
+    for line in (
+        "| Internet | workspace UI/API | 443 | Tcp | Deny | public network access: Disabled, and this source has no private path |",
+        "| Internet | ingress LB (internal) to traefik:8443 | 443 | Tcp | Deny | internal load balancer: a private frontend only: "
+        "nothing on the Internet reaches it |",
+        "| Internet | aks (10.30.16.0/23) | 22 | Tcp | Deny | route: AKS nodes and pods have private addresses only "
+        "(private cluster, no public IP) |",
+        "| Internet | host (10.30.0.0/21) | 22 | Tcp | Deny | workspace inbound: deny-internet-inbound |",
+    ):
+        assert line in section, line
+    assert "aks subnet: no NSG on the subnet" in section and "| databricks-apps/jobs-api | Internet | 443 | Tcp | Deny | NetworkPolicy:" in section
+    dev_text, _, _ = _report(dev, spec=stacks.load("dev"))
+    assert "| 52.174.20.0/28 (ALLOW break-glass) | workspace UI/API | 443 | Tcp | Allow |" in dev_text
+    assert "| Internet | workspace UI/API | 443 | Tcp | Deny | IP access lists: on no ALLOW list |" in dev_text
+    assert "ingress LB" not in dev_text

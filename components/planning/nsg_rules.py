@@ -132,14 +132,24 @@ def workspace_subnet_rules(required_nsg_rules: str, allow_internet_outbound: boo
     return databricks_injected_rules(required_nsg_rules) + toolkit
 
 
-def private_endpoint_subnet_rules(workspace_cidrs: tuple[str, ...], endpoint_cidr: str) -> list[NsgRule]:
-    """NSG on the private-endpoint subnet: only the workspace subnets reach the endpoints."""
-    return [
+def private_endpoint_subnet_rules(workspace_cidrs: tuple[str, ...], endpoint_cidr: str, aks_cidr: str | None = None) -> list[NsgRule]:
+    """NSG on the private-endpoint subnet: only the workspace subnets reach the endpoints, and the ingress
+    tier's nodes (when the toolkit creates its AKS subnet) reach them on 443 for the connectors' API calls."""
+    rules = [
         NsgRule(
             name="allow-workspace-to-endpoints", priority=200, direction="Inbound", access="Allow", protocol="Tcp",
             sources=workspace_cidrs, destinations=(endpoint_cidr,), destination_ports=BACKEND_ENDPOINT_PORTS,
             owner="toolkit", description="Cluster nodes reach the back-end and workspace-storage endpoints.",
         ),
+    ]
+    if aks_cidr is not None:
+        rules.append(NsgRule(
+            name="allow-ingress-tier-to-endpoints", priority=210, direction="Inbound", access="Allow", protocol="Tcp",
+            sources=(aks_cidr,), destinations=(endpoint_cidr,), destination_ports=("443",),
+            owner="toolkit", description="Ingress connectors on the AKS nodes call the workspace API over its private endpoint.",
+        ))
+    return [
+        *rules,
         NsgRule(
             name="deny-all-inbound", priority=LOWEST_PRECEDENCE, direction="Inbound", access="Deny", protocol="*",
             sources=("*",), destinations=("*",), destination_ports=("*",),

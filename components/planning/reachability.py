@@ -250,7 +250,7 @@ class NetworkInputs:
     required_nsg_rules: str
     allow_internet_outbound: bool
     peered: tuple[str, ...] = ()
-    aks: str | None = None
+    aks: str | None = None  # the AKS subnet, when the toolkit creates it
 
     @property
     def context(self) -> NetworkContext:
@@ -260,7 +260,7 @@ class NetworkInputs:
         return workspace_subnet_rules(self.required_nsg_rules, self.allow_internet_outbound)
 
     def endpoint_rules(self) -> list[NsgRule]:
-        return private_endpoint_subnet_rules((self.host, self.container), self.endpoints)
+        return private_endpoint_subnet_rules((self.host, self.container), self.endpoints, self.aks)
 
 
 def inputs_from_spec(spec: EnvironmentSpec, peered: Sequence[str] = ()) -> NetworkInputs:
@@ -272,7 +272,8 @@ def inputs_from_spec(spec: EnvironmentSpec, peered: Sequence[str] = ()) -> Netwo
     return NetworkInputs(
         vnet=net.address_space, host=str(plan[HOST]), container=str(plan[CONTAINER]), endpoints=str(plan[ENDPOINTS]),
         required_nsg_rules=spec.workspace.required_nsg_rules, allow_internet_outbound=net.egress.allow_internet_outbound,
-        peered=tuple(peered), aks=str(plan[AKS]) if AKS in plan.subnets else None,
+        # The AKS subnet exists only when the toolkit creates the cluster; otherwise its room is just reserved.
+        peered=tuple(peered), aks=str(plan[AKS]) if spec.ingress.enabled and spec.ingress.cluster == "aks" else None,
     )
 
 

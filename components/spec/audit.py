@@ -15,7 +15,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
 class AlertSpec(StrictModel):
-    """One alert: fire when more than `threshold` matching events fall in `window_minutes`."""
+    """One alert: fire when `threshold` or more matching events fall in `window_minutes`."""
 
     threshold: int = Field(ge=1)
     window_minutes: int = 15
@@ -91,8 +91,9 @@ class SiemSpec(StrictModel):
 
 
 class MonitoringSpec(StrictModel):
-    # Log Analytics keeps 30-730 days in its interactive tier.
-    log_retention_days: int = Field(default=90, ge=30, le=730)
+    # Log Analytics keeps 30-730 days in its interactive tier. The default is prod's (12 months, PCI DSS 10.5.1);
+    # tiers fill in less for dev and staging and set a floor each (components/planning/diagnostics.py).
+    log_retention_days: int = Field(default=365, ge=30, le=730)
     # Diagnostic settings on the workspace, AKS, the Key Vault and the data lake.
     diagnostics: bool = True
     flow_logs: FlowLogSpec = FlowLogSpec()

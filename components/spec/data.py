@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from components.spec.base import StrictModel
 from components.spec.errors import Problem, raise_problems
@@ -23,6 +23,8 @@ class DataLakeSpec(StrictModel):
     sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"] = "Standard_ZRS"
     # The least role Databricks' access connector needs on each container.
     databricks_role: Literal["Storage Blob Data Contributor", "Storage Blob Data Reader"] = "Storage Blob Data Contributor"
+    # Days a deleted file or container can be restored (blob and container soft delete on a created lake).
+    soft_delete_days: int = Field(default=14, ge=1, le=365)
 
     @field_validator("existing_storage_account_id")
     @classmethod
@@ -57,6 +59,13 @@ class SqlDatabaseSpec(StrictModel):
     def _db_name(cls, v: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", v) or v.lower() in {"master", "tempdb", "model", "msdb"}:
             raise ValueError("1-128 letters, digits, _ or -, and not a system database name")
+        return v
+
+    @field_validator("entra_admin_group")
+    @classmethod
+    def _group(cls, v: str | None) -> str | None:
+        if v is not None and not (v.strip() == v and 1 <= len(v) <= 128):
+            raise ValueError("the Entra group's display name: 1-128 characters, no leading or trailing spaces")
         return v
 
     @field_validator("entra_admin_object_id")

@@ -36,6 +36,7 @@ from components.spec.data import DataSpec
 from components.spec.encryption import EncryptionSpec
 from components.spec.errors import Problem, problems_from, raise_problems
 from components.spec.ingress import IngressSpec
+from components.spec.stamping import StampingSpec
 
 # Azure Databricks VNet injection limits.
 VNET_PREFIX_RANGE = (16, 24)
@@ -316,6 +317,7 @@ class EnvironmentSpec(StrictModel):
     monitoring: MonitoringSpec = MonitoringSpec()
     data: DataSpec = DataSpec()
     encryption: EncryptionSpec = EncryptionSpec()
+    stamping: StampingSpec = StampingSpec()
 
     @field_validator("name")
     @classmethod
@@ -389,7 +391,7 @@ class EnvironmentSpec(StrictModel):
 _SECTIONS: dict[str, type[BaseModel]] = {
     "naming": NamingSpec, "network": NetworkSpec, "workspace": WorkspaceSpec,
     "private_link": PrivateLinkSpec, "protection": ProtectionSpec, "access": AccessSpec, "ingress": IngressSpec,
-    "monitoring": MonitoringSpec, "data": DataSpec, "encryption": EncryptionSpec,
+    "monitoring": MonitoringSpec, "data": DataSpec, "encryption": EncryptionSpec, "stamping": StampingSpec,
 }
 
 

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from components.planning.diagnostics import MIN_LOG_RETENTION_DAYS
+from components.planning.tier_limits import MAX_TOKEN_LIFETIME_DAYS
+
 if TYPE_CHECKING:
     from components.spec.models import EnvironmentSpec
 
@@ -22,8 +25,11 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
         "workspace": {"public_network_access": "Enabled", "default_storage_firewall": False},
         "private_link": {"frontend": False, "browser_authentication": "none", "workspace_storage": False},
-        "protection": {"protect_data": False},
+        "protection": {"protect_data": False, "locks": False},
         "network": {"egress": {"allow_internet_outbound": True}},
+        # Audit stays on; flow logs, alerts and customer-managed keys cost more than a dev box is worth.
+        "monitoring": {"log_retention_days": 30, "flow_logs": {"enabled": False}, "alerts": {"enabled": False}},
+        "encryption": {"customer_managed_keys": False},
         "access": {
             "settings": {
                 "max_token_lifetime_days": 90, "results_download": True, "notebook_export": True,
@@ -34,6 +40,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "staging": {
         "network": {"egress": {"allow_internet_outbound": True}},
+        "monitoring": {"log_retention_days": 90},
         "access": {"settings": {"max_token_lifetime_days": 60}},
     },
     "prod": {},
@@ -47,7 +54,6 @@ PROD_STRICT_SETTINGS: tuple[tuple[str, bool], ...] = (
     ("container_services", False), ("store_results_in_customer_account", True), ("enforce_user_isolation", True),
     ("security_headers", True),
 )
-PROD_MAX_TOKEN_LIFETIME_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,11 @@ class Floor:
 
 _PRIVATE = frozenset({"staging", "prod"})
 _ALL = frozenset({"dev", "staging", "prod"})
+_PROD = frozenset({"prod"})
+
+
+def _ephemeral(spec: EnvironmentSpec) -> bool:
+    return bool(spec.stamping.ephemeral) and spec.tier.value != "prod"
 
 TIER_FLOORS: tuple[Floor, ...] = (
     Floor(_ALL, ("workspace", "no_public_ip"), lambda s: s.workspace.no_public_ip,
@@ -72,17 +83,52 @@ TIER_FLOORS: tuple[Floor, ...] = (
           "{tier} requires front-end private link"),
     Floor(_PRIVATE, ("private_link", "browser_authentication"), lambda s: s.private_link.browser_authentication != "none",
           "{tier} requires a browser-authentication endpoint"),
-    Floor(_PRIVATE, ("protection", "protect_data"), lambda s: s.protection.protect_data,
+    # A stamped test environment (stamping.ephemeral, never prod) may drop data protection so it can be destroyed.
+    Floor(_PRIVATE, ("protection", "protect_data"), lambda s: s.protection.protect_data or _ephemeral(s),
           "{tier} requires protection of data-bearing resources"),
+    Floor(_PROD, ("stamping", "ephemeral"), lambda s: not s.stamping.ephemeral,
+          "prod is never ephemeral: stamp test environments from a dev or staging base"),
+    Floor(_ALL, ("stamping", "ephemeral"), lambda s: not s.stamping.ephemeral or "expires-at" in s.tags,
+          "an ephemeral environment carries an expires-at tag (python -m brickwall env stamps both)"),
     Floor(_PRIVATE, ("access", "ip_access", "enabled"), lambda s: s.access.ip_access.enabled,
           "{tier} requires IP access lists (defence in depth should public access ever be enabled)"),
     Floor(_ALL, ("access", "settings", "legacy_global_init_scripts"), lambda s: not s.access.settings.legacy_global_init_scripts,
           "legacy global init scripts are deprecated and unaudited; keep them off in every tier"),
     Floor(_PRIVATE, ("access", "settings", "verbose_audit_logs"), lambda s: s.access.settings.verbose_audit_logs,
           "{tier} requires verbose audit logs"),
-    Floor(frozenset({"prod"}), ("access", "settings", "max_token_lifetime_days"),
-          lambda s: s.access.settings.max_token_lifetime_days <= PROD_MAX_TOKEN_LIFETIME_DAYS,
-          f"prod caps personal access tokens at {PROD_MAX_TOKEN_LIFETIME_DAYS} days"),
+    # Token caps: the same table the policy pack enforces (components/planning/tier_limits.py).
+    *(
+        Floor(frozenset({tier}), ("access", "settings", "max_token_lifetime_days"),
+              (lambda limit: lambda s: s.access.settings.max_token_lifetime_days <= limit)(cap),
+              f"{tier} caps personal access tokens at {cap} days")
+        for tier, cap in MAX_TOKEN_LIFETIME_DAYS.items()
+    ),
+    # Log retention floors: the same table the policy pack enforces (components/planning/diagnostics.py).
+    *(
+        Floor(frozenset({tier}), ("monitoring", "log_retention_days"),
+              (lambda floor: lambda s: s.monitoring.log_retention_days >= floor)(days),
+              f"{tier} keeps audit logs at least {days} days")
+        for tier, days in MIN_LOG_RETENTION_DAYS.items()
+    ),
+    Floor(_PRIVATE, ("monitoring", "diagnostics"), lambda s: s.monitoring.diagnostics,
+          "{tier} requires diagnostic settings (audit logs to Log Analytics)"),
+    Floor(_PRIVATE, ("monitoring", "alerts", "enabled"), lambda s: s.monitoring.alerts.enabled,
+          "{tier} requires alerts on the audit logs"),
+    Floor(_PROD, ("monitoring", "flow_logs", "enabled"), lambda s: s.monitoring.flow_logs.enabled,
+          "prod requires VNet flow logs"),
+    Floor(_PROD, ("encryption", "customer_managed_keys"), lambda s: s.encryption.customer_managed_keys,
+          "prod requires customer-managed keys"),
+    Floor(_PROD, ("encryption", "managed_services"),
+          lambda s: not s.encryption.customer_managed_keys or s.encryption.managed_services,
+          "prod encrypts managed services (notebooks, secrets, queries) with its own key"),
+    Floor(_PROD, ("encryption", "managed_disks"),
+          lambda s: not s.encryption.customer_managed_keys or s.encryption.managed_disks,
+          "prod encrypts cluster managed disks with its own key"),
+    Floor(_PROD, ("encryption", "dbfs_root"),
+          lambda s: not s.encryption.customer_managed_keys or s.encryption.dbfs_root != "off",
+          "prod encrypts the DBFS root with its own key ('prepare' on the first deployment, then 'apply')"),
+    Floor(_PROD, ("protection", "locks"), lambda s: s.protection.locks,
+          "prod requires CanNotDelete locks on data-bearing resources"),
     *(
         Floor(frozenset({"prod"}), ("access", "settings", field),
               (lambda f, v: lambda s: getattr(s.access.settings, f) == v)(field, strict),

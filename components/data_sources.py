@@ -1,0 +1,328 @@
+"""DataSources: the ADLS Gen2 data lake and an optional Azure SQL database, reached only through private endpoints.
+
+The lake (created, or an existing account by id) is reached from the workspace VNet's endpoint subnet through
+`dfs` and `blob` private endpoints with DNS zone groups; Databricks authenticates to it with an access connector's
+managed identity that holds one blob data role on each named container, nothing wider. A created lake has public
+network access Disabled, a default-deny firewall with no bypass, shared keys off (Entra ID only), TLS 1.2,
+infrastructure encryption, no cross-tenant replication and soft delete for blobs and containers.
+
+Why no trusted-service bypass and no resource-instance rule for the access connector: both are exceptions of the
+public endpoint's firewall, and with public network access Disabled the public endpoint refuses everything, so
+neither would be evaluated. Classic compute reads the lake through the private endpoints below; the connector's
+identity only signs the requests. (Serverless compute needs a private endpoint rule in a Databricks network
+connectivity configuration, which the lake owner approves; see the README.)
+
+The `privatelink.dfs/blob.core.windows.net` zones are the ones PrivateLink made for the workspace storage when it
+did (two zones of one name in one resource group collide), else this component makes and links them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization, databricks, network, privatedns, sql, storage
+
+from components._base import child
+from components.planning.data_sources import (
+    LAKE_ZONES,
+    SQL_GROUP,
+    SQL_ZONE,
+    container_scope,
+    role_assignment_name,
+    role_definition_id,
+)
+from components.spec.data import DataLakeSpec, SqlDatabaseSpec
+
+
+@dataclass(frozen=True)
+class LakeNames:
+    storage_account: str
+    access_connector: str
+    dfs_endpoint: str
+    blob_endpoint: str
+
+
+@dataclass(frozen=True)
+class SqlNames:
+    server: str
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class DataSourcesArgs:
+    location: str
+    tags: Mapping[str, str]
+    resource_group_name: pulumi.Input[str]
+    vnet_id: pulumi.Input[str]
+    endpoint_subnet_id: pulumi.Input[str]
+    lake: DataLakeSpec
+    lake_names: LakeNames
+    sql: SqlDatabaseSpec
+    sql_names: SqlNames
+    # Private DNS zones that already exist in `resource_group_name`, linked to `vnet_id`, by endpoint group
+    # ("dfs", "blob"): reused instead of created.
+    zones: Mapping[str, privatedns.PrivateZone]
+    # protect + retainOnDelete on the data-bearing resources (lake account, SQL server and database).
+    protect: bool
+    # The Entra tenant of the SQL admin group; None lets Azure take the subscription's tenant.
+    tenant_id: str | None = None
+    # Who Microsoft Defender for SQL mails its threat alerts to (besides the server's admins).
+    alert_emails: tuple[str, ...] = ()
+
+
+def _scope_of(account_id: pulumi.Output[str], container: str) -> pulumi.Output[str]:
+    return account_id.apply(lambda account: container_scope(account, container))
+
+
+class DataSources(pulumi.ComponentResource):
+    lake_id: pulumi.Output[str] | None
+    # The lake account when this stack creates it; None for an existing lake (only its endpoints and roles are ours).
+    lake: storage.StorageAccount | None
+    owns_lake: bool
+    access_connector: databricks.AccessConnector | None
+    containers: dict[str, storage.BlobContainer]
+    role_assignments: dict[str, authorization.RoleAssignment]
+    sql_server: sql.Server | None
+    sql_database: sql.Database | None
+    endpoints: dict[str, network.PrivateEndpoint]
+    zones: dict[str, privatedns.PrivateZone]
+
+    def __init__(self, name: str, args: DataSourcesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("brickwall:data:DataSources", name, {}, opts)
+        self._name, self._args = name, args
+        self.lake_id, self.lake, self.owns_lake, self.access_connector = None, None, False, None
+        self.containers, self.role_assignments, self.endpoints = {}, {}, {}
+        self.zones = dict(args.zones)
+        self.sql_server = self.sql_database = None
+
+        if args.lake.enabled:
+            self._lake()
+        if args.sql.enabled:
+            self._sql()
+
+        self.register_outputs({
+            "lakeId": self.lake_id,
+            "ownsLake": self.owns_lake,
+            "accessConnectorId": self.access_connector.id if self.access_connector else None,
+            "sqlServerId": self.sql_server.id if self.sql_server else None,
+            "endpoints": {k: pe.id for k, pe in self.endpoints.items()},
+        })
+
+    # --- the lake ----------------------------------------------------------------------------------------------
+
+    def _lake(self) -> None:
+        args, spec, names = self._args, self._args.lake, self._args.lake_names
+        tags = dict(args.tags)
+        if spec.existing_storage_account_id is None:
+            self.lake = self._storage_account(tags)
+            self.owns_lake = True
+            lake_id: pulumi.Output[str] = self.lake.id
+            account_key = names.storage_account
+        else:
+            lake_id = pulumi.Output.from_input(spec.existing_storage_account_id)
+            account_key = spec.existing_storage_account_id
+        self.lake_id = lake_id
+
+        for group, endpoint_name in (("dfs", names.dfs_endpoint), ("blob", names.blob_endpoint)):
+            zone = self.zones.get(group) or self._zone(group, LAKE_ZONES[group])
+            self._endpoint(f"lake-{group}", endpoint_name, lake_id, group, zone)
+
+        self.access_connector = databricks.AccessConnector(
+            f"{self._name}-lake-access-connector",
+            connector_name=names.access_connector,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            identity=databricks.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            tags=tags,
+            opts=child(self),
+        )
+        principal_id = self.access_connector.identity.apply(lambda i: i.principal_id if i else None)
+        for container in spec.containers:
+            after = [self.containers[container]] if container in self.containers else []
+            self.role_assignments[container] = authorization.RoleAssignment(
+                f"{self._name}-lake-{container}-role",
+                role_assignment_name=role_assignment_name(account_key, container, spec.databricks_role, names.access_connector),
+                scope=_scope_of(lake_id, container),
+                role_definition_id=lake_id.apply(lambda account_id: role_definition_id(account_id, spec.databricks_role)),
+                principal_id=principal_id,
+                principal_type="ServicePrincipal",
+                description=f"Databricks ({names.access_connector}) on container {container}: {spec.databricks_role}",
+                opts=child(self, depends_on=after),
+            )
+
+    def _storage_account(self, tags: dict[str, str]) -> storage.StorageAccount:
+        args, spec, names = self._args, self._args.lake, self._args.lake_names
+        account = storage.StorageAccount(
+            f"{self._name}-lake",
+            account_name=names.storage_account,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="StorageV2",
+            sku=storage.SkuArgs(name=spec.sku),
+            is_hns_enabled=True,
+            access_tier=storage.AccessTier.HOT,
+            # Entra ID only: no account keys, no account SAS, and the portal signs in with Entra ID too.
+            allow_shared_key_access=False,
+            default_to_o_auth_authentication=True,
+            minimum_tls_version="TLS1_2",
+            enable_https_traffic_only=True,
+            allow_blob_public_access=False,
+            allow_cross_tenant_replication=False,
+            # Copies into the lake only from accounts reachable over private link from the same VNet.
+            allowed_copy_scope="PrivateLink",
+            is_sftp_enabled=False,
+            is_local_user_enabled=False,
+            public_network_access="Disabled",
+            # Moot while public access is Disabled; kept strict in case it is ever turned on.
+            network_rule_set=storage.NetworkRuleSetArgs(default_action=storage.DefaultAction.DENY, bypass="None", ip_rules=[],
+                                                      virtual_network_rules=[]),
+            encryption=storage.EncryptionArgs(
+                key_source="Microsoft.Storage",
+                require_infrastructure_encryption=True,
+                services=storage.EncryptionServicesArgs(
+                    blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+                    file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+                ),
+            ),
+            tags={**tags, "data-lake": "true"},
+            opts=child(self, protect=args.protect),
+        )
+        # Soft delete for files and containers. Blob versioning is not available on accounts with a hierarchical
+        # namespace (https://learn.microsoft.com/azure/storage/blobs/soft-delete-vs-versioning-options).
+        storage.BlobServiceProperties(
+            f"{self._name}-lake-blob-service",
+            account_name=account.name,
+            resource_group_name=args.resource_group_name,
+            blob_services_name="default",
+            delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=spec.soft_delete_days),
+            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=spec.soft_delete_days),
+            opts=child(self),
+        )
+        for container in spec.containers:
+            self.containers[container] = storage.BlobContainer(
+                f"{self._name}-lake-{container}",
+                container_name=container,
+                account_name=account.name,
+                resource_group_name=args.resource_group_name,
+                public_access=storage.PublicAccess.NONE,
+                opts=child(self),
+            )
+        return account
+
+    # --- Azure SQL -------------------------------------------------------------------------------------------
+
+    def _sql(self) -> None:
+        args, spec, names = self._args, self._args.sql, self._args.sql_names
+        assert spec.entra_admin_group is not None and spec.entra_admin_object_id is not None  # the spec guarantees it
+        tags = dict(args.tags)
+        self.sql_server = sql.Server(
+            f"{self._name}-sql-server",
+            server_name=names.server,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            version="12.0",
+            # No SQL login or password at all: an Entra group administers the server and only Entra ID signs in.
+            administrators=sql.ServerExternalAdministratorArgs(
+                administrator_type="ActiveDirectory",
+                azure_ad_only_authentication=True,
+                login=spec.entra_admin_group,
+                sid=spec.entra_admin_object_id,
+                principal_type="Group",
+                tenant_id=args.tenant_id,
+            ),
+            public_network_access="Disabled",
+            minimal_tls_version="1.2",
+            # Outbound firewall rules with none defined: the server cannot send data anywhere of its own accord.
+            restrict_outbound_network_access="Enabled",
+            tags=tags,
+            opts=child(self, protect=args.protect),
+        )
+        self.sql_database = sql.Database(
+            f"{self._name}-sql-database",
+            database_name=spec.database_name,
+            server_name=self.sql_server.name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=sql.SkuArgs(name=spec.sku),
+            tags=tags,
+            opts=child(self, protect=args.protect),
+        )
+        # Auditing to Azure Monitor: events reach Log Analytics through a diagnostic setting on the master database
+        # (category SQLSecurityAuditEvents), which the audit work adds beside its other diagnostic settings.
+        sql.ServerBlobAuditingPolicy(
+            f"{self._name}-sql-auditing",
+            blob_auditing_policy_name="default",
+            server_name=self.sql_server.name,
+            resource_group_name=args.resource_group_name,
+            state=sql.BlobAuditingPolicyState.ENABLED,
+            is_azure_monitor_target_enabled=True,
+            opts=child(self),
+        )
+        # Microsoft Defender for SQL threat detection on every database of the server, all alert types on.
+        sql.ServerSecurityAlertPolicy(
+            f"{self._name}-sql-threat-detection",
+            security_alert_policy_name="Default",
+            server_name=self.sql_server.name,
+            resource_group_name=args.resource_group_name,
+            state=sql.SecurityAlertsPolicyState.ENABLED,
+            disabled_alerts=[],
+            email_account_admins=True,
+            email_addresses=list(args.alert_emails),
+            opts=child(self),
+        )
+        zone = self.zones.get("sql") or self._zone("sql", SQL_ZONE)
+        self._endpoint("sql", names.endpoint, self.sql_server.id, SQL_GROUP, zone)
+
+    # --- private endpoints and DNS ---------------------------------------------------------------------------
+
+    def _zone(self, key: str, zone_name: str) -> privatedns.PrivateZone:
+        args, tags = self._args, dict(self._args.tags)
+        zone = privatedns.PrivateZone(
+            f"{self._name}-{key}-zone", private_zone_name=zone_name, resource_group_name=args.resource_group_name,
+            location="global", tags=tags, opts=child(self),
+        )
+        privatedns.VirtualNetworkLink(
+            f"{self._name}-{key}-workspace-vnet-link",
+            virtual_network_link_name="link-workspace-vnet",
+            private_zone_name=zone.name,
+            resource_group_name=args.resource_group_name,
+            location="global",
+            virtual_network=privatedns.SubResourceArgs(id=args.vnet_id),
+            registration_enabled=False,
+            tags=tags,
+            opts=child(self),
+        )
+        self.zones[key] = zone
+        return zone
+
+    def _endpoint(self, key: str, endpoint_name: str, target_id: pulumi.Input[str], group_id: str,
+                  zone: privatedns.PrivateZone) -> network.PrivateEndpoint:
+        """An endpoint on a data source: it waits for its target and subnet only, never for the workspace."""
+        args = self._args
+        pe = network.PrivateEndpoint(
+            f"{self._name}-{key}-pe",
+            private_endpoint_name=endpoint_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            subnet={"id": args.endpoint_subnet_id},
+            private_link_service_connections=[
+                network.PrivateLinkServiceConnectionArgs(
+                    name=f"{endpoint_name}-connection", private_link_service_id=target_id, group_ids=[group_id],
+                )
+            ],
+            custom_network_interface_name=f"{endpoint_name}-nic",
+            tags=dict(args.tags),
+            opts=child(self),
+        )
+        network.PrivateDnsZoneGroup(
+            f"{self._name}-{key}-dns",
+            private_dns_zone_group_name="default",
+            private_endpoint_name=pe.name,
+            resource_group_name=args.resource_group_name,
+            private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(name=group_id.lower(), private_dns_zone_id=zone.id)],
+            opts=child(self),
+        )
+        self.endpoints[key] = pe
+        return pe

@@ -1,0 +1,204 @@
+"""Kubernetes ingress tier rules: default deny, IngressRoute TLS, exact hosts and allowlists, TLS versions, AKS
+network policy, Kubernetes Secrets from Pulumi secrets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
+
+from brickwall_rules.base import TIER_CONFIG, Say, as_list, dig, is_secret, of_type, resource_rule, stack_rule, tier_of
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+INGRESS_ROUTE = "kubernetes:traefik.io/v1alpha1:IngressRoute"
+MIDDLEWARE = "kubernetes:traefik.io/v1alpha1:Middleware"
+INGRESS_TIER = "brickwall:kubernetes:IngressTier"
+INGRESS_PART_OF = "brickwall-ingress"
+
+
+def _owned_by_ingress(res: PolicyResource) -> bool:
+    return INGRESS_TIER in res.urn.split("::")[-2] or dig(res.props, "metadata.labels", {}).get("app.kubernetes.io/part-of") == INGRESS_PART_OF
+
+
+def _is_default_deny(policy: PolicyResource) -> set[str]:
+    """The directions ({"Ingress", "Egress"}) this NetworkPolicy denies by default for every pod of its namespace."""
+    spec = dig(policy.props, "spec", {})
+    selector = dig(spec, "podSelector", {}) or {}
+    if dig(selector, "matchLabels") or dig(selector, "matchExpressions"):
+        return set()
+    types = {str(t) for t in as_list(dig(spec, "policyTypes"))} or {"Ingress"}
+    denied = set()
+    if "Ingress" in types and not as_list(dig(spec, "ingress")):
+        denied.add("Ingress")
+    if "Egress" in types and not as_list(dig(spec, "egress")):
+        denied.add("Egress")
+    return denied
+
+
+def _check_default_deny(args: StackValidationArgs, report: Say) -> None:
+    denied: dict[str, set[str]] = {}
+    for policy in of_type(args, NETWORK_POLICY):
+        denied.setdefault(str(dig(policy.props, "metadata.namespace", "default")), set()).update(_is_default_deny(policy))
+    for ns in of_type(args, NAMESPACE):
+        if not _owned_by_ingress(ns):
+            continue
+        name = str(dig(ns.props, "metadata.name") or ns.name)
+        missing = {"Ingress", "Egress"} - denied.get(name, set())
+        if missing:
+            report(f"namespace {name!r} has no default-deny NetworkPolicy for {' and '.join(sorted(missing))}", ns.urn)
+
+
+INGRESS_DEFAULT_DENY = stack_rule(
+    "ingress-namespace-default-deny",
+    "Every namespace the ingress tier owns has a default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules).",
+    "Add a NetworkPolicy 'default-deny' with podSelector {} and policyTypes [Ingress, Egress] to the namespace; allow "
+    "traffic with narrower policies.",
+    _check_default_deny,
+)
+
+
+HOST_RE = re.compile(r"Host\(([^)]*)\)")
+
+
+def _route_hosts(match: str) -> list[str]:
+    hosts: list[str] = []
+    for group in HOST_RE.findall(match):
+        hosts += [h.strip().strip("`\"'") for h in group.split(",") if h.strip()]
+    return hosts
+
+
+def _check_route_tls(args: ResourceValidationArgs, report: Say) -> None:
+    tls = dig(args.props, "spec.tls")
+    if not isinstance(tls, Mapping) or not (dig(tls, "secretName") or dig(tls, "certResolver")):
+        report(f"IngressRoute {dig(args.props, 'metadata.name') or args.name!r} terminates no TLS (spec.tls without secretName)")
+    entry_points = [str(e) for e in as_list(dig(args.props, "spec.entryPoints"))]
+    if entry_points and entry_points != ["websecure"]:
+        report(f"IngressRoute {dig(args.props, 'metadata.name') or args.name!r} listens on entry points {entry_points}, not only websecure")
+
+
+ROUTE_TLS = resource_rule(
+    "ingress-route-tls",
+    "Traefik IngressRoutes terminate TLS (spec.tls.secretName) on the websecure entry point only.",
+    "Set spec.tls.secretName to the route's cert-manager certificate secret and spec.entryPoints to ['websecure'].",
+    [INGRESS_ROUTE],
+    _check_route_tls,
+)
+
+
+def _check_route_host(args: ResourceValidationArgs, report: Say) -> None:
+    for i, route in enumerate(as_list(dig(args.props, "spec.routes"))):
+        match = str(dig(route, "match", ""))
+        hosts = _route_hosts(match)
+        if "HostRegexp" in match or "HostSNIRegexp" in match:
+            report(f"route {i} matches hosts by regular expression ({match!r}): name exact hosts")
+        elif not hosts:
+            report(f"route {i} ({match!r}) matches any host: add Host(`<exact name>`)")
+        elif any("*" in h or not h for h in hosts):
+            report(f"route {i} matches wildcard host(s) {', '.join(hosts)}: name exact hosts")
+
+
+ROUTE_EXACT_HOST = resource_rule(
+    "ingress-route-exact-host",
+    "Every IngressRoute route matches exact host names (no wildcard, no HostRegexp, no missing Host).",
+    "Write match as Host(`app.example.com`) && PathPrefix(`/...`) with one exact host per route.",
+    [INGRESS_ROUTE],
+    _check_route_host,
+)
+
+
+def _check_route_allowlist(args: StackValidationArgs, report: Say) -> None:
+    middlewares = {
+        (str(dig(m.props, "metadata.namespace", "default")), str(dig(m.props, "metadata.name") or m.name)): m
+        for m in of_type(args, MIDDLEWARE)
+    }
+    for route in of_type(args, INGRESS_ROUTE):
+        if tier_of(route.urn, args.get_config()) != "prod":
+            continue
+        namespace = str(dig(route.props, "metadata.namespace", "default"))
+        for i, r in enumerate(as_list(dig(route.props, "spec.routes"))):
+            refs = [(str(dig(m, "namespace") or namespace), str(dig(m, "name", ""))) for m in as_list(dig(r, "middlewares"))]
+            allow = [ref for ref in refs if ref in middlewares and (
+                dig(middlewares[ref].props, "spec.ipAllowList.sourceRange") or dig(middlewares[ref].props, "spec.ipWhiteList.sourceRange"))]
+            if not allow:
+                report(f"IngressRoute {dig(route.props, 'metadata.name') or route.name!r} route {i} has no IPAllowList middleware in prod", route.urn)
+
+
+ROUTE_ALLOWLIST = stack_rule(
+    "ingress-route-ip-allowlist-in-prod",
+    "In prod every IngressRoute route passes through an IPAllowList middleware with source ranges.",
+    "Create a traefik Middleware with spec.ipAllowList.sourceRange for the route's clients and list it first in the "
+    "route's middlewares.",
+    _check_route_allowlist,
+    config_schema=TIER_CONFIG,
+)
+
+TLS_VERSIONS = {"VersionTLS10": 10, "VersionTLS11": 11, "VersionTLS12": 12, "VersionTLS13": 13}
+
+
+def _check_tls_option(args: ResourceValidationArgs, report: Say) -> None:
+    name = str(dig(args.props, "metadata.name") or args.name)
+    version = dig(args.props, "spec.minVersion")
+    if version is None:
+        if name == "default":
+            report("the default TLSOption sets no minVersion")
+        return
+    if TLS_VERSIONS.get(str(version), 0) < 12:
+        report(f"TLSOption {name!r} allows {version}: the minimum is VersionTLS12")
+
+
+TLS_MIN_VERSION = resource_rule(
+    "traefik-tls-min-version",
+    "Traefik TLSOptions (the default one explicitly) require TLS 1.2 or later.",
+    "Set spec.minVersion to 'VersionTLS12' (or 'VersionTLS13').",
+    ["kubernetes:traefik.io/v1alpha1:TLSOption"],
+    _check_tls_option,
+)
+
+
+def _check_aks_network_policy(args: ResourceValidationArgs, report: Say) -> None:
+    policy = dig(args.props, "networkProfile.networkPolicy")
+    if policy is None or str(policy).lower() in ("none", ""):
+        report(f"networkProfile.networkPolicy is {policy!r}: Kubernetes NetworkPolicies (default deny included) are not enforced")
+
+
+AKS_NETWORK_POLICY = resource_rule(
+    "aks-network-policy-enforced",
+    "AKS clusters enforce Kubernetes NetworkPolicies (networkProfile.networkPolicy set, not 'none').",
+    "Set networkProfile.networkPolicy to 'calico', 'azure' or 'cilium'.",
+    ["azure-native:containerservice:ManagedCluster"],
+    _check_aks_network_policy,
+)
+
+
+def _check_secret_values(args: ResourceValidationArgs, report: Say) -> None:
+    if not args.get_config().get("secretMarkers"):
+        args.not_applicable("pulumi-policy's analyzer strips secret markers; run `python -m brickwall check` for this rule")
+    for field in ("data", "stringData"):
+        value = dig(args.props, field)
+        if value is None or is_secret(value):
+            continue
+        plain = sorted(str(k) for k, v in value.items() if not is_secret(v)) if isinstance(value, Mapping) else ["<whole field>"]
+        if plain:
+            report(f"Secret {dig(args.props, 'metadata.name') or args.name!r} has plain-text {field} key(s): {', '.join(plain)}")
+
+
+K8S_SECRET_IS_PULUMI_SECRET = resource_rule(
+    "kubernetes-secret-values-are-pulumi-secrets",
+    "Kubernetes Secret data/stringData are Pulumi secrets, so they are encrypted in state and never printed.",
+    "Wrap the values with pulumi.Output.secret(...) or read them with config.require_secret(...).",
+    ["kubernetes:core/v1:Secret"],
+    _check_secret_values,
+)
+
+
+RULES: list[Policy] = [
+    INGRESS_DEFAULT_DENY,
+    ROUTE_TLS,
+    ROUTE_EXACT_HOST,
+    ROUTE_ALLOWLIST,
+    TLS_MIN_VERSION,
+    AKS_NETWORK_POLICY,
+    K8S_SECRET_IS_PULUMI_SECRET,
+]

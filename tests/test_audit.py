@@ -1,0 +1,325 @@
+"""Audit: the planners (diagnostic categories, alert rules) and every setting the recorded registrations of dev,
+staging and prod carry (Log Analytics, diagnostic settings, alerts and their action group, VNet flow logs, the SIEM
+export)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import stacks
+from brickwall import planfile
+from brickwall.engine import Recording, Registration
+from components.planning import diagnostics
+from components.planning.alerts import LOGIN_ACTIONS, alert_rules, iso_minutes
+from components.spec.audit import ALERT_WINDOWS_MINUTES, AlertSpec, AlertsSpec
+
+T = "azure-native:"
+LA, DIAG = T + "operationalinsights:Workspace", T + "monitor:DiagnosticSetting"
+RULE, GROUP = T + "monitor:ScheduledQueryRule", T + "monitor:ActionGroup"
+FLOW, STORAGE, EH_NS, EH, EXPORT = (T + "network:FlowLog", T + "storage:StorageAccount", T + "eventhub:Namespace", T + "eventhub:EventHub",
+                                    T + "operationalinsights:DataExport")
+IDENTITY, ROLE = T + "managedidentity:UserAssignedIdentity", T + "authorization:RoleAssignment"
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
+ALL_KEYS = ("failed_auth", "ip_access_denied", "unexpected_country", "human_token_creation", "denied_flows", "ingress_errors", "ingress_volume")
+
+
+def rec_of(name: str, dev: Recording, staging: Recording, prod: Recording) -> Recording:
+    return {"dev": dev, "staging": staging, "prod": prod}[name]
+
+
+# --- planners ------------------------------------------------------------------------------------------------
+
+
+def test_databricks_categories_are_the_documented_set_with_their_tables() -> None:
+    cats = diagnostics.categories(diagnostics.DATABRICKS)
+    # The categories the issue names, and the rest of the documented list.
+    assert {"accounts", "clusters", "jobs", "notebook", "secrets", "sqlPermissions", "workspace", "ssh", "unityCatalog", "dbfs",
+            "instancePools", "databrickssql", "genie", "globalInitScripts", "iamRole", "webTerminal", "clusterLibraries",
+            "RemoteHistoryService", "capsule8Dataplane", "clamAVScan"} <= set(cats)
+    assert len(cats) == len(set(cats)) == 30
+    assert all(diagnostics.DATABRICKS_TABLES[c].startswith("Databricks") for c in cats)
+    assert diagnostics.DATABRICKS_TABLES["accounts"] == "DatabricksAccounts"
+    assert diagnostics.DATABRICKS_TABLES["sqlanalytics"] == "DatabricksSQL"
+
+
+def test_other_targets_and_unknown_kind() -> None:
+    assert "kube-audit-admin" in diagnostics.categories(diagnostics.AKS) and "kube-audit" not in diagnostics.categories(diagnostics.AKS)
+    assert diagnostics.categories(diagnostics.KEY_VAULT) == ("AuditEvent",)
+    assert set(diagnostics.categories(diagnostics.STORAGE_BLOB)) == {"StorageRead", "StorageWrite", "StorageDelete"}
+    with pytest.raises(ValueError, match="unknown diagnostic target kind 'sql'"):
+        diagnostics.categories("sql")
+
+
+def test_export_tables() -> None:
+    assert diagnostics.export_tables((), flow_logs=False, container_logs=False) == ()
+    tables = diagnostics.export_tables((diagnostics.DATABRICKS, diagnostics.KEY_VAULT), flow_logs=True, container_logs=True)
+    assert tables == tuple(sorted(tables)) and len(set(tables)) == len(tables)
+    assert {"DatabricksAccounts", "AZKVAuditLogs", "NTANetAnalytics", "ContainerLogV2"} <= set(tables)
+    assert "AKSAuditAdmin" not in tables
+
+
+def test_iso_minutes() -> None:
+    assert [iso_minutes(m) for m in (5, 15, 45, 60, 120, 1440, 2880)] == ["PT5M", "PT15M", "PT45M", "PT1H", "PT2H", "P1D", "P2D"]
+
+
+def _rules(alerts: AlertsSpec, tier: str = "prod", ingress: str | None = "ingress", flow_logs: bool = True) -> dict[str, object]:
+    return {r.key: r for r in alert_rules(alerts, tier=tier, ingress_namespace=ingress, flow_logs=flow_logs)}
+
+
+def test_every_rule_queries_its_table() -> None:
+    rules = alert_rules(AlertsSpec(emails=("a@b.io",), allowed_countries=("Netherlands", "Cote d'Ivoire")),
+                        tier="prod", ingress_namespace="edge", flow_logs=True)
+    by = {r.key: r for r in rules}
+    assert tuple(by) == ALL_KEYS
+    assert by["failed_auth"].query.startswith("DatabricksAccounts") and "statusCode" in by["failed_auth"].query
+    assert all(a in by["failed_auth"].query for a in LOGIN_ACTIONS) and "between (400 .. 499)" in by["failed_auth"].query
+    assert '"IpAccessDenied"' in by["ip_access_denied"].query
+    assert "geo_info_from_ip_address(SourceIPAddress).country" in by["unexpected_country"].query
+    assert '!in~ ("Netherlands", "Cote d\'Ivoire")' in by["unexpected_country"].query
+    assert "ipv4_is_private" in by["unexpected_country"].query
+    assert '"generateDbToken"' in by["human_token_creation"].query and 'contains "@"' in by["human_token_creation"].query
+    assert by["denied_flows"].query.startswith("NTANetAnalytics") and 'FlowStatus == "Denied"' in by["denied_flows"].query
+    assert by["denied_flows"].measure == "DeniedFlows" and by["denied_flows"].time_aggregation == "Total"
+    for key in ("ingress_errors", "ingress_volume"):
+        assert by[key].query.startswith("ContainerLogV2") and 'PodNamespace == "edge"' in by[key].query
+        assert "DownstreamStatus" in by[key].query and by[key].time_aggregation == "Count"
+    assert "Status in (401, 403) or Status >= 500" in by["ingress_errors"].query
+    assert "Status in (401, 403)" not in by["ingress_volume"].query
+    for rule in rules:
+        assert rule.tables and all(t in rule.query for t in rule.tables)
+
+
+def test_rules_follow_tier_and_topology() -> None:
+    alerts = AlertsSpec(emails=("a@b.io",))
+    assert alert_rules(alerts.model_copy(update={"enabled": False}), tier="prod", ingress_namespace="i", flow_logs=True) == ()
+    # No allowed countries: no origin rule. Not prod: no token rule. No AKS: no ingress rules. No flow logs: no flow rule.
+    assert tuple(_rules(alerts, tier="staging", ingress=None, flow_logs=False)) == ("failed_auth", "ip_access_denied")
+    assert "human_token_creation" in _rules(alerts, tier="prod") and "human_token_creation" not in _rules(alerts, tier="dev")
+    assert "unexpected_country" in _rules(alerts.model_copy(update={"allowed_countries": ("Germany",)}))
+
+
+alert_specs = st.builds(AlertSpec, threshold=st.integers(1, 10**6), window_minutes=st.sampled_from(ALERT_WINDOWS_MINUTES),
+                        severity=st.integers(0, 4))
+
+
+@given(failed=alert_specs, denied=alert_specs, errors=alert_specs, token=alert_specs)
+def test_thresholds_windows_and_severities_come_from_the_spec(failed: AlertSpec, denied: AlertSpec, errors: AlertSpec,
+                                                                token: AlertSpec) -> None:
+    alerts = AlertsSpec(emails=("a@b.io",), failed_auth=failed, denied_flows=denied, ingress_errors=errors, human_token_creation=token)
+    rules = alert_rules(alerts, tier="prod", ingress_namespace="ingress", flow_logs=True)
+    by = {r.key: r for r in rules}
+    for key, spec in (("failed_auth", failed), ("denied_flows", denied), ("ingress_errors", errors), ("human_token_creation", token)):
+        rule = by[key]
+        assert (rule.threshold, rule.window_minutes, rule.severity) == (spec.threshold, spec.window_minutes, spec.severity)
+        # A rule runs at least once per window and never less often than every 15 minutes.
+        assert rule.frequency_minutes <= rule.window_minutes and rule.frequency_minutes <= 15
+        assert rule.window_minutes % rule.frequency_minutes == 0
+
+
+# --- recordings: Log Analytics -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_log_analytics_always_exists_with_the_spec_retention(name: str, dev: Recording, staging: Recording, prod: Recording) -> None:
+    rec, spec = rec_of(name, dev, staging, prod), stacks.load(name)
+    la = rec.one(LA)
+    assert la.name == f"{name}-log-analytics"  # the logical name from before AuditLogging: no churn
+    assert la.parent.endswith(f"brickwall:audit:AuditLogging::{name}-audit")
+    assert la.inputs["workspaceName"] == spec.names.log_analytics
+    assert la.inputs["retentionInDays"] == spec.monitoring.log_retention_days == {"dev": 30, "staging": 90, "prod": 365}[name]
+    assert la.inputs["retentionInDays"] >= diagnostics.MIN_LOG_RETENTION_DAYS[name]
+    assert la.inputs["sku"] == {"name": "PerGB2018"}
+    assert (la.protect, la.retain_on_delete) == ((True, True) if name != "dev" else (False, False))
+
+
+def test_aks_sends_container_logs_to_the_audit_workspace(prod: Recording) -> None:
+    la = prod.one(LA)
+    aks = prod.one(T + "containerservice:ManagedCluster")
+    assert aks.inputs["addonProfiles"]["omsagent"]["config"]["logAnalyticsWorkspaceResourceID"] == la_id(la)
+
+
+def la_id(la: Registration) -> str:
+    return f"{SUB}/resourceGroups/{la.inputs['resourceGroupName']}/providers/Microsoft.OperationalInsights/workspaces/{la.inputs['workspaceName']}"
+
+
+# --- recordings: diagnostic settings -------------------------------------------------------------------------
+
+EXPECTED_TARGETS = {
+    "dev": {"workspace"},
+    "staging": {"workspace", "key-vault", "lake-blob"},
+    "prod": {"workspace", "aks", "key-vault", "lake-blob"},
+}
+KINDS = {"workspace": diagnostics.DATABRICKS, "aks": diagnostics.AKS, "key-vault": diagnostics.KEY_VAULT, "lake-blob": diagnostics.STORAGE_BLOB}
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_diagnostic_settings_cover_every_audited_resource(name: str, dev: Recording, staging: Recording, prod: Recording) -> None:
+    rec, spec = rec_of(name, dev, staging, prod), stacks.load(name)
+    settings = {r.name.removeprefix(f"{name}-diagnostics-"): r for r in rec.of_type(DIAG)}
+    assert set(settings) == EXPECTED_TARGETS[name]
+    workspace = rec.one(T + "databricks:Workspace", f"{name}-workspace-workspace")
+    rg = spec.names.resource_group
+    uris = {
+        "workspace": f"{SUB}/resourceGroups/{rg}/providers/Microsoft.Databricks/workspaces/{spec.names.workspace}",
+        "aks": f"{SUB}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{spec.names.aks_cluster}",
+        "key-vault": f"{SUB}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{spec.names.key_vault}",
+        "lake-blob": f"{SUB}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{spec.names.data_lake_storage_account}"
+                     "/blobServices/default",
+    }
+    for key, setting in settings.items():
+        assert setting.inputs["resourceUri"] == uris[key], key
+        assert setting.inputs["workspaceId"] == la_id(rec.one(LA))
+        assert setting.inputs["name"] == diagnostics.SETTING_NAME
+        assert setting.inputs["logAnalyticsDestinationType"] == "Dedicated"
+        logs = setting.inputs["logs"]
+        assert [entry["category"] for entry in logs] == list(diagnostics.categories(KINDS[key]))
+        assert all(entry["enabled"] is True and "categoryGroup" not in entry for entry in logs)
+        assert setting.parent.endswith(f"brickwall:audit:AuditDiagnostics::{name}-diagnostics")
+    assert workspace.urn in settings["workspace"].dependencies
+
+
+def test_prod_workspace_sends_every_named_audit_category(prod: Recording) -> None:
+    logs = prod.one(DIAG, "prod-diagnostics-workspace").inputs["logs"]
+    categories = {entry["category"] for entry in logs}
+    assert {"accounts", "clusters", "jobs", "notebook", "secrets", "sqlPermissions", "workspace", "ssh", "unityCatalog"} <= categories
+
+
+# --- recordings: alerts --------------------------------------------------------------------------------------
+
+EXPECTED_RULES = {
+    "dev": (),
+    "staging": ("failed_auth", "ip_access_denied", "denied_flows"),
+    "prod": ALL_KEYS,
+}
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_alert_rules_and_action_group(name: str, dev: Recording, staging: Recording, prod: Recording) -> None:
+    rec, spec = rec_of(name, dev, staging, prod), stacks.load(name)
+    alerts = spec.monitoring.alerts
+    rules = {r.name.removeprefix(f"{name}-audit-alert-").replace("-", "_"): r for r in rec.of_type(RULE)}
+    assert set(rules) == set(EXPECTED_RULES[name])
+    groups = rec.of_type(GROUP)
+    if not rules:
+        assert groups == [] and not alerts.enabled
+        return
+    group = rec.one(GROUP)
+    assert group.inputs["actionGroupName"] == spec.names.action_group
+    assert group.inputs["groupShortName"] == spec.names.action_group_short and len(spec.names.action_group_short) <= 12
+    assert group.inputs["enabled"] is True and group.inputs["location"] == "Global"
+    assert [(r["emailAddress"], r["useCommonAlertSchema"]) for r in group.inputs["emailReceivers"]] == [(e, True) for e in alerts.emails]
+    group_id = f"{SUB}/resourceGroups/{spec.names.resource_group}/providers/Microsoft.Insights/actionGroups/{spec.names.action_group}"
+    for key, rule in rules.items():
+        spec_alert: AlertSpec = getattr(alerts, key)
+        inputs = rule.inputs
+        assert inputs["kind"] == "LogAlert" and inputs["enabled"] is True
+        assert inputs["ruleName"] == f"{spec.names.alert_prefix}-{key.replace('_', '-')}"
+        assert inputs["scopes"] == [la_id(rec.one(LA))]
+        assert inputs["actions"] == {"actionGroups": [group_id]}
+        assert inputs["severity"] == spec_alert.severity
+        assert inputs["windowSize"] == iso_minutes(spec_alert.window_minutes)
+        assert inputs["evaluationFrequency"] == iso_minutes(min(spec_alert.window_minutes, 15))
+        (condition,) = inputs["criteria"]["allOf"]
+        assert condition["threshold"] == spec_alert.threshold and condition["operator"] == "GreaterThanOrEqual"
+        assert condition["failingPeriods"] == {"numberOfEvaluationPeriods": 1, "minFailingPeriodsToAlert": 1}
+        assert condition["timeAggregation"] == ("Total" if key == "denied_flows" else "Count")
+        assert condition["query"].strip() == condition["query"]
+
+
+def test_prod_alert_queries(prod: Recording) -> None:
+    spec = stacks.load("prod")
+    query = {r.name.removeprefix("prod-audit-alert-"): r.inputs["criteria"]["allOf"][0]["query"] for r in prod.of_type(RULE)}
+    assert "DatabricksAccounts" in query["failed-auth"] and "statusCode" in query["failed-auth"]
+    assert '!in~ ("Netherlands", "Germany", "Ireland")' in query["unexpected-country"]
+    assert f'PodNamespace == "{spec.ingress.namespace}"' in query["ingress-errors"]
+    assert query["denied-flows"].startswith("NTANetAnalytics")
+
+
+def test_staging_has_no_token_or_ingress_rules(staging: Recording) -> None:
+    names = {r.name for r in staging.of_type(RULE)}
+    assert not any("token" in n or "ingress" in n or "country" in n for n in names)
+
+
+# --- recordings: flow logs and the SIEM export ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_vnet_flow_logs(name: str, dev: Recording, staging: Recording, prod: Recording) -> None:
+    rec, spec = rec_of(name, dev, staging, prod), stacks.load(name)
+    flow_logs = rec.of_type(FLOW)
+    if not spec.monitoring.flow_logs.enabled:
+        assert name == "dev" and flow_logs == [] and not [r for r in rec.of_type(STORAGE) if "flow-log" in r.name]
+        return
+    fl = rec.one(FLOW)
+    rg, fls = spec.names.resource_group, spec.monitoring.flow_logs
+    assert fl.inputs["flowLogName"] == spec.names.flow_log
+    assert fl.inputs["resourceGroupName"] == fls.network_watcher_resource_group == "NetworkWatcherRG"
+    assert fl.inputs["networkWatcherName"] == f"NetworkWatcher_{spec.region}"
+    assert fl.inputs["targetResourceId"] == f"{SUB}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{spec.names.virtual_network}"
+    account_id = f"{SUB}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{spec.names.flow_log_storage_account}"
+    assert fl.inputs["storageId"] == account_id
+    assert fl.inputs["enabled"] is True
+    assert fl.inputs["format"] == {"type": "JSON", "version": 2}
+    assert fl.inputs["retentionPolicy"] == {"enabled": True, "days": fls.retention_days}
+    analytics = fl.inputs["flowAnalyticsConfiguration"]["networkWatcherFlowAnalyticsConfiguration"]
+    assert analytics["enabled"] is True and analytics["trafficAnalyticsInterval"] == fls.traffic_analytics_interval_minutes
+    assert analytics["workspaceResourceId"] == la_id(rec.one(LA)) and analytics["workspaceRegion"] == spec.region
+    # The flow log writes with its own identity, granted Storage Blob Data Contributor on the account only.
+    identity = rec.one(IDENTITY)
+    identity_id = f"{SUB}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{identity.inputs['resourceName']}"
+    assert fl.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [identity_id]}
+    grant = rec.one(ROLE, f"{name}-audit-flow-log-storage-writer")
+    assert grant.inputs["scope"] == account_id and grant.inputs["principalType"] == "ServicePrincipal"
+    assert grant.inputs["roleDefinitionId"] == f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+    assert grant.urn in fl.dependencies
+    account = rec.one(STORAGE, f"{name}-audit-flow-log-storage")
+    assert account.inputs["accountName"] == spec.names.flow_log_storage_account
+    assert account.inputs["minimumTlsVersion"] == "TLS1_2" and account.inputs["enableHttpsTrafficOnly"] is True
+    assert account.inputs["allowBlobPublicAccess"] is False and account.inputs["allowSharedKeyAccess"] is False
+    assert account.inputs["networkRuleSet"] == {"defaultAction": "Deny", "bypass": "AzureServices"}
+    assert account.protect is spec.protection.protect_data
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_siem_export_in_prod_only(name: str, dev: Recording, staging: Recording, prod: Recording) -> None:
+    rec, spec = rec_of(name, dev, staging, prod), stacks.load(name)
+    if name != "prod":
+        assert not spec.monitoring.siem.event_hub
+        assert rec.of_type(EH_NS) == rec.of_type(EH) == rec.of_type(EXPORT) == []
+        return
+    ns, hub, export = rec.one(EH_NS), rec.one(EH), rec.one(EXPORT)
+    assert ns.inputs["namespaceName"] == spec.names.event_hub_namespace
+    assert ns.inputs["minimumTlsVersion"] == "1.2" and ns.inputs["disableLocalAuth"] is True
+    assert hub.inputs["eventHubName"] == spec.names.event_hub
+    assert hub.inputs["partitionCount"] == spec.monitoring.siem.partition_count
+    assert hub.inputs["messageRetentionInDays"] == spec.monitoring.siem.message_retention_days
+    rg = spec.names.resource_group
+    assert export.inputs["resourceId"] == f"{SUB}/resourceGroups/{rg}/providers/Microsoft.EventHub/namespaces/{spec.names.event_hub_namespace}"
+    assert export.inputs["eventHubName"] == spec.names.event_hub and export.inputs["enable"] is True
+    assert export.inputs["workspaceName"] == spec.names.log_analytics
+    tables = export.inputs["tableNames"]
+    assert tables == list(diagnostics.export_tables(
+        (diagnostics.DATABRICKS, diagnostics.AKS, diagnostics.KEY_VAULT, diagnostics.STORAGE_BLOB), flow_logs=True, container_logs=True))
+    assert {"DatabricksAccounts", "DatabricksSecrets", "AKSAuditAdmin", "AZKVAuditLogs", "StorageBlobLogs", "NTANetAnalytics",
+            "ContainerLogV2"} <= set(tables)
+
+
+def test_dev_keeps_audit_but_nothing_the_tier_turns_off(dev: Recording) -> None:
+    assert dev.of_type(DIAG) and dev.one(LA)
+    for type_ in (RULE, GROUP, FLOW, EH_NS, EH, EXPORT, IDENTITY):
+        assert dev.of_type(type_) == [], type_
+
+
+def test_plan_file_holds_no_secret_values_from_audit(prod: Recording) -> None:
+    """Nothing audit creates carries a secret input, and the plan file shows none: no SAS keys, no storage keys."""
+    plan = planfile.to_plan(prod)
+    audit = [r for r in plan["resources"] if "brickwall:audit:" in r["urn"]]
+    assert len(audit) >= 20
+    text = json.dumps(audit)
+    assert "[secret]" not in text
+    for word in ("primaryKey", "secondaryKey", "connectionString", "sharedAccessKey", "SharedAccessSignature"):
+        assert word not in text

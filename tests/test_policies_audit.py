@@ -1,0 +1,165 @@
+"""The audit rules of the policy pack (policies/brickwall_rules/audit.py): the stacks pass them, every insecure
+mutation of prod's plan is caught with a message naming what is missing, and the tier comes from config or stack."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from brickwall import check, planfile
+from brickwall.engine import Recording
+from components.planning import diagnostics
+from tests.test_policies import POLICIES, Plan, drop, inputs, res
+
+AUDIT_RULES = {"audit-databricks-diagnostics", "audit-aks-diagnostics", "audit-key-vault-diagnostics",
+               "audit-log-retention-within-tier-floor", "audit-alerts-wired", "audit-failed-auth-alert", "audit-vnet-flow-logs-in-prod"}
+
+
+def logs(plan: Plan, name: str) -> list[dict[str, Any]]:
+    return inputs(plan, name)["logs"]
+
+
+def without_category(plan: Plan, name: str, category: str) -> None:
+    inputs(plan, name)["logs"] = [entry for entry in logs(plan, name) if entry["category"] != category]
+
+
+def disable_category(plan: Plan, name: str, category: str) -> None:
+    next(entry for entry in logs(plan, name) if entry["category"] == category)["enabled"] = False
+
+
+def of_type(plan: Plan, type_: str) -> list[dict[str, Any]]:
+    return [r for r in plan["resources"] if r["type"] == type_]
+
+
+def drop_type(plan: Plan, type_: str) -> None:
+    plan["resources"] = [r for r in plan["resources"] if r["type"] != type_]
+
+
+def failed_auth_query(plan: Plan, query: str) -> None:
+    inputs(plan, "prod-audit-alert-failed-auth")["criteria"]["allOf"][0]["query"] = query
+
+
+MUTATIONS: dict[str, tuple[str, Callable[[Plan], None], str]] = {
+    # id: (expected policy, mutation, text the message must contain)
+    "no-workspace-setting": ("audit-databricks-diagnostics", lambda p: drop(p, "prod-diagnostics-workspace"),
+                             "no diagnostic setting"),
+    "workspace-setting-without-accounts": ("audit-databricks-diagnostics",
+                                           lambda p: without_category(p, "prod-diagnostics-workspace", "accounts"), "accounts"),
+    "workspace-secrets-disabled": ("audit-databricks-diagnostics",
+                                   lambda p: disable_category(p, "prod-diagnostics-workspace", "secrets"), "secrets"),
+    "workspace-setting-to-storage-only": ("audit-databricks-diagnostics",
+                                          lambda p: inputs(p, "prod-diagnostics-workspace").pop("workspaceId"), "no diagnostic setting"),
+    "workspace-setting-no-logs": ("audit-databricks-diagnostics", lambda p: inputs(p, "prod-diagnostics-workspace").update(logs=[]),
+                                  "unityCatalog"),
+    "no-aks-setting": ("audit-aks-diagnostics", lambda p: drop(p, "prod-diagnostics-aks"), "aks-bw-prod-weu"),
+    "aks-without-audit": ("audit-aks-diagnostics", lambda p: without_category(p, "prod-diagnostics-aks", "kube-audit-admin"),
+                          "kube-audit-admin"),
+    "no-key-vault-setting": ("audit-key-vault-diagnostics", lambda p: drop(p, "prod-diagnostics-key-vault"), "Key Vault"),
+    "key-vault-audit-disabled": ("audit-key-vault-diagnostics", lambda p: disable_category(p, "prod-diagnostics-key-vault", "AuditEvent"),
+                                 "AuditEvent"),
+    "retention-30": ("audit-log-retention-within-tier-floor", lambda p: inputs(p, "prod-log-analytics").update(retentionInDays=30),
+                     "at least 365 days"),
+    "retention-unset": ("audit-log-retention-within-tier-floor", lambda p: inputs(p, "prod-log-analytics").pop("retentionInDays"),
+                        "unset"),
+    "action-group-without-receivers": ("audit-alerts-wired", lambda p: inputs(p, "prod-audit-action-group").update(emailReceivers=[]),
+                                       "notifies nobody"),
+    "action-group-disabled": ("audit-alerts-wired", lambda p: inputs(p, "prod-audit-action-group").update(enabled=False),
+                              "notifies nobody"),
+    "rule-without-action": ("audit-alerts-wired", lambda p: inputs(p, "prod-audit-alert-denied-flows").update(actions={"actionGroups": []}),
+                            "alert-bw-prod-weu-denied-flows"),
+    "no-action-group": ("audit-alerts-wired", lambda p: drop(p, "prod-audit-action-group"), "notifies nobody"),
+    "no-alert-rules": ("audit-alerts-wired", lambda p: drop_type(p, "azure-native:monitor:ScheduledQueryRule"), "nothing wakes anyone up"),
+    "no-failed-auth-rule": ("audit-failed-auth-alert", lambda p: drop(p, "prod-audit-alert-failed-auth"), "failed sign-ins"),
+    "failed-auth-rule-disabled": ("audit-failed-auth-alert", lambda p: inputs(p, "prod-audit-alert-failed-auth").update(enabled=False),
+                                  "failed sign-ins"),
+    "failed-auth-ignores-status": ("audit-failed-auth-alert", lambda p: failed_auth_query(p, "DatabricksAccounts | where ActionName == 'login'"),
+                                   "statusCode"),
+    "flow-log-disabled": ("audit-vnet-flow-logs-in-prod", lambda p: inputs(p, "prod-audit-flow-log").update(enabled=False),
+                          "vnet-bw-prod-weu"),
+    "flow-log-other-vnet": ("audit-vnet-flow-logs-in-prod", lambda p: inputs(p, "prod-audit-flow-log").update(
+        targetResourceId="/subscriptions/x/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/vnet-hub"), "no enabled VNet flow log"),
+    "no-flow-log": ("audit-vnet-flow-logs-in-prod", lambda p: drop(p, "prod-audit-flow-log"), "no enabled VNet flow log"),
+}
+
+
+def test_the_audit_rules_are_in_the_pack() -> None:
+    assert {p.name for p in POLICIES} >= AUDIT_RULES
+    for policy in POLICIES:
+        if policy.name in AUDIT_RULES:
+            assert policy.enforcement_level.value == "mandatory" and policy.description and policy.remediation_steps
+
+
+@pytest.mark.parametrize("case", sorted(MUTATIONS))
+def test_insecure_audit_mutation_is_caught(case: str, prod_plan: Plan) -> None:
+    expected, mutate, text = MUTATIONS[case]
+    plan = copy.deepcopy(prod_plan)
+    mutate(plan)
+    result = check.check_plan(plan, POLICIES)
+    caught = result.of(expected)
+    assert caught, f"{expected} missed {case}:\n{check.render(result)}"
+    assert any(text in v.message for v in caught), check.render(result)
+    assert all(v.remediation and v.urn.startswith("urn:pulumi:prod::") for v in caught)
+    assert not result.ok
+
+
+def test_prod_passes_every_audit_rule(prod_plan: Plan) -> None:
+    result = check.check_plan(copy.deepcopy(prod_plan), POLICIES)
+    assert not [v for v in result.violations if v.policy in AUDIT_RULES], check.render(result)
+    assert not [s for s in result.skipped if s.policy in AUDIT_RULES]
+
+
+def test_a_covering_category_group_satisfies_the_rule(prod_plan: Plan) -> None:
+    plan = copy.deepcopy(prod_plan)
+    inputs(plan, "prod-diagnostics-workspace")["logs"] = [{"categoryGroup": "allLogs", "enabled": True}]
+    inputs(plan, "prod-diagnostics-key-vault")["logs"] = [{"categoryGroup": "audit", "enabled": True}]
+    result = check.check_plan(plan, POLICIES)
+    assert not result.of("audit-databricks-diagnostics") and not result.of("audit-key-vault-diagnostics"), check.render(result)
+
+
+def test_the_setting_is_matched_to_its_own_target(prod_plan: Plan) -> None:
+    """A setting on the AKS cluster does not count for the workspace: the rule matches resourceUri, not just any setting."""
+    plan = copy.deepcopy(prod_plan)
+    workspace_setting = res(plan, "prod-diagnostics-workspace")
+    workspace_setting["inputs"]["resourceUri"] = inputs(plan, "prod-diagnostics-aks")["resourceUri"]
+    workspace_setting["dependencies"] = []
+    assert check.check_plan(plan, POLICIES).of("audit-databricks-diagnostics")
+
+
+def test_tier_from_stack_and_config(dev: Recording, staging: Recording) -> None:
+    dev_plan, staging_plan = planfile.to_plan(dev), planfile.to_plan(staging)
+    # dev: 30 days, no alerts, no flow logs; all fine for dev.
+    assert not [v for v in check.check_plan(dev_plan, POLICIES).violations if v.policy in AUDIT_RULES]
+    # Held to prod's rules, dev and staging fall short of prod's retention, alerts and flow logs.
+    as_prod = check.check_plan(dev_plan, POLICIES, config={"tier": "prod"})
+    assert as_prod.of("audit-log-retention-within-tier-floor") and as_prod.of("audit-alerts-wired")
+    assert as_prod.of("audit-failed-auth-alert") and as_prod.of("audit-vnet-flow-logs-in-prod")
+    staging_as_prod = check.check_plan(staging_plan, POLICIES, config={"tier": "prod"})
+    assert [v.message for v in staging_as_prod.of("audit-log-retention-within-tier-floor")] == [
+        "retentionInDays is 90 days: tier prod keeps audit logs at least 365 days"]
+    assert not staging_as_prod.of("audit-vnet-flow-logs-in-prod")  # staging runs flow logs too
+    assert not staging_as_prod.of("audit-alerts-wired")
+
+
+def test_pack_and_spec_share_one_retention_table() -> None:
+    import brickwall_rules.audit
+
+    from components.spec.tiers import TIER_FLOORS
+
+    assert brickwall_rules.audit.MIN_LOG_RETENTION_DAYS is diagnostics.MIN_LOG_RETENTION_DAYS
+    assert brickwall_rules.audit.CATEGORIES is diagnostics.CATEGORIES
+    floors = {next(iter(f.tiers)): f.reason for f in TIER_FLOORS if f.path == ("monitoring", "log_retention_days")}
+    assert floors == {t: f"{t} keeps audit logs at least {d} days" for t, d in diagnostics.MIN_LOG_RETENTION_DAYS.items()}
+
+
+def test_diagnostic_setting_targets_are_read_from_ids_under_the_real_engine(prod_plan: Plan) -> None:
+    """Under the real engine stack policies see outputs, where a setting has an id but no resourceUri."""
+    plan = copy.deepcopy(prod_plan)
+    for setting in of_type(plan, "azure-native:monitor:DiagnosticSetting"):
+        uri = setting["inputs"].pop("resourceUri")
+        setting["inputs"]["id"] = f"{uri}/providers/Microsoft.Insights/diagnosticSettings/{diagnostics.SETTING_NAME}"
+        setting["dependencies"] = []
+    result = check.check_plan(plan, POLICIES)
+    assert not [v for v in result.violations if v.policy in AUDIT_RULES], check.render(result)

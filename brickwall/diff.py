@@ -113,6 +113,24 @@ FORCE_NEW: dict[str, dict[str, str]] = {
         "workspaceName": "the name is the resource id",
         "resourceGroupName": _RG,
     },
+    "azure-native:storage:StorageAccount": {
+        "isHnsEnabled": "the hierarchical namespace is fixed at creation (enabling it later is a one-way migration, not a PUT)",
+        "encryption.requireInfrastructureEncryption": "infrastructure encryption is fixed at creation",
+    },
+    "azure-native:storage:BlobContainer": {"accountName": "a container belongs to one account"},
+    "azure-native:keyvault:Key": {
+        "vaultName": "a key belongs to one vault: a new key (data encrypted with the old one needs it)",
+        "properties.kty": "a key's type is fixed: a new key",
+    },
+    "azure-native:sql:Database": {"serverName": "a database belongs to one server"},
+    # Role assignments and locks have no update: their principal, role and scope are their identity.
+    "azure-native:authorization:RoleAssignment": {
+        "principalId": "a role assignment cannot be re-pointed: it is deleted and recreated",
+        "roleDefinitionId": "a role assignment cannot change role: it is deleted and recreated",
+        "scope": "a role assignment cannot move scope: it is deleted and recreated",
+    },
+    "azure-native:authorization:ManagementLockByScope": {"scope": "a lock cannot move: it is deleted and recreated"},
+    "azure-native:monitor:DiagnosticSetting": {"resourceUri": "a diagnostic setting belongs to one resource"},
     "azure-native:network:RouteTable": {"location": _LOC, "routeTableName": "the name is the resource id"},
     "azure-native:network:Route": {"routeTableName": "a route belongs to one table", "routeName": "the name is the resource id"},
     "azure-native:network:SecurityRule": {
@@ -173,7 +191,12 @@ DATA_BEARING: dict[str, str] = {
     "azure-native:databricks:Workspace": "notebooks, jobs, DBFS root and the managed resource group go with it",
     "azure-native:operationalinsights:Workspace": "collected logs and audit history are lost",
     "azure-native:storage:StorageAccount": "all blobs, files and tables are lost",
+    "azure-native:storage:BlobContainer": "every blob in the container is lost",
     "azure-native:keyvault:Vault": "keys, secrets and certificates (soft-delete aside) are lost",
+    "azure-native:keyvault:Key": "whatever the key encrypts (DBFS root, managed services, managed disks) becomes unreadable "
+                                 "once it is purged",
+    "azure-native:sql:Server": "every database on the server goes with it",
+    "azure-native:sql:Database": "the database's data is lost (point-in-time restore aside)",
     "azure-native:containerservice:ManagedCluster": "every workload, volume and in-cluster state is lost",
 }
 
@@ -301,6 +324,10 @@ def _conditional_force_new(rtype: str, path: str, old_inputs: dict[str, Any]) ->
         return _DELEGATED_PREFIX_REASON
     # An immutable Secret (`immutable: true`) rejects any data change: only a replacement applies it. (ConfigMap data
     # replaces in any case, see FORCE_NEW.)
+    # Azure cannot undo prepareEncryption on a workspace (customer-managed keys for the DBFS root): the update fails.
+    if rtype == "azure-native:databricks:Workspace" and path.startswith("parameters.prepareEncryption") \
+            and (old_inputs.get("parameters") or {}).get("prepareEncryption", {}).get("value") is True:
+        return "prepareEncryption cannot be undone on a workspace: replacement or failure"
     if rtype == "kubernetes:core/v1:Secret" and top in ("data", "stringData") and old_inputs.get("immutable") is True:
         return "immutable: true: its data cannot change, so it is replaced"
     return None

@@ -266,8 +266,9 @@ class AuditDiagnostics(pulumi.ComponentResource):
                 name=diagnostics.SETTING_NAME,
                 resource_uri=target.resource_uri,
                 workspace_id=args.log_analytics_id,
-                # Resource-specific tables (AKSAudit, AZKVAuditLogs, ...) rather than AzureDiagnostics.
-                log_analytics_destination_type="Dedicated",
+                # Resource-specific tables (AKSAudit, AZKVAuditLogs, ...) rather than AzureDiagnostics, where the
+                # resource has them (SQL audit events have none).
+                log_analytics_destination_type=None if target.kind in diagnostics.SHARED_TABLE_KINDS else "Dedicated",
                 logs=[monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in diagnostics.categories(target.kind)],
                 opts=child(self, depends_on=target.depends_on),
             )

@@ -57,6 +57,12 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     workspace_url: pulumi.Output[str]
     workspace_resource_id: pulumi.Output[str]
     workspace_id: pulumi.Output[str]
+    # Parts that exist only when the spec asks for them.
+    keys: CustomerManagedKeys | None = None
+    data: DataSources | None = None
+    aks: AksCluster | None = None
+    diagnostics: AuditDiagnostics | None = None
+    locks: ResourceLocks | None = None
 
     def __init__(self, name: str, spec: EnvironmentSpec, azure: AzureSettings,
                  ingress_secrets: IngressSecrets | None = None, opts: pulumi.ResourceOptions | None = None):
@@ -331,11 +337,6 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
         The workspace storage account (DBFS root) lives in the Databricks-managed resource group, whose deny
         assignment lets only Azure Databricks write there, locks included: the workspace lock and `protect` are
         what guard it (README "Customer-managed keys and locks")."""
-        audit = getattr(self, "audit", None)
-        log_analytics = getattr(audit, "log_analytics_id", None) if audit is not None else None
-        if log_analytics is None and getattr(self, "log_analytics", None) is not None:
-            log_analytics = self.log_analytics.id
-        data = getattr(self, "data", None)
         self.locks = ResourceLocks(
             f"{name}-locks",
             ResourceLocksArgs(
@@ -343,8 +344,9 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 targets={
                     "workspace": self.workspace.resource_id,
                     "key-vault": self.keys.vault_id if self.keys is not None and self.keys.vault is not None else None,
-                    "log-analytics": log_analytics,
-                    "data-lake": getattr(data, "lake_id", None) if data is not None else None,
+                    "log-analytics": self.audit.log_analytics_id,
+                    # Only a lake this environment created: an existing one is its owner's to lock.
+                    "data-lake": self.data.lake.id if self.data is not None and self.data.owns_lake and self.data.lake else None,
                 },
             ),
             opts=kids,
@@ -386,6 +388,8 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             kinds.append(diagnostics.KEY_VAULT)
         if spec.data.lake.enabled and spec.data.lake.existing_storage_account_id is None:
             kinds.append(diagnostics.STORAGE_BLOB)
+        if spec.data.sql.enabled:
+            kinds.append(diagnostics.SQL_AUDIT)
         return tuple(kinds) if spec.monitoring.diagnostics else ()
 
     def _diagnostics(self, name: str, spec: EnvironmentSpec, kids: pulumi.ResourceOptions) -> AuditDiagnostics:
@@ -393,16 +397,19 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
         or lake given by id) and the dedicated web-auth workspace (no users, data or compute) are not ours to set."""
         workspace = self.workspace.workspace
         targets = [DiagnosticTarget("workspace", diagnostics.DATABRICKS, workspace.id, depends_on=[workspace])]
-        aks = getattr(self, "aks", None)
-        if aks is not None:
-            targets.append(DiagnosticTarget("aks", diagnostics.AKS, aks.cluster.id, depends_on=[aks.cluster]))
+        if self.aks is not None:
+            targets.append(DiagnosticTarget("aks", diagnostics.AKS, self.aks.cluster.id, depends_on=[self.aks.cluster]))
         vault = self.keys.vault if self.keys is not None else None
         if vault is not None:
             targets.append(DiagnosticTarget("key-vault", diagnostics.KEY_VAULT, vault.id, depends_on=[vault]))
-        lake = getattr(getattr(self, "data", None), "lake", None)
+        lake = self.data.lake if self.data is not None else None
         if lake is not None:
             targets.append(DiagnosticTarget("lake-blob", diagnostics.STORAGE_BLOB,
                                             lake.id.apply(lambda account_id: f"{account_id}/blobServices/default"), depends_on=[lake]))
+        if self.data is not None and self.data.sql_server is not None:
+            server = self.data.sql_server
+            targets.append(DiagnosticTarget("sql-audit", diagnostics.SQL_AUDIT,
+                                            server.id.apply(lambda server_id: f"{server_id}/databases/master"), depends_on=[server]))
         assert tuple(t.kind for t in targets) == self._diagnostic_kinds(spec), "diagnostic targets and the SIEM export disagree"
         return AuditDiagnostics(
             f"{name}-diagnostics",

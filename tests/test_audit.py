@@ -151,9 +151,10 @@ def la_id(la: Registration) -> str:
 EXPECTED_TARGETS = {
     "dev": {"workspace"},
     "staging": {"workspace", "key-vault", "lake-blob"},
-    "prod": {"workspace", "aks", "key-vault", "lake-blob"},
+    "prod": {"workspace", "aks", "key-vault", "lake-blob", "sql-audit"},
 }
-KINDS = {"workspace": diagnostics.DATABRICKS, "aks": diagnostics.AKS, "key-vault": diagnostics.KEY_VAULT, "lake-blob": diagnostics.STORAGE_BLOB}
+KINDS = {"workspace": diagnostics.DATABRICKS, "aks": diagnostics.AKS, "key-vault": diagnostics.KEY_VAULT, "lake-blob": diagnostics.STORAGE_BLOB,
+         "sql-audit": diagnostics.SQL_AUDIT}
 
 
 @pytest.mark.parametrize("name", ["dev", "staging", "prod"])
@@ -169,12 +170,15 @@ def test_diagnostic_settings_cover_every_audited_resource(name: str, dev: Record
         "key-vault": f"{SUB}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{spec.names.key_vault}",
         "lake-blob": f"{SUB}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{spec.names.data_lake_storage_account}"
                      "/blobServices/default",
+        # SQL server auditing (to Azure Monitor) reaches Log Analytics through the master database's setting.
+        "sql-audit": f"{SUB}/resourceGroups/{rg}/providers/Microsoft.Sql/servers/{spec.names.sql_server}/databases/master",
     }
     for key, setting in settings.items():
         assert setting.inputs["resourceUri"] == uris[key], key
         assert setting.inputs["workspaceId"] == la_id(rec.one(LA))
         assert setting.inputs["name"] == diagnostics.SETTING_NAME
-        assert setting.inputs["logAnalyticsDestinationType"] == "Dedicated"
+        # SQL audit events have no resource-specific table; they land in AzureDiagnostics.
+        assert setting.inputs.get("logAnalyticsDestinationType") == (None if key == "sql-audit" else "Dedicated")
         logs = setting.inputs["logs"]
         assert [entry["category"] for entry in logs] == list(diagnostics.categories(KINDS[key]))
         assert all(entry["enabled"] is True and "categoryGroup" not in entry for entry in logs)
@@ -303,7 +307,8 @@ def test_siem_export_in_prod_only(name: str, dev: Recording, staging: Recording,
     assert export.inputs["workspaceName"] == spec.names.log_analytics
     tables = export.inputs["tableNames"]
     assert tables == list(diagnostics.export_tables(
-        (diagnostics.DATABRICKS, diagnostics.AKS, diagnostics.KEY_VAULT, diagnostics.STORAGE_BLOB), flow_logs=True, container_logs=True))
+        (diagnostics.DATABRICKS, diagnostics.AKS, diagnostics.KEY_VAULT, diagnostics.STORAGE_BLOB, diagnostics.SQL_AUDIT),
+        flow_logs=True, container_logs=True))
     assert {"DatabricksAccounts", "DatabricksSecrets", "AKSAuditAdmin", "AZKVAuditLogs", "StorageBlobLogs", "NTANetAnalytics",
             "ContainerLogV2"} <= set(tables)
 

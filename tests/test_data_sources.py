@@ -350,6 +350,9 @@ def test_existing_lake_gets_only_endpoints_and_roles(existing_lake: tuple[Record
     assert {r.inputs["roleDefinitionId"] for r in roles} == {
         f"/subscriptions/{EXISTING_SUB}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}"}
     assert not [r for r in data_of(rec) if r.protect]  # nothing data-bearing is ours
+    # Staging locks what it created, never the lake it was only given.
+    locked = [r.inputs["scope"] for r in rec.of_type("azure-native:authorization:ManagementLockByScope")]
+    assert locked and EXISTING_LAKE not in locked
 
 
 def test_component_attributes_tell_owned_from_existing() -> None:

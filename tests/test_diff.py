@@ -22,6 +22,12 @@ CHECKED_TYPES = (
     "azure-native:network:Subnet",
     "azure-native:network:PrivateEndpoint",
     "azure-native:containerservice:ManagedCluster",
+    "azure-native:storage:StorageAccount",
+    "azure-native:keyvault:Key",
+    "azure-native:sql:Database",
+    "azure-native:authorization:RoleAssignment",
+    "azure-native:authorization:ManagementLockByScope",
+    "azure-native:monitor:DiagnosticSetting",
 )
 
 
@@ -137,12 +143,10 @@ def _fake(rtype: str, name: str, **inputs: Any) -> dict[str, Any]:
 
 
 def _with_data_bearing(plan: dict[str, Any]) -> dict[str, Any]:
-    """prod plus a storage account and a key vault (types the program does not create yet)."""
+    """prod's plan: it creates every data-bearing type (the lake, the vault and key, SQL, Log Analytics, AKS)."""
     plan = copy.deepcopy(plan)
-    plan["resources"] += [
-        _fake("azure-native:storage:StorageAccount", "st", accountName="stdata"),
-        _fake("azure-native:keyvault:Vault", "kv", vaultName="kv-data"),
-    ]
+    missing = set(diff.DATA_BEARING) - {r["type"] for r in plan["resources"]}
+    assert not missing, missing
     return plan
 
 
@@ -307,3 +311,24 @@ def test_mutable_secret_data_change_is_an_update(prod_plan: dict[str, Any]) -> N
     new["resources"][-1]["inputs"]["data"]["a"] = "2"
     [change] = diff.compare(old, new).changes
     assert change.action == "update" and not change.flags
+
+
+def test_undoing_prepare_encryption_is_flagged_and_preparing_is_not(prod_plan: dict[str, Any]) -> None:
+    new = copy.deepcopy(prod_plan)
+    ws = _main_workspace(new)
+    assert ws["inputs"]["parameters"]["prepareEncryption"]["value"] is True
+    ws["inputs"]["parameters"]["prepareEncryption"]["value"] = False
+    [change] = [c for c in diff.compare(prod_plan, new).changes if c.urn == ws["urn"]]
+    assert "cannot be undone" in change.replace_reasons["parameters.prepareEncryption.value"]
+    # The other way (prepare a workspace that was not) is an in-place update.
+    [back] = [c for c in diff.compare(new, prod_plan).changes if c.urn == ws["urn"]]
+    assert back.action == "update" and not back.flags
+
+
+def test_applying_the_dbfs_key_is_an_update(prod_plan: dict[str, Any]) -> None:
+    """prepare -> apply adds the key to an existing workspace: an update, never a replacement."""
+    old = copy.deepcopy(prod_plan)
+    ws = _main_workspace(old)
+    ws["inputs"]["parameters"].pop("encryption")
+    [change] = [c for c in diff.compare(old, prod_plan).changes if c.urn == ws["urn"]]
+    assert change.action == "update" and change.paths == ["parameters.encryption"] and not change.flags

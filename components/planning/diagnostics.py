@@ -31,6 +31,8 @@ DATABRICKS = "databricks_workspace"
 AKS = "aks"
 KEY_VAULT = "key_vault"
 STORAGE_BLOB = "storage_blob"
+# Azure SQL server auditing to Azure Monitor reaches Log Analytics through a setting on the master database.
+SQL_AUDIT = "sql_audit"
 
 # Databricks diagnostic category -> the Log Analytics table it lands in.
 DATABRICKS_TABLES: Mapping[str, str] = MappingProxyType({
@@ -73,6 +75,7 @@ CATEGORIES: Mapping[str, tuple[str, ...]] = MappingProxyType({
           "cloud-controller-manager", "guard"),
     KEY_VAULT: ("AuditEvent",),
     STORAGE_BLOB: ("StorageRead", "StorageWrite", "StorageDelete"),
+    SQL_AUDIT: ("SQLSecurityAuditEvents",),
 })
 
 # The resource-specific tables the other targets land in (logAnalyticsDestinationType "Dedicated").
@@ -81,7 +84,11 @@ RESOURCE_TABLES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     AKS: ("AKSAuditAdmin", "AKSControlPlane"),
     KEY_VAULT: ("AZKVAuditLogs",),
     STORAGE_BLOB: ("StorageBlobLogs",),
+    SQL_AUDIT: ("AzureDiagnostics",),
 })
+
+# Targets whose logs have no resource-specific tables: they land in AzureDiagnostics.
+SHARED_TABLE_KINDS = frozenset({SQL_AUDIT})
 
 # VNet flow logs through traffic analytics, and the ingress controller's access logs through Container Insights.
 FLOW_TABLE = "NTANetAnalytics"

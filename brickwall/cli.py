@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="write a Markdown review report (summary, policies, topology diagram) to DIR/report.md")
     source(report)
     report.add_argument("--out", metavar="DIR", required=True, help="directory to write report.md (and topology.svg) to")
+
+    from brickwall import stamp_cli
+
+    stamp_cli.add_parser(sub)
     return parser
 
 
@@ -221,6 +225,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_env(args: argparse.Namespace) -> int:
+    from brickwall import stamp_cli
+
+    return stamp_cli.run(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     root = Path(__file__).resolve().parent.parent
     if str(root) not in sys.path:
@@ -230,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         return {"spec": _cmd_spec, "plan": _cmd_plan, "export": _cmd_export, "diff": _cmd_diff, "check": _cmd_check,
-                "report": _cmd_report}[args.command](args)
+                "report": _cmd_report, "env": _cmd_env}[args.command](args)
     except _Exit as exc:
         return exc.code
     except UsageError as exc:

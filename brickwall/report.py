@@ -40,6 +40,13 @@ AKS = "azure-native:containerservice:ManagedCluster"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 INGRESS_ROUTE = "kubernetes:traefik.io/v1alpha1:IngressRoute"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+STORAGE = "azure-native:storage:StorageAccount"
+VAULT = "azure-native:keyvault:Vault"
+SQL_SERVER = "azure-native:sql:Server"
+LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
+DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
+# The ARM types a private endpoint or diagnostic setting can point at, as their id segment.
+_TARGET_KINDS = ("workspaces", "storageaccounts", "vaults", "servers", "managedclusters")
 
 REPORT_FILE = "report.md"
 SVG_FILE = "topology.svg"
@@ -263,6 +270,26 @@ def topology(plan: dict[str, Any]) -> Graph:
                 targets[_key("storageaccounts", storage)] = g.node("st_" + storage, f"workspace storage {storage}", shape="db")
         targets[_key("workspaces", name)] = node
 
+    # Data sources and keys the environment creates: their endpoints and audit settings point at these nodes.
+    for r in of[STORAGE]:
+        i = r["inputs"]
+        name = i.get("accountName", r["name"])
+        what = "data lake (ADLS Gen2)" if i.get("isHnsEnabled") else "storage account"
+        targets[_key("storageaccounts", name)] = g.node(
+            "st_" + name, f"{what} {name}\npublicNetworkAccess={i.get('publicNetworkAccess')}", shape="db")
+    for r in of[VAULT]:
+        i = r["inputs"]
+        name = i.get("vaultName", r["name"])
+        props = i.get("properties") or {}
+        targets[_key("vaults", name)] = g.node(
+            "kv_" + name, f"Key Vault {name}\npublicNetworkAccess={props.get('publicNetworkAccess')}\n"
+                          f"purge protection={props.get('enablePurgeProtection')}", shape="db")
+    for r in of[SQL_SERVER]:
+        i = r["inputs"]
+        name = i.get("serverName", r["name"])
+        targets[_key("servers", name)] = g.node(
+            "sql_" + name, f"SQL server {name}\npublicNetworkAccess={i.get('publicNetworkAccess')}", shape="db")
+
     for r in of[ENDPOINT]:
         i = r["inputs"]
         name = i.get("privateEndpointName", r["name"])
@@ -273,7 +300,7 @@ def topology(plan: dict[str, Any]) -> Graph:
             g.edge(subnets[skey], pe, "in subnet", dotted=True)
         for conn in i.get("privateLinkServiceConnections") or []:
             t = _arm(conn.get("privateLinkServiceId"))
-            kind = "workspaces" if "workspaces" in t else "storageaccounts" if "storageaccounts" in t else ""
+            kind = next((k for k in _TARGET_KINDS if k in t), "")
             tname = t.get(kind, str(conn.get("privateLinkServiceId", "")).rsplit("/", 1)[-1])
             target = targets.get(_key(kind, tname)) or g.node("ext_" + tname, tname)
             g.edge(pe, target, ", ".join(conn.get("groupIds") or []))
@@ -302,6 +329,19 @@ def topology(plan: dict[str, Any]) -> Graph:
             key = _key(a.get("resourcegroups", ""), a.get("virtualnetworks", ""), a.get("subnets", ""))
             if key in subnets:
                 g.edge(subnets[key], aks, f"node pool {pool.get('name')}", dotted=True)
+
+    for r in of[AKS]:
+        targets[_key("managedclusters", r["inputs"].get("resourceName", r["name"]))] = "aks_" + sanitize(r["inputs"].get("resourceName", r["name"]))
+    for r in of[LOG_ANALYTICS]:
+        i = r["inputs"]
+        name = i.get("workspaceName", r["name"])
+        log = g.node("log_" + name, f"Log Analytics {name}\nretention {i.get('retentionInDays')} days", shape="db")
+        for d in of[DIAGNOSTICS]:
+            t = _arm(d["inputs"].get("resourceUri"))
+            kind = next((k for k in _TARGET_KINDS if k in t), "")
+            source = targets.get(_key(kind, t.get(kind, "")))
+            if source is not None:
+                g.edge(source, log, "audit logs", dotted=True)
 
     if of[NAMESPACE] or of[INGRESS_ROUTE]:
         ingress = g.group("ingress_tier", "ingress tier (in AKS)")

@@ -165,6 +165,18 @@ def test_prod_topology(prod_report: tuple[str, str, str]) -> None:
         assert _edge(mermaid, subnets[cidr], rt, "egress")
     assert "NAT gateway" not in mermaid
 
+    # Data sources and keys: each endpoint reaches its own labelled node, and every audited resource feeds Log Analytics.
+    lake = _label_of(mermaid, "data lake (ADLS Gen2) dlbwprodweup7k2<br/>publicNetworkAccess=Disabled")
+    vault = _label_of(mermaid, "Key Vault kvbwprodweup7k2<br/>publicNetworkAccess=Disabled<br/>purge protection=True")
+    sql = _label_of(mermaid, "SQL server sql-bw-prod-weu-p7k2<br/>publicNetworkAccess=Disabled")
+    for pe, target, group in [("lake-dfs", lake, "dfs"), ("lake-blob", lake, "blob"), ("kv", vault, "vault"), ("sql", sql, "sqlServer")]:
+        node = _label_of(mermaid, f"private endpoint pe-bw-prod-weu-{pe}\"")
+        assert _edge(mermaid, subnets["10.30.18.0/27"], node, "in subnet") and _edge(mermaid, node, target, group), pe
+    log = _label_of(mermaid, "Log Analytics log-bw-prod-weu<br/>retention 365 days")
+    for audited in (workspace, aks, vault, lake, sql):
+        assert _edge(mermaid, audited, log, "audit logs"), audited
+    assert not _edge(mermaid, webauth, log)
+
 
 def test_dev_topology(dev_report: tuple[str, str, str]) -> None:
     text, mermaid, _ = dev_report

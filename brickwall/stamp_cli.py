@@ -1,0 +1,211 @@
+"""`python -m brickwall env plan|list`: test environments stamped from a base spec.
+
+`env plan --base staging --count 20` allocates 20 environments in a scratch ledger (nothing persists),
+renders each offline with the real program and proves no address range or globally unique name collides
+with another stamp or with dev, staging and prod. `env list` shows the ledger with each expiry.
+`env up|preview|destroy` need the Automation API driver and are not here yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Any
+
+VNET_TYPE = "azure-native:network:VirtualNetwork"
+
+
+def add_parser(sub: Any) -> None:
+    env = sub.add_parser("env", help="test environments stamped from a base spec (plan, list)")
+    env_sub = env.add_subparsers(dest="env_command", required=True, parser_class=type(env))
+
+    plan = env_sub.add_parser("plan", help="allocate and render COUNT stamped environments offline in a scratch ledger; "
+                                           "prove no address range or global name collides")
+    plan.add_argument("--base", required=True, help="the stack to stamp from (its spec needs stamping.pool)")
+    plan.add_argument("--count", type=int, default=1, help="how many environments (default 1)")
+    plan.add_argument("--prefix", default="pr", help="environment names are PREFIX-1 ... PREFIX-COUNT (default pr)")
+    plan.add_argument("--owner", default=None, help="the owner tag (default: your user name)")
+    plan.add_argument("--pull-request", default=None, help="the pull-request tag")
+    plan.add_argument("--state-dir", metavar="DIR", help="also keep clear of the environments in this ledger (read only)")
+
+    lst = env_sub.add_parser("list", help="the stamped environments in the ledger, with their expiry")
+    lst.add_argument("--state-dir", metavar="DIR", help="the state directory (default <project>/.brickwall)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from brickwall.cli import EXIT_INVALID_SPEC, EXIT_USAGE
+    from brickwall.ledger import LedgerError
+    from components.planning.stamping import PoolExhaustedError
+
+    try:
+        return _plan(args) if args.env_command == "plan" else _list(args)
+    except PoolExhaustedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID_SPEC
+    except LedgerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+@dataclass
+class _Stamp:
+    name: str
+    cidrs: tuple[str, ...]
+    rendered_cidrs: list[str] = field(default_factory=list)
+    global_names: dict[str, str] = field(default_factory=dict)
+    resources: int = 0
+    expires_at: str = ""
+
+
+def _rendered(recording: Any) -> tuple[list[str], set[str]]:
+    """The VNet ranges the program registered, and every string input (to find the physical names in)."""
+    cidrs: list[str] = []
+    strings: set[str] = set()
+    for reg in recording.registrations:
+        if reg.type == VNET_TYPE:
+            cidrs += list((reg.inputs.get("addressSpace") or {}).get("addressPrefixes") or [])
+        _strings(reg.inputs, strings)
+    return cidrs, strings
+
+
+def _strings(value: Any, out: set[str]) -> None:
+    if isinstance(value, str):
+        out.add(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _strings(v, out)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _strings(v, out)
+
+
+def _overlaps(stamped: list[tuple[str, IPv4Network]], fixed: list[tuple[str, IPv4Network]]) -> list[str]:
+    """Every stamped range that overlaps another stamped range or a fixed one (the fixed ones may overlap
+    each other: a reserved range names a known environment's VNet on purpose)."""
+    out = []
+    for i, (a_owner, a) in enumerate(stamped):
+        for b_owner, b in [*stamped[i + 1:], *fixed]:
+            if a.overlaps(b):
+                out.append(f"{a} ({a_owner}) overlaps {b} ({b_owner})")
+    return out
+
+
+def _plan(args: argparse.Namespace) -> int:
+    import pulumi
+
+    import stacks
+    from brickwall import project
+    from brickwall.cli import EXIT_INTERNAL, EXIT_INVALID_SPEC, EXIT_OK, UsageError
+    from brickwall.engine import ProgramError
+    from brickwall.ledger import Ledger
+    from components.planning import stamping
+    from components.spec import SpecError
+
+    if args.count < 1:
+        raise UsageError("--count must be at least 1")
+    names = [f"{args.prefix}-{i}" for i in range(1, args.count + 1)]
+    if problems := stamping.env_name_problems(names[-1]):
+        raise SpecError(f"environment names from --prefix {args.prefix!r}", problems)
+    try:
+        base = stacks.load(args.base)
+    except stacks.UnknownStackError as exc:
+        raise UsageError(str(exc)) from None
+    others = {s: stacks.load(s) for s in stacks.KNOWN_STACKS}
+    owner = args.owner or getpass.getuser()
+    existing = Ledger(args.state_dir).list() if args.state_dir else []
+
+    stamps: list[_Stamp] = []
+    problems_found: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="brickwall-env-plan-") as tmp:
+        scratch = Ledger(Path(tmp) / "ledger")
+        scratch.seed(existing)
+        for name in names:
+            entry = scratch.allocate(name, base, owner=owner, pull_request=args.pull_request)
+            spec = stamping.stamp(base, name, entry.cidrs, owner=owner, pull_request=args.pull_request,
+                                  created_at=datetime.fromisoformat(entry.created_at), expires_at=entry.expires)
+            spec_file = Path(tmp) / f"{name}.json"
+            spec_file.write_text(json.dumps(spec.model_dump(mode="json"), indent=2))
+            try:
+                recording = project.run(args.base, spec_file=spec_file)
+            except ProgramError as exc:
+                if isinstance(exc.original, pulumi.RunError):
+                    print(f"error: environment {name}: {exc}", file=sys.stderr)
+                    return EXIT_INVALID_SPEC
+                traceback.print_exception(exc.original, file=sys.stderr)
+                print(f"internal error: the program failed for {name} ({exc})", file=sys.stderr)
+                return EXIT_INTERNAL
+            rendered_cidrs, strings = _rendered(recording)
+            stamp = _Stamp(name, entry.cidrs, rendered_cidrs, spec.names.global_names(), len(recording.registrations), entry.expires_at)
+            if sorted(rendered_cidrs) != sorted(entry.cidrs):
+                problems_found.append(f"{name}: rendered VNets {rendered_cidrs} are not its allocation {list(entry.cidrs)}")
+            missing = [v for k, v in stamp.global_names.items() if k == "workspace_storage_account" and v not in strings]
+            problems_found += [f"{name}: the planned storage account {v} is not in the render" for v in missing]
+            stamps.append(stamp)
+
+    # Every range: each stamp's rendered VNets, every known environment's own VNets, the base's reserved
+    # ranges and the live ledger's allocations.
+    stamped = [(s.name, IPv4Network(c)) for s in stamps for c in s.rendered_cidrs]
+    fixed = [(env, net) for env, spec in others.items() for net in stamping.base_ranges(spec)]
+    fixed += [(f"{base.name} reserved", IPv4Network(c)) for c in base.stamping.reserved]
+    fixed += [(f"ledger {e.name}", net) for e in existing for net in e.networks()]
+    problems_found += _overlaps(stamped, fixed)
+    seen: dict[str, str] = {}
+    for owner_name, global_names in [*((s.name, s.global_names) for s in stamps),
+                                     *((env, spec.names.global_names()) for env, spec in others.items())]:
+        for value in global_names.values():
+            if value in seen and seen[value] != owner_name:
+                problems_found.append(f"global name {value} of {owner_name} is also {seen[value]}'s")
+            seen.setdefault(value, owner_name)
+
+    print(f"brickwall env plan: {len(stamps)} environment(s) stamped from {base.name} (pool {base.stamping.pool}; "
+          "scratch ledger, offline: nothing persists, nothing sent to Azure)")
+    print()
+    rows = [("NAME", "VNET", "TRANSIT", "STORAGE ACCOUNT", "KEY VAULT", "RESOURCES", "EXPIRES")]
+    for s in stamps:
+        rows.append((s.name, s.cidrs[0], s.cidrs[1] if len(s.cidrs) > 1 else "-", s.global_names["workspace_storage_account"],
+                     s.global_names["key_vault"], str(s.resources), s.expires_at))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    print()
+    if problems_found:
+        for p in problems_found:
+            print(f"COLLISION: {p}", file=sys.stderr)
+        print(f"internal error: {len(problems_found)} collision(s); the allocator must never allow one", file=sys.stderr)
+        return EXIT_INTERNAL
+    n_names = sum(len(s.global_names) for s in stamps)
+    print(f"no collisions: {len(stamped)} stamped address ranges disjoint from each other and from {len(fixed)} others "
+          f"({', '.join(others)}, reserved, ledger); "
+          f"{n_names} global names of the stamps unique and distinct from {', '.join(others)}'s")
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    from brickwall.cli import EXIT_OK
+    from brickwall.ledger import Ledger
+
+    ledger = Ledger(args.state_dir)
+    entries = ledger.list()
+    if not entries:
+        print(f"no stamped environments in {ledger.path}")
+        return EXIT_OK
+    now = datetime.now(UTC)
+    rows = [("NAME", "BASE", "CIDRS", "OWNER", "PULL REQUEST", "CREATED", "EXPIRES", "STATUS")]
+    for e in entries:
+        left = e.expires - now
+        status = "EXPIRED" if e.expired(now) else f"{int(left.total_seconds() // 3600)}h left"
+        rows.append((e.name, e.base, ",".join(e.cidrs), e.owner, e.pull_request or "-", e.created_at, e.expires_at, status))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    expired = sum(e.expired(now) for e in entries)
+    print(f"\n{len(entries)} environment(s), {expired} expired")
+    return EXIT_OK

@@ -270,6 +270,12 @@ ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "azure-native:operationalinsights:DataExport": (
         "dataExportName", _RG + "/providers/Microsoft.OperationalInsights/workspaces/{workspaceName}/dataExports/{dataExportName}",
+    ),    # The engineers' way in (components/bastion.py).
+    "azure-native:network:BastionHost": ("bastionHostName", _NET + "bastionHosts/{bastionHostName}"),
+    "azure-native:network:NetworkInterface": ("networkInterfaceName", _NET + "networkInterfaces/{networkInterfaceName}"),
+    "azure-native:compute:VirtualMachine": ("vmName", _RG + "/providers/Microsoft.Compute/virtualMachines/{vmName}"),
+    "azure-native:compute:VirtualMachineExtension": (
+        "vmExtensionName", _RG + "/providers/Microsoft.Compute/virtualMachines/{vmName}/extensions/{vmExtensionName}",
     ),
 }
 

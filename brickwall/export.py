@@ -280,6 +280,12 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
     "azure-native:eventhub:EventHub": ArmType("Microsoft.EventHub/namespaces/eventhubs", "2024-01-01", ("namespaceName", "eventHubName")),
     "azure-native:operationalinsights:DataExport": ArmType(
         "Microsoft.OperationalInsights/workspaces/dataExports", "2023-09-01", ("workspaceName", "dataExportName")
+    ),    # The engineers' way in (components/bastion.py).
+    "azure-native:network:BastionHost": ArmType(f"{_NET}/bastionHosts", "2024-05-01", ("bastionHostName",)),
+    "azure-native:network:NetworkInterface": ArmType(f"{_NET}/networkInterfaces", "2024-05-01", ("networkInterfaceName",)),
+    "azure-native:compute:VirtualMachine": ArmType("Microsoft.Compute/virtualMachines", "2024-11-01", ("vmName",)),
+    "azure-native:compute:VirtualMachineExtension": ArmType(
+        "Microsoft.Compute/virtualMachines/extensions", "2024-11-01", ("vmName", "vmExtensionName")
     ),
 }
 

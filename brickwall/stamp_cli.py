@@ -1,9 +1,15 @@
-"""`python -m brickwall env plan|list`: test environments stamped from a base spec.
+"""`python -m brickwall env plan|list|up|preview|destroy`: test environments stamped from a base spec.
 
 `env plan --base staging --count 20` allocates 20 environments in a scratch ledger (nothing persists),
 renders each offline with the real program and proves no address range or globally unique name collides
 with another stamp or with dev, staging and prod. `env list` shows the ledger with each expiry.
-`env up|preview|destroy` need the Automation API driver and are not here yet.
+`env up NAME --base B` deploys one through the Automation API (brickwall/driver.py) and gates on a second
+preview reporting no changes; `env preview NAME` shows what `up` would change; `env destroy NAME --yes`
+removes it and frees its blocks.
+
+Exit codes of up|preview|destroy: 0 ok, 1 invalid spec or full pool, 2 usage or environment (no Pulumi CLI,
+no passphrase, a missing secret variable, a name not in the ledger), 3 the idempotency gate failed, 4 internal,
+5 the Pulumi operation failed (its output is above).
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 VNET_TYPE = "azure-native:network:VirtualNetwork"
+EXIT_OPERATION_FAILED = 5  # env up|preview|destroy: Azure or the Pulumi engine refused; the output says why
 
 
 def add_parser(sub: Any) -> None:
-    env = sub.add_parser("env", help="test environments stamped from a base spec (plan, list)")
+    env = sub.add_parser("env", help="test environments stamped from a base spec (plan, list, up, preview, destroy)")
     env_sub = env.add_subparsers(dest="env_command", required=True, parser_class=type(env))
 
     plan = env_sub.add_parser("plan", help="allocate and render COUNT stamped environments offline in a scratch ledger; "
@@ -39,14 +46,51 @@ def add_parser(sub: Any) -> None:
     lst = env_sub.add_parser("list", help="the stamped environments in the ledger, with their expiry")
     lst.add_argument("--state-dir", metavar="DIR", help="the state directory (default <project>/.brickwall)")
 
+    def deployed(p: argparse.ArgumentParser) -> None:
+        p.add_argument("name", metavar="NAME", help="the environment (for example pr-123)")
+        p.add_argument("--state-dir", metavar="DIR", help="the state directory: ledger, stamped specs and the default "
+                                                          "file backend (default <project>/.brickwall)")
+        p.add_argument("--backend", metavar="URL", help="the Pulumi state backend: file://DIR, azblob://CONTAINER or "
+                                                        "https://api.pulumi.com (default $BRICKWALL_BACKEND, else "
+                                                        "file://<state-dir>/state)")
+        p.add_argument("--secrets-provider", metavar="URL", help="the stack secrets provider (default "
+                                                                 "$BRICKWALL_SECRETS_PROVIDER, else the passphrase "
+                                                                 "in $PULUMI_CONFIG_PASSPHRASE, or Pulumi Cloud's)")
+
+    up = env_sub.add_parser("up", help="allocate, stamp and deploy NAME through the Automation API; then a second "
+                                       "preview must report no changes (exit 3 otherwise)")
+    deployed(up)
+    up.add_argument("--base", required=True, help="the stack to stamp from (its spec needs stamping.pool)")
+    up.add_argument("--owner", default=None, help="the owner tag (default: your user name)")
+    up.add_argument("--pull-request", default=None, help="the pull-request tag")
+
+    preview = env_sub.add_parser("preview", help="what `env up` would change for NAME (already in the ledger)")
+    deployed(preview)
+
+    destroy = env_sub.add_parser("destroy", help="destroy NAME, remove its stack, free its blocks in the ledger")
+    deployed(destroy)
+    destroy.add_argument("--yes", action="store_true", help="do not ask (needed when stdin is not a terminal)")
+
 
 def run(args: argparse.Namespace) -> int:
-    from brickwall.cli import EXIT_INVALID_SPEC, EXIT_USAGE
+    from brickwall import driver
+    from brickwall.cli import EXIT_FLAGGED, EXIT_INVALID_SPEC, EXIT_USAGE
     from brickwall.ledger import LedgerError
     from components.planning.stamping import PoolExhaustedError
 
     try:
+        if args.env_command in ("up", "preview", "destroy"):
+            return _deploy(args)
         return _plan(args) if args.env_command == "plan" else _list(args)
+    except driver.IdempotencyError as exc:
+        print(f"FLAGGED: {exc}", file=sys.stderr)
+        return EXIT_FLAGGED
+    except driver.OperationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_OPERATION_FAILED
+    except driver.DriverError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except PoolExhaustedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID_SPEC
@@ -185,6 +229,45 @@ def _plan(args: argparse.Namespace) -> int:
     print(f"no collisions: {len(stamped)} stamped address ranges disjoint from each other and from {len(fixed)} others "
           f"({', '.join(others)}, reserved, ledger); "
           f"{n_names} global names of the stamps unique and distinct from {', '.join(others)}'s")
+    return EXIT_OK
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    import os
+
+    import stacks
+    from brickwall import driver
+    from brickwall.cli import EXIT_OK, UsageError
+    from brickwall.ledger import default_state_dir
+
+    state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
+    backend = driver.resolve_backend(args.backend, state_dir, os.environ)
+    secrets_provider = args.secrets_provider or os.environ.get(driver.SECRETS_PROVIDER_ENV) or None
+    if args.env_command == "destroy" and not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"env destroy {args.name} deletes every resource in it: pass --yes")
+        if input(f"destroy {args.name} and every resource in it? type its name: ").strip() != args.name:
+            raise UsageError("not confirmed; nothing destroyed")
+    factory = driver.automation_stack_factory(backend, secrets_provider=secrets_provider)  # exit 2 without the CLI
+    driver.check_secrets(backend, secrets_provider, os.environ)
+
+    def out(line: str) -> None:
+        print(line, flush=True)
+
+    drv = driver.Driver(factory, state_dir=state_dir, out=out)
+    print(f"brickwall env {args.env_command}: {args.name} (backend {backend})", flush=True)
+    if args.env_command == "up":
+        try:
+            stacks.load(args.base)
+        except stacks.UnknownStackError as exc:
+            raise UsageError(str(exc)) from None
+        result = drv.up(args.name, args.base, owner=args.owner or getpass.getuser(), pull_request=args.pull_request)
+        for key, value in sorted(result.outputs.items()):
+            print(f"  {key}: {value}")
+    elif args.env_command == "preview":
+        drv.preview(args.name)
+    else:
+        drv.destroy(args.name)
     return EXIT_OK
 
 

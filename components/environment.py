@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from components.access import WorkspaceAccessArgs, WorkspaceAccessControl
 from components.aks import AksCluster, AksClusterArgs
 from components.audit import AuditDiagnostics, AuditDiagnosticsArgs, AuditLogging, AuditLoggingArgs, DiagnosticTarget
+from components.bastion import EngineerAccess, EngineerAccessArgs
 from components.data_sources import DataSources, DataSourcesArgs, LakeNames, SqlNames
 from components.ingress import IngressSecrets, IngressTier, IngressTierArgs
 from components.keys import CustomerManagedKeys, CustomerManagedKeysArgs, WorkspaceKeyGrants, WorkspaceKeyGrantsArgs
@@ -24,9 +25,15 @@ from components.network import DatabricksNetwork, DatabricksNetworkArgs
 from components.planning import diagnostics
 from components.planning.addresses import SubnetPlan, parse_network
 from components.planning.alerts import alert_rules
+from components.planning.bastion import BASTION, JUMP_HOST, transit_layout
 from components.planning.ingress import network_policies, tier_layout
 from components.planning.keys import parse_vault_id
-from components.planning.nsg_rules import private_endpoint_subnet_rules, workspace_subnet_rules
+from components.planning.nsg_rules import (
+    bastion_subnet_rules,
+    jump_host_subnet_rules,
+    private_endpoint_subnet_rules,
+    workspace_subnet_rules,
+)
 from components.private_link import PrivateLink, PrivateLinkArgs, TransitSide
 from components.spec import EnvironmentSpec
 from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST
@@ -144,7 +151,8 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
 
         pl = spec.private_link
         transit_side = None
-        if pl.transit is not None and (pl.frontend or pl.browser_authentication != "none"):
+        self.engineer_access: EngineerAccess | None = None
+        if pl.transit is not None and (pl.frontend or pl.browser_authentication != "none" or spec.bastion.enabled):
             t = pl.transit
             self.transit = TransitNetwork(
                 f"{name}-transit",
@@ -161,12 +169,15 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 ),
                 opts=kids,
             )
-            transit_side = TransitSide(
-                resource_group_name=self.transit.resource_group_name,
-                vnet_id=self.transit.vnet_id,
-                endpoint_subnet_id=self.transit.endpoint_subnet_id,
-                extra_dns_link_vnet_ids=t.dns_link_vnet_ids,
-            )
+            if pl.frontend or pl.browser_authentication != "none":
+                transit_side = TransitSide(
+                    resource_group_name=self.transit.resource_group_name,
+                    vnet_id=self.transit.vnet_id,
+                    endpoint_subnet_id=self.transit.endpoint_subnet_id,
+                    extra_dns_link_vnet_ids=t.dns_link_vnet_ids,
+                )
+            if spec.bastion.enabled:
+                self.engineer_access = self._engineer_access(name, spec, kids)
 
         self.key_grants = WorkspaceKeyGrants(
             f"{name}-key-grants",
@@ -246,6 +257,32 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             "workspaceResourceId": self.workspace_resource_id,
             "workspaceId": self.workspace_id,
         })
+
+    def _engineer_access(self, name: str, spec: EnvironmentSpec, kids: pulumi.ResourceOptions) -> EngineerAccess:
+        """Azure Bastion and the jump host in the transit VNet the toolkit created (rules._bastion guarantees one)."""
+        transit, bastion = spec.private_link.transit, spec.bastion
+        assert transit is not None and transit.address_space is not None
+        assert self.transit.vnet_name is not None and self.transit.endpoint_subnet is not None
+        layout = transit_layout(transit.address_space, transit.private_endpoint_prefix_length, bastion.subnet_prefix_length,
+                                bastion.jump_host_subnet_prefix_length)
+        bastion_cidr, jump_cidr = str(layout[BASTION]), str(layout[JUMP_HOST])
+        return EngineerAccess(
+            f"{name}-engineer-access",
+            EngineerAccessArgs(
+                location=spec.region,
+                tags=spec.all_tags,
+                names=spec.names,
+                spec=bastion,
+                resource_group=self.transit.resource_group,
+                vnet_name=self.transit.vnet_name,
+                bastion_cidr=bastion_cidr,
+                jump_host_cidr=jump_cidr,
+                bastion_rules=bastion_subnet_rules(bastion_cidr),
+                jump_host_rules=jump_host_subnet_rules(bastion_cidr, jump_cidr),
+                after=[self.transit.endpoint_subnet],
+            ),
+            opts=kids,
+        )
 
     def _data_sources(self, name: str, spec: EnvironmentSpec, azure: AzureSettings, kids: pulumi.ResourceOptions) -> None:
         """The data lake and SQL database, in the workspace VNet's endpoint subnet; the storage zones PrivateLink

@@ -34,6 +34,9 @@ class TransitNetwork(pulumi.ComponentResource):
     resource_group_name: pulumi.Output[str]
     vnet_id: pulumi.Output[str]
     endpoint_subnet_id: pulumi.Output[str]
+    # Only for a VNet the toolkit creates: where further subnets (the engineers' Bastion) are added.
+    vnet_name: pulumi.Output[str] | None = None
+    endpoint_subnet: network.Subnet | None = None
 
     def __init__(self, name: str, args: TransitNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("brickwall:network:TransitNetwork", name, {}, opts)
@@ -68,5 +71,8 @@ class TransitNetwork(pulumi.ComponentResource):
             )
             self.vnet_id = vnet.id
             self.endpoint_subnet_id = subnet.id
+            self.vnet_name = vnet.name
+            self.endpoint_subnet = subnet
         self.resource_group_name = rg.name
+        self.resource_group = rg
         self.register_outputs({"vnetId": self.vnet_id, "endpointSubnetId": self.endpoint_subnet_id})

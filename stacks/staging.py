@@ -10,6 +10,7 @@ from components.spec import (
 )
 from components.spec.access import AccessSpec, ClusterPolicySpec, GroupSpec, IpAccessSpec, ServicePrincipalSpec
 from components.spec.audit import AlertsSpec, MonitoringSpec
+from components.spec.bastion import BastionSpec
 from components.spec.data import DataLakeSpec, DataSpec
 from components.spec.encryption import EncryptionSpec
 from components.spec.stamping import StampingSpec
@@ -18,6 +19,10 @@ from components.spec.stamping import StampingSpec
 # prod, their transit VNets and the corporate network (staging's own ranges are always kept clear).
 STAMP_POOL = "10.64.0.0/12"
 STAMP_RESERVED = ("10.10.0.0/20", "10.30.0.0/19", "10.130.0.0/24", "10.200.0.0/16")
+# The jump host's one SSH public key (Azure requires one on a Linux VM without password sign-in); its private half
+# was discarded when it was made: engineers sign in with Entra ID through Bastion.
+JUMP_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ3yAUTC+VUIdFdfZL7BE2hSF32YFtZmThSfzNE4ED9z brickwall-jump-host-no-private-key"
+PLATFORM_ENGINEERS = "d2c4e6f8-1a3b-4c5d-8e7f-9a0b1c2d3e40"  # Entra group allowed onto the jump host
 
 
 def build() -> EnvironmentSpec:
@@ -31,6 +36,8 @@ def build() -> EnvironmentSpec:
         monitoring=MonitoringSpec(alerts=AlertsSpec(emails=("data-platform-oncall@contoso.com",))),
         data=DataSpec(lake=DataLakeSpec(enabled=True)),
         stamping=StampingSpec(pool=STAMP_POOL, reserved=STAMP_RESERVED),
+        # Off in staging itself; on by default in every environment stamped from it (README "Engineers' access").
+        bastion=BastionSpec(entra_login_group_object_id=PLATFORM_ENGINEERS, admin_ssh_public_key=JUMP_HOST_KEY),
         # A fresh staging deploys with dbfs_root "prepare" (the default); see the README on the second step.
         encryption=EncryptionSpec(databricks_app_object_id="6a1e2f3b-9c8d-4e7f-8a6b-5c4d3e2f1a09"),
         access=AccessSpec(

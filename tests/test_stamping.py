@@ -305,7 +305,8 @@ def test_env_plan_renders_stamps_and_proves_no_collision(tmp_path: Path, capsys:
     (["env", "plan", "--base", "prod"], cli.EXIT_INVALID_SPEC, "stamping.pool"),
     (["env", "plan", "--base", "staging", "--prefix", "Pr"], cli.EXIT_INVALID_SPEC, "name"),
     (["env"], cli.EXIT_USAGE, "env"),
-    (["env", "up"], cli.EXIT_USAGE, "invalid choice"),
+    (["env", "deploy"], cli.EXIT_USAGE, "invalid choice"),
+    (["env", "up"], cli.EXIT_USAGE, "required"),
 ])
 def test_env_errors_have_the_cli_exit_codes(argv: list[str], code: int, fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(argv) == code

@@ -55,6 +55,11 @@ NAME_RULES: dict[str, NameRule] = {
     "alert_rule": NameRule(1, 260, r"[^*#&+:<>?@%{}\\/]+", "no * # & + : < > ? @ % { } \\ /"),
     "flow_log": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
     "lock": NameRule(1, 90, r"[^<>*%:?/\\+]+", "no < > * % : ? / \\ +"),
+    "bastion_host": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    "network_interface": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    "virtual_machine": NameRule(1, 64, r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?", "letters, digits, -; starts and ends "
+                                "alphanumeric (it is also the Linux host name)"),
+    "managed_disk": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
 }
 
 
@@ -125,6 +130,15 @@ class NamePlan:
     action_group_short: str
     alert_prefix: str
     lock: str
+    bastion_subnet: str
+    bastion_host: str
+    bastion_public_ip: str
+    bastion_network_security_group: str
+    jump_host_subnet: str
+    jump_host_network_security_group: str
+    jump_host_nic: str
+    jump_host_vm: str
+    jump_host_os_disk: str
 
     _KINDS: ClassVar[dict[str, str]] = {
         "resource_group": "resource_group",
@@ -170,6 +184,15 @@ class NamePlan:
         "action_group_short": "action_group_short",
         "alert_prefix": "alert_rule",
         "lock": "lock",
+        "bastion_subnet": "subnet",
+        "bastion_host": "bastion_host",
+        "bastion_public_ip": "public_ip",
+        "bastion_network_security_group": "network_security_group",
+        "jump_host_subnet": "subnet",
+        "jump_host_network_security_group": "network_security_group",
+        "jump_host_nic": "network_interface",
+        "jump_host_vm": "virtual_machine",
+        "jump_host_os_disk": "managed_disk",
     }
 
     def items(self) -> Iterator[tuple[str, str, str]]:
@@ -232,6 +255,16 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         action_group_short=f"bw{env}"[:12],
         alert_prefix=f"alert-{base}",
         lock="do-not-delete",
+        # Azure keys Bastion off this exact subnet name.
+        bastion_subnet="AzureBastionSubnet",
+        bastion_host=f"bas-{base}",
+        bastion_public_ip=f"pip-{base}-bastion",
+        bastion_network_security_group=f"nsg-{base}-bastion",
+        jump_host_subnet="snet-jump-host",
+        jump_host_network_security_group=f"nsg-{base}-jump",
+        jump_host_nic=f"nic-{base}-jump",
+        jump_host_vm=f"vm-{base}-jump",
+        jump_host_os_disk=f"osdisk-{base}-jump",
     )
 
 

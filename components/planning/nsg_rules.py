@@ -176,3 +176,61 @@ def rule_table_problems(rules: list[NsgRule]) -> list[str]:
         if not 100 <= rule.priority <= LOWEST_PRECEDENCE:
             problems.append(f"{rule.name} priority {rule.priority} is outside Azure's 100-4096")
     return problems
+
+
+def bastion_subnet_rules(bastion_cidr: str) -> list[NsgRule]:
+    """NSG on AzureBastionSubnet: exactly the rules Microsoft documents as required for Azure Bastion
+    (https://learn.microsoft.com/azure/bastion/bastion-nsg), nothing more, and a deny of everything else inbound.
+
+    | direction | source            | destination    | ports        | why                                        |
+    |-----------|-------------------|----------------|--------------|--------------------------------------------|
+    | in        | Internet          | subnet         | 443          | engineers' sessions (TLS, Entra sign-in)   |
+    | in        | GatewayManager    | subnet         | 443          | Azure's control plane for Bastion          |
+    | in        | AzureLoadBalancer | subnet         | 443          | health probes                              |
+    | in        | VirtualNetwork    | VirtualNetwork | 8080, 5701   | Bastion's own data plane                   |
+    | out       | *                 | VirtualNetwork | 22, 3389     | SSH/RDP to the target VMs                  |
+    | out       | *                 | AzureCloud     | 443          | diagnostics and metering endpoints         |
+    | out       | VirtualNetwork    | VirtualNetwork | 8080, 5701   | Bastion's own data plane                   |
+    | out       | *                 | Internet       | 80           | session and certificate validation         |
+    """
+    def rule(name: str, priority: int, direction: Direction, protocol: Protocol, sources: tuple[str, ...],
+             destinations: tuple[str, ...], ports: tuple[str, ...], why: str, access: Access = "Allow") -> NsgRule:
+        return NsgRule(name=name, priority=priority, direction=direction, access=access, protocol=protocol, sources=sources,
+                       destinations=destinations, destination_ports=ports, owner="toolkit", description=why)
+
+    return [
+        rule("allow-https-inbound", 200, "Inbound", "Tcp", ("Internet",), (bastion_cidr,), ("443",),
+             "Engineers' Bastion sessions over TLS (required by Azure Bastion)."),
+        rule("allow-gateway-manager-inbound", 210, "Inbound", "Tcp", ("GatewayManager",), (bastion_cidr,), ("443",),
+             "Azure's control plane manages Bastion (required)."),
+        rule("allow-load-balancer-inbound", 220, "Inbound", "Tcp", ("AzureLoadBalancer",), (bastion_cidr,), ("443",),
+             "Azure load balancer health probes (required)."),
+        rule("allow-bastion-host-communication-inbound", 230, "Inbound", "*", ("VirtualNetwork",), ("VirtualNetwork",),
+             ("8080", "5701"), "Bastion's data-plane components talk to each other (required)."),
+        rule("deny-all-inbound", LOWEST_PRECEDENCE, "Inbound", "*", ("*",), ("*",), ("*",),
+             "Nothing else reaches the Bastion subnet.", access="Deny"),
+        rule("allow-ssh-rdp-outbound", 200, "Outbound", "*", ("*",), ("VirtualNetwork",), ("22", "3389"),
+             "Bastion opens SSH and RDP to the target VMs (required)."),
+        rule("allow-azure-cloud-outbound", 210, "Outbound", "Tcp", ("*",), ("AzureCloud",), ("443",),
+             "Diagnostics and metering endpoints (required)."),
+        rule("allow-bastion-communication-outbound", 220, "Outbound", "*", ("VirtualNetwork",), ("VirtualNetwork",),
+             ("8080", "5701"), "Bastion's data-plane components talk to each other (required)."),
+        rule("allow-http-outbound", 230, "Outbound", "*", ("*",), ("Internet",), ("80",),
+             "Session and certificate validation (required)."),
+    ]
+
+
+def jump_host_subnet_rules(bastion_cidr: str, jump_host_cidr: str) -> list[NsgRule]:
+    """NSG on the jump host's subnet: SSH only from the Bastion subnet; every other inbound flow denied."""
+    return [
+        NsgRule(
+            name="allow-ssh-from-bastion", priority=200, direction="Inbound", access="Allow", protocol="Tcp",
+            sources=(bastion_cidr,), destinations=(jump_host_cidr,), destination_ports=("22",),
+            owner="toolkit", description="Engineers reach the jump host only through Azure Bastion.",
+        ),
+        NsgRule(
+            name="deny-all-inbound", priority=LOWEST_PRECEDENCE, direction="Inbound", access="Deny", protocol="*",
+            sources=("*",), destinations=("*",), destination_ports=("*",),
+            owner="toolkit", description="Nothing else reaches the jump host.",
+        ),
+    ]

@@ -32,6 +32,7 @@ from components.planning.regions import DATABRICKS_REGIONS
 from components.spec.access import AccessSpec
 from components.spec.audit import MonitoringSpec
 from components.spec.base import StrictModel
+from components.spec.bastion import BastionSpec
 from components.spec.data import DataSpec
 from components.spec.encryption import EncryptionSpec
 from components.spec.errors import Problem, problems_from, raise_problems
@@ -318,6 +319,8 @@ class EnvironmentSpec(StrictModel):
     data: DataSpec = DataSpec()
     encryption: EncryptionSpec = EncryptionSpec()
     stamping: StampingSpec = StampingSpec()
+    # The engineers' way in: Azure Bastion and a jump host in the transit VNet (components/spec/bastion.py).
+    bastion: BastionSpec = BastionSpec()
 
     @field_validator("name")
     @classmethod
@@ -392,6 +395,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "naming": NamingSpec, "network": NetworkSpec, "workspace": WorkspaceSpec,
     "private_link": PrivateLinkSpec, "protection": ProtectionSpec, "access": AccessSpec, "ingress": IngressSpec,
     "monitoring": MonitoringSpec, "data": DataSpec, "encryption": EncryptionSpec, "stamping": StampingSpec,
+    "bastion": BastionSpec,
 }
 
 

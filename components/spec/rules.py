@@ -331,10 +331,47 @@ def _encryption(spec: EnvironmentSpec) -> list[Problem]:
     return []
 
 
+def _bastion(spec: EnvironmentSpec) -> list[Problem]:
+    """The engineers' Bastion: a transit VNet the toolkit creates, room in it for both subnets, and the sign-in inputs."""
+    from components.planning.addresses import AddressPlanError
+    from components.planning.bastion import transit_layout
+
+    bastion = spec.bastion
+    if not bastion.enabled:
+        return []
+    problems = []
+    why = " (a stamped test environment turns Bastion on by default; set bastion.enabled false to go without)" \
+        if spec.stamping.ephemeral else ""
+    if bastion.entra_login_group_object_id is None:
+        problems.append(Problem(("bastion", "entra_login_group_object_id"),
+                                "Bastion is on: name the Entra group granted 'Virtual Machine User Login' on the jump host" + why))
+    if bastion.admin_ssh_public_key is None:
+        problems.append(Problem(("bastion", "admin_ssh_public_key"),
+                                "Azure needs one SSH public key on a Linux VM with password sign-in off; give the public half "
+                                "of a key whose private half is discarded or kept offline (people sign in with Entra ID)" + why))
+    transit = spec.private_link.transit
+    if transit is None or transit.address_space is None:
+        problems.append(Problem(("bastion", "enabled"),
+                                "Bastion and the jump host live in a transit VNet the toolkit creates: "
+                                "give private_link.transit.address_space" + why))
+        return problems
+    try:
+        transit_layout(transit.address_space, transit.private_endpoint_prefix_length, bastion.subnet_prefix_length,
+                       bastion.jump_host_subnet_prefix_length)
+    except AddressPlanError as exc:
+        detail = "; ".join(reason for _, reason in exc.problems)
+        problems.append(Problem(("private_link", "transit", "address_space"),
+                                f"{transit.address_space} cannot hold the endpoint subnet (/{transit.private_endpoint_prefix_length}), "
+                                f"AzureBastionSubnet (/{bastion.subnet_prefix_length}) and the jump-host subnet "
+                                f"(/{bastion.jump_host_subnet_prefix_length}): {detail}"))
+    return problems
+
+
 RULES: tuple[Rule, ...] = (
     _floors, _nsg_mode, _private_front_end, _workspace_storage, _transit_range, _firewall_outside_workspace, _names,
     _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags,
     _ingress_cluster, _ingress_routes, _ingress_prod, _ingress_prod_load_balancer, _audit, _data_sources, _encryption,
+    _bastion,
 )
 
 

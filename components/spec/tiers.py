@@ -155,6 +155,22 @@ def _merge_defaults(data: dict[str, Any], defaults: dict[str, Any]) -> None:
             _merge_defaults(data[key], default)
 
 
+# Tiers whose stamped (ephemeral) test environments get the engineers' Bastion unless the spec says otherwise.
+BASTION_IN_TEST_ENVIRONMENTS = frozenset({"dev", "staging"})
+
+
+def _bastion_default(data: dict[str, Any], tier: Any) -> None:
+    """bastion.enabled left unset is on in a stamped test environment (its front end is private and it lives for
+    days), off in every standing environment; prod has it only when the spec asks. Unset stays None, so a base's
+    dump stamps to a spec that takes the default again."""
+    stamping = data.get("stamping")
+    if tier not in BASTION_IN_TEST_ENVIRONMENTS or not isinstance(stamping, dict) or stamping.get("ephemeral") is not True:
+        return
+    bastion = data.setdefault("bastion", {})
+    if isinstance(bastion, dict) and bastion.get("enabled") is None:
+        bastion["enabled"] = True
+
+
 def apply_tier_defaults(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
@@ -163,4 +179,5 @@ def apply_tier_defaults(data: Any) -> Any:
     tier = getattr(tier, "value", tier)
     if isinstance(tier, str) and tier in TIER_DEFAULTS:
         _merge_defaults(data, TIER_DEFAULTS[tier])
+    _bastion_default(data, tier)
     return data

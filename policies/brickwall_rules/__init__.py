@@ -42,6 +42,7 @@ RULE_MODULES: tuple[str, ...] = (
     "tagging",
     "keys",
     "audit",
+    "bastion",
 )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from pulumi_policy import Policy, ResourceValidationArgs
 
 from brickwall_rules.base import Say, as_list, dig, resource_rule
+from brickwall_rules.bastion import is_bastion_https_rule
 
 # Ports an Internet-facing rule must never open on Databricks or ingress subnets.
 SENSITIVE_PORTS = {22: "SSH", 3389: "RDP", 443: "HTTPS", 5557: "Databricks control plane"}
@@ -52,6 +53,8 @@ def _security_rule_open(rule: Any, where: str, report: Say) -> None:
 
 
 def _check_security_rule(args: ResourceValidationArgs, report: Say) -> None:
+    if is_bastion_https_rule(args.props):  # Azure Bastion's required 443; placement checked by brickwall_rules.bastion
+        return
     _security_rule_open(args.props, f"security rule {dig(args.props, 'securityRuleName') or args.name!r}", report)
 
 

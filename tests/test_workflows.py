@@ -1,0 +1,326 @@
+"""The CI workflows (.github/workflows), checked offline.
+
+Structure (triggers, least-privilege permissions, actions pinned by commit SHA, timeouts, no secret in a
+script), every `python -m brickwall ...` they run parsed by the real argument parser, the policy configs they
+name, the test command against the README's, actionlint over every file, and the shell that decides the
+pull-request gate run for real (the guardrail step over `dev`, the gate over every outcome).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from brickwall import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+FILES = sorted(WORKFLOWS.glob("*.yml")) + sorted(WORKFLOWS.glob("*.yaml"))
+SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+# Every action a workflow may use (pinned by SHA, version in the line's comment).
+ALLOWED_ACTIONS = {"actions/checkout", "actions/setup-python", "actions/github-script", "actions/upload-artifact",
+                   "azure/login", "pulumi/actions"}
+# The only job permissions any workflow grants, and only where the job needs them.
+ALLOWED_PERMISSIONS = {("contents", "read"), ("pull-requests", "write"), ("id-token", "write")}
+# `env` subcommands the workflows call that another change adds: parsed strictly as soon as the parser has them.
+PENDING_ENV_COMMANDS = {"up", "preview", "destroy"}
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    assert isinstance(data, dict), path
+    return data
+
+
+def triggers(wf: dict[str, Any]) -> dict[str, Any]:
+    """`on:` parses as the boolean True under YAML 1.1 (PyYAML); accept either key."""
+    on = wf.get("on", wf.get(True))
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return dict.fromkeys(on)
+    assert isinstance(on, dict), f"no triggers: {wf}"
+    return on
+
+
+def jobs(wf: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return wf["jobs"]
+
+
+def steps(wf: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for job in jobs(wf).values() for s in job.get("steps", [])]
+
+
+def step(wf: dict[str, Any], name_start: str) -> dict[str, Any]:
+    found = [s for s in steps(wf) if str(s.get("name", "")).startswith(name_start)]
+    assert len(found) == 1, f"one step named {name_start!r}, found {len(found)}"
+    return found[0]
+
+
+def action(uses: str) -> str:
+    return uses.split("@", 1)[0]
+
+
+@pytest.fixture(scope="module")
+def wfs() -> dict[str, dict[str, Any]]:
+    return {p.name: load(p) for p in FILES}
+
+
+def test_the_three_workflows_exist(wfs: dict[str, dict[str, Any]]) -> None:
+    assert {"pr.yml", "preview.yml", "ephemeral.yml"} <= set(wfs)
+    assert "pull_request" in triggers(wfs["pr.yml"])
+    assert "pull_request" in triggers(wfs["preview.yml"])
+    eph = triggers(wfs["ephemeral.yml"])
+    assert {"labeled", "closed", "unlabeled"} <= set(eph["pull_request"]["types"])
+    crons = [c["cron"] for c in eph["schedule"]]
+    assert crons and all(len(c.split()) == 5 for c in crons)
+
+
+def test_no_pull_request_target(wfs: dict[str, dict[str, Any]]) -> None:
+    """pull_request_target runs with a write token and secrets: none of ours uses it, so no PR head is checked
+    out with them."""
+    for name, wf in wfs.items():
+        assert "pull_request_target" not in triggers(wf), name
+        assert "workflow_run" not in triggers(wf), name
+
+
+def test_permissions_least_privilege(wfs: dict[str, dict[str, Any]]) -> None:
+    for name, wf in wfs.items():
+        top = wf.get("permissions")
+        assert top is not None, f"{name}: no top-level permissions (the default token would be broad)"
+        assert isinstance(top, dict) and set(top.items()) <= {("contents", "read")}, f"{name}: top-level {top}"
+        for job_name, job in jobs(wf).items():
+            perms = job.get("permissions", top)
+            assert isinstance(perms, dict), f"{name}/{job_name}: permissions {perms!r} (write-all/read-all?)"
+            assert set(perms.items()) <= ALLOWED_PERMISSIONS, f"{name}/{job_name}: {perms}"
+            uses = [action(s["uses"]) for s in job.get("steps", []) if "uses" in s]
+            comments = any(s.get("uses", "").startswith("actions/github-script") for s in job.get("steps", [])) or any(
+                str((s.get("with") or {}).get("comment-on-pr", "")).lower() == "true" for s in job.get("steps", []))
+            assert (perms.get("pull-requests") == "write") == comments, f"{name}/{job_name}: pull-requests write iff it comments"
+            assert (perms.get("id-token") == "write") == ("azure/login" in uses), f"{name}/{job_name}: id-token iff Azure OIDC"
+
+
+def test_every_action_pinned_by_sha_with_version_comment() -> None:
+    for path in FILES:
+        pinned = 0
+        for line in path.read_text().splitlines():
+            m = re.match(r"^\s*(?:-\s*)?uses:\s*(\S+)\s*(#.*)?$", line)
+            if not m:
+                continue
+            ref, comment = m.group(1), m.group(2) or ""
+            assert SHA_PIN.match(ref), f"{path.name}: {ref} is not pinned to a 40-hex commit SHA"
+            assert action(ref) in ALLOWED_ACTIONS, f"{path.name}: {action(ref)} is not an allowed action"
+            assert re.match(r"#\s*v\d+(\.\d+)*$", comment.strip()), f"{path.name}: {ref} needs a `# vX.Y.Z` comment"
+            pinned += 1
+        assert pinned, path.name
+    # One version per action across all files.
+    shas: dict[str, set[str]] = {}
+    for wf in map(load, FILES):
+        for s in steps(wf):
+            if "uses" in s:
+                shas.setdefault(action(s["uses"]), set()).add(s["uses"])
+    assert all(len(v) == 1 for v in shas.values()), shas
+
+
+def test_jobs_have_timeouts_and_runs_have_concurrency(wfs: dict[str, dict[str, Any]]) -> None:
+    for name, wf in wfs.items():
+        assert wf.get("concurrency", {}).get("group"), f"{name}: no concurrency group"
+        for job_name, job in jobs(wf).items():
+            t = job.get("timeout-minutes")
+            assert isinstance(t, int) and 0 < t <= 180, f"{name}/{job_name}: timeout-minutes {t!r}"
+    # Never cancel a running `up`/`destroy`: it would leave resources behind.
+    assert wfs["ephemeral.yml"]["concurrency"]["cancel-in-progress"] is False
+
+
+def test_no_expression_or_secret_in_scripts() -> None:
+    """Scripts read values from `env:` only: no `${{ }}` is pasted into shell (no injection from a branch name or
+    title, no secret in a command line or log)."""
+    for path in FILES:
+        for s in steps(load(path)):
+            if "run" in s:
+                assert "${{" not in s["run"], f"{path.name}: {s.get('name')}: expression inside a script"
+            for k, v in (s.get("with") or {}).items():
+                assert "secrets." not in str(v) or k in {"github-token"}, f"{path.name}: secret passed to {k}"
+        text = path.read_text()
+        for secret in re.findall(r"secrets\.([A-Z_]+)", text):
+            assert not re.search(rf"echo[^\n]*{secret}", text), f"{path.name}: {secret} echoed"
+        assert "set -x" not in text, f"{path.name}: set -x prints every expanded command"
+
+
+def _brickwall_commands() -> list[tuple[str, list[str]]]:
+    """Every `python -m brickwall ...` in a script: line continuations joined, cut at the first shell operator or
+    redirection, shell variables ($X, ${X}, "pr-$N") replaced by a placeholder word."""
+    found = []
+    for path in FILES:
+        for s in steps(load(path)):
+            script = s.get("run", "").replace("\\\n", " ")
+            for m in re.finditer(r"-m brickwall\b([^\n;|&)]*)", script):
+                tokens = shlex.split(re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", "X", m.group(1)))
+                cut = next((i for i, t in enumerate(tokens) if re.match(r"^\d*[<>]", t)), len(tokens))
+                found.append((f"{path.name}: python -m brickwall{m.group(1)}", tokens[:cut]))
+    return found
+
+
+def test_brickwall_commands_are_real_subcommands_and_flags() -> None:
+    parser = cli._parser()
+    sub_action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    env_parser = sub_action.choices["env"]
+    env_action = next(a for a in env_parser._actions if isinstance(a, argparse._SubParsersAction))
+    env_commands = set(env_action.choices)
+    commands = _brickwall_commands()
+    assert len(commands) >= 10
+    seen: set[str] = set()
+    for where, argv in commands:
+        if argv[:1] == ["env"] and argv[1] in PENDING_ENV_COMMANDS and argv[1] not in env_commands:
+            seen.add(f"env {argv[1]} (pending)")
+            continue
+        try:
+            args = parser.parse_args(argv)
+        except cli.UsageError as exc:
+            pytest.fail(f"{where}: {exc}")
+        seen.add(args.command if args.command != "env" else f"env {args.env_command}")
+    assert {"plan", "check", "diff", "report", "env list"} <= seen
+    assert {"env up", "env preview", "env destroy"} <= {s.removesuffix(" (pending)") for s in seen}
+
+
+def test_policy_pack_configs_named_exist(wfs: dict[str, dict[str, Any]]) -> None:
+    preview = jobs(wfs["preview.yml"])["preview"]
+    stacks = preview["strategy"]["matrix"]["stack"]
+    assert stacks == ["dev", "staging", "prod"]
+    run = step(wfs["preview.yml"], "pulumi preview")
+    w = run["with"]
+    assert run["uses"].startswith("pulumi/actions@")
+    assert (w["command"], w["diff"], w["policyPacks"], w["comment-on-pr"]) == ("preview", True, "policies", True)
+    assert w["stack-name"] == "${{ matrix.stack }}"
+    for stack in stacks:
+        config = ROOT / w["policyPackConfigs"].replace("${{ matrix.stack }}", stack)
+        assert config.is_file(), config
+        assert {v["tier"] for v in json.loads(config.read_text()).values()} == {stack}
+    assert "vars.AZURE_CLIENT_ID" in preview["if"] and preview["permissions"]["id-token"] == "write"
+    login = step(wfs["preview.yml"], "Azure login")["with"]
+    assert set(login) == {"client-id", "tenant-id", "subscription-id"}  # federated: no client secret
+    assert preview["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+
+
+def test_pr_test_command_is_the_readmes(wfs: dict[str, dict[str, Any]]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    m = re.search(r"Run the whole test suite:\s*```sh\n(.+?)\n```", readme, re.S)
+    assert m, "README's test command"
+    parts = [p.strip() for p in m.group(1).split("&&")]
+    assert parts[0] == "python3 -m venv .venv"
+    install = f"python -m venv .venv && {parts[1]}"  # setup-python's interpreter is `python`
+    pr = wfs["pr.yml"]
+    assert step(pr, "Install")["run"].strip() == install
+    assert step(pr, "Tests")["run"].strip() == parts[2]
+    assert m.group(1).strip() in (ROOT / ".ci" / "run").read_text()
+    checkout = step(pr, "Check out the pull request")["with"]
+    assert checkout["fetch-depth"] == 0 and checkout["persist-credentials"] is False
+    setup = step(pr, "Set up Python")["with"]
+    assert (setup["python-version"], setup["cache"]) == ("3.11", "pip")
+
+
+def _actionlint() -> str:
+    exe = Path(sys.executable).parent / "actionlint"
+    found = str(exe) if exe.exists() else shutil.which("actionlint")
+    assert found, "actionlint is not installed: pip install -r requirements-dev.txt"
+    return found
+
+
+def test_actionlint_finds_nothing() -> None:
+    result = subprocess.run([_actionlint(), "-no-color", *map(str, FILES)], capture_output=True, text=True, timeout=120,
+                            check=False, cwd=ROOT)
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
+    """The linter really lints: an undefined job in `needs` and a bad expression are findings."""
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: [nope]\n"
+                   "    steps:\n      - run: echo ${{ github.event.nope( }}\n")
+    result = subprocess.run([_actionlint(), "-no-color", str(bad)], capture_output=True, text=True, timeout=120,
+                            check=False, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "nope" in result.stdout
+
+
+def _gate(**env: str) -> int:
+    script = step(load(WORKFLOWS / "pr.yml"), "Gate")["run"]
+    full = {"PATH": os.environ["PATH"], "APPROVAL_LABEL": "approved-replacement", "MANDATORY_FAILED": "", "FLAGGED": "",
+            "BROKEN": "", "APPROVED": "false", **env}
+    return subprocess.run(["bash", "-c", script], env=full, capture_output=True, text=True, timeout=30, check=False).returncode
+
+
+def test_gate_fails_on_mandatory_failure_and_unapproved_flags() -> None:
+    pr = load(WORKFLOWS / "pr.yml")
+    assert load(WORKFLOWS / "pr.yml")["env"]["APPROVAL_LABEL"] == "approved-replacement"
+    assert "labeled" in triggers(pr)["pull_request"]["types"]  # adding the label re-runs the gate
+    assert _gate() == 0
+    assert _gate(MANDATORY_FAILED="prod") == 1
+    assert _gate(MANDATORY_FAILED="prod", APPROVED="true") == 1  # the label approves replacements, not policy failures
+    assert _gate(FLAGGED="staging prod") == 1
+    assert _gate(FLAGGED="staging prod", APPROVED="true") == 0
+    assert _gate(BROKEN="dev (plan)", APPROVED="true") == 1
+
+
+def test_guardrail_step_runs_for_real(tmp_path: Path) -> None:
+    """The guardrail script of pr.yml over `dev`, with the repository itself as the base branch: plans written,
+    check and diff pass, the report and diff land in the job summary, the outputs say nothing failed."""
+    python = ROOT / ".venv" / "bin" / "python"
+    assert python.exists(), "the README's install (.venv) is what the workflow runs"
+    script = step(load(WORKFLOWS / "pr.yml"), "Render, check, diff and report")["run"]
+    out, summary, outputs = tmp_path / "out", tmp_path / "summary.md", tmp_path / "outputs"
+    env = {**os.environ, "STACKS": "dev", "BASE_DIR": str(ROOT), "OUT": str(out), "GITHUB_WORKSPACE": str(ROOT),
+           "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs)}
+    result = subprocess.run(["bash", "-e", "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert dict(line.split("=", 1) for line in outputs.read_text().splitlines()) == {
+        "mandatory_failed": "", "flagged": "", "broken": ""}
+    for f in ("head.json", "base.json", "check.txt", "diff.md", "report.md"):
+        assert (out / "dev" / f).is_file(), f
+    text = summary.read_text()
+    assert "## `dev`" in text and "nothing flagged" in text and "```mermaid" in text
+
+
+def test_sweep_lists_expired_environments(tmp_path: Path) -> None:
+    """The sweep's one-liner names exactly the expired ledger entries."""
+    from brickwall.ledger import Entry, Ledger
+
+    script = step(load(WORKFLOWS / "ephemeral.yml"), "Destroy every expired environment")["run"]
+    snippet = re.search(r"-c '([^']+)'", script)
+    assert snippet
+    now = datetime.now(UTC)
+    Ledger(tmp_path).seed([
+        Entry("pr-1", "staging", ("10.64.0.0/16",), (now - timedelta(days=4)).isoformat(), (now - timedelta(hours=1)).isoformat(), "a", "1"),
+        Entry("pr-2", "staging", ("10.65.0.0/16",), now.isoformat(), (now + timedelta(hours=5)).isoformat(), "b", "2"),
+    ])
+    result = subprocess.run([sys.executable, "-c", snippet.group(1), str(tmp_path)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, check=True)
+    assert result.stdout.split() == ["pr-1"]
+
+
+def test_ephemeral_commands(wfs: dict[str, dict[str, Any]]) -> None:
+    eph = jobs(wfs["ephemeral.yml"])
+    assert set(eph) == {"up", "destroy", "sweep"}
+    up = step(wfs["ephemeral.yml"], "env up")["run"]
+    assert 'env up "pr-$PR_NUMBER" --base "$BASE_STACK" --pull-request "$PR_NUMBER"' in up and "--owner" in up
+    assert wfs["ephemeral.yml"]["env"]["BASE_STACK"] == "staging"
+    assert "'closed'" in eph["destroy"]["if"] and "'unlabeled'" in eph["destroy"]["if"]
+    assert "'test-env'" in eph["up"]["if"]
+    assert "schedule" in eph["sweep"]["if"]
+    # Trusted code destroys: the base branch, not the pull request's head.
+    checkout = eph["destroy"]["steps"][0]
+    assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.ref }}"

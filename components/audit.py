@@ -18,11 +18,11 @@ from components._base import child
 from components.planning import diagnostics
 from components.planning.alerts import AlertRule, iso_minutes
 from components.planning.naming import NamePlan
+from components.planning.roles import role_definition_id
 from components.spec.audit import MonitoringSpec
 
 # Storage Blob Data Contributor: what the flow log's identity needs on its storage account
 # (https://learn.microsoft.com/azure/network-watcher/vnet-flow-logs-managed-identity).
-STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class AuditLogging(pulumi.ComponentResource):
             f"{name}-flow-log-storage-writer",
             principal_id=identity.principal_id,
             principal_type="ServicePrincipal",
-            role_definition_id=self.flow_log_storage.id.apply(_blob_contributor_role),
+            role_definition_id=self.flow_log_storage.id.apply(lambda account_id: role_definition_id(account_id, "Storage Blob Data Contributor")),
             scope=self.flow_log_storage.id,
             opts=child(self),
         )
@@ -231,11 +231,6 @@ class AuditLogging(pulumi.ComponentResource):
             enable=True,
             opts=child(self),
         )
-
-
-def _blob_contributor_role(account_id: str) -> str:
-    subscription = account_id.split("/resourceGroups/", 1)[0] if account_id.startswith("/subscriptions/") else ""
-    return f"{subscription}/providers/Microsoft.Authorization/roleDefinitions/{STORAGE_BLOB_DATA_CONTRIBUTOR}"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from components.network import security_rule
 from components.planning.bastion import AAD_SSH_EXTENSION, IMAGES, VM_USER_LOGIN_ROLE_ID, login_role_assignment_name
 from components.planning.naming import NamePlan
 from components.planning.nsg_rules import NsgRule
+from components.planning.roles import role_definition_id
 from components.spec.bastion import BastionSpec
 
 
@@ -187,7 +188,7 @@ class EngineerAccess(pulumi.ComponentResource):
             f"{name}-jump-user-login",
             role_assignment_name=login_role_assignment_name(names.jump_host_vm, spec.entra_login_group_object_id),
             scope=self.jump_host.id,
-            role_definition_id=self.jump_host.id.apply(lambda vm_id: _role_definition_id(vm_id, VM_USER_LOGIN_ROLE_ID)),
+            role_definition_id=self.jump_host.id.apply(lambda vm_id: role_definition_id(vm_id, VM_USER_LOGIN_ROLE_ID)),
             principal_id=spec.entra_login_group_object_id,
             principal_type="Group",
             description=f"Engineers sign in to {names.jump_host_vm} through Azure Bastion with Entra ID",
@@ -205,9 +206,3 @@ class EngineerAccess(pulumi.ComponentResource):
         for rule in rules:
             security_rule(f"{logical}-{rule.name}", rule, nsg, args.resource_group, self)
         return nsg
-
-
-def _role_definition_id(scope_id: str, role_id: str) -> str:
-    """The subscription-scoped role definition id of a built-in role, from any resource id in that subscription."""
-    subscription = "/".join(scope_id.split("/")[:3])
-    return f"{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"

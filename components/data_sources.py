@@ -25,6 +25,7 @@ import pulumi
 from pulumi_azure_native import authorization, databricks, network, privatedns, sql, storage
 
 from components._base import child
+from components._private_endpoints import private_endpoint, private_zone
 from components.planning.data_sources import (
     LAKE_ZONES,
     SQL_GROUP,
@@ -278,22 +279,9 @@ class DataSources(pulumi.ComponentResource):
     # --- private endpoints and DNS ---------------------------------------------------------------------------
 
     def _zone(self, key: str, zone_name: str) -> privatedns.PrivateZone:
-        args, tags = self._args, dict(self._args.tags)
-        zone = privatedns.PrivateZone(
-            f"{self._name}-{key}-zone", private_zone_name=zone_name, resource_group_name=args.resource_group_name,
-            location="global", tags=tags, opts=child(self),
-        )
-        privatedns.VirtualNetworkLink(
-            f"{self._name}-{key}-workspace-vnet-link",
-            virtual_network_link_name="link-workspace-vnet",
-            private_zone_name=zone.name,
-            resource_group_name=args.resource_group_name,
-            location="global",
-            virtual_network=privatedns.SubResourceArgs(id=args.vnet_id),
-            registration_enabled=False,
-            tags=tags,
-            opts=child(self),
-        )
+        args = self._args
+        zone = private_zone(self, f"{self._name}-{key}", zone_name=zone_name, resource_group_name=args.resource_group_name,
+                            links={"workspace-vnet": args.vnet_id}, tags=args.tags)
         self.zones[key] = zone
         return zone
 
@@ -301,28 +289,10 @@ class DataSources(pulumi.ComponentResource):
                   zone: privatedns.PrivateZone) -> network.PrivateEndpoint:
         """An endpoint on a data source: it waits for its target and subnet only, never for the workspace."""
         args = self._args
-        pe = network.PrivateEndpoint(
-            f"{self._name}-{key}-pe",
-            private_endpoint_name=endpoint_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            subnet={"id": args.endpoint_subnet_id},
-            private_link_service_connections=[
-                network.PrivateLinkServiceConnectionArgs(
-                    name=f"{endpoint_name}-connection", private_link_service_id=target_id, group_ids=[group_id],
-                )
-            ],
-            custom_network_interface_name=f"{endpoint_name}-nic",
-            tags=dict(args.tags),
-            opts=child(self),
-        )
-        network.PrivateDnsZoneGroup(
-            f"{self._name}-{key}-dns",
-            private_dns_zone_group_name="default",
-            private_endpoint_name=pe.name,
-            resource_group_name=args.resource_group_name,
-            private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(name=group_id.lower(), private_dns_zone_id=zone.id)],
-            opts=child(self),
+        pe = private_endpoint(
+            self, f"{self._name}-{key}", endpoint_name=endpoint_name, resource_group_name=args.resource_group_name,
+            location=args.location, subnet_id=args.endpoint_subnet_id, target_id=target_id, group_id=group_id, zone=zone,
+            zone_config_name=group_id.lower(), tags=args.tags,
         )
         self.endpoints[key] = pe
         return pe

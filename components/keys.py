@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
-from pulumi_azure_native import authorization, keyvault, network, privatedns
+from pulumi_azure_native import authorization, keyvault, network
 
 from components._base import child
+from components._private_endpoints import private_endpoint, private_zone
 from components.planning.keys import (
     KEY_OPERATIONS,
     VAULT_ZONE,
@@ -182,44 +183,13 @@ class CustomerManagedKeys(pulumi.ComponentResource):
         )
 
     def _private_endpoint(self, vault: keyvault.Vault) -> None:
-        args, tags = self._args, dict(self._args.tags)
-        zone = privatedns.PrivateZone(
-            f"{self._name}-vault-zone", private_zone_name=VAULT_ZONE, resource_group_name=args.resource_group_name,
-            location="global", tags=tags, opts=child(self),
-        )
-        privatedns.VirtualNetworkLink(
-            f"{self._name}-vault-workspace-vnet-link",
-            virtual_network_link_name="link-workspace-vnet",
-            private_zone_name=zone.name,
-            resource_group_name=args.resource_group_name,
-            location="global",
-            virtual_network=privatedns.SubResourceArgs(id=args.vnet_id),
-            registration_enabled=False,
-            tags=tags,
-            opts=child(self),
-        )
-        self.endpoint = network.PrivateEndpoint(
-            f"{self._name}-vault-pe",
-            private_endpoint_name=args.endpoint_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            subnet={"id": args.endpoint_subnet_id},
-            private_link_service_connections=[
-                network.PrivateLinkServiceConnectionArgs(
-                    name=f"{args.endpoint_name}-connection", private_link_service_id=vault.id, group_ids=["vault"],
-                )
-            ],
-            custom_network_interface_name=f"{args.endpoint_name}-nic",
-            tags=tags,
-            opts=child(self),
-        )
-        network.PrivateDnsZoneGroup(
-            f"{self._name}-vault-dns",
-            private_dns_zone_group_name="default",
-            private_endpoint_name=self.endpoint.name,
-            resource_group_name=args.resource_group_name,
-            private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(name="vault", private_dns_zone_id=zone.id)],
-            opts=child(self),
+        args = self._args
+        zone = private_zone(self, f"{self._name}-vault", zone_name=VAULT_ZONE, resource_group_name=args.resource_group_name,
+                            links={"workspace-vnet": args.vnet_id}, tags=args.tags)
+        self.endpoint = private_endpoint(
+            self, f"{self._name}-vault", endpoint_name=args.endpoint_name, resource_group_name=args.resource_group_name,
+            location=args.location, subnet_id=args.endpoint_subnet_id, target_id=vault.id, group_id="vault", zone=zone,
+            zone_config_name="vault", tags=args.tags,
         )
 
 

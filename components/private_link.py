@@ -15,6 +15,7 @@ import pulumi
 from pulumi_azure_native import databricks, network, privatedns
 
 from components._base import child
+from components._private_endpoints import private_endpoint, private_zone
 
 DATABRICKS_ZONE = "privatelink.azuredatabricks.net"
 DFS_ZONE = "privatelink.dfs.core.windows.net"
@@ -121,24 +122,8 @@ class PrivateLink(pulumi.ComponentResource):
 
     def _zone(self, key: str, zone_name: str, resource_group_name: pulumi.Input[str],
               links: Mapping[str, pulumi.Input[str]]) -> privatedns.PrivateZone:
-        tags = dict(self._args.tags)
-        zone = privatedns.PrivateZone(
-            f"{self._name}-{key}-zone", private_zone_name=zone_name, resource_group_name=resource_group_name,
-            location="global", tags=tags, opts=child(self),
-        )
-        for link_key, vnet_id in links.items():
-            privatedns.VirtualNetworkLink(
-                f"{self._name}-{key}-{link_key}-link",
-                virtual_network_link_name=f"link-{link_key}",
-                private_zone_name=zone.name,
-                resource_group_name=resource_group_name,
-                location="global",
-                virtual_network=privatedns.SubResourceArgs(id=vnet_id),
-                # Endpoint records come from zone groups; VMs must not register themselves here.
-                registration_enabled=False,
-                tags=tags,
-                opts=child(self),
-            )
+        zone = private_zone(self, f"{self._name}-{key}", zone_name=zone_name, resource_group_name=resource_group_name,
+                            links=links, tags=self._args.tags)
         self.zones[key] = zone
         return zone
 
@@ -146,35 +131,14 @@ class PrivateLink(pulumi.ComponentResource):
                   subnet_id: pulumi.Input[str], target_id: pulumi.Input[str], group_id: str,
                   zone: privatedns.PrivateZone) -> network.PrivateEndpoint:
         on_workspace = group_id in (UI_API, BROWSER_AUTH)
-        pe = network.PrivateEndpoint(
-            f"{self._name}-{key}-pe",
-            private_endpoint_name=endpoint_name,
-            resource_group_name=resource_group_name,
-            location=self._args.location,
-            # A plain reference: SubnetArgs would also send its policy defaults.
-            subnet={"id": subnet_id},
-            private_link_service_connections=[
-                network.PrivateLinkServiceConnectionArgs(
-                    name=f"{endpoint_name}-connection", private_link_service_id=target_id, group_ids=[group_id],
-                )
-            ],
-            custom_network_interface_name=f"{endpoint_name}-nic",
-            tags=dict(self._args.tags),
-            opts=child(self, depends_on=[*self._args.after,
-                                         *([self._last_workspace_endpoint] if on_workspace and self._last_workspace_endpoint else [])]),
+        previous = [self._last_workspace_endpoint] if on_workspace and self._last_workspace_endpoint else []
+        pe = private_endpoint(
+            self, f"{self._name}-{key}", endpoint_name=endpoint_name, resource_group_name=resource_group_name,
+            location=self._args.location, subnet_id=subnet_id, target_id=target_id, group_id=group_id, zone=zone,
+            zone_config_name=zone_label(group_id), tags=self._args.tags, depends_on=[*self._args.after, *previous],
         )
         if on_workspace:
             self._last_workspace_endpoint = pe
-        network.PrivateDnsZoneGroup(
-            f"{self._name}-{key}-dns",
-            private_dns_zone_group_name="default",
-            private_endpoint_name=pe.name,
-            resource_group_name=resource_group_name,
-            private_dns_zone_configs=[
-                network.PrivateDnsZoneConfigArgs(name=zone_label(group_id), private_dns_zone_id=zone.id)
-            ],
-            opts=child(self),
-        )
         self.endpoints[key] = pe
         return pe
 

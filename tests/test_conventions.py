@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
+import pulumi
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPONENT_FILES = sorted(p for p in (ROOT / "components").glob("*.py") if p.name != "__init__.py")
-RESOURCE_MODULES = {"network", "resources", "databricks", "privatedns", "azure_native"}
+PROVIDER_PACKAGES = ("pulumi_azure_native", "pulumi_databricks", "pulumi_kubernetes")
 PURE_DIRS = [ROOT / "components" / "planning", ROOT / "components" / "spec"]
 
 
@@ -42,16 +44,43 @@ def test_components_register_outputs_last_and_use_brickwall_tokens(path: Path) -
         assert supers[0].value.split(":")[-1] == cls.name
 
 
+def _provider_modules(tree: ast.Module) -> dict[str, str]:
+    """The local names a file gives the provider SDKs and their modules (`from pulumi_azure_native import storage`),
+    mapped to the module they import."""
+    names = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names.update({a.asname or a.name: a.name for a in node.names if a.name.split(".")[0] in PROVIDER_PACKAGES})
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PROVIDER_PACKAGES:
+            names.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+    return names
+
+
+def _is_resource(module: str, attr: str) -> bool:
+    """Whether `module.attr` is a resource class (not an enum, an Args class or a function)."""
+    cls = getattr(importlib.import_module(module), attr, None)
+    return isinstance(cls, type) and issubclass(cls, pulumi.Resource)
+
+
+def test_the_options_check_sees_every_provider_module() -> None:
+    """Every component that creates cloud resources is covered by the options check below."""
+    seen = {path.name: _provider_modules(ast.parse(path.read_text())) for path in COMPONENT_FILES}
+    assert {"storage", "sql", "authorization", "keyvault", "monitor"} <= set().union(*seen.values())
+    assert all(seen[name] for name in ("audit.py", "data_sources.py", "keys.py", "locks.py", "bastion.py"))
+    assert _is_resource("pulumi_azure_native.storage", "StorageAccount") and _is_resource("pulumi_kubernetes.core.v1", "Secret")
+    assert not _is_resource("pulumi_azure_native.keyvault", "SkuName") and not _is_resource("pulumi_azure_native.storage", "SkuArgs")
+
+
 @pytest.mark.parametrize("path", COMPONENT_FILES, ids=lambda p: p.name)
 def test_every_resource_is_created_with_options(path: Path) -> None:
     """A resource constructed without opts would escape its parent (and its provider)."""
     tree = ast.parse(path.read_text())
+    modules = _provider_modules(tree)
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         owner = node.func.value
-        if isinstance(owner, ast.Name) and owner.id in RESOURCE_MODULES and node.func.attr[:1].isupper() \
-                and not node.func.attr.endswith("Args"):
+        if isinstance(owner, ast.Name) and owner.id in modules and _is_resource(modules[owner.id], node.func.attr):
             assert any(k.arg == "opts" for k in node.keywords), f"{path.name}:{node.lineno} {node.func.attr} without opts"
 
 

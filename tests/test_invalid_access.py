@@ -8,9 +8,7 @@ Paths here may index into lists ("access.groups.0.name"), so cases use `edit`, w
 
 from __future__ import annotations
 
-import copy
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,47 +20,21 @@ from brickwall import project
 from brickwall.engine import ProgramError
 from components.spec import EnvironmentSpec
 from components.spec.access import MAX_IP_ACCESS_VALUES
-from tests.test_invalid_specs import (
+from tests.spec_cases import (
     DELETE,
-    Case,
-    _assert_reported,
-    _problems,
+    AccessCase,
     base,
+    case_params,
     check_file_loader,
     check_program_registers_nothing,
+    check_reported,
+    edit,
 )
 
 # Base specs: dev (public front end, allow list "office"), staging and prod (private, prod has BLOCK list "known-bad").
 BREAK_GLASS, CI_EGRESS = "52.174.20.0/28", "20.61.88.16/28"
 GROUP_OID = "3f2b8c1e-6d4a-4e8f-9a1b-2c3d4e5f6a70"  # dev/staging/prod groups.0 (data-engineers)
 SCRIPTS = "/Volumes/platform/security/init-scripts"  # prod's approved init-script folder
-
-
-def edit(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """Apply {"dotted.path": value} changes like `mutate`, where a numeric segment indexes a list; DELETE removes."""
-    data = copy.deepcopy(data)
-    for dotted, value in changes.items():
-        *parents, last = dotted.split(".")
-        node: Any = data
-        for part in parents:
-            if isinstance(node, list):
-                node = node[int(part)]
-            else:
-                if node.get(part) is None:
-                    node[part] = {}
-                node = node[part]
-        key: Any = int(last) if isinstance(node, list) else last
-        if value is DELETE:
-            del node[key]
-        else:
-            node[key] = value
-    return data
-
-
-@dataclass(frozen=True)
-class AccessCase(Case):
-    def data(self) -> dict[str, Any]:
-        return edit(base(self.base), self.changes)
 
 
 def public_ips(count: int, second_octet: int = 0) -> list[str]:
@@ -355,17 +327,17 @@ def test_bases_are_valid_and_edit_changes_only_what_it_names() -> None:
     assert edit(data, {f"{IP}.break_glass": DELETE})["access"]["ip_access"].get("break_glass") is None
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_invalid_access_reports_every_problem_at_its_path(case: AccessCase) -> None:
-    _assert_reported(_problems(case.data()), case.expected)
+    check_reported(case)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_invalid_access_is_rejected_by_the_file_loader(case: AccessCase, tmp_path: Path) -> None:
     check_file_loader(case, tmp_path)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in PROGRAM_CASES])
+@pytest.mark.parametrize("case", case_params(PROGRAM_CASES))
 def test_program_registers_nothing_for_invalid_access(case: AccessCase, tmp_path: Path) -> None:
     check_program_registers_nothing(case, tmp_path, "dev")
 

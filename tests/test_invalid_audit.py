@@ -12,15 +12,17 @@ from pathlib import Path
 import pytest
 
 from components.spec import EnvironmentSpec
-from tests.test_invalid_specs import (
+from tests.spec_cases import (
     DELETE,
     Case,
-    _assert_reported,
-    _problems,
+    assert_reported,
     base,
+    case_params,
     check_file_loader,
     check_program_registers_nothing,
+    check_reported,
     mutate,
+    problems_of,
 )
 
 A = "monitoring.alerts"
@@ -94,17 +96,17 @@ def test_cases_are_unique_and_cover_the_section() -> None:
     assert 1 <= len(PROGRAM_CASES) <= 3
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_invalid_audit_reports_every_problem_at_its_path(case: Case) -> None:
-    _assert_reported(_problems(case.data()), case.expected)
+    check_reported(case)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES if c.base in ("dev", "prod")][:4])
+@pytest.mark.parametrize("case", case_params([c for c in CASES if c.base in ("dev", "prod")][:4]))
 def test_invalid_audit_is_rejected_by_the_file_loader(case: Case, tmp_path: Path) -> None:
     check_file_loader(case, tmp_path)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in PROGRAM_CASES])
+@pytest.mark.parametrize("case", case_params(PROGRAM_CASES))
 def test_program_registers_nothing_for_invalid_audit(case: Case, tmp_path: Path) -> None:
     check_program_registers_nothing(case, tmp_path, case.base)
 
@@ -114,4 +116,4 @@ def test_floors_accept_the_floor_itself_and_alerts_off_in_dev() -> None:
     EnvironmentSpec.model_validate(mutate(base("staging"), {"monitoring.log_retention_days": 90}))
     EnvironmentSpec.model_validate(mutate(base("dev"), {"monitoring.log_retention_days": 30, f"{A}.enabled": False, f"{A}.emails": []}))
     # dev may switch alerts on, and then needs a receiver like any tier.
-    _assert_reported(_problems(mutate(base("dev"), {f"{A}.enabled": True})), ((f"{A}.emails", "alerts need someone to tell"),))
+    assert_reported(problems_of(mutate(base("dev"), {f"{A}.enabled": True})), ((f"{A}.emails", "alerts need someone to tell"),))

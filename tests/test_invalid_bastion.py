@@ -6,11 +6,9 @@ import copy
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
-import stacks
 from components.spec import EnvironmentSpec
-from components.spec.errors import problems_from
+from tests.spec_cases import base, problems_of
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ3yAUTC+VUIdFdfZL7BE2hSF32YFtZmThSfzNE4ED9z brickwall-jump-host-no-private-key"
 GROUP = "d2c4e6f8-1a3b-4c5d-8e7f-9a0b1c2d3e40"
@@ -18,22 +16,18 @@ RSA_1024 = ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC2eWREWksmq/IXfoKRt6TXZcNeAuD
             "OWlIa1MW2v8W9ok1Oge4qwOd1k7PpSInmAB4PL3fpkC+QxByPDsO33QY4H7QjU4EWlICKF3tlUOcMhhPV6BP80xLq2P3VWOoQ== test")
 
 
+def _with_bastion(stack: str, **bastion: Any) -> dict[str, Any]:
+    data = base(stack)
+    data["bastion"].update(bastion)
+    return data
+
+
 def _staging(**bastion: Any) -> dict[str, Any]:
-    data = copy.deepcopy(stacks.load("staging").model_dump(mode="json"))
-    data["bastion"].update(bastion)
-    return data
-
-
-def _dev(**bastion: Any) -> dict[str, Any]:
-    data = copy.deepcopy(stacks.load("dev").model_dump(mode="json"))
-    data["bastion"].update(bastion)
-    return data
+    return _with_bastion("staging", **bastion)
 
 
 def problems(data: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(ValidationError) as err:
-        EnvironmentSpec.model_validate(data)
-    return {p.dotted: p.reason for p in problems_from(err.value)}
+    return {p.dotted: p.reason for p in problems_of(data)}
 
 
 def _with_transit(data: dict[str, Any], **transit: Any) -> dict[str, Any]:
@@ -43,7 +37,7 @@ def _with_transit(data: dict[str, Any], **transit: Any) -> dict[str, Any]:
 
 CASES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
     # id: (spec, {dotted path: reason fragment}) — the reported paths must equal these exactly
-    "no-transit-vnet": (_dev(enabled=True, admin_ssh_public_key=KEY, entra_login_group_object_id=GROUP),
+    "no-transit-vnet": (_with_bastion("dev", enabled=True, admin_ssh_public_key=KEY, entra_login_group_object_id=GROUP),
                         {"bastion.enabled": "private_link.transit.address_space"}),
     "existing-transit-vnet": (
         _with_transit(_staging(enabled=True), address_space=None,
@@ -105,6 +99,6 @@ def test_the_valid_variants_pass() -> None:
                                                    admin_ssh_public_key=KEY + "\n"))
     assert spec.bastion.enabled and spec.bastion.admin_ssh_public_key == KEY
     # prod may ask for it (its /24 transit holds /27 endpoints, /26 Bastion and /28 jump host)
-    prod = copy.deepcopy(stacks.load("prod").model_dump(mode="json"))
+    prod = base("prod")
     prod["bastion"] = {"enabled": True, "admin_ssh_public_key": KEY, "entra_login_group_object_id": GROUP}
     assert EnvironmentSpec.model_validate(prod).bastion.enabled

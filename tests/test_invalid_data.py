@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from components.spec import EnvironmentSpec
-from tests.test_invalid_access import AccessCase, edit
-from tests.test_invalid_specs import _assert_reported, _problems, base, check_file_loader, check_program_registers_nothing
+from tests.spec_cases import AccessCase, base, case_params, check_file_loader, check_program_registers_nothing, check_reported, edit
 
 LAKE, SQL = "data.lake", "data.sql"
 SUB = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-lake/providers"
@@ -102,17 +101,17 @@ def test_case_ids_are_unique_and_cover_lake_and_sql() -> None:
     assert 3 <= len(PROGRAM_CASES) <= 5
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_invalid_data_reports_every_problem_at_its_path(case: AccessCase) -> None:
-    _assert_reported(_problems(case.data()), case.expected)
+    check_reported(case)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_invalid_data_is_rejected_by_the_file_loader(case: AccessCase, tmp_path: Path) -> None:
     check_file_loader(case, tmp_path)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in PROGRAM_CASES])
+@pytest.mark.parametrize("case", case_params(PROGRAM_CASES))
 def test_program_registers_nothing_for_invalid_data(case: AccessCase, tmp_path: Path) -> None:
     check_program_registers_nothing(case, tmp_path, case.base)
 

@@ -18,15 +18,17 @@ import yaml
 from brickwall import project
 from brickwall.engine import Secret
 from components.spec import EnvironmentSpec
-from tests.test_invalid_access import edit
-from tests.test_invalid_specs import (
+from tests.spec_cases import (
     DELETE,
     Case,
-    _assert_reported,
-    _problems,
+    assert_reported,
     base,
+    case_params,
     check_file_loader,
     check_program_registers_nothing,
+    check_reported,
+    edit,
+    problems_of,
 )
 
 # The prod base (stacks/prod.py) enables the tier: an AKS cluster in a /23 subnet, an internal load balancer with
@@ -278,17 +280,17 @@ def test_bases_are_valid_and_enable_the_tier(name: str) -> None:
     assert [c.name for c in spec.ingress.connectors] == ["sql-gateway", "jobs-api"]
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_invalid_ingress_reports_every_problem_at_its_path(case: IngressCase) -> None:
-    _assert_reported(_problems(case.data()), case.expected)
+    check_reported(case)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_invalid_ingress_is_rejected_by_the_file_loader(case: IngressCase, tmp_path: Path) -> None:
     check_file_loader(case, tmp_path)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in PROGRAM_CASES])
+@pytest.mark.parametrize("case", case_params(PROGRAM_CASES))
 def test_program_registers_nothing_for_an_invalid_ingress(case: IngressCase, tmp_path: Path) -> None:
     check_program_registers_nothing(case, tmp_path, "prod")
 
@@ -303,7 +305,7 @@ def test_dev_accepts_a_wildcard_host_and_a_route_without_allowlist() -> None:
     assert spec.ingress.routes[0].allow_cidrs == ()
     # The same change is two problems in prod.
     prod = edit(base("prod"), {f"{R0}.host": "*.data.contoso.com", f"{R0}.allow_cidrs": []})
-    _assert_reported(_problems(prod), ((f"{R0}.host", "never wildcards"), (f"{R0}.allow_cidrs", "allowlist")))
+    assert_reported(problems_of(prod), ((f"{R0}.host", "never wildcards"), (f"{R0}.allow_cidrs", "allowlist")))
 
 
 def test_same_host_and_path_with_a_different_match_is_a_different_route() -> None:

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from components.spec import EnvironmentSpec
-from tests.test_invalid_specs import (
+from tests.spec_cases import (
     DELETE,
     Case,
-    _assert_reported,
-    _problems,
     base,
+    case_params,
     check_file_loader,
     check_program_registers_nothing,
+    check_reported,
     mutate,
 )
 
@@ -80,17 +80,17 @@ def test_case_ids_are_unique() -> None:
     assert 3 <= len(PROGRAM_CASES) <= 6
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_invalid_keys_report_every_problem_at_its_path(case: Case) -> None:
-    _assert_reported(_problems(case.data()), case.expected)
+    check_reported(case)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_invalid_keys_are_rejected_by_the_file_loader(case: Case, tmp_path: Path) -> None:
     check_file_loader(case, tmp_path)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in PROGRAM_CASES])
+@pytest.mark.parametrize("case", case_params(PROGRAM_CASES))
 def test_program_registers_nothing_for_invalid_keys(case: Case, tmp_path: Path) -> None:
     check_program_registers_nothing(case, tmp_path, case.base if case.base in ("dev", "staging", "prod") else "prod")
 

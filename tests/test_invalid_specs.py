@@ -7,86 +7,31 @@ paths must equal the expected set exactly, so a missing problem and a spurious e
 
 from __future__ import annotations
 
-import copy
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pulumi
 import pytest
 import yaml
-from pydantic import ValidationError
 
 import stacks
-from brickwall import project
-from brickwall.engine import ProgramError
-from components.spec import EnvironmentSpec, Problem
-from components.spec.errors import problems_from
-
-DELETE = object()
+from components.spec import EnvironmentSpec
+from tests.spec_cases import (
+    DELETE,
+    Case,
+    base,
+    case_params,
+    check_file_loader,
+    check_program_registers_nothing,
+    check_reported,
+    mutate,
+    problems_of,
+)
 
 HUB = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-hub/providers/Microsoft.Network"
 HUB_VNET = f"{HUB}/virtualNetworks/vnet-hub"
 HUB_SUBNET = f"{HUB_VNET}/subnets/snet-endpoints"
 OTHER_VNET_SUBNET = f"{HUB}/virtualNetworks/vnet-other/subnets/snet-endpoints"
 NOT_A_GUID_VNET = HUB_VNET.replace("11111111-2222-3333-4444-555555555555", "not-a-guid")
-
-# IP access lists are on in every tier, so even a minimal spec names its break-glass and CI ranges.
-LOCKOUT_SAFE = {"ip_access": {"break_glass": ["52.174.20.0/28"], "ci_egress": ["20.61.88.16/28"]}}
-MIN_DEV: dict[str, Any] = {"name": "dev", "tier": "dev", "region": "westeurope", "network": {"address_space": "10.10.0.0/20"},
-                           "access": LOCKOUT_SAFE}
-MIN_PROD: dict[str, Any] = {
-    "name": "prod",
-    "tier": "prod",
-    "region": "westeurope",
-    "network": {"address_space": "10.30.0.0/19"},
-    "private_link": {"transit": {"address_space": "10.130.0.0/24"}},
-    "access": LOCKOUT_SAFE,
-    # What prod cannot leave out: someone to alert and the tenant's AzureDatabricks application for its keys.
-    "monitoring": {"alerts": {"emails": ["secops@example.com"]}},
-    "encryption": {"databricks_app_object_id": "6a1e2f3b-9c8d-4e7f-8a6b-5c4d3e2f1a09"},
-}
-
-
-def base(name: str) -> dict[str, Any]:
-    """A valid spec as plain data: a stack's own spec dumped to JSON, or a minimal literal."""
-    if name == "min-dev":
-        return copy.deepcopy(MIN_DEV)
-    if name == "min-prod":
-        return copy.deepcopy(MIN_PROD)
-    return stacks.load(name).model_dump(mode="json")
-
-
-def mutate(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """Apply {"dotted.path": value} changes (DELETE removes the key); missing parents are created."""
-    data = copy.deepcopy(data)
-    for dotted, value in changes.items():
-        *parents, last = dotted.split(".")
-        node = data
-        for part in parents:
-            if node.get(part) is None:
-                node[part] = {}
-            node = node[part]
-        if value is DELETE:
-            del node[last]
-        else:
-            node[last] = value
-    return data
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    base: str
-    changes: dict[str, Any]
-    expected: tuple[tuple[str, str], ...]  # (dotted path, reason fragment); several may share a path
-    program: bool = False  # also run the real program on it (kept to a few: each run costs about a second)
-    fmt: str = "yaml"
-
-    def data(self) -> dict[str, Any]:
-        return mutate(base(self.base), self.changes)
-
 
 CASES: list[Case] = [
     # --- CIDR syntax ---------------------------------------------------------------------------------------
@@ -326,21 +271,6 @@ CASES: list[Case] = [
 PROGRAM_CASES = [c for c in CASES if c.program]
 
 
-def _problems(data: dict[str, Any]) -> list[Problem]:
-    with pytest.raises(ValidationError) as info:
-        EnvironmentSpec.model_validate(data)
-    return problems_from(info.value)
-
-
-def _assert_reported(problems: list[Problem], expected: tuple[tuple[str, str], ...]) -> None:
-    shown = "\n".join(f"  {p}" for p in problems)
-    assert {p.dotted for p in problems} == {path for path, _ in expected}, f"reported:\n{shown}"
-    for path, fragment in expected:
-        assert any(p.dotted == path and fragment in p.reason for p in problems), (
-            f"no problem at {path!r} mentioning {fragment!r}; reported:\n{shown}"
-        )
-
-
 def test_case_ids_are_unique_and_numerous() -> None:
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids))
@@ -357,50 +287,17 @@ def test_bases_are_valid(stack: str) -> None:
     EnvironmentSpec.model_validate(base("min-prod"))
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_invalid_spec_reports_every_problem_at_its_path(case: Case) -> None:
-    _assert_reported(_problems(case.data()), case.expected)
+    check_reported(case)
 
 
-def write_case(case: Case, path: Path) -> Path:
-    data = case.data()
-    path.write_text(json.dumps(data, indent=2) if case.fmt == "json" else yaml.safe_dump(data))
-    return path
-
-
-def check_file_loader(case: Case, tmp_path: Path) -> None:
-    """stacks.load_file (the CLI's and the program's path) reports the same problems as model_validate."""
-    path = write_case(case, tmp_path / f"spec.{case.fmt}")
-    with pytest.raises(stacks.SpecError) as info:
-        stacks.load_file(path)
-    _assert_reported(info.value.problems, case.expected)
-    rendered = info.value.render()
-    assert str(path) in rendered
-    for dotted, _ in case.expected:
-        assert f"  - {dotted}: " in rendered
-
-
-def check_program_registers_nothing(case: Case, tmp_path: Path, stack: str) -> None:
-    """The real program stops with a RunError naming every problem, before registering anything."""
-    path = write_case(case, tmp_path / f"spec.{case.fmt}")
-    with pytest.raises(ProgramError) as info:
-        project.run(stack, spec_file=path)
-    exc = info.value
-    assert isinstance(exc.original, pulumi.RunError)
-    message = str(exc)
-    assert "Traceback" not in message and "invalid environment spec" in message
-    for dotted, fragment in case.expected:
-        assert f"  - {dotted}: " in message, message
-        assert fragment in message, message
-    assert exc.registrations == []
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_invalid_spec_is_rejected_by_the_file_loader(case: Case, tmp_path: Path) -> None:
     check_file_loader(case, tmp_path)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in PROGRAM_CASES])
+@pytest.mark.parametrize("case", case_params(PROGRAM_CASES))
 def test_program_registers_nothing_for_an_invalid_spec(case: Case, tmp_path: Path) -> None:
     check_program_registers_nothing(case, tmp_path, "dev")
 
@@ -501,9 +398,7 @@ def test_problems_inside_one_section_are_reported_together() -> None:
                     "egress": {"mode": "firewall", "firewall_private_ip": "8.8.8.8"}},
         "workspace": {"no_public_ip": False},
     }
-    with pytest.raises(ValidationError) as err:
-        EnvironmentSpec.model_validate(data)
-    paths = {p.dotted for p in problems_from(err.value)}
+    paths = {p.dotted for p in problems_of(data)}
     assert paths == {
         "network.address_space", "network.bogus", "network.subnets.host_prefix_length",
         "network.subnets.private_endpoint_cidr", "network.egress.firewall_private_ip", "workspace.no_public_ip",

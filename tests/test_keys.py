@@ -25,7 +25,7 @@ from components.planning.keys import (
     role_assignment_name,
     role_definition_id,
 )
-from tests.test_invalid_specs import mutate
+from tests.spec_cases import mutate
 
 VAULT = "azure-native:keyvault:Vault"
 KEY = "azure-native:keyvault:Key"

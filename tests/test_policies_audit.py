@@ -4,7 +4,6 @@ mutation of prod's plan is caught with a message naming what is missing, and the
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from brickwall import check, planfile
 from brickwall.engine import Recording
 from components.planning import diagnostics
-from tests.test_policies import POLICIES, Plan, drop, inputs, res
+from tests.policy_cases import POLICIES, Mutations, Plan, check_mutation, drop, inputs, res
 
 AUDIT_RULES = {"audit-databricks-diagnostics", "audit-aks-diagnostics", "audit-key-vault-diagnostics",
                "audit-log-retention-within-tier-floor", "audit-alerts-wired", "audit-failed-auth-alert", "audit-vnet-flow-logs-in-prod"}
@@ -42,7 +41,7 @@ def failed_auth_query(plan: Plan, query: str) -> None:
     inputs(plan, "prod-audit-alert-failed-auth")["criteria"]["allOf"][0]["query"] = query
 
 
-MUTATIONS: dict[str, tuple[str, Callable[[Plan], None], str]] = {
+MUTATIONS: Mutations = {
     # id: (expected policy, mutation, text the message must contain)
     "no-workspace-setting": ("audit-databricks-diagnostics", lambda p: drop(p, "prod-diagnostics-workspace"),
                              "no diagnostic setting"),
@@ -94,14 +93,7 @@ def test_the_audit_rules_are_in_the_pack() -> None:
 
 @pytest.mark.parametrize("case", sorted(MUTATIONS))
 def test_insecure_audit_mutation_is_caught(case: str, prod_plan: Plan) -> None:
-    expected, mutate, text = MUTATIONS[case]
-    plan = copy.deepcopy(prod_plan)
-    mutate(plan)
-    result = check.check_plan(plan, POLICIES)
-    caught = result.of(expected)
-    assert caught, f"{expected} missed {case}:\n{check.render(result)}"
-    assert any(text in v.message for v in caught), check.render(result)
-    assert all(v.remediation and v.urn.startswith("urn:pulumi:prod::") for v in caught)
+    result = check_mutation(prod_plan, MUTATIONS, case)
     assert not result.ok
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from brickwall import check, planfile
 from brickwall.engine import Recording
-from tests.test_policies import POLICIES, Plan, drop, inputs, res
+from tests.policy_cases import POLICIES, Mutations, Plan, check_mutation, drop, inputs, res
 
 LAKE, SQL, DB = "prod-data-lake", "prod-data-sql-server", "prod-data-sql-database"
 ROLE_IDS = "/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/"
@@ -42,7 +42,7 @@ def unprotect(name: str) -> Callable[[Plan], None]:
     return lambda p: res(p, name).update(protect=False, retainOnDelete=False)
 
 
-MUTATIONS: dict[str, tuple[str, Callable[[Plan], None], str]] = {
+MUTATIONS: Mutations = {
     # id: (expected policy, mutation, text the message must contain)
     "storage-tls-1-0": ("storage-account-tls-1-2", lambda p: lake(p).update(minimumTlsVersion="TLS1_0"), "'TLS1_0'"),
     "storage-tls-unset": ("storage-account-tls-1-2", lambda p: lake(p).pop("minimumTlsVersion"), "None"),
@@ -85,14 +85,7 @@ MUTATIONS: dict[str, tuple[str, Callable[[Plan], None], str]] = {
 
 @pytest.mark.parametrize("case", sorted(MUTATIONS))
 def test_insecure_data_mutation_is_caught(case: str, prod_plan: Plan) -> None:
-    expected, mutate, text = MUTATIONS[case]
-    plan = copy.deepcopy(prod_plan)
-    mutate(plan)
-    result = check.check_plan(plan, POLICIES)
-    caught = result.of(expected)
-    assert caught, f"{expected} missed {case}:\n{check.render(result)}"
-    assert any(text in v.message for v in caught), check.render(result)
-    assert all(v.remediation and v.urn.startswith("urn:pulumi:prod::") for v in caught)
+    result = check_mutation(prod_plan, MUTATIONS, case)
     assert not result.ok  # every data rule is mandatory
 
 

@@ -4,14 +4,13 @@ prod's plan is caught by the rule meant for it, with a message naming what is wr
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from brickwall import check, planfile
 from brickwall.engine import Recording
-from tests.test_policies import POLICIES, Plan, drop, inputs, res
+from tests.policy_cases import POLICIES, Mutations, Plan, check_mutation, drop, inputs, res
 
 KEY_RULES = ("keyvault-hardened", "keyvault-key-rotation-policy", "databricks-workspace-cmk-in-prod",
              "databricks-dbfs-key-needs-prepared-workspace", "prod-data-resources-locked", "no-locks-in-dev")
@@ -30,7 +29,7 @@ def params(plan: Plan) -> dict[str, Any]:
     return inputs(plan, WS)["parameters"]
 
 
-MUTATIONS: dict[str, tuple[str, Callable[[Plan], None], str]] = {
+MUTATIONS: Mutations = {
     # id: (expected policy, mutation, text the message must contain)
     "vault-access-policies": ("keyvault-hardened", lambda p: vault(p).update(enableRbacAuthorization=False), "enableRbacAuthorization"),
     "vault-rbac-unset": ("keyvault-hardened", lambda p: vault(p).pop("enableRbacAuthorization"), "enableRbacAuthorization"),
@@ -73,14 +72,7 @@ MUTATIONS: dict[str, tuple[str, Callable[[Plan], None], str]] = {
 
 @pytest.mark.parametrize("case", sorted(MUTATIONS))
 def test_insecure_key_mutation_is_caught(case: str, prod_plan: Plan) -> None:
-    expected, mutate, text = MUTATIONS[case]
-    plan = copy.deepcopy(prod_plan)
-    mutate(plan)
-    result = check.check_plan(plan, POLICIES)
-    caught = result.of(expected)
-    assert caught, f"{expected} missed {case}:\n{check.render(result)}"
-    assert any(text in v.message for v in caught), check.render(result)
-    assert all(v.remediation and v.urn.startswith("urn:pulumi:prod::") for v in caught)
+    result = check_mutation(prod_plan, MUTATIONS, case)
     assert not result.ok
 
 

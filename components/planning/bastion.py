@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from components.planning.addresses import SubnetPlan, SubnetRequest, carve_subnets, parse_network
+from components.planning.roles import BUILT_IN_ROLES
 
 # Azure keys off this exact subnet name (https://learn.microsoft.com/azure/bastion/configuration-settings#subnet).
 BASTION_SUBNET_NAME = "AzureBastionSubnet"
@@ -17,7 +18,7 @@ TRANSIT_ENDPOINTS, BASTION, JUMP_HOST = "endpoints", "bastion", "jump_host"
 
 # Built-in role "Virtual Machine User Login" (sign in to a VM as a regular user through Entra ID):
 # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/compute#virtual-machine-user-login
-VM_USER_LOGIN_ROLE_ID = "fb879df8-f326-4884-b1cf-06f3ad86be52"
+VM_USER_LOGIN_ROLE_ID = BUILT_IN_ROLES["Virtual Machine User Login"]
 # Entra sign-in on a Linux VM: https://learn.microsoft.com/entra/identity/devices/howto-vm-sign-in-azure-ad-linux
 AAD_SSH_EXTENSION = ("Microsoft.Azure.ActiveDirectory", "AADSSHLoginForLinux", "1.0")
 

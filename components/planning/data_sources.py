@@ -12,15 +12,15 @@ Owner, Contributor and Storage Account Contributor can (the policy pack rejects 
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from types import MappingProxyType
 
-BLOB_DATA_ROLES: Mapping[str, str] = MappingProxyType({
-    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
-    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
-})
+from components.planning.roles import BUILT_IN_ROLES, subscription_of
+from components.planning.roles import role_definition_id as _role_definition_id
+
+BLOB_DATA_ROLES: Mapping[str, str] = MappingProxyType(
+    {role: BUILT_IN_ROLES[role] for role in ("Storage Blob Data Contributor", "Storage Blob Data Reader")})
 
 # The private DNS zone of each storage sub-resource an endpoint can target, and of Azure SQL's server endpoint
 # (https://learn.microsoft.com/azure/private-link/private-endpoint-dns).
@@ -33,20 +33,14 @@ SQL_ZONE = "privatelink.database.windows.net"
 
 # Stable namespace for role assignment names (uuid5), so a name never depends on an Azure-computed value.
 _ASSIGNMENT_NAMESPACE = uuid.UUID("8d5b7c2e-4f1a-4c3b-9e6d-0a1b2c3d4e5f")
-_SUBSCRIPTION = re.compile(r"^(/subscriptions/[^/]+)/", re.I)
 
 
-def subscription_scope(arm_id: str) -> str:
-    """`/subscriptions/<id>` of an ARM resource id."""
-    match = _SUBSCRIPTION.match(arm_id)
-    if not match:
-        raise ValueError(f"not an ARM resource id: {arm_id!r}")
-    return match.group(1)
+subscription_scope = subscription_of
 
 
 def role_definition_id(arm_id: str, role: str) -> str:
-    """The built-in role's definition id in the subscription that holds `arm_id`."""
-    return f"{subscription_scope(arm_id)}/providers/Microsoft.Authorization/roleDefinitions/{BLOB_DATA_ROLES[role]}"
+    """The blob data role's definition id in the subscription that holds `arm_id` (only the two blob data roles)."""
+    return _role_definition_id(arm_id, BLOB_DATA_ROLES[role])
 
 
 def container_scope(account_id: str, container: str) -> str:

@@ -8,9 +8,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from components.planning import roles
+from components.planning.roles import BUILT_IN_ROLES
+
 # Built-in role "Key Vault Crypto Service Encryption User": get, wrapKey and unwrapKey on keys, nothing else.
 # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#key-vault-crypto-service-encryption-user
-CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+CRYPTO_SERVICE_ENCRYPTION_USER = BUILT_IN_ROLES["Key Vault Crypto Service Encryption User"]
 VAULT_ZONE = "privatelink.vaultcore.azure.net"
 # The only operations a wrapping key needs: the services wrap and unwrap their own data-encryption keys with it.
 KEY_OPERATIONS = ("wrapKey", "unwrapKey")
@@ -41,17 +44,12 @@ def key_rotation(rotation_days: int) -> KeyRotation:
     )
 
 
-def subscription_of(resource_id: str) -> str:
-    """"/subscriptions/<id>" of an ARM id (any letter case of "resourceGroups")."""
-    index = resource_id.lower().find("/resourcegroups/")
-    if not resource_id.lower().startswith("/subscriptions/") or index < 0:
-        raise ValueError(f"not a resource-group-scoped ARM id: {resource_id!r}")
-    return resource_id[:index]
+subscription_of = roles.subscription_of
 
 
 def role_definition_id(resource_id: str, role: str = CRYPTO_SERVICE_ENCRYPTION_USER) -> str:
     """The subscription-scoped id of a built-in role, in the subscription `resource_id` lives in."""
-    return f"{subscription_of(resource_id)}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+    return roles.role_definition_id(resource_id, role)
 
 
 def role_assignment_name(*parts: str) -> str:

@@ -7,9 +7,8 @@ only, Entra ID only (no shared keys), no public blob access and a default-deny f
 have public network access Disabled, because a flow-log store is written by Network Watcher as a trusted Azure
 service over the public endpoint (firewall default deny with the AzureServices bypass).
 
-Role definition ids are Azure's fixed built-in role GUIDs
-(https://learn.microsoft.com/azure/role-based-access-control/built-in-roles). The roles allowed on a lake are the
-same two as components/planning/data_sources.BLOB_DATA_ROLES (a test keeps them equal; the pack cannot import it).
+Role definition ids are Azure's fixed built-in role GUIDs, read from the dependency-free table in
+components/planning/roles.py that the components assign from too.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from brickwall_rules.base import (
     stack_rule,
     tier_of,
 )
+from components.planning.roles import BUILT_IN_ROLES
 
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 SQL_SERVER = "azure-native:sql:Server"
@@ -38,10 +38,7 @@ ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
 
 # The data-plane roles Databricks may hold on a lake container.
-LAKE_ROLES: dict[str, str] = {
-    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
-    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Storage Blob Data Reader",
-}
+LAKE_ROLES: dict[str, str] = {BUILT_IN_ROLES[name]: name for name in ("Storage Blob Data Contributor", "Storage Blob Data Reader")}
 # Broad roles named in the message when they show up on a lake (any role not in LAKE_ROLES is refused).
 BROAD_ROLES: dict[str, str] = {
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",

@@ -16,7 +16,7 @@ import pulumi
 from pulumi_azure_native import authorization, compute, network, resources
 
 from components._base import child
-from components.network import security_rule
+from components.network import network_security_group
 from components.planning.bastion import AAD_SSH_EXTENSION, IMAGES, VM_USER_LOGIN_ROLE_ID, login_role_assignment_name
 from components.planning.naming import NamePlan
 from components.planning.nsg_rules import NsgRule
@@ -50,7 +50,8 @@ class EngineerAccess(pulumi.ComponentResource):
         spec, names, tags, rg = args.spec, args.names, dict(args.tags), args.resource_group
         assert spec.admin_ssh_public_key and spec.entra_login_group_object_id  # rules._bastion
 
-        bastion_nsg = self._nsg(f"{name}-bastion-nsg", names.bastion_network_security_group, args.bastion_rules, args, tags)
+        bastion_nsg = network_security_group(self, f"{name}-bastion-nsg", names.bastion_network_security_group, args.bastion_rules,
+                                             args.resource_group, args.location, tags)
         bastion_subnet = network.Subnet(
             f"{name}-bastion-subnet",
             subnet_name=names.bastion_subnet,
@@ -60,7 +61,8 @@ class EngineerAccess(pulumi.ComponentResource):
             network_security_group=network.NetworkSecurityGroupArgs(id=bastion_nsg.id),
             opts=child(self, depends_on=[*args.after, bastion_nsg]),
         )
-        jump_nsg = self._nsg(f"{name}-jump-nsg", names.jump_host_network_security_group, args.jump_host_rules, args, tags)
+        jump_nsg = network_security_group(self, f"{name}-jump-nsg", names.jump_host_network_security_group, args.jump_host_rules,
+                                          args.resource_group, args.location, tags)
         jump_subnet = network.Subnet(
             f"{name}-jump-subnet",
             subnet_name=names.jump_host_subnet,
@@ -196,13 +198,3 @@ class EngineerAccess(pulumi.ComponentResource):
         )
         self.jump_host_id = self.jump_host.id
         self.register_outputs({"bastionId": self.bastion.id, "jumpHostId": self.jump_host_id})
-
-    def _nsg(self, logical: str, nsg_name: str, rules: Sequence[NsgRule], args: EngineerAccessArgs,
-             tags: dict[str, str]) -> network.NetworkSecurityGroup:
-        nsg = network.NetworkSecurityGroup(
-            logical, network_security_group_name=nsg_name, resource_group_name=args.resource_group.name,
-            location=args.location, tags=tags, opts=child(self),
-        )
-        for rule in rules:
-            security_rule(f"{logical}-{rule.name}", rule, nsg, args.resource_group, self)
-        return nsg

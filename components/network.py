@@ -75,8 +75,8 @@ class DatabricksNetwork(pulumi.ComponentResource):
             tags=tags,
             opts=child(self),
         )
-        nsg = self._nsg(f"{name}-nsg", args.nsg_name, args.workspace_rules, rg, args, tags)
-        endpoint_nsg = self._nsg(f"{name}-pe-nsg", args.endpoint_nsg_name, args.endpoint_rules, rg, args, tags)
+        nsg = network_security_group(self, f"{name}-nsg", args.nsg_name, args.workspace_rules, rg, args.location, tags)
+        endpoint_nsg = network_security_group(self, f"{name}-pe-nsg", args.endpoint_nsg_name, args.endpoint_rules, rg, args.location, tags)
 
         nat_gateway: network.NatGateway | None = None
         route_table: network.RouteTable | None = None
@@ -188,16 +188,20 @@ class DatabricksNetwork(pulumi.ComponentResource):
             }
         )
 
-    def _nsg(self, logical: str, nsg_name: str, rules: Sequence[NsgRule], rg: resources.ResourceGroup,
-             args: DatabricksNetworkArgs, tags: dict[str, str]) -> network.NetworkSecurityGroup:
-        nsg = network.NetworkSecurityGroup(
-            logical, network_security_group_name=nsg_name, resource_group_name=rg.name, location=args.location,
-            tags=tags, opts=child(self),
-        )
-        for rule in rules:
-            if rule.created_by_toolkit:
-                security_rule(f"{logical}-{rule.name}", rule, nsg, rg, self)
-        return nsg
+
+
+def network_security_group(parent: pulumi.Resource, logical: str, nsg_name: str, rules: Sequence[NsgRule],
+                           rg: resources.ResourceGroup, location: str, tags: dict[str, str]) -> network.NetworkSecurityGroup:
+    """An NSG with no inline rules and one standalone rule per toolkit row of `rules` (`<logical>-<rule name>`):
+    rows Databricks injects stay Databricks'."""
+    nsg = network.NetworkSecurityGroup(
+        logical, network_security_group_name=nsg_name, resource_group_name=rg.name, location=location,
+        tags=tags, opts=child(parent),
+    )
+    for rule in rules:
+        if rule.created_by_toolkit:
+            security_rule(f"{logical}-{rule.name}", rule, nsg, rg, parent)
+    return nsg
 
 
 def security_rule(logical: str, rule: NsgRule, nsg: network.NetworkSecurityGroup, rg: resources.ResourceGroup,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
+import yaml
 
 import stacks
 from brickwall import planfile, project
@@ -51,3 +54,13 @@ def dev() -> Recording:
 @pytest.fixture(scope="session")
 def prod_plan(prod: Recording) -> dict:
     return planfile.to_plan(prod)
+
+
+@pytest.fixture(scope="session")
+def bastion_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recording, EnvironmentSpec]:
+    """Staging with bastion.enabled: the Bastion component and its rules' tests share this one render."""
+    data = copy.deepcopy(stacks.load("staging").model_dump(mode="json"))
+    data["bastion"]["enabled"] = True
+    path = tmp_path_factory.mktemp("staging-bastion") / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return project.run("staging", spec_file=path), stacks.load_file(path)

@@ -14,7 +14,6 @@ from brickwall.engine import Recording, Registration
 from components.planning.bastion import AAD_SSH_EXTENSION, VM_USER_LOGIN_ROLE_ID, transit_layout
 from components.planning.nsg_rules import bastion_subnet_rules, jump_host_subnet_rules, rule_table_problems
 from components.spec import EnvironmentSpec
-from tests.bastion_fixtures import bastion_env  # noqa: F401  (session fixture)
 
 T = "azure-native:"
 BASTION, PIP, NIC, VM, EXT = (T + "network:BastionHost", T + "network:PublicIPAddress", T + "network:NetworkInterface",
@@ -56,7 +55,7 @@ def test_bastion_is_off_unless_asked_in_every_stack(rec: Recording, spec: Enviro
     assert not [r for r in rec.of_type(PIP) if "bastion" in r.name]
 
 
-def test_subnets_fit_the_transit_vnet_beside_the_endpoint_subnet(bastion_env: Env) -> None:  # noqa: F811
+def test_subnets_fit_the_transit_vnet_beside_the_endpoint_subnet(bastion_env: Env) -> None:
     rec, spec = bastion_env
     plan = layout(spec)
     subnets = {r.inputs["subnetName"]: r for r in rec.of_type(SUBNET) if r.inputs["resourceGroupName"] == spec.names.transit_resource_group}
@@ -72,7 +71,7 @@ def test_subnets_fit_the_transit_vnet_beside_the_endpoint_subnet(bastion_env: En
     assert subnets["AzureBastionSubnet"].urn in subnets["snet-jump-host"].dependencies
 
 
-def test_nsg_tables_equal_the_planned_tables(bastion_env: Env) -> None:  # noqa: F811
+def test_nsg_tables_equal_the_planned_tables(bastion_env: Env) -> None:
     rec, spec = bastion_env
     plan, names = layout(spec), spec.names
     bastion_table = bastion_subnet_rules(str(plan["bastion"]))
@@ -105,7 +104,7 @@ def test_jump_host_takes_ssh_only_from_the_bastion_subnet() -> None:
     assert [(r.direction, r.sources, r.destination_ports, r.protocol) for r in allowed] == [("Inbound", ("10.0.0.64/26",), ("22",), "Tcp")]
 
 
-def test_bastion_host_settings(bastion_env: Env) -> None:  # noqa: F811
+def test_bastion_host_settings(bastion_env: Env) -> None:
     rec, spec = bastion_env
     (host,) = ours(rec, BASTION)
     i = host.inputs
@@ -119,7 +118,7 @@ def test_bastion_host_settings(bastion_env: Env) -> None:  # noqa: F811
     assert pip.inputs["sku"] == {"name": "Standard", "tier": "Regional"} and pip.inputs["publicIPAllocationMethod"] == "Static"
 
 
-def test_the_only_public_ip_is_bastions_and_no_nic_has_one(bastion_env: Env) -> None:  # noqa: F811
+def test_the_only_public_ip_is_bastions_and_no_nic_has_one(bastion_env: Env) -> None:
     rec, spec = bastion_env
     (nic,) = ours(rec, NIC)
     assert all("publicIPAddress" not in c for c in nic.inputs["ipConfigurations"])
@@ -133,7 +132,7 @@ def test_the_only_public_ip_is_bastions_and_no_nic_has_one(bastion_env: Env) -> 
     assert sorted(r.inputs["publicIpAddressName"] for r in rec.of_type(PIP)) == sorted([spec.names.bastion_public_ip, spec.names.nat_public_ip])
 
 
-def test_jump_host_is_linux_entra_only_without_any_password(bastion_env: Env) -> None:  # noqa: F811
+def test_jump_host_is_linux_entra_only_without_any_password(bastion_env: Env) -> None:
     rec, spec = bastion_env
     (vm,) = ours(rec, VM)
     i = vm.inputs
@@ -156,7 +155,7 @@ def test_jump_host_is_linux_entra_only_without_any_password(bastion_env: Env) ->
         assert "adminPassword" not in str(reg.inputs), reg.urn
 
 
-def test_the_entra_group_gets_vm_user_login_on_the_vm_only(bastion_env: Env) -> None:  # noqa: F811
+def test_the_entra_group_gets_vm_user_login_on_the_vm_only(bastion_env: Env) -> None:
     rec, spec = bastion_env
     (role,) = ours(rec, ROLE)
     (vm,) = ours(rec, VM)
@@ -168,7 +167,7 @@ def test_the_entra_group_gets_vm_user_login_on_the_vm_only(bastion_env: Env) -> 
     assert vm.urn in role.dependencies
 
 
-def test_everything_lives_in_the_transit_resource_group_and_is_tagged(bastion_env: Env) -> None:  # noqa: F811
+def test_everything_lives_in_the_transit_resource_group_and_is_tagged(bastion_env: Env) -> None:
     rec, spec = bastion_env
     for type_ in (BASTION, PIP, NIC, VM, EXT, NSG, SUBNET, RULE):
         for reg in ours(rec, type_):
@@ -177,7 +176,7 @@ def test_everything_lives_in_the_transit_resource_group_and_is_tagged(bastion_en
                 assert reg.inputs["tags"]["environment"] == spec.name, reg.urn
 
 
-def test_the_export_maps_every_new_type(bastion_env: Env) -> None:  # noqa: F811
+def test_the_export_maps_every_new_type(bastion_env: Env) -> None:
     rec, _ = bastion_env
     template = export.arm_resources(rec)
     types = {r["type"] for r in template["resources"]}
@@ -210,7 +209,7 @@ def test_standing_environments_default_to_no_bastion(tier: str) -> None:
     assert stacks.load(tier).bastion.enabled is None
 
 
-def test_checkov_passes_the_bastion_resources(bastion_env: Env, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: F811
+def test_checkov_passes_the_bastion_resources(bastion_env: Env, tmp_path_factory: pytest.TempPathFactory) -> None:
     """checkov's ARM checks on the Bastion variant's export: the new resources are scanned and fail nothing (no skip
     in tests/checkov-skips.yaml is needed for them)."""
     from tests.test_checkov import run_checkov

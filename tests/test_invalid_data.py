@@ -68,7 +68,7 @@ CASES: list[AccessCase] = [
     AccessCase("sql-without-admin-object-id", "prod", {f"{SQL}.entra_admin_object_id": None},
                ((f"{SQL}.entra_admin_object_id", NEEDS_ADMIN),)),
     AccessCase("sql-admin-object-id-not-a-guid", "prod", {f"{SQL}.entra_admin_object_id": "sql-admins"},
-               ((f"{SQL}.entra_admin_object_id", "'sql-admins' is not an Entra object id (a GUID)"),)),
+               ((f"{SQL}.entra_admin_object_id", "'sql-admins' is not an Entra ID GUID"),)),
     AccessCase("sql-admin-group-padded", "dev", {f"{SQL}.enabled": True, **ADMIN, f"{SQL}.entra_admin_group": " sql-admins"},
                ((f"{SQL}.entra_admin_group", "no leading or trailing spaces"),)),
     AccessCase("sql-admin-group-empty", "prod", {f"{SQL}.entra_admin_group": ""}, ((f"{SQL}.entra_admin_group", "1-128 characters"),)),

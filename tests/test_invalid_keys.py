@@ -47,7 +47,7 @@ CASES: list[Case] = [
     Case("min-prod-without-databricks-app", "min-prod", {f"{ENC}.databricks_app_object_id": DELETE},
          ((f"{ENC}.databricks_app_object_id", "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"),)),
     Case("databricks-app-not-a-guid", "staging", {f"{ENC}.databricks_app_object_id": "AzureDatabricks"},
-         ((f"{ENC}.databricks_app_object_id", "not an Entra object id"),)),
+         ((f"{ENC}.databricks_app_object_id", "not an Entra ID GUID"),)),
     Case("prod-cmk-off", "prod", {f"{ENC}.customer_managed_keys": False},
          ((f"{ENC}.customer_managed_keys", "prod requires customer-managed keys"),), program=True),
     Case("prod-locks-off", "prod", {"protection.locks": False},

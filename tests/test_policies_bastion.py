@@ -10,7 +10,6 @@ import pytest
 from brickwall import check, planfile
 from brickwall.engine import Recording
 from components.spec import EnvironmentSpec
-from tests.bastion_fixtures import bastion_env  # noqa: F401  (session fixture)
 from tests.policy_cases import POLICIES, Mutations, Plan, check_mutation, inputs
 
 Env = tuple[Recording, EnvironmentSpec]
@@ -19,7 +18,7 @@ HTTPS_IN = "staging-engineer-access-bastion-nsg-allow-https-inbound"
 
 
 @pytest.fixture(scope="module")
-def bastion_plan(bastion_env: Env) -> Plan:  # noqa: F811
+def bastion_plan(bastion_env: Env) -> Plan:
     return planfile.to_plan(bastion_env[0])
 
 
@@ -63,7 +62,7 @@ MUTATIONS: Mutations = {
 }
 
 
-def test_the_bastion_plan_passes_every_rule(bastion_env: Env) -> None:  # noqa: F811
+def test_the_bastion_plan_passes_every_rule(bastion_env: Env) -> None:
     result = check.check_recording(bastion_env[0], POLICIES)
     assert result.mandatory == [] and result.violations == [], check.render(result)
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import uuid
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from components.planning.cluster_policies import BaselineOptions, options_problems
-from components.spec.base import StrictModel
+from components.spec.base import StrictModel, entra_guid
 from components.spec.errors import Problem, raise_problems
 
 # Databricks counts every IP or CIDR of every list against one workspace-wide quota.
@@ -131,13 +130,7 @@ class WorkspaceSettingsSpec(StrictModel):
     security_headers: bool = True
 
 
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-def _guid(v: str) -> str:
-    if not _GUID.fullmatch(v) or uuid.UUID(v).int == 0:
-        raise ValueError(f"{v!r} is not an Entra ID GUID")
-    return v.lower()
+_guid = entra_guid
 
 
 def _display_name(v: str) -> str:

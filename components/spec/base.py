@@ -1,7 +1,19 @@
 """The base every spec model shares: frozen, unknown fields forbidden, defaults validated."""
 
+import re
+import uuid
+
 from pydantic import BaseModel, ConfigDict
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+def entra_guid(v: str) -> str:
+    """An Entra ID object or application id: a canonical, non-nil GUID, lowercased."""
+    if not _GUID.fullmatch(v) or uuid.UUID(v).int == 0:
+        raise ValueError(f"{v!r} is not an Entra ID GUID")
+    return v.lower()

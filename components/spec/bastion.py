@@ -12,11 +12,10 @@ import base64
 import binascii
 import re
 import struct
-import uuid
 
 from pydantic import Field, field_validator
 
-from components.spec.base import StrictModel
+from components.spec.base import StrictModel, entra_guid
 
 # Native client (`az network bastion ssh|tunnel`, Entra sign-in) needs Standard or Premium; Developer and Basic lack it
 # (https://learn.microsoft.com/azure/bastion/configuration-settings#skus).
@@ -31,7 +30,6 @@ RESERVED_ADMIN_NAMES = frozenset({
     "adm", "admin2", "aspnet", "backup", "console", "david", "guest", "john", "owner", "root", "server", "sql",
     "support", "support_388945a0", "sys", "test2", "test3", "user4", "user5",
 })
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def ssh_public_key_problem(value: str) -> str | None:
@@ -132,9 +130,7 @@ class BastionSpec(StrictModel):
     @field_validator("entra_login_group_object_id")
     @classmethod
     def _group(cls, v: str | None) -> str | None:
-        if v is not None and (not _GUID.fullmatch(v) or uuid.UUID(v).int == 0):
-            raise ValueError(f"{v!r} is not an Entra ID object id (GUID)")
-        return v.lower() if v is not None else v
+        return entra_guid(v) if v is not None else v
 
     @property
     def on(self) -> bool:

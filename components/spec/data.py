@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.spec.base import StrictModel
+from components.spec.base import StrictModel, entra_guid
 from components.spec.errors import Problem, raise_problems
 
 ARM_STORAGE_ACCOUNT = re.compile(
@@ -71,12 +70,7 @@ class SqlDatabaseSpec(StrictModel):
     @field_validator("entra_admin_object_id")
     @classmethod
     def _object_id(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                uuid.UUID(v)
-            except ValueError:
-                raise ValueError(f"{v!r} is not an Entra object id (a GUID)") from None
-        return v
+        return entra_guid(v) if v is not None else v
 
     @model_validator(mode="after")
     def _admin(self) -> SqlDatabaseSpec:

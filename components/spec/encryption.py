@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.spec.base import StrictModel
+from components.spec.base import StrictModel, entra_guid
 from components.spec.errors import Problem, raise_problems
 
 ARM_KEY_VAULT = re.compile(
@@ -50,12 +49,7 @@ class EncryptionSpec(StrictModel):
     @field_validator("databricks_app_object_id")
     @classmethod
     def _object_id(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                uuid.UUID(v)
-            except ValueError:
-                raise ValueError(f"{v!r} is not an Entra object id (a GUID)") from None
-        return v
+        return entra_guid(v) if v is not None else v
 
     # The AzureDatabricks application id is needed to grant managed-services keys; that check is a
     # cross-field rule (components.spec.rules) so an environment that omits this section still gets it.

@@ -16,7 +16,7 @@ import pulumi
 from pulumi_azure_native import authorization, compute, network, resources
 
 from components._base import child
-from components.network import network_security_group
+from components.network import network_security_group, standard_public_ip
 from components.planning.bastion import AAD_SSH_EXTENSION, IMAGES, VM_USER_LOGIN_ROLE_ID, login_role_assignment_name
 from components.planning.naming import NamePlan
 from components.planning.nsg_rules import NsgRule
@@ -75,17 +75,7 @@ class EngineerAccess(pulumi.ComponentResource):
         )
 
         # Bastion needs a Standard, static public IP of its own; nothing else in the topology gets one.
-        public_ip = network.PublicIPAddress(
-            f"{name}-bastion-pip",
-            public_ip_address_name=names.bastion_public_ip,
-            resource_group_name=rg.name,
-            location=args.location,
-            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-            public_ip_allocation_method="Static",
-            public_ip_address_version="IPv4",
-            tags=tags,
-            opts=child(self),
-        )
+        public_ip = standard_public_ip(self, f"{name}-bastion-pip", names.bastion_public_ip, rg, args.location, tags)
         self.bastion = network.BastionHost(
             f"{name}-bastion",
             bastion_host_name=names.bastion_host,

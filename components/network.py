@@ -81,17 +81,7 @@ class DatabricksNetwork(pulumi.ComponentResource):
         nat_gateway: network.NatGateway | None = None
         route_table: network.RouteTable | None = None
         if args.egress_mode == "nat_gateway":
-            pip = network.PublicIPAddress(
-                f"{name}-nat-pip",
-                public_ip_address_name=args.nat_public_ip_name,
-                resource_group_name=rg.name,
-                location=args.location,
-                sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-                public_ip_allocation_method="Static",
-                public_ip_address_version="IPv4",
-                tags=tags,
-                opts=child(self),
-            )
+            pip = standard_public_ip(self, f"{name}-nat-pip", args.nat_public_ip_name, rg, args.location, tags)
             nat_gateway = network.NatGateway(
                 f"{name}-nat",
                 nat_gateway_name=args.nat_gateway_name,
@@ -188,6 +178,22 @@ class DatabricksNetwork(pulumi.ComponentResource):
             }
         )
 
+
+
+def standard_public_ip(parent: pulumi.Resource, logical: str, ip_name: str, rg: resources.ResourceGroup, location: str,
+                       tags: dict[str, str]) -> network.PublicIPAddress:
+    """A Standard, static, regional IPv4 address: what a NAT gateway and Azure Bastion each require."""
+    return network.PublicIPAddress(
+        logical,
+        public_ip_address_name=ip_name,
+        resource_group_name=rg.name,
+        location=location,
+        sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+        public_ip_allocation_method="Static",
+        public_ip_address_version="IPv4",
+        tags=tags,
+        opts=child(parent),
+    )
 
 
 def network_security_group(parent: pulumi.Resource, logical: str, nsg_name: str, rules: Sequence[NsgRule],

@@ -25,7 +25,8 @@ FRONT_END_IP = "10.130.0.4"  # prod's transit VNet is 10.130.0.0/24; its endpoin
 
 class Resolver:
     def __init__(self, answer: list[str] | OSError):
-        self.answer, self.asked = answer, []
+        self.answer = answer
+        self.asked: list[str] = []
 
     def __call__(self, host: str) -> list[str]:
         self.asked.append(host)
@@ -36,7 +37,8 @@ class Resolver:
 
 class Connector:
     def __init__(self, failures: Mapping[str, OSError] | None = None):
-        self.failures, self.tried = dict(failures or {}), []
+        self.failures = dict(failures or {})
+        self.tried: list[tuple[str, int, float]] = []
 
     def __call__(self, address: str, port: int, timeout: float) -> None:
         self.tried.append((address, port, timeout))
@@ -133,7 +135,8 @@ def test_the_next_address_is_tried_when_one_does_not_connect(capsys: pytest.Capt
 
 def test_first_deployment_has_no_url_and_passes_saying_so(capsys: pytest.CaptureFixture[str]) -> None:
     resolve = Resolver([FRONT_END_IP])
-    for outputs in ({}, {"prod": {}}):  # no stack in the backend; a stack that was never deployed
+    cases: list[dict[str, dict[str, Any]]] = [{}, {"prod": {}}]
+    for outputs in cases:  # no stack in the backend; a stack that was never deployed
         code, lines = _run(capsys, ["--stack", "prod"], resolve=resolve, connect=Connector(), outputs=outputs)
         assert code == cli.EXIT_OK
         assert len(lines) == 1 and lines[0].startswith("prod: first deployment (no workspaceUrl output in the backend yet)")

@@ -170,11 +170,10 @@ def backend_outputs(backend: str, secrets_provider: str | None) -> OutputsReader
     def read(name: str) -> Mapping[str, Any] | None:
         try:
             stack = factory(name, False)
+            outputs = stack.outputs()  # type: ignore[attr-defined]
         except driver.StackMissingError:
             return None
-        try:
-            outputs = stack.outputs()  # type: ignore[attr-defined]
-        except Exception as exc:  # pulumi.automation.CommandError: a backend or passphrase problem
+        except Exception as exc:  # pulumi.automation.CommandError: a backend, login or passphrase problem
             raise driver.DriverError(f"cannot read the outputs of {name} in {backend}: {driver._first_line(exc)}") from exc
         return {k: getattr(v, "value", v) for k, v in outputs.items()}
 
@@ -243,7 +242,8 @@ def run(args: argparse.Namespace, *, resolve: Resolver = system_resolve, connect
             value = (found or {}).get(OUTPUT)
             url = value if isinstance(value, str) and value else None
     except driver.DriverError as exc:
-        print(f"error: {args.stack}: {exc}", file=sys.stderr)
+        one_line = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())  # install hints span lines
+        print(f"error: {args.stack}: {one_line}", file=sys.stderr)
         return EXIT_USAGE
     verdict = check(args.stack, spec, url, resolve=resolve, connect=connect, timeout=args.timeout)
     if verdict.reachable:

@@ -198,6 +198,75 @@ def test_an_unreadable_backend_is_an_environment_error_in_one_line(tmp_path: Pat
     assert code == cli.EXIT_USAGE and len(err) == 1 and "PULUMI_CONFIG_PASSPHRASE" in err[0]
 
 
+class _Output:
+    def __init__(self, value: Any, secret: bool = False):
+        self.value, self.secret = value, secret
+
+
+class _Stack:
+    def __init__(self, outputs: dict[str, _Output] | Exception):
+        self._outputs = outputs
+
+    def outputs(self) -> dict[str, _Output]:
+        if isinstance(self._outputs, Exception):
+            raise self._outputs
+        return self._outputs
+
+
+def test_the_backend_reader_maps_stacks_and_failures(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The real reader over a fake Automation API factory: a missing stack is a first deployment, the outputs'
+    values are read, and a backend that fails is an environment error (exit 2) in one line, never a traceback."""
+    from brickwall import driver
+
+    stacks_in_backend: dict[str, _Stack] = {
+        "prod": _Stack({"workspaceUrl": _Output(HOST), "subnets": _Output({"host": "10.30.0.0/21"})}),
+        "staging": _Stack(RuntimeError("code: 255\n stdout: \n stderr: error: failed to decrypt: incorrect passphrase\n")),
+    }
+    seen: list[tuple[str, str | None]] = []
+
+    def factory(backend: str, *, secrets_provider: str | None = None) -> driver.StackFactory:
+        seen.append((backend, secrets_provider))
+
+        def select(name: str, create: bool) -> Any:
+            assert create is False  # the preflight never creates a stack
+            if name not in stacks_in_backend:
+                raise driver.StackMissingError(name)
+            return stacks_in_backend[name]
+        return select
+
+    monkeypatch.setattr(driver, "automation_stack_factory", factory)
+    read = reach.backend_outputs("azblob://state", None)
+    assert read("prod") == {"workspaceUrl": HOST, "subnets": {"host": "10.30.0.0/21"}}
+    assert read("pr-9") is None
+    with pytest.raises(driver.DriverError, match="cannot read the outputs of staging in azblob://state: "
+                                                 "error: failed to decrypt: incorrect passphrase"):
+        read("staging")
+    assert seen == [("azblob://state", None)]
+
+    environ = {"PULUMI_CONFIG_PASSPHRASE": "x", "PULUMI_BACKEND_URL": "azblob://state"}
+    code = reach.run(_args("--stack", "staging"), resolve=Resolver([]), connect=Connector(), environ=environ)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == cli.EXIT_USAGE and len(err) == 1 and "incorrect passphrase" in err[0]
+    code = reach.run(_args("--stack", "prod"), resolve=Resolver([FRONT_END_IP]), connect=Connector(), environ=environ)
+    assert code == cli.EXIT_OK and HOST in capsys.readouterr().out
+
+
+def test_no_pulumi_cli_is_an_environment_error_in_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from brickwall import driver
+
+    def no_cli(backend: str, *, secrets_provider: str | None = None) -> driver.StackFactory:
+        raise driver.CliMissingError(driver.install_hint())
+
+    monkeypatch.setattr(driver, "automation_stack_factory", no_cli)
+    code = reach.run(_args("--stack", "prod", "--backend", "azblob://state"), resolve=Resolver([]), connect=Connector(),
+                     environ={"PULUMI_CONFIG_PASSPHRASE": "x"})
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == cli.EXIT_USAGE and len(err) == 1
+    assert "the Pulumi CLI is not on PATH" in err[0] and "curl -fsSL https://get.pulumi.com" in err[0]
+
+
 def test_the_exit_code_is_in_the_one_table() -> None:
     assert cli.EXIT_UNREACHABLE not in {cli.EXIT_OK, cli.EXIT_INVALID_SPEC, cli.EXIT_USAGE, cli.EXIT_FLAGGED,
                                         cli.EXIT_INTERNAL, stamp_cli.EXIT_OPERATION_FAILED}

@@ -46,7 +46,8 @@ def load(path: Path) -> dict[str, Any]:
 
 def triggers(wf: dict[str, Any]) -> dict[str, Any]:
     """`on:` parses as the boolean True under YAML 1.1 (PyYAML); accept either key."""
-    on = wf.get("on", wf.get(True))
+    keys: dict[Any, Any] = wf  # PyYAML's keys are not all strings here
+    on = keys.get("on", keys.get(True))
     if isinstance(on, str):
         return {on: None}
     if isinstance(on, list):

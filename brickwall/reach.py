@@ -115,7 +115,7 @@ def check(stack: str, spec: EnvironmentSpec, url: str | None, *, resolve: Resolv
     if not found:
         return Verdict(False, f"{stack}: {host} does not resolve from this runner (no address); {fix(stack)}")
     known = endpoint_subnets(spec)
-    addresses = [ipaddress.ip_address(a) for a in found]
+    addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in found]  # an IPv6 scope (fe80::1%eth0) is no address
     public = [a for a in addresses if not _private(a, known)]
     if public:
         return Verdict(False, f"{stack}: {host} resolves to {public[0]} (public), so {DATABRICKS_ZONE} did not answer "

@@ -213,6 +213,7 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
         f"{_NET}/virtualNetworks/virtualNetworkPeerings", "2024-05-01", ("virtualNetworkName", "virtualNetworkPeeringName")
     ),
     "azure-native:network:NetworkSecurityGroup": ArmType(f"{_NET}/networkSecurityGroups", "2024-05-01", ("networkSecurityGroupName",)),
+    "azure-native:network:ApplicationSecurityGroup": ArmType(f"{_NET}/applicationSecurityGroups", "2024-05-01", ("applicationSecurityGroupName",)),
     "azure-native:network:SecurityRule": ArmType(
         f"{_NET}/networkSecurityGroups/securityRules", "2024-05-01", ("networkSecurityGroupName", "securityRuleName")
     ),

@@ -434,27 +434,33 @@ def data_path_matrix(inputs: NetworkInputs) -> list[Row]:
             for nic in inputs.endpoint_nics for source in data_path_sources(inputs) for port in data_path_ports(inputs, nic)]
 
 
-def data_path_problems(inputs: NetworkInputs, rows: Sequence[Row] | None = None) -> list[str]:
-    """Where the evaluated matrix and the promise part: a promised path closed or never asked about, or a path
-    open that nothing promises. Empty when every promised path is open and every other one closed."""
-    rows = data_path_matrix(inputs) if rows is None else rows
+def data_path_problems(inputs: NetworkInputs) -> list[str]:
+    """Where the evaluated matrix and the promise part: a promised path closed, partly closed or never asked
+    about, or a path open that nothing promises. Empty when every promised path is open and every other closed."""
     promised = inputs.promised()
-    asked: set[DataPath] = set()
-    problems = []
 
     def is_promised(path: DataPath) -> bool:  # a port inside a promised range is promised
         lo, hi = parse_ports(path.port)
         return any(p.source == path.source and p.endpoint_class == path.endpoint_class
                    and parse_ports(p.port)[0] <= lo and hi <= parse_ports(p.port)[1] for p in promised)
 
-    for row in rows:
-        assert isinstance(row.destination, EndpointNic)
-        path = DataPath(row.source, row.destination.endpoint_class, row.port)
-        asked.add(path)
-        if is_promised(path) and row.access != "Allow":
-            problems.append(f"promised path closed: {row.source} to {row.destination} port {row.port} ({row.decided_by})")
-        elif not is_promised(path) and row.access == "Allow":
-            problems.append(f"unpromised path open: {row.source} to {row.destination} port {row.port} ({row.decided_by})")
+    asked: set[DataPath] = set()
+    problems = []
+    for nic in inputs.endpoint_nics:
+        for source in data_path_sources(inputs):
+            for port in data_path_ports(inputs, nic):
+                path = DataPath(source, nic.endpoint_class, port)
+                asked.add(path)
+                try:
+                    row = flow(inputs, source, nic, port)
+                except PartialMatchError as e:
+                    problems.append(f"{'promised' if is_promised(path) else 'unpromised'} path partly open: "
+                                    f"{source} to {nic} port {port} ({e})")
+                    continue
+                if is_promised(path) and row.access != "Allow":
+                    problems.append(f"promised path closed: {source} to {nic} port {port} ({row.decided_by})")
+                elif not is_promised(path) and row.access == "Allow":
+                    problems.append(f"unpromised path open: {source} to {nic} port {port} ({row.decided_by})")
     problems += [f"promised path not in the matrix: {p.source} to {p.endpoint_class} port {p.port}" for p in sorted(promised - asked)]
     return problems
 

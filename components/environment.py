@@ -26,7 +26,7 @@ from components.planning import diagnostics
 from components.planning.addresses import SubnetPlan, parse_network
 from components.planning.alerts import alert_rules
 from components.planning.bastion import BASTION, JUMP_HOST, transit_layout
-from components.planning.data_paths import KEY_VAULT, endpoint_classes
+from components.planning.data_paths import KEY_VAULT
 from components.planning.ingress import network_policies, tier_layout
 from components.planning.keys import parse_vault_id
 from components.planning.nsg_rules import (
@@ -35,6 +35,7 @@ from components.planning.nsg_rules import (
     private_endpoint_subnet_rules,
     workspace_subnet_rules,
 )
+from components.planning.reachability import endpoint_classes
 from components.private_link import PrivateLink, PrivateLinkArgs, TransitSide
 from components.spec import EnvironmentSpec
 from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST

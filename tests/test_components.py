@@ -8,8 +8,8 @@ from collections import Counter
 
 from brickwall import planfile, project
 from brickwall.engine import Recording, Registration
-from components.planning.data_paths import endpoint_classes
 from components.planning.nsg_rules import private_endpoint_subnet_rules, workspace_subnet_rules
+from components.planning.reachability import endpoint_classes
 from components.spec import EnvironmentSpec
 
 T = "azure-native:"

@@ -21,7 +21,7 @@ from components.planning.combined import (
     load_balancer_steps,
     topology_from_spec,
 )
-from components.planning.data_paths import DataPath, endpoint_classes
+from components.planning.data_paths import DataPath
 from components.planning.front_end import IpAccess, Step, ip_access_list_step, public_steps
 from components.planning.ingress import network_policies
 from components.planning.k8s_flows import Cluster
@@ -38,6 +38,7 @@ from components.planning.reachability import (
     NetworkInputs,
     PartialMatchError,
     data_path_problems,
+    endpoint_classes,
     evaluate,
     flow,
     inputs_from_spec,

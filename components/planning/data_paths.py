@@ -40,10 +40,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from components.spec import EnvironmentSpec
 
 BACKEND, WORKSPACE_STORAGE, LAKE, SQL, KEY_VAULT = "backend", "workspace-storage", "lake", "sql", "key-vault"
 ENDPOINT_CLASSES = (BACKEND, WORKSPACE_STORAGE, LAKE, SQL, KEY_VAULT)
@@ -70,17 +66,9 @@ CLUSTER_PORTS: Mapping[str, tuple[str, ...]] = MappingProxyType({BACKEND: BACKEN
 CONNECTOR_PORTS: Mapping[str, tuple[str, ...]] = MappingProxyType({BACKEND: HTTPS})
 
 
-def endpoint_classes(spec: EnvironmentSpec) -> tuple[str, ...]:
-    """The endpoint classes the spec puts in the workspace VNet's endpoint subnet, in table order."""
-    enc = spec.encryption
-    present = {
-        BACKEND: spec.private_link.backend,
-        WORKSPACE_STORAGE: spec.private_link.workspace_storage,
-        LAKE: spec.data.lake.enabled,
-        SQL: spec.data.sql.enabled,
-        # An existing vault keeps its own endpoints; only a vault the toolkit creates gets one here.
-        KEY_VAULT: enc.customer_managed_keys and enc.key_vault is not None and enc.key_vault.existing_id is None,
-    }
+def present_classes(*, backend: bool, workspace_storage: bool, lake: bool, sql: bool, key_vault: bool) -> tuple[str, ...]:
+    """The endpoint classes present, in table order (`reachability.endpoint_classes` reads them off a spec)."""
+    present = {BACKEND: backend, WORKSPACE_STORAGE: workspace_storage, LAKE: lake, SQL: sql, KEY_VAULT: key_vault}
     return tuple(c for c in ENDPOINT_CLASSES if present[c])
 
 

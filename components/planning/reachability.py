@@ -57,7 +57,7 @@ from components.planning.data_paths import (
     CONNECTOR_PORTS,
     ENDPOINTS_OF_CLASS,
     DataPath,
-    endpoint_classes,
+    present_classes,
     promised_paths,
 )
 from components.planning.nsg_rules import (
@@ -327,6 +327,17 @@ class NetworkInputs:
 
     def promised(self) -> frozenset[DataPath]:
         return promised_paths(self.endpoint_classes, (self.host, self.container), self.aks)
+
+
+def endpoint_classes(spec: EnvironmentSpec) -> tuple[str, ...]:
+    """The private-endpoint classes the spec puts in the workspace VNet's endpoint subnet, in table order."""
+    enc = spec.encryption
+    return present_classes(
+        backend=spec.private_link.backend, workspace_storage=spec.private_link.workspace_storage,
+        lake=spec.data.lake.enabled, sql=spec.data.sql.enabled,
+        # An existing vault keeps its own endpoints; only a vault the toolkit creates gets one here.
+        key_vault=enc.customer_managed_keys and enc.key_vault is not None and enc.key_vault.existing_id is None,
+    )
 
 
 def inputs_from_spec(spec: EnvironmentSpec, peered: Sequence[str] = ()) -> NetworkInputs:

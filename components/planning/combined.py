@@ -2,7 +2,8 @@
 
 Four planes, one table (`combined_rows`, rendered by `combined_markdown` with its legend):
 
-* **subnets**: the NSG matrix of `reachability.subnet_matrix` (host, container and private-endpoint subnets).
+* **subnets**: the NSG matrix of `reachability.subnet_matrix` (host and container subnets, and every private endpoint
+  of the endpoint subnet by its application security group).
 * **aks subnet**: flows to the ingress tier's nodes. The toolkit puts no NSG on the AKS subnet, so nothing filters
   there, not even Azure's default rules (they exist only inside an NSG); only the sender's NSG, if it has one,
   and the fact that the nodes have private addresses only (private cluster, egress through NAT or the firewall).
@@ -322,7 +323,8 @@ def labels(t: Topology) -> dict[str, str]:
     return out
 
 
-LEGEND = """Planes: **subnets** (both NSGs of a subnet-to-subnet flow), **aks subnet** (the ingress tier's nodes),
+LEGEND = """Planes: **subnets** (both NSGs of a subnet-to-subnet flow; a private endpoint is named with the application
+security group of its class, which the endpoint subnet's rules admit to), **aks subnet** (the ingress tier's nodes),
 **workspace** (the UI / REST API on 443), **ingress** (the ingress load balancer's 443 through to Traefik) and
 **kubernetes** (pod flows under the NetworkPolicies). *decided by* names, for a flow that gets through, every
 layer it crosses, and otherwise the layer that stops it, as `layer: reason`:

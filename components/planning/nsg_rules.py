@@ -21,6 +21,10 @@ Which service tags and ports apply under each `requiredNsgRules` mode:
 
 Secure cluster connectivity means no inbound rule from the control plane (the legacy
 22 and 5557 inbound rules never appear).
+
+The private-endpoint subnet's table (`private_endpoint_subnet_rules`) is built from the promise in
+`components/planning/data_paths.py`: one allow per endpoint class and client, whose destination is the
+class's application security group (`NsgRule.destination_asgs`), then a deny of everything else.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from components.planning.data_paths import BACKEND_PORTS, CLUSTER_PORTS, CONNECTOR_PORTS, ENDPOINT_CLASSES
+from components.planning.data_paths import CLUSTER_PORTS, CONNECTOR_PORTS, ENDPOINT_CLASSES
 
 Direction = Literal["Inbound", "Outbound"]
 Access = Literal["Allow", "Deny"]
@@ -40,8 +44,6 @@ DATABRICKS_RULE_PREFIX = "Microsoft.Databricks-workspaces_UseOnly_"
 DATABRICKS_PRIORITY_RANGE = range(100, 200)
 LOWEST_PRECEDENCE = 4096
 
-# Ports the compute plane uses towards a back-end private endpoint (REST, SCC relay, metastore, webapp).
-BACKEND_ENDPOINT_PORTS = BACKEND_PORTS
 
 
 @dataclass(frozen=True)

@@ -386,7 +386,6 @@ OUTBOUND_TAG_FLOWS: tuple[tuple[str, str], ...] = (
     (INTERNET, "443"), ("Storage", "443"), ("Sql", "3306"), ("EventHub", "9093"),
     ("AzureActiveDirectory", "443"), ("AzureFrontDoor.Frontend", "443"), (AZURE_DATABRICKS, "443"),
 )
-ENDPOINT_PORTS = ("443", "6666")
 # Ports every source is asked about on every private endpoint, besides the ones any client is promised there.
 ENDPOINT_PROBE_PORTS = ("22", "443", "1433", "3306", "6666", "8443-8451")
 

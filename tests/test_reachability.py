@@ -572,3 +572,23 @@ def test_an_unpromised_open_path_is_found() -> None:
     # A peered range let in on the SQL rule.
     sql_sources = _prod_with(_replace("allow-workspace-to-sql", sources=(*(net.host, net.container), CORPORATE)))
     assert any(p.startswith(f"unpromised path open: {CORPORATE} to sql endpoint") for p in sql_sources)
+
+
+def test_application_security_group_semantics() -> None:
+    """A rule naming an ASG applies only to the endpoints in it; an address query over its members has no single answer."""
+    ctx = NetworkContext(vnet=("10.0.0.0/16",), asg_subnets=(("sql", "10.0.8.0/27"), ("lake", "10.0.8.0/27")))
+    rule = NsgRule(name="to-sql", priority=200, direction="Inbound", access="Allow", protocol="Tcp", sources=("10.0.0.0/22",),
+                   destinations=(), destination_ports=("1433-65535",), owner="toolkit", description="", destination_asgs=("sql",))
+    sql, lake = EndpointNic("sql", "sql", "10.0.8.0/27", ("sql",)), EndpointNic("lake-dfs", "lake", "10.0.8.0/27", ("lake",))
+    assert evaluate([rule], "Inbound", "10.0.0.0/22", sql, "1433", ctx=ctx).rule_name == "to-sql"
+    assert evaluate([rule], "Inbound", "10.0.0.0/22", sql, "11000-11999", ctx=ctx).access == "Allow"
+    assert evaluate([rule], "Inbound", "10.0.0.0/22", lake, "1433", ctx=ctx).rule_name == "AllowVnetInBound"
+    assert evaluate([rule], "Inbound", "10.0.4.0/22", sql, "1433", ctx=ctx).rule_name == "AllowVnetInBound"  # not a source
+    with pytest.raises(PartialMatchError):
+        evaluate([rule], "Inbound", "10.0.0.0/22", "10.0.8.4", "1433", ctx=ctx)
+    # An address outside every member's subnet is simply not a member; a service tag never is.
+    assert evaluate([rule], "Inbound", "10.0.0.0/22", "10.0.9.0/24", "1433", ctx=ctx).rule_name == "AllowVnetInBound"
+    assert evaluate([rule], "Inbound", "10.0.0.0/22", "Sql", "1433", ctx=ctx).rule_name == "DenyAllInBound"
+    # An address rule covering the endpoint's whole subnet applies to it.
+    subnet_rule = replace(rule, name="to-subnet", destinations=("10.0.8.0/27",), destination_asgs=())
+    assert evaluate([subnet_rule], "Inbound", "10.0.0.0/22", lake, "1433", ctx=ctx).rule_name == "to-subnet"

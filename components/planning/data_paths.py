@@ -26,13 +26,14 @@ as trusted services and the key is created through ARM (components/keys.py), so 
 the vault's endpoint and the design promises none.
 
 Azure SQL over a private endpoint: with the Proxy connection policy a client needs only 1433; with Redirect,
-which Microsoft recommends for private link, "inbound communication to the VNET hosting the private endpoint to
-port range 1433 to 65535" (https://learn.microsoft.com/azure/azure-sql/database/private-endpoint-overview, "Use
-Redirect connection policy with private endpoints"). The program leaves the server's policy at Default (the pinned
-pulumi-azure-native 3.29.0 has no resource for `Microsoft.Sql/servers/connectionPolicies`), under which private
-endpoint connections are proxied until an operator chooses Redirect
-(https://learn.microsoft.com/azure/azure-sql/database/connectivity-architecture#connection-policy); the rule admits
-1433-65535 so both policies work, and only towards the SQL endpoint's ASG.
+which Microsoft recommends for private link, clients need "inbound communication to the VNET hosting the private
+endpoint to port range 1433 to 65535" and must choose Redirect explicitly on the server
+(https://learn.microsoft.com/azure/azure-sql/database/private-endpoint-overview, "Use Redirect connection policy with
+private endpoints"; the Default policy and the gateway on 1433:
+https://learn.microsoft.com/azure/azure-sql/database/connectivity-architecture#connection-policy). The program
+leaves the server's policy at Default: the pinned pulumi-azure-native 3.29.0 has no resource for
+`Microsoft.Sql/servers/connectionPolicies`, so an operator may switch it to Redirect at any time outside the
+program. The rule therefore admits 1433-65535, so both policies work, and only towards the SQL endpoint's ASG.
 """
 
 from __future__ import annotations

@@ -187,13 +187,13 @@ def _check_endpoint_subnet_nsg(args: StackValidationArgs, report: Say) -> None:
         for pe in endpoints:
             if "sqlServer" not in {g for g, _ in endpoint_groups(pe.props)}:
                 continue
-            asgs = {arm_key(dig(g, "id")) for g in as_list(dig(pe.props, "applicationSecurityGroups"))}
+            sql_asgs = {arm_key(dig(g, "id")) for g in as_list(dig(pe.props, "applicationSecurityGroups"))}
             admitted: set[str] = set()
             for rule in rules:
                 p = rule.props
                 ports = port_ranges([x for x in [dig(p, "destinationPortRange"), *as_list(dig(p, "destinationPortRanges"))] if x is not None])
                 targets = {arm_key(dig(g, "id")) for g in as_list(dig(p, "destinationApplicationSecurityGroups"))}
-                if targets & asgs and str(dig(p, "protocol", "")).lower() in ("tcp", "*") and _covers(ports, lo, hi):
+                if targets & sql_asgs and str(dig(p, "protocol", "")).lower() in ("tcp", "*") and _covers(ports, lo, hi):
                     admitted |= {str(x) for x in [dig(p, "sourceAddressPrefix"), *as_list(dig(p, "sourceAddressPrefixes"))] if x is not None}
             missing = sorted(clusters - admitted)
             if missing:

@@ -202,6 +202,9 @@ ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
         "securityRuleName",
         _NET + "networkSecurityGroups/{networkSecurityGroupName}/securityRules/{securityRuleName}",
     ),
+    "azure-native:network:ApplicationSecurityGroup": (
+        "applicationSecurityGroupName", _NET + "applicationSecurityGroups/{applicationSecurityGroupName}",
+    ),
     "azure-native:network:NatGateway": ("natGatewayName", _NET + "natGateways/{natGatewayName}"),
     "azure-native:network:PublicIPAddress": ("publicIpAddressName", _NET + "publicIPAddresses/{publicIpAddressName}"),
     "azure-native:network:RouteTable": ("routeTableName", _NET + "routeTables/{routeTableName}"),

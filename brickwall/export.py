@@ -255,8 +255,12 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
     "azure-native:network:NetworkSecurityGroup": ArmType(
         f"{_NET}/networkSecurityGroups", "2024-05-01", ("networkSecurityGroupName",), nested=("securityRules[]",)
     ),
+    "azure-native:network:ApplicationSecurityGroup": ArmType(
+        f"{_NET}/applicationSecurityGroups", "2024-05-01", ("applicationSecurityGroupName",)
+    ),
     "azure-native:network:SecurityRule": ArmType(
-        f"{_NET}/networkSecurityGroups/securityRules", "2024-05-01", ("networkSecurityGroupName", "securityRuleName")
+        f"{_NET}/networkSecurityGroups/securityRules", "2024-05-01", ("networkSecurityGroupName", "securityRuleName"),
+        nested=("sourceApplicationSecurityGroups[]", "destinationApplicationSecurityGroups[]"),
     ),
     "azure-native:network:NatGateway": ArmType(f"{_NET}/natGateways", "2024-05-01", ("natGatewayName",)),
     "azure-native:network:PublicIPAddress": ArmType(f"{_NET}/publicIPAddresses", "2024-05-01", ("publicIpAddressName",)),

@@ -37,9 +37,12 @@ def private_zone(parent: pulumi.Resource, logical: str, *, zone_name: str, resou
 def private_endpoint(parent: pulumi.Resource, logical: str, *, endpoint_name: str, resource_group_name: pulumi.Input[str],
                      location: str, subnet_id: pulumi.Input[str], target_id: pulumi.Input[str], group_id: str,
                      zone: privatedns.PrivateZone, zone_config_name: str, tags: Mapping[str, str],
-                     depends_on: Sequence[pulumi.Resource] = ()) -> network.PrivateEndpoint:
+                     depends_on: Sequence[pulumi.Resource] = (),
+                     application_security_group_id: pulumi.Input[str] | None = None) -> network.PrivateEndpoint:
     """An endpoint (`<logical>-pe`) on one sub-resource of `target_id`, with a DNS zone group (`<logical>-dns`) that
-    writes its record into `zone`."""
+    writes its record into `zone`. With `application_security_group_id` the endpoint's IP configuration joins that
+    application security group, which the subnet's NSG rules name
+    (https://learn.microsoft.com/azure/private-link/configure-asg-private-endpoint)."""
     pe = network.PrivateEndpoint(
         f"{logical}-pe",
         private_endpoint_name=endpoint_name,
@@ -53,6 +56,8 @@ def private_endpoint(parent: pulumi.Resource, logical: str, *, endpoint_name: st
             )
         ],
         custom_network_interface_name=f"{endpoint_name}-nic",
+        application_security_groups=[network.ApplicationSecurityGroupArgs(id=application_security_group_id)]
+        if application_security_group_id is not None else None,
         tags=dict(tags),
         opts=child(parent, depends_on=depends_on),
     )

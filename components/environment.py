@@ -26,6 +26,7 @@ from components.planning import diagnostics
 from components.planning.addresses import SubnetPlan, parse_network
 from components.planning.alerts import alert_rules
 from components.planning.bastion import BASTION, JUMP_HOST, transit_layout
+from components.planning.data_paths import KEY_VAULT
 from components.planning.ingress import network_policies, tier_layout
 from components.planning.keys import parse_vault_id
 from components.planning.nsg_rules import (
@@ -34,6 +35,7 @@ from components.planning.nsg_rules import (
     private_endpoint_subnet_rules,
     workspace_subnet_rules,
 )
+from components.planning.reachability import endpoint_classes
 from components.private_link import PrivateLink, PrivateLinkArgs, TransitSide
 from components.spec import EnvironmentSpec
 from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST
@@ -88,7 +90,9 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
         kids = pulumi.ResourceOptions(parent=self, providers={"azure-native": provider})
 
         workspace_rules = workspace_subnet_rules(spec.workspace.required_nsg_rules, net.egress.allow_internet_outbound)
-        endpoint_rules = private_endpoint_subnet_rules((str(plan[HOST]), str(plan[CONTAINER])), str(plan[ENDPOINTS]),
+        # One table, one set of endpoint classes: the rows created here are the rows the reachability matrix reads.
+        classes = endpoint_classes(spec)
+        endpoint_rules = private_endpoint_subnet_rules((str(plan[HOST]), str(plan[CONTAINER])), classes,
                                                        str(plan[AKS]) if self._creates_aks(spec) else None)
         self.network = DatabricksNetwork(
             f"{name}-network",
@@ -108,6 +112,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 workspace_rules=workspace_rules,
                 endpoint_nsg_name=names.endpoint_network_security_group,
                 endpoint_rules=endpoint_rules,
+                endpoint_asg_names={cls: f"{names.endpoint_application_security_group}-{cls}" for cls in classes},
                 egress_mode=net.egress.mode,
                 nat_gateway_name=names.nat_gateway,
                 nat_public_ip_name=names.nat_public_ip,
@@ -207,6 +212,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 webauth_workspace_name=names.webauth_workspace,
                 protect=protect,
                 after=self.key_grants.grants if self.key_grants else (),
+                endpoint_asg_ids=self.network.endpoint_asg_ids,
             ),
             opts=kids,
         )
@@ -309,6 +315,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 protect=spec.protection.protect_data,
                 tenant_id=azure.tenant_id,
                 alert_emails=spec.monitoring.alerts.emails,
+                endpoint_asg_ids=self.network.endpoint_asg_ids,
             ),
             opts=kids,
         )
@@ -352,6 +359,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 databricks_app_object_id=enc.databricks_app_object_id if enc.managed_services else None,
                 protect=spec.protection.protect_data,
                 vault_provider=vault_provider,
+                endpoint_asg_id=self.network.endpoint_asg_ids.get(KEY_VAULT),
             ),
             opts=kids,
         )

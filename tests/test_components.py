@@ -9,6 +9,7 @@ from collections import Counter
 from brickwall import planfile, project
 from brickwall.engine import Recording, Registration
 from components.planning.nsg_rules import private_endpoint_subnet_rules, workspace_subnet_rules
+from components.planning.reachability import endpoint_classes
 from components.spec import EnvironmentSpec
 
 T = "azure-native:"
@@ -108,13 +109,35 @@ def test_subnets_match_the_address_plan(rec: Recording, spec: EnvironmentSpec) -
     assert host.urn in container.dependencies and container.urn in ep.dependencies
 
 
+def test_each_private_endpoint_joins_its_class_application_security_group(rec: Recording, spec: EnvironmentSpec) -> None:
+    names, rg = spec.names, spec.names.resource_group
+    classes = endpoint_classes(spec)
+    asgs = {r.inputs["applicationSecurityGroupName"]: r for r in rec.of_type(T + "network:ApplicationSecurityGroup")}
+    assert set(asgs) == {f"{names.endpoint_application_security_group}-{c}" for c in classes}
+    assert all(a.inputs["resourceGroupName"] == rg and a.inputs["location"] == spec.region for a in asgs.values())
+    endpoint_class = {names.backend_endpoint: "backend", names.dfs_endpoint: "workspace-storage", names.blob_endpoint: "workspace-storage",
+                      names.data_lake_dfs_endpoint: "lake", names.data_lake_blob_endpoint: "lake", names.sql_endpoint: "sql",
+                      names.key_vault_endpoint: "key-vault"}
+    seen = set()
+    for pe in rec.of_type(PE):
+        name = pe.inputs["privateEndpointName"]
+        joined = [g["id"] for g in pe.inputs.get("applicationSecurityGroups") or []]
+        if name in endpoint_class:  # the workspace VNet's endpoint subnet: exactly its class's ASG
+            seen.add(endpoint_class[name])
+            asg = f"{names.endpoint_application_security_group}-{endpoint_class[name]}"
+            assert joined == [arm(rg, f"Microsoft.Network/applicationSecurityGroups/{asg}")], name
+        else:  # the transit VNet's front-end and web-auth endpoints: no NSG there, no ASG
+            assert joined == [], name
+    assert seen == set(classes)
+
+
 def test_security_rules_are_the_planned_table(rec: Recording, spec: EnvironmentSpec) -> None:
     plan = spec.network.plan
     tables = {
         spec.names.network_security_group: workspace_subnet_rules(
             spec.workspace.required_nsg_rules, spec.network.egress.allow_internet_outbound),
         spec.names.endpoint_network_security_group: private_endpoint_subnet_rules(
-            (str(plan["host"]), str(plan["container"])), str(plan["private_endpoints"]),
+            (str(plan["host"]), str(plan["container"])), endpoint_classes(spec),
             str(plan["aks"]) if spec.ingress.enabled and spec.ingress.cluster == "aks" else None),
     }
     for nsg_name, table in tables.items():
@@ -129,6 +152,13 @@ def test_security_rules_are_the_planned_table(rec: Recording, spec: EnvironmentS
             sources = [i["sourceAddressPrefix"]] if "sourceAddressPrefix" in i else i["sourceAddressPrefixes"]
             ports = [i["destinationPortRange"]] if "destinationPortRange" in i else i["destinationPortRanges"]
             assert tuple(sources) == row.sources and tuple(ports) == row.destination_ports
+            if row.destination_asgs:  # an ASG destination, never an address prefix besides it
+                assert "destinationAddressPrefix" not in i and "destinationAddressPrefixes" not in i
+                assert [g["id"] for g in i["destinationApplicationSecurityGroups"]] == [
+                    arm(spec.names.resource_group, "Microsoft.Network/applicationSecurityGroups/"
+                        f"{spec.names.endpoint_application_security_group}-{asg}") for asg in row.destination_asgs]
+            else:
+                assert "destinationApplicationSecurityGroups" not in i
     # Nothing we create pretends to be a rule Databricks owns.
     assert not any(r.inputs["securityRuleName"].startswith("Microsoft.Databricks") for r in rec.of_type(RULE))
     inbound_internet_deny = [r for r in rec.of_type(RULE) if r.inputs["direction"] == "Inbound"

@@ -31,6 +31,7 @@ NAME_RULES: dict[str, NameRule] = {
     "virtual_network": NameRule(2, 64, _DASHED, "letters, digits, _ . -; starts with a letter or digit, ends with a letter, digit or _"),
     "subnet": NameRule(1, 80, _DASHED, "letters, digits, _ . -; starts with a letter or digit, ends with a letter, digit or _"),
     "network_security_group": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    "application_security_group": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
     "security_rule": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
     "public_ip": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
     "nat_gateway": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
@@ -97,6 +98,8 @@ class NamePlan:
     transit_private_endpoint_subnet: str
     network_security_group: str
     endpoint_network_security_group: str
+    # Prefix of the private endpoints' application security groups, one per endpoint class: `<prefix>-<class>`.
+    endpoint_application_security_group: str
     nat_gateway: str
     nat_public_ip: str
     route_table: str
@@ -151,6 +154,7 @@ class NamePlan:
         "transit_private_endpoint_subnet": "subnet",
         "network_security_group": "network_security_group",
         "endpoint_network_security_group": "network_security_group",
+        "endpoint_application_security_group": "application_security_group",
         "nat_gateway": "nat_gateway",
         "nat_public_ip": "public_ip",
         "route_table": "route_table",
@@ -221,6 +225,7 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         transit_private_endpoint_subnet="snet-private-endpoints",
         network_security_group=f"nsg-{base}-dbw",
         endpoint_network_security_group=f"nsg-{base}-pe",
+        endpoint_application_security_group=f"asg-{base}-pe",
         nat_gateway=f"ng-{base}",
         nat_public_ip=f"pip-{base}-nat",
         route_table=f"rt-{base}-egress",

@@ -207,7 +207,7 @@ def test_workspace(rec: Recording, spec: EnvironmentSpec) -> None:
     assert i["requiredNsgRules"] == spec.workspace.required_nsg_rules
     assert i["managedResourceGroupId"] == f"{SUB}/resourceGroups/{names.managed_resource_group}"
     assert i["resourceGroupName"] == rg and i["location"] == spec.region
-    assert "computeMode" not in i
+    assert i["computeMode"] == "Hybrid"  # classic compute; Azure requires the mode on create
     assert ws.protect is spec.protection.protect_data
     assert ws.retain_on_delete is spec.protection.protect_data
     workspace_subnets = (names.host_subnet, names.container_subnet, names.private_endpoint_subnet)
@@ -338,7 +338,7 @@ def test_tier_shapes() -> None:
     assert len(dev.of_type(PE)) == 1 and len(dev.of_type(RG)) == 1
     # staging and prod: private end to end, data protected.
     for rec in (staging, prod):
-        workspaces = [w for w in rec.of_type(WS) if "computeMode" not in w.inputs]
+        workspaces = [w for w in rec.of_type(WS) if w.inputs.get("computeMode") != "Serverless"]
         assert [w.inputs["publicNetworkAccess"] for w in workspaces] == ["Disabled"]
         assert all(w.protect and w.retain_on_delete for w in rec.of_type(WS))
         groups = Counter(g for pe in rec.of_type(PE) for c in pe.inputs["privateLinkServiceConnections"] for g in c["groupIds"])

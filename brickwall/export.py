@@ -280,7 +280,16 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
     "azure-native:eventhub:EventHub": ArmType("Microsoft.EventHub/namespaces/eventhubs", "2024-01-01", ("namespaceName", "eventHubName")),
     "azure-native:operationalinsights:DataExport": ArmType(
         "Microsoft.OperationalInsights/workspaces/dataExports", "2023-09-01", ("workspaceName", "dataExportName")
-    ),    # The engineers' way in (components/bastion.py).
+    ),
+    # The ARM name of the namespace's one rule set is "<namespace>/default"; azure-native has no input naming it.
+    "azure-native:eventhub:NamespaceNetworkRuleSet": ArmType(
+        "Microsoft.EventHub/namespaces/networkRuleSets", "2024-01-01", ("namespaceName", "networkRuleSetName")
+    ),
+    "azure-native:monitor:PrivateLinkScope": ArmType("Microsoft.Insights/privateLinkScopes", "2023-06-01-preview", ("scopeName",)),
+    "azure-native:monitor:PrivateLinkScopedResource": ArmType(
+        "Microsoft.Insights/privateLinkScopes/scopedResources", "2023-06-01-preview", ("scopeName", "name")
+    ),
+    # The engineers' way in (components/bastion.py).
     "azure-native:network:BastionHost": ArmType(f"{_NET}/bastionHosts", "2024-05-01", ("bastionHostName",)),
     "azure-native:network:NetworkInterface": ArmType(f"{_NET}/networkInterfaces", "2024-05-01", ("networkInterfaceName",)),
     "azure-native:compute:VirtualMachine": ArmType("Microsoft.Compute/virtualMachines", "2024-11-01", ("vmName",)),

@@ -127,7 +127,8 @@ def test_the_audit_rules_are_in_the_pack() -> None:
     assert {p.name for p in POLICIES} >= AUDIT_RULES
     for policy in POLICIES:
         if policy.name in AUDIT_RULES:
-            assert policy.enforcement_level.value == "mandatory" and policy.description and policy.remediation_steps
+            assert policy.enforcement_level is not None and policy.enforcement_level.value == "mandatory"
+            assert policy.description and policy.remediation_steps
 
 
 @pytest.mark.parametrize("case", sorted(MUTATIONS))

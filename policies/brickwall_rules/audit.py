@@ -32,7 +32,7 @@ from brickwall_rules.base import (
     tier_of,
     workspace_key,
 )
-from components.planning import audit_network
+from components.planning.audit_network import AMPLS_GROUP, AMPLS_ZONES, EVENT_HUB_GROUP, TRUSTED_SERVICES_BYPASS
 from components.planning.diagnostics import AKS, CATEGORIES, DATABRICKS, KEY_VAULT, MIN_LOG_RETENTION_DAYS
 
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
@@ -292,8 +292,8 @@ def _check_flow_log_storage(args: StackValidationArgs, report: Say) -> None:
                 report(f"flow-log storage account {shown!r} takes public traffic: its firewall must deny by default with no IP "
                        "or virtual-network rule (only the trusted-services exception passes)", account.urn)
             bypass = {part.strip().lower() for part in str(dig(rules, "bypass", "")).split(",")}
-            if audit_network.TRUSTED_SERVICES_BYPASS.lower() not in bypass:
-                report(f"flow-log storage account {shown!r} lacks the {audit_network.TRUSTED_SERVICES_BYPASS} bypass: Network "
+            if TRUSTED_SERVICES_BYPASS.lower() not in bypass:
+                report(f"flow-log storage account {shown!r} lacks the {TRUSTED_SERVICES_BYPASS} bypass: Network "
                        "Watcher, a trusted service, cannot write flow logs through its firewall", account.urn)
 
 
@@ -330,8 +330,8 @@ def _check_siem_hub(args: StackValidationArgs, report: Say) -> None:
             if dig(rules.props, "trustedServiceAccessEnabled") is not True:
                 report(f"the network rule set of Event Hub namespace {shown!r} has trustedServiceAccessEnabled off: Log "
                        "Analytics data export, a trusted service, cannot write the SIEM export", rules.urn)
-        if (audit_network.EVENT_HUB_GROUP, key) not in endpoints:
-            report(f"Event Hub namespace {shown!r} has no private endpoint (group {audit_network.EVENT_HUB_GROUP!r}): the SIEM "
+        if (EVENT_HUB_GROUP, key) not in endpoints:
+            report(f"Event Hub namespace {shown!r} has no private endpoint (group {EVENT_HUB_GROUP!r}): the SIEM "
                    "has no way to read the export", ns.urn)
 
 
@@ -362,12 +362,12 @@ def _check_log_analytics_private(args: StackValidationArgs, report: Say) -> None
     workspaces = of_type(args, LOG_ANALYTICS)
     if not workspaces or tier_of(workspaces[0].urn, args.get_config()) == "dev":
         return
-    wanted_zones = {zone for zone, _ in audit_network.AMPLS_ZONES}
+    wanted_zones = {zone for zone, _ in AMPLS_ZONES}
     # Scopes (by ARM key) that have an azuremonitor endpoint with every documented zone.
     served: set[str] = set()
     for pe in of_type(args, PRIVATE_ENDPOINT):
         for group, target in endpoint_groups(pe.props):
-            if group.lower() == audit_network.AMPLS_GROUP and wanted_zones <= _zone_names(args, pe):
+            if group.lower() == AMPLS_GROUP and wanted_zones <= _zone_names(args, pe):
                 served.add(target)
     scopes = {_resource_key(s, "Microsoft.Insights/privateLinkScopes", "scopeName"): s for s in of_type(args, SCOPE)}
     for ws in workspaces:
@@ -387,7 +387,7 @@ def _check_log_analytics_private(args: StackValidationArgs, report: Say) -> None
                    "refused, nothing reaches it", ws.urn)
         elif not scope_keys & served:
             report(f"the Azure Monitor Private Link Scope of workspace {shown!r} has no private endpoint (group "
-                   f"{audit_network.AMPLS_GROUP!r}) writing into every documented zone ({', '.join(sorted(wanted_zones))})", ws.urn)
+                   f"{AMPLS_GROUP!r}) writing into every documented zone ({', '.join(sorted(wanted_zones))})", ws.urn)
 
 
 LOG_ANALYTICS_PRIVATE_LINK = stack_rule(

@@ -271,7 +271,8 @@ ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
     "azure-native:operationalinsights:DataExport": (
         "dataExportName", _RG + "/providers/Microsoft.OperationalInsights/workspaces/{workspaceName}/dataExports/{dataExportName}",
     ),
-    # The namespace's one network rule set is always named "default" in ARM; azure-native has no input for it.
+    # Azure names a namespace's one network rule set "default"; azure-native has no input for that name, so the mock
+    # (and the exporter's ARM name) falls back to the logical name until the exporter learns fixed child names.
     "azure-native:eventhub:NamespaceNetworkRuleSet": (
         "networkRuleSetName", _RG + "/providers/Microsoft.EventHub/namespaces/{namespaceName}/networkRuleSets/{networkRuleSetName}",
     ),

@@ -281,7 +281,8 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
     "azure-native:operationalinsights:DataExport": ArmType(
         "Microsoft.OperationalInsights/workspaces/dataExports", "2023-09-01", ("workspaceName", "dataExportName")
     ),
-    # The ARM name of the namespace's one rule set is "<namespace>/default"; azure-native has no input naming it.
+    # The ARM name of the namespace's one rule set is "<namespace>/default" (its schema's name pattern); azure-native
+    # has no input naming it, so the name written here falls back to the logical name (to fix with the exporter).
     "azure-native:eventhub:NamespaceNetworkRuleSet": ArmType(
         "Microsoft.EventHub/namespaces/networkRuleSets", "2024-01-01", ("namespaceName", "networkRuleSetName")
     ),

@@ -507,6 +507,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     outbound_type="userAssignedNATGateway" if spec.network.egress.mode == "nat_gateway" else "userDefinedRouting",
                     log_analytics_workspace_id=self.audit.log_analytics_id,
                     tenant_id=azure.tenant_id,
+                    after=[self.monitor_private_link] if self.monitor_private_link is not None else [],
                 ),
                 opts=kids,
             )

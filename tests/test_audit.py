@@ -473,3 +473,12 @@ def test_container_insights_reaches_the_scope_endpoint_and_nothing_new_opens(pro
     created = sorted(r.inputs["securityRuleName"] for r in prod.of_type(T + "network:SecurityRule")
                      if r.inputs["networkSecurityGroupName"] == spec.names.endpoint_network_security_group)
     assert created == sorted(r.name for r in inputs.endpoint_rules())
+
+
+def test_aks_enables_monitoring_after_the_scope_is_in_place(prod: Recording) -> None:
+    """Microsoft has the private link configured before Container Insights is enabled on the cluster
+    (kubernetes-monitoring-private-link.md): the cluster waits for the scope's endpoint and its DNS records."""
+    cluster = prod.one(T + "containerservice:ManagedCluster")
+    assert cluster.inputs["addonProfiles"]["omsagent"]["enabled"] is True
+    for name in ("prod-monitor-private-link-pe", "prod-monitor-private-link-dns", "prod-monitor-private-link-log-analytics"):
+        assert prod.one(PE if name.endswith("-pe") else (ZONE_GROUP if name.endswith("-dns") else SCOPED), name).urn in cluster.dependencies

@@ -6,8 +6,8 @@ Sources:
 - AMPLS: one private endpoint on the scope (sub-resource `azuremonitor`) and five private DNS zones,
   https://learn.microsoft.com/azure/azure-monitor/logs/private-link-configure#review-your-endpoints-dns-settings
   (MicrosoftDocs/azure-monitor-docs articles/azure-monitor/logs/private-link-configure.md); the sub-resource name:
-  https://learn.microsoft.com/azure/private-link/private-endpoint-dns#management-and-governance
-  ("Azure Monitor (Microsoft.Insights/privateLinkScopes) | azuremonitor").
+  https://learn.microsoft.com/azure/private-link/private-endpoint-dns (MicrosoftDocs/azure-docs
+  articles/private-link/private-endpoint-dns.md: "Azure Monitor (Microsoft.Insights/privateLinkScopes) | azuremonitor").
 - AMPLS DNS is shared by every network that uses the same DNS: one scope per DNS, the zones linked to the networks
   that use it and no other (private-link-design.md, "Avoid DNS overrides by using a single AMPLS").
 - Diagnostic settings reach a workspace over a Microsoft channel that the workspace's public-network flags do not

@@ -345,6 +345,14 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
         renames=(("properties.resourceId", "properties.destination.resourceId"),
                  ("properties.eventHubName", "properties.destination.metaData.eventHubName")),
     ),
+    # A namespace has one network rule set, named "default" (the schema's name pattern); the SDK takes no name for it.
+    "azure-native:eventhub:NamespaceNetworkRuleSet": ArmType(
+        "Microsoft.EventHub/namespaces/networkRuleSets", "2024-01-01", ("namespaceName", Fixed("default"))
+    ),
+    "azure-native:monitor:PrivateLinkScope": ArmType("Microsoft.Insights/privateLinkScopes", "2023-06-01-preview", ("scopeName",)),
+    "azure-native:monitor:PrivateLinkScopedResource": ArmType(
+        "Microsoft.Insights/privateLinkScopes/scopedResources", "2023-06-01-preview", ("scopeName", "name")
+    ),
     # The engineers' way in (components/bastion.py).
     "azure-native:network:BastionHost": ArmType(
         f"{_NET}/bastionHosts", "2024-05-01", ("bastionHostName",), nested=("ipConfigurations[]",)

@@ -38,9 +38,11 @@ def private_endpoint(parent: pulumi.Resource, logical: str, *, endpoint_name: st
                      location: str, subnet_id: pulumi.Input[str], target_id: pulumi.Input[str], group_id: str,
                      zone: privatedns.PrivateZone, zone_config_name: str, tags: Mapping[str, str],
                      depends_on: Sequence[pulumi.Resource] = (),
-                     application_security_group_id: pulumi.Input[str] | None = None) -> network.PrivateEndpoint:
+                     application_security_group_id: pulumi.Input[str] | None = None,
+                     more_zones: Sequence[tuple[str, privatedns.PrivateZone]] = ()) -> network.PrivateEndpoint:
     """An endpoint (`<logical>-pe`) on one sub-resource of `target_id`, with a DNS zone group (`<logical>-dns`) that
-    writes its record into `zone`. With `application_security_group_id` the endpoint's IP configuration joins that
+    writes its record into `zone` (and, for a sub-resource served under several zones, into each of `more_zones`,
+    given as (config name, zone)). With `application_security_group_id` the endpoint's IP configuration joins that
     application security group, which the subnet's NSG rules name
     (https://learn.microsoft.com/azure/private-link/configure-asg-private-endpoint)."""
     pe = network.PrivateEndpoint(
@@ -66,7 +68,8 @@ def private_endpoint(parent: pulumi.Resource, logical: str, *, endpoint_name: st
         private_dns_zone_group_name="default",
         private_endpoint_name=pe.name,
         resource_group_name=resource_group_name,
-        private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(name=zone_config_name, private_dns_zone_id=zone.id)],
+        private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(name=config, private_dns_zone_id=z.id)
+                                  for config, z in ((zone_config_name, zone), *more_zones)],
         opts=child(parent),
     )
     return pe

@@ -15,7 +15,15 @@ import pulumi_kubernetes as k8s
 
 from components.access import WorkspaceAccessArgs, WorkspaceAccessControl
 from components.aks import AksCluster, AksClusterArgs
-from components.audit import AuditDiagnostics, AuditDiagnosticsArgs, AuditLogging, AuditLoggingArgs, DiagnosticTarget
+from components.audit import (
+    AuditDiagnostics,
+    AuditDiagnosticsArgs,
+    AuditLogging,
+    AuditLoggingArgs,
+    DiagnosticTarget,
+    MonitorPrivateLink,
+    MonitorPrivateLinkArgs,
+)
 from components.bastion import EngineerAccess, EngineerAccessArgs
 from components.data_sources import DataSources, DataSourcesArgs, LakeNames, SqlNames
 from components.ingress import IngressSecrets, IngressTier, IngressTierArgs
@@ -71,6 +79,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     data: DataSources | None = None
     aks: AksCluster | None = None
     diagnostics: AuditDiagnostics | None = None
+    monitor_private_link: MonitorPrivateLink | None = None
     locks: ResourceLocks | None = None
 
     def __init__(self, name: str, spec: EnvironmentSpec, azure: AzureSettings,
@@ -219,6 +228,8 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
 
         if spec.data.lake.enabled or spec.data.sql.enabled:
             self._data_sources(name, spec, azure, kids)
+        if spec.monitoring.private_link.enabled:
+            self.monitor_private_link = self._monitor_private_link(name, spec, kids)
 
         # One Databricks provider per workspace, built from the workspace itself: no ambient
         # credentials or host can point it at another workspace.
@@ -415,11 +426,32 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 rules=rules,
                 vnet_id=self.network.vnet_id,
                 protect=spec.protection.protect_data,
+                endpoint_subnet_id=self.network.endpoint_subnet_id,
                 export_tables=diagnostics.export_tables(self._diagnostic_kinds(spec), flow_logs=mon.flow_logs.enabled,
                                                         container_logs=ingress_logs),
                 # Its logical name and former parent (this environment) from before AuditLogging existed.
                 log_analytics_resource_name=f"{name}-log-analytics",
                 previous_parent=self,
+            ),
+            opts=kids,
+        )
+
+    def _monitor_private_link(self, name: str, spec: EnvironmentSpec, kids: pulumi.ResourceOptions) -> MonitorPrivateLink:
+        """The Azure Monitor Private Link Scope, after PrivateLink and DataSources: it shares the
+        privatelink.blob.core.windows.net zone either of them made in this resource group."""
+        blob_zone = self.private_link.zones.get("blob") or (self.data.zones.get("blob") if self.data is not None else None)
+        return MonitorPrivateLink(
+            f"{name}-monitor-private-link",
+            MonitorPrivateLinkArgs(
+                location=spec.region,
+                tags=spec.all_tags,
+                names=spec.names,
+                resource_group_name=self.network.resource_group_name,
+                monitoring=spec.monitoring.private_link,
+                log_analytics_id=self.audit.log_analytics_id,
+                vnet_id=self.network.vnet_id,
+                endpoint_subnet_id=self.network.endpoint_subnet_id,
+                blob_zone=blob_zone,
             ),
             opts=kids,
         )
@@ -483,6 +515,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     outbound_type="userAssignedNATGateway" if spec.network.egress.mode == "nat_gateway" else "userDefinedRouting",
                     log_analytics_workspace_id=self.audit.log_analytics_id,
                     tenant_id=azure.tenant_id,
+                    after=[self.monitor_private_link] if self.monitor_private_link is not None else [],
                 ),
                 opts=kids,
             )

@@ -8,6 +8,7 @@ from collections import Counter
 
 from brickwall import planfile, project
 from brickwall.engine import Recording, Registration
+from components.planning import audit_network
 from components.planning.nsg_rules import private_endpoint_subnet_rules, workspace_subnet_rules
 from components.planning.reachability import endpoint_classes
 from components.spec import EnvironmentSpec
@@ -243,6 +244,11 @@ def test_private_endpoints_and_dns(rec: Recording, spec: EnvironmentSpec) -> Non
     # The Key Vault's endpoint (tests/test_keys.py).
     if spec.encryption.customer_managed_keys and spec.encryption.key_vault and not spec.encryption.key_vault.existing_id:
         expected.add(names.key_vault_endpoint)
+    # The audit data paths' endpoints (tests/test_audit.py): the Azure Monitor Private Link Scope, the SIEM hub.
+    if spec.monitoring.private_link.enabled:
+        expected.add(names.monitor_endpoint)
+    if spec.monitoring.siem.event_hub and spec.monitoring.siem.private_endpoint:
+        expected.add(names.event_hub_endpoint)
     assert set(endpoints) == expected
 
     def target(pe: Registration) -> tuple[str, list[str]]:
@@ -281,17 +287,19 @@ def test_private_endpoints_and_dns(rec: Recording, spec: EnvironmentSpec) -> Non
         assert before.urn in after.dependencies
 
     # Every endpoint has exactly one DNS zone group pointing at the zone its group id needs.
-    zone_for = {"databricks_ui_api": "privatelink.azuredatabricks.net", "browser_authentication": "privatelink.azuredatabricks.net",
-                "dfs": "privatelink.dfs.core.windows.net", "blob": "privatelink.blob.core.windows.net",
-                "vault": "privatelink.vaultcore.azure.net", "sqlServer": "privatelink.database.windows.net"}
+    # An Azure Monitor Private Link Scope's endpoint writes into five zones (components/planning/audit_network.py).
+    zone_for = {"databricks_ui_api": ("privatelink.azuredatabricks.net",), "browser_authentication": ("privatelink.azuredatabricks.net",),
+                "dfs": ("privatelink.dfs.core.windows.net",), "blob": ("privatelink.blob.core.windows.net",),
+                "vault": ("privatelink.vaultcore.azure.net",), "sqlServer": ("privatelink.database.windows.net",),
+                "namespace": ("privatelink.servicebus.windows.net",),
+                "azuremonitor": tuple(zone for zone, _ in audit_network.AMPLS_ZONES)}
     groups = Counter(g.inputs["privateEndpointName"] for g in rec.of_type(ZONE_GROUP))
     assert groups == Counter(set(endpoints))
     for group in rec.of_type(ZONE_GROUP):
         pe = endpoints[group.inputs["privateEndpointName"]]
-        configs = group.inputs["privateDnsZoneConfigs"]
-        assert len(configs) == 1
-        zone_id = configs[0]["privateDnsZoneId"]
-        assert zone_id == arm(pe.inputs["resourceGroupName"], f"Microsoft.Network/privateDnsZones/{zone_for[target(pe)[1][0]]}")
+        zone_ids = [c["privateDnsZoneId"] for c in group.inputs["privateDnsZoneConfigs"]]
+        assert zone_ids == [arm(pe.inputs["resourceGroupName"], f"Microsoft.Network/privateDnsZones/{zone}")
+                            for zone in zone_for[target(pe)[1][0]]]
 
 
 def test_dns_zones_are_linked_to_every_vnet_that_resolves_them(rec: Recording, spec: EnvironmentSpec) -> None:
@@ -310,6 +318,10 @@ def test_dns_zones_are_linked_to_every_vnet_that_resolves_them(rec: Recording, s
         assert links[(names.transit_resource_group, "privatelink.azuredatabricks.net")] == {transit_vnet}
     if spec.private_link.workspace_storage:
         for zone in ("privatelink.dfs.core.windows.net", "privatelink.blob.core.windows.net"):
+            assert links[(names.resource_group, zone)] == {ws_vnet}
+    # Azure Monitor's zones resolve in the workspace VNet only: AMPLS DNS is shared by every network it is linked to.
+    if spec.monitoring.private_link.enabled:
+        for zone, _ in audit_network.AMPLS_ZONES:
             assert links[(names.resource_group, zone)] == {ws_vnet}
 
 

@@ -195,7 +195,8 @@ def test_pack_main_only_imports_rules_and_builds_the_pack() -> None:
 
 
 # The planning modules the rules may import: standard library only (and each other), checked below.
-DEPENDENCY_FREE_PLANNERS = frozenset({"components.planning.tier_limits", "components.planning.diagnostics", "components.planning.roles"})
+DEPENDENCY_FREE_PLANNERS = frozenset({"components.planning.tier_limits", "components.planning.diagnostics", "components.planning.roles",
+                                      "components.planning.audit_network"})
 
 
 def _imports(path: Path) -> set[str]:

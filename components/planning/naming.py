@@ -55,6 +55,8 @@ NAME_RULES: dict[str, NameRule] = {
     "action_group_short": NameRule(1, 12, r"[A-Za-z0-9 _-]+", "up to 12 letters, digits, spaces, _ -"),
     "alert_rule": NameRule(1, 260, r"[^*#&+:<>?@%{}\\/]+", "no * # & + : < > ? @ % { } \\ /"),
     "flow_log": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    # Azure Monitor Private Link Scope: the schema constrains nothing; the dashed subset every network name takes.
+    "monitor_private_link_scope": NameRule(1, 255, _DASHED, "letters, digits, _ . -"),
     "lock": NameRule(1, 90, r"[^<>*%:?/\\+]+", "no < > * % : ? / \\ +"),
     "bastion_host": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
     "network_interface": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
@@ -129,6 +131,9 @@ class NamePlan:
     flow_log: str
     event_hub_namespace: str
     event_hub: str
+    event_hub_endpoint: str
+    monitor_private_link_scope: str
+    monitor_endpoint: str
     action_group: str
     action_group_short: str
     alert_prefix: str
@@ -184,6 +189,9 @@ class NamePlan:
         "flow_log": "flow_log",
         "event_hub_namespace": "event_hub_namespace",
         "event_hub": "event_hub",
+        "event_hub_endpoint": "private_endpoint",
+        "monitor_private_link_scope": "monitor_private_link_scope",
+        "monitor_endpoint": "private_endpoint",
         "action_group": "action_group",
         "action_group_short": "action_group_short",
         "alert_prefix": "alert_rule",
@@ -256,6 +264,9 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         flow_log=f"fl-{base}-vnet",
         event_hub_namespace=f"evhns-{base}-{suffix}",
         event_hub="audit-logs",
+        event_hub_endpoint=f"pe-{base}-evhns",
+        monitor_private_link_scope=f"ampls-{base}",
+        monitor_endpoint=f"pe-{base}-ampls",
         action_group=f"ag-{base}-security",
         action_group_short=f"bw{env}"[:12],
         alert_prefix=f"alert-{base}",

@@ -25,6 +25,7 @@ import base64
 import concurrent.futures
 import hashlib
 import inspect
+import ipaddress
 import logging
 import uuid
 from collections import Counter
@@ -271,6 +272,12 @@ ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
     "azure-native:operationalinsights:DataExport": (
         "dataExportName", _RG + "/providers/Microsoft.OperationalInsights/workspaces/{workspaceName}/dataExports/{dataExportName}",
     ),    # The engineers' way in (components/bastion.py).
+    # Firewall egress through a hub (components/firewall.py).
+    "azure-native:network:AzureFirewall": ("azureFirewallName", _NET + "azureFirewalls/{azureFirewallName}"),
+    "azure-native:network:FirewallPolicy": ("firewallPolicyName", _NET + "firewallPolicies/{firewallPolicyName}"),
+    "azure-native:network:FirewallPolicyRuleCollectionGroup": (
+        "ruleCollectionGroupName", _NET + "firewallPolicies/{firewallPolicyName}/ruleCollectionGroups/{ruleCollectionGroupName}",
+    ),
     "azure-native:network:BastionHost": ("bastionHostName", _NET + "bastionHosts/{bastionHostName}"),
     "azure-native:network:NetworkInterface": ("networkInterfaceName", _NET + "networkInterfaces/{networkInterfaceName}"),
     "azure-native:compute:VirtualMachine": ("vmName", _RG + "/providers/Microsoft.Compute/virtualMachines/{vmName}"),
@@ -298,6 +305,8 @@ class BrickwallMocks(pulumi.runtime.Mocks):
 
     def __init__(self, preview: bool = False) -> None:
         self.preview = preview
+        # Subnet ARM id -> address prefix, for outputs Azure derives from a subnet (a firewall's private IP).
+        self._subnet_prefixes: dict[str, str] = {}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         inputs = args.inputs
@@ -315,6 +324,8 @@ class BrickwallMocks(pulumi.runtime.Mocks):
             arm_id = template.format_map(values)
         except KeyError:  # a path segment was not a known string; stay deterministic rather than realistic
             arm_id = f"mock-{args.name}"
+        if args.typ == "azure-native:network:Subnet" and isinstance(inputs.get("addressPrefix"), str):
+            self._subnet_prefixes[arm_id.lower()] = inputs["addressPrefix"]
         state = {**inputs, "name": own_name, **self._computed(args.typ, arm_id, inputs)}
         identity = state.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
@@ -337,6 +348,8 @@ class BrickwallMocks(pulumi.runtime.Mocks):
         if typ == "azure-native:keyvault:Key":
             key_uri = f"https://{inputs.get('vaultName')}.vault.azure.net/keys/{inputs.get('keyName')}"
             return {"keyUri": key_uri, "keyUriWithVersion": f"{key_uri}/{uuid.UUID(stable_guid(arm_id, 'version')).hex}"}
+        if typ == "azure-native:network:AzureFirewall" and not self.preview:
+            return {"ipConfigurations": [self._firewall_ip_configuration(c) for c in inputs.get("ipConfigurations") or []]}
         if typ == "azure-native:managedidentity:UserAssignedIdentity":
             return {"principalId": stable_guid(arm_id, "principal"), "clientId": stable_guid(arm_id, "client"), "tenantId": TENANT_ID}
         if typ == "azure-native:databricks:AccessConnector":
@@ -346,6 +359,18 @@ class BrickwallMocks(pulumi.runtime.Mocks):
                     "identity": {**identity, "principalId": stable_guid(arm_id, "principal"), "tenantId": TENANT_ID}
                 }
         return {}
+
+    def _firewall_ip_configuration(self, config: Any) -> Any:
+        """Azure gives the firewall the first address it can hand out in AzureFirewallSubnet: Azure reserves the
+        first four of every subnet (https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq, "Are
+        there any restrictions on using IP addresses within these subnets?"), so the fifth (.4 of a /26)."""
+        if not isinstance(config, dict):
+            return config
+        subnet = config.get("subnet")
+        prefix = self._subnet_prefixes.get(str(subnet.get("id", "")).lower()) if isinstance(subnet, dict) else None
+        if prefix is None:
+            return config
+        return {**config, "privateIPAddress": str(ipaddress.IPv4Network(prefix).network_address + 4)}
 
     def _workspace_identities(self, arm_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The identities Azure gives a workspace: its storage account's once encryption is prepared, its disk

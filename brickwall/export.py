@@ -220,6 +220,11 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
     "azure-native:network:PublicIPAddress": ArmType(f"{_NET}/publicIPAddresses", "2024-05-01", ("publicIpAddressName",)),
     "azure-native:network:RouteTable": ArmType(f"{_NET}/routeTables", "2024-05-01", ("routeTableName",)),
     "azure-native:network:Route": ArmType(f"{_NET}/routeTables/routes", "2024-05-01", ("routeTableName", "routeName")),
+    "azure-native:network:AzureFirewall": ArmType(f"{_NET}/azureFirewalls", "2024-05-01", ("azureFirewallName",)),
+    "azure-native:network:FirewallPolicy": ArmType(f"{_NET}/firewallPolicies", "2024-05-01", ("firewallPolicyName",)),
+    "azure-native:network:FirewallPolicyRuleCollectionGroup": ArmType(
+        f"{_NET}/firewallPolicies/ruleCollectionGroups", "2024-05-01", ("firewallPolicyName", "ruleCollectionGroupName")
+    ),
     "azure-native:network:PrivateEndpoint": ArmType(f"{_NET}/privateEndpoints", "2024-05-01", ("privateEndpointName",)),
     "azure-native:network:PrivateDnsZoneGroup": ArmType(
         f"{_NET}/privateEndpoints/privateDnsZoneGroups", "2024-05-01", ("privateEndpointName", "privateDnsZoneGroupName")

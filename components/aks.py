@@ -7,7 +7,7 @@ server (or authorized ranges), no local accounts, Entra ID RBAC, workload identi
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -30,6 +30,8 @@ class AksClusterArgs:
     # Container logs (the controller's JSON access logs among them) go to this Log Analytics workspace.
     log_analytics_workspace_id: pulumi.Input[str]
     tenant_id: str | None = None
+    # What must exist before the nodes bootstrap (the firewall's rules and the hub peering, with firewall egress).
+    after: Sequence[pulumi.Resource] = ()
 
 
 class AksCluster(pulumi.ComponentResource):
@@ -75,7 +77,7 @@ class AksCluster(pulumi.ComponentResource):
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
             ),
             tags=dict(args.tags),
-            opts=child(self),
+            opts=child(self, depends_on=args.after),
         )
         credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=args.resource_group_name, resource_name=self.cluster.name,

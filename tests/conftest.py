@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 import yaml
@@ -62,5 +63,27 @@ def bastion_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recording, En
     data = copy.deepcopy(stacks.load("staging").model_dump(mode="json"))
     data["bastion"]["enabled"] = True
     path = tmp_path_factory.mktemp("staging-bastion") / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return project.run("staging", spec_file=path), stacks.load_file(path)
+
+
+# A hub the toolkit creates for staging: clear of staging's VNets, its stamping pool and the other stacks' ranges.
+CREATED_HUB_RANGE = "10.140.0.0/24"
+
+
+def with_created_firewall_hub(data: dict[str, Any], address_space: str = CREATED_HUB_RANGE) -> dict[str, Any]:
+    """`data` (a spec as JSON data) with egress through an Azure Firewall in a hub the toolkit creates. Composable with
+    other feature switches (the all-features variant for ARM validation): it touches only network.egress."""
+    data = copy.deepcopy(data)
+    data["network"]["egress"] = {**data["network"].get("egress", {}), "mode": "firewall", "firewall_private_ip": None,
+                                 "hub": {"create": True, "address_space": [address_space]}}
+    return data
+
+
+@pytest.fixture(scope="session")
+def firewall_hub_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recording, EnvironmentSpec]:
+    """Staging with firewall egress through a hub the toolkit creates (prod is the existing-hub case)."""
+    data = with_created_firewall_hub(stacks.load("staging").model_dump(mode="json"))
+    path = tmp_path_factory.mktemp("staging-firewall-hub") / "spec.yaml"
     path.write_text(yaml.safe_dump(data))
     return project.run("staging", spec_file=path), stacks.load_file(path)

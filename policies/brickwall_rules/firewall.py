@@ -71,33 +71,33 @@ def _check_firewall_egress(args: StackValidationArgs, report: Say) -> None:
                         and dig(p.props, "allowForwardedTraffic") is True]
             if not outbound:
                 report(f"route {name!r} sends 0.0.0.0/0 to {hop} but {vnet} has no peering (allowing forwarded traffic) "
-                       "to the hub that holds it")
+                       "to the hub that holds it", route.urn)
                 continue
             hubs = {arm_key(dig(p.props, "remoteVirtualNetwork.id")) for p in outbound}
             back = [p for p in peerings if arm_key(dig(p.props, "remoteVirtualNetwork.id")) == vnet
                     and _vnet_key(dig(p.props, "resourceGroupName", ""), dig(p.props, "virtualNetworkName", "")) in hubs]
             if not back:
-                report(f"{vnet} is peered to its hub one way only: the hub's side of the peering is missing")
+                report(f"{vnet} is peered to its hub one way only: the hub's side of the peering is missing", outbound[0].urn)
             firewall_subnets = [_network(dig(s.props, "addressPrefix")) for s in subnets
                                 if str(dig(s.props, "subnetName", "")) == FIREWALL_SUBNET_NAME
                                 and _vnet_key(dig(s.props, "resourceGroupName", ""), dig(s.props, "virtualNetworkName", "")) in hubs]
             if firewall_subnets and not any(net is not None and hop in net for net in firewall_subnets):
                 report(f"route {name!r} sends 0.0.0.0/0 to {hop}, outside the hub's {FIREWALL_SUBNET_NAME} "
-                       f"({', '.join(str(n) for n in firewall_subnets)})")
+                       f"({', '.join(str(n) for n in firewall_subnets)})", route.urn)
         delegated = [str(dig(s.props, "addressPrefix")) for s in users
                      if any(str(dig(d, "serviceName", "")).lower() == DATABRICKS_DELEGATION for d in as_list(dig(s.props, "delegations")))]
         if not delegated:
             continue
         if not groups:
             report(f"route {name!r} sends the Databricks subnets to a firewall but the stack adds no rule collection group "
-                   "to its policy")
+                   "to its policy", route.urn)
             continue
         allowed = _allowed(groups, delegated)
         missing = [f"{tag} {port}" for tag, ports in REQUIRED_DATABRICKS_TAGS.items() for port in ports
                    if (tag.lower(), port) not in allowed]
         if missing:
             report(f"the firewall rule collection group does not allow {', '.join(missing)} from the Databricks subnets "
-                   f"({', '.join(delegated)}): clusters cannot start behind route {name!r}")
+                   f"({', '.join(delegated)}): clusters cannot start behind route {name!r}", groups[0].urn)
 
 
 FIREWALL_EGRESS_THROUGH_HUB = stack_rule(

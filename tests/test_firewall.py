@@ -300,3 +300,14 @@ def test_clean_firewall_plans_pass_the_rule(which: str, existing_plan: Plan, cre
     result = check.check_plan(existing_plan if which == "existing" else created_plan, POLICIES)
     assert not result.of(RULE), check.render(result)
     assert not result.violations, check.render(result)
+
+
+def test_diff_knows_what_replaces_a_peering_or_rule_collection_group() -> None:
+    from brickwall.diff import force_new_reason
+
+    assert force_new_reason(PEERING, "remoteVirtualNetwork.id") is not None
+    assert force_new_reason(RCG, "firewallPolicyName") is not None
+    # Flags and rules update in place.
+    assert force_new_reason(PEERING, "allowForwardedTraffic") is None
+    assert force_new_reason(RCG, "ruleCollections.0.rules") is None
+    assert force_new_reason(FIREWALL, "azureFirewallName") is not None

@@ -421,7 +421,8 @@ def test_prod_kubernetes_flows() -> None:
         # The endpoint subnet's NSG admits the ingress tier's nodes on 443, so connectors reach the workspace API.
         assert endpoints.access == "Allow" and "allow-ingress-tier-to-endpoints" in endpoints.steps[-1].reason
     proxy = _row(rows, "kubernetes", "ingress/oauth2-proxy", INTERNET)
-    assert proxy.access == "Allow" and proxy.decided_by.endswith("egress: firewall 10.0.1.4 (its rules are outside the spec)")
+    assert proxy.access == "Allow" and proxy.decided_by.endswith(
+        "egress: firewall 10.0.1.4 in the peered hub, allowing only what rule collection group rcg-databricks-prod lists")
     assert _row(rows, "kubernetes", INTERNET, "ingress/traefik").access == "Deny"
 
 

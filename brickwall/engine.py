@@ -300,7 +300,8 @@ def workspace_id_for(arm_id: str) -> str:
 class BrickwallMocks(pulumi.runtime.Mocks):
     """Deterministic mocks: realistic ARM ids for the topology's azure-native types, `mock-{name}` otherwise.
 
-    With `preview`, outputs only Azure computes (workspace URL and id) stay unknown, as in a first preview.
+    With `preview`, outputs only Azure computes (workspace URL and id, a firewall's private IP) stay unknown, as in a
+    first preview.
     """
 
     def __init__(self, preview: bool = False) -> None:
@@ -327,6 +328,9 @@ class BrickwallMocks(pulumi.runtime.Mocks):
         if args.typ == "azure-native:network:Subnet" and isinstance(inputs.get("addressPrefix"), str):
             self._subnet_prefixes[arm_id.lower()] = inputs["addressPrefix"]
         state = {**inputs, "name": own_name, **self._computed(args.typ, arm_id, inputs)}
+        if args.typ == "azure-native:network:AzureFirewall" and self.preview:
+            # Azure assigns the private IP: in a first preview the IP configurations are not known yet.
+            state.pop("ipConfigurations", None)
         identity = state.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
             # Inputs list user-assigned identity ids; Azure answers with a map keyed by those ids.

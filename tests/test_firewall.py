@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from brickwall import check, planfile
-from brickwall.engine import Recording, Registration
+from brickwall.engine import UNKNOWN, Recording, Registration
 from components.environment import firewall_hub_names, firewall_rules
 from components.planning.firewall import (
     AKS_APPLICATION,
@@ -311,3 +311,19 @@ def test_diff_knows_what_replaces_a_peering_or_rule_collection_group() -> None:
     assert force_new_reason(PEERING, "allowForwardedTraffic") is None
     assert force_new_reason(RCG, "ruleCollections.0.rules") is None
     assert force_new_reason(FIREWALL, "azureFirewallName") is not None
+
+
+def test_preview_leaves_a_created_firewall_ip_unknown(tmp_path: Any) -> None:
+    """Azure assigns the firewall's private IP: in a first preview the default route's next hop is not known yet."""
+    import yaml
+
+    import stacks
+    from brickwall import project
+    from tests.conftest import with_created_firewall_hub
+
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(with_created_firewall_hub(stacks.load("dev").model_dump(mode="json"), "10.150.0.0/24")))
+    rec = project.run("dev", spec_file=path, preview=True)
+    route = one(rec, ROUTE, "dev-network-rt-default")
+    assert route.inputs["nextHopIpAddress"] is UNKNOWN
+    assert route.inputs["nextHopType"] == "VirtualAppliance"

@@ -56,11 +56,13 @@ def parse_arm_id(arm_id: str, pattern: re.Pattern[str]) -> ArmRef:
 
 # --- Peering -------------------------------------------------------------------------------------------------
 
-# Both directions of a hub-spoke peering through a firewall. allowForwardedTraffic: replies the firewall forwards from
-# the Internet to a spoke did not originate in the hub, so the spoke's side must accept forwarded traffic; the hub's
-# side allows it too (the hub-spoke reference topology). No gateway transit: the toolkit knows of no gateway.
-# https://learn.microsoft.com/azure/virtual-network/virtual-network-manage-peering#create-a-peering
-# https://learn.microsoft.com/azure/architecture/networking/architecture/hub-spoke
+# Both directions of a hub-spoke peering through a firewall. Traffic the firewall forwards (replies from the Internet
+# to a cluster node, after SNAT) did not originate in the hub VNet, and a peering drops forwarded traffic unless
+# allowForwardedTraffic is set ("Whether the forwarded traffic from the VMs in the local virtual network will be
+# allowed/disallowed in remote virtual network", VirtualNetworkPeeringPropertiesFormat, Microsoft.Network 2024-05-01;
+# https://learn.microsoft.com/azure/virtual-network/virtual-network-manage-peering): set on both sides, as in the
+# hub-spoke reference topology (https://learn.microsoft.com/azure/architecture/networking/architecture/hub-spoke).
+# No gateway transit: the toolkit knows of no gateway in the hub (useRemoteGateways needs one, or Azure refuses).
 PEERING_FLAGS: dict[str, bool] = {
     "allowVirtualNetworkAccess": True,
     "allowForwardedTraffic": True,

@@ -133,8 +133,9 @@ class DatabricksNetwork(pulumi.ComponentResource):
                 opts=child(self, depends_on=after),
             )
 
-        # With firewall egress the default route exists before any subnet uses the table (AKS with userDefinedRouting
-        # refuses a subnet whose route table has no 0.0.0.0/0 route to a virtual appliance).
+        # With firewall egress the default route exists before any subnet uses the table: AKS's userDefinedRouting
+        # outbound type requires a 0.0.0.0/0 route to an NVA in the subnet's route table and validates it
+        # (https://learn.microsoft.com/azure/aks/egress-udr).
         host = workspace_subnet("host", args.host_subnet_name, args.host_cidr, [default_route] if default_route else [])
         container = workspace_subnet("container", args.container_subnet_name, args.container_cidr, [host])
         endpoints = network.Subnet(

@@ -76,6 +76,7 @@ def firewall_rules(spec: EnvironmentSpec) -> RuleCollectionGroup:
     return rule_collection_group(
         firewall_hub_names(spec).rule_collection_group, spec.region, (str(plan[HOST]), str(plan[CONTAINER])),
         backend_private_link=spec.private_link.backend,
+        allow_internet_outbound=spec.network.egress.allow_internet_outbound,
         # The AKS subnet shares the workspace route table: its nodes leave through the firewall too.
         aks_source=str(plan[AKS]) if creates_aks else None,
         aks_private_api_server=ingress.aks.private_api_server,

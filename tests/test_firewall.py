@@ -59,7 +59,8 @@ def test_databricks_rules_use_regional_service_tags_and_the_documented_ports() -
     group = rule_collection_group("rcg", "westeurope", ("10.1.0.0/22", "10.1.4.0/22"), backend_private_link=True)
     network = _rules(group, DATABRICKS_NETWORK)
     expected = {"databricks-metastore": ("Sql.WestEurope", "3306"), "databricks-storage": ("Storage.WestEurope", "443"),
-                "databricks-eventhub": ("EventHub.WestEurope", "9093")}
+                "databricks-eventhub": ("EventHub.WestEurope", "9093"), "databricks-entra-id": ("AzureActiveDirectory", "443"),
+                "databricks-front-door": ("AzureFrontDoor.Frontend", "443")}
     assert set(network) == set(expected)  # no control-plane tag: back-end Private Link carries it
     for name, (tag, port) in expected.items():
         rule = network[name]
@@ -74,6 +75,15 @@ def test_databricks_rules_use_regional_service_tags_and_the_documented_ports() -
     assert "dbartifactsprodnortheu.blob.core.windows.net" in artifact.target_fqdns
     assert artifact.target_fqdns == region.artifact_storage and artifact.protocols == (("Https", 443),)
     assert [c.name for c in group.collections] == [DATABRICKS_NETWORK, DATABRICKS_APPLICATION]
+    assert "internet-http-https" not in apps
+
+
+def test_outbound_internet_when_the_spec_allows_it() -> None:
+    group = rule_collection_group("rcg", "westeurope", ("10.1.0.0/22",), backend_private_link=True,
+                                  allow_internet_outbound=True)
+    rule = _rules(group, DATABRICKS_APPLICATION)["internet-http-https"]
+    assert isinstance(rule, ApplicationRule) and rule.target_fqdns == ("*",)
+    assert rule.protocols == (("Http", 80), ("Https", 443))
 
 
 def test_control_plane_tag_only_without_backend_private_link() -> None:
@@ -192,6 +202,9 @@ def test_rule_collection_group_is_the_planned_table(fw: Env) -> None:
     plan = spec.network.plan
     network = {r.name: r for r in planned.collection(DATABRICKS_NETWORK).rules}
     assert network["databricks-storage"].sources == (str(plan["host"]), str(plan["container"]))
+    # The spec's outbound-Internet switch carries through the firewall (staging allows it, prod does not).
+    apps = {r.name for r in planned.collection(DATABRICKS_APPLICATION).rules}
+    assert ("internet-http-https" in apps) is spec.network.egress.allow_internet_outbound
 
 
 def test_aks_nodes_leave_through_the_firewall(fw: Env) -> None:

@@ -195,6 +195,7 @@ def rule_collection_group(
     workspace_sources: tuple[str, ...],
     *,
     backend_private_link: bool,
+    allow_internet_outbound: bool = False,
     aks_source: str | None = None,
     aks_private_api_server: bool = True,
     priority: int = 300,
@@ -213,6 +214,15 @@ def rule_collection_group(
         NetworkRule("databricks-eventhub", ("TCP",), src, (f"EventHub.{tag}",), ("9093",),
                     "Logging to Azure Event Hubs (Kafka protocol, regional service tag)."),
     ]
+    network_rules += [
+        # "You can choose to add the Microsoft Entra ID service tag to facilitate Microsoft Entra ID authentication from
+        # Azure Databricks clusters to Azure resources" (UDR page); the workspace NSG opens the same two tags when
+        # outbound Internet is denied (nsg_rules.workspace_subnet_rules), so the firewall does not close them again.
+        NetworkRule("databricks-entra-id", ("TCP",), src, ("AzureActiveDirectory",), ("443",),
+                    "Token exchange with Entra ID from the clusters."),
+        NetworkRule("databricks-front-door", ("TCP",), src, ("AzureFrontDoor.Frontend",), ("443",),
+                    "Databricks web assets served through Front Door (as the workspace NSG allows)."),
+    ]
     if not backend_private_link:
         network_rules.append(NetworkRule(
             "databricks-control-plane", ("TCP",), src, ("AzureDatabricks",), ("443", "3306", "8443-8451"),
@@ -226,6 +236,11 @@ def rule_collection_group(
         ApplicationRule("databricks-system-tables", src, _HTTPS, "System tables storage.",
                         target_fqdns=ep.system_tables_storage),
     ]
+    if allow_internet_outbound:
+        # The spec allows clusters outbound Internet (library installs): HTTP(S) to any host, through the firewall.
+        application_rules.append(ApplicationRule("internet-http-https", src, (("Http", 80), ("Https", 443)),
+                                                 "network.egress.allow_internet_outbound: HTTP(S) to any host.",
+                                                 target_fqdns=("*",)))
     collections = [
         RuleCollection(DATABRICKS_NETWORK, 100, "network", tuple(network_rules)),
         RuleCollection(DATABRICKS_APPLICATION, 200, "application", tuple(application_rules)),

@@ -340,3 +340,22 @@ def test_preview_leaves_a_created_firewall_ip_unknown(tmp_path: Any) -> None:
     route = one(rec, ROUTE, "dev-network-rt-default")
     assert route.inputs["nextHopIpAddress"] is UNKNOWN
     assert route.inputs["nextHopType"] == "VirtualAppliance"
+
+
+def test_created_hub_composes_with_other_features(tmp_path: Any) -> None:
+    """`with_created_firewall_hub` only touches network.egress: with Bastion switched on as well (the start of an
+    all-features variant) the program renders both, and the policy pack finds nothing."""
+    import yaml
+
+    import stacks
+    from brickwall import project
+    from tests.conftest import with_created_firewall_hub
+
+    data = with_created_firewall_hub(stacks.load("staging").model_dump(mode="json"))
+    data["bastion"]["enabled"] = True
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    rec = project.run("staging", spec_file=path)
+    assert rec.of_type(FIREWALL) and rec.of_type("azure-native:network:BastionHost")
+    result = check.check_plan(planfile.to_plan(rec), POLICIES)
+    assert not result.violations, check.render(result)

@@ -131,6 +131,25 @@ FORCE_NEW: dict[str, dict[str, str]] = {
     },
     "azure-native:authorization:ManagementLockByScope": {"scope": "a lock cannot move: it is deleted and recreated"},
     "azure-native:monitor:DiagnosticSetting": {"resourceUri": "a diagnostic setting belongs to one resource"},
+    # A peering cannot be re-pointed at another VNet (remote_virtual_network_id is ForceNew in terraform-provider-azurerm's
+    # azurerm_virtual_network_peering, hashicorp/terraform-provider-azurerm#10312); its parent VNet and name are its id.
+    "azure-native:network:VirtualNetworkPeering": {
+        "remoteVirtualNetwork.id": "a peering cannot be re-pointed at another VNet: it is deleted and recreated",
+        "virtualNetworkName": "a peering belongs to one VNet",
+        "virtualNetworkPeeringName": "the name is the resource id",
+        "resourceGroupName": _RG,
+    },
+    "azure-native:network:AzureFirewall": {
+        "location": _LOC, "azureFirewallName": "the name is the resource id", "resourceGroupName": _RG,
+    },
+    "azure-native:network:FirewallPolicy": {
+        "location": _LOC, "firewallPolicyName": "the name is the resource id", "resourceGroupName": _RG,
+    },
+    "azure-native:network:FirewallPolicyRuleCollectionGroup": {
+        "firewallPolicyName": "a rule collection group belongs to one firewall policy",
+        "ruleCollectionGroupName": "the name is the resource id",
+        "resourceGroupName": _RG,
+    },
     "azure-native:network:RouteTable": {"location": _LOC, "routeTableName": "the name is the resource id"},
     "azure-native:network:Route": {"routeTableName": "a route belongs to one table", "routeName": "the name is the resource id"},
     "azure-native:network:SecurityRule": {

@@ -25,6 +25,7 @@ import base64
 import concurrent.futures
 import hashlib
 import inspect
+import ipaddress
 import logging
 import uuid
 from collections import Counter
@@ -282,6 +283,12 @@ ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
     "azure-native:monitor:PrivateLinkScopedResource": (
         "name", _RG + "/providers/Microsoft.Insights/privateLinkScopes/{scopeName}/scopedResources/{name}",
     ),
+    # Firewall egress through a hub (components/firewall.py).
+    "azure-native:network:AzureFirewall": ("azureFirewallName", _NET + "azureFirewalls/{azureFirewallName}"),
+    "azure-native:network:FirewallPolicy": ("firewallPolicyName", _NET + "firewallPolicies/{firewallPolicyName}"),
+    "azure-native:network:FirewallPolicyRuleCollectionGroup": (
+        "ruleCollectionGroupName", _NET + "firewallPolicies/{firewallPolicyName}/ruleCollectionGroups/{ruleCollectionGroupName}",
+    ),
     # The engineers' way in (components/bastion.py).
     "azure-native:network:BastionHost": ("bastionHostName", _NET + "bastionHosts/{bastionHostName}"),
     "azure-native:network:NetworkInterface": ("networkInterfaceName", _NET + "networkInterfaces/{networkInterfaceName}"),
@@ -305,11 +312,14 @@ def workspace_id_for(arm_id: str) -> str:
 class BrickwallMocks(pulumi.runtime.Mocks):
     """Deterministic mocks: realistic ARM ids for the topology's azure-native types, `mock-{name}` otherwise.
 
-    With `preview`, outputs only Azure computes (workspace URL and id) stay unknown, as in a first preview.
+    With `preview`, outputs only Azure computes (workspace URL and id, a firewall's private IP) stay unknown, as in a
+    first preview.
     """
 
     def __init__(self, preview: bool = False) -> None:
         self.preview = preview
+        # Subnet ARM id -> address prefix, for outputs Azure derives from a subnet (a firewall's private IP).
+        self._subnet_prefixes: dict[str, str] = {}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         inputs = args.inputs
@@ -327,7 +337,12 @@ class BrickwallMocks(pulumi.runtime.Mocks):
             arm_id = template.format_map(values)
         except KeyError:  # a path segment was not a known string; stay deterministic rather than realistic
             arm_id = f"mock-{args.name}"
+        if args.typ == "azure-native:network:Subnet" and isinstance(inputs.get("addressPrefix"), str):
+            self._subnet_prefixes[arm_id.lower()] = inputs["addressPrefix"]
         state = {**inputs, "name": own_name, **self._computed(args.typ, arm_id, inputs)}
+        if args.typ == "azure-native:network:AzureFirewall" and self.preview:
+            # Azure assigns the private IP: in a first preview the IP configurations are not known yet.
+            state.pop("ipConfigurations", None)
         identity = state.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
             # Inputs list user-assigned identity ids; Azure answers with a map keyed by those ids.
@@ -352,6 +367,8 @@ class BrickwallMocks(pulumi.runtime.Mocks):
         if typ == "azure-native:operationalinsights:Workspace":
             # The workspace id (a GUID) agents and flow logs' traffic analytics address it by.
             return {"customerId": stable_guid(arm_id, "customer")}
+        if typ == "azure-native:network:AzureFirewall" and not self.preview:
+            return {"ipConfigurations": [self._firewall_ip_configuration(c) for c in inputs.get("ipConfigurations") or []]}
         if typ == "azure-native:managedidentity:UserAssignedIdentity":
             return {"principalId": stable_guid(arm_id, "principal"), "clientId": stable_guid(arm_id, "client"), "tenantId": TENANT_ID}
         if typ == "azure-native:databricks:AccessConnector":
@@ -361,6 +378,18 @@ class BrickwallMocks(pulumi.runtime.Mocks):
                     "identity": {**identity, "principalId": stable_guid(arm_id, "principal"), "tenantId": TENANT_ID}
                 }
         return {}
+
+    def _firewall_ip_configuration(self, config: Any) -> Any:
+        """Azure gives the firewall the first address it can hand out in AzureFirewallSubnet: Azure reserves the
+        first four of every subnet (https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq, "Are
+        there any restrictions on using IP addresses within these subnets?"), so the fifth (.4 of a /26)."""
+        if not isinstance(config, dict):
+            return config
+        subnet = config.get("subnet")
+        prefix = self._subnet_prefixes.get(str(subnet.get("id", "")).lower()) if isinstance(subnet, dict) else None
+        if prefix is None:
+            return config
+        return {**config, "privateIPAddress": str(ipaddress.IPv4Network(prefix).network_address + 4)}
 
     def _workspace_identities(self, arm_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The identities Azure gives a workspace: its storage account's once encryption is prepared, its disk

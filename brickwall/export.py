@@ -266,6 +266,17 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
     "azure-native:network:PublicIPAddress": ArmType(f"{_NET}/publicIPAddresses", "2024-05-01", ("publicIpAddressName",)),
     "azure-native:network:RouteTable": ArmType(f"{_NET}/routeTables", "2024-05-01", ("routeTableName",), nested=("routes[]",)),
     "azure-native:network:Route": ArmType(f"{_NET}/routeTables/routes", "2024-05-01", ("routeTableName", "routeName")),
+    # A firewall's and a firewall policy's `sku` are properties (AzureFirewallPropertiesFormat, FirewallPolicyPropertiesFormat).
+    "azure-native:network:AzureFirewall": ArmType(
+        f"{_NET}/azureFirewalls", "2024-05-01", ("azureFirewallName",),
+        nested=("ipConfigurations[]", "managementIpConfiguration"), envelope=("location", "tags", "zones"),
+    ),
+    "azure-native:network:FirewallPolicy": ArmType(
+        f"{_NET}/firewallPolicies", "2024-05-01", ("firewallPolicyName",), envelope=("location", "tags", "identity")
+    ),
+    "azure-native:network:FirewallPolicyRuleCollectionGroup": ArmType(
+        f"{_NET}/firewallPolicies/ruleCollectionGroups", "2024-05-01", ("firewallPolicyName", "ruleCollectionGroupName")
+    ),
     "azure-native:network:PrivateEndpoint": ArmType(
         f"{_NET}/privateEndpoints", "2024-05-01", ("privateEndpointName",),
         nested=("privateLinkServiceConnections[]", "manualPrivateLinkServiceConnections[]", "ipConfigurations[]",

@@ -33,6 +33,9 @@ NAT = "azure-native:network:NatGateway"
 ROUTE_TABLE = "azure-native:network:RouteTable"
 ROUTE = "azure-native:network:Route"
 ENDPOINT = "azure-native:network:PrivateEndpoint"
+PEERING = "azure-native:network:VirtualNetworkPeering"
+FIREWALL = "azure-native:network:AzureFirewall"
+RULE_COLLECTION_GROUP = "azure-native:network:FirewallPolicyRuleCollectionGroup"
 ZONE = "azure-native:privatedns:PrivateZone"
 ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
 WORKSPACE = "azure-native:databricks:Workspace"
@@ -183,7 +186,9 @@ def topology(plan: dict[str, Any]) -> Graph:
     for r in of[VNET]:
         i = r["inputs"]
         name, rg = i.get("virtualNetworkName", r["name"]), i.get("resourceGroupName", "")
-        kind = "transit VNet" if "transit" in r["urn"].split("::")[-1] or "transit" in str(name) else "workspace VNet"
+        logical = r["urn"].split("::")[-1]
+        kind = ("transit VNet" if "transit" in logical or "transit" in str(name)
+                else "hub VNet" if "firewall-hub" in logical else "workspace VNet")
         key = _key(rg, name)
         vnet_groups[key] = g.group("vnet_" + key, f"{kind}: {name}")
         vnet_nodes[key] = g.node("vnet_" + key, f"{name}\n{', '.join(render._get(i, 'addressSpace.addressPrefixes', []))}",
@@ -250,6 +255,35 @@ def topology(plan: dict[str, Any]) -> Graph:
             else:
                 target = g.node("hop_" + str(route.get("nextHopType")), str(route.get("nextHopType")), shape="round")
             g.edge(rt, target, f"{route.get('addressPrefix')} {route.get('routeName', '')}".strip())
+
+    # Firewall egress: the hub peering (one edge per side; an existing hub outside the plan is its own node), the
+    # firewall in its hub and the rule collection group the workspace put into the firewall's policy.
+    for r in of[PEERING]:
+        i = r["inputs"]
+        sides = []
+        for rg, vnet in ((i.get("resourceGroupName", ""), i.get("virtualNetworkName", "")),
+                         (lambda a: (a.get("resourcegroups", ""), a.get("virtualnetworks", "")))(_arm(_ref_id(i.get("remoteVirtualNetwork"))))):
+            key = _key(rg, vnet)
+            if key not in vnet_nodes:
+                vnet_nodes[key] = g.node("vnet_" + key, f"hub VNet {vnet}\n(existing, resource group {rg})", shape="round")
+            sides.append(vnet_nodes[key])
+        forwarded = " (forwarded traffic allowed)" if i.get("allowForwardedTraffic") else ""
+        g.edge(sides[0], sides[1], f"peering {i.get('virtualNetworkPeeringName', r['name'])}{forwarded}", dotted=True)
+    for r in of[FIREWALL]:
+        i = r["inputs"]
+        subnet = _arm(_ref_id((render._get(i, "ipConfigurations", []) or [{}])[0].get("subnet")))
+        group = vnet_groups.get(_key(subnet.get("resourcegroups", ""), subnet.get("virtualnetworks", "")))
+        g.node("afw_" + _key(i.get("resourceGroupName", ""), i.get("azureFirewallName", r["name"])),
+               f"Azure Firewall {i.get('azureFirewallName', r['name'])}\n{render._get(i, 'sku.tier', '')}", group)
+    for r in of[RULE_COLLECTION_GROUP]:
+        i = r["inputs"]
+        collections = [str(c.get("name")) for c in i.get("ruleCollections") or []]
+        rcg = g.node("rcg_" + _key(i.get("resourceGroupName", ""), i.get("firewallPolicyName", ""), i.get("ruleCollectionGroupName", "")),
+                     f"rule collection group {i.get('ruleCollectionGroupName', r['name'])}\nin policy {i.get('firewallPolicyName')}\n"
+                     + ", ".join(collections))
+        for node_id, (label, _, _) in list(g.nodes.items()):
+            if label.startswith("firewall / NVA"):
+                g.edge(rcg, node_id, "allow rules", dotted=True)
 
     # Workspaces (the classic one is VNet-injected into its host/container subnets) and their storage.
     targets: dict[str, str] = {}  # lower-cased ARM type/name -> node id

@@ -33,6 +33,7 @@ class AksClusterArgs:
     # What the cluster waits for: the Azure Monitor Private Link Scope (endpoint and DNS) where the workspace refuses public
     # ingestion (Microsoft: configure the private link before monitoring is enabled, MicrosoftDocs/azure-monitor-docs
     # articles/azure-monitor/containers/kubernetes-monitoring-private-link.md).
+    # ... and, with firewall egress, what must exist before the nodes bootstrap (the firewall's rules, the hub peering).
     after: Sequence[pulumi.Resource] = ()
 
 

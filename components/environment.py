@@ -26,6 +26,7 @@ from components.audit import (
 )
 from components.bastion import EngineerAccess, EngineerAccessArgs
 from components.data_sources import DataSources, DataSourcesArgs, LakeNames, SqlNames
+from components.firewall import FirewallHub, FirewallHubArgs, HubPeering, HubPeeringArgs
 from components.ingress import IngressSecrets, IngressTier, IngressTierArgs
 from components.keys import CustomerManagedKeys, CustomerManagedKeysArgs, WorkspaceKeyGrants, WorkspaceKeyGrantsArgs
 from components.locks import ResourceLocks, ResourceLocksArgs
@@ -34,7 +35,16 @@ from components.planning import diagnostics
 from components.planning.addresses import SubnetPlan, parse_network
 from components.planning.alerts import alert_rules
 from components.planning.bastion import BASTION, JUMP_HOST, transit_layout
-from components.planning.data_paths import KEY_VAULT
+from components.planning.data_paths import KEY_VAULT, MONITOR, SIEM
+from components.planning.firewall import (
+    ARM_FIREWALL_POLICY,
+    ARM_VIRTUAL_NETWORK,
+    HubNames,
+    RuleCollectionGroup,
+    hub_names,
+    parse_arm_id,
+    rule_collection_group,
+)
 from components.planning.ingress import network_policies, tier_layout
 from components.planning.keys import parse_vault_id
 from components.planning.nsg_rules import (
@@ -65,6 +75,24 @@ class AzureSettings:
     kubeconfig: pulumi.Output[str] | None = None
 
 
+def firewall_hub_names(spec: EnvironmentSpec) -> HubNames:
+    return hub_names(spec.names.resource_group, spec.names.virtual_network, spec.name)
+
+
+def firewall_rules(spec: EnvironmentSpec) -> RuleCollectionGroup:
+    """The rule collection group this environment puts into the hub firewall's policy (firewall egress only)."""
+    plan, ingress = spec.network.plan, spec.ingress
+    creates_aks = ingress.enabled and ingress.cluster == "aks"
+    return rule_collection_group(
+        firewall_hub_names(spec).rule_collection_group, spec.region, (str(plan[HOST]), str(plan[CONTAINER])),
+        backend_private_link=spec.private_link.backend,
+        allow_internet_outbound=spec.network.egress.allow_internet_outbound,
+        # The AKS subnet shares the workspace route table: its nodes leave through the firewall too.
+        aks_source=str(plan[AKS]) if creates_aks else None,
+        aks_private_api_server=ingress.aks.private_api_server,
+    )
+
+
 def transit_endpoint_cidr(address_space: str, prefix_length: int) -> str:
     """The transit VNet's endpoint subnet: the first block of the requested size."""
     return str(next(parse_network(address_space).subnets(new_prefix=prefix_length)))
@@ -78,6 +106,8 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     keys: CustomerManagedKeys | None = None
     data: DataSources | None = None
     aks: AksCluster | None = None
+    firewall_hub: FirewallHub | None = None
+    hub_peering: HubPeering | None = None
     diagnostics: AuditDiagnostics | None = None
     monitor_private_link: MonitorPrivateLink | None = None
     locks: ResourceLocks | None = None
@@ -103,6 +133,8 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
         classes = endpoint_classes(spec)
         endpoint_rules = private_endpoint_subnet_rules((str(plan[HOST]), str(plan[CONTAINER])), classes,
                                                        str(plan[AKS]) if self._creates_aks(spec) else None)
+        if net.egress.mode == "firewall":
+            self.firewall_hub = self._firewall_hub(name, spec, azure, kids)
         self.network = DatabricksNetwork(
             f"{name}-network",
             DatabricksNetworkArgs(
@@ -127,12 +159,22 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 nat_public_ip_name=names.nat_public_ip,
                 nat_idle_timeout_minutes=net.egress.nat_idle_timeout_minutes,
                 route_table_name=names.route_table,
-                firewall_private_ip=net.egress.firewall_private_ip,
+                firewall_private_ip=self.firewall_hub.next_hop if self.firewall_hub else None,
                 aks_subnet_name=names.aks_subnet if self._creates_aks(spec) else None,
                 aks_cidr=str(plan[AKS]) if self._creates_aks(spec) else None,
             ),
             opts=kids,
         )
+
+        if self.firewall_hub is not None:
+            self.hub_peering = HubPeering(
+                f"{name}-hub-peering",
+                HubPeeringArgs(hub=self.firewall_hub, names=firewall_hub_names(spec), workspace_vnet_id=self.network.vnet_id,
+                               workspace_vnet_name=self.network.vnet_name,
+                               workspace_resource_group_name=self.network.resource_group_name,
+                               after=[self.network.last_subnet]),
+                opts=kids,
+            )
 
         self.audit = self._audit(name, spec, kids)
         self.log_analytics = self.audit.log_analytics
@@ -274,6 +316,33 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             "workspaceResourceId": self.workspace_resource_id,
             "workspaceId": self.workspace_id,
         })
+
+    def _firewall_hub(self, name: str, spec: EnvironmentSpec, azure: AzureSettings, kids: pulumi.ResourceOptions) -> FirewallHub:
+        """The hub the default route leads to. An existing hub's resources (its side of the peering, the rule collection
+        group in its policy) are written through providers for the subscriptions its ids name."""
+        hub = spec.network.egress.hub
+        assert hub is not None  # rules._egress_mode: firewall egress names its hub
+        providers: dict[str, azure_native.Provider] = {}
+
+        def provider_for(subscription_id: str) -> azure_native.Provider:
+            if subscription_id not in providers:
+                providers[subscription_id] = azure_native.Provider(
+                    f"{name}-azure-hub" + (f"-{len(providers)}" if providers else ""), location=spec.region,
+                    subscription_id=subscription_id, tenant_id=azure.tenant_id, opts=pulumi.ResourceOptions(parent=self))
+            return providers[subscription_id]
+
+        vnet_provider = policy_provider = None
+        if not hub.create:
+            assert hub.vnet_id is not None and hub.firewall_policy_id is not None
+            vnet_provider = provider_for(parse_arm_id(hub.vnet_id, ARM_VIRTUAL_NETWORK).subscription_id.lower())
+            policy_provider = provider_for(parse_arm_id(hub.firewall_policy_id, ARM_FIREWALL_POLICY).subscription_id.lower())
+        return FirewallHub(
+            f"{name}-firewall-hub",
+            FirewallHubArgs(location=spec.region, tags=spec.all_tags, names=firewall_hub_names(spec), hub=hub,
+                            rules=firewall_rules(spec), firewall_private_ip=spec.network.egress.firewall_private_ip,
+                            vnet_provider=vnet_provider, policy_provider=policy_provider),
+            opts=kids,
+        )
 
     def _engineer_access(self, name: str, spec: EnvironmentSpec, kids: pulumi.ResourceOptions) -> EngineerAccess:
         """Azure Bastion and the jump host in the transit VNet the toolkit created (rules._bastion guarantees one)."""
@@ -427,6 +496,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 vnet_id=self.network.vnet_id,
                 protect=spec.protection.protect_data,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
+                event_hub_endpoint_asg_id=self.network.endpoint_asg_ids.get(SIEM),
                 export_tables=diagnostics.export_tables(self._diagnostic_kinds(spec), flow_logs=mon.flow_logs.enabled,
                                                         container_logs=ingress_logs),
                 # Its logical name and former parent (this environment) from before AuditLogging existed.
@@ -451,6 +521,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 log_analytics_id=self.audit.log_analytics_id,
                 vnet_id=self.network.vnet_id,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
+                endpoint_asg_id=self.network.endpoint_asg_ids.get(MONITOR),
                 blob_zone=blob_zone,
             ),
             opts=kids,
@@ -494,6 +565,12 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             opts=kids,
         )
 
+    def _egress_ready(self) -> list[pulumi.Resource]:
+        if self.firewall_hub is None or self.hub_peering is None:
+            return []
+        return [self.firewall_hub.rule_collection_group, self.hub_peering.spoke_to_hub, self.hub_peering.hub_to_spoke,
+                *([self.firewall_hub.firewall] if self.firewall_hub.firewall else [])]
+
     @staticmethod
     def _creates_aks(spec: EnvironmentSpec) -> bool:
         return spec.ingress.enabled and spec.ingress.cluster == "aks"
@@ -515,7 +592,10 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     outbound_type="userAssignedNATGateway" if spec.network.egress.mode == "nat_gateway" else "userDefinedRouting",
                     log_analytics_workspace_id=self.audit.log_analytics_id,
                     tenant_id=azure.tenant_id,
-                    after=[self.monitor_private_link] if self.monitor_private_link is not None else [],
+                    # Behind the firewall, the nodes need its rules and the peering before they can bootstrap; with
+                    # a private Log Analytics workspace, the monitoring private link comes first.
+                    after=[*self._egress_ready(),
+                           *([self.monitor_private_link] if self.monitor_private_link is not None else [])],
                 ),
                 opts=kids,
             )

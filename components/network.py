@@ -45,7 +45,8 @@ class DatabricksNetworkArgs:
     nat_public_ip_name: str
     nat_idle_timeout_minutes: int
     route_table_name: str
-    firewall_private_ip: str | None
+    # The hub firewall's private IP (an existing hub's from the spec, a created hub's from its firewall).
+    firewall_private_ip: pulumi.Input[str] | None
     # The ingress tier's AKS subnet, when the spec reserves one.
     aks_subnet_name: str | None = None
     aks_cidr: str | None = None
@@ -96,6 +97,7 @@ class DatabricksNetwork(pulumi.ComponentResource):
 
         nat_gateway: network.NatGateway | None = None
         route_table: network.RouteTable | None = None
+        default_route: network.Route | None = None
         if args.egress_mode == "nat_gateway":
             pip = standard_public_ip(self, f"{name}-nat-pip", args.nat_public_ip_name, rg, args.location, tags)
             nat_gateway = network.NatGateway(
@@ -120,7 +122,7 @@ class DatabricksNetwork(pulumi.ComponentResource):
                 tags=tags,
                 opts=child(self),
             )
-            network.Route(
+            default_route = network.Route(
                 f"{name}-rt-default",
                 route_name="default-via-firewall",
                 route_table_name=route_table.name,
@@ -147,7 +149,10 @@ class DatabricksNetwork(pulumi.ComponentResource):
                 opts=child(self, depends_on=after),
             )
 
-        host = workspace_subnet("host", args.host_subnet_name, args.host_cidr, [])
+        # With firewall egress the default route exists before any subnet uses the table: AKS's userDefinedRouting
+        # outbound type requires a 0.0.0.0/0 route to an NVA in the subnet's route table and validates it
+        # (https://learn.microsoft.com/azure/aks/egress-udr).
+        host = workspace_subnet("host", args.host_subnet_name, args.host_cidr, [default_route] if default_route else [])
         container = workspace_subnet("container", args.container_subnet_name, args.container_cidr, [host])
         endpoints = network.Subnet(
             f"{name}-endpoints",
@@ -163,6 +168,8 @@ class DatabricksNetwork(pulumi.ComponentResource):
         )
 
         self.aks_subnet_id: pulumi.Output[str] | None = None
+        # The last write to this VNet: a peering of the VNet waits for it.
+        self.last_subnet: network.Subnet = endpoints
         if args.aks_subnet_name and args.aks_cidr:
             aks = network.Subnet(
                 f"{name}-aks",
@@ -176,12 +183,14 @@ class DatabricksNetwork(pulumi.ComponentResource):
                 opts=child(self, depends_on=[endpoints]),
             )
             self.aks_subnet_id = aks.id
+            self.last_subnet = aks
 
         self.resource_group = rg
         self.vnet = vnet
         self.resource_group_name = rg.name
         self.resource_group_id = rg.id
         self.vnet_id = vnet.id
+        self.vnet_name = vnet.name
         self.host_subnet_name = host.name.apply(lambda n: n or args.host_subnet_name)
         self.container_subnet_name = container.name.apply(lambda n: n or args.container_subnet_name)
         self.endpoint_subnet_id = endpoints.id

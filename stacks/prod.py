@@ -22,11 +22,15 @@ from components.spec.access import (
 from components.spec.audit import AlertsSpec, MonitoringSpec, SiemSpec
 from components.spec.data import DataLakeSpec, DataSpec, SqlDatabaseSpec
 from components.spec.encryption import EncryptionSpec
+from components.spec.firewall import HubSpec
 from components.spec.ingress import AksSpec, ConnectorSpec, IngressSpec, OAuth2ProxySpec, RouteSpec
 
 SECURITY_SCRIPTS = "/Volumes/platform/security/init-scripts"
 TENANT_ISSUER = "https://login.microsoftonline.com/5b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d10/v2.0"
-CORPORATE = "10.200.0.0/16"  # on-premises clients over ExpressRoute
+CORPORATE = "10.200.0.0/16"
+# The regional hub (connectivity subscription) whose Azure Firewall is prod's next hop to the Internet.
+HUB_RG = "/subscriptions/3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a/resourceGroups/rg-connectivity-hub-weu"
+HUB_RANGE = "10.0.0.0/22"  # on-premises clients over ExpressRoute
 # The first-party AzureDatabricks application's object id in this tenant (it differs per tenant).
 AZURE_DATABRICKS_APP = "6a1e2f3b-9c8d-4e7f-8a6b-5c4d3e2f1a09"
 
@@ -41,7 +45,13 @@ def build() -> EnvironmentSpec:
         network=NetworkSpec(
             address_space="10.30.0.0/19",
             subnets=SubnetLayout(host_prefix_length=21, container_prefix_length=21, aks_prefix_length=23),
-            egress=EgressSpec(mode="firewall", firewall_private_ip="10.0.1.4"),
+            # The connectivity team's hub in its own subscription: the workspace VNet is peered to it both ways and the
+            # workspace's rule collection group goes into the hub firewall's policy.
+            egress=EgressSpec(mode="firewall", firewall_private_ip="10.0.1.4", hub=HubSpec(
+                vnet_id=f"{HUB_RG}/providers/Microsoft.Network/virtualNetworks/vnet-hub-weu",
+                address_space=(HUB_RANGE,),
+                firewall_policy_id=f"{HUB_RG}/providers/Microsoft.Network/firewallPolicies/afwp-hub-weu",
+            )),
         ),
         private_link=PrivateLinkSpec(
             browser_authentication="dedicated_workspace",

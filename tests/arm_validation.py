@@ -37,9 +37,26 @@ DEFINITION_SECTIONS = (
 TEMPLATE_KEYS = frozenset({"comments", "dependsOn", "condition", "copy", "scope"})
 
 
+def _variants(node: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The inline object variants of a discriminated union (a base with `properties` and a `oneOf` of variants)."""
+    branches = node.get("oneOf")
+    if isinstance(node.get("properties"), dict) and isinstance(branches, list) \
+            and all(isinstance(b, dict) and isinstance(b.get("properties"), dict) for b in branches):
+        return branches
+    return None
+
+
 def close(node: Any) -> Any:
-    """Every object schema that lists `properties` and says nothing of others rejects others."""
+    """Every object schema that lists `properties` and says nothing of others rejects others.
+
+    A discriminated union (the base's common properties beside a `oneOf` of variants, as in firewall policy rules)
+    closes each variant over its own properties and the base's; the base itself stays open to its variants'.
+    """
     if isinstance(node, dict):
+        variants = _variants(node)
+        if variants is not None:
+            merged = [{**b, "properties": {**node["properties"], **b["properties"]}} for b in variants]
+            return {**{key: close(value) for key, value in node.items() if key != "oneOf"}, "oneOf": close(merged)}
         closed = {key: close(value) for key, value in node.items()}
         if isinstance(node.get("properties"), dict) and "additionalProperties" not in node and "allOf" not in node:
             closed["additionalProperties"] = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 import yaml
@@ -66,11 +67,34 @@ def bastion_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recording, En
     return project.run("staging", spec_file=path), stacks.load_file(path)
 
 
+# A hub the toolkit creates for staging: clear of staging's VNets, its stamping pool and the other stacks' ranges.
+CREATED_HUB_RANGE = "10.140.0.0/24"
+
+
+def with_created_firewall_hub(data: dict[str, Any], address_space: str = CREATED_HUB_RANGE) -> dict[str, Any]:
+    """`data` (a spec as JSON data) with egress through an Azure Firewall in a hub the toolkit creates. Composable with
+    other feature switches (the all-features variant for ARM validation): it touches only network.egress."""
+    data = copy.deepcopy(data)
+    data["network"]["egress"] = {**data["network"].get("egress", {}), "mode": "firewall", "firewall_private_ip": None,
+                                 "hub": {"create": True, "address_space": [address_space]}}
+    return data
+
+
+@pytest.fixture(scope="session")
+def firewall_hub_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recording, EnvironmentSpec]:
+    """Staging with firewall egress through a hub the toolkit creates (prod is the existing-hub case)."""
+    data = with_created_firewall_hub(stacks.load("staging").model_dump(mode="json"))
+    path = tmp_path_factory.mktemp("staging-firewall-hub") / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return project.run("staging", spec_file=path), stacks.load_file(path)
+
+
 @pytest.fixture(scope="session")
 def all_features_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recording, EnvironmentSpec]:
-    """Prod with every optional feature switched on (Bastion and the jump host on top of prod's ingress tier, SQL,
-    customer-managed keys, SIEM export and firewall egress): what the ARM validation holds against Azure's schemas."""
-    data = copy.deepcopy(stacks.load("prod").model_dump(mode="json"))
+    """Prod with every optional feature switched on: Bastion and the jump host on top of prod's ingress tier, SQL,
+    customer-managed keys, the SIEM export, the monitoring private link scope and firewall egress through a hub the
+    toolkit creates. What the ARM validation holds against Azure's schemas."""
+    data = with_created_firewall_hub(stacks.load("prod").model_dump(mode="json"))
     data["bastion"] = {**stacks.load("staging").model_dump(mode="json")["bastion"], "enabled": True}
     path = tmp_path_factory.mktemp("prod-all-features") / "spec.yaml"
     path.write_text(yaml.safe_dump(data))

@@ -454,9 +454,9 @@ def test_scope_made_without_another_blob_zone_creates_its_own(tmp_path: Path) ->
 
 def test_container_insights_reaches_the_scope_endpoint_and_nothing_new_opens(prod: Recording) -> None:
     """The AKS agent sends to Log Analytics through the scope's endpoint: its subnet is in the VNet the five zones are
-    linked to, and the endpoint subnet's NSG (the table the component creates) admits the AKS subnet on 443. The new
-    endpoints add no rule: a peered network still cannot reach the endpoint subnet (the SIEM hub's AMQP 5671-5672,
-    HTTPS 443 or Kafka 9093), so a SIEM outside the workspace VNet needs its own way in (README)."""
+    linked to, and the endpoint subnet's NSG (the table the component creates) admits the AKS subnet on 443 to the
+    scope's endpoint (class `monitor`), not to the SIEM endpoint. A peered network cannot reach either (the SIEM hub's
+    AMQP 5671-5672, HTTPS 443 or Kafka 9093), so a SIEM outside the workspace VNet needs its own way in (README)."""
     from components.planning.reachability import flow, inputs_from_spec
     from components.spec.models import AKS, ENDPOINTS
 
@@ -466,9 +466,14 @@ def test_container_insights_reaches_the_scope_endpoint_and_nothing_new_opens(pro
     assert aks_subnet.inputs["addressPrefix"] == str(plan[AKS])
     assert aks_subnet.inputs["virtualNetworkName"] == spec.names.virtual_network  # the VNet every scope zone is linked to
     inputs = inputs_from_spec(spec, peered=("10.200.0.0/16",))
-    assert flow(inputs, str(plan[AKS]), str(plan[ENDPOINTS]), "443").access == "Allow"
+    nics = {nic.name: nic for nic in inputs.endpoint_nics()}
+    assert nics["monitor"].endpoint_class == "monitor" and nics["event-hub"].endpoint_class == "siem"
+    assert nics["monitor"].subnet == str(plan[ENDPOINTS])
+    assert flow(inputs, str(plan[AKS]), nics["monitor"], "443").access == "Allow"
+    assert flow(inputs, str(plan[AKS]), nics["event-hub"], "443").access == "Deny"
     for port in ("443", "5671", "5672", "9093"):
-        assert flow(inputs, "10.200.0.0/16", str(plan[ENDPOINTS]), port).access == "Deny", port
+        for nic in ("monitor", "event-hub"):
+            assert flow(inputs, "10.200.0.0/16", nics[nic], port).access == "Deny", (nic, port)
     # The NSG the endpoint subnet gets is the planner's table: the audit endpoints added no rule to it.
     created = sorted(r.inputs["securityRuleName"] for r in prod.of_type(T + "network:SecurityRule")
                      if r.inputs["networkSecurityGroupName"] == spec.names.endpoint_network_security_group)

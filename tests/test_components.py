@@ -51,14 +51,23 @@ def test_tree_parents_and_type_tokens(rec: Recording, spec: EnvironmentSpec) -> 
         assert comp.name.startswith(spec.name)
 
 
-def test_every_azure_resource_uses_the_one_explicit_azure_provider(rec: Recording) -> None:
-    providers = rec.of_type("pulumi:providers:azure-native")
-    assert len(providers) == 1
-    provider_urn = providers[0].urn
+def test_every_azure_resource_uses_the_one_explicit_azure_provider(rec: Recording, spec: EnvironmentSpec) -> None:
+    """One provider for the environment; an existing hub in its own subscription adds one for the two resources that
+    live there (the hub's side of the peering and the rule collection group in the hub firewall's policy)."""
+    providers = {p.name: p for p in rec.of_type("pulumi:providers:azure-native")}
+    env_provider = providers.pop(f"{spec.name}-azure")
+    hub = spec.network.egress.hub
+    in_hub = {f"{spec.name}-hub-peering-from-hub", f"{spec.name}-firewall-hub-rules"}
+    if hub is not None and not hub.create:
+        assert hub.vnet_id is not None
+        hub_provider = providers.pop(f"{spec.name}-azure-hub")
+        assert hub_provider.inputs["subscriptionId"] == hub.vnet_id.split("/")[2]
+    assert providers == {}
     for reg in rec.registrations:
         if reg.type.startswith("azure-native:"):
-            assert reg.provider.startswith(provider_urn + "::"), reg.urn
-    assert providers[0].inputs["location"] == "westeurope"
+            expected = hub_provider if hub is not None and not hub.create and reg.name in in_hub else env_provider
+            assert reg.provider.startswith(expected.urn + "::"), reg.urn
+    assert env_provider.inputs["location"] == "westeurope"
 
 
 def test_names_are_unique_and_as_planned(rec: Recording, spec: EnvironmentSpec) -> None:
@@ -118,7 +127,7 @@ def test_each_private_endpoint_joins_its_class_application_security_group(rec: R
     assert all(a.inputs["resourceGroupName"] == rg and a.inputs["location"] == spec.region for a in asgs.values())
     endpoint_class = {names.backend_endpoint: "backend", names.dfs_endpoint: "workspace-storage", names.blob_endpoint: "workspace-storage",
                       names.data_lake_dfs_endpoint: "lake", names.data_lake_blob_endpoint: "lake", names.sql_endpoint: "sql",
-                      names.key_vault_endpoint: "key-vault"}
+                      names.key_vault_endpoint: "key-vault", names.monitor_endpoint: "monitor", names.event_hub_endpoint: "siem"}
     seen = set()
     for pe in rec.of_type(PE):
         name = pe.inputs["privateEndpointName"]

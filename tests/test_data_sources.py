@@ -90,7 +90,7 @@ def test_tiers_enable_what_their_specs_ask(dev: Recording, staging: Recording, p
     # The component hangs below the environment and uses the one explicit azure-native provider.
     env = prod.one("brickwall:environment:SecureDatabricksEnvironment")
     assert prod.one(COMPONENT).parent == env.urn
-    provider = prod.one("pulumi:providers:azure-native").urn
+    provider = prod.one("pulumi:providers:azure-native", "prod-azure").urn
     assert all(r.provider.startswith(provider + "::") for r in data_of(prod) if r.type.startswith(T))
 
 

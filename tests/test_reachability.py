@@ -432,18 +432,21 @@ def test_prod_kubernetes_flows() -> None:
         internet = _row(rows, "kubernetes", pod, INTERNET)
         assert internet.access == "Deny" and internet.decided_by.startswith("NetworkPolicy:")
         # The NetworkPolicy lets a connector reach the endpoint subnet, and the matrix carries the flow on to the
-        # private-endpoint subnet's NSG, whose verdict is the row's: the back-end endpoint only.
+        # private-endpoint subnet's NSG, whose verdict is the row's: the back-end endpoint, and the Azure Monitor scope's
+        # endpoint that the Container Insights agent on the same nodes sends to (an NSG sees node and pod addresses of
+        # the AKS subnet alike under Azure CNI).
         for nic in t.net.endpoint_nics:
             row = _row(rows, "kubernetes", pod, str(nic))
             assert row.steps[0] == Step("NetworkPolicy", "Allow", row.steps[0].reason)
             nsg = flow(t.net, t.net.aks, nic, "443")  # type: ignore[arg-type]
             assert row.access == nsg.access and row.steps[-1].layer == "private-endpoint inbound"
-            if nic.endpoint_class == "backend":
-                assert row.access == "Allow" and "allow-ingress-tier-to-backend" in row.steps[-1].reason
-            else:  # not the lake, the DBFS root, SQL or the Key Vault
+            if nic.endpoint_class in ("backend", "monitor"):
+                assert row.access == "Allow" and f"allow-ingress-tier-to-{nic.endpoint_class}" in row.steps[-1].reason
+            else:  # not the lake, the DBFS root, SQL, the Key Vault or the SIEM hub
                 assert row.access == "Deny" and "deny-all-inbound" in row.steps[-1].reason, nic
     proxy = _row(rows, "kubernetes", "ingress/oauth2-proxy", INTERNET)
-    assert proxy.access == "Allow" and proxy.decided_by.endswith("egress: firewall 10.0.1.4 (its rules are outside the spec)")
+    assert proxy.access == "Allow" and proxy.decided_by.endswith(
+        "egress: firewall 10.0.1.4 in the peered hub, allowing only what rule collection group rcg-databricks-prod lists")
     assert _row(rows, "kubernetes", INTERNET, "ingress/traefik").access == "Deny"
 
 
@@ -523,17 +526,22 @@ def test_every_promised_data_path_is_open_and_every_other_closed(recorded: tuple
     assert sorted((r.name, r.priority, r.sources, r.destination_asgs, r.destination_ports) for r in net.endpoint_rules()) == \
         sorted((r.name, r.priority, r.sources, r.destination_asgs, r.destination_ports) for r in planned.endpoint_rules())
     assert data_path_problems(net) == []
-    # What the promise holds, per spec: the clusters reach every endpoint class that exists except the Key Vault
-    # (SQL over TDS), the connectors only the back-end endpoint.
+    # What the promise holds, per spec: the clusters reach every data endpoint class that exists (SQL over TDS), not
+    # the Key Vault or the SIEM hub; the AKS nodes only the back-end endpoint and the Azure Monitor scope.
     promised = net.promised()
     classes = endpoint_classes(spec)
-    assert {p.endpoint_class for p in promised} == set(classes) - {"key-vault"}
+    # (the scope's endpoint only where the toolkit creates the AKS nodes that send to it)
+    assert {p.endpoint_class for p in promised} == set(classes) - {"key-vault", "siem", *([] if net.aks else ["monitor"])}
+    assert ("monitor" in classes) == spec.monitoring.private_link.enabled
+    assert ("siem" in classes) == (spec.monitoring.siem.event_hub and spec.monitoring.siem.private_endpoint)
     assert ("sql" in classes) == spec.data.sql.enabled and ("lake" in classes) == spec.data.lake.enabled
     for worker in (net.host, net.container):
         assert DataPath(worker, "backend", "443") in promised
         if "sql" in classes:
             assert DataPath(worker, "sql", "1433-65535") in promised
-    assert {(p.endpoint_class, p.port) for p in promised if p.source == net.aks} == ({("backend", "443")} if net.aks else set())
+    aks_promise = {("backend", "443"), *([("monitor", "443")] if "monitor" in classes else [])}
+    assert {(p.endpoint_class, p.port) for p in promised if p.source == net.aks} == (aks_promise if net.aks else set())
+    assert not any(p.endpoint_class == "monitor" for p in promised if p.source in (net.host, net.container))
 
 
 def _prod_with(mutate: Callable[[list[NsgRule]], list[NsgRule]]) -> list[str]:
@@ -564,7 +572,7 @@ def test_an_unpromised_open_path_is_found() -> None:
     net = inputs_from_spec(stacks.load("prod"))
     widened = _prod_with(_replace("allow-ingress-tier-to-backend", destination_asgs=(), destinations=(net.endpoints,)))
     assert widened and all(p.startswith("unpromised path open:") and f"{net.aks} to" in p for p in widened)
-    assert {p.split(" to ")[1].split(" endpoint")[0] for p in widened} == {"dfs", "blob", "lake-dfs", "lake-blob", "sql", "vault"}
+    assert {p.split(" to ")[1].split(" endpoint")[0] for p in widened} == {"dfs", "blob", "lake-dfs", "lake-blob", "sql", "vault", "event-hub"}
     # The lake's rule pointed at the Key Vault's ASG: the lake closes and the vault opens.
     swapped = _prod_with(_replace("allow-workspace-to-lake", destination_asgs=("key-vault",)))
     assert any(p.startswith("promised path closed:") and "lake-dfs endpoint" in p for p in swapped)

@@ -164,6 +164,12 @@ def test_prod_topology(prod_report: tuple[str, str, str]) -> None:
     for cidr in ("10.30.0.0/21", "10.30.8.0/21", "10.30.16.0/23"):
         assert _edge(mermaid, subnets[cidr], rt, "egress")
     assert "NAT gateway" not in mermaid
+    # Firewall egress: the existing hub peered both ways, and the rule collection group behind the firewall.
+    hub = _label_of(mermaid, "hub VNet vnet-hub-weu<br/>(existing, resource group rg-connectivity-hub-weu)")
+    assert _edge(mermaid, workspace_vnet, hub, "peering peer-to-hub (forwarded traffic allowed)")
+    assert _edge(mermaid, hub, workspace_vnet, "peering peer-to-vnet-bw-prod-weu (forwarded traffic allowed)")
+    rcg = _label_of(mermaid, "rule collection group rcg-databricks-prod<br/>in policy afwp-hub-weu")
+    assert _edge(mermaid, rcg, fw, "allow rules")
 
     # Data sources and keys: each endpoint reaches its own labelled node, and every audited resource feeds Log Analytics.
     lake = _label_of(mermaid, "data lake (ADLS Gen2) dlbwprodweup7k2<br/>publicNetworkAccess=Disabled")

@@ -125,9 +125,18 @@ def topology_from_spec(spec: EnvironmentSpec, peered: Sequence[str] = ()) -> Top
     net = net if ingress is not None else replace(net, aks=None)
     return Topology(
         net=net, front_end=front_end_from_spec(spec, corporate),
-        egress=f"firewall {egress.firewall_private_ip} (its rules are outside the spec)" if egress.mode == "firewall"
-        else "NAT gateway", ingress=ingress,
+        egress=_firewall_egress(spec) if egress.mode == "firewall" else "NAT gateway", ingress=ingress,
     )
+
+
+def _firewall_egress(spec: EnvironmentSpec) -> str:
+    """The hub firewall's allow rules are the planned rule collection group (components/planning/firewall.py)."""
+    from components.planning.firewall import hub_names
+
+    egress, names = spec.network.egress, spec.names
+    hop = egress.firewall_private_ip or "of the hub the toolkit creates"
+    group = hub_names(names.resource_group, names.virtual_network, spec.name).rule_collection_group
+    return f"firewall {hop} in the peered hub, allowing only what rule collection group {group} lists"
 
 
 def _legs(row: Row) -> list[Step]:

@@ -18,8 +18,18 @@ which components/network.py sets. One ASG may hold at most 50 private-endpoint I
 | `lake`              | dfs, blob (data lake) | data.lake.enabled                      | 443                        | closed           |
 | `sql`               | sqlServer             | data.sql.enabled                       | 1433-65535 (TDS, below)    | closed           |
 | `key-vault`         | vault                 | customer-managed keys, vault we create | closed (no cluster uses it)| closed           |
+| `monitor`           | azuremonitor (AMPLS)  | monitoring.private_link.enabled        | closed                     | 443 (agent)      |
+| `siem`              | namespace (Event Hub) | siem.event_hub and its private endpoint| closed                     | closed           |
 
 Every other source (the Internet, the control plane, peered and on-premises ranges) reaches no endpoint here.
+
+The Azure Monitor Private Link Scope's endpoint (`monitor`) carries Log Analytics ingestion where the workspace
+refuses public ingestion: the Container Insights agent on the AKS nodes sends there on 443
+(https://learn.microsoft.com/azure/azure-monitor/containers/kubernetes-monitoring-private-link). Cluster nodes send
+nothing to Log Analytics (the workspace's diagnostic settings are delivered by Azure itself, not through the scope).
+The SIEM Event Hub's endpoint (`siem`) is where a SIEM reads the export; Log Analytics writes to the namespace as a
+trusted service, not through the endpoint (components/planning/audit_network.py), and no reader lives in this VNet,
+so nothing here is promised a path to it.
 
 The Key Vault holds the customer-managed key only: Azure Databricks, Storage and the disk encryption set unwrap it
 as trusted services and the key is created through ARM (components/keys.py), so no cluster opens a connection to
@@ -43,7 +53,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 BACKEND, WORKSPACE_STORAGE, LAKE, SQL, KEY_VAULT = "backend", "workspace-storage", "lake", "sql", "key-vault"
-ENDPOINT_CLASSES = (BACKEND, WORKSPACE_STORAGE, LAKE, SQL, KEY_VAULT)
+MONITOR, SIEM = "monitor", "siem"
+ENDPOINT_CLASSES = (BACKEND, WORKSPACE_STORAGE, LAKE, SQL, KEY_VAULT, MONITOR, SIEM)
 
 # The private endpoints of each class, by the key the components register them under.
 ENDPOINTS_OF_CLASS: Mapping[str, tuple[str, ...]] = MappingProxyType({
@@ -52,6 +63,8 @@ ENDPOINTS_OF_CLASS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     LAKE: ("lake-dfs", "lake-blob"),
     SQL: ("sql",),
     KEY_VAULT: ("vault",),
+    MONITOR: ("monitor",),
+    SIEM: ("event-hub",),
 })
 
 # Ports the compute plane uses towards the back-end endpoint: REST API, secure cluster connectivity relay,
@@ -61,15 +74,18 @@ BACKEND_PORTS = ("443", "3306", "6666", "8443-8451")
 SQL_PORTS = ("1433-65535",)
 HTTPS = ("443",)
 
-# What the cluster nodes open on each class, and what the ingress tier's connectors open (the workspace API only).
+# What the cluster nodes open on each class, and what the AKS nodes of the ingress tier open: the connectors the
+# workspace API only, the Container Insights agent the monitoring scope's ingestion endpoints.
 CLUSTER_PORTS: Mapping[str, tuple[str, ...]] = MappingProxyType({BACKEND: BACKEND_PORTS, WORKSPACE_STORAGE: HTTPS, LAKE: HTTPS,
                                                                  SQL: SQL_PORTS})
-CONNECTOR_PORTS: Mapping[str, tuple[str, ...]] = MappingProxyType({BACKEND: HTTPS})
+CONNECTOR_PORTS: Mapping[str, tuple[str, ...]] = MappingProxyType({BACKEND: HTTPS, MONITOR: HTTPS})
 
 
-def present_classes(*, backend: bool, workspace_storage: bool, lake: bool, sql: bool, key_vault: bool) -> tuple[str, ...]:
+def present_classes(*, backend: bool, workspace_storage: bool, lake: bool, sql: bool, key_vault: bool,
+                    monitor: bool = False, siem: bool = False) -> tuple[str, ...]:
     """The endpoint classes present, in table order (`reachability.endpoint_classes` reads them off a spec)."""
-    present = {BACKEND: backend, WORKSPACE_STORAGE: workspace_storage, LAKE: lake, SQL: sql, KEY_VAULT: key_vault}
+    present = {BACKEND: backend, WORKSPACE_STORAGE: workspace_storage, LAKE: lake, SQL: sql, KEY_VAULT: key_vault,
+               MONITOR: monitor, SIEM: siem}
     return tuple(c for c in ENDPOINT_CLASSES if present[c])
 
 

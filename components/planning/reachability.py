@@ -337,6 +337,8 @@ def endpoint_classes(spec: EnvironmentSpec) -> tuple[str, ...]:
         lake=spec.data.lake.enabled, sql=spec.data.sql.enabled,
         # An existing vault keeps its own endpoints; only a vault the toolkit creates gets one here.
         key_vault=enc.customer_managed_keys and enc.key_vault is not None and enc.key_vault.existing_id is None,
+        monitor=spec.monitoring.private_link.enabled,
+        siem=spec.monitoring.siem.event_hub and spec.monitoring.siem.private_endpoint,
     )
 
 

@@ -36,6 +36,7 @@ from components.spec.bastion import BastionSpec
 from components.spec.data import DataSpec
 from components.spec.encryption import EncryptionSpec
 from components.spec.errors import Problem, problems_from, raise_problems
+from components.spec.firewall import HubSpec
 from components.spec.ingress import IngressSpec
 from components.spec.stamping import StampingSpec
 
@@ -123,10 +124,16 @@ class SubnetLayout(StrictModel):
 
 
 class EgressSpec(StrictModel):
-    """How cluster nodes reach the Internet: a NAT gateway, or a firewall as next hop."""
+    """How cluster nodes reach the Internet: a NAT gateway, or the Azure Firewall of a hub as next hop.
+
+    The mode's needs (a hub and, for an existing hub, the firewall's private IP inside the hub) are cross-field
+    rules (`rules._egress_mode`, `rules._firewall_hub`), so they are reported even when another part is invalid."""
 
     mode: Literal["nat_gateway", "firewall"] = "nat_gateway"
+    # An existing hub's firewall private IP (a created hub's firewall gets its own from AzureFirewallSubnet).
     firewall_private_ip: str | None = None
+    # The hub the firewall lives in (components/spec/firewall.py); needed with mode 'firewall'.
+    hub: HubSpec | None = None
     nat_idle_timeout_minutes: int = Field(default=4, ge=4, le=120)
     allow_internet_outbound: bool = False
 
@@ -142,15 +149,6 @@ class EgressSpec(StrictModel):
         if not ip.is_private:
             raise ValueError(f"{ip} is not a private address; the next hop must be the firewall's private IP")
         return v
-
-    @model_validator(mode="after")
-    def _mode(self) -> EgressSpec:
-        path = ("firewall_private_ip",)
-        if self.mode == "nat_gateway" and self.firewall_private_ip is not None:
-            raise_problems([Problem(path, "only used with mode 'firewall'; remove it or set egress.mode to 'firewall'")])
-        if self.mode == "firewall" and self.firewall_private_ip is None:
-            raise_problems([Problem(path, "egress.mode 'firewall' needs the firewall's private IP as the next hop")])
-        return self
 
 
 class NetworkSpec(StrictModel):
@@ -424,8 +422,8 @@ def _partial(model: type[BaseModel], data: Any) -> Any:
         if name not in faulted:
             with contextlib.suppress(ValidationError):
                 valid[name] = TypeAdapter(annotation).validate_python(value)
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            if (part := _partial(annotation, value)) is not None:
+        elif (section := _model_of(annotation)) is not None:
+            if (part := _partial(section, value)) is not None:
                 valid[name] = part
         elif get_origin(annotation) is tuple and isinstance(value, (list, tuple)):
             item_model = get_args(annotation)[0]
@@ -433,6 +431,14 @@ def _partial(model: type[BaseModel], data: Any) -> Any:
                 items = [_partial(item_model, item) for item in value]
                 valid[name] = tuple(item if item is not None else PartialSpec({}) for item in items)
     return PartialSpec(valid)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model of a field typed `Model` or `Model | None`, else None."""
+    options = [annotation] if isinstance(annotation, type) else [a for a in get_args(annotation) if a is not type(None)]
+    if len(options) == 1 and isinstance(options[0], type) and issubclass(options[0], BaseModel):
+        return options[0]
+    return None
 
 
 def _valid_sections(data: dict[str, Any]) -> dict[str, Any]:

@@ -96,6 +96,32 @@ def _transit_range(spec: EnvironmentSpec) -> list[Problem]:
     return []
 
 
+def _egress_mode(spec: EnvironmentSpec) -> list[Problem]:
+    """What each egress mode needs and what only the other mode uses."""
+    egress = spec.network.egress
+    path = ("network", "egress")
+    problems = []
+    if egress.mode == "nat_gateway":
+        for field in ("firewall_private_ip", "hub"):
+            if getattr(egress, field) is not None:
+                problems.append(Problem((*path, field), "only used with mode 'firewall'; remove it or set egress.mode to 'firewall'"))
+        return problems
+    hub = egress.hub
+    if hub is None:
+        problems.append(Problem((*path, "hub"), "egress.mode 'firewall' needs the hub its firewall lives in: an existing hub "
+                                                "(vnet_id, address_space, firewall_policy_id) or create: true with an address_space"))
+        if egress.firewall_private_ip is None:
+            problems.append(Problem((*path, "firewall_private_ip"), "egress.mode 'firewall' needs the firewall's private IP as the next hop"))
+    elif not hub.create and egress.firewall_private_ip is None:
+        problems.append(Problem((*path, "firewall_private_ip"),
+                                "egress.mode 'firewall' needs the firewall's private IP as the next hop (the existing hub's firewall)"))
+    elif hub.create and egress.firewall_private_ip is not None:
+        problems.append(Problem((*path, "firewall_private_ip"),
+                                "a hub the toolkit creates routes to its own firewall's private IP (Azure assigns it from "
+                                "AzureFirewallSubnet); leave firewall_private_ip out"))
+    return problems
+
+
 def _firewall_outside_workspace(spec: EnvironmentSpec) -> list[Problem]:
     egress, plan = spec.network.egress, spec.network.plan
     if egress.mode != "firewall" or egress.firewall_private_ip is None:
@@ -106,6 +132,61 @@ def _firewall_outside_workspace(spec: EnvironmentSpec) -> list[Problem]:
                 f"{ip} is inside the {name} subnet {plan[name]}; the firewall must sit outside the workspace subnets")
         for name in ("host", "container") if ip in plan[name]
     ]
+
+
+def _hub_ranges(hub: Any) -> list[tuple[int, ipaddress.IPv4Network]]:
+    """The hub's address prefixes that parse, with their index (a bad one is its own error)."""
+    from components.spec.firewall import cidr_problem
+
+    return [(i, parse_network(c)) for i, c in enumerate(hub.address_space) if cidr_problem(c) is None]
+
+
+def _firewall_next_hop(spec: EnvironmentSpec) -> list[Problem]:
+    """The next hop must be an address the peered hub holds: no other network is peered for egress."""
+    egress = spec.network.egress
+    if egress.mode != "firewall" or egress.firewall_private_ip is None or egress.hub is None or egress.hub.create:
+        return []
+    ranges = _hub_ranges(egress.hub)
+    if not ranges:
+        return []
+    ip = ipaddress.IPv4Address(egress.firewall_private_ip)
+    shown = ", ".join(str(net) for _, net in ranges)
+    if not any(ip in net for _, net in ranges):
+        return [Problem(("network", "egress", "firewall_private_ip"),
+                        f"{ip} is outside the hub's address space ({shown}): no peered network holds this next hop")]
+    if any(ip in (net.network_address, net.broadcast_address) for _, net in ranges):
+        return [Problem(("network", "egress", "firewall_private_ip"), f"{ip} is a network or broadcast address of the hub")]
+    return []
+
+
+def _firewall_hub_overlaps(spec: EnvironmentSpec) -> list[Problem]:
+    """The hub's ranges stay clear of the workspace VNet, the transit VNet and the stamping pool (peered VNets must
+    not overlap: https://learn.microsoft.com/azure/virtual-network/virtual-network-peering-overview)."""
+    egress = spec.network.egress
+    if egress.mode != "firewall" or egress.hub is None:
+        return []
+    others = [("the workspace VNet", parse_network(spec.network.address_space))]
+    transit = spec.private_link.transit
+    if transit is not None and transit.address_space is not None:
+        others.append(("the transit VNet", parse_network(transit.address_space)))
+    if spec.stamping.pool is not None:
+        others.append(("the stamping pool", parse_network(spec.stamping.pool)))
+    return [
+        Problem(("network", "egress", "hub", "address_space", i), f"{net} overlaps {what} {other}")
+        for i, net in _hub_ranges(egress.hub) for what, other in others if net.overlaps(other)
+    ]
+
+
+def _firewall_region(spec: EnvironmentSpec) -> list[Problem]:
+    from components.planning.firewall import DATABRICKS_REGIONAL_ENDPOINTS
+
+    if spec.network.egress.mode != "firewall" or spec.region in DATABRICKS_REGIONAL_ENDPOINTS:
+        return []
+    return [Problem(("network", "egress", "mode"),
+                    f"the firewall rules need Azure Databricks' regional storage and Event Hub endpoints, which the toolkit "
+                    f"has for {', '.join(sorted(DATABRICKS_REGIONAL_ENDPOINTS))} only, not {spec.region}: add the region to "
+                    "DATABRICKS_REGIONAL_ENDPOINTS (components/planning/firewall.py) from Microsoft's 'IP addresses and "
+                    "domains for Azure Databricks services and assets'")]
 
 
 def _names(spec: EnvironmentSpec) -> list[Problem]:
@@ -380,7 +461,8 @@ def _bastion(spec: EnvironmentSpec) -> list[Problem]:
 
 
 RULES: tuple[Rule, ...] = (
-    _floors, _nsg_mode, _private_front_end, _workspace_storage, _transit_range, _firewall_outside_workspace, _names,
+    _floors, _nsg_mode, _private_front_end, _workspace_storage, _transit_range, _egress_mode, _firewall_outside_workspace,
+    _firewall_next_hop, _firewall_hub_overlaps, _firewall_region, _names,
     _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags,
     _ingress_cluster, _ingress_routes, _ingress_prod, _ingress_prod_load_balancer, _audit, _data_sources, _encryption,
     _bastion,

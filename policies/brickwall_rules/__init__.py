@@ -43,6 +43,7 @@ RULE_MODULES: tuple[str, ...] = (
     "keys",
     "audit",
     "bastion",
+    "firewall",
 )
 
 

@@ -11,7 +11,7 @@ from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackV
 
 from brickwall_rules.base import PRIVATE_ENDPOINT, Say, arm_key, as_list, dig, endpoint_groups, of_type, resource_rule, stack_rule
 from brickwall_rules.bastion import is_bastion_https_rule
-from components.planning.data_paths import CONNECTOR_PORTS, SQL_PORTS
+from components.planning.data_paths import BACKEND, CONNECTOR_PORTS, MONITOR, SQL_PORTS
 
 # Ports an Internet-facing rule must never open on Databricks or ingress subnets.
 SENSITIVE_PORTS = {22: "SSH", 3389: "RDP", 443: "HTTPS", 5557: "Databricks control plane"}
@@ -123,7 +123,10 @@ DELEGATED_SUBNET_HAS_NSG = resource_rule(
 
 SUBNET, NSG_RULE = "azure-native:network:Subnet", "azure-native:network:SecurityRule"
 DATABRICKS_DELEGATION = "microsoft.databricks/workspaces"
-WORKSPACE_API = "databricks_ui_api"  # the back-end endpoint's group id: the only endpoint connectors may reach
+WORKSPACE_API = "databricks_ui_api"  # the back-end endpoint's group id
+# The endpoints the ingress tier's AKS nodes may reach, by group id: the workspace API (connectors) and the Azure
+# Monitor Private Link Scope (the Container Insights agent), each on its CONNECTOR_PORTS (data_paths.py).
+NON_CLUSTER_GROUPS = {WORKSPACE_API: BACKEND, "azuremonitor": MONITOR}
 
 
 def _subnet_key(subnet: PolicyResource) -> str:
@@ -173,15 +176,16 @@ def _check_endpoint_subnet_nsg(args: StackValidationArgs, report: Say) -> None:
             if sources and sources <= clusters:
                 continue  # the workspace's cluster subnets: they may reach every class the design has
             ports = port_ranges([x for x in [dig(p, "destinationPortRange"), *as_list(dig(p, "destinationPortRanges"))] if x is not None])
-            allowed = port_ranges(CONNECTOR_PORTS["backend"])
             for asg in [arm_key(dig(g, "id")) for g in as_list(dig(p, "destinationApplicationSecurityGroups"))]:
                 for pe in members.get(asg, []):
                     groups = sorted({g for g, _ in endpoint_groups(pe.props)})
-                    if groups != [WORKSPACE_API] or not all(_covers(allowed, lo, hi) for lo, hi in ports):
+                    classes = {NON_CLUSTER_GROUPS.get(g) for g in groups}
+                    allowed = port_ranges(CONNECTOR_PORTS[next(iter(classes))]) if len(classes) == 1 and None not in classes else []
+                    if not allowed or not all(_covers(allowed, lo, hi) for lo, hi in ports):
                         report(f"security rule {name!r} lets {', '.join(sorted(sources))} reach private endpoint "
                                f"{dig(pe.props, 'privateEndpointName') or pe.name!r} ({', '.join(groups)}) on "
-                               f"{', '.join(map(str, ports))}: outside the cluster subnets only the workspace API on 443 is reachable",
-                               rule.urn)
+                               f"{', '.join(map(str, ports))}: outside the cluster subnets only the workspace API and the Azure "
+                               "Monitor scope's ingestion are reachable, on 443", rule.urn)
         # Azure SQL: TDS from every cluster subnet to the SQL endpoint, 1433 and the Redirect range over private link.
         (lo, hi), = port_ranges(SQL_PORTS)
         for pe in endpoints:
@@ -205,7 +209,7 @@ def _check_endpoint_subnet_nsg(args: StackValidationArgs, report: Say) -> None:
 PRIVATE_ENDPOINT_NSG_BY_CLASS = stack_rule(
     "private-endpoint-nsg-by-class",
     "The private-endpoint subnet's NSG admits by application security group, never to the whole subnet; only the cluster "
-    "subnets reach the data endpoints (the connectors reach the workspace API on 443 only), and the cluster subnets reach "
+    "subnets reach the data endpoints (the AKS nodes reach the workspace API and the Azure Monitor scope on 443 only), and the cluster subnets reach "
     "the SQL endpoint on TDS 1433-65535.",
     "Keep the endpoint rules from components/planning/nsg_rules.py (private_endpoint_subnet_rules): one rule per endpoint "
     "class naming its application security group, each private endpoint in its class's group.",

@@ -16,6 +16,8 @@ UNTAGGABLE = frozenset({
     "azure-native:network:Route",
     "azure-native:network:PrivateDnsZoneGroup",
     "azure-native:network:VirtualNetworkPeering",
+    # A firewall policy's rule collection group is a child without tags in ARM.
+    "azure-native:network:FirewallPolicyRuleCollectionGroup",
     # Storage sub-resources (blob service settings, containers) carry no tags in ARM.
     "azure-native:storage:BlobServiceProperties",
     "azure-native:storage:BlobContainer",

@@ -39,9 +39,11 @@ def checkov_python() -> Path:
     shutil.rmtree(building, ignore_errors=True)
     # The base interpreter, not the project venv's: the tool venv inherits nothing from it.
     base = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([base, "-m", "venv", str(building)], check=True, timeout=300)
-    subprocess.run([str(_python(building)), "-m", "pip", "install", "-q", "--no-input", "-r", str(REQUIREMENTS)],
-                   check=True, timeout=900)
+    for cmd in ([base, "-m", "venv", str(building)],
+                [str(_python(building)), "-m", "pip", "install", "-q", "--no-input", "-r", str(REQUIREMENTS)]):
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"building checkov's environment failed: {' '.join(cmd)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     (building / STAMP).write_text(_digest() + "\n")
     shutil.rmtree(HOME, ignore_errors=True)
     building.rename(HOME)

@@ -4,6 +4,8 @@ Exit codes: 0 ok, 1 invalid spec (every problem listed), 2 usage error, 4 intern
 the program: its traceback is printed). A user error never prints a traceback.
 `diff` exits 3 when a replacement, data loss or protected delete is flagged.
 `check` exits 1 (EXIT_POLICY) when a MANDATORY policy is violated.
+`env up|preview|destroy` exit 3 when the idempotency gate fails and 5 when the Pulumi operation fails (stamp_cli).
+`reach` exits 6 (EXIT_UNREACHABLE) when this machine cannot reach the stack's private workspace.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 EXIT_OK, EXIT_INVALID_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 4
 EXIT_POLICY = 1  # `check` only: a MANDATORY policy is violated
 EXIT_FLAGGED = 3  # `diff` only: a replacement, data loss or protected delete is flagged (CI gates on it)
+EXIT_UNREACHABLE = 6  # `reach` only: the private workspace does not resolve privately or TCP 443 does not connect
 
 
 class UsageError(Exception):
@@ -66,9 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     source(report)
     report.add_argument("--out", metavar="DIR", required=True, help="directory to write report.md (and topology.svg) to")
 
-    from brickwall import stamp_cli
+    from brickwall import reach, runners, stamp_cli
 
     stamp_cli.add_parser(sub)
+    runners.add_parser(sub)
+    reach.add_parser(sub)
     return parser
 
 
@@ -231,6 +236,18 @@ def _cmd_env(args: argparse.Namespace) -> int:
     return stamp_cli.run(args)
 
 
+def _cmd_runners(args: argparse.Namespace) -> int:
+    from brickwall import runners
+
+    return runners.run(args)
+
+
+def _cmd_reach(args: argparse.Namespace) -> int:
+    from brickwall import reach
+
+    return reach.run(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     root = Path(__file__).resolve().parent.parent
     if str(root) not in sys.path:
@@ -240,7 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         return {"spec": _cmd_spec, "plan": _cmd_plan, "export": _cmd_export, "diff": _cmd_diff, "check": _cmd_check,
-                "report": _cmd_report, "env": _cmd_env}[args.command](args)
+                "report": _cmd_report, "env": _cmd_env,
+                "runners": _cmd_runners, "reach": _cmd_reach}[args.command](args)
     except _Exit as exc:
         return exc.code
     except UsageError as exc:

@@ -337,6 +337,9 @@ class BrickwallMocks(pulumi.runtime.Mocks):
         if typ == "azure-native:keyvault:Key":
             key_uri = f"https://{inputs.get('vaultName')}.vault.azure.net/keys/{inputs.get('keyName')}"
             return {"keyUri": key_uri, "keyUriWithVersion": f"{key_uri}/{uuid.UUID(stable_guid(arm_id, 'version')).hex}"}
+        if typ == "azure-native:operationalinsights:Workspace":
+            # The workspace id (a GUID) agents and flow logs' traffic analytics address it by.
+            return {"customerId": stable_guid(arm_id, "customer")}
         if typ == "azure-native:managedidentity:UserAssignedIdentity":
             return {"principalId": stable_guid(arm_id, "principal"), "clientId": stable_guid(arm_id, "client"), "tenantId": TENANT_ID}
         if typ == "azure-native:databricks:AccessConnector":

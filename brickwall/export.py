@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -181,60 +181,117 @@ def helm_releases(recording: Recording) -> dict[str, dict[str, Any]]:
 
 
 # --- Azure (ARM) ---------------------------------------------------------------------------------------------
+#
+# The template is the request body azure-native sends, so that scanners read what Azure receives. azure-native
+# keeps, for every REST property, the containers it sits in and the SDK name it goes by, and rebuilds the body from
+# the flat SDK inputs with them (pulumi/pulumi-azure-native provider/pkg/convert/sdkInputsToRequestBody.go:
+# `buildContainer(result, prop.Containers)`, `prop.SdkName`, `IsStringSet`). The SDK flattens every `properties`
+# object the API spec marks `x-ms-client-flatten`; `ArmType` records, per type, where that happened below the
+# resource itself, the SDK renames, and the few inputs that break the general rules. tests/test_arm_schemas.py holds
+# every exported resource against Azure's own template schema for its type and API version, closed.
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A constant segment of an ARM name ("default" between a storage account and its containers)."""
+
+    segment: str
 
 
 @dataclass(frozen=True)
 class ArmType:
-    """How an azure-native type is written as an ARM template resource.
+    """How an azure-native type is written as an ARM template resource (the body azure-native sends).
 
-    `name_inputs` are the wire inputs naming the resource, parent first: the ARM name joins them with "/"
-    ("vnet/subnet" for Microsoft.Network/virtualNetworks/subnets). The last one falls back to the logical name, as
-    the mocks do. `api_version` is the default API version of the pinned azure-native SDK's module for the type
-    (its docstring: "Uses Azure REST API version ..."); a test checks both against the SDK and the engine's mocks.
+    `name_inputs` are the wire inputs naming the resource, parent first: the ARM name joins them with "/", one segment
+    per level of the type ("vnet/subnet" for Microsoft.Network/virtualNetworks/subnets); the last one falls back to
+    the logical name, as the mocks do. `api_version` is the default API version of the pinned azure-native SDK's
+    module for the type (its docstring: "Uses Azure REST API version ..."); a test checks both against the SDK and
+    the engine's mocks.
     """
 
     type: str
     api_version: str
-    name_inputs: tuple[str, ...]
+    name_inputs: tuple[str | Fixed, ...]
     # azure-native takes the whole ARM `properties` body as one `properties` input (Key Vault vaults and keys).
     wrapped_properties: bool = False
-    # (azure-native input, ARM property) pairs where the SDK renamed a REST property.
+    # SDK input paths ("a.b" into objects, "a[]" into each item of a list) of sub-objects whose REST form keeps its
+    # fields under its own `properties` (the SDK flattened them): everything but `NESTED_ENVELOPE` moves there.
+    nested: tuple[str, ...] = ()
+    # (SDK path, REST path) pairs over the body once nested, for properties the SDK renamed (x-ms-client-name) or
+    # lifted out of a flattened sub-object.
     renames: tuple[tuple[str, str], ...] = ()
+    # Inputs that are resource envelope fields, beside `properties` (not every type's `sku` is one).
+    envelope: tuple[str, ...] = ("location", "tags", "sku", "identity", "kind", "zones", "extendedLocation", "plan")
+    # Inputs named like the resource's own address fields that are body properties (a VM extension's handler `type`).
+    body_inputs: tuple[str, ...] = ()
     # An extension resource whose scope input is not called `scope` (diagnostic settings: `resourceUri`).
-    scope_input: str | None = None
+    scope_input: str = "scope"
+    # False for a type whose REST body has no `properties` at all (a user-assigned identity); every other type
+    # writes its `properties`, empty or not, as its ARM schema requires.
+    has_properties: bool = True
 
 
+# Fields of a nested sub-resource that stay beside its `properties` (Azure's SubResource/`Resource` shape).
+NESTED_ENVELOPE: Final = frozenset({"id", "name", "etag", "type"})
+# Inputs that only address the resource (its id), never part of the body. azure-native also accepts the resource's
+# own `name`/`id`/`type` as body inputs on some network types (they echo the id); they are not properties either.
+_ARM_ADDRESS_INPUTS: Final = frozenset({"resourceGroupName", "name", "id", "type"})
 _NET: Final = "Microsoft.Network"
+_SUBNET_REFS: Final = ("networkSecurityGroup", "routeTable", "natGateway")
+
 ARM_TYPES: Final[dict[str, ArmType]] = {
     "azure-native:resources:ResourceGroup": ArmType("Microsoft.Resources/resourceGroups", "2024-03-01", ("resourceGroupName",)),
-    "azure-native:network:VirtualNetwork": ArmType(f"{_NET}/virtualNetworks", "2024-05-01", ("virtualNetworkName",)),
-    "azure-native:network:Subnet": ArmType(f"{_NET}/virtualNetworks/subnets", "2024-05-01", ("virtualNetworkName", "subnetName")),
+    "azure-native:network:VirtualNetwork": ArmType(
+        f"{_NET}/virtualNetworks", "2024-05-01", ("virtualNetworkName",),
+        nested=("subnets[]", "subnets[].delegations[]", "virtualNetworkPeerings[]"),
+    ),
+    "azure-native:network:Subnet": ArmType(
+        f"{_NET}/virtualNetworks/subnets", "2024-05-01", ("virtualNetworkName", "subnetName"),
+        nested=("delegations[]", *_SUBNET_REFS),
+    ),
     "azure-native:network:VirtualNetworkPeering": ArmType(
         f"{_NET}/virtualNetworks/virtualNetworkPeerings", "2024-05-01", ("virtualNetworkName", "virtualNetworkPeeringName")
     ),
-    "azure-native:network:NetworkSecurityGroup": ArmType(f"{_NET}/networkSecurityGroups", "2024-05-01", ("networkSecurityGroupName",)),
+    "azure-native:network:NetworkSecurityGroup": ArmType(
+        f"{_NET}/networkSecurityGroups", "2024-05-01", ("networkSecurityGroupName",), nested=("securityRules[]",)
+    ),
     "azure-native:network:SecurityRule": ArmType(
         f"{_NET}/networkSecurityGroups/securityRules", "2024-05-01", ("networkSecurityGroupName", "securityRuleName")
     ),
     "azure-native:network:NatGateway": ArmType(f"{_NET}/natGateways", "2024-05-01", ("natGatewayName",)),
     "azure-native:network:PublicIPAddress": ArmType(f"{_NET}/publicIPAddresses", "2024-05-01", ("publicIpAddressName",)),
-    "azure-native:network:RouteTable": ArmType(f"{_NET}/routeTables", "2024-05-01", ("routeTableName",)),
+    "azure-native:network:RouteTable": ArmType(f"{_NET}/routeTables", "2024-05-01", ("routeTableName",), nested=("routes[]",)),
     "azure-native:network:Route": ArmType(f"{_NET}/routeTables/routes", "2024-05-01", ("routeTableName", "routeName")),
-    "azure-native:network:PrivateEndpoint": ArmType(f"{_NET}/privateEndpoints", "2024-05-01", ("privateEndpointName",)),
+    "azure-native:network:PrivateEndpoint": ArmType(
+        f"{_NET}/privateEndpoints", "2024-05-01", ("privateEndpointName",),
+        nested=("privateLinkServiceConnections[]", "manualPrivateLinkServiceConnections[]", "ipConfigurations[]",
+                "subnet", "applicationSecurityGroups[]"),
+    ),
     "azure-native:network:PrivateDnsZoneGroup": ArmType(
-        f"{_NET}/privateEndpoints/privateDnsZoneGroups", "2024-05-01", ("privateEndpointName", "privateDnsZoneGroupName")
+        f"{_NET}/privateEndpoints/privateDnsZoneGroups", "2024-05-01", ("privateEndpointName", "privateDnsZoneGroupName"),
+        nested=("privateDnsZoneConfigs[]",),
     ),
     "azure-native:privatedns:PrivateZone": ArmType(f"{_NET}/privateDnsZones", "2024-06-01", ("privateZoneName",)),
     "azure-native:privatedns:VirtualNetworkLink": ArmType(
         f"{_NET}/privateDnsZones/virtualNetworkLinks", "2024-06-01", ("privateZoneName", "virtualNetworkLinkName")
     ),
-    "azure-native:databricks:Workspace": ArmType("Microsoft.Databricks/workspaces", "2026-01-01", ("workspaceName",)),
+    # The workspace's `parameters.encryption.value` is an `Encryption` whose REST names are KeyName, keyversion and
+    # keyvaulturi (Databricks API spec; the SDK calls them keyName, keyVersion, keyVaultUri).
+    "azure-native:databricks:Workspace": ArmType(
+        "Microsoft.Databricks/workspaces", "2026-01-01", ("workspaceName",),
+        renames=tuple(
+            (f"properties.parameters.encryption.value.{sdk}", f"properties.parameters.encryption.value.{rest}")
+            for sdk, rest in (("keyName", "KeyName"), ("keyVersion", "keyversion"), ("keyVaultUri", "keyvaulturi"))
+        ),
+    ),
     "azure-native:databricks:AccessConnector": ArmType("Microsoft.Databricks/accessConnectors", "2026-01-01", ("connectorName",)),
     "azure-native:containerservice:ManagedCluster": ArmType(
         "Microsoft.ContainerService/managedClusters", "2025-09-01", ("resourceName",)
     ),
+    # A Log Analytics workspace's `sku` is one of its properties, not the envelope's.
     "azure-native:operationalinsights:Workspace": ArmType(
-        "Microsoft.OperationalInsights/workspaces", "2023-09-01", ("workspaceName",)
+        "Microsoft.OperationalInsights/workspaces", "2023-09-01", ("workspaceName",),
+        envelope=("location", "tags", "identity", "etag"),
     ),
     "azure-native:containerservice:AgentPool": ArmType(
         "Microsoft.ContainerService/managedClusters/agentPools", "2025-09-01", ("resourceName", "agentPoolName")
@@ -244,19 +301,19 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
     # Extension resources: `scope` (the resource they apply to) is written at the top level, as ARM templates take it.
     "azure-native:authorization:RoleAssignment": ArmType("Microsoft.Authorization/roleAssignments", "2022-04-01", ("roleAssignmentName",)),
     "azure-native:authorization:ManagementLockByScope": ArmType("Microsoft.Authorization/locks", "2020-05-01", ("lockName",)),
-    # Data sources. A container's ARM name needs the "default" blob service between account and container
-    # ("acct/default/raw"); the mocks' ids carry it, the name here joins the two inputs only.
-    # azure-native names two storage account properties after the SDK, not the REST body (networkAcls,
-    # supportsHttpsTrafficOnly in the API spec); the template carries ARM's names.
+    # Data sources. azure-native names two storage account properties after the SDK, not the REST body (networkAcls,
+    # supportsHttpsTrafficOnly in the API spec).
     "azure-native:storage:StorageAccount": ArmType(
         "Microsoft.Storage/storageAccounts", "2024-01-01", ("accountName",),
-        renames=(("networkRuleSet", "networkAcls"), ("enableHttpsTrafficOnly", "supportsHttpsTrafficOnly")),
+        renames=(("properties.networkRuleSet", "properties.networkAcls"),
+                 ("properties.enableHttpsTrafficOnly", "properties.supportsHttpsTrafficOnly")),
     ),
     "azure-native:storage:BlobServiceProperties": ArmType(
         "Microsoft.Storage/storageAccounts/blobServices", "2024-01-01", ("accountName", "blobServicesName")
     ),
+    # A container hangs off the account's one blob service, "default" (the SDK's input skips that level).
     "azure-native:storage:BlobContainer": ArmType(
-        "Microsoft.Storage/storageAccounts/blobServices/containers", "2024-01-01", ("accountName", "containerName")
+        "Microsoft.Storage/storageAccounts/blobServices/containers", "2024-01-01", ("accountName", Fixed("default"), "containerName")
     ),
     "azure-native:sql:Server": ArmType("Microsoft.Sql/servers", "2023-08-01", ("serverName",)),
     "azure-native:sql:Database": ArmType("Microsoft.Sql/servers/databases", "2023-08-01", ("serverName", "databaseName")),
@@ -274,26 +331,79 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
     "azure-native:monitor:ScheduledQueryRule": ArmType("Microsoft.Insights/scheduledQueryRules", "2025-01-01-preview", ("ruleName",)),
     "azure-native:network:FlowLog": ArmType(f"{_NET}/networkWatchers/flowLogs", "2024-05-01", ("networkWatcherName", "flowLogName")),
     "azure-native:managedidentity:UserAssignedIdentity": ArmType(
-        "Microsoft.ManagedIdentity/userAssignedIdentities", "2023-01-31", ("resourceName",)
+        "Microsoft.ManagedIdentity/userAssignedIdentities", "2023-01-31", ("resourceName",), has_properties=False
     ),
     "azure-native:eventhub:Namespace": ArmType("Microsoft.EventHub/namespaces", "2024-01-01", ("namespaceName",)),
     "azure-native:eventhub:EventHub": ArmType("Microsoft.EventHub/namespaces/eventhubs", "2024-01-01", ("namespaceName", "eventHubName")),
+    # The SDK flattens the export's `destination` and its `metaData` (x-ms-client-flatten in the API spec).
     "azure-native:operationalinsights:DataExport": ArmType(
-        "Microsoft.OperationalInsights/workspaces/dataExports", "2023-09-01", ("workspaceName", "dataExportName")
-    ),    # The engineers' way in (components/bastion.py).
-    "azure-native:network:BastionHost": ArmType(f"{_NET}/bastionHosts", "2024-05-01", ("bastionHostName",)),
-    "azure-native:network:NetworkInterface": ArmType(f"{_NET}/networkInterfaces", "2024-05-01", ("networkInterfaceName",)),
-    "azure-native:compute:VirtualMachine": ArmType("Microsoft.Compute/virtualMachines", "2024-11-01", ("vmName",)),
+        "Microsoft.OperationalInsights/workspaces/dataExports", "2023-09-01", ("workspaceName", "dataExportName"),
+        renames=(("properties.resourceId", "properties.destination.resourceId"),
+                 ("properties.eventHubName", "properties.destination.metaData.eventHubName")),
+    ),
+    # The engineers' way in (components/bastion.py).
+    "azure-native:network:BastionHost": ArmType(
+        f"{_NET}/bastionHosts", "2024-05-01", ("bastionHostName",), nested=("ipConfigurations[]",)
+    ),
+    "azure-native:network:NetworkInterface": ArmType(
+        f"{_NET}/networkInterfaces", "2024-05-01", ("networkInterfaceName",),
+        nested=("ipConfigurations[]", "ipConfigurations[].subnet", "ipConfigurations[].publicIPAddress", "networkSecurityGroup"),
+    ),
+    "azure-native:compute:VirtualMachine": ArmType(
+        "Microsoft.Compute/virtualMachines", "2024-11-01", ("vmName",), nested=("networkProfile.networkInterfaces[]",)
+    ),
+    # `type` is the extension handler's type (properties.type), not the resource's.
     "azure-native:compute:VirtualMachineExtension": ArmType(
-        "Microsoft.Compute/virtualMachines/extensions", "2024-11-01", ("vmName", "vmExtensionName")
+        "Microsoft.Compute/virtualMachines/extensions", "2024-11-01", ("vmName", "vmExtensionName"), body_inputs=("type",)
     ),
 }
 
-# Inputs that are ARM resource envelope fields rather than `properties`.
-ARM_TOP_LEVEL: Final = ("location", "tags", "sku", "identity", "kind", "zones", "extendedLocation", "plan", "scope")
-# Inputs that only address the resource (its id), never part of the body. azure-native also accepts the resource's
-# own `name`/`id`/`type` as body inputs on some network types (they echo the id); they are not properties either.
-_ARM_ADDRESS_INPUTS: Final = frozenset({"resourceGroupName", "name", "id", "type"})
+
+def _steps(path: str) -> list[str]:
+    return path.split(".")
+
+
+def _each(value: Any, steps: list[str]) -> Iterator[dict[str, Any]]:
+    """The objects at `steps` below `value` ("x[]" steps into every item of list x); missing parts yield nothing."""
+    if not steps:
+        if isinstance(value, dict):
+            yield value
+        return
+    step, rest = steps[0], steps[1:]
+    if not isinstance(value, dict):
+        return
+    if step.endswith("[]"):
+        items = value.get(step[:-2])
+        for item in items if isinstance(items, list) else []:
+            yield from _each(item, rest)
+    else:
+        yield from _each(value.get(step), rest)
+
+
+def _nest(obj: dict[str, Any]) -> None:
+    """Move a flattened sub-resource's fields back under its own `properties`."""
+    moved = {key: obj.pop(key) for key in [k for k in obj if k not in NESTED_ENVELOPE and k != "properties"]}
+    if moved:
+        obj["properties"] = {**(obj.get("properties") or {}), **moved}
+
+
+def _rename(body: dict[str, Any], source: str, target: str) -> None:
+    *source_parents, source_key = _steps(source)
+    for parent in _each(body, source_parents):
+        if source_key in parent:
+            value = parent.pop(source_key)
+            *target_parents, target_key = _steps(target)
+            holder = body
+            for step in target_parents:
+                holder = holder.setdefault(step, {})
+            holder[target_key] = value
+
+
+def _arm_name(arm: ArmType, reg: Registration) -> str:
+    *parents, own = arm.name_inputs
+    names = [p.segment if isinstance(p, Fixed) else str(_reveal(reg.inputs.get(p, ""))) for p in parents]
+    names.append(own.segment if isinstance(own, Fixed) else str(_reveal(reg.inputs.get(own)) or reg.name))
+    return "/".join(names)
 
 
 def arm_resource(reg: Registration) -> dict[str, Any]:
@@ -301,27 +411,31 @@ def arm_resource(reg: Registration) -> dict[str, Any]:
     arm = ARM_TYPES.get(reg.type)
     if arm is None:
         raise ExportError(f"no ARM mapping for {reg.type} ({reg.urn}); add it to brickwall.export.ARM_TYPES")
-    inputs = reg.inputs
-    *parents, own = arm.name_inputs
-    names = [str(_reveal(inputs.get(key, ""))) for key in parents]
-    names.append(str(_reveal(inputs.get(own)) or reg.name))
-    resource: dict[str, Any] = {"type": arm.type, "apiVersion": arm.api_version, "name": "/".join(names)}
-    for key in ARM_TOP_LEVEL:
-        if key in inputs:
-            resource[key] = clean(inputs[key])
-    skip = {*arm.name_inputs, *_ARM_ADDRESS_INPUTS, *ARM_TOP_LEVEL}
-    if arm.scope_input is not None and arm.scope_input in inputs:
-        resource["scope"] = clean(inputs[arm.scope_input])
-        skip.add(arm.scope_input)
-    body = {k: v for k, v in inputs.items() if k not in skip}
-    if arm.wrapped_properties and isinstance(body.get("properties"), dict):
-        body = {**body.pop("properties"), **body}
-    for sdk_name, arm_name in arm.renames:
-        if sdk_name in body:
-            body[arm_name] = body.pop(sdk_name)
-    resource["properties"] = clean(body)
-    resource["comments"] = reg.urn
-    return resource
+    inputs: dict[str, Any] = clean({k: v for k, v in reg.inputs.items() if not k.startswith("__")})
+    for path in sorted(arm.nested, key=lambda p: -len(_steps(p))):  # innermost first: nesting moves the outer ones
+        for obj in _each(inputs, _steps(path)):
+            _nest(obj)
+    resource: dict[str, Any] = {"type": arm.type, "apiVersion": arm.api_version, "name": _arm_name(arm, reg)}
+    envelope = {key: inputs[key] for key in arm.envelope if key in inputs}
+    identity = envelope.get("identity")
+    if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+        # The SDK takes user-assigned identities as a set of ids; the API as a map from id to {} (IsStringSet).
+        envelope["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
+    resource.update(envelope)
+    if arm.scope_input in inputs:
+        resource["scope"] = inputs[arm.scope_input]
+    skip = {*(n for n in arm.name_inputs if isinstance(n, str)), *_ARM_ADDRESS_INPUTS, *arm.envelope, arm.scope_input}
+    properties = {k: v for k, v in inputs.items() if k not in skip or k in arm.body_inputs}
+    if arm.wrapped_properties and isinstance(properties.get("properties"), dict):
+        properties = {**properties.pop("properties"), **properties}
+    body = {**resource, "properties": properties}
+    for source, target in arm.renames:
+        _rename(body, source, target)
+    if not arm.has_properties and not body["properties"]:
+        del body["properties"]
+    body["comments"] = reg.urn
+    return body
+
 
 
 def arm_resources(recording: Recording) -> dict[str, Any]:

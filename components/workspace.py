@@ -145,6 +145,9 @@ class SecureWorkspace(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             sku=databricks.SkuArgs(name="premium"),
+            # Classic compute in the customer's VNet (and serverless beside it). Azure requires the mode on create
+            # and never changes it (SDK docstring; `required` in the 2026-01-01 ARM schema).
+            compute_mode="Hybrid",
             managed_resource_group_id=managed_rg_id,
             public_network_access=args.public_network_access,
             required_nsg_rules=args.required_nsg_rules,

@@ -64,3 +64,14 @@ def bastion_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recording, En
     path = tmp_path_factory.mktemp("staging-bastion") / "spec.yaml"
     path.write_text(yaml.safe_dump(data))
     return project.run("staging", spec_file=path), stacks.load_file(path)
+
+
+@pytest.fixture(scope="session")
+def all_features_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recording, EnvironmentSpec]:
+    """Prod with every optional feature switched on (Bastion and the jump host on top of prod's ingress tier, SQL,
+    customer-managed keys, SIEM export and firewall egress): what the ARM validation holds against Azure's schemas."""
+    data = copy.deepcopy(stacks.load("prod").model_dump(mode="json"))
+    data["bastion"] = {**stacks.load("staging").model_dump(mode="json")["bastion"], "enabled": True}
+    path = tmp_path_factory.mktemp("prod-all-features") / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return project.run("prod", spec_file=path), stacks.load_file(path)

@@ -506,13 +506,15 @@ def test_arm_table_matches_the_sdk_and_the_mocks(token: str) -> None:
         name_key, template = engine.ARM_ID_TEMPLATES[token]
         # The id's segments after the resource group (or, for an extension resource, after the resource it applies
         # to, `{scope}`): [provider namespace], type, name, child type, name, ...
-        anchor = next((a for a in ("{scope}", "{resourceUri}") if template.startswith(a)), "{resourceGroupName}")
-        placeholders = re.findall(r"\{(\w+)\}", template.split(anchor, 1)[1])
-        assert arm.name_inputs == ((*placeholders,) if placeholders else ("resourceGroupName",))
-        assert arm.name_inputs[-1] == name_key
         if "/providers/" in template:
             segments = template.split("/providers/", 1)[1].split("/")
             assert arm.type == "/".join([segments[0], *segments[1::2]])
+            # One name segment per level of the type: an input, or a constant ("default" blob service).
+            names = [m.group(1) if (m := re.fullmatch(r"\{(\w+)\}", s)) else export.Fixed(s) for s in segments[2::2]]
+            assert arm.name_inputs == tuple(names)
+        else:
+            assert arm.name_inputs == ("resourceGroupName",)
+        assert arm.name_inputs[-1] == name_key
 
 
 def test_every_mocked_azure_type_has_an_arm_mapping() -> None:

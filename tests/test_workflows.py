@@ -46,7 +46,8 @@ def load(path: Path) -> dict[str, Any]:
 
 def triggers(wf: dict[str, Any]) -> dict[str, Any]:
     """`on:` parses as the boolean True under YAML 1.1 (PyYAML); accept either key."""
-    on = wf.get("on", wf.get(True))
+    keys: dict[Any, Any] = wf  # PyYAML's keys are not all strings here
+    on = keys.get("on", keys.get(True))
     if isinstance(on, str):
         return {on: None}
     if isinstance(on, list):
@@ -191,13 +192,23 @@ def test_brickwall_commands_are_real_subcommands_and_flags() -> None:
         except cli.UsageError as exc:
             pytest.fail(f"{where}: {exc}")
         seen.add(args.command if args.command != "env" else f"env {args.env_command}")
-    assert {"plan", "check", "diff", "report", "env list"} <= seen
+    assert {"plan", "check", "diff", "report", "env list", "runners", "reach"} <= seen
     assert {"env up", "env preview", "env destroy"} <= {s.removesuffix(" (pending)") for s in seen}
+
+
+def _runners_json() -> list[dict[str, Any]]:
+    """What `python -m brickwall runners --json` prints: the matrix of preview.yml."""
+    result = subprocess.run([sys.executable, "-m", "brickwall", "runners", "--json"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, check=True)
+    rows = json.loads(result.stdout)
+    assert isinstance(rows, list)
+    return rows
 
 
 def test_policy_pack_configs_named_exist(wfs: dict[str, dict[str, Any]]) -> None:
     preview = jobs(wfs["preview.yml"])["preview"]
-    stacks = preview["strategy"]["matrix"]["stack"]
+    assert preview["strategy"]["matrix"] == {"include": "${{ fromJSON(needs.stacks.outputs.include) }}"}
+    stacks = [row["stack"] for row in _runners_json()]
     assert stacks == ["dev", "staging", "prod"]
     run = step(wfs["preview.yml"], "pulumi preview")
     w = run["with"]
@@ -314,7 +325,7 @@ def test_sweep_lists_expired_environments(tmp_path: Path) -> None:
 
 def test_ephemeral_commands(wfs: dict[str, dict[str, Any]]) -> None:
     eph = jobs(wfs["ephemeral.yml"])
-    assert set(eph) == {"up", "destroy", "sweep"}
+    assert set(eph) == {"runner", "up", "destroy", "sweep"}
     up = step(wfs["ephemeral.yml"], "env up")["run"]
     assert 'env up "pr-$PR_NUMBER" --base "$BASE_STACK" --pull-request "$PR_NUMBER"' in up and "--owner" in up
     assert wfs["ephemeral.yml"]["env"]["BASE_STACK"] == "staging"
@@ -324,3 +335,110 @@ def test_ephemeral_commands(wfs: dict[str, dict[str, Any]]) -> None:
     # Trusted code destroys: the base branch, not the pull request's head.
     checkout = eph["destroy"]["steps"][0]
     assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.ref }}"
+
+
+# --- private workspaces: the runner that can see them, and the preflight ----------------------------------------
+
+PRIVATE_RUNS_ON = "fromJSON(vars.PRIVATE_RUNNER_LABELS || '[\"self-hosted\"]')"
+REACH = re.compile(r"-m brickwall reach\b")
+
+
+def _index(job: dict[str, Any], pred: Any) -> int:
+    found = [i for i, s in enumerate(job["steps"]) if pred(s)]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _run_step(script: str, env: dict[str, str], tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """A workflow step's script for real (bash -e, as GitHub runs it), from the repository root; its $GITHUB_OUTPUT."""
+    python = ROOT / ".venv" / "bin" / "python"
+    assert python.exists(), "the README's install (.venv) is what the workflow runs"
+    outputs = tmp_path / "outputs"
+    outputs.write_text("")
+    full = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GITHUB_OUTPUT": str(outputs), **env}
+    result = subprocess.run(["bash", "-e", "-c", script], env=full, cwd=ROOT, capture_output=True, text=True,
+                            timeout=300, check=False)
+    return result, dict(line.split("=", 1) for line in outputs.read_text().splitlines() if "=" in line)
+
+
+def test_preview_matrix_and_runner_come_from_the_specs(wfs: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """The `stacks` job's step, run for real, writes the matrix `runners --json` derives from the specs; each stack's
+    preview runs on PRIVATE_RUNNER_LABELS when its workspace is private, on a GitHub-hosted runner otherwise."""
+    pv = jobs(wfs["preview.yml"])
+    assert pv["stacks"]["outputs"]["include"] == "${{ steps.runners.outputs.include }}"
+    assert pv["preview"]["needs"] == "stacks" and pv["preview"]["if"] == pv["stacks"]["if"]
+    result, outputs = _run_step(step(wfs["preview.yml"], "Runners per stack")["run"], {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(outputs["include"]) == _runners_json()
+    assert [(r["stack"], r["private"]) for r in json.loads(outputs["include"])] == [
+        ("dev", False), ("staging", True), ("prod", True)]
+    assert pv["preview"]["runs-on"] == f"${{{{ matrix.private && {PRIVATE_RUNS_ON} || 'ubuntu-latest' }}}}"
+    assert pv["stacks"]["runs-on"] == "ubuntu-latest"  # no credentials, nothing private: any runner
+
+
+def test_preview_runs_the_preflight_before_pulumi_preview(wfs: dict[str, dict[str, Any]]) -> None:
+    job = jobs(wfs["preview.yml"])["preview"]
+    steps_ = job["steps"]
+    cli_install = _index(job, lambda s: str(s.get("name", "")).startswith("Install the Pulumi CLI"))
+    login = _index(job, lambda s: str(s.get("name", "")).startswith("Azure login"))
+    preflight = _index(job, lambda s: bool(REACH.search(s.get("run", ""))))
+    preview = _index(job, lambda s: (s.get("with") or {}).get("command") == "preview")
+    assert max(cli_install, login) < preflight < preview
+    pre = steps_[preflight]
+    assert '-m brickwall reach --stack "$STACK"' in pre["run"]
+    assert pre["env"] == {"STACK": "${{ matrix.stack }}", "BRICKWALL_BACKEND": "${{ vars.PULUMI_BACKEND_URL }}"}
+    assert steps_[cli_install]["with"]["pulumi-version"] == steps_[preview]["with"]["pulumi-version"]
+
+
+def test_the_preflight_step_passes_a_public_stack_and_fails_in_one_annotated_line(wfs: dict[str, dict[str, Any]],
+                                                                                   tmp_path: Path) -> None:
+    """The preflight script for real: dev (public) passes without touching the network; prod against a backend
+    this machine cannot read (no passphrase) fails with the command's exit code and one error annotation."""
+    script = step(wfs["preview.yml"], "Preflight")["run"]
+    result, _ = _run_step(script, {"STACK": "dev"}, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines() == [
+        "dev: workspace.public_network_access Enabled: its front end answers on the Internet; any runner reaches it, "
+        "no private network needed"]
+    result, _ = _run_step(script, {"STACK": "prod", "BRICKWALL_BACKEND": f"file://{tmp_path}/state"}, tmp_path)
+    assert result.returncode == cli.EXIT_USAGE, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("::error title=preflight prod::error: prod: no passphrase")
+
+
+def test_ephemeral_jobs_run_where_the_base_workspace_is_reachable(wfs: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """The `runner` job (trusted base-branch code) says from the base's spec whether stamps are private; up, destroy
+    and sweep run on PRIVATE_RUNNER_LABELS then, and call the preflight before they deploy or destroy."""
+    eph = jobs(wfs["ephemeral.yml"])
+    runner = eph["runner"]
+    assert runner["steps"][0]["with"]["ref"] == "${{ github.event.pull_request.base.ref }}"
+    assert runner["outputs"]["private"] == "${{ steps.runner.outputs.private }}"
+    result, outputs = _run_step(step(wfs["ephemeral.yml"], "Does the base's workspace need a private runner")["run"],
+                                {"BASE_STACK": wfs["ephemeral.yml"]["env"]["BASE_STACK"]}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert outputs == {"private": "true"}  # staging's workspace is private
+    for name in ("dev", "prod"):
+        result, outputs = _run_step(step(wfs["ephemeral.yml"], "Does the base's workspace need a private runner")["run"],
+                                    {"BASE_STACK": name}, tmp_path)
+        assert outputs == {"private": "true" if name == "prod" else "false"}
+    expected = f"${{{{ needs.runner.outputs.private == 'true' && {PRIVATE_RUNS_ON} || 'ubuntu-latest' }}}}"
+    for name in ("up", "destroy", "sweep"):
+        assert eph[name]["needs"] == "runner", name
+        assert eph[name]["runs-on"] == expected, name
+    for name, acts in (("up", "env up"), ("destroy", "env destroy")):
+        job = eph[name]
+        preflight = _index(job, lambda s: bool(REACH.search(s.get("run", ""))))
+        acting = _index(job, lambda s, a=acts: f"-m brickwall {a}" in s.get("run", ""))
+        ledger = _index(job, lambda s: str(s.get("name", "")).startswith("Fetch the ledger"))
+        assert ledger < preflight < acting, name
+        assert ('reach --stack "pr-$PR_NUMBER" --base "$BASE_STACK" --state-dir "$STATE_DIR"'
+                in job["steps"][preflight]["run"]), name
+    sweep = step(wfs["ephemeral.yml"], "Destroy every expired environment")["run"]
+    assert 0 <= sweep.index('reach --stack "$name"') < sweep.index('env destroy "$name"')
+
+
+def test_the_runner_variable_is_documented() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "`PRIVATE_RUNNER_LABELS`" in readme
+    for path in (WORKFLOWS / "preview.yml", WORKFLOWS / "ephemeral.yml"):
+        assert "PRIVATE_RUNNER_LABELS" in path.read_text().split("name:", 1)[0], f"{path.name}: header comment"

@@ -36,6 +36,10 @@ SKIPS_FILE = Path(__file__).with_name("checkov-skips.yaml")
 CHECK_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
 CHECKOV_VERSION = "3.3.30"
 FRAMEWORKS = ("kubernetes", "arm")
+# Exports scanned besides the stacks: prod with every optional feature on (conftest.all_features_env) -> its base
+# stack, whose skips hold for it too; a skip listed under the variant's own name is for what only the variant has.
+VARIANTS = {"all-features": "prod"}
+SCANNED = (*stacks.KNOWN_STACKS, *VARIANTS)
 
 # checkov's own `main`, with every way out to the network closed first.
 _LAUNCH = """
@@ -75,9 +79,11 @@ def failures(report: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def unexplained(report: dict[str, Any], skips: dict[str, dict[str, str]], stack: str) -> list[str]:
+    """Failed checks that no skip explains for `stack` (a variant: for it or for its base stack)."""
+    allowed = {stack, VARIANTS.get(stack, stack)}
     return sorted(f"{c['check_id']} {c['check_name']!r} on {c['resource']} ({c['file_path']})"
                   for c in (report.get("results") or {}).get("failed_checks", [])
-                  if stack not in skips.get(c["check_id"], {}))
+                  if not allowed & set(skips.get(c["check_id"], {})))
 
 
 def load_skips() -> dict[str, dict[str, dict[str, str]]]:
@@ -87,11 +93,12 @@ def load_skips() -> dict[str, dict[str, dict[str, str]]]:
 
 
 @pytest.fixture(scope="module")
-def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def exports(tmp_path_factory: pytest.TempPathFactory, all_features_env: tuple[Recording, EnvironmentSpec]) -> dict[str, Path]:
+    recordings = {**{stack: recording_of(stack) for stack in stacks.KNOWN_STACKS}, "all-features": all_features_env[0]}
     out = {}
-    for stack in stacks.KNOWN_STACKS:
-        out[stack] = tmp_path_factory.mktemp(f"{stack}-export-checkov")
-        export.write_export(recording_of(stack), out[stack])
+    for name, recording in recordings.items():
+        out[name] = tmp_path_factory.mktemp(f"{name}-export-checkov")
+        export.write_export(recording, out[name])
     return out
 
 
@@ -140,7 +147,7 @@ def test_every_skip_is_a_check_id_with_a_reason_per_stack() -> None:
             assert CHECK_ID.match(check_id), f"{framework}: {check_id!r} is not a checkov check id"
             assert isinstance(per_stack, dict) and per_stack, f"{framework}: {check_id} names no stack"
             for stack, reason in per_stack.items():
-                assert stack in stacks.KNOWN_STACKS, f"{framework}: {check_id}: unknown stack {stack!r}"
+                assert stack in SCANNED, f"{framework}: {check_id}: unknown stack {stack!r}"
                 assert isinstance(reason, str) and len(reason.split()) >= 20, f"{framework}: {check_id} in {stack} needs a reason"
 
 
@@ -161,7 +168,7 @@ def test_checkov_reports_a_weak_pod_spec(tmp_path: Path) -> None:
 # --- every stack: scanned whole, failing only on documented skips, no stale skip ------------------------------
 
 
-@pytest.mark.parametrize("stack", stacks.KNOWN_STACKS)
+@pytest.mark.parametrize("stack", SCANNED)
 def test_checkov_scans_the_arm_template(stack: str, exports: dict[str, Path],
                                         reports: dict[tuple[str, str], dict[str, Any]]) -> None:
     report = reports["arm", stack]
@@ -174,7 +181,7 @@ def test_checkov_scans_the_arm_template(stack: str, exports: dict[str, Path],
 
 def test_checkov_scans_every_exported_kubernetes_object(exports: dict[str, Path],
                                                         reports: dict[tuple[str, str], dict[str, Any]]) -> None:
-    for stack in stacks.KNOWN_STACKS:
+    for stack in SCANNED:
         objects = sorted((exports[stack] / export.KUBERNETES_DIR).rglob("*.yaml"))  # one object a file
         assert (("kubernetes", stack) in reports) is bool(objects), stack
     # Only prod runs the ingress tier.
@@ -205,6 +212,10 @@ def test_no_skip_is_stale(framework: str, reports: dict[tuple[str, str], dict[st
     stale = [f"{check_id} in {stack}" for check_id, per_stack in load_skips()[framework].items() for stack in per_stack
              if check_id not in failures(reports.get((framework, stack), {}))]
     assert stale == []
+    # A variant fails its base stack's skipped checks too; nothing is skipped for it that its base already explains.
+    for variant, base_stack in VARIANTS.items():
+        doubled = [c for c, per_stack in load_skips()[framework].items() if variant in per_stack and base_stack in per_stack]
+        assert doubled == [], variant
 
 
 # --- the facts behind the skips ---------------------------------------------------------------------------------
@@ -292,6 +303,21 @@ def test_prod_dbfs_skip_is_the_serverless_webauth_workspace(exports: dict[str, P
         assert properties["computeMode"] == "Serverless" and "parameters" not in properties, resource
         assert "managedResourceGroupId" not in properties, resource
     assert stacks.load("prod").names.webauth_workspace in {w["name"] for w in (workspaces[r] for r in failed)}
+
+
+def test_jump_host_extension_premise(exports: dict[str, Path], reports: dict[tuple[str, str], dict[str, Any]],
+                                     all_features_env: tuple[Recording, EnvironmentSpec]) -> None:
+    """CKV_AZURE_50 on the all-features variant fails only on the Bastion jump host, whose one extension is the Entra
+    login extension (AADSSHLoginForLinux) that Entra-only SSH needs; no password, and no other extension."""
+    names = all_features_env[1].names
+    resources = _template(exports, "all-features")
+    failed = failures(reports["arm", "all-features"]).get("CKV_AZURE_50", set())
+    assert failed == {f"Microsoft.Compute/virtualMachines.{names.jump_host_vm}"}
+    [vm] = _of_type(resources, "Microsoft.Compute/virtualMachines")
+    assert vm["properties"]["osProfile"]["linuxConfiguration"]["disablePasswordAuthentication"] is True
+    extensions = _of_type(resources, "Microsoft.Compute/virtualMachines/extensions")
+    assert [(e["name"], e["properties"]["publisher"], e["properties"]["type"]) for e in extensions] == [
+        (f"{names.jump_host_vm}/AADSSHLoginForLinux", "Microsoft.Azure.ActiveDirectory", "AADSSHLoginForLinux")]
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])

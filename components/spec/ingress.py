@@ -55,7 +55,7 @@ class AksSpec(StrictModel):
     # Ephemeral OS disks live on the VM's local storage (cache or temp disk), so node state never lands in Azure
     # Storage; the OS disk must fit that local storage, or AKS rejects the pool
     # (https://learn.microsoft.com/azure/aks/concepts-storage#ephemeral-os-disk). Standard_D4ds_v5 has a 150 GiB
-    # temp disk (https://learn.microsoft.com/azure/virtual-machines/sizes/general-purpose/ddsv5-series).
+    # temp disk and supports ephemeral OS disks (MicrosoftDocs/azure-docs articles/virtual-machines/ddv5-ddsv5-series.md).
     os_disk_type: Literal["Ephemeral", "Managed"] = "Ephemeral"
     os_disk_size_gb: int = Field(default=64, ge=30, le=2048)
     # Host-based encryption of temp disks, OS/data disk caches and their flows to Storage. The subscription must
@@ -101,7 +101,8 @@ class AksSpec(StrictModel):
     @model_validator(mode="after")
     def _ephemeral_fits(self) -> AksSpec:
         # Azure's size names mark a local temp disk with a lower-case `d` among the additive features from v4 on
-        # (Standard_D4s_v5: none, Standard_D4ds_v5: one; https://learn.microsoft.com/azure/virtual-machines/vm-naming-conventions):
+        # (https://learn.microsoft.com/azure/virtual-machines/vm-naming-conventions; Dv5/Dsv5 "don't require local temp
+        # disk", Ddv5/Ddsv5 have one: MicrosoftDocs/azure-docs articles/virtual-machines/dv5-dsv5-series.md):
         # without one (and without a cache) there is no local storage for an ephemeral OS disk.
         if self.os_disk_type == "Ephemeral" and _no_local_disk(self.vm_size):
             raise_problems([Problem(("os_disk_type",), f"{self.vm_size} has no local temp disk for an ephemeral OS disk: "

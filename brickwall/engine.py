@@ -202,6 +202,9 @@ ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
         "securityRuleName",
         _NET + "networkSecurityGroups/{networkSecurityGroupName}/securityRules/{securityRuleName}",
     ),
+    "azure-native:network:ApplicationSecurityGroup": (
+        "applicationSecurityGroupName", _NET + "applicationSecurityGroups/{applicationSecurityGroupName}",
+    ),
     "azure-native:network:NatGateway": ("natGatewayName", _NET + "natGateways/{natGatewayName}"),
     "azure-native:network:PublicIPAddress": ("publicIpAddressName", _NET + "publicIPAddresses/{publicIpAddressName}"),
     "azure-native:network:RouteTable": ("routeTableName", _NET + "routeTables/{routeTableName}"),
@@ -270,7 +273,16 @@ ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "azure-native:operationalinsights:DataExport": (
         "dataExportName", _RG + "/providers/Microsoft.OperationalInsights/workspaces/{workspaceName}/dataExports/{dataExportName}",
-    ),    # The engineers' way in (components/bastion.py).
+    ),
+    # Azure names a namespace's one network rule set "default"; azure-native takes no input for that name.
+    "azure-native:eventhub:NamespaceNetworkRuleSet": (
+        "networkRuleSetName", _RG + "/providers/Microsoft.EventHub/namespaces/{namespaceName}/networkRuleSets/default",
+    ),
+    "azure-native:monitor:PrivateLinkScope": ("scopeName", _RG + "/providers/Microsoft.Insights/privateLinkScopes/{scopeName}"),
+    "azure-native:monitor:PrivateLinkScopedResource": (
+        "name", _RG + "/providers/Microsoft.Insights/privateLinkScopes/{scopeName}/scopedResources/{name}",
+    ),
+    # The engineers' way in (components/bastion.py).
     "azure-native:network:BastionHost": ("bastionHostName", _NET + "bastionHosts/{bastionHostName}"),
     "azure-native:network:NetworkInterface": ("networkInterfaceName", _NET + "networkInterfaces/{networkInterfaceName}"),
     "azure-native:compute:VirtualMachine": ("vmName", _RG + "/providers/Microsoft.Compute/virtualMachines/{vmName}"),

@@ -255,8 +255,12 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
     "azure-native:network:NetworkSecurityGroup": ArmType(
         f"{_NET}/networkSecurityGroups", "2024-05-01", ("networkSecurityGroupName",), nested=("securityRules[]",)
     ),
+    "azure-native:network:ApplicationSecurityGroup": ArmType(
+        f"{_NET}/applicationSecurityGroups", "2024-05-01", ("applicationSecurityGroupName",)
+    ),
     "azure-native:network:SecurityRule": ArmType(
-        f"{_NET}/networkSecurityGroups/securityRules", "2024-05-01", ("networkSecurityGroupName", "securityRuleName")
+        f"{_NET}/networkSecurityGroups/securityRules", "2024-05-01", ("networkSecurityGroupName", "securityRuleName"),
+        nested=("sourceApplicationSecurityGroups[]", "destinationApplicationSecurityGroups[]"),
     ),
     "azure-native:network:NatGateway": ArmType(f"{_NET}/natGateways", "2024-05-01", ("natGatewayName",)),
     "azure-native:network:PublicIPAddress": ArmType(f"{_NET}/publicIPAddresses", "2024-05-01", ("publicIpAddressName",)),
@@ -340,6 +344,14 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
         "Microsoft.OperationalInsights/workspaces/dataExports", "2023-09-01", ("workspaceName", "dataExportName"),
         renames=(("properties.resourceId", "properties.destination.resourceId"),
                  ("properties.eventHubName", "properties.destination.metaData.eventHubName")),
+    ),
+    # A namespace has one network rule set, named "default" (the schema's name pattern); the SDK takes no name for it.
+    "azure-native:eventhub:NamespaceNetworkRuleSet": ArmType(
+        "Microsoft.EventHub/namespaces/networkRuleSets", "2024-01-01", ("namespaceName", Fixed("default"))
+    ),
+    "azure-native:monitor:PrivateLinkScope": ArmType("Microsoft.Insights/privateLinkScopes", "2023-06-01-preview", ("scopeName",)),
+    "azure-native:monitor:PrivateLinkScopedResource": ArmType(
+        "Microsoft.Insights/privateLinkScopes/scopedResources", "2023-06-01-preview", ("scopeName", "name")
     ),
     # The engineers' way in (components/bastion.py).
     "azure-native:network:BastionHost": ArmType(

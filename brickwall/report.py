@@ -45,8 +45,11 @@ VAULT = "azure-native:keyvault:Vault"
 SQL_SERVER = "azure-native:sql:Server"
 LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
 DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
+EVENT_HUB_NAMESPACE = "azure-native:eventhub:Namespace"
+MONITOR_SCOPE = "azure-native:monitor:PrivateLinkScope"
+MONITOR_SCOPED = "azure-native:monitor:PrivateLinkScopedResource"
 # The ARM types a private endpoint or diagnostic setting can point at, as their id segment.
-_TARGET_KINDS = ("workspaces", "storageaccounts", "vaults", "servers", "managedclusters")
+_TARGET_KINDS = ("workspaces", "storageaccounts", "vaults", "servers", "managedclusters", "namespaces", "privatelinkscopes")
 
 REPORT_FILE = "report.md"
 SVG_FILE = "topology.svg"
@@ -290,6 +293,20 @@ def topology(plan: dict[str, Any]) -> Graph:
         targets[_key("servers", name)] = g.node(
             "sql_" + name, f"SQL server {name}\npublicNetworkAccess={i.get('publicNetworkAccess')}", shape="db")
 
+    # The audit stores with private endpoints: the SIEM's Event Hub namespace, the Azure Monitor Private Link Scope.
+    for r in of[EVENT_HUB_NAMESPACE]:
+        i = r["inputs"]
+        name = i.get("namespaceName", r["name"])
+        targets[_key("namespaces", name)] = g.node(
+            "evhns_" + name, f"Event Hub namespace {name}\npublicNetworkAccess={i.get('publicNetworkAccess')}", shape="db")
+    for r in of[MONITOR_SCOPE]:
+        i = r["inputs"]
+        name = i.get("scopeName", r["name"])
+        modes = i.get("accessModeSettings") or {}
+        targets[_key("privatelinkscopes", name)] = g.node(
+            "ampls_" + name, f"Azure Monitor Private Link Scope {name}\ningestion={modes.get('ingestionAccessMode')}, "
+                             f"query={modes.get('queryAccessMode')}")
+
     for r in of[ENDPOINT]:
         i = r["inputs"]
         name = i.get("privateEndpointName", r["name"])
@@ -335,7 +352,13 @@ def topology(plan: dict[str, Any]) -> Graph:
     for r in of[LOG_ANALYTICS]:
         i = r["inputs"]
         name = i.get("workspaceName", r["name"])
-        log = g.node("log_" + name, f"Log Analytics {name}\nretention {i.get('retentionInDays')} days", shape="db")
+        log = g.node("log_" + name, f"Log Analytics {name}\nretention {i.get('retentionInDays')} days\npublic ingestion="
+                                    f"{i.get('publicNetworkAccessForIngestion')}, query={i.get('publicNetworkAccessForQuery')}", shape="db")
+        for scoped in of[MONITOR_SCOPED]:
+            if _arm(scoped["inputs"].get("linkedResourceId")).get("workspaces") == name.lower():
+                scope = targets.get(_key("privatelinkscopes", scoped["inputs"].get("scopeName", "")))
+                if scope is not None:
+                    g.edge(scope, log, "scoped")
         for d in of[DIAGNOSTICS]:
             t = _arm(d["inputs"].get("resourceUri"))
             kind = next((k for k in _TARGET_KINDS if k in t), "")

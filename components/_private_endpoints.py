@@ -37,9 +37,14 @@ def private_zone(parent: pulumi.Resource, logical: str, *, zone_name: str, resou
 def private_endpoint(parent: pulumi.Resource, logical: str, *, endpoint_name: str, resource_group_name: pulumi.Input[str],
                      location: str, subnet_id: pulumi.Input[str], target_id: pulumi.Input[str], group_id: str,
                      zone: privatedns.PrivateZone, zone_config_name: str, tags: Mapping[str, str],
-                     depends_on: Sequence[pulumi.Resource] = ()) -> network.PrivateEndpoint:
+                     depends_on: Sequence[pulumi.Resource] = (),
+                     application_security_group_id: pulumi.Input[str] | None = None,
+                     more_zones: Sequence[tuple[str, privatedns.PrivateZone]] = ()) -> network.PrivateEndpoint:
     """An endpoint (`<logical>-pe`) on one sub-resource of `target_id`, with a DNS zone group (`<logical>-dns`) that
-    writes its record into `zone`."""
+    writes its record into `zone` (and, for a sub-resource served under several zones, into each of `more_zones`,
+    given as (config name, zone)). With `application_security_group_id` the endpoint's IP configuration joins that
+    application security group, which the subnet's NSG rules name
+    (https://learn.microsoft.com/azure/private-link/configure-asg-private-endpoint)."""
     pe = network.PrivateEndpoint(
         f"{logical}-pe",
         private_endpoint_name=endpoint_name,
@@ -53,6 +58,8 @@ def private_endpoint(parent: pulumi.Resource, logical: str, *, endpoint_name: st
             )
         ],
         custom_network_interface_name=f"{endpoint_name}-nic",
+        application_security_groups=[network.ApplicationSecurityGroupArgs(id=application_security_group_id)]
+        if application_security_group_id is not None else None,
         tags=dict(tags),
         opts=child(parent, depends_on=depends_on),
     )
@@ -61,7 +68,8 @@ def private_endpoint(parent: pulumi.Resource, logical: str, *, endpoint_name: st
         private_dns_zone_group_name="default",
         private_endpoint_name=pe.name,
         resource_group_name=resource_group_name,
-        private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(name=zone_config_name, private_dns_zone_id=zone.id)],
+        private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(name=config, private_dns_zone_id=z.id)
+                                  for config, z in ((zone_config_name, zone), *more_zones)],
         opts=child(parent),
     )
     return pe

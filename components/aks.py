@@ -9,7 +9,7 @@ rotation.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -35,6 +35,10 @@ class AksClusterArgs:
     # Container logs (the controller's JSON access logs among them) go to this Log Analytics workspace.
     log_analytics_workspace_id: pulumi.Input[str]
     tenant_id: str | None = None
+    # What the cluster waits for: the Azure Monitor Private Link Scope (endpoint and DNS) where the workspace refuses public
+    # ingestion (Microsoft: configure the private link before monitoring is enabled, MicrosoftDocs/azure-monitor-docs
+    # articles/azure-monitor/containers/kubernetes-monitoring-private-link.md).
+    after: Sequence[pulumi.Resource] = ()
 
 
 class AksCluster(pulumi.ComponentResource):
@@ -95,7 +99,7 @@ class AksCluster(pulumi.ComponentResource):
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
             ),
             tags=dict(args.tags),
-            opts=child(self),
+            opts=child(self, depends_on=args.after),
         )
         credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=args.resource_group_name, resource_name=self.cluster.name,

@@ -2,8 +2,16 @@
 
 `AuditLogging` (created right after the network): the Log Analytics workspace every log lands in, the action group
 and scheduled query rules (components/planning/alerts.py), VNet flow logs with traffic analytics, and the optional
-Event Hub export for an external SIEM. `AuditDiagnostics` (created last, once every audited resource exists): one
-diagnostic setting per audited resource, with the categories of components/planning/diagnostics.py.
+Event Hub export for an external SIEM. `MonitorPrivateLink` (after the private endpoints whose DNS zones it shares):
+the Azure Monitor Private Link Scope that Log Analytics ingestion and query go through where the workspace refuses
+public networks. `AuditDiagnostics` (created last, once every audited resource exists): one diagnostic setting per
+audited resource, with the categories of components/planning/diagnostics.py.
+
+None of the audit stores takes public traffic (components/planning/audit_network.py has the sources): the flow-log
+storage account lets only trusted Azure services (Network Watcher) through a default-deny firewall, the Event Hub
+namespace has public network access Disabled with the trusted-services exception Log Analytics data export needs and
+a private endpoint for the SIEM, and in staging and prod the workspace accepts ingestion and queries only through the
+scope's private endpoint (diagnostic settings are not affected).
 """
 
 from __future__ import annotations
@@ -12,14 +20,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, eventhub, managedidentity, monitor, network, operationalinsights, storage
+from pulumi_azure_native import authorization, eventhub, managedidentity, monitor, network, operationalinsights, privatedns, storage
 
 from components._base import child
-from components.planning import diagnostics
+from components._private_endpoints import private_endpoint, private_zone
+from components.planning import audit_network, diagnostics
 from components.planning.alerts import AlertRule, iso_minutes
 from components.planning.naming import NamePlan
 from components.planning.roles import role_definition_id
-from components.spec.audit import MonitoringSpec
+from components.spec.audit import MonitoringSpec, MonitorPrivateLinkSpec
 
 # Storage Blob Data Contributor: what the flow log's identity needs on its storage account
 # (https://learn.microsoft.com/azure/network-watcher/vnet-flow-logs-managed-identity).
@@ -34,9 +43,11 @@ class AuditLoggingArgs:
     monitoring: MonitoringSpec
     # Scheduled query rules, already filtered for this tier and topology (components/planning/alerts.alert_rules).
     rules: tuple[AlertRule, ...]
-    # The workspace VNet, the flow log's target.
+    # The workspace VNet, the flow log's target and the network whose DNS resolves the SIEM hub's endpoint.
     vnet_id: pulumi.Input[str]
     protect: bool
+    # The workspace VNet's private-endpoint subnet: the SIEM hub's endpoint lives there.
+    endpoint_subnet_id: pulumi.Input[str] | None = None
     # The tables the SIEM export carries (components/planning/diagnostics.export_tables).
     export_tables: tuple[str, ...] = ()
     # The Log Analytics workspace used to be the environment's own child: alias it so existing stacks keep it.
@@ -53,12 +64,16 @@ class AuditLogging(pulumi.ComponentResource):
     flow_log_storage: storage.StorageAccount | None
     event_hub_namespace: eventhub.Namespace | None
     event_hub: eventhub.EventHub | None
+    event_hub_network_rules: eventhub.NamespaceNetworkRuleSet | None
+    event_hub_endpoint: network.PrivateEndpoint | None
     data_export: operationalinsights.DataExport | None
 
     def __init__(self, name: str, args: AuditLoggingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("brickwall:audit:AuditLogging", name, {}, opts)
         mon, names, tags = args.monitoring, args.names, dict(args.tags)
         aliases = [pulumi.Alias(parent=args.previous_parent)] if args.previous_parent is not None else None
+        flags = audit_network.workspace_network_flags(public_ingestion=mon.private_link.public_ingestion,
+                                                      public_query=mon.private_link.public_query)
         self.log_analytics = operationalinsights.Workspace(
             args.log_analytics_resource_name or f"{name}-log-analytics",
             workspace_name=names.log_analytics,
@@ -66,6 +81,10 @@ class AuditLogging(pulumi.ComponentResource):
             location=args.location,
             sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
             retention_in_days=mon.log_retention_days,
+            # Ingestion and queries from networks not connected through an Azure Monitor Private Link Scope
+            # (MonitorPrivateLink): Disabled in staging and prod. Diagnostic settings arrive regardless.
+            public_network_access_for_ingestion=flags["publicNetworkAccessForIngestion"],
+            public_network_access_for_query=flags["publicNetworkAccessForQuery"],
             tags=tags,
             opts=pulumi.ResourceOptions.merge(child(self, protect=args.protect), pulumi.ResourceOptions(aliases=aliases)),
         )
@@ -96,6 +115,7 @@ class AuditLogging(pulumi.ComponentResource):
             self._flow_logs(name, args)
 
         self.event_hub_namespace = self.event_hub = self.data_export = None
+        self.event_hub_network_rules = self.event_hub_endpoint = None
         if mon.siem.event_hub:
             self._siem(name, args)
 
@@ -133,8 +153,11 @@ class AuditLogging(pulumi.ComponentResource):
 
     def _flow_logs(self, name: str, args: AuditLoggingArgs) -> None:
         spec, names, tags = args.monitoring.flow_logs, args.names, dict(args.tags)
-        # Only the trusted Network Watcher service writes here (AzureServices bypass), signing in with the flow
-        # log's managed identity: no public blob access, no shared keys, TLS 1.2 over HTTPS.
+        # Only the trusted Network Watcher service writes here, signing in with the flow log's managed identity: no
+        # public blob access, no shared keys, TLS 1.2 over HTTPS. Flow logs write to a storage account behind a
+        # firewall only with public network access "Enabled from selected networks" plus the trusted-services
+        # exception (Network Watcher FAQ, components/planning/audit_network.py): the firewall denies by default
+        # and has no IP or VNet rule, so the AzureServices bypass is the one way through the public endpoint.
         self.flow_log_storage = storage.StorageAccount(
             f"{name}-flow-log-storage",
             account_name=names.flow_log_storage_account,
@@ -149,7 +172,10 @@ class AuditLogging(pulumi.ComponentResource):
             default_to_o_auth_authentication=True,
             allow_cross_tenant_replication=False,
             public_network_access="Enabled",
-            network_rule_set=storage.NetworkRuleSetArgs(default_action=storage.DefaultAction.DENY, bypass="AzureServices"),
+            network_rule_set=storage.NetworkRuleSetArgs(
+                default_action=storage.DefaultAction.DENY, bypass=audit_network.TRUSTED_SERVICES_BYPASS,
+                ip_rules=[], virtual_network_rules=[],
+            ),
             tags=tags,
             opts=child(self, protect=args.protect),
         )
@@ -196,9 +222,11 @@ class AuditLogging(pulumi.ComponentResource):
         )
 
     def _siem(self, name: str, args: AuditLoggingArgs) -> None:
-        siem, names = args.monitoring.siem, args.names
+        siem, names, tags = args.monitoring.siem, args.names, dict(args.tags)
         # Local (SAS key) auth off: the SIEM reads with an Entra identity (Azure Event Hubs Data Receiver), and no
-        # shared key exists to leak.
+        # shared key exists to leak. No public traffic: public network access Disabled; the network rule set keeps
+        # the trusted-services exception, the only way Log Analytics data export reaches a namespace behind its
+        # firewall (components/planning/audit_network.py). Standard tier: private endpoints need more than Basic.
         self.event_hub_namespace = eventhub.Namespace(
             f"{name}-event-hub-namespace",
             namespace_name=names.event_hub_namespace,
@@ -207,9 +235,31 @@ class AuditLogging(pulumi.ComponentResource):
             sku=eventhub.SkuArgs(name="Standard", tier="Standard", capacity=1),
             minimum_tls_version="1.2",
             disable_local_auth=True,
-            tags=dict(args.tags),
+            public_network_access="Disabled",
+            tags=tags,
             opts=child(self),
         )
+        self.event_hub_network_rules = eventhub.NamespaceNetworkRuleSet(
+            f"{name}-event-hub-network-rules",
+            namespace_name=self.event_hub_namespace.name,
+            resource_group_name=args.resource_group_name,
+            default_action="Deny",
+            public_network_access="Disabled",
+            trusted_service_access_enabled=True,
+            ip_rules=[],
+            virtual_network_rules=[],
+            opts=child(self),
+        )
+        if siem.private_endpoint:
+            assert args.endpoint_subnet_id is not None, "the SIEM hub's private endpoint needs the endpoint subnet"
+            zone = private_zone(self, f"{name}-event-hub", zone_name=audit_network.EVENT_HUB_ZONE,
+                                resource_group_name=args.resource_group_name, links={"workspace-vnet": args.vnet_id}, tags=tags)
+            self.event_hub_endpoint = private_endpoint(
+                self, f"{name}-event-hub", endpoint_name=names.event_hub_endpoint, resource_group_name=args.resource_group_name,
+                location=args.location, subnet_id=args.endpoint_subnet_id, target_id=self.event_hub_namespace.id,
+                group_id=audit_network.EVENT_HUB_GROUP, zone=zone, zone_config_name="privatelink-servicebus-windows-net",
+                tags=tags, depends_on=[self.event_hub_network_rules],
+            )
         self.event_hub = eventhub.EventHub(
             f"{name}-event-hub",
             event_hub_name=names.event_hub,
@@ -229,8 +279,77 @@ class AuditLogging(pulumi.ComponentResource):
             resource_id=self.event_hub_namespace.id,
             event_hub_name=self.event_hub.name,
             enable=True,
+            opts=child(self, depends_on=[self.event_hub_network_rules]),
+        )
+
+
+@dataclass(frozen=True)
+class MonitorPrivateLinkArgs:
+    location: str
+    tags: Mapping[str, str]
+    names: NamePlan
+    resource_group_name: pulumi.Input[str]
+    monitoring: MonitorPrivateLinkSpec
+    log_analytics_id: pulumi.Input[str]
+    # The one network that resolves Azure Monitor through this scope: the workspace VNet (the AKS subnet included).
+    vnet_id: pulumi.Input[str]
+    endpoint_subnet_id: pulumi.Input[str]
+    # privatelink.blob.core.windows.net when another component already made it in this resource group (two zones
+    # of one name in one resource group collide); else this component makes and links it.
+    blob_zone: privatedns.PrivateZone | None = None
+
+
+class MonitorPrivateLink(pulumi.ComponentResource):
+    """The Azure Monitor Private Link Scope: the Log Analytics workspace scoped into it, one private endpoint (group
+    `azuremonitor`) in the endpoint subnet and the five documented DNS zones, linked to the workspace VNet only (AMPLS
+    DNS is shared by every network on the same DNS, so one scope serves it; components/planning/audit_network.py)."""
+
+    scope: monitor.PrivateLinkScope
+    scoped_workspace: monitor.PrivateLinkScopedResource
+    endpoint: network.PrivateEndpoint
+    zones: dict[str, privatedns.PrivateZone]
+
+    def __init__(self, name: str, args: MonitorPrivateLinkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("brickwall:audit:MonitorPrivateLink", name, {}, opts)
+        spec, names, tags = args.monitoring, args.names, dict(args.tags)
+        self.scope = monitor.PrivateLinkScope(
+            f"{name}-scope",
+            scope_name=names.monitor_private_link_scope,
+            resource_group_name=args.resource_group_name,
+            location=audit_network.AMPLS_LOCATION,
+            access_mode_settings=monitor.AccessModeSettingsArgs(
+                ingestion_access_mode=spec.ingestion_access_mode, query_access_mode=spec.query_access_mode, exclusions=[],
+            ),
+            tags=tags,
             opts=child(self),
         )
+        self.scoped_workspace = monitor.PrivateLinkScopedResource(
+            f"{name}-log-analytics",
+            name=f"{names.log_analytics}-connection",
+            scope_name=self.scope.name,
+            resource_group_name=args.resource_group_name,
+            linked_resource_id=args.log_analytics_id,
+            opts=child(self),
+        )
+        self.zones = {}
+        for zone_name, _config in audit_network.AMPLS_ZONES:
+            if zone_name == audit_network.AMPLS_BLOB_ZONE and args.blob_zone is not None:
+                self.zones[zone_name] = args.blob_zone
+                continue
+            key = _config.removeprefix("privatelink-")
+            self.zones[zone_name] = private_zone(self, f"{name}-{key}", zone_name=zone_name,
+                                                 resource_group_name=args.resource_group_name,
+                                                 links={"workspace-vnet": args.vnet_id}, tags=tags)
+        (first_zone, first_config), *rest = audit_network.AMPLS_ZONES
+        self.endpoint = private_endpoint(
+            self, name, endpoint_name=names.monitor_endpoint, resource_group_name=args.resource_group_name,
+            location=args.location, subnet_id=args.endpoint_subnet_id, target_id=self.scope.id,
+            group_id=audit_network.AMPLS_GROUP, zone=self.zones[first_zone], zone_config_name=first_config, tags=tags,
+            more_zones=[(config, self.zones[zone_name]) for zone_name, config in rest],
+            # The workspace is scoped before the endpoint connects, so the endpoint's records cover it from the start.
+            depends_on=[self.scoped_workspace],
+        )
+        self.register_outputs({"scopeId": self.scope.id, "endpointId": self.endpoint.id})
 
 
 @dataclass(frozen=True)

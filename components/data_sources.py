@@ -19,13 +19,14 @@ did (two zones of one name in one resource group collide), else this component m
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_azure_native import authorization, databricks, network, privatedns, sql, storage
 
 from components._base import child
 from components._private_endpoints import private_endpoint, private_zone
+from components.planning.data_paths import LAKE, SQL
 from components.planning.data_sources import (
     LAKE_ZONES,
     SQL_GROUP,
@@ -71,6 +72,8 @@ class DataSourcesArgs:
     tenant_id: str | None = None
     # Who Microsoft Defender for SQL mails its threat alerts to (besides the server's admins).
     alert_emails: tuple[str, ...] = ()
+    # Application security group id per endpoint class ("lake", "sql"), which the endpoint subnet's NSG rules name.
+    endpoint_asg_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 def _scope_of(account_id: pulumi.Output[str], container: str) -> pulumi.Output[str]:
@@ -128,7 +131,7 @@ class DataSources(pulumi.ComponentResource):
 
         for group, endpoint_name in (("dfs", names.dfs_endpoint), ("blob", names.blob_endpoint)):
             zone = self.zones.get(group) or self._zone(group, LAKE_ZONES[group])
-            self._endpoint(f"lake-{group}", endpoint_name, lake_id, group, zone)
+            self._endpoint(f"lake-{group}", endpoint_name, lake_id, group, zone, LAKE)
 
         self.access_connector = databricks.AccessConnector(
             f"{self._name}-lake-access-connector",
@@ -276,7 +279,7 @@ class DataSources(pulumi.ComponentResource):
             opts=child(self),
         )
         zone = self.zones.get("sql") or self._zone("sql", SQL_ZONE)
-        self._endpoint("sql", names.endpoint, self.sql_server.id, SQL_GROUP, zone)
+        self._endpoint("sql", names.endpoint, self.sql_server.id, SQL_GROUP, zone, SQL)
 
     # --- private endpoints and DNS ---------------------------------------------------------------------------
 
@@ -288,13 +291,14 @@ class DataSources(pulumi.ComponentResource):
         return zone
 
     def _endpoint(self, key: str, endpoint_name: str, target_id: pulumi.Input[str], group_id: str,
-                  zone: privatedns.PrivateZone) -> network.PrivateEndpoint:
+                  zone: privatedns.PrivateZone, endpoint_class: str) -> network.PrivateEndpoint:
         """An endpoint on a data source: it waits for its target and subnet only, never for the workspace."""
         args = self._args
         pe = private_endpoint(
             self, f"{self._name}-{key}", endpoint_name=endpoint_name, resource_group_name=args.resource_group_name,
             location=args.location, subnet_id=args.endpoint_subnet_id, target_id=target_id, group_id=group_id, zone=zone,
             zone_config_name=group_id.lower(), tags=args.tags,
+            application_security_group_id=args.endpoint_asg_ids.get(endpoint_class),
         )
         self.endpoints[key] = pe
         return pe

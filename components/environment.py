@@ -15,7 +15,15 @@ import pulumi_kubernetes as k8s
 
 from components.access import WorkspaceAccessArgs, WorkspaceAccessControl
 from components.aks import AksCluster, AksClusterArgs
-from components.audit import AuditDiagnostics, AuditDiagnosticsArgs, AuditLogging, AuditLoggingArgs, DiagnosticTarget
+from components.audit import (
+    AuditDiagnostics,
+    AuditDiagnosticsArgs,
+    AuditLogging,
+    AuditLoggingArgs,
+    DiagnosticTarget,
+    MonitorPrivateLink,
+    MonitorPrivateLinkArgs,
+)
 from components.bastion import EngineerAccess, EngineerAccessArgs
 from components.data_sources import DataSources, DataSourcesArgs, LakeNames, SqlNames
 from components.ingress import IngressSecrets, IngressTier, IngressTierArgs
@@ -26,6 +34,7 @@ from components.planning import diagnostics
 from components.planning.addresses import SubnetPlan, parse_network
 from components.planning.alerts import alert_rules
 from components.planning.bastion import BASTION, JUMP_HOST, transit_layout
+from components.planning.data_paths import KEY_VAULT
 from components.planning.ingress import network_policies, tier_layout
 from components.planning.keys import parse_vault_id
 from components.planning.nsg_rules import (
@@ -34,6 +43,7 @@ from components.planning.nsg_rules import (
     private_endpoint_subnet_rules,
     workspace_subnet_rules,
 )
+from components.planning.reachability import endpoint_classes
 from components.private_link import PrivateLink, PrivateLinkArgs, TransitSide
 from components.spec import EnvironmentSpec
 from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST
@@ -69,6 +79,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     data: DataSources | None = None
     aks: AksCluster | None = None
     diagnostics: AuditDiagnostics | None = None
+    monitor_private_link: MonitorPrivateLink | None = None
     locks: ResourceLocks | None = None
 
     def __init__(self, name: str, spec: EnvironmentSpec, azure: AzureSettings,
@@ -88,7 +99,9 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
         kids = pulumi.ResourceOptions(parent=self, providers={"azure-native": provider})
 
         workspace_rules = workspace_subnet_rules(spec.workspace.required_nsg_rules, net.egress.allow_internet_outbound)
-        endpoint_rules = private_endpoint_subnet_rules((str(plan[HOST]), str(plan[CONTAINER])), str(plan[ENDPOINTS]),
+        # One table, one set of endpoint classes: the rows created here are the rows the reachability matrix reads.
+        classes = endpoint_classes(spec)
+        endpoint_rules = private_endpoint_subnet_rules((str(plan[HOST]), str(plan[CONTAINER])), classes,
                                                        str(plan[AKS]) if self._creates_aks(spec) else None)
         self.network = DatabricksNetwork(
             f"{name}-network",
@@ -108,6 +121,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 workspace_rules=workspace_rules,
                 endpoint_nsg_name=names.endpoint_network_security_group,
                 endpoint_rules=endpoint_rules,
+                endpoint_asg_names={cls: f"{names.endpoint_application_security_group}-{cls}" for cls in classes},
                 egress_mode=net.egress.mode,
                 nat_gateway_name=names.nat_gateway,
                 nat_public_ip_name=names.nat_public_ip,
@@ -207,12 +221,15 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 webauth_workspace_name=names.webauth_workspace,
                 protect=protect,
                 after=self.key_grants.grants if self.key_grants else (),
+                endpoint_asg_ids=self.network.endpoint_asg_ids,
             ),
             opts=kids,
         )
 
         if spec.data.lake.enabled or spec.data.sql.enabled:
             self._data_sources(name, spec, azure, kids)
+        if spec.monitoring.private_link.enabled:
+            self.monitor_private_link = self._monitor_private_link(name, spec, kids)
 
         # One Databricks provider per workspace, built from the workspace itself: no ambient
         # credentials or host can point it at another workspace.
@@ -309,6 +326,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 protect=spec.protection.protect_data,
                 tenant_id=azure.tenant_id,
                 alert_emails=spec.monitoring.alerts.emails,
+                endpoint_asg_ids=self.network.endpoint_asg_ids,
             ),
             opts=kids,
         )
@@ -352,6 +370,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 databricks_app_object_id=enc.databricks_app_object_id if enc.managed_services else None,
                 protect=spec.protection.protect_data,
                 vault_provider=vault_provider,
+                endpoint_asg_id=self.network.endpoint_asg_ids.get(KEY_VAULT),
             ),
             opts=kids,
         )
@@ -412,11 +431,32 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 rules=rules,
                 vnet_id=self.network.vnet_id,
                 protect=spec.protection.protect_data,
+                endpoint_subnet_id=self.network.endpoint_subnet_id,
                 export_tables=diagnostics.export_tables(self._diagnostic_kinds(spec), flow_logs=mon.flow_logs.enabled,
                                                         container_logs=ingress_logs),
                 # Its logical name and former parent (this environment) from before AuditLogging existed.
                 log_analytics_resource_name=f"{name}-log-analytics",
                 previous_parent=self,
+            ),
+            opts=kids,
+        )
+
+    def _monitor_private_link(self, name: str, spec: EnvironmentSpec, kids: pulumi.ResourceOptions) -> MonitorPrivateLink:
+        """The Azure Monitor Private Link Scope, after PrivateLink and DataSources: it shares the
+        privatelink.blob.core.windows.net zone either of them made in this resource group."""
+        blob_zone = self.private_link.zones.get("blob") or (self.data.zones.get("blob") if self.data is not None else None)
+        return MonitorPrivateLink(
+            f"{name}-monitor-private-link",
+            MonitorPrivateLinkArgs(
+                location=spec.region,
+                tags=spec.all_tags,
+                names=spec.names,
+                resource_group_name=self.network.resource_group_name,
+                monitoring=spec.monitoring.private_link,
+                log_analytics_id=self.audit.log_analytics_id,
+                vnet_id=self.network.vnet_id,
+                endpoint_subnet_id=self.network.endpoint_subnet_id,
+                blob_zone=blob_zone,
             ),
             opts=kids,
         )
@@ -480,6 +520,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     outbound_type="userAssignedNATGateway" if spec.network.egress.mode == "nat_gateway" else "userDefinedRouting",
                     log_analytics_workspace_id=self.audit.log_analytics_id,
                     tenant_id=azure.tenant_id,
+                    after=[self.monitor_private_link] if self.monitor_private_link is not None else [],
                 ),
                 opts=kids,
             )

@@ -58,6 +58,8 @@ class CustomerManagedKeysArgs:
     protect: bool
     # An existing vault in another subscription is reached through a provider for that subscription.
     vault_provider: pulumi.ProviderResource | None = None
+    # The application security group of the vault's endpoint class; the endpoint subnet's NSG admits no one to it.
+    endpoint_asg_id: pulumi.Input[str] | None = None
 
 
 class CustomerManagedKeys(pulumi.ComponentResource):
@@ -189,7 +191,7 @@ class CustomerManagedKeys(pulumi.ComponentResource):
         self.endpoint = private_endpoint(
             self, f"{self._name}-vault", endpoint_name=args.endpoint_name, resource_group_name=args.resource_group_name,
             location=args.location, subnet_id=args.endpoint_subnet_id, target_id=vault.id, group_id="vault", zone=zone,
-            zone_config_name="vault", tags=args.tags,
+            zone_config_name="vault", tags=args.tags, application_security_group_id=args.endpoint_asg_id,
         )
 
 

@@ -38,6 +38,8 @@ class DatabricksNetworkArgs:
     workspace_rules: Sequence[NsgRule]
     endpoint_nsg_name: str
     endpoint_rules: Sequence[NsgRule]
+    # One application security group per private-endpoint class (class -> ASG name); the endpoint rules name them.
+    endpoint_asg_names: Mapping[str, str]
     egress_mode: Literal["nat_gateway", "firewall"]
     nat_gateway_name: str
     nat_public_ip_name: str
@@ -57,6 +59,8 @@ class DatabricksNetwork(pulumi.ComponentResource):
     container_subnet_name: pulumi.Output[str]
     endpoint_subnet_id: pulumi.Output[str]
     workspace_subnets: list[network.Subnet]
+    # ASG id per private-endpoint class: each endpoint of the class joins its class's ASG.
+    endpoint_asg_ids: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: DatabricksNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("brickwall:network:DatabricksNetwork", name, {}, opts)
@@ -76,7 +80,19 @@ class DatabricksNetwork(pulumi.ComponentResource):
             opts=child(self),
         )
         nsg = network_security_group(self, f"{name}-nsg", args.nsg_name, args.workspace_rules, rg, args.location, tags)
-        endpoint_nsg = network_security_group(self, f"{name}-pe-nsg", args.endpoint_nsg_name, args.endpoint_rules, rg, args.location, tags)
+        # The endpoint subnet's NSG admits each client to the endpoint classes it needs by naming the class's ASG
+        # (components/planning/data_paths.py); Azure applies such a rule only to the NICs in the ASG
+        # (https://learn.microsoft.com/azure/virtual-network/application-security-groups).
+        asgs = {
+            cls: network.ApplicationSecurityGroup(
+                f"{name}-asg-{cls}", application_security_group_name=asg_name, resource_group_name=rg.name,
+                location=args.location, tags=tags, opts=child(self),
+            )
+            for cls, asg_name in args.endpoint_asg_names.items()
+        }
+        self.endpoint_asg_ids = {cls: asg.id for cls, asg in asgs.items()}
+        endpoint_nsg = network_security_group(self, f"{name}-pe-nsg", args.endpoint_nsg_name, args.endpoint_rules, rg, args.location, tags,
+                                              asgs=asgs)
 
         nat_gateway: network.NatGateway | None = None
         route_table: network.RouteTable | None = None
@@ -197,27 +213,29 @@ def standard_public_ip(parent: pulumi.Resource, logical: str, ip_name: str, rg: 
 
 
 def network_security_group(parent: pulumi.Resource, logical: str, nsg_name: str, rules: Sequence[NsgRule],
-                           rg: resources.ResourceGroup, location: str, tags: dict[str, str]) -> network.NetworkSecurityGroup:
+                           rg: resources.ResourceGroup, location: str, tags: dict[str, str],
+                           asgs: Mapping[str, network.ApplicationSecurityGroup] | None = None) -> network.NetworkSecurityGroup:
     """An NSG with no inline rules and one standalone rule per toolkit row of `rules` (`<logical>-<rule name>`):
-    rows Databricks injects stay Databricks'."""
+    rows Databricks injects stay Databricks'. `asgs` are the application security groups rows name, by key."""
     nsg = network.NetworkSecurityGroup(
         logical, network_security_group_name=nsg_name, resource_group_name=rg.name, location=location,
         tags=tags, opts=child(parent),
     )
     for rule in rules:
         if rule.created_by_toolkit:
-            security_rule(f"{logical}-{rule.name}", rule, nsg, rg, parent)
+            security_rule(f"{logical}-{rule.name}", rule, nsg, rg, parent, asgs or {})
     return nsg
 
 
 def security_rule(logical: str, rule: NsgRule, nsg: network.NetworkSecurityGroup, rg: resources.ResourceGroup,
-                  parent: pulumi.Resource) -> network.SecurityRule:
-    """One table row as a standalone rule; singular/plural fields as Azure wants them."""
+                  parent: pulumi.Resource, asgs: Mapping[str, network.ApplicationSecurityGroup]) -> network.SecurityRule:
+    """One table row as a standalone rule; singular/plural fields as Azure wants them, and a destination of
+    application security groups instead of address prefixes when the row names them."""
     def one_or_many(values: tuple[str, ...]) -> tuple[str | None, list[str] | None]:
         return (values[0], None) if len(values) == 1 else (None, list(values))
 
     src, srcs = one_or_many(rule.sources)
-    dst, dsts = one_or_many(rule.destinations)
+    dst, dsts = one_or_many(rule.destinations) if rule.destinations else (None, None)
     port, ports = one_or_many(rule.destination_ports)
     sport, sports = one_or_many(rule.source_ports)
     return network.SecurityRule(
@@ -233,6 +251,8 @@ def security_rule(logical: str, rule: NsgRule, nsg: network.NetworkSecurityGroup
         source_address_prefixes=srcs,
         destination_address_prefix=dst,
         destination_address_prefixes=dsts,
+        destination_application_security_groups=[network.ApplicationSecurityGroupArgs(id=asgs[k].id) for k in rule.destination_asgs]
+        if rule.destination_asgs else None,
         source_port_range=sport,
         source_port_ranges=sports,
         destination_port_range=port,

@@ -8,7 +8,7 @@ one side's record overwrite the other's. Each zone is linked to every VNet that 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
@@ -16,6 +16,7 @@ from pulumi_azure_native import databricks, network, privatedns
 
 from components._base import child
 from components._private_endpoints import private_endpoint, private_zone
+from components.planning.data_paths import BACKEND, WORKSPACE_STORAGE
 
 DATABRICKS_ZONE = "privatelink.azuredatabricks.net"
 DFS_ZONE = "privatelink.dfs.core.windows.net"
@@ -57,6 +58,9 @@ class PrivateLinkArgs:
     # Workspace operations every endpoint waits for (the customer-managed key grants that follow the workspace):
     # an encryption update and an endpoint change on the same workspace collide while it is "updating".
     after: Sequence[pulumi.Resource] = ()
+    # Application security group id per endpoint class ("backend", "workspace-storage") for the endpoints in the
+    # workspace VNet (components/planning/data_paths.py); the transit VNet's endpoints join none.
+    endpoint_asg_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class PrivateLink(pulumi.ComponentResource):
@@ -75,12 +79,12 @@ class PrivateLink(pulumi.ComponentResource):
         if args.backend:
             zone = self._zone("backend-dbx", DATABRICKS_ZONE, args.resource_group_name, {"workspace-vnet": args.vnet_id})
             self._endpoint("backend", args.backend_endpoint_name, args.resource_group_name, args.endpoint_subnet_id,
-                           args.workspace_resource_id, UI_API, zone)
+                           args.workspace_resource_id, UI_API, zone, args.endpoint_asg_ids.get(BACKEND))
         if args.storage_account_id is not None:
             for group, zone_name, pe_name in (("dfs", DFS_ZONE, args.dfs_endpoint_name), ("blob", BLOB_ZONE, args.blob_endpoint_name)):
                 zone = self._zone(group, zone_name, args.resource_group_name, {"workspace-vnet": args.vnet_id})
                 self._endpoint(group, pe_name, args.resource_group_name, args.endpoint_subnet_id,
-                               args.storage_account_id, group, zone)
+                               args.storage_account_id, group, zone, args.endpoint_asg_ids.get(WORKSPACE_STORAGE))
 
         transit = args.transit
         if transit is not None and (args.frontend or args.browser_authentication != "none"):
@@ -129,13 +133,14 @@ class PrivateLink(pulumi.ComponentResource):
 
     def _endpoint(self, key: str, endpoint_name: str, resource_group_name: pulumi.Input[str],
                   subnet_id: pulumi.Input[str], target_id: pulumi.Input[str], group_id: str,
-                  zone: privatedns.PrivateZone) -> network.PrivateEndpoint:
+                  zone: privatedns.PrivateZone, asg_id: pulumi.Input[str] | None = None) -> network.PrivateEndpoint:
         on_workspace = group_id in (UI_API, BROWSER_AUTH)
         previous = [self._last_workspace_endpoint] if on_workspace and self._last_workspace_endpoint else []
         pe = private_endpoint(
             self, f"{self._name}-{key}", endpoint_name=endpoint_name, resource_group_name=resource_group_name,
             location=self._args.location, subnet_id=subnet_id, target_id=target_id, group_id=group_id, zone=zone,
             zone_config_name=zone_label(group_id), tags=self._args.tags, depends_on=[*self._args.after, *previous],
+            application_security_group_id=asg_id,
         )
         if on_workspace:
             self._last_workspace_endpoint = pe

@@ -5,17 +5,21 @@ export)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 import stacks
-from brickwall import planfile
+from brickwall import planfile, project
 from brickwall.engine import Recording, Registration
 from components.planning import diagnostics
 from components.planning.alerts import LOGIN_ACTIONS, alert_rules, iso_minutes
+from components.spec import EnvironmentSpec
 from components.spec.audit import ALERT_WINDOWS_MINUTES, AlertSpec, AlertsSpec
+from tests.spec_cases import base, mutate
 
 T = "azure-native:"
 LA, DIAG = T + "operationalinsights:Workspace", T + "monitor:DiagnosticSetting"
@@ -23,6 +27,10 @@ RULE, GROUP = T + "monitor:ScheduledQueryRule", T + "monitor:ActionGroup"
 FLOW, STORAGE, EH_NS, EH, EXPORT = (T + "network:FlowLog", T + "storage:StorageAccount", T + "eventhub:Namespace", T + "eventhub:EventHub",
                                     T + "operationalinsights:DataExport")
 IDENTITY, ROLE = T + "managedidentity:UserAssignedIdentity", T + "authorization:RoleAssignment"
+EH_RULES = T + "eventhub:NamespaceNetworkRuleSet"
+SCOPE, SCOPED = T + "monitor:PrivateLinkScope", T + "monitor:PrivateLinkScopedResource"
+PE, ZONE, LINK, ZONE_GROUP = (T + "network:PrivateEndpoint", T + "privatedns:PrivateZone", T + "privatedns:VirtualNetworkLink",
+                              T + "network:PrivateDnsZoneGroup")
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
 ALL_KEYS = ("failed_auth", "ip_access_denied", "unexpected_country", "human_token_creation", "denied_flows", "ingress_errors", "ingress_volume")
 
@@ -284,7 +292,12 @@ def test_vnet_flow_logs(name: str, dev: Recording, staging: Recording, prod: Rec
     assert account.inputs["accountName"] == spec.names.flow_log_storage_account
     assert account.inputs["minimumTlsVersion"] == "TLS1_2" and account.inputs["enableHttpsTrafficOnly"] is True
     assert account.inputs["allowBlobPublicAccess"] is False and account.inputs["allowSharedKeyAccess"] is False
-    assert account.inputs["networkRuleSet"] == {"defaultAction": "Deny", "bypass": "AzureServices"}
+    # No public traffic but the trusted Network Watcher: default deny, no IP or VNet rule, the AzureServices bypass,
+    # and public network access left "Enabled" (from selected networks), the one state in which the Network Watcher
+    # FAQ says flow logs write to an account behind a firewall (components/planning/audit_network.py).
+    assert account.inputs["networkRuleSet"] == {"defaultAction": "Deny", "bypass": "AzureServices", "ipRules": [],
+                                                "virtualNetworkRules": []}
+    assert account.inputs["publicNetworkAccess"] == "Enabled"
     assert account.protect is spec.protection.protect_data
 
 
@@ -298,6 +311,15 @@ def test_siem_export_in_prod_only(name: str, dev: Recording, staging: Recording,
     ns, hub, export = rec.one(EH_NS), rec.one(EH), rec.one(EXPORT)
     assert ns.inputs["namespaceName"] == spec.names.event_hub_namespace
     assert ns.inputs["minimumTlsVersion"] == "1.2" and ns.inputs["disableLocalAuth"] is True
+    # No public traffic: public network access Disabled, and the rule set keeps only the trusted-services exception
+    # that Log Analytics data export needs to write to it.
+    assert ns.inputs["publicNetworkAccess"] == "Disabled"
+    rules = rec.one(EH_RULES)
+    assert rules.parent == ns.parent and rules.inputs["namespaceName"] == spec.names.event_hub_namespace
+    assert {k: rules.inputs[k] for k in ("defaultAction", "publicNetworkAccess", "trustedServiceAccessEnabled", "ipRules",
+                                         "virtualNetworkRules")} == {
+        "defaultAction": "Deny", "publicNetworkAccess": "Disabled", "trustedServiceAccessEnabled": True, "ipRules": [],
+        "virtualNetworkRules": []}
     assert hub.inputs["eventHubName"] == spec.names.event_hub
     assert hub.inputs["partitionCount"] == spec.monitoring.siem.partition_count
     assert hub.inputs["messageRetentionInDays"] == spec.monitoring.siem.message_retention_days
@@ -305,6 +327,19 @@ def test_siem_export_in_prod_only(name: str, dev: Recording, staging: Recording,
     assert export.inputs["resourceId"] == f"{SUB}/resourceGroups/{rg}/providers/Microsoft.EventHub/namespaces/{spec.names.event_hub_namespace}"
     assert export.inputs["eventHubName"] == spec.names.event_hub and export.inputs["enable"] is True
     assert export.inputs["workspaceName"] == spec.names.log_analytics
+    assert rules.urn in export.dependencies
+    # The SIEM reads through a private endpoint on the namespace in the workspace VNet's endpoint subnet.
+    ns_id = export.inputs["resourceId"]
+    pe = rec.one(PE, "prod-audit-event-hub-pe")
+    assert pe.inputs["privateEndpointName"] == spec.names.event_hub_endpoint
+    assert pe.inputs["subnet"] == {"id": endpoint_subnet_id(spec)}
+    (connection,) = pe.inputs["privateLinkServiceConnections"]
+    assert connection["privateLinkServiceId"] == ns_id and connection["groupIds"] == ["namespace"]
+    zone = rec.one(ZONE, "prod-audit-event-hub-zone")
+    assert zone.inputs["privateZoneName"] == "privatelink.servicebus.windows.net"
+    assert zone_links(rec, zone) == [vnet_id(spec)]
+    group = rec.one(ZONE_GROUP, "prod-audit-event-hub-dns")
+    assert [c["privateDnsZoneId"] for c in group.inputs["privateDnsZoneConfigs"]] == [zone_id(spec, "privatelink.servicebus.windows.net")]
     tables = export.inputs["tableNames"]
     assert tables == list(diagnostics.export_tables(
         (diagnostics.DATABRICKS, diagnostics.AKS, diagnostics.KEY_VAULT, diagnostics.STORAGE_BLOB, diagnostics.SQL_AUDIT),
@@ -328,3 +363,122 @@ def test_plan_file_holds_no_secret_values_from_audit(prod: Recording) -> None:
     assert "[secret]" not in text
     for word in ("primaryKey", "secondaryKey", "connectionString", "sharedAccessKey", "SharedAccessSignature"):
         assert word not in text
+
+
+# --- private audit data paths: the Azure Monitor Private Link Scope ----------------------------------------------
+
+
+def vnet_id(spec: EnvironmentSpec) -> str:
+    return f"{SUB}/resourceGroups/{spec.names.resource_group}/providers/Microsoft.Network/virtualNetworks/{spec.names.virtual_network}"
+
+
+def endpoint_subnet_id(spec: EnvironmentSpec) -> str:
+    return f"{vnet_id(spec)}/subnets/{spec.names.private_endpoint_subnet}"
+
+
+def zone_id(spec: EnvironmentSpec, zone: str) -> str:
+    return f"{SUB}/resourceGroups/{spec.names.resource_group}/providers/Microsoft.Network/privateDnsZones/{zone}"
+
+
+def zone_links(rec: Recording, zone: Registration) -> list[str]:
+    """The VNets a private zone (by its registration) is linked to."""
+    name = zone.inputs["privateZoneName"]
+    return sorted(link.inputs["virtualNetwork"]["id"] for link in rec.of_type(LINK)
+                  if link.inputs["privateZoneName"] == name and link.parent == zone.parent
+                  and link.name.startswith(zone.name.removesuffix("-zone")))
+
+
+AMPLS_ZONES = ("privatelink.monitor.azure.com", "privatelink.oms.opinsights.azure.com", "privatelink.ods.opinsights.azure.com",
+               "privatelink.agentsvc.azure-automation.net", "privatelink.blob.core.windows.net")
+
+
+@pytest.mark.parametrize("name", ["staging", "prod"])
+def test_log_analytics_goes_through_an_azure_monitor_private_link_scope(name: str, staging: Recording, prod: Recording) -> None:
+    rec, spec = {"staging": staging, "prod": prod}[name], stacks.load(name)
+    pl, rg = spec.monitoring.private_link, spec.names.resource_group
+    assert pl.enabled and not pl.public_ingestion and not pl.public_query
+    la = rec.one(LA)
+    assert la.inputs["publicNetworkAccessForIngestion"] == la.inputs["publicNetworkAccessForQuery"] == "Disabled"
+    scope = rec.one(SCOPE)
+    assert scope.inputs["scopeName"] == spec.names.monitor_private_link_scope and scope.inputs["location"] == "global"
+    assert scope.inputs["accessModeSettings"] == {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "PrivateOnly",
+                                                  "exclusions": []}
+    scope_id = f"{SUB}/resourceGroups/{rg}/providers/Microsoft.Insights/privateLinkScopes/{spec.names.monitor_private_link_scope}"
+    scoped = rec.one(SCOPED)
+    assert scoped.inputs["scopeName"] == spec.names.monitor_private_link_scope and scoped.inputs["linkedResourceId"] == la_id(la)
+    pe = rec.one(PE, f"{name}-monitor-private-link-pe")
+    assert pe.inputs["privateEndpointName"] == spec.names.monitor_endpoint
+    assert pe.inputs["subnet"] == {"id": endpoint_subnet_id(spec)}
+    (connection,) = pe.inputs["privateLinkServiceConnections"]
+    assert connection["privateLinkServiceId"] == scope_id and connection["groupIds"] == ["azuremonitor"]
+    assert scoped.urn in pe.dependencies
+    # The endpoint writes its records into the five documented zones, each linked to the workspace VNet (the AKS
+    # subnet's network) and no other: AMPLS DNS is shared per network.
+    group = rec.one(ZONE_GROUP, f"{name}-monitor-private-link-dns")
+    configs = group.inputs["privateDnsZoneConfigs"]
+    assert [c["privateDnsZoneId"] for c in configs] == [zone_id(spec, z) for z in AMPLS_ZONES]
+    assert [c["name"] for c in configs] == [z.replace(".", "-") for z in AMPLS_ZONES]
+    zones = {z.inputs["privateZoneName"]: z for z in rec.of_type(ZONE)
+             if z.inputs["resourceGroupName"] == rg and z.inputs["privateZoneName"] in AMPLS_ZONES}
+    assert set(zones) == set(AMPLS_ZONES)
+    for zone in zones.values():
+        assert zone_links(rec, zone) == [vnet_id(spec)], zone.name
+    # One zone of a name per resource group: the blob zone is the one PrivateLink made for the workspace storage.
+    assert [z.name for z in rec.of_type(ZONE) if z.inputs["privateZoneName"] == "privatelink.blob.core.windows.net"
+            and z.inputs["resourceGroupName"] == rg] == [f"{name}-private-link-blob-zone"]
+
+
+def test_dev_workspace_stays_public_without_a_scope(dev: Recording) -> None:
+    spec = stacks.load("dev")
+    assert not spec.monitoring.private_link.enabled
+    la = dev.one(LA)
+    assert la.inputs["publicNetworkAccessForIngestion"] == la.inputs["publicNetworkAccessForQuery"] == "Enabled"
+    assert dev.of_type(SCOPE) == dev.of_type(SCOPED) == []
+    assert not [p for p in dev.of_type(PE) if "monitor" in p.name]
+
+
+def test_scope_made_without_another_blob_zone_creates_its_own(tmp_path: Path) -> None:
+    """Without workspace-storage endpoints or a lake, the scope makes (and links) privatelink.blob.core.windows.net
+    itself; with them it reuses theirs (the staging and prod recordings above)."""
+    data = mutate(base("staging"), {"private_link.workspace_storage": False, "workspace.default_storage_firewall": False,
+                                    "data.lake.enabled": False})
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    rec, spec = project.run("staging", spec_file=path), stacks.load_file(path)
+    blob = [z for z in rec.of_type(ZONE) if z.inputs["privateZoneName"] == "privatelink.blob.core.windows.net"]
+    assert [z.name for z in blob] == ["staging-monitor-private-link-blob-core-windows-net-zone"]
+    assert zone_links(rec, blob[0]) == [vnet_id(spec)]
+    group = rec.one(ZONE_GROUP, "staging-monitor-private-link-dns")
+    assert [c["privateDnsZoneId"] for c in group.inputs["privateDnsZoneConfigs"]] == [zone_id(spec, z) for z in AMPLS_ZONES]
+
+
+def test_container_insights_reaches_the_scope_endpoint_and_nothing_new_opens(prod: Recording) -> None:
+    """The AKS agent sends to Log Analytics through the scope's endpoint: its subnet is in the VNet the five zones are
+    linked to, and the endpoint subnet's NSG (the table the component creates) admits the AKS subnet on 443. The new
+    endpoints add no rule: a peered network still cannot reach the endpoint subnet (the SIEM hub's AMQP 5671-5672,
+    HTTPS 443 or Kafka 9093), so a SIEM outside the workspace VNet needs its own way in (README)."""
+    from components.planning.reachability import flow, inputs_from_spec
+    from components.spec.models import AKS, ENDPOINTS
+
+    spec = stacks.load("prod")
+    plan = spec.network.plan
+    (aks_subnet,) = [r for r in prod.of_type(T + "network:Subnet") if r.inputs["subnetName"] == spec.names.aks_subnet]
+    assert aks_subnet.inputs["addressPrefix"] == str(plan[AKS])
+    assert aks_subnet.inputs["virtualNetworkName"] == spec.names.virtual_network  # the VNet every scope zone is linked to
+    inputs = inputs_from_spec(spec, peered=("10.200.0.0/16",))
+    assert flow(inputs, str(plan[AKS]), str(plan[ENDPOINTS]), "443").access == "Allow"
+    for port in ("443", "5671", "5672", "9093"):
+        assert flow(inputs, "10.200.0.0/16", str(plan[ENDPOINTS]), port).access == "Deny", port
+    # The NSG the endpoint subnet gets is the planner's table: the audit endpoints added no rule to it.
+    created = sorted(r.inputs["securityRuleName"] for r in prod.of_type(T + "network:SecurityRule")
+                     if r.inputs["networkSecurityGroupName"] == spec.names.endpoint_network_security_group)
+    assert created == sorted(r.name for r in inputs.endpoint_rules())
+
+
+def test_aks_enables_monitoring_after_the_scope_is_in_place(prod: Recording) -> None:
+    """Microsoft has the private link configured before Container Insights is enabled on the cluster
+    (kubernetes-monitoring-private-link.md): the cluster waits for the scope's endpoint and its DNS records."""
+    cluster = prod.one(T + "containerservice:ManagedCluster")
+    assert cluster.inputs["addonProfiles"]["omsagent"]["enabled"] is True
+    for name in ("prod-monitor-private-link-pe", "prod-monitor-private-link-dns", "prod-monitor-private-link-log-analytics"):
+        assert prod.one(PE if name.endswith("-pe") else (ZONE_GROUP if name.endswith("-dns") else SCOPED), name).urn in cluster.dependencies

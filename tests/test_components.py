@@ -8,7 +8,9 @@ from collections import Counter
 
 from brickwall import planfile, project
 from brickwall.engine import Recording, Registration
+from components.planning import audit_network
 from components.planning.nsg_rules import private_endpoint_subnet_rules, workspace_subnet_rules
+from components.planning.reachability import endpoint_classes
 from components.spec import EnvironmentSpec
 
 T = "azure-native:"
@@ -108,13 +110,35 @@ def test_subnets_match_the_address_plan(rec: Recording, spec: EnvironmentSpec) -
     assert host.urn in container.dependencies and container.urn in ep.dependencies
 
 
+def test_each_private_endpoint_joins_its_class_application_security_group(rec: Recording, spec: EnvironmentSpec) -> None:
+    names, rg = spec.names, spec.names.resource_group
+    classes = endpoint_classes(spec)
+    asgs = {r.inputs["applicationSecurityGroupName"]: r for r in rec.of_type(T + "network:ApplicationSecurityGroup")}
+    assert set(asgs) == {f"{names.endpoint_application_security_group}-{c}" for c in classes}
+    assert all(a.inputs["resourceGroupName"] == rg and a.inputs["location"] == spec.region for a in asgs.values())
+    endpoint_class = {names.backend_endpoint: "backend", names.dfs_endpoint: "workspace-storage", names.blob_endpoint: "workspace-storage",
+                      names.data_lake_dfs_endpoint: "lake", names.data_lake_blob_endpoint: "lake", names.sql_endpoint: "sql",
+                      names.key_vault_endpoint: "key-vault"}
+    seen = set()
+    for pe in rec.of_type(PE):
+        name = pe.inputs["privateEndpointName"]
+        joined = [g["id"] for g in pe.inputs.get("applicationSecurityGroups") or []]
+        if name in endpoint_class:  # the workspace VNet's endpoint subnet: exactly its class's ASG
+            seen.add(endpoint_class[name])
+            asg = f"{names.endpoint_application_security_group}-{endpoint_class[name]}"
+            assert joined == [arm(rg, f"Microsoft.Network/applicationSecurityGroups/{asg}")], name
+        else:  # the transit VNet's front-end and web-auth endpoints: no NSG there, no ASG
+            assert joined == [], name
+    assert seen == set(classes)
+
+
 def test_security_rules_are_the_planned_table(rec: Recording, spec: EnvironmentSpec) -> None:
     plan = spec.network.plan
     tables = {
         spec.names.network_security_group: workspace_subnet_rules(
             spec.workspace.required_nsg_rules, spec.network.egress.allow_internet_outbound),
         spec.names.endpoint_network_security_group: private_endpoint_subnet_rules(
-            (str(plan["host"]), str(plan["container"])), str(plan["private_endpoints"]),
+            (str(plan["host"]), str(plan["container"])), endpoint_classes(spec),
             str(plan["aks"]) if spec.ingress.enabled and spec.ingress.cluster == "aks" else None),
     }
     for nsg_name, table in tables.items():
@@ -129,6 +153,13 @@ def test_security_rules_are_the_planned_table(rec: Recording, spec: EnvironmentS
             sources = [i["sourceAddressPrefix"]] if "sourceAddressPrefix" in i else i["sourceAddressPrefixes"]
             ports = [i["destinationPortRange"]] if "destinationPortRange" in i else i["destinationPortRanges"]
             assert tuple(sources) == row.sources and tuple(ports) == row.destination_ports
+            if row.destination_asgs:  # an ASG destination, never an address prefix besides it
+                assert "destinationAddressPrefix" not in i and "destinationAddressPrefixes" not in i
+                assert [g["id"] for g in i["destinationApplicationSecurityGroups"]] == [
+                    arm(spec.names.resource_group, "Microsoft.Network/applicationSecurityGroups/"
+                        f"{spec.names.endpoint_application_security_group}-{asg}") for asg in row.destination_asgs]
+            else:
+                assert "destinationApplicationSecurityGroups" not in i
     # Nothing we create pretends to be a rule Databricks owns.
     assert not any(r.inputs["securityRuleName"].startswith("Microsoft.Databricks") for r in rec.of_type(RULE))
     inbound_internet_deny = [r for r in rec.of_type(RULE) if r.inputs["direction"] == "Inbound"
@@ -177,7 +208,7 @@ def test_workspace(rec: Recording, spec: EnvironmentSpec) -> None:
     assert i["requiredNsgRules"] == spec.workspace.required_nsg_rules
     assert i["managedResourceGroupId"] == f"{SUB}/resourceGroups/{names.managed_resource_group}"
     assert i["resourceGroupName"] == rg and i["location"] == spec.region
-    assert "computeMode" not in i
+    assert i["computeMode"] == "Hybrid"  # classic compute; Azure requires the mode on create
     assert ws.protect is spec.protection.protect_data
     assert ws.retain_on_delete is spec.protection.protect_data
     workspace_subnets = (names.host_subnet, names.container_subnet, names.private_endpoint_subnet)
@@ -213,6 +244,11 @@ def test_private_endpoints_and_dns(rec: Recording, spec: EnvironmentSpec) -> Non
     # The Key Vault's endpoint (tests/test_keys.py).
     if spec.encryption.customer_managed_keys and spec.encryption.key_vault and not spec.encryption.key_vault.existing_id:
         expected.add(names.key_vault_endpoint)
+    # The audit data paths' endpoints (tests/test_audit.py): the Azure Monitor Private Link Scope, the SIEM hub.
+    if spec.monitoring.private_link.enabled:
+        expected.add(names.monitor_endpoint)
+    if spec.monitoring.siem.event_hub and spec.monitoring.siem.private_endpoint:
+        expected.add(names.event_hub_endpoint)
     assert set(endpoints) == expected
 
     def target(pe: Registration) -> tuple[str, list[str]]:
@@ -251,17 +287,19 @@ def test_private_endpoints_and_dns(rec: Recording, spec: EnvironmentSpec) -> Non
         assert before.urn in after.dependencies
 
     # Every endpoint has exactly one DNS zone group pointing at the zone its group id needs.
-    zone_for = {"databricks_ui_api": "privatelink.azuredatabricks.net", "browser_authentication": "privatelink.azuredatabricks.net",
-                "dfs": "privatelink.dfs.core.windows.net", "blob": "privatelink.blob.core.windows.net",
-                "vault": "privatelink.vaultcore.azure.net", "sqlServer": "privatelink.database.windows.net"}
+    # An Azure Monitor Private Link Scope's endpoint writes into five zones (components/planning/audit_network.py).
+    zone_for = {"databricks_ui_api": ("privatelink.azuredatabricks.net",), "browser_authentication": ("privatelink.azuredatabricks.net",),
+                "dfs": ("privatelink.dfs.core.windows.net",), "blob": ("privatelink.blob.core.windows.net",),
+                "vault": ("privatelink.vaultcore.azure.net",), "sqlServer": ("privatelink.database.windows.net",),
+                "namespace": ("privatelink.servicebus.windows.net",),
+                "azuremonitor": tuple(zone for zone, _ in audit_network.AMPLS_ZONES)}
     groups = Counter(g.inputs["privateEndpointName"] for g in rec.of_type(ZONE_GROUP))
     assert groups == Counter(set(endpoints))
     for group in rec.of_type(ZONE_GROUP):
         pe = endpoints[group.inputs["privateEndpointName"]]
-        configs = group.inputs["privateDnsZoneConfigs"]
-        assert len(configs) == 1
-        zone_id = configs[0]["privateDnsZoneId"]
-        assert zone_id == arm(pe.inputs["resourceGroupName"], f"Microsoft.Network/privateDnsZones/{zone_for[target(pe)[1][0]]}")
+        zone_ids = [c["privateDnsZoneId"] for c in group.inputs["privateDnsZoneConfigs"]]
+        assert zone_ids == [arm(pe.inputs["resourceGroupName"], f"Microsoft.Network/privateDnsZones/{zone}")
+                            for zone in zone_for[target(pe)[1][0]]]
 
 
 def test_dns_zones_are_linked_to_every_vnet_that_resolves_them(rec: Recording, spec: EnvironmentSpec) -> None:
@@ -280,6 +318,10 @@ def test_dns_zones_are_linked_to_every_vnet_that_resolves_them(rec: Recording, s
         assert links[(names.transit_resource_group, "privatelink.azuredatabricks.net")] == {transit_vnet}
     if spec.private_link.workspace_storage:
         for zone in ("privatelink.dfs.core.windows.net", "privatelink.blob.core.windows.net"):
+            assert links[(names.resource_group, zone)] == {ws_vnet}
+    # Azure Monitor's zones resolve in the workspace VNet only: AMPLS DNS is shared by every network it is linked to.
+    if spec.monitoring.private_link.enabled:
+        for zone, _ in audit_network.AMPLS_ZONES:
             assert links[(names.resource_group, zone)] == {ws_vnet}
 
 
@@ -308,7 +350,7 @@ def test_tier_shapes() -> None:
     assert len(dev.of_type(PE)) == 1 and len(dev.of_type(RG)) == 1
     # staging and prod: private end to end, data protected.
     for rec in (staging, prod):
-        workspaces = [w for w in rec.of_type(WS) if "computeMode" not in w.inputs]
+        workspaces = [w for w in rec.of_type(WS) if w.inputs.get("computeMode") != "Serverless"]
         assert [w.inputs["publicNetworkAccess"] for w in workspaces] == ["Disabled"]
         assert all(w.protect and w.retain_on_delete for w in rec.of_type(WS))
         groups = Counter(g for pe in rec.of_type(PE) for c in pe.inputs["privateLinkServiceConnections"] for g in c["groupIds"])

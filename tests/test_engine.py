@@ -356,6 +356,16 @@ def test_wire_markers_are_unwrapped() -> None:
             {"resourceGroupName": "rg-dev", "connectorName": "ac"},
             f"{RG_ID}/providers/Microsoft.Databricks/accessConnectors/ac",
         ),
+        (
+            "azure-native:monitor:PrivateLinkScopedResource",
+            {"resourceGroupName": "rg-dev", "scopeName": "ampls", "name": "log-connection"},
+            f"{RG_ID}/providers/Microsoft.Insights/privateLinkScopes/ampls/scopedResources/log-connection",
+        ),
+        (
+            "azure-native:eventhub:NamespaceNetworkRuleSet",
+            {"resourceGroupName": "rg-dev", "namespaceName": "evhns"},
+            f"{RG_ID}/providers/Microsoft.EventHub/namespaces/evhns/networkRuleSets/logical",
+        ),
         ("databricks:index:Cluster", {"clusterName": "c"}, "mock-logical"),
         ("pulumi:providers:databricks", {"host": "h"}, "mock-logical"),
     ],

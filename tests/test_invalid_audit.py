@@ -26,6 +26,7 @@ from tests.spec_cases import (
 )
 
 A = "monitoring.alerts"
+PL = "monitoring.private_link"
 
 CASES: list[Case] = [
     # --- Log Analytics retention: Azure's range, then each tier's floor -----------------------------------------
@@ -79,6 +80,25 @@ CASES: list[Case] = [
          {"monitoring.siem.partition_count": 0, "monitoring.siem.message_retention_days": 8},
          (("monitoring.siem.partition_count", "greater than or equal to 1"),
           ("monitoring.siem.message_retention_days", "less than or equal to 7"))),
+    # --- private audit data paths: Azure Monitor Private Link Scope, the SIEM hub's endpoint ------------------------
+    Case("ampls-off-in-staging", "staging", {f"{PL}.enabled": False},
+         ((f"{PL}.enabled", "staging requires Log Analytics ingestion and query through an Azure Monitor Private Link Scope"),
+          (f"{PL}.public_ingestion", "refuses ingestion from public networks needs an Azure Monitor Private Link Scope"),
+          (f"{PL}.public_query", "refuses queries from public networks needs an Azure Monitor Private Link Scope"))),
+    Case("public-query-in-prod", "prod", {f"{PL}.public_query": True},
+         ((f"{PL}.public_query", "prod requires the Log Analytics workspace to refuse queries from public networks"),)),
+    Case("public-ingestion-and-query-in-staging", "staging", {f"{PL}.public_ingestion": True, f"{PL}.public_query": True},
+         ((f"{PL}.public_ingestion", "staging requires the Log Analytics workspace to refuse ingestion from public networks"),
+          (f"{PL}.public_query", "staging requires the Log Analytics workspace to refuse queries"))),
+    Case("access-mode-not-a-mode", "prod", {f"{PL}.query_access_mode": "Private", f"{PL}.ingestion_access_mode": "closed"},
+         ((f"{PL}.query_access_mode", "Input should be 'PrivateOnly' or 'Open'"),
+          (f"{PL}.ingestion_access_mode", "Input should be 'PrivateOnly' or 'Open'"))),
+    Case("dev-refuses-public-ingestion-without-scope", "dev", {f"{PL}.public_ingestion": False},
+         ((f"{PL}.public_ingestion", "needs an Azure Monitor Private Link Scope (monitoring.private_link.enabled)"),)),
+    Case("unknown-private-link-field", "prod", {f"{PL}.public_network_access": "Disabled"},
+         ((f"{PL}.public_network_access", "unknown field"),)),
+    Case("siem-without-private-endpoint", "prod", {"monitoring.siem.private_endpoint": False},
+         (("monitoring.siem.private_endpoint", "without its private endpoint nothing can read the export"),), program=True),
     # Several sections at once: every problem is reported, none hides another.
     Case("many-at-once", "prod",
          {"monitoring.log_retention_days": 100, f"{A}.emails": ["nobody"], f"{A}.unexpected_country": {"threshold": 0},
@@ -117,3 +137,19 @@ def test_floors_accept_the_floor_itself_and_alerts_off_in_dev() -> None:
     EnvironmentSpec.model_validate(mutate(base("dev"), {"monitoring.log_retention_days": 30, f"{A}.enabled": False, f"{A}.emails": []}))
     # dev may switch alerts on, and then needs a receiver like any tier.
     assert_reported(problems_of(mutate(base("dev"), {f"{A}.enabled": True})), ((f"{A}.emails", "alerts need someone to tell"),))
+
+
+def test_dev_may_take_the_private_path_and_siem_endpoint_matters_only_with_the_hub() -> None:
+    """dev fills in a public workspace but may choose the scope; a SIEM endpoint switched off without the hub is no
+    problem (there is nothing to read)."""
+    # A scope beside a workspace that still takes public traffic (the Open path of a gradual onboarding) ...
+    spec = EnvironmentSpec.model_validate(mutate(base("dev"), {PL: {"enabled": True}}))
+    assert spec.monitoring.private_link.enabled and spec.monitoring.private_link.public_query
+    # ... or fully private, like staging and prod.
+    spec = EnvironmentSpec.model_validate(mutate(base("dev"), {PL: {"enabled": True, "public_ingestion": False, "public_query": False}}))
+    assert not spec.monitoring.private_link.public_ingestion and not spec.monitoring.private_link.public_query
+    dev = EnvironmentSpec.model_validate(base("dev"))
+    assert not dev.monitoring.private_link.enabled and dev.monitoring.private_link.public_ingestion
+    EnvironmentSpec.model_validate(mutate(base("staging"), {"monitoring.siem.private_endpoint": False}))
+    # The scope's access modes may open to resources outside it in any tier: only the workspace's own flags are floors.
+    EnvironmentSpec.model_validate(mutate(base("prod"), {f"{PL}.query_access_mode": "Open"}))

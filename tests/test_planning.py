@@ -194,12 +194,23 @@ def test_workspace_rule_table_is_consistent(mode: str, outbound: bool) -> None:
         assert tags == {"AzureActiveDirectory", "AzureFrontDoor.Frontend"}
 
 
-def test_endpoint_subnet_rules_admit_only_the_workspace_subnets() -> None:
-    rules = private_endpoint_subnet_rules(("10.0.0.0/22", "10.0.4.0/22"), "10.0.8.0/27")
+def test_endpoint_subnet_rules_admit_each_client_to_its_endpoint_classes_only() -> None:
+    workers = ("10.0.0.0/22", "10.0.4.0/22")
+    rules = private_endpoint_subnet_rules(workers, ("backend", "lake", "sql", "key-vault"), "10.0.12.0/24")
     assert rule_table_problems(rules) == []
-    allow = [r for r in rules if r.access == "Allow"]
-    assert [r.sources for r in allow] == [("10.0.0.0/22", "10.0.4.0/22")]
-    assert set(allow[0].destination_ports) == {"443", "3306", "6666", "8443-8451"}
+    allow = {r.name: r for r in rules if r.access == "Allow"}
+    assert set(allow) == {"allow-workspace-to-backend", "allow-workspace-to-lake", "allow-workspace-to-sql",
+                          "allow-ingress-tier-to-backend"}
+    # Every allow names one class's application security group, never an address range of the subnet.
+    assert all(r.destinations == () and len(r.destination_asgs) == 1 for r in allow.values())
+    assert allow["allow-workspace-to-sql"].destination_ports == ("1433-65535",)
+    assert allow["allow-workspace-to-sql"].sources == workers and allow["allow-workspace-to-sql"].destination_asgs == ("sql",)
+    assert set(allow["allow-workspace-to-backend"].destination_ports) == {"443", "3306", "6666", "8443-8451"}
+    assert (allow["allow-ingress-tier-to-backend"].sources, allow["allow-ingress-tier-to-backend"].destination_ports) == (
+        ("10.0.12.0/24",), ("443",))
+    # No class present, no rule for it; the priorities of the others do not move.
+    fewer = {r.name: r.priority for r in private_endpoint_subnet_rules(workers, ("backend", "sql"))}
+    assert "allow-workspace-to-lake" not in fewer and fewer["allow-workspace-to-sql"] == allow["allow-workspace-to-sql"].priority
     assert any(r.access == "Deny" and r.sources == ("*",) for r in rules)
 
 

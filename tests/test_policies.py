@@ -32,6 +32,18 @@ def policy_def(plan: Plan, edit: Callable[[dict[str, Any]], None]) -> None:
     entry["definition"] = json.dumps(definition)
 
 
+def _to_addresses(plan: Plan, rule: str) -> None:
+    i = inputs(plan, f"prod-network-pe-nsg-{rule}")
+    i.pop("destinationApplicationSecurityGroups")
+    i["destinationAddressPrefix"] = "10.30.18.0/27"
+
+
+def _to_asg(plan: Plan, rule: str, endpoint_class: str) -> None:
+    asg = next(r["inputs"]["applicationSecurityGroupName"] for r in plan["resources"] if r["name"] == f"prod-network-asg-{endpoint_class}")
+    i = inputs(plan, f"prod-network-pe-nsg-{rule}")
+    i["destinationApplicationSecurityGroups"] = [{"id": g["id"].rsplit("/", 1)[0] + "/" + asg} for g in i["destinationApplicationSecurityGroups"]]
+
+
 def open_rule(plan: Plan, port: str) -> None:
     rule = inputs(plan, "prod-network-nsg-allow-entra-id-outbound")
     rule.update(direction="Inbound", sourceAddressPrefix="Internet", destinationPortRange=port)
@@ -59,7 +71,7 @@ MUTATIONS: Mutations = {
     "nsg-rdp-open": ("nsg-no-internet-inbound", lambda p: open_rule(p, "3389"), "3389 (RDP)"),
     "nsg-any-port-star-source": ("nsg-no-internet-inbound", lambda p: inputs(p, "prod-network-pe-nsg-deny-all-inbound").update(access="Allow"),
                                  "8443-8451"),
-    "nsg-prefixes-0000": ("nsg-no-internet-inbound", lambda p: inputs(p, "prod-network-pe-nsg-allow-workspace-to-endpoints").update(
+    "nsg-prefixes-0000": ("nsg-no-internet-inbound", lambda p: inputs(p, "prod-network-pe-nsg-allow-workspace-to-backend").update(
         sourceAddressPrefixes=["10.30.0.0/21", "0.0.0.0/0"]), "443 (HTTPS)"),
     "nsg-inline-rules": ("nsg-no-inline-rules", lambda p: inputs(p, "prod-network-nsg").update(
         securityRules=[{"name": "ssh", "direction": "Inbound", "access": "Allow", "sourceAddressPrefix": "*", "destinationPortRange": "22"}]),
@@ -133,6 +145,20 @@ MUTATIONS: Mutations = {
     "aks-no-secrets-provider": ("aks-upgrades-and-node-hardening",
                                 lambda p: inputs(p, "prod-aks-cluster")["addonProfiles"].pop("azureKeyvaultSecretsProvider"),
                                 "azureKeyvaultSecretsProvider"),
+    # The private-endpoint subnet's NSG (components/planning/data_paths.py).
+    "pe-connector-rule-to-subnet": ("private-endpoint-nsg-by-class", lambda p: _to_addresses(p, "allow-ingress-tier-to-backend"),
+                                    "every endpoint in it"),
+    "pe-connector-rule-to-lake": ("private-endpoint-nsg-by-class", lambda p: _to_asg(p, "allow-ingress-tier-to-backend", "lake"),
+                                  "pe-bw-prod-weu-lake-dfs"),
+    "pe-connector-rule-wider-ports": ("private-endpoint-nsg-by-class", lambda p: inputs(p, "prod-network-pe-nsg-allow-ingress-tier-to-backend")
+                                      .update(destinationPortRange="443-8451"), "pe-bw-prod-weu-backend"),
+    "pe-sql-rule-removed": ("private-endpoint-nsg-by-class", lambda p: drop(p, "prod-network-pe-nsg-allow-workspace-to-sql"), "1433-65535"),
+    "pe-sql-rule-proxy-only": ("private-endpoint-nsg-by-class", lambda p: inputs(p, "prod-network-pe-nsg-allow-workspace-to-sql").update(
+        destinationPortRange="1433"), "pe-bw-prod-weu-sql"),
+    "pe-sql-rule-one-subnet": ("private-endpoint-nsg-by-class", lambda p: inputs(p, "prod-network-pe-nsg-allow-workspace-to-sql").update(
+        sourceAddressPrefixes=["10.30.0.0/21"]), "10.30.8.0/21"),
+    "pe-without-asg": ("private-endpoint-nsg-by-class", lambda p: inputs(p, "prod-data-lake-blob-pe").pop("applicationSecurityGroups"),
+                       "joins no application security group"),
     "missing-tag": ("azure-required-tags", lambda p: inputs(p, "prod-network-vnet")["tags"].pop("managed-by"), "managed-by"),
 }
 
@@ -187,7 +213,8 @@ def test_pack_main_only_imports_rules_and_builds_the_pack() -> None:
 
 
 # The planning modules the rules may import: standard library only (and each other), checked below.
-DEPENDENCY_FREE_PLANNERS = frozenset({"components.planning.tier_limits", "components.planning.diagnostics", "components.planning.roles"})
+DEPENDENCY_FREE_PLANNERS = frozenset({"components.planning.tier_limits", "components.planning.diagnostics", "components.planning.roles",
+                                      "components.planning.audit_network"})
 
 
 def _imports(path: Path) -> set[str]:

@@ -14,7 +14,10 @@ from components.planning import diagnostics
 from tests.policy_cases import POLICIES, Mutations, Plan, check_mutation, drop, inputs, res
 
 AUDIT_RULES = {"audit-databricks-diagnostics", "audit-aks-diagnostics", "audit-key-vault-diagnostics",
-               "audit-log-retention-within-tier-floor", "audit-alerts-wired", "audit-failed-auth-alert", "audit-vnet-flow-logs-in-prod"}
+               "audit-log-retention-within-tier-floor", "audit-alerts-wired", "audit-failed-auth-alert", "audit-vnet-flow-logs-in-prod",
+               "audit-flow-log-storage-trusted-only", "audit-siem-event-hub-private", "audit-log-analytics-private-link"}
+FLOW_STORE, HUB, HUB_RULES = "prod-audit-flow-log-storage", "prod-audit-event-hub-namespace", "prod-audit-event-hub-network-rules"
+LA_NAME, AMPLS_DNS = "prod-log-analytics", "prod-monitor-private-link-dns"
 
 
 def logs(plan: Plan, name: str) -> list[dict[str, Any]]:
@@ -35,6 +38,11 @@ def of_type(plan: Plan, type_: str) -> list[dict[str, Any]]:
 
 def drop_type(plan: Plan, type_: str) -> None:
     plan["resources"] = [r for r in plan["resources"] if r["type"] != type_]
+
+
+def drop_zone_config(plan: Plan, zone: str) -> None:
+    group = inputs(plan, AMPLS_DNS)
+    group["privateDnsZoneConfigs"] = [c for c in group["privateDnsZoneConfigs"] if not c["privateDnsZoneId"].endswith("/" + zone)]
 
 
 def failed_auth_query(plan: Plan, query: str) -> None:
@@ -81,6 +89,37 @@ MUTATIONS: Mutations = {
     "flow-log-other-vnet": ("audit-vnet-flow-logs-in-prod", lambda p: inputs(p, "prod-audit-flow-log").update(
         targetResourceId="/subscriptions/x/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/vnet-hub"), "no enabled VNet flow log"),
     "no-flow-log": ("audit-vnet-flow-logs-in-prod", lambda p: drop(p, "prod-audit-flow-log"), "no enabled VNet flow log"),
+    # The audit stores take no public traffic.
+    "flow-log-storage-allows-all": ("audit-flow-log-storage-trusted-only",
+                                    lambda p: inputs(p, FLOW_STORE)["networkRuleSet"].update(defaultAction="Allow"), "takes public traffic"),
+    "flow-log-storage-ip-rule": ("audit-flow-log-storage-trusted-only", lambda p: inputs(p, FLOW_STORE)["networkRuleSet"].update(
+        ipRules=[{"iPAddressOrRange": "203.0.113.0/24", "action": "Allow"}]), "no IP or virtual-network rule"),
+    # The fact behind keeping public network access Enabled: without the bypass, Network Watcher cannot write.
+    "flow-log-storage-no-bypass": ("audit-flow-log-storage-trusted-only",
+                                   lambda p: inputs(p, FLOW_STORE)["networkRuleSet"].update(bypass="None"), "Network Watcher"),
+    "hub-public": ("audit-siem-event-hub-private", lambda p: inputs(p, HUB).update(publicNetworkAccess="Enabled"),
+                   "takes public traffic"),
+    "hub-public-unset": ("audit-siem-event-hub-private", lambda p: inputs(p, HUB).pop("publicNetworkAccess"), "unset means Enabled"),
+    "hub-no-rule-set": ("audit-siem-event-hub-private", lambda p: drop(p, HUB_RULES), "no network rule set"),
+    "hub-rules-allow": ("audit-siem-event-hub-private", lambda p: inputs(p, HUB_RULES).update(defaultAction="Allow"),
+                        "lets public traffic in"),
+    "hub-rules-ip-rule": ("audit-siem-event-hub-private", lambda p: inputs(p, HUB_RULES).update(
+        ipRules=[{"ipMask": "203.0.113.7", "action": "Allow"}]), "lets public traffic in"),
+    "hub-no-trusted-services": ("audit-siem-event-hub-private", lambda p: inputs(p, HUB_RULES).update(trustedServiceAccessEnabled=False),
+                                "Log Analytics data export"),
+    "hub-no-endpoint": ("audit-siem-event-hub-private", lambda p: drop(p, "prod-audit-event-hub-pe"), "no private endpoint"),
+    "workspace-public-ingestion": ("audit-log-analytics-private-link",
+                                   lambda p: inputs(p, LA_NAME).update(publicNetworkAccessForIngestion="Enabled"),
+                                   "publicNetworkAccessForIngestion 'Enabled'"),
+    "workspace-public-query-unset": ("audit-log-analytics-private-link", lambda p: inputs(p, LA_NAME).pop("publicNetworkAccessForQuery"),
+                                     "unset means Enabled"),
+    "workspace-not-scoped": ("audit-log-analytics-private-link", lambda p: drop(p, "prod-monitor-private-link-log-analytics"),
+                             "in no Azure Monitor Private Link Scope"),
+    "no-scope": ("audit-log-analytics-private-link", lambda p: drop(p, "prod-monitor-private-link-scope"),
+                 "in no Azure Monitor Private Link Scope"),
+    "no-ampls-endpoint": ("audit-log-analytics-private-link", lambda p: drop(p, "prod-monitor-private-link-pe"), "no private endpoint"),
+    "ampls-missing-ods-zone": ("audit-log-analytics-private-link",
+                               lambda p: drop_zone_config(p, "privatelink.ods.opinsights.azure.com"), "privatelink.ods.opinsights.azure.com"),
 }
 
 
@@ -88,7 +127,8 @@ def test_the_audit_rules_are_in_the_pack() -> None:
     assert {p.name for p in POLICIES} >= AUDIT_RULES
     for policy in POLICIES:
         if policy.name in AUDIT_RULES:
-            assert policy.enforcement_level.value == "mandatory" and policy.description and policy.remediation_steps
+            assert policy.enforcement_level is not None and policy.enforcement_level.value == "mandatory"
+            assert policy.description and policy.remediation_steps
 
 
 @pytest.mark.parametrize("case", sorted(MUTATIONS))
@@ -155,3 +195,21 @@ def test_diagnostic_setting_targets_are_read_from_ids_under_the_real_engine(prod
         setting["dependencies"] = []
     result = check.check_plan(plan, POLICIES)
     assert not [v for v in result.violations if v.policy in AUDIT_RULES], check.render(result)
+
+
+def test_private_audit_rules_follow_the_tier(prod_plan: Plan) -> None:
+    """dev's workspace may take public traffic; the same plan read as staging may not."""
+    plan = copy.deepcopy(prod_plan)
+    inputs(plan, LA_NAME).update(publicNetworkAccessForIngestion="Enabled", publicNetworkAccessForQuery="Enabled")
+    as_dev = check.check_plan(plan, POLICIES, config={"tier": "dev"})
+    assert not as_dev.of("audit-log-analytics-private-link"), check.render(as_dev)
+    as_staging = check.check_plan(plan, POLICIES, config={"tier": "staging"})
+    assert len(as_staging.of("audit-log-analytics-private-link")) == 2
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_dev_and_staging_pass_the_private_audit_rules(stack: str, dev: Recording, staging: Recording) -> None:
+    plan = planfile.to_plan({"dev": dev, "staging": staging}[stack])
+    result = check.check_plan(plan, POLICIES)
+    private = {"audit-flow-log-storage-trusted-only", "audit-siem-event-hub-private", "audit-log-analytics-private-link"}
+    assert not [v for v in result.violations if v.policy in private], check.render(result)

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stacks
+from brickwall.engine import Recording
 from components.planning.combined import (
     CombinedRow,
     Topology,
@@ -18,6 +21,7 @@ from components.planning.combined import (
     load_balancer_steps,
     topology_from_spec,
 )
+from components.planning.data_paths import DataPath
 from components.planning.front_end import IpAccess, Step, ip_access_list_step, public_steps
 from components.planning.ingress import network_policies
 from components.planning.k8s_flows import Cluster
@@ -25,12 +29,16 @@ from components.planning.nsg_rules import DATABRICKS_RULE_PREFIX, NsgRule
 from components.planning.reachability import (
     AZURE_DATABRICKS,
     DEFAULT_RULES,
+    ENDPOINT_PROBE_PORTS,
     INBOUND_PORTS,
     INTERNET,
     NON_PUBLIC,
+    EndpointNic,
     NetworkContext,
     NetworkInputs,
     PartialMatchError,
+    data_path_problems,
+    endpoint_classes,
     evaluate,
     flow,
     inputs_from_spec,
@@ -40,6 +48,7 @@ from components.planning.reachability import (
 )
 from components.spec import EnvironmentSpec
 from components.spec.access import IpList
+from tests.conftest import recording_of
 
 CORPORATE = "10.200.0.0/16"
 CP_RULE = DATABRICKS_RULE_PREFIX + "databricks-worker-to-databricks-cp"
@@ -188,8 +197,9 @@ def test_nothing_on_the_internet_reaches_any_subnet_on_any_port(port: int, proto
 def test_the_matrix_denies_internet_and_the_control_plane_inbound(net: NetworkInputs) -> None:
     rows = subnet_matrix(net)
     inbound = [r for r in rows if r.source in (INTERNET, AZURE_DATABRICKS)]
-    assert {r.port for r in inbound} == set(INBOUND_PORTS)
-    assert {r.destination for r in inbound} == {net.host, net.container, net.endpoints}
+    assert {r.port for r in inbound if r.destination in (net.host, net.container)} == set(INBOUND_PORTS)
+    assert {r.destination for r in inbound} == {net.host, net.container, *net.endpoint_nics}
+    assert {r.port for r in inbound if isinstance(r.destination, EndpointNic)} >= set(ENDPOINT_PROBE_PORTS)
     assert inbound and all(r.access == "Deny" for r in inbound)
     # Secure cluster connectivity: the control plane never opens a connection, so no rule lets it in.
     assert not any(r.legs[-1].decision.access == "Allow" for r in inbound)
@@ -203,14 +213,23 @@ def test_cluster_nodes_reach_each_other(net: NetworkInputs) -> None:
 
 
 def test_workers_reach_the_endpoints_and_a_peered_range_does_not(net: NetworkInputs) -> None:
+    backend = net.endpoint_nic("backend")
     for port in ("443", "6666", "3306", "8443-8451"):
         for worker in (net.host, net.container):
-            row = flow(net, worker, net.endpoints, port)
-            assert row.access == "Allow" and row.legs[-1].decision.rule_name == "allow-workspace-to-endpoints"
-        denied = flow(net, CORPORATE, net.endpoints, port)
+            row = flow(net, worker, backend, port)
+            assert row.access == "Allow" and row.legs[-1].decision.rule_name == "allow-workspace-to-backend"
+        denied = flow(net, CORPORATE, backend, port)
         assert denied.access == "Deny" and denied.legs[-1].decision.rule_name == "deny-all-inbound"
     for port in ("22", "3389", "5557"):
-        assert flow(net, net.host, net.endpoints, port).access == "Deny"
+        assert flow(net, net.host, backend, port).access == "Deny"
+
+
+def test_an_address_query_over_endpoint_members_is_partial(net: NetworkInputs) -> None:
+    """The endpoint subnet as a whole holds members of the ASGs and other addresses: no single answer."""
+    with pytest.raises(PartialMatchError, match="ask about the endpoint"):
+        flow(net, net.host, net.endpoints, "443")
+    # A source that no ASG rule admits is denied by the final rule, whatever the address.
+    assert flow(net, INTERNET, net.endpoints, "443").legs[-1].decision.rule_name == "deny-all-inbound"
 
 
 def test_prod_egress_is_limited_to_the_allowed_tags(prod: NetworkInputs) -> None:
@@ -412,14 +431,17 @@ def test_prod_kubernetes_flows() -> None:
         assert _row(rows, "kubernetes", "default/any-pod", pod).access == "Deny"
         internet = _row(rows, "kubernetes", pod, INTERNET)
         assert internet.access == "Deny" and internet.decided_by.startswith("NetworkPolicy:")
-        # The NetworkPolicy lets a connector reach the private endpoints, and the matrix carries the flow on
-        # to the private-endpoint subnet's NSG, whose verdict is the row's.
-        endpoints = _row(rows, "kubernetes", pod, t.net.endpoints)
-        assert endpoints.steps[0] == Step("NetworkPolicy", "Allow", endpoints.steps[0].reason)
-        nsg = flow(t.net, t.net.aks, t.net.endpoints, "443")  # type: ignore[arg-type]
-        assert endpoints.access == nsg.access and endpoints.steps[-1].layer == "private-endpoint inbound"
-        # The endpoint subnet's NSG admits the ingress tier's nodes on 443, so connectors reach the workspace API.
-        assert endpoints.access == "Allow" and "allow-ingress-tier-to-endpoints" in endpoints.steps[-1].reason
+        # The NetworkPolicy lets a connector reach the endpoint subnet, and the matrix carries the flow on to the
+        # private-endpoint subnet's NSG, whose verdict is the row's: the back-end endpoint only.
+        for nic in t.net.endpoint_nics:
+            row = _row(rows, "kubernetes", pod, str(nic))
+            assert row.steps[0] == Step("NetworkPolicy", "Allow", row.steps[0].reason)
+            nsg = flow(t.net, t.net.aks, nic, "443")  # type: ignore[arg-type]
+            assert row.access == nsg.access and row.steps[-1].layer == "private-endpoint inbound"
+            if nic.endpoint_class == "backend":
+                assert row.access == "Allow" and "allow-ingress-tier-to-backend" in row.steps[-1].reason
+            else:  # not the lake, the DBFS root, SQL or the Key Vault
+                assert row.access == "Deny" and "deny-all-inbound" in row.steps[-1].reason, nic
     proxy = _row(rows, "kubernetes", "ingress/oauth2-proxy", INTERNET)
     assert proxy.access == "Allow" and proxy.decided_by.endswith("egress: firewall 10.0.1.4 (its rules are outside the spec)")
     assert _row(rows, "kubernetes", INTERNET, "ingress/traefik").access == "Deny"
@@ -437,5 +459,136 @@ def test_combined_markdown() -> None:
         # The subnet plane is the NSG matrix, row for row.
         nsg = subnet_matrix(t.net)
         assert [(r.source, r.destination, r.port, r.access, r.decided_by) for r in rows if r.plane == "subnets"] == \
-            [(r.source, r.destination, r.port, r.access, r.decided_by) for r in nsg]
+            [(r.source, str(r.destination), r.port, r.access, r.decided_by) for r in nsg]
     assert "| 52.174.20.0/28 (ALLOW break-glass) | workspace UI/API | 443 | Tcp | Allow |" in combined_markdown(_topology("dev"))
+
+
+# --- every data path the design promises to the private endpoints, and nothing else ----------------------
+
+
+@dataclass(frozen=True)
+class _WithRules(NetworkInputs):
+    """The matrix inputs with the endpoint subnet's table given: the recorded one, or a mutated one."""
+
+    table: tuple[NsgRule, ...] = ()
+
+    def endpoint_rules(self) -> list[NsgRule]:
+        return list(self.table)
+
+
+def _recorded_endpoint_rules(rec: Recording, spec: EnvironmentSpec) -> tuple[NsgRule, ...]:
+    """The endpoint subnet's NSG as the program registered it, read back into table rows (ASG ids to classes)."""
+    prefix = f"{spec.names.endpoint_application_security_group}-"
+    created = {a.inputs["applicationSecurityGroupName"] for a in rec.of_type("azure-native:network:ApplicationSecurityGroup")}
+
+    def asg_class(arm_id: str) -> str:  # .../applicationSecurityGroups/<name>, a group this stack created
+        name = arm_id.rsplit("/applicationSecurityGroups/", 1)[1]
+        assert name in created, arm_id
+        return name.removeprefix(prefix)
+
+    def many(i: dict, one: str, plural: str) -> tuple[str, ...]:
+        return (i[one],) if one in i else tuple(i.get(plural) or ())
+
+    rows = []
+    for r in rec.of_type("azure-native:network:SecurityRule"):
+        i = r.inputs
+        if i["networkSecurityGroupName"] != spec.names.endpoint_network_security_group:
+            continue
+        rows.append(NsgRule(
+            name=i["securityRuleName"], priority=int(i["priority"]), direction=i["direction"], access=i["access"],
+            protocol=i["protocol"], sources=many(i, "sourceAddressPrefix", "sourceAddressPrefixes"),
+            destinations=many(i, "destinationAddressPrefix", "destinationAddressPrefixes"),
+            destination_ports=many(i, "destinationPortRange", "destinationPortRanges"), owner="toolkit", description="",
+            destination_asgs=tuple(asg_class(g["id"]) for g in i.get("destinationApplicationSecurityGroups") or ()),
+        ))
+    assert rows, "no rules recorded on the endpoint subnet's NSG"
+    return tuple(rows)
+
+
+@pytest.fixture(scope="module", params=["dev", "staging", "prod", "staging+bastion"])
+def recorded(request: pytest.FixtureRequest) -> tuple[Recording, EnvironmentSpec]:
+    if request.param == "staging+bastion":
+        env: tuple[Recording, EnvironmentSpec] = request.getfixturevalue("bastion_env")
+        assert env[1].bastion.enabled
+        return env
+    return recording_of(request.param), stacks.load(request.param)
+
+
+def test_every_promised_data_path_is_open_and_every_other_closed(recorded: tuple[Recording, EnvironmentSpec]) -> None:
+    """The matrix, evaluated over the rules the program registered, against the promise derived from the spec."""
+    rec, spec = recorded
+    planned = inputs_from_spec(spec, peered=(CORPORATE,))
+    assert data_path_problems(planned) == []
+    net = _WithRules(**planned.__dict__, table=_recorded_endpoint_rules(rec, spec))
+    assert sorted((r.name, r.priority, r.sources, r.destination_asgs, r.destination_ports) for r in net.endpoint_rules()) == \
+        sorted((r.name, r.priority, r.sources, r.destination_asgs, r.destination_ports) for r in planned.endpoint_rules())
+    assert data_path_problems(net) == []
+    # What the promise holds, per spec: the clusters reach every endpoint class that exists except the Key Vault
+    # (SQL over TDS), the connectors only the back-end endpoint.
+    promised = net.promised()
+    classes = endpoint_classes(spec)
+    assert {p.endpoint_class for p in promised} == set(classes) - {"key-vault"}
+    assert ("sql" in classes) == spec.data.sql.enabled and ("lake" in classes) == spec.data.lake.enabled
+    for worker in (net.host, net.container):
+        assert DataPath(worker, "backend", "443") in promised
+        if "sql" in classes:
+            assert DataPath(worker, "sql", "1433-65535") in promised
+    assert {(p.endpoint_class, p.port) for p in promised if p.source == net.aks} == ({("backend", "443")} if net.aks else set())
+
+
+def _prod_with(mutate: Callable[[list[NsgRule]], list[NsgRule]]) -> list[str]:
+    net = inputs_from_spec(stacks.load("prod"), peered=(CORPORATE,))
+    return data_path_problems(_WithRules(**net.__dict__, table=tuple(mutate(net.endpoint_rules()))))
+
+
+def _replace(name: str, **changes: object) -> Callable[[list[NsgRule]], list[NsgRule]]:
+    return lambda rules: [replace(r, **changes) if r.name == name else r for r in rules]  # type: ignore[arg-type]
+
+
+def test_a_closed_promised_path_is_found() -> None:
+    problems = _prod_with(lambda rules: [r for r in rules if r.name != "allow-workspace-to-sql"])
+    assert problems and all(p.startswith("promised path closed:") and "sql endpoint" in p for p in problems)
+    assert any("port 1433-65535" in p for p in problems)
+    # Redirect's ports are part of the promise: 1433 alone is not enough.
+    narrowed = _prod_with(_replace("allow-workspace-to-sql", destination_ports=("1433",)))
+    assert any(p.startswith("promised path partly open:") and "port 1433-65535" in p for p in narrowed)
+    assert all(p.startswith("promised path") and "sql endpoint" in p for p in narrowed)
+    # A deny ahead of the allows closes the back-end endpoint for the clusters.
+    deny = NsgRule(name="deny-workers", priority=150, direction="Inbound", access="Deny", protocol="*", sources=("VirtualNetwork",),
+                   destinations=("*",), destination_ports=("*",), owner="toolkit", description="")
+    assert any(p.startswith("promised path closed:") and "backend endpoint" in p for p in _prod_with(lambda rules: [deny, *rules]))
+
+
+def test_an_unpromised_open_path_is_found() -> None:
+    # The connector rule widened to the whole endpoint subnet (what the toolkit used to create).
+    net = inputs_from_spec(stacks.load("prod"))
+    widened = _prod_with(_replace("allow-ingress-tier-to-backend", destination_asgs=(), destinations=(net.endpoints,)))
+    assert widened and all(p.startswith("unpromised path open:") and f"{net.aks} to" in p for p in widened)
+    assert {p.split(" to ")[1].split(" endpoint")[0] for p in widened} == {"dfs", "blob", "lake-dfs", "lake-blob", "sql", "vault"}
+    # The lake's rule pointed at the Key Vault's ASG: the lake closes and the vault opens.
+    swapped = _prod_with(_replace("allow-workspace-to-lake", destination_asgs=("key-vault",)))
+    assert any(p.startswith("promised path closed:") and "lake-dfs endpoint" in p for p in swapped)
+    assert any(p.startswith("unpromised path open:") and "vault endpoint" in p for p in swapped)
+    # A peered range let in on the SQL rule.
+    sql_sources = _prod_with(_replace("allow-workspace-to-sql", sources=(*(net.host, net.container), CORPORATE)))
+    assert any(p.startswith(f"unpromised path open: {CORPORATE} to sql endpoint") for p in sql_sources)
+
+
+def test_application_security_group_semantics() -> None:
+    """A rule naming an ASG applies only to the endpoints in it; an address query over its members has no single answer."""
+    ctx = NetworkContext(vnet=("10.0.0.0/16",), asg_subnets=(("sql", "10.0.8.0/27"), ("lake", "10.0.8.0/27")))
+    rule = NsgRule(name="to-sql", priority=200, direction="Inbound", access="Allow", protocol="Tcp", sources=("10.0.0.0/22",),
+                   destinations=(), destination_ports=("1433-65535",), owner="toolkit", description="", destination_asgs=("sql",))
+    sql, lake = EndpointNic("sql", "sql", "10.0.8.0/27", ("sql",)), EndpointNic("lake-dfs", "lake", "10.0.8.0/27", ("lake",))
+    assert evaluate([rule], "Inbound", "10.0.0.0/22", sql, "1433", ctx=ctx).rule_name == "to-sql"
+    assert evaluate([rule], "Inbound", "10.0.0.0/22", sql, "11000-11999", ctx=ctx).access == "Allow"
+    assert evaluate([rule], "Inbound", "10.0.0.0/22", lake, "1433", ctx=ctx).rule_name == "AllowVnetInBound"
+    assert evaluate([rule], "Inbound", "10.0.4.0/22", sql, "1433", ctx=ctx).rule_name == "AllowVnetInBound"  # not a source
+    with pytest.raises(PartialMatchError):
+        evaluate([rule], "Inbound", "10.0.0.0/22", "10.0.8.4", "1433", ctx=ctx)
+    # An address outside every member's subnet is simply not a member; a service tag never is.
+    assert evaluate([rule], "Inbound", "10.0.0.0/22", "10.0.9.0/24", "1433", ctx=ctx).rule_name == "AllowVnetInBound"
+    assert evaluate([rule], "Inbound", "10.0.0.0/22", "Sql", "1433", ctx=ctx).rule_name == "DenyAllInBound"
+    # An address rule covering the endpoint's whole subnet applies to it.
+    subnet_rule = replace(rule, name="to-subnet", destinations=("10.0.8.0/27",), destination_asgs=())
+    assert evaluate([subnet_rule], "Inbound", "10.0.0.0/22", lake, "1433", ctx=ctx).rule_name == "to-subnet"

@@ -176,6 +176,15 @@ def test_prod_topology(prod_report: tuple[str, str, str]) -> None:
     for audited in (workspace, aks, vault, lake, sql):
         assert _edge(mermaid, audited, log, "audit logs"), audited
     assert not _edge(mermaid, webauth, log)
+    # The audit stores' private ways in: the SIEM hub's endpoint, and the Azure Monitor Private Link Scope in front of
+    # a workspace that refuses public networks.
+    assert "Log Analytics log-bw-prod-weu<br/>retention 365 days<br/>public ingestion=Disabled, query=Disabled" in mermaid
+    hub = _label_of(mermaid, "Event Hub namespace evhns-bw-prod-weu-p7k2<br/>publicNetworkAccess=Disabled")
+    scope = _label_of(mermaid, "Azure Monitor Private Link Scope ampls-bw-prod-weu<br/>ingestion=PrivateOnly, query=PrivateOnly")
+    for pe, target, group in [("evhns", hub, "namespace"), ("ampls", scope, "azuremonitor")]:
+        node = _label_of(mermaid, f"private endpoint pe-bw-prod-weu-{pe}\"")
+        assert _edge(mermaid, subnets["10.30.18.0/27"], node, "in subnet") and _edge(mermaid, node, target, group), pe
+    assert _edge(mermaid, scope, log, "scoped")
 
 
 def test_dev_topology(dev_report: tuple[str, str, str]) -> None:

@@ -2,7 +2,8 @@
 
 Four planes, one table (`combined_rows`, rendered by `combined_markdown` with its legend):
 
-* **subnets**: the NSG matrix of `reachability.subnet_matrix` (host, container and private-endpoint subnets).
+* **subnets**: the NSG matrix of `reachability.subnet_matrix` (host and container subnets, and every private endpoint
+  of the endpoint subnet by its application security group).
 * **aks subnet**: flows to the ingress tier's nodes. The toolkit puts no NSG on the AKS subnet, so nothing filters
   there, not even Azure's default rules (they exist only inside an NSG); only the sender's NSG, if it has one,
   and the fact that the nodes have private addresses only (private cluster, egress through NAT or the firewall).
@@ -46,11 +47,13 @@ from components.planning.k8s_flows import Cluster, Endpoint, Pod
 from components.planning.reachability import (
     AZURE_DATABRICKS,
     INTERNET,
+    EndpointNic,
     NetworkInputs,
     Row,
     evaluate,
     flow,
     inputs_from_spec,
+    label,
     subnet_matrix,
 )
 
@@ -149,7 +152,7 @@ def workspace_steps(t: Topology, source: str) -> list[Step]:
     """Every layer between `source` and the workspace UI / REST API on 443."""
     path = private_path(source, t.front_end)
     if path == "backend":
-        nsg = flow(t.net, source, t.net.endpoints, HTTPS)
+        nsg = flow(t.net, source, t.net.endpoint_nic("backend"), HTTPS)
         return [Step("private path", None, "back-end private endpoint (the workspace VNet's zone)"), *_legs(nsg), PRIVATE_LINK_LISTS]
     if path == "frontend":
         return [Step("private path", None, "front-end private endpoint in the transit VNet (no NSG on its subnet)"), PRIVATE_LINK_LISTS]
@@ -195,15 +198,22 @@ def _pods(layout: ing.TierLayout) -> dict[str, Pod]:
     return pods
 
 
-def pod_steps(t: Topology, cluster: Cluster, src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP") -> list[Step]:
-    """The NetworkPolicies, then for a pod leaving for an address: our NSG there, or the way out of the VNet."""
-    verdict = cluster.connection(src, dst, port, protocol)
+PodTarget = Endpoint | EndpointNic  # a pod, an address or tag, or a private endpoint in the endpoint subnet
+
+
+def pod_steps(t: Topology, cluster: Cluster, src: Endpoint, dst: PodTarget, port: int, protocol: str = "TCP") -> list[Step]:
+    """The NetworkPolicies, then for a pod leaving for an address: our NSG there, or the way out of the VNet.
+    A private endpoint meets the NetworkPolicies as its subnet (its address is one of the subnet's)."""
+    verdict = cluster.connection(src, dst.subnet if isinstance(dst, EndpointNic) else dst, port, protocol)
     steps = [Step("NetworkPolicy", "Allow" if verdict.allowed else "Deny", verdict.reason)]
-    if isinstance(src, Pod) and not isinstance(dst, Pod) and verdict.allowed:
+    if isinstance(src, Pod) and isinstance(dst, EndpointNic) and verdict.allowed:
+        assert t.net.aks is not None
+        steps += [NO_AKS_NSG, *_legs(flow(t.net, t.net.aks, dst, str(port), "Udp" if protocol == "UDP" else "Tcp"))]
+    elif isinstance(src, Pod) and isinstance(dst, str) and verdict.allowed:
         assert t.net.aks is not None
         if dst == INTERNET or (_public(dst) and not _in(dst, [t.net.vnet, *t.net.peered])):
             steps += [NO_AKS_NSG, Step("egress", None, t.egress)]
-        elif dst in (t.net.host, t.net.container, t.net.endpoints):
+        elif dst in (t.net.host, t.net.container):
             steps += [NO_AKS_NSG, *_legs(flow(t.net, t.net.aks, dst, str(port), "Udp" if protocol == "UDP" else "Tcp"))]
         else:
             steps.append(NO_AKS_NSG)
@@ -252,13 +262,13 @@ def load_balancer_sources(t: Topology) -> list[str]:
     ]))
 
 
-def kubernetes_flows(t: Topology) -> list[tuple[Endpoint, Endpoint, int, str]]:
+def kubernetes_flows(t: Topology) -> list[tuple[Endpoint, PodTarget, int, str]]:
     """The pod flows the matrix shows: the ones the tier needs and the ones it must refuse."""
     assert t.ingress is not None
     layout = t.ingress.layout
     p = _pods(layout)
     connectors = [p[c.name] for c in layout.connectors]
-    flows: list[tuple[Endpoint, Endpoint, int, str]] = [(INTERNET, p["traefik"], ing.TRAEFIK_WEBSECURE_PORT, "TCP")]
+    flows: list[tuple[Endpoint, PodTarget, int, str]] = [(INTERNET, p["traefik"], ing.TRAEFIK_WEBSECURE_PORT, "TCP")]
     flows += [(c, p["traefik"], ing.TRAEFIK_WEBSECURE_PORT, "TCP") for c in layout.client_cidrs]
     flows += [(p[k], p["traefik"], ing.TRAEFIK_METRICS_PORT, "TCP") for k in ("metrics", "other") if k in p]
     if "oauth2-proxy" in p:
@@ -266,7 +276,8 @@ def kubernetes_flows(t: Topology) -> list[tuple[Endpoint, Endpoint, int, str]]:
                   (p["oauth2-proxy"], INTERNET, 443, "TCP"), (p["oauth2-proxy"], "10.0.0.0/8", 443, "TCP")]
     for c, spec in zip(connectors, layout.connectors, strict=True):
         flows += [(p["traefik"], c, spec.port, "TCP"), (p["other"], c, spec.port, "TCP"),
-                  (c, layout.databricks_endpoint_cidr, 443, "TCP"), *((c, a, 443, "TCP") for a in layout.approved_egress_cidrs),
+                  # The NetworkPolicy admits the whole endpoint subnet; the subnet's NSG admits the back-end endpoint only.
+                  *((c, nic, 443, "TCP") for nic in t.net.endpoint_nics), *((c, a, 443, "TCP") for a in layout.approved_egress_cidrs),
                   (c, INTERNET, 443, "TCP"), (c, t.net.host, 22, "TCP"), (c, p["kube-dns"], 53, "UDP")]
         if "oauth2-proxy" in p:
             flows.append((p["oauth2-proxy"], c, spec.port, "TCP"))
@@ -280,7 +291,7 @@ def kubernetes_flows(t: Topology) -> list[tuple[Endpoint, Endpoint, int, str]]:
 
 
 def combined_rows(t: Topology) -> list[CombinedRow]:
-    rows = [CombinedRow("subnets", r.source, r.destination, r.port, r.protocol, tuple(_legs(r))) for r in subnet_matrix(t.net)]
+    rows = [CombinedRow("subnets", r.source, str(r.destination), r.port, r.protocol, tuple(_legs(r))) for r in subnet_matrix(t.net)]
     if t.net.aks is not None:
         for source in (INTERNET, AZURE_DATABRICKS, t.net.host, t.net.container, *t.net.peered):
             rows += [CombinedRow("aks subnet", source, t.net.aks, port, "Tcp", tuple(aks_steps(t, source, port))) for port in AKS_PORTS]
@@ -299,6 +310,7 @@ def labels(t: Topology) -> dict[str, str]:
     net = t.net
     out = {net.host: f"host ({net.host})", net.container: f"container ({net.container})",
            net.endpoints: f"private-endpoint ({net.endpoints})"}
+    out.update({str(nic): label(nic, net) for nic in net.endpoint_nics})
     if net.aks:
         out[net.aks] = f"aks ({net.aks})"
     if t.front_end.transit:
@@ -306,12 +318,13 @@ def labels(t: Topology) -> dict[str, str]:
     out.update({p: f"peered {p}" for p in net.peered if p not in out})
     lists = t.front_end.ip_access
     for kind, entries in (("ALLOW", lists.allow), ("BLOCK", lists.block)):
-        for label, cidrs in entries:
-            out.update({c: f"{c} ({kind} {label})" for c in cidrs if c not in out})
+        for list_label, cidrs in entries:
+            out.update({c: f"{c} ({kind} {list_label})" for c in cidrs if c not in out})
     return out
 
 
-LEGEND = """Planes: **subnets** (both NSGs of a subnet-to-subnet flow), **aks subnet** (the ingress tier's nodes),
+LEGEND = """Planes: **subnets** (both NSGs of a subnet-to-subnet flow; a private endpoint is named with the application
+security group of its class, which the endpoint subnet's rules admit to), **aks subnet** (the ingress tier's nodes),
 **workspace** (the UI / REST API on 443), **ingress** (the ingress load balancer's 443 through to Traefik) and
 **kubernetes** (pod flows under the NetworkPolicies). *decided by* names, for a flow that gets through, every
 layer it crosses, and otherwise the layer that stops it, as `layer: reason`:

@@ -31,6 +31,7 @@ NAME_RULES: dict[str, NameRule] = {
     "virtual_network": NameRule(2, 64, _DASHED, "letters, digits, _ . -; starts with a letter or digit, ends with a letter, digit or _"),
     "subnet": NameRule(1, 80, _DASHED, "letters, digits, _ . -; starts with a letter or digit, ends with a letter, digit or _"),
     "network_security_group": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    "application_security_group": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
     "security_rule": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
     "public_ip": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
     "nat_gateway": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
@@ -54,6 +55,8 @@ NAME_RULES: dict[str, NameRule] = {
     "action_group_short": NameRule(1, 12, r"[A-Za-z0-9 _-]+", "up to 12 letters, digits, spaces, _ -"),
     "alert_rule": NameRule(1, 260, r"[^*#&+:<>?@%{}\\/]+", "no * # & + : < > ? @ % { } \\ /"),
     "flow_log": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    # Azure Monitor Private Link Scope: the schema constrains nothing; the dashed subset every network name takes.
+    "monitor_private_link_scope": NameRule(1, 255, _DASHED, "letters, digits, _ . -"),
     "lock": NameRule(1, 90, r"[^<>*%:?/\\+]+", "no < > * % : ? / \\ +"),
     "bastion_host": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
     "network_interface": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
@@ -97,6 +100,8 @@ class NamePlan:
     transit_private_endpoint_subnet: str
     network_security_group: str
     endpoint_network_security_group: str
+    # Prefix of the private endpoints' application security groups, one per endpoint class: `<prefix>-<class>`.
+    endpoint_application_security_group: str
     nat_gateway: str
     nat_public_ip: str
     route_table: str
@@ -126,6 +131,9 @@ class NamePlan:
     flow_log: str
     event_hub_namespace: str
     event_hub: str
+    event_hub_endpoint: str
+    monitor_private_link_scope: str
+    monitor_endpoint: str
     action_group: str
     action_group_short: str
     alert_prefix: str
@@ -151,6 +159,7 @@ class NamePlan:
         "transit_private_endpoint_subnet": "subnet",
         "network_security_group": "network_security_group",
         "endpoint_network_security_group": "network_security_group",
+        "endpoint_application_security_group": "application_security_group",
         "nat_gateway": "nat_gateway",
         "nat_public_ip": "public_ip",
         "route_table": "route_table",
@@ -180,6 +189,9 @@ class NamePlan:
         "flow_log": "flow_log",
         "event_hub_namespace": "event_hub_namespace",
         "event_hub": "event_hub",
+        "event_hub_endpoint": "private_endpoint",
+        "monitor_private_link_scope": "monitor_private_link_scope",
+        "monitor_endpoint": "private_endpoint",
         "action_group": "action_group",
         "action_group_short": "action_group_short",
         "alert_prefix": "alert_rule",
@@ -221,6 +233,7 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         transit_private_endpoint_subnet="snet-private-endpoints",
         network_security_group=f"nsg-{base}-dbw",
         endpoint_network_security_group=f"nsg-{base}-pe",
+        endpoint_application_security_group=f"asg-{base}-pe",
         nat_gateway=f"ng-{base}",
         nat_public_ip=f"pip-{base}-nat",
         route_table=f"rt-{base}-egress",
@@ -251,6 +264,9 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         flow_log=f"fl-{base}-vnet",
         event_hub_namespace=f"evhns-{base}-{suffix}",
         event_hub="audit-logs",
+        event_hub_endpoint=f"pe-{base}-evhns",
+        monitor_private_link_scope=f"ampls-{base}",
+        monitor_endpoint=f"pe-{base}-ampls",
         action_group=f"ag-{base}-security",
         action_group_short=f"bw{env}"[:12],
         alert_prefix=f"alert-{base}",

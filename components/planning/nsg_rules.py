@@ -21,12 +21,18 @@ Which service tags and ports apply under each `requiredNsgRules` mode:
 
 Secure cluster connectivity means no inbound rule from the control plane (the legacy
 22 and 5557 inbound rules never appear).
+
+The private-endpoint subnet's table (`private_endpoint_subnet_rules`) is built from the promise in
+`components/planning/data_paths.py`: one allow per endpoint class and client, whose destination is the
+class's application security group (`NsgRule.destination_asgs`), then a deny of everything else.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from components.planning.data_paths import CLUSTER_PORTS, CONNECTOR_PORTS, ENDPOINT_CLASSES
 
 Direction = Literal["Inbound", "Outbound"]
 Access = Literal["Allow", "Deny"]
@@ -38,8 +44,6 @@ DATABRICKS_RULE_PREFIX = "Microsoft.Databricks-workspaces_UseOnly_"
 DATABRICKS_PRIORITY_RANGE = range(100, 200)
 LOWEST_PRECEDENCE = 4096
 
-# Ports the compute plane uses towards a back-end private endpoint (REST, SCC relay, metastore, webapp).
-BACKEND_ENDPOINT_PORTS = ("443", "3306", "6666", "8443-8451")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class NsgRule:
     owner: Owner
     description: str
     source_ports: tuple[str, ...] = ("*",)
+    # Application security groups (by endpoint class) the rule's destination is, instead of address prefixes:
+    # the rule then applies only to the network interfaces in them. Azure takes one or the other, not both.
+    destination_asgs: tuple[str, ...] = ()
 
     @property
     def created_by_toolkit(self) -> bool:
@@ -132,22 +139,32 @@ def workspace_subnet_rules(required_nsg_rules: str, allow_internet_outbound: boo
     return databricks_injected_rules(required_nsg_rules) + toolkit
 
 
-def private_endpoint_subnet_rules(workspace_cidrs: tuple[str, ...], endpoint_cidr: str, aks_cidr: str | None = None) -> list[NsgRule]:
-    """NSG on the private-endpoint subnet: only the workspace subnets reach the endpoints, and the ingress
-    tier's nodes (when the toolkit creates its AKS subnet) reach them on 443 for the connectors' API calls."""
+def private_endpoint_subnet_rules(workspace_cidrs: tuple[str, ...], classes: tuple[str, ...],
+                                  aks_cidr: str | None = None) -> list[NsgRule]:
+    """NSG on the private-endpoint subnet: each client reaches only the endpoint classes the design promises it
+    (components/planning/data_paths.py), by naming the class's application security group, never the subnet.
+
+    Cluster nodes reach every class in `CLUSTER_PORTS` that exists; the ingress tier's nodes (when the toolkit
+    creates its AKS subnet) reach the back-end endpoint on 443 for the connectors' API calls and nothing else;
+    every other flow meets the final deny. Priorities are fixed per class, so a class coming or going never
+    renumbers the others."""
     rules = [
         NsgRule(
-            name="allow-workspace-to-endpoints", priority=200, direction="Inbound", access="Allow", protocol="Tcp",
-            sources=workspace_cidrs, destinations=(endpoint_cidr,), destination_ports=BACKEND_ENDPOINT_PORTS,
-            owner="toolkit", description="Cluster nodes reach the back-end and workspace-storage endpoints.",
-        ),
+            name=f"allow-workspace-to-{cls}", priority=200 + 10 * i, direction="Inbound", access="Allow", protocol="Tcp",
+            sources=workspace_cidrs, destinations=(), destination_ports=CLUSTER_PORTS[cls], destination_asgs=(cls,),
+            owner="toolkit", description=f"Cluster nodes reach the {cls} private endpoints.",
+        )
+        for i, cls in enumerate(ENDPOINT_CLASSES) if cls in classes and cls in CLUSTER_PORTS
     ]
     if aks_cidr is not None:
-        rules.append(NsgRule(
-            name="allow-ingress-tier-to-endpoints", priority=210, direction="Inbound", access="Allow", protocol="Tcp",
-            sources=(aks_cidr,), destinations=(endpoint_cidr,), destination_ports=("443",),
-            owner="toolkit", description="Ingress connectors on the AKS nodes call the workspace API over its private endpoint.",
-        ))
+        rules += [
+            NsgRule(
+                name=f"allow-ingress-tier-to-{cls}", priority=300 + 10 * i, direction="Inbound", access="Allow", protocol="Tcp",
+                sources=(aks_cidr,), destinations=(), destination_ports=CONNECTOR_PORTS[cls], destination_asgs=(cls,),
+                owner="toolkit", description="Ingress connectors on the AKS nodes call the workspace API over its private endpoint.",
+            )
+            for i, cls in enumerate(ENDPOINT_CLASSES) if cls in classes and cls in CONNECTOR_PORTS
+        ]
     return [
         *rules,
         NsgRule(

@@ -32,6 +32,14 @@ are sets: a rule matches when it covers the whole set. When a rule covers only p
 the answer depends on which member is meant, so `evaluate` raises `PartialMatchError`
 rather than guess; split the query.
 
+Private endpoints and application security groups. A rule may name application security groups
+(ASGs) as its destination instead of addresses; it then applies only to the network interfaces in
+them. A private endpoint is queried as an `EndpointNic`: an address somewhere in its subnet (so an
+address rule matches it when the rule covers the whole subnet) that is a member of its class's ASG.
+An address query meets an ASG rule as a set: when the query overlaps the subnet where the ASG's
+members live (`NetworkContext.asg_subnets`) the rule covers only part of it, and `evaluate` raises
+`PartialMatchError`; ask about the endpoint instead.
+
 Subnet-to-subnet flows cross two NSGs: the source subnet's outbound rules, then the
 destination subnet's inbound rules. Both must allow.
 """
@@ -44,6 +52,14 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING
 
+from components.planning.data_paths import (
+    CLUSTER_PORTS,
+    CONNECTOR_PORTS,
+    ENDPOINTS_OF_CLASS,
+    DataPath,
+    present_classes,
+    promised_paths,
+)
 from components.planning.nsg_rules import (
     Access,
     Direction,
@@ -84,11 +100,29 @@ class PartialMatchError(ValueError):
 
 
 @dataclass(frozen=True)
+class EndpointNic:
+    """A private endpoint's network interface: one address in `subnet`, a member of the ASGs `asgs`."""
+
+    name: str  # the endpoint's key, e.g. "sql", "lake-dfs"
+    endpoint_class: str
+    subnet: str
+    asgs: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.name} endpoint"
+
+
+Target = str | EndpointNic  # what a flow goes to: an address, a service tag, or a private endpoint
+
+
+@dataclass(frozen=True)
 class NetworkContext:
-    """What `VirtualNetwork` means for this NSG: the VNet's own space plus the peered ranges."""
+    """What `VirtualNetwork` means for this NSG: the VNet's own space plus the peered ranges; and where the
+    members of each application security group live, as (ASG, subnet) pairs."""
 
     vnet: tuple[str, ...]
     peered: tuple[str, ...] = ()
+    asg_subnets: tuple[tuple[str, str], ...] = ()
 
     @property
     def virtual_network(self) -> tuple[IPv4Network, ...]:
@@ -149,8 +183,9 @@ def _within(query: IPv4Network, ranges: Iterable[IPv4Network], what: str) -> boo
     return False
 
 
-def endpoint_matches(rule_endpoint: str, query: str, ctx: NetworkContext) -> bool:
+def endpoint_matches(rule_endpoint: str, target: Target, ctx: NetworkContext) -> bool:
     """Whether a rule's source/destination entry covers the queried endpoint (see the module docstring)."""
+    query = target.subnet if isinstance(target, EndpointNic) else target
     if rule_endpoint == ANY:
         return True
     query_is_cidr = is_cidr(query)
@@ -212,11 +247,27 @@ def _protocol_matches(rule: Protocol, query: Protocol) -> bool:
 # --- evaluation --------------------------------------------------------------------------------
 
 
-def rule_matches(rule: NsgRule, source: str, destination: str, port: str | int, protocol: Protocol, ctx: NetworkContext) -> bool:
+def asg_matches(asgs: Sequence[str], target: Target, ctx: NetworkContext) -> bool:
+    """Whether a rule naming application security groups applies to the queried endpoint."""
+    if isinstance(target, EndpointNic):
+        return bool(set(asgs) & set(target.asgs))
+    if not is_cidr(target):
+        return False  # a service tag is never a member of an ASG
+    members = [_network(subnet) for asg, subnet in ctx.asg_subnets if asg in asgs]
+    if any(_network(target).overlaps(m) for m in members):
+        raise PartialMatchError(f"{target} holds members of {list(asgs)} and other addresses; ask about the endpoint")
+    return False
+
+
+def rule_matches(rule: NsgRule, source: Target, destination: Target, port: str | int, protocol: Protocol,
+                 ctx: NetworkContext) -> bool:
     """Addresses first, so an irrelevant rule never raises about ports or protocol."""
     if not any(endpoint_matches(s, source, ctx) for s in rule.sources):
         return False
-    if not any(endpoint_matches(d, destination, ctx) for d in rule.destinations):
+    if rule.destination_asgs:
+        if not asg_matches(rule.destination_asgs, destination, ctx):
+            return False
+    elif not any(endpoint_matches(d, destination, ctx) for d in rule.destinations):
         return False
     return _protocol_matches(rule.protocol, protocol) and _ports_match(rule.destination_ports, parse_ports(port))
 
@@ -226,7 +277,7 @@ def ordered(rules: Iterable[NsgRule], direction: Direction) -> list[NsgRule]:
     return sorted((r for r in (*rules, *DEFAULT_RULES) if r.direction == direction), key=lambda r: r.priority)
 
 
-def evaluate(rules: Iterable[NsgRule], direction: Direction, source: str, destination: str, port: str | int,
+def evaluate(rules: Iterable[NsgRule], direction: Direction, source: Target, destination: Target, port: str | int,
              protocol: Protocol = "Tcp", ctx: NetworkContext | None = None) -> Decision:
     """Azure's decision for one flow through one NSG: the first matching rule by priority wins."""
     context = ctx or NetworkContext(vnet=())
@@ -251,16 +302,42 @@ class NetworkInputs:
     allow_internet_outbound: bool
     peered: tuple[str, ...] = ()
     aks: str | None = None  # the AKS subnet, when the toolkit creates it
+    # The private-endpoint classes in the endpoint subnet (components/planning/data_paths.py).
+    endpoint_classes: tuple[str, ...] = ()
 
     @property
     def context(self) -> NetworkContext:
-        return NetworkContext(vnet=(self.vnet,), peered=self.peered)
+        return NetworkContext(vnet=(self.vnet,), peered=self.peered,
+                              asg_subnets=tuple((cls, self.endpoints) for cls in self.endpoint_classes))
 
     def workspace_rules(self) -> list[NsgRule]:
         return workspace_subnet_rules(self.required_nsg_rules, self.allow_internet_outbound)
 
     def endpoint_rules(self) -> list[NsgRule]:
-        return private_endpoint_subnet_rules((self.host, self.container), self.endpoints, self.aks)
+        return private_endpoint_subnet_rules((self.host, self.container), self.endpoint_classes, self.aks)
+
+    @property
+    def endpoint_nics(self) -> tuple[EndpointNic, ...]:
+        """Every private endpoint in the endpoint subnet, each in its class's application security group."""
+        return tuple(EndpointNic(name, cls, self.endpoints, (cls,))
+                     for cls in self.endpoint_classes for name in ENDPOINTS_OF_CLASS[cls])
+
+    def endpoint_nic(self, name: str) -> EndpointNic:
+        return next(n for n in self.endpoint_nics if n.name == name)
+
+    def promised(self) -> frozenset[DataPath]:
+        return promised_paths(self.endpoint_classes, (self.host, self.container), self.aks)
+
+
+def endpoint_classes(spec: EnvironmentSpec) -> tuple[str, ...]:
+    """The private-endpoint classes the spec puts in the workspace VNet's endpoint subnet, in table order."""
+    enc = spec.encryption
+    return present_classes(
+        backend=spec.private_link.backend, workspace_storage=spec.private_link.workspace_storage,
+        lake=spec.data.lake.enabled, sql=spec.data.sql.enabled,
+        # An existing vault keeps its own endpoints; only a vault the toolkit creates gets one here.
+        key_vault=enc.customer_managed_keys and enc.key_vault is not None and enc.key_vault.existing_id is None,
+    )
 
 
 def inputs_from_spec(spec: EnvironmentSpec, peered: Sequence[str] = ()) -> NetworkInputs:
@@ -274,6 +351,7 @@ def inputs_from_spec(spec: EnvironmentSpec, peered: Sequence[str] = ()) -> Netwo
         required_nsg_rules=spec.workspace.required_nsg_rules, allow_internet_outbound=net.egress.allow_internet_outbound,
         # The AKS subnet exists only when the toolkit creates the cluster; otherwise its room is just reserved.
         peered=tuple(peered), aks=str(plan[AKS]) if spec.ingress.enabled and spec.ingress.cluster == "aks" else None,
+        endpoint_classes=endpoint_classes(spec),
     )
 
 
@@ -287,7 +365,7 @@ class Leg:
 @dataclass(frozen=True)
 class Row:
     source: str
-    destination: str
+    destination: Target
     port: str
     protocol: Protocol
     legs: tuple[Leg, ...] = field(default_factory=tuple)
@@ -308,23 +386,28 @@ OUTBOUND_TAG_FLOWS: tuple[tuple[str, str], ...] = (
     (INTERNET, "443"), ("Storage", "443"), ("Sql", "3306"), ("EventHub", "9093"),
     ("AzureActiveDirectory", "443"), ("AzureFrontDoor.Frontend", "443"), (AZURE_DATABRICKS, "443"),
 )
-ENDPOINT_PORTS = ("443", "6666")
+# Ports every source is asked about on every private endpoint, besides the ones any client is promised there.
+ENDPOINT_PROBE_PORTS = ("22", "443", "1433", "3306", "6666", "8443-8451")
 
 WORKSPACE_NSG, ENDPOINT_NSG = "workspace", "private-endpoint"
 
 
-def _labels(inputs: NetworkInputs) -> dict[str, str]:
-    labels = {inputs.host: "host", inputs.container: "container", inputs.endpoints: "private-endpoint"}
+def _labels(inputs: NetworkInputs) -> dict[Target, str]:
+    labels: dict[Target, str] = {inputs.host: "host", inputs.container: "container", inputs.endpoints: "private-endpoint"}
+    if inputs.aks:
+        labels[inputs.aks] = "aks"
     labels.update({p: f"peered {p}" for p in inputs.peered})
     return labels
 
 
-def label(endpoint: str, inputs: NetworkInputs) -> str:
+def label(endpoint: Target, inputs: NetworkInputs) -> str:
+    if isinstance(endpoint, EndpointNic):
+        return f"{endpoint.name} endpoint (ASG {', '.join(endpoint.asgs)}, in {endpoint.subnet})"
     name = _labels(inputs).get(endpoint)
     return f"{name} ({endpoint})" if name and not name.startswith("peered") else (name or endpoint)
 
 
-def flow(inputs: NetworkInputs, source: str, destination: str, port: str, protocol: Protocol = "Tcp") -> Row:
+def flow(inputs: NetworkInputs, source: str, destination: Target, port: str, protocol: Protocol = "Tcp") -> Row:
     """One flow through every NSG of ours it crosses: the source subnet's outbound, the destination's inbound."""
     ctx = inputs.context
     nsgs = {inputs.host: (WORKSPACE_NSG, inputs.workspace_rules()), inputs.container: (WORKSPACE_NSG, inputs.workspace_rules()),
@@ -333,33 +416,85 @@ def flow(inputs: NetworkInputs, source: str, destination: str, port: str, protoc
     if source in nsgs:
         name, rules = nsgs[source]
         legs.append(Leg(name, "Outbound", evaluate(rules, "Outbound", source, destination, port, protocol, ctx)))
-    if destination in nsgs:
-        name, rules = nsgs[destination]
+    subnet = destination.subnet if isinstance(destination, EndpointNic) else destination
+    if subnet in nsgs:
+        name, rules = nsgs[subnet]
         legs.append(Leg(name, "Inbound", evaluate(rules, "Inbound", source, destination, port, protocol, ctx)))
     if not legs:
         raise ValueError(f"neither {source} nor {destination} is a subnet with one of our NSGs")
     return Row(source, destination, port, protocol, tuple(legs))
 
 
+def data_path_sources(inputs: NetworkInputs) -> tuple[str, ...]:
+    """Everything that could open a connection to a private endpoint: the Internet, the control plane's public
+    addresses, the cluster subnets, the ingress tier's subnet and every peered range."""
+    return tuple(dict.fromkeys((INTERNET, AZURE_DATABRICKS, inputs.host, inputs.container,
+                                *([inputs.aks] if inputs.aks else []), *inputs.peered)))
+
+
+def data_path_ports(inputs: NetworkInputs, nic: EndpointNic) -> tuple[str, ...]:
+    promised = [p for ports in (CLUSTER_PORTS.get(nic.endpoint_class, ()), CONNECTOR_PORTS.get(nic.endpoint_class, ()))
+                for p in ports]
+    return tuple(dict.fromkeys((*ENDPOINT_PROBE_PORTS, *promised)))
+
+
+def data_path_matrix(inputs: NetworkInputs) -> list[Row]:
+    """Every source to every private endpoint, on the probe ports and every port any client is promised there."""
+    return [flow(inputs, source, nic, port)
+            for nic in inputs.endpoint_nics for source in data_path_sources(inputs) for port in data_path_ports(inputs, nic)]
+
+
+def data_path_problems(inputs: NetworkInputs) -> list[str]:
+    """Where the evaluated matrix and the promise part: a promised path closed, partly closed or never asked
+    about, or a path open that nothing promises. Empty when every promised path is open and every other closed."""
+    promised = inputs.promised()
+
+    def is_promised(path: DataPath) -> bool:  # a port inside a promised range is promised
+        lo, hi = parse_ports(path.port)
+        return any(p.source == path.source and p.endpoint_class == path.endpoint_class
+                   and parse_ports(p.port)[0] <= lo and hi <= parse_ports(p.port)[1] for p in promised)
+
+    asked: set[DataPath] = set()
+    problems = []
+    for nic in inputs.endpoint_nics:
+        for source in data_path_sources(inputs):
+            for port in data_path_ports(inputs, nic):
+                path = DataPath(source, nic.endpoint_class, port)
+                asked.add(path)
+                try:
+                    row = flow(inputs, source, nic, port)
+                except PartialMatchError as e:
+                    problems.append(f"{'promised' if is_promised(path) else 'unpromised'} path partly open: "
+                                    f"{source} to {nic} port {port} ({e})")
+                    continue
+                if is_promised(path) and row.access != "Allow":
+                    problems.append(f"promised path closed: {source} to {nic} port {port} ({row.decided_by})")
+                elif not is_promised(path) and row.access == "Allow":
+                    problems.append(f"unpromised path open: {source} to {nic} port {port} ({row.decided_by})")
+    problems += [f"promised path not in the matrix: {p.source} to {p.endpoint_class} port {p.port}" for p in sorted(promised - asked)]
+    return problems
+
+
 def subnet_matrix(inputs: NetworkInputs) -> list[Row]:
-    """Inbound to the host, container and endpoint subnets from every source; outbound from host and container."""
+    """Inbound to the host and container subnets from every source; outbound from host and container; and every
+    source to every private endpoint (`data_path_matrix`)."""
     workers = (inputs.host, inputs.container)
     sources = (INTERNET, AZURE_DATABRICKS, *workers, *inputs.peered)
     rows: list[Row] = []
-    for destination in (*workers, inputs.endpoints):
+    for destination in workers:
         for source in sources:
             if source == destination:
                 continue
             rows += [flow(inputs, source, destination, port) for port in INBOUND_PORTS]
     for source in workers:
         rows += [flow(inputs, source, tag, port) for tag, port in OUTBOUND_TAG_FLOWS]
-    return rows
+    return rows + data_path_matrix(inputs)
 
 
 def matrix_markdown(rows: Sequence[Row], inputs: NetworkInputs | None = None) -> str:
     """A Markdown table, one line per flow, for the report."""
-    def name(endpoint: str) -> str:
-        return label(endpoint, inputs) if inputs else endpoint
+    def name(endpoint: Target) -> str:
+        return label(endpoint, inputs) if inputs else str(endpoint)
 
     lines = ["| source | destination | port | protocol | access | decided by |", "|---|---|---|---|---|---|"]
     lines += [f"| {name(r.source)} | {name(r.destination)} | {r.port} | {r.protocol} | {r.access} | {r.decided_by} |" for r in rows]

@@ -83,11 +83,37 @@ class FlowLogSpec(StrictModel):
 
 
 class SiemSpec(StrictModel):
-    """An Event Hub that Log Analytics exports the audit tables to, for an external SIEM."""
+    """An Event Hub that Log Analytics exports the audit tables to, for an external SIEM.
+
+    The namespace takes no public traffic: public network access Disabled, with the trusted-services exception that
+    lets Log Analytics data export write to it (components/audit.py cites the source). The SIEM reads through a
+    private endpoint (group `namespace`) in the workspace VNet's endpoint subnet."""
 
     event_hub: bool = False
     partition_count: int = Field(default=4, ge=1, le=32)
     message_retention_days: int = Field(default=7, ge=1, le=7)
+    # Without it nothing can read the hub: its public endpoint refuses everyone but trusted Azure services.
+    private_endpoint: bool = True
+
+
+AccessMode = Literal["PrivateOnly", "Open"]
+
+
+class MonitorPrivateLinkSpec(StrictModel):
+    """Log Analytics ingestion and query through an Azure Monitor Private Link Scope (AMPLS).
+
+    One scope, one private endpoint (group `azuremonitor`) in the workspace VNet's endpoint subnet and the five
+    private DNS zones Microsoft documents, linked to the workspace VNet only (AMPLS DNS is shared: one scope per
+    DNS). The class defaults are the strict ones: staging and prod may not go below them (tiers.py); dev fills in
+    a public workspace without a scope."""
+
+    enabled: bool = True
+    # What networks connected to the scope may reach: only the resources in it (PrivateOnly), or others too (Open).
+    ingestion_access_mode: AccessMode = "PrivateOnly"
+    query_access_mode: AccessMode = "PrivateOnly"
+    # The workspace's own flags: accept ingestion / queries from networks not connected through a scope.
+    public_ingestion: bool = False
+    public_query: bool = False
 
 
 class MonitoringSpec(StrictModel):
@@ -98,4 +124,5 @@ class MonitoringSpec(StrictModel):
     diagnostics: bool = True
     flow_logs: FlowLogSpec = FlowLogSpec()
     siem: SiemSpec = SiemSpec()
+    private_link: MonitorPrivateLinkSpec = MonitorPrivateLinkSpec()
     alerts: AlertsSpec = AlertsSpec()

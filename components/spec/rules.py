@@ -309,10 +309,22 @@ def _ingress_prod_load_balancer(spec: EnvironmentSpec) -> list[Problem]:
 
 
 def _audit(spec: EnvironmentSpec) -> list[Problem]:
-    alerts = spec.monitoring.alerts
-    if alerts.enabled and not alerts.emails:
-        return [Problem(("monitoring", "alerts", "emails"), "alerts need someone to tell: give at least one email receiver")]
-    return []
+    mon = spec.monitoring
+    problems = []
+    if mon.alerts.enabled and not mon.alerts.emails:
+        problems.append(Problem(("monitoring", "alerts", "emails"), "alerts need someone to tell: give at least one email receiver"))
+    if mon.siem.event_hub and not mon.siem.private_endpoint:
+        problems.append(Problem(("monitoring", "siem", "private_endpoint"),
+                                "the SIEM's Event Hub namespace refuses public traffic (only trusted Azure services write to "
+                                "it): without its private endpoint nothing can read the export"))
+    pl = mon.private_link
+    if not pl.enabled:
+        for field, what in (("public_ingestion", "ingestion"), ("public_query", "queries")):
+            if not getattr(pl, field):
+                problems.append(Problem(("monitoring", "private_link", field),
+                                        f"a workspace that refuses {what} from public networks needs an Azure Monitor "
+                                        "Private Link Scope (monitoring.private_link.enabled), or no network reaches it"))
+    return problems
 
 
 def _data_sources(spec: EnvironmentSpec) -> list[Problem]:

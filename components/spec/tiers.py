@@ -28,7 +28,9 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "protection": {"protect_data": False, "locks": False},
         "network": {"egress": {"allow_internet_outbound": True}},
         # Audit stays on; flow logs, alerts and customer-managed keys cost more than a dev box is worth.
-        "monitoring": {"log_retention_days": 30, "flow_logs": {"enabled": False}, "alerts": {"enabled": False}},
+        # Its workspace takes public ingestion and queries, without an Azure Monitor Private Link Scope.
+        "monitoring": {"log_retention_days": 30, "flow_logs": {"enabled": False}, "alerts": {"enabled": False},
+                       "private_link": {"enabled": False, "public_ingestion": True, "public_query": True}},
         "encryption": {"customer_managed_keys": False},
         # A dev lake and database are rebuilt, not failed over.
         "data": {"lake": {"sku": "Standard_ZRS"}, "sql": {"zone_redundant": False}},
@@ -117,6 +119,12 @@ TIER_FLOORS: tuple[Floor, ...] = (
           "{tier} requires diagnostic settings (audit logs to Log Analytics)"),
     Floor(_PRIVATE, ("monitoring", "alerts", "enabled"), lambda s: s.monitoring.alerts.enabled,
           "{tier} requires alerts on the audit logs"),
+    Floor(_PRIVATE, ("monitoring", "private_link", "enabled"), lambda s: s.monitoring.private_link.enabled,
+          "{tier} requires Log Analytics ingestion and query through an Azure Monitor Private Link Scope"),
+    Floor(_PRIVATE, ("monitoring", "private_link", "public_ingestion"), lambda s: not s.monitoring.private_link.public_ingestion,
+          "{tier} requires the Log Analytics workspace to refuse ingestion from public networks"),
+    Floor(_PRIVATE, ("monitoring", "private_link", "public_query"), lambda s: not s.monitoring.private_link.public_query,
+          "{tier} requires the Log Analytics workspace to refuse queries from public networks"),
     Floor(_PROD, ("monitoring", "flow_logs", "enabled"), lambda s: s.monitoring.flow_logs.enabled,
           "prod requires VNet flow logs"),
     Floor(_PROD, ("encryption", "customer_managed_keys"), lambda s: s.encryption.customer_managed_keys,

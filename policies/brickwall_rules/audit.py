@@ -1,9 +1,12 @@
 """Audit rules: diagnostic settings with every audit category on the Databricks workspace, AKS and Key Vault; Log
 Analytics retention within the tier's floor; alerts wired to someone outside dev; the failed-authentication alert;
-VNet flow logs on the workspace VNet in prod.
+VNet flow logs on the workspace VNet in prod; and audit stores that take no public traffic: the flow-log storage
+account (trusted services only), the SIEM Event Hub namespace (private endpoint and trusted services only) and, in
+staging and prod, Log Analytics ingestion and query only through an Azure Monitor Private Link Scope.
 
-The categories and retention floors come from the dependency-free `components.planning.diagnostics`, the table the
-component creates its settings from.
+The categories and retention floors come from the dependency-free `components.planning.diagnostics`, the private
+paths (groups, zones, the trusted-services bypass, with their sources) from `components.planning.audit_network`: the
+tables the components create from.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from collections.abc import Iterable
 from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
 from brickwall_rules.base import (
+    PRIVATE_ENDPOINT,
     TIER_CONFIG,
     WORKSPACE,
     Say,
     arm_key,
     as_list,
     dig,
+    endpoint_groups,
     is_serverless,
     of_type,
     resource_rule,
@@ -27,6 +32,7 @@ from brickwall_rules.base import (
     tier_of,
     workspace_key,
 )
+from components.planning.audit_network import AMPLS_GROUP, AMPLS_ZONES, EVENT_HUB_GROUP, TRUSTED_SERVICES_BYPASS
 from components.planning.diagnostics import AKS, CATEGORIES, DATABRICKS, KEY_VAULT, MIN_LOG_RETENTION_DAYS
 
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
@@ -37,6 +43,12 @@ SCHEDULED_QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
 ACTION_GROUP = "azure-native:monitor:ActionGroup"
 FLOW_LOG = "azure-native:network:FlowLog"
 VNET = "azure-native:network:VirtualNetwork"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+EVENT_HUB_NAMESPACE = "azure-native:eventhub:Namespace"
+EVENT_HUB_RULES = "azure-native:eventhub:NamespaceNetworkRuleSet"
+SCOPE = "azure-native:monitor:PrivateLinkScope"
+SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
+ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
 # Category groups that include every audit category of a resource.
 COVERING_GROUPS = frozenset({"allLogs", "audit"})
 RECEIVER_KINDS = ("emailReceivers", "smsReceivers", "webhookReceivers", "azureAppPushReceivers", "voiceReceivers",
@@ -252,5 +264,143 @@ FLOW_LOGS_IN_PROD = stack_rule(
 )
 
 
+# --- audit stores without public traffic ---------------------------------------------------------------------
+
+
+def _depends_on(res: PolicyResource, other: PolicyResource) -> bool:
+    return any(d.urn == other.urn for d in getattr(res, "dependencies", []) or [])
+
+
+def _is_off(value: object) -> bool:
+    return str(value).lower() == "disabled"
+
+
+def _check_flow_log_storage(args: StackValidationArgs, report: Say) -> None:
+    accounts = of_type(args, STORAGE_ACCOUNT)
+    for flow in of_type(args, FLOW_LOG):
+        target = arm_key(dig(flow.props, "storageId"))
+        for account in accounts:
+            key = _resource_key(account, "Microsoft.Storage/storageAccounts", "accountName")
+            if key != target and not (not target and _depends_on(flow, account)):
+                continue
+            shown = dig(account.props, "accountName") or account.name
+            rules = dig(account.props, "networkRuleSet") or {}
+            closed = _is_off(dig(account.props, "publicNetworkAccess")) or (
+                str(dig(rules, "defaultAction")).lower() == "deny"
+                and not as_list(dig(rules, "ipRules")) and not as_list(dig(rules, "virtualNetworkRules")))
+            if not closed:
+                report(f"flow-log storage account {shown!r} takes public traffic: its firewall must deny by default with no IP "
+                       "or virtual-network rule (only the trusted-services exception passes)", account.urn)
+            bypass = {part.strip().lower() for part in str(dig(rules, "bypass", "")).split(",")}
+            if TRUSTED_SERVICES_BYPASS.lower() not in bypass:
+                report(f"flow-log storage account {shown!r} lacks the {TRUSTED_SERVICES_BYPASS} bypass: Network "
+                       "Watcher, a trusted service, cannot write flow logs through its firewall", account.urn)
+
+
+FLOW_LOG_STORAGE_TRUSTED_ONLY = stack_rule(
+    "audit-flow-log-storage-trusted-only",
+    "The storage account a VNet flow log writes to takes no public traffic: default-deny firewall with no IP or VNet "
+    "rule (or public network access Disabled), and the AzureServices bypass Network Watcher writes through.",
+    "Set networkRuleSet = {defaultAction: 'Deny', bypass: 'AzureServices', ipRules: [], virtualNetworkRules: []} on the "
+    "flow-log storage account (AuditLogging); Network Watcher's FAQ documents this as the way flow logs reach an "
+    "account behind a firewall.",
+    _check_flow_log_storage,
+)
+
+
+def _check_siem_hub(args: StackValidationArgs, report: Say) -> None:
+    rule_sets = of_type(args, EVENT_HUB_RULES)
+    endpoints = [(group.lower(), target) for pe in of_type(args, PRIVATE_ENDPOINT) for group, target in endpoint_groups(pe.props)]
+    for ns in of_type(args, EVENT_HUB_NAMESPACE):
+        shown = dig(ns.props, "namespaceName") or ns.name
+        key = _resource_key(ns, "Microsoft.EventHub/namespaces", "namespaceName")
+        if not _is_off(dig(ns.props, "publicNetworkAccess")):
+            report(f"Event Hub namespace {shown!r} has publicNetworkAccess {dig(ns.props, 'publicNetworkAccess')!r} "
+                   "(unset means Enabled): the SIEM export takes public traffic", ns.urn)
+        mine = [r for r in rule_sets if str(dig(r.props, "namespaceName", "")).lower() == str(shown).lower()
+                and str(dig(r.props, "resourceGroupName", "")).lower() == str(dig(ns.props, "resourceGroupName", "")).lower()]
+        if not mine:
+            report(f"Event Hub namespace {shown!r} has no network rule set: nothing denies public traffic by default and no "
+                   "trusted-services exception lets Log Analytics data export in", ns.urn)
+        for rules in mine:
+            if str(dig(rules.props, "defaultAction")).lower() != "deny" or as_list(dig(rules.props, "ipRules")) \
+                    or as_list(dig(rules.props, "virtualNetworkRules")) or not _is_off(dig(rules.props, "publicNetworkAccess")):
+                report(f"the network rule set of Event Hub namespace {shown!r} lets public traffic in: it needs defaultAction "
+                       "Deny, publicNetworkAccess Disabled and no IP or virtual-network rule", rules.urn)
+            if dig(rules.props, "trustedServiceAccessEnabled") is not True:
+                report(f"the network rule set of Event Hub namespace {shown!r} has trustedServiceAccessEnabled off: Log "
+                       "Analytics data export, a trusted service, cannot write the SIEM export", rules.urn)
+        if (EVENT_HUB_GROUP, key) not in endpoints:
+            report(f"Event Hub namespace {shown!r} has no private endpoint (group {EVENT_HUB_GROUP!r}): the SIEM "
+                   "has no way to read the export", ns.urn)
+
+
+SIEM_HUB_PRIVATE = stack_rule(
+    "audit-siem-event-hub-private",
+    "Every Event Hub namespace takes no public traffic (publicNetworkAccess Disabled, a default-deny rule set without "
+    "IP or VNet rules), keeps the trusted-services exception Log Analytics data export writes through, and has a "
+    "private endpoint (group 'namespace') for its readers.",
+    "Keep AuditLogging's SIEM export: the namespace with publicNetworkAccess 'Disabled', a NamespaceNetworkRuleSet "
+    "{defaultAction: 'Deny', publicNetworkAccess: 'Disabled', trustedServiceAccessEnabled: true} and the "
+    "monitoring.siem.private_endpoint on privatelink.servicebus.windows.net.",
+    _check_siem_hub,
+)
+
+
+def _zone_names(args: StackValidationArgs, pe: PolicyResource) -> set[str]:
+    """The private DNS zones (by name) the zone groups of a private endpoint write into."""
+    rg = str(dig(pe.props, "resourceGroupName", "")).lower()
+    name = str(dig(pe.props, "privateEndpointName") or pe.name).lower()
+    zones = set()
+    for group in of_type(args, ZONE_GROUP):
+        if str(dig(group.props, "resourceGroupName", "")).lower() == rg and str(dig(group.props, "privateEndpointName", "")).lower() == name:
+            zones |= {arm_key(dig(c, "privateDnsZoneId")).rsplit("/", 1)[-1] for c in as_list(dig(group.props, "privateDnsZoneConfigs"))}
+    return zones
+
+
+def _check_log_analytics_private(args: StackValidationArgs, report: Say) -> None:
+    workspaces = of_type(args, LOG_ANALYTICS)
+    if not workspaces or tier_of(workspaces[0].urn, args.get_config()) == "dev":
+        return
+    wanted_zones = {zone for zone, _ in AMPLS_ZONES}
+    # Scopes (by ARM key) that have an azuremonitor endpoint with every documented zone.
+    served: set[str] = set()
+    for pe in of_type(args, PRIVATE_ENDPOINT):
+        for group, target in endpoint_groups(pe.props):
+            if group.lower() == AMPLS_GROUP and wanted_zones <= _zone_names(args, pe):
+                served.add(target)
+    scopes = {_resource_key(s, "Microsoft.Insights/privateLinkScopes", "scopeName"): s for s in of_type(args, SCOPE)}
+    for ws in workspaces:
+        shown = dig(ws.props, "workspaceName") or ws.name
+        for flag in ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery"):
+            if not _is_off(dig(ws.props, flag)):
+                report(f"Log Analytics workspace {shown!r} has {flag} {dig(ws.props, flag)!r} (unset means Enabled): it "
+                       "accepts public networks", ws.urn)
+        key = _resource_key(ws, "Microsoft.OperationalInsights/workspaces", "workspaceName")
+        linked = [r for r in of_type(args, SCOPED_RESOURCE)
+                  if arm_key(dig(r.props, "linkedResourceId")) == key or (not dig(r.props, "linkedResourceId") and _depends_on(r, ws))]
+        scope_keys = {arm_key(f"/resourceGroups/{dig(r.props, 'resourceGroupName', '')}/providers/Microsoft.Insights/"
+                              f"privateLinkScopes/{dig(r.props, 'scopeName', '')}") for r in linked}
+        scope_keys = {k for k in scope_keys if k in scopes}
+        if not scope_keys:
+            report(f"Log Analytics workspace {shown!r} is in no Azure Monitor Private Link Scope: with public networks "
+                   "refused, nothing reaches it", ws.urn)
+        elif not scope_keys & served:
+            report(f"the Azure Monitor Private Link Scope of workspace {shown!r} has no private endpoint (group "
+                   f"{AMPLS_GROUP!r}) writing into every documented zone ({', '.join(sorted(wanted_zones))})", ws.urn)
+
+
+LOG_ANALYTICS_PRIVATE_LINK = stack_rule(
+    "audit-log-analytics-private-link",
+    "Outside dev, every Log Analytics workspace refuses ingestion and queries from public networks and is scoped into "
+    "an Azure Monitor Private Link Scope that has a private endpoint (group 'azuremonitor') with the five documented "
+    "DNS zones.",
+    "Keep monitoring.private_link enabled with public_ingestion and public_query off (the staging and prod floor): "
+    "MonitorPrivateLink creates the scope, the scoped workspace, the endpoint and its zones.",
+    _check_log_analytics_private,
+    config_schema=TIER_CONFIG,
+)
+
+
 RULES: list[Policy] = [DATABRICKS_DIAGNOSTICS, AKS_DIAGNOSTICS, KEY_VAULT_DIAGNOSTICS, LOG_RETENTION, ALERTS_WIRED, FAILED_AUTH_ALERT,
-                       FLOW_LOGS_IN_PROD]
+                       FLOW_LOGS_IN_PROD, FLOW_LOG_STORAGE_TRUSTED_ONLY, SIEM_HUB_PRIVATE, LOG_ANALYTICS_PRIVATE_LINK]

@@ -1,14 +1,17 @@
-"""Network rules: NSG rules open to the Internet, inline NSG rules and VNet subnets, delegated subnets without an NSG."""
+"""Network rules: NSG rules open to the Internet, inline NSG rules and VNet subnets, delegated subnets without an NSG, and
+the private-endpoint subnet's NSG admitting each client only to the endpoint classes it needs (by application security
+group), with TDS open from the cluster subnets to the SQL endpoint (components/planning/data_paths.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from pulumi_policy import Policy, ResourceValidationArgs
+from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
-from brickwall_rules.base import Say, as_list, dig, resource_rule
+from brickwall_rules.base import PRIVATE_ENDPOINT, Say, arm_key, as_list, dig, endpoint_groups, of_type, resource_rule, stack_rule
 from brickwall_rules.bastion import is_bastion_https_rule
+from components.planning.data_paths import CONNECTOR_PORTS, SQL_PORTS
 
 # Ports an Internet-facing rule must never open on Databricks or ingress subnets.
 SENSITIVE_PORTS = {22: "SSH", 3389: "RDP", 443: "HTTPS", 5557: "Databricks control plane"}
@@ -118,9 +121,102 @@ DELEGATED_SUBNET_HAS_NSG = resource_rule(
 )
 
 
+SUBNET, NSG_RULE = "azure-native:network:Subnet", "azure-native:network:SecurityRule"
+DATABRICKS_DELEGATION = "microsoft.databricks/workspaces"
+WORKSPACE_API = "databricks_ui_api"  # the back-end endpoint's group id: the only endpoint connectors may reach
+
+
+def _subnet_key(subnet: PolicyResource) -> str:
+    p = subnet.props
+    return arm_key(f"/resourceGroups/{dig(p, 'resourceGroupName', '')}/providers/Microsoft.Network/virtualNetworks/"
+                   f"{dig(p, 'virtualNetworkName', '')}/subnets/{dig(p, 'subnetName') or subnet.name}")
+
+
+def _rule_nsg_key(rule: PolicyResource) -> str:
+    p = rule.props
+    return arm_key(f"/resourceGroups/{dig(p, 'resourceGroupName', '')}/providers/Microsoft.Network/networkSecurityGroups/"
+                   f"{dig(p, 'networkSecurityGroupName', '')}")
+
+
+def _covers(ports: list[tuple[int, int]], lo: int, hi: int) -> bool:
+    return any(a <= lo and hi <= b for a, b in ports)
+
+
+def _check_endpoint_subnet_nsg(args: StackValidationArgs, report: Say) -> None:
+    subnets = {_subnet_key(s): s for s in of_type(args, SUBNET)}
+    clusters = {str(dig(s.props, "addressPrefix")) for s in subnets.values()
+                if any(str(dig(d, "serviceName", "")).lower() == DATABRICKS_DELEGATION for d in as_list(dig(s.props, "delegations")))}
+    by_nsg: dict[str, list[PolicyResource]] = {}
+    for pe in of_type(args, PRIVATE_ENDPOINT):
+        subnet = subnets.get(arm_key(dig(pe.props, "subnet.id")))
+        nsg = arm_key(dig(subnet.props, "networkSecurityGroup.id")) if subnet else ""
+        if nsg:  # endpoints in a subnet without an NSG of ours (the transit VNet's) are outside this rule
+            by_nsg.setdefault(nsg, []).append(pe)
+    for nsg, endpoints in by_nsg.items():
+        members: dict[str, list[PolicyResource]] = {}
+        for pe in endpoints:
+            asgs = [arm_key(dig(g, "id")) for g in as_list(dig(pe.props, "applicationSecurityGroups"))]
+            if not asgs:
+                report(f"private endpoint {dig(pe.props, 'privateEndpointName') or pe.name!r} joins no application security group: "
+                       "its subnet's NSG cannot admit clients to it apart from the other endpoints", pe.urn)
+            for asg in asgs:
+                members.setdefault(asg, []).append(pe)
+        rules = [r for r in of_type(args, NSG_RULE) if _rule_nsg_key(r) == nsg and str(dig(r.props, "direction", "")).lower() == "inbound"
+                 and str(dig(r.props, "access", "")).lower() == "allow"]
+        for rule in rules:
+            p, name = rule.props, dig(rule.props, "securityRuleName") or rule.name
+            prefixes = [d for d in [dig(p, "destinationAddressPrefix"), *as_list(dig(p, "destinationAddressPrefixes"))] if d is not None]
+            if prefixes:
+                report(f"security rule {name!r} admits to addresses {', '.join(map(str, prefixes))} on a private-endpoint subnet, so to "
+                       "every endpoint in it: name the endpoint class's application security group instead", rule.urn)
+            sources = {str(x) for x in [dig(p, "sourceAddressPrefix"), *as_list(dig(p, "sourceAddressPrefixes"))] if x is not None}
+            if sources and sources <= clusters:
+                continue  # the workspace's cluster subnets: they may reach every class the design has
+            ports = port_ranges([x for x in [dig(p, "destinationPortRange"), *as_list(dig(p, "destinationPortRanges"))] if x is not None])
+            allowed = port_ranges(CONNECTOR_PORTS["backend"])
+            for asg in [arm_key(dig(g, "id")) for g in as_list(dig(p, "destinationApplicationSecurityGroups"))]:
+                for pe in members.get(asg, []):
+                    groups = sorted({g for g, _ in endpoint_groups(pe.props)})
+                    if groups != [WORKSPACE_API] or not all(_covers(allowed, lo, hi) for lo, hi in ports):
+                        report(f"security rule {name!r} lets {', '.join(sorted(sources))} reach private endpoint "
+                               f"{dig(pe.props, 'privateEndpointName') or pe.name!r} ({', '.join(groups)}) on "
+                               f"{', '.join(map(str, ports))}: outside the cluster subnets only the workspace API on 443 is reachable",
+                               rule.urn)
+        # Azure SQL: TDS from every cluster subnet to the SQL endpoint, 1433 and the Redirect range over private link.
+        (lo, hi), = port_ranges(SQL_PORTS)
+        for pe in endpoints:
+            if "sqlServer" not in {g for g, _ in endpoint_groups(pe.props)}:
+                continue
+            sql_asgs = {arm_key(dig(g, "id")) for g in as_list(dig(pe.props, "applicationSecurityGroups"))}
+            admitted: set[str] = set()
+            for rule in rules:
+                p = rule.props
+                ports = port_ranges([x for x in [dig(p, "destinationPortRange"), *as_list(dig(p, "destinationPortRanges"))] if x is not None])
+                targets = {arm_key(dig(g, "id")) for g in as_list(dig(p, "destinationApplicationSecurityGroups"))}
+                if targets & sql_asgs and str(dig(p, "protocol", "")).lower() in ("tcp", "*") and _covers(ports, lo, hi):
+                    admitted |= {str(x) for x in [dig(p, "sourceAddressPrefix"), *as_list(dig(p, "sourceAddressPrefixes"))] if x is not None}
+            missing = sorted(clusters - admitted)
+            if missing:
+                report(f"the cluster subnets {', '.join(missing)} cannot reach the SQL endpoint "
+                       f"{dig(pe.props, 'privateEndpointName') or pe.name!r} on TDS {SQL_PORTS[0]} (1433, and Redirect's range over "
+                       "private link)", pe.urn)
+
+
+PRIVATE_ENDPOINT_NSG_BY_CLASS = stack_rule(
+    "private-endpoint-nsg-by-class",
+    "The private-endpoint subnet's NSG admits by application security group, never to the whole subnet; only the cluster "
+    "subnets reach the data endpoints (the connectors reach the workspace API on 443 only), and the cluster subnets reach "
+    "the SQL endpoint on TDS 1433-65535.",
+    "Keep the endpoint rules from components/planning/nsg_rules.py (private_endpoint_subnet_rules): one rule per endpoint "
+    "class naming its application security group, each private endpoint in its class's group.",
+    _check_endpoint_subnet_nsg,
+)
+
+
 RULES: list[Policy] = [
     NSG_NO_INTERNET_INBOUND,
     NSG_NO_INLINE_RULES,
     VNET_NO_INLINE_SUBNETS,
     DELEGATED_SUBNET_HAS_NSG,
+    PRIVATE_ENDPOINT_NSG_BY_CLASS,
 ]

@@ -29,6 +29,10 @@ UNTAGGABLE = frozenset({
     "azure-native:monitor:DiagnosticSetting",
     "azure-native:eventhub:EventHub",
     "azure-native:operationalinsights:DataExport",
+    # An Event Hub namespace's network rule set and a private link scope's scoped resource are children without tags
+    # (their ARM schemas list no `tags`).
+    "azure-native:eventhub:NamespaceNetworkRuleSet",
+    "azure-native:monitor:PrivateLinkScopedResource",
 })
 
 

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 import stacks
 from brickwall import export
 from brickwall.engine import Recording
+from components.planning import audit_network
 from components.spec import EnvironmentSpec
 from tests import checkov_env
 from tests.conftest import recording_of
@@ -332,7 +333,7 @@ def test_flow_log_storage_premises(stack: str, exports: dict[str, Path],
     props = accounts[spec.names.flow_log_storage_account]
     assert props["publicNetworkAccess"] == "Enabled"
     acls = props["networkAcls"]
-    assert acls["defaultAction"] == "Deny" and acls["bypass"] == "AzureServices"
+    assert acls["defaultAction"] == "Deny" and acls["bypass"] == audit_network.TRUSTED_SERVICES_BYPASS == "AzureServices"
     assert not acls.get("ipRules") and not acls.get("virtualNetworkRules")
     assert props["allowSharedKeyAccess"] is False and props["allowBlobPublicAccess"] is False
     # Every other account has public network access Disabled.

@@ -1,7 +1,9 @@
 """AksCluster: a private AKS cluster for the ingress tier, in its own subnet of the workspace VNet.
 
 Azure CNI with a network policy engine that enforces NetworkPolicies (never none), a private API
-server (or authorized ranges), no local accounts, Entra ID RBAC, workload identity.
+server (or authorized ranges), no local accounts, Entra ID RBAC, workload identity; automatic patch and node-image
+upgrades, ephemeral OS disks encrypted at the host, and Key Vault secrets through the Secrets Store CSI driver with
+rotation.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from pulumi_azure_native import containerservice
 
 from components._base import child
 from components.spec.ingress import AksSpec
+
+# The addon key of the Azure Key Vault provider for the Secrets Store CSI driver.
+SECRETS_PROVIDER_ADDON = "azureKeyvaultSecretsProvider"
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,14 @@ class AksCluster(pulumi.ComponentResource):
                 name="system", mode="System", count=spec.node_count, vm_size=spec.vm_size, max_pods=spec.max_pods,
                 os_type="Linux", type="VirtualMachineScaleSets", vnet_subnet_id=args.subnet_id,
                 enable_node_public_ip=False,
+                # Node state stays on the host (AksSpec.os_disk_type), encrypted there too (encryption_at_host).
+                os_disk_type=spec.os_disk_type, os_disk_size_gb=spec.os_disk_size_gb,
+                enable_encryption_at_host=spec.encryption_at_host,
             )],
+            # Patch releases of the pinned minor version, and a weekly patched node image (AksSpec).
+            auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel=spec.upgrade_channel, node_os_upgrade_channel=spec.node_os_upgrade_channel,
+            ),
             network_profile=containerservice.ContainerServiceNetworkProfileArgs(
                 network_plugin="azure", network_policy=spec.network_policy, load_balancer_sku="standard",
                 outbound_type=args.outbound_type, service_cidr="172.16.0.0/16", dns_service_ip="172.16.0.10",
@@ -73,9 +85,17 @@ class AksCluster(pulumi.ComponentResource):
                                                                       tenant_id=args.tenant_id),
             oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             # Container Insights: every pod's stdout, the ingress access logs included, lands in Log Analytics.
-            addon_profiles={"omsagent": containerservice.ManagedClusterAddonProfileArgs(
-                enabled=True, config={"logAnalyticsWorkspaceResourceID": args.log_analytics_workspace_id},
-            )},
+            addon_profiles={
+                "omsagent": containerservice.ManagedClusterAddonProfileArgs(
+                    enabled=True, config={"logAnalyticsWorkspaceResourceID": args.log_analytics_workspace_id},
+                ),
+                # Key Vault secrets mounted through the Secrets Store CSI driver follow rotation in Key Vault; the
+                # addon's config values are strings (https://learn.microsoft.com/azure/aks/csi-secrets-store-configuration-options).
+                SECRETS_PROVIDER_ADDON: containerservice.ManagedClusterAddonProfileArgs(
+                    enabled=True,
+                    config={"enableSecretRotation": "true", "rotationPollInterval": spec.secret_rotation_poll_interval},
+                ),
+            },
             security_profile=containerservice.ManagedClusterSecurityProfileArgs(
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
             ),

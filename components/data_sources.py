@@ -250,6 +250,8 @@ class DataSources(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             sku=sql.SkuArgs(name=spec.sku),
+            # Replicas across the region's availability zones (SqlDatabaseSpec.zone_redundant, required in prod).
+            zone_redundant=spec.zone_redundant,
             tags=tags,
             opts=child(self, protect=args.protect),
         )

@@ -468,6 +468,12 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 lock_name=spec.names.lock,
                 targets={
                     "workspace": self.workspace.resource_id,
+                    # The dedicated browser-authentication workspace holds no data, but deleting it breaks SSO sign-in
+                    # to every private workspace of the region that uses it: it hosts the region's browser_authentication
+                    # endpoint (https://learn.microsoft.com/azure/databricks/security/network/classic/private-link-standard;
+                    # databricks/terraform-databricks-examples examples/adb-with-private-link-standard/README.md).
+                    "webauth-workspace": (self.private_link.webauth_workspace.id
+                                          if self.private_link.webauth_workspace is not None else None),
                     "key-vault": self.keys.vault_id if self.keys is not None and self.keys.vault is not None else None,
                     "log-analytics": self.audit.log_analytics_id,
                     # Only a lake this environment created: an existing one is its owner's to lock.

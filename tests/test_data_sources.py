@@ -278,6 +278,8 @@ def test_sql_server_is_private_and_entra_only(prod: Recording) -> None:
     assert database.inputs["serverName"] == spec.names.sql_server
     assert database.inputs["databaseName"] == spec.data.sql.database_name
     assert database.inputs["sku"] == {"name": spec.data.sql.sku}
+    # Zone redundant in prod (a General Purpose SKU offers it; tiers.py floor, checkov CKV_AZURE_229).
+    assert spec.data.sql.sku.startswith("GP_") and database.inputs["zoneRedundant"] is True
     pe = prod.one(PE, "prod-data-sql-pe")
     [conn] = pe.inputs["privateLinkServiceConnections"]
     assert conn["groupIds"] == ["sqlServer"]
@@ -444,3 +446,15 @@ def test_checkov_skip_premises_for_data_sources(prod: Recording) -> None:
         assert alerts[name]["emailAccountAdmins"] is True and alerts[name]["emailAddresses"]
     [log_analytics] = by_type["Microsoft.OperationalInsights/workspaces"]
     assert log_analytics["properties"]["retentionInDays"] >= 90
+
+
+def test_dev_database_is_single_zone_and_lake_skus_follow_the_tier(
+        prod: Recording, staging: Recording, dev_data: tuple[Recording, EnvironmentSpec]) -> None:
+    """dev's tier default keeps its database in one zone and its lake zone-redundant only; staging's lake takes the
+    strict default (geo-zone-redundant, checkov CKV_AZURE_206) like prod's."""
+    rec, spec = dev_data
+    assert spec.data.sql.zone_redundant is False and rec.one(SQL_DB).inputs["zoneRedundant"] is False
+    assert stacks.load("dev").data.lake.sku == "Standard_ZRS"  # dev_data itself asks for LRS
+    for recording in (staging, prod):
+        [lake] = [a for a in recording.of_type(T + "storage:StorageAccount") if a.inputs.get("isHnsEnabled")]
+        assert lake.inputs["sku"] == {"name": "Standard_GZRS"}, recording.stack

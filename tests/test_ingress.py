@@ -52,6 +52,21 @@ def test_private_aks_cluster(prod: Recording) -> None:
     assert "routeTable" in subnet.inputs
 
 
+def test_aks_upgrades_and_node_hardening(prod: Recording) -> None:
+    """Patch releases of the pinned minor version and a weekly node image; ephemeral OS disks on a size with a temp disk,
+    encrypted at the host; Key Vault secrets through the Secrets Store CSI driver with rotation (checkov CKV_AZURE_171,
+    226, 227, 172)."""
+    aks = stacks.load("prod").ingress.aks
+    i = prod.one(AKS).inputs
+    assert i["autoUpgradeProfile"] == {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"}
+    assert aks.kubernetes_version.count(".") == 1  # a minor version: `patch` moves only within it
+    [pool] = i["agentPoolProfiles"]
+    assert pool["osDiskType"] == "Ephemeral" and pool["enableEncryptionAtHost"] is True
+    assert pool["vmSize"] == "Standard_D4ds_v5" and pool["osDiskSizeGB"] == 64  # the size's temp disk holds 150 GiB
+    assert i["addonProfiles"]["azureKeyvaultSecretsProvider"] == {
+        "enabled": True, "config": {"enableSecretRotation": "true", "rotationPollInterval": "2m"}}
+
+
 def test_explicit_kubernetes_provider_from_the_cluster_kubeconfig(prod: Recording) -> None:
     provider = prod.one("pulumi:providers:kubernetes")
     assert isinstance(provider.inputs["kubeconfig"], Secret)

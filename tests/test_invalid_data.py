@@ -78,6 +78,13 @@ CASES: list[AccessCase] = [
                ((f"{SQL}.database_name", "1-128 letters, digits, _ or -"),)),
     AccessCase("sql-admin-password-field", "prod", {f"{SQL}.administrator_login_password": "hunter2"},
                ((f"{SQL}.administrator_login_password", "unknown field (not part of the spec)"),)),
+    AccessCase("sql-zone-redundant-on-a-basic-sku", "prod", {f"{SQL}.sku": "Basic"},
+               ((f"{SQL}.zone_redundant", "SKU 'Basic' cannot be zone redundant"),)),
+    AccessCase("sql-zone-redundant-on-a-dtu-standard-sku", "dev", {f"{SQL}.enabled": True, **ADMIN, f"{SQL}.sku": "S3",
+                                                                    f"{SQL}.zone_redundant": True},
+               ((f"{SQL}.zone_redundant", "SKU 'S3' cannot be zone redundant"),)),
+    AccessCase("sql-single-zone-in-prod", "prod", {f"{SQL}.zone_redundant": False},
+               ((f"{SQL}.zone_redundant", "prod's SQL database is zone redundant"),)),
     # --- several at once -----------------------------------------------------------------------------------------
     AccessCase("lake-and-sql-all-wrong", "dev",
                {f"{LAKE}.existing_storage_account_id": "corplake01", f"{LAKE}.containers": ["raw", "raw"],
@@ -128,3 +135,14 @@ def test_valid_variants_are_accepted() -> None:
     assert len(long_name) == 63
     spec = EnvironmentSpec.model_validate(edit(base("prod"), {f"{LAKE}.containers": [long_name, "r2d"]}))
     assert spec.data.lake.containers == (long_name, "r2d")
+
+
+def test_zone_redundancy_follows_the_tier() -> None:
+    """Zone redundant by default where the tier needs it (prod), off in dev and staging unless asked; a single-zone SKU
+    passes once zone redundancy is off."""
+    assert EnvironmentSpec.model_validate(base("prod")).data.sql.zone_redundant is True
+    for tier in ("dev", "staging"):
+        spec = EnvironmentSpec.model_validate(edit(base(tier), {f"{SQL}.enabled": True, **ADMIN, f"{SQL}.sku": "Basic"}))
+        assert spec.data.sql.zone_redundant is False and spec.data.sql.sku == "Basic"
+    serverless = EnvironmentSpec.model_validate(edit(base("prod"), {f"{SQL}.sku": "GP_S_Gen5_4"}))
+    assert serverless.data.sql.zone_redundant is True

@@ -30,6 +30,8 @@ CASES: list[Case] = [
          ((f"{ENC}.key_vault", "customer-managed keys need a Key Vault"),), program=True),
     Case("hsm-in-standard-vault", "staging", {f"{ENC}.hsm": True, f"{ENC}.key_vault.sku": "standard"},
          ((f"{ENC}.hsm", "RSA-HSM keys need a premium Key Vault"),)),
+    Case("software-keys-in-prod", "prod", {f"{ENC}.hsm": False},
+         ((f"{ENC}.hsm", "prod keeps its customer-managed keys in an HSM"),)),
     Case("rotation-10-days", "prod", {f"{ENC}.rotation_days": 10},
          ((f"{ENC}.rotation_days", "greater than or equal to 30"),), program=True, fmt="json"),
     Case("rotation-over-two-years", "staging", {f"{ENC}.rotation_days": 731},

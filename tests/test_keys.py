@@ -159,7 +159,7 @@ def test_key_rotates_and_only_wraps(prod: Recording) -> None:
     assert key.inputs["keyName"] == "cmk-databricks"
     assert key.inputs["vaultName"] == prod.one(VAULT).inputs["vaultName"]
     assert key.inputs["properties"] == {
-        "kty": "RSA",
+        "kty": "RSA-HSM",  # HSM-protected: prod requires it (tiers.py), premium vault
         "keySize": 3072,
         "keyOps": ["wrapKey", "unwrapKey"],
         "attributes": {"enabled": True, "exportable": False},
@@ -395,6 +395,12 @@ def test_data_bearing_resources_are_locked(stack: str, staging: Recording, prod:
         "log-analytics": (f"{rg}/Microsoft.OperationalInsights/workspaces/{spec.names.log_analytics}", f"{stack}-log-analytics"),
         "data-lake": (f"{rg}/Microsoft.Storage/storageAccounts/{spec.names.data_lake_storage_account}", f"{stack}-data-lake"),
     }
+    if spec.private_link.browser_authentication == "dedicated_workspace":
+        # No data in it, but deleting it breaks browser sign-in to every private workspace of the region.
+        transit = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{spec.names.transit_resource_group}/providers"
+        targets["webauth-workspace"] = (f"{transit}/Microsoft.Databricks/workspaces/{spec.names.webauth_workspace}",
+                                        f"{stack}-private-link-webauth-workspace")
+    assert ("webauth-workspace" in targets) is (stack == "prod")
     locks = _locked(rec)
     assert set(locks) == set(targets)
     for key, lock in locks.items():

@@ -12,7 +12,7 @@ from brickwall import check, planfile
 from brickwall.engine import Recording
 from tests.policy_cases import POLICIES, Mutations, Plan, check_mutation, drop, inputs, res
 
-KEY_RULES = ("keyvault-hardened", "keyvault-key-rotation-policy", "databricks-workspace-cmk-in-prod",
+KEY_RULES = ("keyvault-hardened", "keyvault-key-rotation-policy", "keyvault-key-hsm-in-prod", "databricks-workspace-cmk-in-prod",
              "databricks-dbfs-key-needs-prepared-workspace", "prod-data-resources-locked", "no-locks-in-dev")
 WS = "prod-workspace-workspace"
 
@@ -62,6 +62,10 @@ MUTATIONS: Mutations = {
     "no-vault-lock": ("prod-data-resources-locked", lambda p: drop(p, "prod-locks-key-vault"), "microsoft.keyvault/vaults/kvbwprodweup7k2"),
     "no-log-analytics-lock": ("prod-data-resources-locked", lambda p: drop(p, "prod-locks-log-analytics"),
                               "microsoft.operationalinsights/workspaces/log-bw-prod-weu"),
+    "no-webauth-workspace-lock": ("prod-data-resources-locked", lambda p: drop(p, "prod-locks-webauth-workspace"),
+                                  "microsoft.databricks/workspaces/webauth_do_not_delete_westeurope"),
+    "software-key-in-prod": ("keyvault-key-hsm-in-prod", lambda p: inputs(p, "prod-keys-key")["properties"].update(kty="RSA"),
+                             "'RSA'"),
     "no-lake-lock": ("prod-data-resources-locked", lambda p: drop(p, "prod-locks-data-lake"), "microsoft.storage/storageaccounts/dlbwprodweup7k2"),
     "lock-level-not-specified": ("prod-data-resources-locked", lambda p: inputs(p, "prod-locks-key-vault").update(level="NotSpecified"),
                                  "kvbwprodweup7k2"),
@@ -93,7 +97,8 @@ def test_stacks_pass_the_key_rules(stack: str, dev: Recording, staging: Recordin
 def test_locks_in_dev_are_reported_as_advisory(prod_plan: Plan) -> None:
     result = check.check_plan(copy.deepcopy(prod_plan), POLICIES, config={"tier": "dev"})
     flagged = result.of("no-locks-in-dev")
-    assert len(flagged) == 4 and all("tear itself down" in v.message for v in flagged)
+    # The four data-bearing resources and the browser-authentication workspace.
+    assert len(flagged) == 5 and all("tear itself down" in v.message for v in flagged)
     assert not result.of("prod-data-resources-locked") and not result.of("databricks-workspace-cmk-in-prod")
 
 

@@ -13,13 +13,18 @@ from components.spec.errors import Problem, raise_problems
 ARM_STORAGE_ACCOUNT = re.compile(
     r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[a-z0-9]{3,24}", re.I)
 
+# SKU names of the service tiers that offer zone redundancy (SqlDatabaseSpec.zone_redundant).
+ZONE_REDUNDANT_SKU = re.compile(r"(GP|BC|HS)_|P\d+$")
+
 
 class DataLakeSpec(StrictModel):
     enabled: bool = False
     # Reach an existing lake (private endpoints and the role only; its settings stay its owner's).
     existing_storage_account_id: str | None = None
     containers: tuple[str, ...] = ("raw", "curated")
-    sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"] = "Standard_ZRS"
+    # Geo-zone-redundant by default: three zones here and a copy in the paired region (ADLS Gen2 supports every
+    # redundancy option: https://learn.microsoft.com/azure/storage/common/storage-redundancy). dev's tier default is ZRS.
+    sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"] = "Standard_GZRS"
     # The least role Databricks' access connector needs on each container.
     databricks_role: Literal["Storage Blob Data Contributor", "Storage Blob Data Reader"] = "Storage Blob Data Contributor"
     # Days a deleted file or container can be restored (blob and container soft delete on a created lake).
@@ -50,6 +55,11 @@ class SqlDatabaseSpec(StrictModel):
     enabled: bool = False
     database_name: str = "analytics"
     sku: str = "GP_S_Gen5_2"
+    # Replicas in several availability zones of the region. Only the vCore General Purpose (GP_, serverless GP_S_
+    # included), Business Critical (BC_) and Hyperscale (HS_) tiers and the DTU Premium tier (P1...) offer it, not
+    # DTU Basic or Standard (https://learn.microsoft.com/azure/azure-sql/database/enable-zone-redundancy). Off in
+    # dev and staging by default (tiers.py), required in prod.
+    zone_redundant: bool = True
     entra_admin_group: str | None = None
     entra_admin_object_id: str | None = None
 
@@ -77,6 +87,10 @@ class SqlDatabaseSpec(StrictModel):
         if self.enabled:
             problems = [Problem((f,), "Entra-only authentication needs an Entra admin group; give its name and object id")
                         for f in ("entra_admin_group", "entra_admin_object_id") if getattr(self, f) is None]
+            if self.zone_redundant and not ZONE_REDUNDANT_SKU.match(self.sku):
+                problems.append(Problem(("zone_redundant",), f"SKU {self.sku!r} cannot be zone redundant: use a General "
+                                        "Purpose (GP_...), Business Critical (BC_...), Hyperscale (HS_...) or Premium (P...) SKU, "
+                                        "or zone_redundant false"))
             if problems:
                 raise_problems(problems)
         return self

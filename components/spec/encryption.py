@@ -33,8 +33,9 @@ class EncryptionSpec(StrictModel):
     customer_managed_keys: bool = True
     key_vault: KeyVaultSpec | None = KeyVaultSpec()
     key_size: Literal[2048, 3072, 4096] = 3072
-    # RSA-HSM keys need a premium vault.
-    hsm: bool = False
+    # RSA-HSM keys: the key material never leaves Key Vault's HSMs. Vaults hold HSM-protected keys only in the
+    # premium SKU (https://learn.microsoft.com/azure/key-vault/keys/about-keys). Required in prod (tiers.py).
+    hsm: bool = True
     rotation_days: int = Field(default=90, ge=30, le=730)
     managed_services: bool = True
     managed_disks: bool = True

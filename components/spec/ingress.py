@@ -45,6 +45,26 @@ class AksSpec(StrictModel):
     authorized_ip_ranges: tuple[str, ...] = ()
     # The engine that enforces NetworkPolicies; never none.
     network_policy: Literal["azure", "calico", "cilium"] = "calico"
+    # Cluster auto-upgrade channel; never none. `patch` keeps the minor version this spec pins (kubernetes_version)
+    # and takes its patch releases; `stable`/`rapid` would move the minor version away from the spec
+    # (https://learn.microsoft.com/azure/aks/auto-upgrade-cluster).
+    upgrade_channel: Literal["patch", "stable", "rapid", "node-image"] = "patch"
+    # Node OS security updates, apart from the cluster channel: NodeImage rolls a patched VHD weekly, at no extra
+    # cost; SecurityPatch patches in place (https://learn.microsoft.com/azure/aks/auto-upgrade-node-image). Never None.
+    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch"] = "NodeImage"
+    # Ephemeral OS disks live on the VM's local storage (cache or temp disk), so node state never lands in Azure
+    # Storage; the OS disk must fit that local storage, or AKS rejects the pool
+    # (https://learn.microsoft.com/azure/aks/concepts-storage#ephemeral-os-disk). Standard_D4ds_v5 has a 150 GiB
+    # temp disk and supports ephemeral OS disks (MicrosoftDocs/azure-docs articles/virtual-machines/ddv5-ddsv5-series.md).
+    os_disk_type: Literal["Ephemeral", "Managed"] = "Ephemeral"
+    os_disk_size_gb: int = Field(default=64, ge=30, le=2048)
+    # Host-based encryption of temp disks, OS/data disk caches and their flows to Storage. The subscription must
+    # register the Microsoft.Compute/EncryptionAtHost feature first (`az feature register --namespace
+    # Microsoft.Compute --name EncryptionAtHost`); only at pool creation (https://learn.microsoft.com/azure/aks/enable-host-encryption).
+    encryption_at_host: bool = True
+    # The Secrets Store CSI driver's Key Vault provider, with auto-rotation: mounted secrets follow Key Vault within
+    # the poll interval (https://learn.microsoft.com/azure/aks/csi-secrets-store-configuration-options).
+    secret_rotation_poll_interval: str = "2m"
 
     @field_validator("kubernetes_version")
     @classmethod
@@ -62,6 +82,13 @@ class AksSpec(StrictModel):
 
     _ranges = field_validator("authorized_ip_ranges")(classmethod(lambda cls, v: _cidrs(v)))
 
+    @field_validator("secret_rotation_poll_interval")
+    @classmethod
+    def _interval(cls, v: str) -> str:
+        if not re.fullmatch(r"[1-9]\d*[smh]", v):
+            raise ValueError("a duration such as 2m, 30s or 1h")
+        return v
+
     @model_validator(mode="after")
     def _reachable_api(self) -> AksSpec:
         if not self.private_api_server and not self.authorized_ip_ranges:
@@ -70,6 +97,23 @@ class AksSpec(StrictModel):
         if self.private_api_server and self.authorized_ip_ranges:
             raise_problems([Problem(("authorized_ip_ranges",), "a private API server has no public ranges to authorize")])
         return self
+
+    @model_validator(mode="after")
+    def _ephemeral_fits(self) -> AksSpec:
+        # Azure's size names mark a local temp disk with a lower-case `d` among the additive features from v4 on
+        # (https://learn.microsoft.com/azure/virtual-machines/vm-naming-conventions; Dv5/Dsv5 "don't require local temp
+        # disk", Ddv5/Ddsv5 have one: MicrosoftDocs/azure-docs articles/virtual-machines/dv5-dsv5-series.md):
+        # without one (and without a cache) there is no local storage for an ephemeral OS disk.
+        if self.os_disk_type == "Ephemeral" and _no_local_disk(self.vm_size):
+            raise_problems([Problem(("os_disk_type",), f"{self.vm_size} has no local temp disk for an ephemeral OS disk: "
+                                                       "pick a size with one (e.g. Standard_D4ds_v5) or os_disk_type 'Managed'")])
+        return self
+
+
+def _no_local_disk(vm_size: str) -> bool:
+    """A v4-or-later size whose additive features (the lower-case letters after the vCPU count) lack `d`."""
+    m = re.fullmatch(r"Standard_[A-Z]+\d+(?:-\d+)?([a-z]*)_v(\d+)", vm_size)
+    return m is not None and int(m.group(2)) >= 4 and "d" not in m.group(1)
 
 
 class OAuth2ProxySpec(StrictModel):

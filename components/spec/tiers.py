@@ -32,6 +32,8 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "monitoring": {"log_retention_days": 30, "flow_logs": {"enabled": False}, "alerts": {"enabled": False},
                        "private_link": {"enabled": False, "public_ingestion": True, "public_query": True}},
         "encryption": {"customer_managed_keys": False},
+        # A dev lake and database are rebuilt, not failed over.
+        "data": {"lake": {"sku": "Standard_ZRS"}, "sql": {"zone_redundant": False}},
         "access": {
             "settings": {
                 "max_token_lifetime_days": 90, "results_download": True, "notebook_export": True,
@@ -42,6 +44,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "staging": {
         "network": {"egress": {"allow_internet_outbound": True}},
+        "data": {"sql": {"zone_redundant": False}},
         "monitoring": {"log_retention_days": 90},
         "access": {"settings": {"max_token_lifetime_days": 60}},
     },
@@ -137,6 +140,18 @@ TIER_FLOORS: tuple[Floor, ...] = (
           "prod encrypts the DBFS root with its own key ('prepare' on the first deployment, then 'apply')"),
     Floor(_PROD, ("protection", "locks"), lambda s: s.protection.locks,
           "prod requires CanNotDelete locks on data-bearing resources"),
+    # Keys that never leave an HSM: RSA-HSM in a premium vault (https://learn.microsoft.com/azure/key-vault/keys/about-keys).
+    Floor(_PROD, ("encryption", "hsm"), lambda s: not s.encryption.customer_managed_keys or s.encryption.hsm,
+          "prod keeps its customer-managed keys in an HSM (RSA-HSM, premium Key Vault)"),
+    Floor(_PROD, ("data", "sql", "zone_redundant"), lambda s: not s.data.sql.enabled or s.data.sql.zone_redundant,
+          "prod's SQL database is zone redundant (it survives the loss of an availability zone)"),
+    # The ingress cluster's nodes (components/aks.py): encrypted at the host, on ephemeral OS disks.
+    Floor(_PROD, ("ingress", "aks", "encryption_at_host"),
+          lambda s: not (s.ingress.enabled and s.ingress.cluster == "aks") or s.ingress.aks.encryption_at_host,
+          "prod encrypts the AKS nodes' temp disks and disk caches at the host"),
+    Floor(_PROD, ("ingress", "aks", "os_disk_type"),
+          lambda s: not (s.ingress.enabled and s.ingress.cluster == "aks") or s.ingress.aks.os_disk_type == "Ephemeral",
+          "prod keeps AKS node state off Azure Storage (ephemeral OS disks)"),
     *(
         Floor(frozenset({"prod"}), ("access", "settings", field),
               (lambda f, v: lambda s: getattr(s.access.settings, f) == v)(field, strict),

@@ -342,6 +342,22 @@ DATA_PROTECTED = resource_rule(
 )
 
 
+def _check_sql_zone_redundant(args: ResourceValidationArgs, report: Say) -> None:
+    if tier_of(args.urn, args.get_config()) == "prod" and dig(args.props, "zoneRedundant") is not True:
+        report(f"SQL database {dig(args.props, 'databaseName') or args.name!r} in prod is not zone redundant: the loss of "
+               "one availability zone takes it down")
+
+
+SQL_ZONE_REDUNDANT_IN_PROD = resource_rule(
+    "sql-database-zone-redundant-in-prod",
+    "In prod, Azure SQL databases are zone redundant.",
+    "Keep data.sql.zone_redundant on (the prod floor) with a General Purpose, Business Critical, Hyperscale or Premium SKU.",
+    [SQL_DATABASE],
+    _check_sql_zone_redundant,
+    config_schema=TIER_CONFIG,
+)
+
+
 RULES: list[Policy] = [
     STORAGE_TLS,
     STORAGE_NO_SHARED_KEY,
@@ -355,5 +371,6 @@ RULES: list[Policy] = [
     SQL_ENTRA_ONLY,
     SQL_TLS,
     SQL_PRIVATE_ENDPOINT,
+    SQL_ZONE_REDUNDANT_IN_PROD,
     DATA_PROTECTED,
 ]

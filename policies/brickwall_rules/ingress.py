@@ -172,6 +172,41 @@ AKS_NETWORK_POLICY = resource_rule(
 )
 
 
+def _check_aks_hardening(args: ResourceValidationArgs, report: Say) -> None:
+    props, problems = args.props, []
+    channel = dig(props, "autoUpgradeProfile.upgradeChannel")
+    if channel is None or str(channel).lower() == "none":
+        problems.append(f"autoUpgradeProfile.upgradeChannel is {channel!r}: Kubernetes patch releases are never applied")
+    node_channel = dig(props, "autoUpgradeProfile.nodeOSUpgradeChannel")
+    if node_channel is None or str(node_channel).lower() in ("none", "unmanaged"):
+        problems.append(f"autoUpgradeProfile.nodeOSUpgradeChannel is {node_channel!r}: node OS security updates are not managed")
+    for pool in as_list(dig(props, "agentPoolProfiles")):
+        pool_name = dig(pool, "name")
+        if dig(pool, "enableEncryptionAtHost") is not True:
+            problems.append(f"agent pool {pool_name}: enableEncryptionAtHost is not true (temp disks and disk caches unencrypted at the host)")
+        if str(dig(pool, "osDiskType") or "") != "Ephemeral":
+            problems.append(f"agent pool {pool_name}: osDiskType is {dig(pool, 'osDiskType')!r}, not 'Ephemeral' "
+                            "(node state persisted in Azure Storage)")
+    addon = dig(props, "addonProfiles.azureKeyvaultSecretsProvider")
+    if dig(addon, "enabled") is not True or str(dig(addon, "config.enableSecretRotation")).lower() != "true":
+        problems.append("addonProfiles.azureKeyvaultSecretsProvider is not enabled with config.enableSecretRotation 'true': "
+                        "mounted Key Vault secrets never follow a rotation")
+    for problem in problems:
+        report(f"AKS cluster {dig(props, 'resourceName') or args.name}: {problem}")
+
+
+AKS_HARDENED = resource_rule(
+    "aks-upgrades-and-node-hardening",
+    "AKS clusters auto-upgrade (a cluster upgrade channel and a managed node OS channel), run every pool on ephemeral OS "
+    "disks encrypted at the host, and rotate Secrets Store CSI secrets.",
+    "Keep the AksSpec defaults: upgrade_channel 'patch', node_os_upgrade_channel 'NodeImage', os_disk_type 'Ephemeral' on a "
+    "size with a local temp disk, encryption_at_host (register Microsoft.Compute/EncryptionAtHost first); the toolkit "
+    "enables the azureKeyvaultSecretsProvider addon with enableSecretRotation 'true'.",
+    ["azure-native:containerservice:ManagedCluster"],
+    _check_aks_hardening,
+)
+
+
 def _check_secret_values(args: ResourceValidationArgs, report: Say) -> None:
     if not args.get_config().get("secretMarkers"):
         args.not_applicable("pulumi-policy's analyzer strips secret markers; run `python -m brickwall check` for this rule")
@@ -200,5 +235,6 @@ RULES: list[Policy] = [
     ROUTE_ALLOWLIST,
     TLS_MIN_VERSION,
     AKS_NETWORK_POLICY,
+    AKS_HARDENED,
     K8S_SECRET_IS_PULUMI_SECRET,
 ]

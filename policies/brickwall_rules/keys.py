@@ -1,5 +1,6 @@
-"""Customer-managed keys and locks: a hardened Key Vault, rotating keys, workspace encryption in prod, the DBFS root
-key only on a prepared workspace, CanNotDelete locks on prod's data-bearing resources and none in dev."""
+"""Customer-managed keys and locks: a hardened Key Vault, rotating keys (HSM-protected in prod), workspace encryption in
+prod, the DBFS root key only on a prepared workspace, CanNotDelete locks on prod's data-bearing resources and its
+browser-authentication workspace, and none in dev."""
 
 from __future__ import annotations
 
@@ -84,6 +85,26 @@ KEY_ROTATION = resource_rule(
 )
 
 
+def _check_key_in_hsm(args: ResourceValidationArgs, report: Say) -> None:
+    if tier_of(args.urn, args.get_config()) != "prod":
+        return
+    kty = dig(args.props, "properties.kty")
+    if not str(kty or "").upper().endswith("-HSM"):
+        report(f"key {dig(args.props, 'keyName') or args.name} in prod has kty {kty!r}: a software-protected key, not one "
+               "that never leaves Key Vault's HSMs")
+
+
+KEY_IN_HSM_IN_PROD = resource_rule(
+    "keyvault-key-hsm-in-prod",
+    "In prod, Key Vault keys are HSM-protected (kty RSA-HSM or EC-HSM).",
+    "Keep encryption.hsm on (the prod default) with a premium Key Vault (key_vault.sku 'premium'): HSM key types exist "
+    "only in the premium SKU.",
+    [KEY],
+    _check_key_in_hsm,
+    config_schema=TIER_CONFIG,
+)
+
+
 def _check_workspace_cmk(args: ResourceValidationArgs, report: Say) -> None:
     if is_serverless(args.props) or tier_of(args.urn, args.get_config()) != "prod":
         return
@@ -147,8 +168,8 @@ def _lock_scope(lock: PolicyResource) -> str:
 
 
 def _needs_lock(res: PolicyResource) -> bool:
-    if res.resource_type == WORKSPACE:
-        return not is_serverless(res.props)
+    # Every workspace, the serverless browser-authentication one included: it holds no data, but deleting it breaks
+    # SSO sign-in to every private workspace of the region that uses it.
     if res.resource_type == "azure-native:storage:StorageAccount":
         return dig(res.props, "isHnsEnabled") is True  # the data lake; other accounts are not data sources
     return res.resource_type in LOCKED_IN_PROD
@@ -168,8 +189,8 @@ def _check_prod_locks(args: StackValidationArgs, report: Say) -> None:
 
 PROD_LOCKS = stack_rule(
     "prod-data-resources-locked",
-    "In prod, every data-bearing resource (Databricks workspace, Key Vault, Log Analytics workspace, data lake) carries a "
-    "CanNotDelete management lock.",
+    "In prod, every data-bearing resource (Databricks workspace, Key Vault, Log Analytics workspace, data lake) and the "
+    "dedicated browser-authentication workspace carry a CanNotDelete management lock.",
     "Keep protection.locks on in the prod spec: the toolkit adds a ManagementLockByScope (level CanNotDelete) on each.",
     _check_prod_locks,
     config_schema=TIER_CONFIG,
@@ -196,6 +217,7 @@ NO_LOCKS_IN_DEV = resource_rule(
 RULES: list[Policy] = [
     KEY_VAULT_HARDENED,
     KEY_ROTATION,
+    KEY_IN_HSM_IN_PROD,
     WORKSPACE_CMK_IN_PROD,
     DBFS_KEY_NEEDS_PREPARE,
     PROD_LOCKS,

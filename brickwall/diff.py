@@ -108,6 +108,19 @@ FORCE_NEW: dict[str, dict[str, str]] = {
         "apiServerAccessProfile.enablePrivateCluster": "a private cluster cannot be made public or back",
         "nodeResourceGroup": "the node resource group is fixed at creation",
     },
+    # Properties AKS fixes when a node pool is created (https://learn.microsoft.com/azure/aks/manage-node-pools: a
+    # pool's VM size, OS disk and subnet change only by creating a new pool).
+    "azure-native:containerservice:AgentPool": {
+        "agentPoolName": "the name is the resource id",
+        "resourceName": "a node pool belongs to its cluster",
+        "resourceGroupName": _RG,
+        "vmSize": "a node pool's VM size is fixed: add a new pool and move the workloads",
+        "osDiskType": "the OS disk type is fixed at pool creation",
+        "osDiskSizeGB": "the OS disk size is fixed at pool creation",
+        "enableEncryptionAtHost": "encryption at host is set at pool creation",
+        "vnetSubnetID": "a node pool cannot move subnet",
+        "maxPods": "max pods per node is fixed at pool creation",
+    },
     "azure-native:operationalinsights:Workspace": {
         "location": "a Log Analytics workspace cannot move region",
         "workspaceName": "the name is the resource id",

@@ -232,6 +232,9 @@ ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
         "resourceName",
         _RG + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}",
     ),
+    "azure-native:containerservice:AgentPool": (
+        "agentPoolName", _RG + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}",
+    ),
     "azure-native:databricks:AccessConnector": (
         "connectorName",
         _RG + "/providers/Microsoft.Databricks/accessConnectors/{connectorName}",

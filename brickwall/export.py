@@ -308,8 +308,9 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
         "Microsoft.OperationalInsights/workspaces", "2023-09-01", ("workspaceName",),
         envelope=("location", "tags", "identity", "etag"),
     ),
+    # A node pool's `tags` are a property (the tags of its scale set), not an envelope field.
     "azure-native:containerservice:AgentPool": ArmType(
-        "Microsoft.ContainerService/managedClusters/agentPools", "2025-09-01", ("resourceName", "agentPoolName")
+        "Microsoft.ContainerService/managedClusters/agentPools", "2025-09-01", ("resourceName", "agentPoolName"), envelope=()
     ),
     "azure-native:keyvault:Vault": ArmType("Microsoft.KeyVault/vaults", "2024-11-01", ("vaultName",), wrapped_properties=True),
     "azure-native:keyvault:Key": ArmType("Microsoft.KeyVault/vaults/keys", "2024-11-01", ("vaultName", "keyName"), wrapped_properties=True),

@@ -42,8 +42,13 @@ class AksClusterArgs:
     after: Sequence[pulumi.Resource] = ()
 
 
+# With a user pool, the system pool keeps only critical system pods (https://learn.microsoft.com/azure/aks/use-system-pools).
+CRITICAL_ADDONS_ONLY = "CriticalAddonsOnly=true:NoSchedule"
+
+
 class AksCluster(pulumi.ComponentResource):
     cluster: containerservice.ManagedCluster
+    user_pool: containerservice.AgentPool | None
     kubeconfig: pulumi.Output[str]
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
@@ -65,6 +70,7 @@ class AksCluster(pulumi.ComponentResource):
                 # Node state stays on the host (AksSpec.os_disk_type), encrypted there too (encryption_at_host).
                 os_disk_type=spec.os_disk_type, os_disk_size_gb=spec.os_disk_size_gb,
                 enable_encryption_at_host=spec.encryption_at_host,
+                node_taints=[CRITICAL_ADDONS_ONLY] if spec.user_pool is not None else None,
             )],
             # Patch releases of the pinned minor version, and a weekly patched node image (AksSpec).
             auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
@@ -102,6 +108,26 @@ class AksCluster(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=child(self, depends_on=args.after),
         )
+        self.user_pool = None
+        if spec.user_pool is not None:
+            pool = spec.user_pool
+            self.user_pool = containerservice.AgentPool(
+                f"{name}-user-pool",
+                agent_pool_name=pool.name,
+                resource_name_=self.cluster.name,
+                resource_group_name=args.resource_group_name,
+                mode="User",
+                orchestrator_version=spec.kubernetes_version,
+                vm_size=pool.vm_size,
+                # The autoscaler keeps the pool between its bounds; `count` is where it starts.
+                enable_auto_scaling=True, min_count=pool.min_count, max_count=pool.max_count, count=pool.min_count,
+                max_pods=pool.max_pods, os_type="Linux", type="VirtualMachineScaleSets", vnet_subnet_id=args.subnet_id,
+                enable_node_public_ip=False,
+                os_disk_type=spec.os_disk_type, os_disk_size_gb=spec.os_disk_size_gb,
+                enable_encryption_at_host=spec.encryption_at_host,
+                tags=dict(args.tags),
+                opts=child(self),
+            )
         credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=args.resource_group_name, resource_name=self.cluster.name,
             opts=pulumi.InvokeOutputOptions(parent=self),
@@ -109,4 +135,5 @@ class AksCluster(pulumi.ComponentResource):
         # The user kubeconfig signs in through Entra ID (kubelogin), never with a local account.
         self.kubeconfig = pulumi.Output.secret(credentials.kubeconfigs.apply(
             lambda configs: base64.b64decode(configs[0].value).decode()))
-        self.register_outputs({"clusterId": self.cluster.id})
+        self.register_outputs({"clusterId": self.cluster.id,
+                               "userPoolId": self.user_pool.id if self.user_pool is not None else None})

@@ -91,11 +91,12 @@ def firewall_hub_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recordin
 
 @pytest.fixture(scope="session")
 def all_features_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recording, EnvironmentSpec]:
-    """Prod with every optional feature switched on: Bastion and the jump host on top of prod's ingress tier, SQL,
+    """Prod with every optional feature switched on: Bastion and the jump host, a user node pool on prod's AKS, SQL,
     customer-managed keys, the SIEM export, the monitoring private link scope and firewall egress through a hub the
     toolkit creates. What the ARM validation holds against Azure's schemas."""
     data = with_created_firewall_hub(stacks.load("prod").model_dump(mode="json"))
     data["bastion"] = {**stacks.load("staging").model_dump(mode="json")["bastion"], "enabled": True}
+    data["ingress"]["aks"]["user_pool"] = {"name": "ingress", "min_count": 2, "max_count": 4}
     path = tmp_path_factory.mktemp("prod-all-features") / "spec.yaml"
     path.write_text(yaml.safe_dump(data))
     return project.run("prod", spec_file=path), stacks.load_file(path)

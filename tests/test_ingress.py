@@ -5,6 +5,7 @@ from __future__ import annotations
 import stacks
 from brickwall.engine import Recording, Secret
 from components.planning.ingress import CERT_MANAGER_CHART, CERT_MANAGER_NAMESPACE, TRAEFIK_CHART, network_policies, tier_layout
+from components.spec import EnvironmentSpec
 
 K = "kubernetes:"
 NETPOL, RELEASE, SECRET = K + "networking.k8s.io/v1:NetworkPolicy", K + "helm.sh/v3:Release", K + "core/v1:Secret"
@@ -185,3 +186,26 @@ def test_namespaces_enforce_restricted_pod_security(prod: Recording) -> None:
 def test_dev_and_staging_have_no_ingress_tier(dev: Recording, staging: Recording) -> None:
     for rec in (dev, staging):
         assert not [r for r in rec.registrations if r.type.startswith(K) or r.type == AKS]
+
+
+def test_user_pool_runs_the_tier_apart_from_the_system_pool(all_features_env: tuple[Recording, EnvironmentSpec],
+                                                            prod: Recording) -> None:
+    """A user pool (Microsoft: keep the system pool for critical system pods, https://learn.microsoft.com/azure/aks/use-system-pools):
+    its own AgentPool on the AKS subnet, autoscaled, hardened like the system pool, which is tainted CriticalAddonsOnly."""
+    rec, spec = all_features_env
+    aks, pool_spec = spec.ingress.aks, spec.ingress.aks.user_pool
+    assert pool_spec is not None
+    cluster = rec.one("azure-native:containerservice:ManagedCluster")
+    (system,) = cluster.inputs["agentPoolProfiles"]
+    assert system["mode"] == "System" and system["nodeTaints"] == ["CriticalAddonsOnly=true:NoSchedule"]
+    pool = rec.one("azure-native:containerservice:AgentPool")
+    i = pool.inputs
+    assert i["agentPoolName"] == pool_spec.name and i["mode"] == "User" and i["resourceName"] == cluster.inputs["resourceName"]
+    assert i["vnetSubnetID"] == system["vnetSubnetID"] and i["enableNodePublicIP"] is False
+    assert (i["enableAutoScaling"], i["minCount"], i["maxCount"], i["count"]) == (True, pool_spec.min_count, pool_spec.max_count,
+                                                                                  pool_spec.min_count)
+    assert (i["osDiskType"], i["enableEncryptionAtHost"], i["orchestratorVersion"]) == ("Ephemeral", True, aks.kubernetes_version)
+    assert pool.parent.endswith("AksCluster::prod-aks")
+    # Without a user pool (prod as shipped) the system pool runs everything: no taint, no AgentPool.
+    (prod_system,) = prod.one("azure-native:containerservice:ManagedCluster").inputs["agentPoolProfiles"]
+    assert "nodeTaints" not in prod_system and not prod.of_type("azure-native:containerservice:AgentPool")

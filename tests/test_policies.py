@@ -342,3 +342,28 @@ def test_cli_end_to_end(prod_plan: Plan, tmp_path: Path) -> None:
     assert as_json.returncode == 1
     data = json.loads(as_json.stdout)
     assert data["ok"] is False and {v["policy"] for v in data["violations"]} == {"databricks-workspace-no-public-access"}
+
+
+ALL_FEATURES_MUTATIONS: Mutations = {
+    "user-pool-managed-os-disk": ("aks-upgrades-and-node-hardening",
+                                  lambda p: inputs(p, "prod-aks-user-pool").update(osDiskType="Managed"),
+                                  "agent pool ingress: osDiskType is 'Managed'"),
+    "user-pool-no-encryption-at-host": ("aks-upgrades-and-node-hardening",
+                                        lambda p: inputs(p, "prod-aks-user-pool").pop("enableEncryptionAtHost"),
+                                        "agent pool ingress: enableEncryptionAtHost is not true"),
+}
+
+
+@pytest.fixture(scope="module")
+def all_features_plan(all_features_env: tuple[Recording, Any]) -> Plan:
+    return planfile.to_plan(all_features_env[0])
+
+
+def test_the_all_features_variant_passes_every_mandatory_rule(all_features_plan: Plan) -> None:
+    result = check.check_plan(all_features_plan, POLICIES)
+    assert not [v for v in result.violations if v.level == "mandatory"], check.render(result)
+
+
+@pytest.mark.parametrize("case", sorted(ALL_FEATURES_MUTATIONS))
+def test_a_weakened_user_pool_is_caught(case: str, all_features_plan: Plan) -> None:
+    check_mutation(all_features_plan, ALL_FEATURES_MUTATIONS, case)

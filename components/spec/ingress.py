@@ -33,6 +33,43 @@ def _cidrs(values: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
+def _vm_size(v: str) -> str:
+    if not re.fullmatch(r"Standard_[A-Za-z0-9_]+", v):
+        raise ValueError("an Azure VM size such as Standard_D4ds_v5")
+    return v
+
+
+class AksUserPoolSpec(StrictModel):
+    """A user node pool for the ingress tier's workloads, apart from the system pool.
+
+    With one, the system pool is tainted `CriticalAddonsOnly=true:NoSchedule`, so it keeps only critical system pods
+    and the tier's pods run here (https://learn.microsoft.com/azure/aks/use-system-pools). It takes the cluster's
+    OS disk and encryption-at-host settings and autoscales between min_count and max_count."""
+
+    # Linux pool names: lowercase letters and digits, starting with a letter, 1-12 characters
+    # (https://learn.microsoft.com/azure/aks/create-node-pools#limitations).
+    name: str = "ingress"
+    vm_size: str = "Standard_D4ds_v5"
+    min_count: int = Field(default=2, ge=1, le=100)
+    max_count: int = Field(default=4, ge=1, le=100)
+    max_pods: int = Field(default=50, ge=10, le=250)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if v == "system" or not re.fullmatch(r"[a-z][a-z0-9]{0,11}", v):
+            raise ValueError("a Linux node pool name: 1-12 lowercase letters and digits, starting with a letter, not 'system'")
+        return v
+
+    _size = field_validator("vm_size")(classmethod(lambda cls, v: _vm_size(v)))
+
+    @model_validator(mode="after")
+    def _counts(self) -> AksUserPoolSpec:
+        if self.min_count > self.max_count:
+            raise_problems([Problem(("max_count",), f"below min_count ({self.min_count})")])
+        return self
+
+
 class AksSpec(StrictModel):
     """A private AKS cluster in the workspace VNet's AKS subnet (network.subnets.aks_prefix_length)."""
 
@@ -65,6 +102,8 @@ class AksSpec(StrictModel):
     # The Secrets Store CSI driver's Key Vault provider, with auto-rotation: mounted secrets follow Key Vault within
     # the poll interval (https://learn.microsoft.com/azure/aks/csi-secrets-store-configuration-options).
     secret_rotation_poll_interval: str = "2m"
+    # A separate user pool for the tier's workloads (None: everything runs on the system pool).
+    user_pool: AksUserPoolSpec | None = None
 
     @field_validator("kubernetes_version")
     @classmethod
@@ -73,12 +112,7 @@ class AksSpec(StrictModel):
             raise ValueError("a supported AKS version such as 1.33 or 1.33.2")
         return v
 
-    @field_validator("vm_size")
-    @classmethod
-    def _vm(cls, v: str) -> str:
-        if not re.fullmatch(r"Standard_[A-Za-z0-9_]+", v):
-            raise ValueError("an Azure VM size such as Standard_D4ds_v5")
-        return v
+    _vm = field_validator("vm_size")(classmethod(lambda cls, v: _vm_size(v)))
 
     _ranges = field_validator("authorized_ip_ranges")(classmethod(lambda cls, v: _cidrs(v)))
 
@@ -104,9 +138,16 @@ class AksSpec(StrictModel):
         # (https://learn.microsoft.com/azure/virtual-machines/vm-naming-conventions; Dv5/Dsv5 "don't require local temp
         # disk", Ddv5/Ddsv5 have one: MicrosoftDocs/azure-docs articles/virtual-machines/dv5-dsv5-series.md):
         # without one (and without a cache) there is no local storage for an ephemeral OS disk.
-        if self.os_disk_type == "Ephemeral" and _no_local_disk(self.vm_size):
-            raise_problems([Problem(("os_disk_type",), f"{self.vm_size} has no local temp disk for an ephemeral OS disk: "
-                                                       "pick a size with one (e.g. Standard_D4ds_v5) or os_disk_type 'Managed'")])
+        problems = []
+        pools = [(("os_disk_type",), self.vm_size)]
+        if self.user_pool is not None:
+            pools.append((("user_pool", "vm_size"), self.user_pool.vm_size))
+        for path, size in pools:
+            if self.os_disk_type == "Ephemeral" and _no_local_disk(size):
+                problems.append(Problem(path, f"{size} has no local temp disk for an ephemeral OS disk (os_disk_type): "
+                                              "pick a size with one (e.g. Standard_D4ds_v5) or os_disk_type 'Managed'"))
+        if problems:
+            raise_problems(problems)
         return self
 
 

@@ -319,6 +319,28 @@ def _ingress_cluster(spec: EnvironmentSpec) -> list[Problem]:
     return problems
 
 
+def _aks_subnet_capacity(spec: EnvironmentSpec) -> list[Problem]:
+    """Azure CNI gives every node and every pod slot an address in the node subnet, and an upgrade surges one extra
+    node per pool (https://learn.microsoft.com/azure/aks/configure-azure-cni#plan-ip-addressing-for-your-cluster:
+    (nodes + 1) + (nodes + 1) * max pods per node); Azure keeps 5 addresses of every subnet. A subnet that cannot
+    hold the pools at their largest fails a scale-out or an upgrade, not the first `pulumi up`."""
+    ingress, prefix = spec.ingress, spec.network.subnets.aks_prefix_length
+    if not ingress.enabled or ingress.cluster != "aks" or prefix is None:
+        return []
+    aks = ingress.aks
+    pools = [("system pool", aks.node_count, aks.max_pods)]
+    if aks.user_pool is not None:
+        pools.append((f"user pool {aks.user_pool.name}", aks.user_pool.max_count, aks.user_pool.max_pods))
+    needed = sum((nodes + 1) * (max_pods + 1) for _, nodes, max_pods in pools)
+    usable = 2 ** (32 - prefix) - 5
+    if needed <= usable:
+        return []
+    detail = ", ".join(f"{name}: ({nodes} + 1 surge) x ({max_pods} pods + 1)" for name, nodes, max_pods in pools)
+    return [Problem(("network", "subnets", "aks_prefix_length"),
+                    f"/{prefix} holds {usable} usable addresses but the AKS pools need {needed} under Azure CNI ({detail}): "
+                    "widen the subnet or lower node counts or max_pods")]
+
+
 def _each_route(spec: EnvironmentSpec) -> list[tuple[int, Any]]:
     """The routes with their index; a route that did not validate is left to its own errors."""
     return [(i, r) for i, r in enumerate(spec.ingress.routes) if not isinstance(r, PartialSpec)]
@@ -464,7 +486,7 @@ RULES: tuple[Rule, ...] = (
     _floors, _nsg_mode, _private_front_end, _workspace_storage, _transit_range, _egress_mode, _firewall_outside_workspace,
     _firewall_next_hop, _firewall_hub_overlaps, _firewall_region, _names,
     _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags,
-    _ingress_cluster, _ingress_routes, _ingress_prod, _ingress_prod_load_balancer, _audit, _data_sources, _encryption,
+    _ingress_cluster, _aks_subnet_capacity, _ingress_routes, _ingress_prod, _ingress_prod_load_balancer, _audit, _data_sources, _encryption,
     _bastion,
 )
 

@@ -172,8 +172,23 @@ AKS_NETWORK_POLICY = resource_rule(
 )
 
 
+def _pool_problems(pool: object) -> list[str]:
+    pool_name = dig(pool, "agentPoolName") or dig(pool, "name")
+    problems = []
+    if dig(pool, "enableEncryptionAtHost") is not True:
+        problems.append(f"agent pool {pool_name}: enableEncryptionAtHost is not true (temp disks and disk caches unencrypted at the host)")
+    if str(dig(pool, "osDiskType") or "") != "Ephemeral":
+        problems.append(f"agent pool {pool_name}: osDiskType is {dig(pool, 'osDiskType')!r}, not 'Ephemeral' "
+                        "(node state persisted in Azure Storage)")
+    return problems
+
+
 def _check_aks_hardening(args: ResourceValidationArgs, report: Say) -> None:
     props, problems = args.props, []
+    if args.resource_type == "azure-native:containerservice:AgentPool":  # a pool of its own, beside the cluster's
+        for problem in _pool_problems(props):
+            report(f"AKS cluster {dig(props, 'resourceName') or '?'}: {problem}")
+        return
     channel = dig(props, "autoUpgradeProfile.upgradeChannel")
     if channel is None or str(channel).lower() == "none":
         problems.append(f"autoUpgradeProfile.upgradeChannel is {channel!r}: Kubernetes patch releases are never applied")
@@ -181,12 +196,7 @@ def _check_aks_hardening(args: ResourceValidationArgs, report: Say) -> None:
     if node_channel is None or str(node_channel).lower() in ("none", "unmanaged"):
         problems.append(f"autoUpgradeProfile.nodeOSUpgradeChannel is {node_channel!r}: node OS security updates are not managed")
     for pool in as_list(dig(props, "agentPoolProfiles")):
-        pool_name = dig(pool, "name")
-        if dig(pool, "enableEncryptionAtHost") is not True:
-            problems.append(f"agent pool {pool_name}: enableEncryptionAtHost is not true (temp disks and disk caches unencrypted at the host)")
-        if str(dig(pool, "osDiskType") or "") != "Ephemeral":
-            problems.append(f"agent pool {pool_name}: osDiskType is {dig(pool, 'osDiskType')!r}, not 'Ephemeral' "
-                            "(node state persisted in Azure Storage)")
+        problems += _pool_problems(pool)
     addon = dig(props, "addonProfiles.azureKeyvaultSecretsProvider")
     if dig(addon, "enabled") is not True or str(dig(addon, "config.enableSecretRotation")).lower() != "true":
         problems.append("addonProfiles.azureKeyvaultSecretsProvider is not enabled with config.enableSecretRotation 'true': "
@@ -202,7 +212,7 @@ AKS_HARDENED = resource_rule(
     "Keep the AksSpec defaults: upgrade_channel 'patch', node_os_upgrade_channel 'NodeImage', os_disk_type 'Ephemeral' on a "
     "size with a local temp disk, encryption_at_host (register Microsoft.Compute/EncryptionAtHost first); the toolkit "
     "enables the azureKeyvaultSecretsProvider addon with enableSecretRotation 'true'.",
-    ["azure-native:containerservice:ManagedCluster"],
+    ["azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool"],
     _check_aks_hardening,
 )
 

@@ -139,7 +139,7 @@ class AksSpec(StrictModel):
         # disk", Ddv5/Ddsv5 have one: MicrosoftDocs/azure-docs articles/virtual-machines/dv5-dsv5-series.md):
         # without one (and without a cache) there is no local storage for an ephemeral OS disk.
         problems = []
-        pools = [(("os_disk_type",), self.vm_size)]
+        pools: list[tuple[tuple[str, ...], str]] = [(("os_disk_type",), self.vm_size)]
         if self.user_pool is not None:
             pools.append((("user_pool", "vm_size"), self.user_pool.vm_size))
         for path, size in pools:

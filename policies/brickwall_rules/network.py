@@ -179,8 +179,9 @@ def _check_endpoint_subnet_nsg(args: StackValidationArgs, report: Say) -> None:
             for asg in [arm_key(dig(g, "id")) for g in as_list(dig(p, "destinationApplicationSecurityGroups"))]:
                 for pe in members.get(asg, []):
                     groups = sorted({g for g, _ in endpoint_groups(pe.props)})
-                    classes = {NON_CLUSTER_GROUPS.get(g) for g in groups}
-                    allowed = port_ranges(CONNECTOR_PORTS[next(iter(classes))]) if len(classes) == 1 and None not in classes else []
+                    classes = {NON_CLUSTER_GROUPS.get(g, "") for g in groups}
+                    (cls,) = classes if len(classes) == 1 else ("",)
+                    allowed = port_ranges(CONNECTOR_PORTS[cls]) if cls else []
                     if not allowed or not all(_covers(allowed, lo, hi) for lo, hi in ports):
                         report(f"security rule {name!r} lets {', '.join(sorted(sources))} reach private endpoint "
                                f"{dig(pe.props, 'privateEndpointName') or pe.name!r} ({', '.join(groups)}) on "

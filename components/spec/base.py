@@ -5,6 +5,8 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict
 
+from components.planning.addresses import parse_network
+
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -17,3 +19,12 @@ def entra_guid(v: str) -> str:
     if not _GUID.fullmatch(v) or uuid.UUID(v).int == 0:
         raise ValueError(f"{v!r} is not an Entra ID GUID")
     return v.lower()
+
+
+def cidr_problem(value: str) -> str | None:
+    """Why `value` is not an IPv4 network in CIDR form with its host bits clear, or None."""
+    try:
+        parse_network(value)
+    except ValueError as exc:
+        return f"{value!r} is not an IPv4 CIDR with its host bits clear ({exc})"
+    return None

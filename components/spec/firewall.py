@@ -16,19 +16,12 @@ from pydantic import Field, model_validator
 
 from components.planning.addresses import parse_network
 from components.planning.firewall import ARM_FIREWALL_POLICY, ARM_VIRTUAL_NETWORK, MAX_FIREWALL_SUBNET_PREFIX
-from components.spec.base import StrictModel
+from components.spec.base import StrictModel, cidr_problem
 from components.spec.errors import Problem, raise_problems
 
 VNET_ID_FORM = "/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<name>"
 POLICY_ID_FORM = "/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/firewallPolicies/<name>"
 
-
-def cidr_problem(value: str) -> str | None:
-    try:
-        parse_network(value)
-    except ValueError as exc:
-        return f"{value!r} is not an IPv4 CIDR with its host bits clear ({exc})"
-    return None
 
 
 class HubSpec(StrictModel):

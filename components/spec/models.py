@@ -31,7 +31,7 @@ from components.planning.naming import NamePlan, plan_names
 from components.planning.regions import DATABRICKS_REGIONS
 from components.spec.access import AccessSpec
 from components.spec.audit import MonitoringSpec
-from components.spec.base import StrictModel
+from components.spec.base import StrictModel, cidr_problem
 from components.spec.bastion import BastionSpec
 from components.spec.data import DataSpec
 from components.spec.encryption import EncryptionSpec
@@ -53,13 +53,6 @@ class Tier(StrEnum):
     STAGING = "staging"
     PROD = "prod"
 
-
-def _cidr_problem(value: str) -> str | None:
-    try:
-        parse_network(value)
-    except ValueError as exc:
-        return f"{value!r} is not an IPv4 CIDR with its host bits clear ({exc})"
-    return None
 
 
 def _workspace_subnet_problem(prefix: int) -> str | None:
@@ -114,7 +107,7 @@ class SubnetLayout(StrictModel):
     def _cidr(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is None:
             return v
-        if bad := _cidr_problem(v):
+        if bad := cidr_problem(v):
             raise ValueError(bad)
         prefix = parse_network(v).prefixlen
         check = _endpoint_subnet_problem if info.field_name == "private_endpoint_cidr" else _workspace_subnet_problem
@@ -159,7 +152,7 @@ class NetworkSpec(StrictModel):
     @field_validator("address_space")
     @classmethod
     def _address_space(cls, v: str) -> str:
-        if bad := _cidr_problem(v):
+        if bad := cidr_problem(v):
             raise ValueError(bad)
         prefix = parse_network(v).prefixlen
         lo, hi = VNET_PREFIX_RANGE
@@ -240,7 +233,7 @@ class TransitNetworkSpec(StrictModel):
                                     "give address_space to create a transit VNet, or both existing_vnet_id and existing_subnet_id"))
         if self.address_space is not None and any(existing):
             problems.append(Problem(("address_space",), "give address_space or existing_vnet_id/existing_subnet_id, not both"))
-        if self.address_space is not None and (bad := _cidr_problem(self.address_space)):
+        if self.address_space is not None and (bad := cidr_problem(self.address_space)):
             problems.append(Problem(("address_space",), bad))
         if self.existing_vnet_id is not None and not _ARM_VNET.fullmatch(self.existing_vnet_id):
             problems.append(Problem(("existing_vnet_id",), "not a virtual network resource id "

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from components.planning.addresses import parse_network
 from components.planning.naming import name_problems, plan_names, slug
 from components.spec.access import MAX_IP_ACCESS_VALUES
+from components.spec.base import cidr_problem
 from components.spec.errors import Problem
 from components.spec.tiers import TIER_FLOORS
 
@@ -136,7 +137,6 @@ def _firewall_outside_workspace(spec: EnvironmentSpec) -> list[Problem]:
 
 def _hub_ranges(hub: Any) -> list[tuple[int, ipaddress.IPv4Network]]:
     """The hub's address prefixes that parse, with their index (a bad one is its own error)."""
-    from components.spec.firewall import cidr_problem
 
     return [(i, parse_network(c)) for i, c in enumerate(hub.address_space) if cidr_problem(c) is None]
 

@@ -10,19 +10,12 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from components.planning.addresses import parse_network
-from components.spec.base import StrictModel
+from components.spec.base import StrictModel, cidr_problem
 from components.spec.errors import Problem, raise_problems
 
 # Workspace VNets are /16 to /24: a pool smaller than a /24 cannot hold one.
 MAX_POOL_PREFIX = 24
 
-
-def _cidr_problem(value: str) -> str | None:
-    try:
-        parse_network(value)
-    except ValueError as exc:
-        return f"{value!r} is not an IPv4 CIDR with its host bits clear ({exc})"
-    return None
 
 
 class StampingSpec(StrictModel):
@@ -40,7 +33,7 @@ class StampingSpec(StrictModel):
     def _pool(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        if bad := _cidr_problem(v):
+        if bad := cidr_problem(v):
             raise ValueError(bad)
         if (prefix := parse_network(v).prefixlen) > MAX_POOL_PREFIX:
             raise ValueError(f"/{prefix} is too small: a stamped workspace VNet needs at least a /{MAX_POOL_PREFIX}")
@@ -48,7 +41,7 @@ class StampingSpec(StrictModel):
 
     @model_validator(mode="after")
     def _reserved(self) -> StampingSpec:
-        problems = [Problem(("reserved", i), bad) for i, cidr in enumerate(self.reserved) if (bad := _cidr_problem(cidr))]
+        problems = [Problem(("reserved", i), bad) for i, cidr in enumerate(self.reserved) if (bad := cidr_problem(cidr))]
         if self.pool is not None and not problems:
             pool = parse_network(self.pool)
             for i, cidr in enumerate(self.reserved):

@@ -164,6 +164,11 @@ def _container_without_service(r: dict[str, Any]) -> None:
     r["name"] = f"{account}/{container}"
 
 
+def _misspelt_firewall_rule_field(r: dict[str, Any]) -> None:
+    rule = r["properties"]["ruleCollections"][0]["rules"][0]
+    rule["destinationPort"] = rule.pop("destinationPorts")  # one variant of a discriminated union, closed
+
+
 def _unknown_property(r: dict[str, Any]) -> None:
     r["properties"]["enableNoPublicIp"] = True  # a workspace parameter, not a property
 
@@ -177,6 +182,8 @@ def _unknown_property(r: dict[str, Any]) -> None:
     ("Microsoft.Databricks/workspaces", "dbw-bw-prod-weu", _unknown_property, "('enableNoPublicIp' was unexpected)"),
     ("Microsoft.OperationalInsights/workspaces", "log-bw-prod-weu", _sku_in_envelope, "('sku' was unexpected)"),
     ("Microsoft.Network/networkWatchers/flowLogs", "fl-", _identity_list, "identity/userAssignedIdentities"),
+    ("Microsoft.Network/firewallPolicies/ruleCollectionGroups", "rcg-databricks", _misspelt_firewall_rule_field,
+     "Additional properties are not allowed ('destinationPort'"),
     ("Microsoft.Storage/storageAccounts/blobServices/containers", "/default/curated", _container_without_service,
      "name: needs 3 segment(s)"),
 ])

@@ -466,7 +466,7 @@ def test_container_insights_reaches_the_scope_endpoint_and_nothing_new_opens(pro
     assert aks_subnet.inputs["addressPrefix"] == str(plan[AKS])
     assert aks_subnet.inputs["virtualNetworkName"] == spec.names.virtual_network  # the VNet every scope zone is linked to
     inputs = inputs_from_spec(spec, peered=("10.200.0.0/16",))
-    nics = {nic.name: nic for nic in inputs.endpoint_nics()}
+    nics = {nic.name: nic for nic in inputs.endpoint_nics}
     assert nics["monitor"].endpoint_class == "monitor" and nics["event-hub"].endpoint_class == "siem"
     assert nics["monitor"].subnet == str(plan[ENDPOINTS])
     assert flow(inputs, str(plan[AKS]), nics["monitor"], "443").access == "Allow"

@@ -321,6 +321,21 @@ def test_jump_host_extension_premise(exports: dict[str, Path], reports: dict[tup
         (f"{names.jump_host_vm}/AADSSHLoginForLinux", "Microsoft.Azure.ActiveDirectory", "AADSSHLoginForLinux")]
 
 
+def test_created_firewall_takes_threat_intel_from_its_policy(exports: dict[str, Path],
+                                                            reports: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """CKV_AZURE_216 on the all-features variant fails only on the created hub's firewall, which is managed by its
+    firewall policy (no classic rule collections) whose threat intelligence mode is Deny."""
+    resources = _template(exports, "all-features")
+    [firewall] = _of_type(resources, "Microsoft.Network/azureFirewalls")
+    failed = failures(reports["arm", "all-features"]).get("CKV_AZURE_216", set())
+    assert failed == {f"Microsoft.Network/azureFirewalls.{firewall['name']}"}
+    props = firewall["properties"]
+    assert not {"applicationRuleCollections", "networkRuleCollections", "natRuleCollections", "threatIntelMode"} & set(props)
+    [policy] = _of_type(resources, "Microsoft.Network/firewallPolicies")
+    assert props["firewallPolicy"]["id"].endswith(f"/Microsoft.Network/firewallPolicies/{policy['name']}")
+    assert policy["properties"]["threatIntelMode"] == "Deny"
+
+
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_flow_log_storage_premises(stack: str, exports: dict[str, Path],
                                    reports: dict[tuple[str, str], dict[str, Any]]) -> None:

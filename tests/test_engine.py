@@ -364,7 +364,7 @@ def test_wire_markers_are_unwrapped() -> None:
         (
             "azure-native:eventhub:NamespaceNetworkRuleSet",
             {"resourceGroupName": "rg-dev", "namespaceName": "evhns"},
-            f"{RG_ID}/providers/Microsoft.EventHub/namespaces/evhns/networkRuleSets/logical",
+            f"{RG_ID}/providers/Microsoft.EventHub/namespaces/evhns/networkRuleSets/default",  # the one name Azure gives it
         ),
         ("databricks:index:Cluster", {"clusterName": "c"}, "mock-logical"),
         ("pulumi:providers:databricks", {"host": "h"}, "mock-logical"),

@@ -39,7 +39,9 @@ Azure SQL over a private endpoint: with the Proxy connection policy a client nee
 which Microsoft recommends for private link, clients need "inbound communication to the VNET hosting the private
 endpoint to port range 1433 to 65535" and must choose Redirect explicitly on the server
 (https://learn.microsoft.com/azure/azure-sql/database/private-endpoint-overview, "Use Redirect connection policy with
-private endpoints"; the Default policy and the gateway on 1433:
+private endpoints", MicrosoftDocs/sql-docs azure-sql/database/private-endpoint-overview.md; the same section: "Existing
+private endpoints using Default connection policy shall be proxied i.e. they will use the Proxy connection policy with
+port 1433"; the policies and the gateway on 1433:
 https://learn.microsoft.com/azure/azure-sql/database/connectivity-architecture#connection-policy). The program
 leaves the server's policy at Default: the pinned pulumi-azure-native 3.29.0 has no resource for
 `Microsoft.Sql/servers/connectionPolicies`, so an operator may switch it to Redirect at any time outside the

@@ -11,7 +11,20 @@ Sources:
   (components/planning/nsg_rules.py: Sql 3306, Storage 443, EventHub 9093, AzureDatabricks 443/3306/8443-8451).
 - Regional Databricks assets (artifact, log and system-table storage, observability Event Hubs):
   https://learn.microsoft.com/azure/databricks/resources/ip-domain-region ("IP addresses and domains for Azure
-  Databricks services and assets"), table `DATABRICKS_REGIONAL_ENDPOINTS` below.
+  Databricks services and assets"), table `DATABRICKS_REGIONAL_ENDPOINTS` below. The Learn page's source is not
+  public; the westeurope entry matches, host for host, two transcriptions of it kept by Microsoft and Databricks:
+  microsoft/AzureTRE templates/workspace_services/databricks/terraform/databricks-udr.json (commit 9a989fb8,
+  Dec 2025: artifact primary and secondary, log storage, Event Hubs, metastore) and
+  databricks/terraform-databricks-examples examples/adb-exfiltration-protection/terraform.tfvars (commit b250b460,
+  Jul 2025: the same hosts plus system tables storage `ucstprdwesteu.dfs.core.windows.net`). Re-check against the
+  Learn page when adding a region.
+- Default Hive metastore: both transcriptions list, per region, Azure Database for MySQL hosts on 3306 (westeurope:
+  consolidated-westeurope-prod-metastore[-addl-1..3] and consolidated-westeuropec2-prod-metastore-0..3
+  .mysql.database.azure.com). The rule collection reaches them by the regional Sql tag, which covers Azure Database
+  for MySQL (https://learn.microsoft.com/azure/virtual-network/service-tags-overview), rather than by name: an
+  application rule carries only HTTP(S) and MSSQL, and FQDNs in a network rule need the policy's DNS proxy
+  ("You must enable DNS Proxy to use FQDNs in your network rules",
+  https://learn.microsoft.com/azure/firewall/fqdn-filtering-network-rules), which this toolkit does not enable.
 - AKS egress: https://learn.microsoft.com/azure/aks/outbound-rules-control-egress ("Outbound network and FQDN rules
   for AKS clusters", MicrosoftDocs/azure-aks-docs articles/aks/outbound-rules-control-egress.md) and the FQDN tag
   AzureKubernetesService (https://learn.microsoft.com/azure/aks/limit-egress-traffic).

@@ -320,10 +320,14 @@ def _ingress_cluster(spec: EnvironmentSpec) -> list[Problem]:
 
 
 def _aks_subnet_capacity(spec: EnvironmentSpec) -> list[Problem]:
-    """Azure CNI gives every node and every pod slot an address in the node subnet, and an upgrade surges one extra
-    node per pool (https://learn.microsoft.com/azure/aks/configure-azure-cni#plan-ip-addressing-for-your-cluster:
-    (nodes + 1) + (nodes + 1) * max pods per node); Azure keeps 5 addresses of every subnet. A subnet that cannot
-    hold the pools at their largest fails a scale-out or an upgrade, not the first `pulumi up`."""
+    """Azure CNI gives every node and every pod slot an address in the node subnet, and an upgrade surges extra nodes
+    per pool: "(number of nodes + max surge nodes) + ((number of nodes + max surge nodes) * maximum pods per node that
+    you configure)" (https://learn.microsoft.com/azure/aks/concepts-network-ip-address-planning, "IP address planning
+    for your AKS clusters", MicrosoftDocs/azure-aks-docs articles/aks/concepts-network-ip-address-planning.md; the
+    configure-azure-cni page no longer carries the formula and links there). The program sets no max surge, and AKS
+    "configures upgrades to surge with one extra node by default" (articles/aks/upgrade-aks-node-pools-rolling.md), so
+    each pool counts (nodes + 1) * (max pods + 1). Azure keeps 5 addresses of every subnet. A subnet that cannot hold
+    the pools at their largest fails a scale-out or an upgrade, not the first `pulumi up`."""
     ingress, prefix = spec.ingress, spec.network.subnets.aks_prefix_length
     if not ingress.enabled or ingress.cluster != "aks" or prefix is None:
         return []

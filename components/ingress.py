@@ -26,6 +26,7 @@ from components.planning.ingress import (
     tls_option_spec,
     traefik_values,
 )
+from components.planning.oauth2_proxy import APPS, BROWSER, PROXY_PREFIX, SECRET_DIR, Instance, proxy_args
 from components.spec.ingress import ConnectorSpec, IngressSpec, RouteSpec
 
 TRAEFIK_API = "traefik.io/v1alpha1"
@@ -39,6 +40,10 @@ SECURE_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem":
 # Pull on every start: the registry checks the pod's pull credentials each time, so no pod starts from a private
 # image that its node merely has cached.
 PULL_POLICY = "Always"
+# The forwardAuth middleware of each route auth: (oauth2-proxy instance, endpoint).
+FORWARD_AUTH = {"oauth2-sign-in": (BROWSER, "/"), "oauth2-bearer": (BROWSER, f"{PROXY_PREFIX}/auth"),
+                "oauth2-app": (APPS, f"{PROXY_PREFIX}/auth")}
+AUTH_MIDDLEWARE = {"oauth2": "oauth2-sign-in", "jwt": "oauth2-bearer", "app": "oauth2-app"}
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,7 @@ class IngressTier(pulumi.ComponentResource):
             self._connector(connector, apps, args, namespaces[apps])
         for route in spec.routes:
             self._route(route, connectors[route.backend], spec, ns, apps, traefik)
+        self._sign_in_routes(spec, ns, traefik)
 
         self.register_outputs({"namespaces": [ns, apps, CERT_MANAGER_NAMESPACE]})
 
@@ -190,55 +196,60 @@ class IngressTier(pulumi.ComponentResource):
             string_data={"client-secret": secrets.oauth2_client_secret, "cookie-secret": secrets.oauth2_cookie_secret},
             opts=self._opts(namespace),
         )
-        args = [
-            "--provider=oidc", f"--oidc-issuer-url={o.issuer_url}", f"--client-id={o.client_id}",
-            "--client-secret-file=/etc/oauth2-proxy/client-secret", "--cookie-secret-file=/etc/oauth2-proxy/cookie-secret",
-            f"--http-address=0.0.0.0:{OAUTH2_PROXY_PORT}", "--reverse-proxy=true", "--set-xauthrequest=true",
-            "--cookie-secure=true", "--cookie-httponly=true", "--cookie-samesite=lax", "--upstream=static://202",
-            "--skip-provider-button=true", "--silence-ping-logging=true",
-            *(f"--allowed-group={g}" for g in o.allowed_groups),
-            *(f"--email-domain={d}" for d in o.email_domains),
-        ]
-        if o.jwt_issuers:
-            args += ["--skip-jwt-bearer-tokens=true", *(f"--extra-jwt-issuers={i}={a}" for i, a in o.jwt_issuers)]
-        labels = dict(OAUTH2_PROXY)
-        k8s.apps.v1.Deployment(
-            f"{self._name}-oauth2-proxy",
-            metadata={"name": "oauth2-proxy", "namespace": ns, "labels": labels},
-            spec={
-                "replicas": spec.replicas,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": SECURE_POD,
-                        "containers": [{
-                            "name": "oauth2-proxy", "image": o.image, "imagePullPolicy": PULL_POLICY, "args": args,
-                            "ports": [{"name": "http", "containerPort": OAUTH2_PROXY_PORT}],
-                            "securityContext": SECURE_CONTAINER,
-                            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
-                            "readinessProbe": {"httpGet": {"path": "/ping", "port": OAUTH2_PROXY_PORT}},
-                            "livenessProbe": {"httpGet": {"path": "/ping", "port": OAUTH2_PROXY_PORT}},
-                            "volumeMounts": [{"name": "secrets", "mountPath": "/etc/oauth2-proxy", "readOnly": True}],
-                        }],
-                        "volumes": [{"name": "secrets", "secret": {"secretName": "oauth2-proxy", "defaultMode": 0o400}}],
+        browser_hosts = sorted({r.host for r in spec.routes if r.auth == "oauth2"})
+        instances: list[tuple[str, Instance, list[str]]] = [
+            (BROWSER, "browser", proxy_args(o, "browser", port=OAUTH2_PROXY_PORT, hosts=browser_hosts))]
+        if any(r.auth == "app" for r in spec.routes):
+            instances.append((APPS, "apps", proxy_args(o, "apps", port=OAUTH2_PROXY_PORT)))
+        for name, instance, args in instances:
+            labels = {**OAUTH2_PROXY, "app.kubernetes.io/instance": instance}
+            k8s.apps.v1.Deployment(
+                f"{self._name}-{name}",
+                metadata={"name": name, "namespace": ns, "labels": labels},
+                spec={
+                    "replicas": spec.replicas,
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "automountServiceAccountToken": False,
+                            "securityContext": SECURE_POD,
+                            "containers": [{
+                                "name": "oauth2-proxy", "image": o.image, "imagePullPolicy": PULL_POLICY, "args": args,
+                                "ports": [{"name": "http", "containerPort": OAUTH2_PROXY_PORT}],
+                                "securityContext": SECURE_CONTAINER,
+                                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+                                "readinessProbe": {"httpGet": {"path": "/ping", "port": OAUTH2_PROXY_PORT}},
+                                "livenessProbe": {"httpGet": {"path": "/ping", "port": OAUTH2_PROXY_PORT}},
+                                "volumeMounts": [{"name": "secrets", "mountPath": SECRET_DIR, "readOnly": True}],
+                            }],
+                            "volumes": [{"name": "secrets", "secret": {"secretName": "oauth2-proxy", "defaultMode": 0o400}}],
+                        },
                     },
                 },
-            },
-            opts=self._opts(secret, namespace),
-        )
-        k8s.core.v1.Service(
-            f"{self._name}-oauth2-proxy-svc",
-            metadata={"name": "oauth2-proxy", "namespace": ns, "labels": labels},
-            spec={"selector": labels, "ports": [{"name": "http", "port": OAUTH2_PROXY_PORT, "targetPort": OAUTH2_PROXY_PORT}]},
-            opts=self._opts(namespace),
-        )
-        self._custom("forward-auth", TRAEFIK_API, "Middleware", ns, "oauth2-forward-auth", {"forwardAuth": {
-            "address": f"http://oauth2-proxy.{ns}.svc.cluster.local:{OAUTH2_PROXY_PORT}/oauth2/auth",
-            "trustForwardHeader": False,
-            "authResponseHeaders": ["X-Auth-Request-User", "X-Auth-Request-Email", "Authorization"],
-        }}, traefik)
+                opts=self._opts(secret, namespace),
+            )
+            k8s.core.v1.Service(
+                f"{self._name}-{name}-svc",
+                metadata={"name": name, "namespace": ns, "labels": labels},
+                spec={"selector": labels, "ports": [{"name": "http", "port": OAUTH2_PROXY_PORT, "targetPort": OAUTH2_PROXY_PORT}]},
+                opts=self._opts(namespace),
+            )
+        # Traefik's forwardAuth passes a 2xx on and returns any other answer of the auth server to the client
+        # (https://doc.traefik.io/traefik/v3.3/reference/routing-configuration/http/middlewares/forwardauth/).
+        # Browser routes ask oauth2-proxy's `/`: signed in, the static upstream answers 202; not signed in, it answers
+        # with the redirect to Entra ID (oauth2-proxy docs/docs/configuration/integration.md, "ForwardAuth with static
+        # upstreams configuration"; oauthproxy.go Proxy). Bearer routes ask `/oauth2/auth`, which answers 202 or 401 and
+        # never redirects an API client (oauthproxy.go AuthOnly). trustForwardHeader stays off: Traefik sets the
+        # X-Forwarded-* headers oauth2-proxy reads itself, so a client cannot forge the host it is redirected to.
+        for key, (service, path) in FORWARD_AUTH.items():
+            if service == APPS and len(instances) == 1:
+                continue
+            self._custom(f"forward-auth-{key}", TRAEFIK_API, "Middleware", ns, key, {"forwardAuth": {
+                "address": f"http://{service}.{ns}.svc.cluster.local:{OAUTH2_PROXY_PORT}{path}",
+                "trustForwardHeader": False,
+                "authResponseHeaders": ["X-Auth-Request-User", "X-Auth-Request-Email"],
+            }}, traefik)
 
     def _connector(self, c: ConnectorSpec, apps: str, args: IngressTierArgs, namespace: pulumi.Resource) -> None:
         labels = app_labels(c.name)
@@ -322,6 +333,33 @@ class IngressTier(pulumi.ComponentResource):
             opts=self._opts(namespace),
         )
 
+    def _sign_in_routes(self, spec: IngressSpec, ns: str, traefik: pulumi.Resource) -> None:
+        """`/oauth2/` on every host with a browser route goes to oauth2-proxy itself: the sign-in start, Entra ID's
+        callback (--redirect-url /oauth2/callback on the request's host) and sign-out (oauth2-proxy docs/docs/
+        configuration/integration.md routes `Host(...) && PathPrefix(`/oauth2/`)` to oauth2-proxy for each service host).
+        It carries the host's allowlist and certificate; its priority puts it above the host's routes."""
+        first: dict[str, RouteSpec] = {}
+        for r in spec.routes:
+            if r.auth == "oauth2":
+                first.setdefault(r.host, r)
+        for host, route in first.items():
+            on_host = [r for r in spec.routes if r.host == host]
+            middlewares = [{"name": "security-headers", "namespace": ns}]
+            if all(r.allow_cidrs for r in on_host):
+                middlewares.insert(0, {"name": f"{route.name}-allowlist", "namespace": ns})
+            tls: dict[str, object] = {"secretName": f"{route.name}-tls"}
+            if route.client_mtls and route.client_ca_secret:
+                tls["options"] = {"name": f"{route.name}-mtls", "namespace": ns}
+            self._custom(f"route-{route.name}-oauth2", TRAEFIK_API, "IngressRoute", ns, f"{route.name}-oauth2", {
+                "entryPoints": ["websecure"],
+                "routes": [{
+                    "match": f"Host(`{host}`) && PathPrefix(`{PROXY_PREFIX}/`)", "kind": "Rule", "priority": 100000,
+                    "middlewares": middlewares,
+                    "services": [{"name": BROWSER, "namespace": ns, "port": OAUTH2_PROXY_PORT, "scheme": "http"}],
+                }],
+                "tls": tls,
+            }, traefik)
+
     def _route(self, route: RouteSpec, c: ConnectorSpec, spec: IngressSpec, ns: str, apps: str, traefik: pulumi.Resource) -> None:
         key = route.name
         issuer = (ACME_ISSUER, "Issuer") if route.certificate_issuer == "acme" else (PRIVATE_CA_ISSUER, "ClusterIssuer")
@@ -332,7 +370,7 @@ class IngressTier(pulumi.ComponentResource):
             self._custom(f"allow-{key}", TRAEFIK_API, "Middleware", ns, f"{key}-allowlist",
                          {"ipAllowList": {"sourceRange": list(route.allow_cidrs)}}, traefik)
             middlewares.insert(0, {"name": f"{key}-allowlist", "namespace": ns})
-        middlewares.append({"name": "oauth2-forward-auth", "namespace": ns})
+        middlewares.append({"name": AUTH_MIDDLEWARE[route.auth], "namespace": ns})
         tls: dict[str, object] = {"secretName": cert_secret}
         if route.client_mtls and route.client_ca_secret:
             self._custom(f"tls-{key}", TRAEFIK_API, "TLSOption", ns, f"{key}-mtls", tls_option_spec(route.client_ca_secret), traefik)

@@ -28,6 +28,7 @@ from components.spec.ingress import AksSpec, ConnectorSpec, IngressSpec, OAuth2P
 SECURITY_SCRIPTS = "/Volumes/platform/security/init-scripts"
 TENANT_ISSUER = "https://login.microsoftonline.com/5b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d10/v2.0"
 CORPORATE = "10.200.0.0/16"
+CONNECTORS_API = "2c1d0e9f-8a7b-4c6d-9e5f-1a2b3c4d5e6f"  # the connectors API's application (client) id
 # The regional hub (connectivity subscription) whose Azure Firewall is prod's next hop to the Internet.
 HUB_RG = "/subscriptions/3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a/resourceGroups/rg-connectivity-hub-weu"
 HUB_RANGE = "10.0.0.0/22"  # on-premises clients over ExpressRoute
@@ -109,7 +110,11 @@ def build() -> EnvironmentSpec:
                 issuer_url=TENANT_ISSUER,
                 client_id="7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c20",
                 allowed_groups=("3f2b8c1e-6d4a-4e8f-9a1b-2c3d4e5f6a70",),
-                jwt_issuers=((TENANT_ISSUER, "api://brickwall-connectors"),),
+                # The connectors' API registration: v2.0 access tokens carry its application id as `aud`.
+                api_client_id=CONNECTORS_API,
+                jwt_issuers=((TENANT_ISSUER, CONNECTORS_API),),
+                # The partner's daemon calls the jobs route with app-only tokens (client credentials) holding this role.
+                app_roles=("Jobs.Submit",),
             ),
             connectors=(
                 ConnectorSpec(name="sql-gateway", image="brickwallacr.azurecr.io/sql-gateway:1.4.2", port=8443),
@@ -120,7 +125,7 @@ def build() -> EnvironmentSpec:
                 RouteSpec(name="sql", host="sql.data.contoso.com", path="/", backend="sql-gateway",
                           allow_cidrs=(CORPORATE,)),
                 RouteSpec(name="jobs", host="jobs.data.contoso.com", path="/api/2.1/jobs", backend="jobs-api",
-                          auth="jwt", allow_cidrs=("10.200.10.0/24",), client_mtls=True,
+                          auth="app", allow_cidrs=("10.200.10.0/24",), client_mtls=True,
                           client_ca_secret="partner-client-ca"),
             ),
         ),

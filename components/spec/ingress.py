@@ -157,9 +157,31 @@ def _no_local_disk(vm_size: str) -> bool:
     return m is not None and int(m.group(2)) >= 4 and "d" not in m.group(1)
 
 
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Entra ID's issuers: v2.0 tokens carry `iss` https://login.microsoftonline.com/<tenant>/v2.0, v1.0 tokens
+# https://sts.windows.net/<tenant>/ (MicrosoftDocs/entra-docs docs/identity-platform/access-token-claims-reference.md, `iss`).
+_ENTRA_V2 = re.compile(r"https://login\.microsoftonline\.com/([^/]+)/v2\.0")
+_ENTRA_V1 = re.compile(r"https://sts\.windows\.net/([^/]+)/")
+
+
+def _entra_version(issuer: str) -> str | None:
+    """'2.0' or '1.0' for an Entra ID tenant issuer, '?' for another Entra URL, None for a non-Entra issuer."""
+    for version, pattern in (("2.0", _ENTRA_V2), ("1.0", _ENTRA_V1)):
+        m = pattern.fullmatch(issuer)
+        if m and _GUID.fullmatch(m.group(1)):
+            return version
+    host = issuer.split("/")[2] if issuer.count("/") >= 2 else ""
+    return "?" if host in ("login.microsoftonline.com", "sts.windows.net") else None
+
+
 class OAuth2ProxySpec(StrictModel):
     """oauth2-proxy: browser sign-in (OIDC) and bearer-JWT validation for routes, as Traefik forward auth.
-    Its client and cookie secrets come from stack config as Pulumi secrets."""
+    Its client and cookie secrets come from stack config as Pulumi secrets.
+
+    With Entra ID: `issuer_url` is the tenant's v2.0 issuer, `client_id` the web app registration that signs browser
+    users in, `allowed_groups` group object ids (the `groups` claim), `api_client_id` the protected API's application
+    (client) id, which v2.0 access tokens carry as `aud`, and `app_roles` the API's app roles that admit app-only
+    tokens on `app` routes (the `roles` claim)."""
 
     issuer_url: str
     client_id: str
@@ -167,6 +189,8 @@ class OAuth2ProxySpec(StrictModel):
     email_domains: tuple[str, ...] = ()
     # Extra issuers whose bearer JWTs are accepted on "jwt" routes: (issuer URL, audience).
     jwt_issuers: tuple[tuple[str, str], ...] = ()
+    api_client_id: str | None = None
+    app_roles: tuple[str, ...] = ()
     image: str = "quay.io/oauth2-proxy/oauth2-proxy:v7.12.0"
 
     @field_validator("issuer_url")
@@ -179,16 +203,70 @@ class OAuth2ProxySpec(StrictModel):
     @model_validator(mode="after")
     def _who(self) -> OAuth2ProxySpec:
         problems = []
+        entra = _entra_version(self.issuer_url)
+        if entra is not None and entra != "2.0":
+            # oauth2-proxy discovers the issuer and go-oidc refuses a discovery document whose `issuer` differs from the
+            # configured URL (coreos/go-oidc oidc/oidc.go NewProvider, "issuer did not match"): `common` and
+            # `organizations` publish a `{tenantid}` template. Browser sign-in uses the v2.0 endpoints.
+            problems.append(Problem(("issuer_url",), "an Entra ID issuer is the tenant's v2.0 issuer: "
+                                                     "https://login.microsoftonline.com/<tenant id>/v2.0"))
+        if entra is not None:
+            # Entra application (client) ids and group object ids are GUIDs (access-token-claims-reference.md: `aud`
+            # in v2.0 is the API's client id, `groups` a JSON array of GUIDs).
+            ids: list[tuple[str, str]] = [("client_id", self.client_id)]
+            if self.api_client_id is not None:
+                ids.append(("api_client_id", self.api_client_id))
+            for field, value in ids:
+                if not _GUID.fullmatch(value):
+                    problems.append(Problem((field,), "an Entra application (client) id: a lowercase GUID"))
+            problems += [Problem(("allowed_groups", i), "an Entra group object id (the groups claim holds GUIDs)")
+                         for i, g in enumerate(self.allowed_groups) if not _GUID.fullmatch(g)]
         if not self.allowed_groups and not self.email_domains:
             problems.append(Problem(("allowed_groups",), "name the allowed groups or email domains; otherwise any account of the issuer gets in"))
         if "*" in self.email_domains:
             problems.append(Problem(("email_domains",), "'*' admits every account of the issuer; name the domains"))
+        if self.email_domains and self.jwt_issuers:
+            # A bearer session's email is the token's `email` claim or else `sub` (pkg/apis/middleware/session.go:39-41,
+            # providers/oidc.go:210-213), and access tokens carry no email by default: named email domains would
+            # refuse every bearer token (oauthproxy.go getAuthenticatedSession, validator.go).
+            problems.append(Problem(("email_domains",), "bearer tokens (jwt_issuers) carry no email claim, so named email "
+                                                        "domains refuse them all; authorise by allowed_groups instead"))
+        # pflag reads --allowed-group, --email-domain and --extra-jwt-issuers as comma-separated lists
+        # (spf13/pflag string_slice.go readAsCSV): a comma would split one value into two.
+        for field, values in (("allowed_groups", self.allowed_groups), ("email_domains", self.email_domains),
+                              ("app_roles", self.app_roles)):
+            problems += [Problem((field, i), "no commas or white space (oauth2-proxy splits list flags at commas)")
+                         for i, v in enumerate(values) if not v or re.search(r"[,\s]", v)]
         for i, (issuer, audience) in enumerate(self.jwt_issuers):
-            if not issuer.startswith("https://") or not audience:
-                problems.append(Problem(("jwt_issuers", i), "an (https:// issuer, audience) pair"))
+            problems += [Problem(("jwt_issuers", i, j), m) for j, m in _jwt_issuer_problems(issuer, audience, self.api_client_id)]
         if problems:
             raise_problems(problems)
         return self
+
+
+def _jwt_issuer_problems(issuer: str, audience: str, api_client_id: str | None) -> list[tuple[int, str]]:
+    """(0 issuer | 1 audience, reason) for one --extra-jwt-issuers pair."""
+    # oauth2-proxy splits `issuer=audience` at the first `=` (pkg/validation/options.go:129-141).
+    if not re.fullmatch(r"https://[^\s/=,]+(/[^\s=,]*)?", issuer):
+        return [(0, "an https:// issuer URL without '=' or ',' (oauth2-proxy reads issuer=audience)")]
+    if not audience or re.search(r"[\s,]", audience):
+        return [(1, "the audience the tokens carry, without ',' or white space")]
+    version = _entra_version(issuer)
+    if version is None:
+        return []
+    if version == "?":
+        return [(0, "an Entra ID tenant issuer: https://login.microsoftonline.com/<tenant id>/v2.0")]
+    # v2.0 access tokens: `aud` is always the API's client id; v1.0: the client id or the App ID URI requested
+    # (access-token-claims-reference.md, `aud`). The default App ID URI is api://<application id>.
+    if api_client_id is not None and audience not in (
+            expected := (api_client_id,) if version == "2.0" else (api_client_id, f"api://{api_client_id}")):
+        return [(1, f"Entra v{version} access tokens carry {' or '.join(expected)} (api_client_id) as aud")]
+    if version == "2.0" and not _GUID.fullmatch(audience):
+        return [(1, "Entra v2.0 access tokens carry the API's application (client) id as aud: a GUID, never an api:// URI")]
+    m = re.fullmatch(r"api://(.+)", audience)
+    if version == "1.0" and not _GUID.fullmatch(audience) and not (m and _GUID.fullmatch(m.group(1))):
+        return [(1, "Entra v1.0 access tokens carry the API's client id or its App ID URI api://<application id> as aud")]
+    return []
 
 
 class ConnectorSpec(StrictModel):
@@ -211,7 +289,9 @@ class RouteSpec(StrictModel):
     path: str = "/"
     match: Literal["Exact", "Prefix"] = "Prefix"
     backend: str  # a connector's name
-    auth: Literal["oauth2", "jwt"] = "oauth2"
+    # oauth2: browser users signed in through the issuer, by group; jwt: users' bearer tokens, by group; app: app-only
+    # bearer tokens (client credentials), by app role.
+    auth: Literal["oauth2", "jwt", "app"] = "oauth2"
     # Source addresses allowed on this route (Traefik IPAllowList); empty allows any source that reaches the LB.
     allow_cidrs: tuple[str, ...] = ()
     tls: bool = True

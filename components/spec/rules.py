@@ -377,6 +377,11 @@ def _ingress_routes(spec: EnvironmentSpec) -> list[Problem]:
             problems.append(Problem((*path, "auth"), f"{route.auth} routes are checked by oauth2-proxy: configure ingress.oauth2_proxy"))
         elif route.auth == "jwt" and not ingress.oauth2_proxy.jwt_issuers:
             problems.append(Problem((*path, "auth"), "jwt routes need ingress.oauth2_proxy.jwt_issuers"))
+        elif route.auth == "app" and (not getattr(ingress.oauth2_proxy, "api_client_id", None)
+                                      or not getattr(ingress.oauth2_proxy, "app_roles", ())):
+            # App-only tokens are checked by their `aud` (the API's application id) and admitted by app role
+            # (components/planning/oauth2_proxy.py).
+            problems.append(Problem((*path, "auth"), "app routes need ingress.oauth2_proxy.api_client_id and app_roles"))
         if route.certificate_issuer == "acme":
             if ingress.acme_email is None:
                 problems.append(Problem((*path, "certificate_issuer"), "ACME certificates need ingress.acme_email"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stacks
 from brickwall.engine import Recording, Secret
+from components.ingress import AUTH_MIDDLEWARE
 from components.planning.ingress import CERT_MANAGER_CHART, CERT_MANAGER_NAMESPACE, TRAEFIK_CHART, network_policies, tier_layout
 from components.spec import EnvironmentSpec
 
@@ -124,7 +125,8 @@ def test_tls_options_and_routes(prod: Recording) -> None:
     assert options["default"]["minVersion"] == "VersionTLS12" and options["default"]["sniStrict"] is True
     assert options["jobs-mtls"]["clientAuth"] == {"secretNames": ["partner-client-ca"], "clientAuthType": "RequireAndVerifyClientCert"}
     routes = {name: r.inputs["spec"] for (_, name), r in by_name(prod, ROUTE).items()}  # type: ignore[attr-defined]
-    assert set(routes) == {"sql", "jobs"}
+    # Each route, and `/oauth2/` to oauth2-proxy on the host of the browser route (tests/test_oauth2_proxy.py).
+    assert set(routes) == {"sql", "jobs", "sql-oauth2"}
     spec = stacks.load("prod").ingress
     for route in spec.routes:
         r = routes[route.name]
@@ -133,7 +135,7 @@ def test_tls_options_and_routes(prod: Recording) -> None:
         rule = r["routes"][0]
         assert rule["match"] == f"Host(`{route.host}`) && PathPrefix(`{route.path}`)"
         names = [m["name"] for m in rule["middlewares"]]
-        assert names == [f"{route.name}-allowlist", "security-headers", "oauth2-forward-auth"]
+        assert names == [f"{route.name}-allowlist", "security-headers", AUTH_MIDDLEWARE[route.auth]]
         svc = rule["services"][0]
         assert svc["scheme"] == "https" and svc["serversTransport"] == f"{route.name}-upstream"
     assert routes["jobs"]["tls"]["options"] == {"name": "jobs-mtls", "namespace": "ingress"}
@@ -142,7 +144,7 @@ def test_tls_options_and_routes(prod: Recording) -> None:
     assert "certificatesSecrets" in transports["jobs-upstream"] and "certificatesSecrets" not in transports["sql-upstream"]
     middlewares = {name: r.inputs["spec"] for (_, name), r in by_name(prod, MIDDLEWARE).items()}  # type: ignore[attr-defined]
     assert middlewares["sql-allowlist"] == {"ipAllowList": {"sourceRange": ["10.200.0.0/16"]}}
-    assert middlewares["oauth2-forward-auth"]["forwardAuth"]["trustForwardHeader"] is False
+    assert all(middlewares[m]["forwardAuth"]["trustForwardHeader"] is False for m in ("oauth2-sign-in", "oauth2-bearer", "oauth2-app"))
 
 
 def test_short_lived_certificates_by_automation(prod: Recording) -> None:

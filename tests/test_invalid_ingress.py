@@ -43,6 +43,8 @@ HOST_REASON = "a lowercase DNS name such as api.example.com"
 PATH_REASON = "an absolute path of letters, digits and . _ ~ - / (no regex, no '..')"
 LABEL_REASON = "a DNS label: 1-63 lowercase letters"
 TENANT_ISSUER = "https://login.microsoftonline.com/5b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d10/v2.0"
+V1_ISSUER = "https://sts.windows.net/5b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d10/"
+API = "2c1d0e9f-8a7b-4c6d-9e5f-1a2b3c4d5e6f"  # prod's connectors API (api_client_id)
 KUBECONFIG = "apiVersion: v1\nkind: Config\n"
 
 
@@ -127,11 +129,45 @@ CASES: list[IngressCase] = [
     IngressCase("path-with-regex-anchor", "dev-ingress", {f"{R1}.path": "/api/2.1/jobs$"}, ((f"{R1}.path", PATH_REASON),)),
     IngressCase("path-with-double-slash", "prod", {f"{R1}.path": "/api//jobs"}, ((f"{R1}.path", PATH_REASON),)),
     # --- oauth2-proxy ---------------------------------------------------------------------------------------------------
-    IngressCase("jwt-route-without-jwt-issuers", "prod", {f"{OAUTH}.jwt_issuers": []},
+    IngressCase("jwt-route-without-jwt-issuers", "prod", {f"{R1}.auth": "jwt", f"{OAUTH}.jwt_issuers": []},
                 ((f"{R1}.auth", "jwt routes need ingress.oauth2_proxy.jwt_issuers"),)),
     IngressCase("routes-without-oauth2-proxy", "prod", {OAUTH: None},
                 ((f"{R0}.auth", "oauth2 routes are checked by oauth2-proxy: configure ingress.oauth2_proxy"),
-                 (f"{R1}.auth", "jwt routes are checked by oauth2-proxy"))),
+                 (f"{R1}.auth", "app routes are checked by oauth2-proxy"))),
+    IngressCase("app-route-without-api-or-roles", "prod", {f"{OAUTH}.app_roles": [], f"{OAUTH}.api_client_id": None,
+                                                           f"{OAUTH}.jwt_issuers": []},
+                ((f"{R1}.auth", "app routes need ingress.oauth2_proxy.api_client_id and app_roles"),)),
+    # oauth2-proxy configurations that would not start, or would refuse every token, each at its field.
+    IngressCase("oauth2-audiences-entra-does-not-issue", "prod",
+                {f"{OAUTH}.jwt_issuers": [[TENANT_ISSUER, "api://brickwall-connectors"], [TENANT_ISSUER, "connectors"],
+                                          [TENANT_ISSUER, "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"],
+                                          [V1_ISSUER, "api://brickwall-connectors"], [V1_ISSUER, f"api://{API}"],
+                                          ["https://login.microsoftonline.com/common/v2.0", API]]},
+                ((f"{OAUTH}.jwt_issuers.0.1", "carry 2c1d0e9f-8a7b-4c6d-9e5f-1a2b3c4d5e6f (api_client_id) as aud"),
+                 (f"{OAUTH}.jwt_issuers.1.1", "as aud"), (f"{OAUTH}.jwt_issuers.2.1", "as aud"),
+                 (f"{OAUTH}.jwt_issuers.3.1", f"{API} or api://{API} (api_client_id)"),
+                 (f"{OAUTH}.jwt_issuers.5.0", "an Entra ID tenant issuer"))),
+    IngressCase("oauth2-audiences-without-api-client-id", "dev-ingress",
+                {f"{OAUTH}.api_client_id": None, f"{R1}.auth": "jwt",
+                 f"{OAUTH}.jwt_issuers": [[TENANT_ISSUER, "api://brickwall-connectors"], [V1_ISSUER, "api://brickwall-connectors"],
+                                          [V1_ISSUER, f"api://{API}"], [TENANT_ISSUER, API]]},
+                ((f"{OAUTH}.jwt_issuers.0.1", "a GUID, never an api:// URI"),
+                 (f"{OAUTH}.jwt_issuers.1.1", "App ID URI api://<application id>"))),
+    IngressCase("oauth2-entra-ids-not-guids", "prod",
+                {f"{OAUTH}.client_id": "brickwall-web", f"{OAUTH}.api_client_id": "API", f"{OAUTH}.allowed_groups": ["Data Engineers"]},
+                ((f"{OAUTH}.client_id", "a lowercase GUID"), (f"{OAUTH}.api_client_id", "a lowercase GUID"),
+                 (f"{OAUTH}.allowed_groups.0", "the groups claim holds GUIDs"),
+                 (f"{OAUTH}.allowed_groups.0", "no commas or white space"))),
+    IngressCase("oauth2-entra-common-issuer", "prod", {f"{OAUTH}.issuer_url": "https://login.microsoftonline.com/common/v2.0"},
+                ((f"{OAUTH}.issuer_url", "the tenant's v2.0 issuer"),)),
+    IngressCase("oauth2-entra-v1-issuer-for-sign-in", "prod", {f"{OAUTH}.issuer_url": V1_ISSUER},
+                ((f"{OAUTH}.issuer_url", "the tenant's v2.0 issuer"),)),
+    IngressCase("oauth2-email-domains-refuse-bearer-tokens", "prod", {f"{OAUTH}.email_domains": ["contoso.com"]},
+                ((f"{OAUTH}.email_domains", "bearer tokens (jwt_issuers) carry no email claim"),)),
+    IngressCase("oauth2-list-values-with-commas", "prod",
+                {f"{OAUTH}.app_roles": ["Jobs.Submit,Jobs.Admin", ""], f"{OAUTH}.jwt_issuers": [[TENANT_ISSUER + "?a=b", API]]},
+                ((f"{OAUTH}.app_roles.0", "no commas"), (f"{OAUTH}.app_roles.1", "no commas"),
+                 (f"{OAUTH}.jwt_issuers.0.0", "without '=' or ','"))),
     IngressCase("oauth2-issuer-not-https", "prod", {f"{OAUTH}.issuer_url": TENANT_ISSUER.replace("https://", "http://")},
                 ((f"{OAUTH}.issuer_url", "an https:// issuer URL"),)),
     IngressCase("oauth2-without-groups-or-email-domains", "prod", {f"{OAUTH}.allowed_groups": []},
@@ -141,8 +177,8 @@ CASES: list[IngressCase] = [
     IngressCase("oauth2-jwt-issuer-not-https-and-no-audience", "prod",
                 {f"{OAUTH}.jwt_issuers": [[TENANT_ISSUER, "api://brickwall-connectors"], ["http://sts.contoso.com", "api://x"],
                                           [TENANT_ISSUER, ""]]},
-                ((f"{OAUTH}.jwt_issuers.1", "an (https:// issuer, audience) pair"),
-                 (f"{OAUTH}.jwt_issuers.2", "an (https:// issuer, audience) pair"))),
+                ((f"{OAUTH}.jwt_issuers.0.1", "as aud"), (f"{OAUTH}.jwt_issuers.1.0", "an https:// issuer URL"),
+                 (f"{OAUTH}.jwt_issuers.2.1", "the audience the tokens carry"))),
     IngressCase("oauth2-missing-client-id", "prod", {f"{OAUTH}.client_id": DELETE},
                 ((f"{OAUTH}.client_id", "Field required"),)),
     # --- certificates ---------------------------------------------------------------------------------------------------
@@ -248,7 +284,7 @@ CASES: list[IngressCase] = [
     # The tier-wide checks of IngressSpec, all at once, beside an invalid network section.
     IngressCase("tier-wide-problems-beside-bad-network", "dev-ingress",
                 {"ingress.apps_namespace": "ingress", f"{R1}.name": "sql", f"{R0}.backend": "sql-gw",
-                 f"{OAUTH}.jwt_issuers": [], "ingress.cluster": "existing", "ingress.routes.0.certificate_issuer": "acme",
+                 f"{OAUTH}.jwt_issuers": [], f"{R1}.auth": "jwt", "ingress.cluster": "existing", "ingress.routes.0.certificate_issuer": "acme",
                  "network.egress.mode": "proxy"},
                 (("ingress.apps_namespace", "apps run in their own namespace"), (f"{R1}.name", "route 'sql' appears twice"),
                  (f"{R0}.backend", "unknown connector 'sql-gw'"), (f"{R1}.auth", "jwt_issuers"),

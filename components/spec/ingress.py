@@ -237,8 +237,10 @@ class OAuth2ProxySpec(StrictModel):
                               ("app_roles", self.app_roles)):
             problems += [Problem((field, i), "no commas or white space (oauth2-proxy splits list flags at commas)")
                          for i, v in enumerate(values) if not v or re.search(r"[,\s]", v)]
+        # An api_client_id that is not a GUID is reported above; audiences are then judged on their own.
+        api = self.api_client_id if self.api_client_id and _GUID.fullmatch(self.api_client_id) else None
         for i, (issuer, audience) in enumerate(self.jwt_issuers):
-            problems += [Problem(("jwt_issuers", i, j), m) for j, m in _jwt_issuer_problems(issuer, audience, self.api_client_id)]
+            problems += [Problem(("jwt_issuers", i, j), m) for j, m in _jwt_issuer_problems(issuer, audience, api)]
         if problems:
             raise_problems(problems)
         return self

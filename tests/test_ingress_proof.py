@@ -52,18 +52,20 @@ def intended_flows() -> set[Flow]:
     spec = stacks.load("prod")
     api = str(spec.network.plan["aks"])  # the private API server answers in the AKS subnet
     endpoints = str(spec.network.plan["private_endpoints"])
-    traefik, proxy, cert_manager = "ingress/traefik", "ingress/oauth2-proxy", "cert-manager/cert-manager"
+    traefik, cert_manager = "ingress/traefik", "cert-manager/cert-manager"
+    # The browser instance, and the app-role instance for prod's `app` route: Traefik asks them, they ask Entra ID.
+    proxies = ["ingress/oauth2-proxy", "ingress/oauth2-proxy-apps"]
     connectors = [f"{spec.ingress.apps_namespace}/{c.name}" for c in spec.ingress.connectors]
     flows = {
         # Corporate clients (the routes' allowlists; 10.200.10.0/24 lies inside 10.200.0.0/16) reach TLS only.
         Flow("10.200.0.0/16", traefik, "TCP/8443"),
-        Flow(traefik, api, "TCP/443"), Flow(traefik, proxy, "TCP/4180"),
+        Flow(traefik, api, "TCP/443"), *(Flow(traefik, proxy, "TCP/4180") for proxy in proxies),
         Flow(cert_manager, api, "TCP/443"), Flow(api, cert_manager, "TCP/10250"),
     }
     flows |= {Flow(traefik, c, "TCP/8443") for c in connectors}
     flows |= {Flow(c, endpoints, "TCP/443") for c in connectors}
-    flows |= {Flow(proxy, dst, "TCP/443") for dst in public_internet()}
-    flows |= {Flow(pod, DNS, port) for pod in (traefik, proxy, cert_manager, *connectors) for port in ("TCP/53", "UDP/53")}
+    flows |= {Flow(proxy, dst, "TCP/443") for proxy in proxies for dst in public_internet()}
+    flows |= {Flow(pod, DNS, port) for pod in (traefik, *proxies, cert_manager, *connectors) for port in ("TCP/53", "UDP/53")}
     return flows
 
 

@@ -10,6 +10,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 import stacks
 from brickwall.engine import Recording, Secret
@@ -198,3 +201,33 @@ def test_entra_tokens_are_judged_as_the_rendered_flags_say(prod: Recording, entr
     # A token that is not yet valid is accepted within go-oidc's five minutes' leeway, not beyond.
     assert users.auth(_token(key, now, groups=[GROUP], nbf=int(now) + 200), now) == 202
     assert users.auth(_token(key, now, groups=[GROUP], nbf=int(now) + 400), now) == 401
+
+
+_GUIDS = st.uuids().map(str)
+_WORDS = st.sampled_from(["contoso.com", "Data Engineers", "a,b", "", "*", "Jobs.Submit", "api://x", "platform", "x=y"])
+_ISSUERS = st.sampled_from([ISSUER, f"https://sts.windows.net/{TENANT}/", "https://login.microsoftonline.com/common/v2.0",
+                            "https://token.actions.githubusercontent.com", "https://idp.contoso.com/realms/a=b"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(issuer=_ISSUERS, client_id=st.one_of(_GUIDS, _WORDS), groups=st.lists(st.one_of(_GUIDS, _WORDS), max_size=3),
+       domains=st.lists(_WORDS, max_size=2), api=st.one_of(st.none(), _GUIDS, _WORDS),
+       pairs=st.lists(st.tuples(_ISSUERS, st.one_of(_GUIDS, _WORDS, st.just(f"api://{API}"), st.just(API))), max_size=2),
+       roles=st.lists(_WORDS, max_size=2))
+def test_any_spec_the_model_accepts_renders_a_configuration_that_starts(
+        issuer: str, client_id: str, groups: list[str], domains: list[str], api: str | None,
+        pairs: list[tuple[str, str]], roles: list[str]) -> None:
+    """For every OAuth2ProxySpec that validates, each instance it renders passes v7.12.0's flag parsing and start-up
+    checks; the model refuses the rest (with their field paths, tests/test_invalid_ingress.py)."""
+    try:
+        spec = OAuth2ProxySpec.model_validate({"issuer_url": issuer, "client_id": client_id, "allowed_groups": groups,
+                                               "email_domains": domains, "api_client_id": api, "jwt_issuers": pairs,
+                                               "app_roles": roles})
+    except ValidationError:
+        return
+    instances = ["browser", *(["apps"] if spec.api_client_id and spec.app_roles else [])]
+    files = {"/etc/oauth2-proxy/client-secret": "s3cret", "/etc/oauth2-proxy/cookie-secret": COOKIE_SECRET}
+    for instance in instances:
+        values, errors = parse_args(proxy_args(spec, instance, port=OAUTH2_PROXY_PORT, hosts=("a.contoso.com",)))  # type: ignore[arg-type]
+        assert errors == [] and validate(values, files) == []
+        assert len(values.get("extra-jwt-issuers", [])) == (len(spec.jwt_issuers) if instance == "browser" else 0)

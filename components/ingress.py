@@ -346,7 +346,11 @@ class IngressTier(pulumi.ComponentResource):
             on_host = [r for r in spec.routes if r.host == host]
             middlewares = [{"name": "security-headers", "namespace": ns}]
             if all(r.allow_cidrs for r in on_host):
-                middlewares.insert(0, {"name": f"{route.name}-allowlist", "namespace": ns})
+                # Whoever may reach a route of this host may sign in on it.
+                cidrs = sorted({c for r in on_host for c in r.allow_cidrs})
+                self._custom(f"allow-{route.name}-oauth2", TRAEFIK_API, "Middleware", ns, f"{route.name}-oauth2-allowlist",
+                             {"ipAllowList": {"sourceRange": cidrs}}, traefik)
+                middlewares.insert(0, {"name": f"{route.name}-oauth2-allowlist", "namespace": ns})
             tls: dict[str, object] = {"secretName": f"{route.name}-tls"}
             if route.client_mtls and route.client_ca_secret:
                 tls["options"] = {"name": f"{route.name}-mtls", "namespace": ns}

@@ -131,7 +131,9 @@ def test_browser_routes_redirect_to_sign_in_and_route_the_callback_on_their_host
         assert cb["match"] == f"Host(`{route.host}`) && PathPrefix(`/oauth2/`)"
         assert cb["services"] == [{"name": "oauth2-proxy", "namespace": spec.namespace, "port": OAUTH2_PROXY_PORT, "scheme": "http"}]
         assert cb["priority"] > len(rule["match"]) and "oauth2-sign-in" not in str(cb["middlewares"])
-        assert {"name": f"{route.name}-allowlist", "namespace": spec.namespace} in cb["middlewares"]
+        assert {"name": f"{route.name}-oauth2-allowlist", "namespace": spec.namespace} in cb["middlewares"]
+        host_cidrs = {c for r in spec.routes if r.host == route.host for c in r.allow_cidrs}
+        assert set(middlewares[f"{route.name}-oauth2-allowlist"]["ipAllowList"]["sourceRange"]) == host_cidrs
         assert callback["tls"]["secretName"] == f"{route.name}-tls"
     # Traefik may reach both instances: the NetworkPolicy selects them by the label they share.
     policies = {p.name: p.spec for p in network_policies(tier_layout(stacks.load("prod"))) if p.namespace == spec.namespace}

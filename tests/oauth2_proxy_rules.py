@@ -218,7 +218,9 @@ def parse_args(args: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
                 errors.append(f"invalid argument {value!r} for --{name}")
             values[name] = value
         elif kind == "StringSlice":
-            # pflag string_slice.go: each occurrence is read as CSV and appended.
+            # pflag string_slice.go: each occurrence is read as CSV (Go encoding/csv: a bare quote is an error) and appended.
+            if '"' in value:
+                errors.append(f"invalid argument {value!r} for --{name}: bare \" in non-quoted field")
             values.setdefault(name, []).extend(value.split(","))
         else:
             values[name] = value

@@ -206,7 +206,7 @@ def test_entra_tokens_are_judged_as_the_rendered_flags_say(prod: Recording, entr
 
 
 _GUIDS = st.uuids().map(str)
-_WORDS = st.sampled_from(["contoso.com", "Data Engineers", "a,b", "", "*", "Jobs.Submit", "api://x", "platform", "x=y"])
+_WORDS = st.sampled_from(["contoso.com", "Data Engineers", "a,b", "", "*", "Jobs.Submit", "api://x", "platform", "x=y", 'q"t'])
 _ISSUERS = st.sampled_from([ISSUER, f"https://sts.windows.net/{TENANT}/", "https://login.microsoftonline.com/common/v2.0",
                             "https://token.actions.githubusercontent.com", "https://idp.contoso.com/realms/a=b"])
 

@@ -210,6 +210,10 @@ class OAuth2ProxySpec(StrictModel):
             # `organizations` publish a `{tenantid}` template. Browser sign-in uses the v2.0 endpoints.
             problems.append(Problem(("issuer_url",), "an Entra ID issuer is the tenant's v2.0 issuer: "
                                                      "https://login.microsoftonline.com/<tenant id>/v2.0"))
+        for field, value in (("client_id", self.client_id), ("api_client_id", self.api_client_id)):
+            if value is not None and not value.strip():
+                # pkg/validation/providers.go:45-47: "provider missing setting: client-id".
+                problems.append(Problem((field,), "an OAuth client id; oauth2-proxy does not start without one"))
         if entra is not None:
             # Entra application (client) ids and group object ids are GUIDs (access-token-claims-reference.md: `aud`
             # in v2.0 is the API's client id, `groups` a JSON array of GUIDs).
@@ -231,12 +235,12 @@ class OAuth2ProxySpec(StrictModel):
             # refuse every bearer token (oauthproxy.go getAuthenticatedSession, validator.go).
             problems.append(Problem(("email_domains",), "bearer tokens (jwt_issuers) carry no email claim, so named email "
                                                         "domains refuse them all; authorise by allowed_groups instead"))
-        # pflag reads --allowed-group, --email-domain and --extra-jwt-issuers as comma-separated lists
-        # (spf13/pflag string_slice.go readAsCSV): a comma would split one value into two.
+        # pflag reads --allowed-group, --email-domain and --extra-jwt-issuers as CSV (spf13/pflag string_slice.go
+        # readAsCSV, Go encoding/csv): a comma would split one value into two, a bare quote is a parse error.
         for field, values in (("allowed_groups", self.allowed_groups), ("email_domains", self.email_domains),
                               ("app_roles", self.app_roles)):
-            problems += [Problem((field, i), "no commas or white space (oauth2-proxy splits list flags at commas)")
-                         for i, v in enumerate(values) if not v or re.search(r"[,\s]", v)]
+            problems += [Problem((field, i), "no commas, quotes or white space (oauth2-proxy reads list flags as CSV)")
+                         for i, v in enumerate(values) if not v or re.search(r"[,\s\"]", v)]
         # An api_client_id that is not a GUID is reported above; audiences are then judged on their own.
         api = self.api_client_id if self.api_client_id and _GUID.fullmatch(self.api_client_id) else None
         for i, (issuer, audience) in enumerate(self.jwt_issuers):
@@ -249,10 +253,10 @@ class OAuth2ProxySpec(StrictModel):
 def _jwt_issuer_problems(issuer: str, audience: str, api_client_id: str | None) -> list[tuple[int, str]]:
     """(0 issuer | 1 audience, reason) for one --extra-jwt-issuers pair."""
     # oauth2-proxy splits `issuer=audience` at the first `=` (pkg/validation/options.go:129-141).
-    if not re.fullmatch(r"https://[^\s/=,]+(/[^\s=,]*)?", issuer):
+    if not re.fullmatch(r"https://[^\s/=,\"]+(/[^\s=,\"]*)?", issuer):
         return [(0, "an https:// issuer URL without '=' or ',' (oauth2-proxy reads issuer=audience)")]
-    if not audience or re.search(r"[\s,]", audience):
-        return [(1, "the audience the tokens carry, without ',' or white space")]
+    if not audience or re.search(r"[\s,\"]", audience):
+        return [(1, "the audience the tokens carry, without ',', quotes or white space")]
     version = _entra_version(issuer)
     if version is None:
         return []

@@ -24,8 +24,8 @@ import pytest
 import stacks
 from brickwall.engine import Recording
 from components.planning.alerts import SOURCE_IP_TABLES, alert_rules
-from components.spec.audit import AlertsSpec
 from components.spec import EnvironmentSpec
+from components.spec.audit import AlertsSpec
 from tests.conftest import recording_of
 
 KQL_DIR = Path(__file__).resolve().parent / "kql"

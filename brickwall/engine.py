@@ -286,6 +286,16 @@ ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
     "azure-native:monitor:PrivateLinkScopedResource": (
         "name", _RG + "/providers/Microsoft.Insights/privateLinkScopes/{scopeName}/scopedResources/{name}",
     ),
+    # Container Insights (components/aks.py). An association is an extension resource of the cluster.
+    "azure-native:monitor:DataCollectionRule": (
+        "dataCollectionRuleName", _RG + "/providers/Microsoft.Insights/dataCollectionRules/{dataCollectionRuleName}",
+    ),
+    "azure-native:monitor:DataCollectionEndpoint": (
+        "dataCollectionEndpointName", _RG + "/providers/Microsoft.Insights/dataCollectionEndpoints/{dataCollectionEndpointName}",
+    ),
+    "azure-native:monitor:DataCollectionRuleAssociation": (
+        "associationName", "{resourceUri}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{associationName}",
+    ),
     # Firewall egress through a hub (components/firewall.py).
     "azure-native:network:AzureFirewall": ("azureFirewallName", _NET + "azureFirewalls/{azureFirewallName}"),
     "azure-native:network:FirewallPolicy": ("firewallPolicyName", _NET + "firewallPolicies/{firewallPolicyName}"),

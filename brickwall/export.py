@@ -365,6 +365,13 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
     "azure-native:monitor:PrivateLinkScopedResource": ArmType(
         "Microsoft.Insights/privateLinkScopes/scopedResources", "2023-06-01-preview", ("scopeName", "name")
     ),
+    "azure-native:monitor:DataCollectionRule": ArmType("Microsoft.Insights/dataCollectionRules", "2022-06-01", ("dataCollectionRuleName",)),
+    "azure-native:monitor:DataCollectionEndpoint": ArmType(
+        "Microsoft.Insights/dataCollectionEndpoints", "2022-06-01", ("dataCollectionEndpointName",)
+    ),
+    "azure-native:monitor:DataCollectionRuleAssociation": ArmType(
+        "Microsoft.Insights/dataCollectionRuleAssociations", "2022-06-01", ("associationName",), scope_input="resourceUri"
+    ),
     # The engineers' way in (components/bastion.py).
     "azure-native:network:BastionHost": ArmType(
         f"{_NET}/bastionHosts", "2024-05-01", ("bastionHostName",), nested=("ipConfigurations[]",)

@@ -3,7 +3,10 @@
 Azure CNI with a network policy engine that enforces NetworkPolicies (never none), a private API
 server (or authorized ranges), no local accounts, Entra ID RBAC, workload identity; automatic patch and node-image
 upgrades, ephemeral OS disks encrypted at the host, and Key Vault secrets through the Secrets Store CSI driver with
-rotation.
+rotation. Container Insights is onboarded the way Microsoft's managed-identity template does it: the monitoring addon
+with `useAADAuth`, a data collection rule that writes ContainerLogV2 (what the ingress alerts read) associated with
+the cluster and, behind an Azure Monitor Private Link Scope, a configuration endpoint in that scope
+(components/planning/container_insights.py).
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import containerservice
+from pulumi_azure_native import containerservice, monitor
 
 from components._base import child
+from components.planning import container_insights as ci
 from components.spec.ingress import AksSpec
 
 # The addon key of the Azure Key Vault provider for the Secrets Store CSI driver.
@@ -35,6 +39,9 @@ class AksClusterArgs:
     # Container logs (the controller's JSON access logs among them) go to this Log Analytics workspace.
     log_analytics_workspace_id: pulumi.Input[str]
     tenant_id: str | None = None
+    # The Azure Monitor Private Link Scope the workspace is scoped into (components/audit.py MonitorPrivateLink), when
+    # the workspace refuses public ingestion: the agent's configuration endpoint joins it (planning/container_insights).
+    monitor_private_link_scope_name: pulumi.Input[str] | None = None
     # What the cluster waits for: the Azure Monitor Private Link Scope (endpoint and DNS) where the workspace refuses public
     # ingestion (Microsoft: configure the private link before monitoring is enabled, MicrosoftDocs/azure-monitor-docs
     # articles/azure-monitor/containers/kubernetes-monitoring-private-link.md).
@@ -49,6 +56,13 @@ CRITICAL_ADDONS_ONLY = "CriticalAddonsOnly=true:NoSchedule"
 class AksCluster(pulumi.ComponentResource):
     cluster: containerservice.ManagedCluster
     user_pool: containerservice.AgentPool | None
+    # Container Insights: the data collection rule that writes ContainerLogV2 and its association with the cluster;
+    # with a private link scope, the configuration endpoint, its association and its place in the scope.
+    data_collection_rule: monitor.DataCollectionRule
+    data_collection_rule_association: monitor.DataCollectionRuleAssociation
+    data_collection_endpoint: monitor.DataCollectionEndpoint | None
+    data_collection_endpoint_association: monitor.DataCollectionRuleAssociation | None
+    data_collection_endpoint_scoped: monitor.PrivateLinkScopedResource | None
     kubeconfig: pulumi.Output[str]
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
@@ -90,10 +104,11 @@ class AksCluster(pulumi.ComponentResource):
             aad_profile=containerservice.ManagedClusterAADProfileArgs(managed=True, enable_azure_rbac=True,
                                                                       tenant_id=args.tenant_id),
             oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
-            # Container Insights: every pod's stdout, the ingress access logs included, lands in Log Analytics.
+            # Container Insights: every pod's stdout, the ingress access logs included, lands in Log Analytics, with
+            # the agent signing in by managed identity; what it collects is the data collection rule below.
             addon_profiles={
-                "omsagent": containerservice.ManagedClusterAddonProfileArgs(
-                    enabled=True, config={"logAnalyticsWorkspaceResourceID": args.log_analytics_workspace_id},
+                ci.ADDON: containerservice.ManagedClusterAddonProfileArgs(
+                    enabled=True, config={ci.WORKSPACE_KEY: args.log_analytics_workspace_id, **ci.ADDON_AUTH},
                 ),
                 # Key Vault secrets mounted through the Secrets Store CSI driver follow rotation in Key Vault; the
                 # addon's config values are strings (https://learn.microsoft.com/azure/aks/csi-secrets-store-configuration-options).
@@ -108,6 +123,7 @@ class AksCluster(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=child(self, depends_on=args.after),
         )
+        self._container_insights(name, args)
         self.user_pool = None
         if spec.user_pool is not None:
             pool = spec.user_pool
@@ -136,4 +152,72 @@ class AksCluster(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.secret(credentials.kubeconfigs.apply(
             lambda configs: base64.b64decode(configs[0].value).decode()))
         self.register_outputs({"clusterId": self.cluster.id,
-                               "userPoolId": self.user_pool.id if self.user_pool is not None else None})
+                               "userPoolId": self.user_pool.id if self.user_pool is not None else None,
+                               "dataCollectionRuleId": self.data_collection_rule.id})
+
+    def _container_insights(self, name: str, args: AksClusterArgs) -> None:
+        """Microsoft's managed-identity onboarding of Container Insights (components/planning/container_insights.py
+        has the template it follows): the DCR with the ContainerLogV2 stream, its association with the cluster and,
+        behind a private link scope, the configuration endpoint in the scope."""
+        tags = dict(args.tags)
+        # The workspace lives in the environment's region (AuditLogging), so the DCR does too.
+        self.data_collection_rule = monitor.DataCollectionRule(
+            f"{name}-container-insights",
+            data_collection_rule_name=ci.data_collection_rule_name(args.location, args.cluster_name),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="Linux",
+            description="Container Insights of the ingress cluster: container logs (ContainerLogV2), inventory, "
+                        "events and metrics to the environment's Log Analytics workspace.",
+            data_sources=monitor.DataCollectionRuleDataSourcesArgs(extensions=[monitor.ExtensionDataSourceArgs(
+                name=ci.EXTENSION_DATA_SOURCE, extension_name=ci.EXTENSION_NAME, streams=list(ci.STREAMS),
+                extension_settings={"dataCollectionSettings": dict(ci.DATA_COLLECTION_SETTINGS)},
+            )]),
+            destinations=monitor.DataCollectionRuleDestinationsArgs(log_analytics=[monitor.LogAnalyticsDestinationArgs(
+                name=ci.DESTINATION, workspace_resource_id=args.log_analytics_workspace_id,
+            )]),
+            data_flows=[monitor.DataFlowArgs(streams=list(ci.STREAMS), destinations=[ci.DESTINATION])],
+            tags=tags,
+            opts=child(self),
+        )
+        self.data_collection_rule_association = monitor.DataCollectionRuleAssociation(
+            f"{name}-container-insights-association",
+            association_name=ci.DCR_ASSOCIATION,
+            resource_uri=self.cluster.id,
+            data_collection_rule_id=self.data_collection_rule.id,
+            description="Association of data collection rule. Deleting this association will break the data "
+                        "collection for this AKS Cluster.",
+            opts=child(self),
+        )
+        self.data_collection_endpoint = self.data_collection_endpoint_association = None
+        self.data_collection_endpoint_scoped = None
+        if args.monitor_private_link_scope_name is None:
+            return
+        dce_name = ci.data_collection_endpoint_name(args.location, args.cluster_name)
+        self.data_collection_endpoint = monitor.DataCollectionEndpoint(
+            f"{name}-container-insights-config",
+            data_collection_endpoint_name=dce_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="Linux",
+            network_acls=monitor.DataCollectionEndpointNetworkAclsArgs(public_network_access="Disabled"),
+            tags=tags,
+            opts=child(self),
+        )
+        self.data_collection_endpoint_scoped = monitor.PrivateLinkScopedResource(
+            f"{name}-container-insights-config-scoped",
+            name=f"{dce_name}-connection",
+            scope_name=args.monitor_private_link_scope_name,
+            resource_group_name=args.resource_group_name,
+            linked_resource_id=self.data_collection_endpoint.id,
+            opts=child(self),
+        )
+        self.data_collection_endpoint_association = monitor.DataCollectionRuleAssociation(
+            f"{name}-container-insights-config-association",
+            association_name=ci.DCE_ASSOCIATION,
+            resource_uri=self.cluster.id,
+            data_collection_endpoint_id=self.data_collection_endpoint.id,
+            description="Association of data collection rule endpoint. Deleting this association will break the "
+                        "data collection endpoint for this AKS Cluster.",
+            opts=child(self, depends_on=[self.data_collection_endpoint_scoped]),
+        )

@@ -598,6 +598,9 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     outbound_type="userAssignedNATGateway" if spec.network.egress.mode == "nat_gateway" else "userDefinedRouting",
                     log_analytics_workspace_id=self.audit.log_analytics_id,
                     tenant_id=azure.tenant_id,
+                    # Container Insights' configuration endpoint joins the scope the workspace is in.
+                    monitor_private_link_scope_name=(self.monitor_private_link.scope.name
+                                                     if self.monitor_private_link is not None else None),
                     # Behind the firewall, the nodes need its rules and the peering before they can bootstrap; with
                     # a private Log Analytics workspace, the monitoring private link comes first.
                     after=[*self._egress_ready(),

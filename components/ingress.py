@@ -32,6 +32,9 @@ from components.spec.ingress import ConnectorSpec, IngressSpec, RouteSpec
 TRAEFIK_API = "traefik.io/v1alpha1"
 CERT_MANAGER_API = "cert-manager.io/v1"
 PRIVATE_CA_ISSUER = "brickwall-private-ca"  # a ClusterIssuer
+# The private CA's self-signed root: its Secret (cert-manager's namespace), name, one-year life renewed 30 days early.
+ROOT_CA_SECRET, ROOT_CA_COMMON_NAME = "brickwall-ca", "brickwall private CA"
+ROOT_CA_DURATION, ROOT_CA_RENEW_BEFORE = "8760h", "720h"
 ACME_ISSUER = "brickwall-acme"
 # Short-lived certificates renewed by cert-manager long before they expire: no expiry gap to manage.
 CERT_DURATION, CERT_RENEW_BEFORE = "168h", "72h"
@@ -156,13 +159,21 @@ class IngressTier(pulumi.ComponentResource):
         # A private CA for internal hosts, connectors' serving certificates and upstream mTLS: a self-signed
         # root kept by cert-manager in its own namespace, issuing cluster-wide.
         self._cluster_custom("selfsigned", "ClusterIssuer", "brickwall-selfsigned", {"selfSigned": {}}, cert_manager)
-        self._custom("ca-root", CERT_MANAGER_API, "Certificate", CERT_MANAGER_NAMESPACE, "brickwall-ca", {
-            "isCA": True, "commonName": "brickwall private CA", "secretName": "brickwall-ca",
-            "duration": "8760h", "renewBefore": "720h",
-            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+        # The root's yearly renewal keeps its key (rotationPolicy Never: "a private key will only be generated if one
+        # does not already exist in the target spec.secretName"; Always, the default since cert-manager v1.18, makes a
+        # new key on every renewal; cert-manager Certificate CRD, spec.privateKey.rotationPolicy). With the same key,
+        # certificates signed before and after the renewal verify against the old root and the renewed one alike, so
+        # clients that still hold last year's root keep working until it expires (renewBefore: 30 days later) and
+        # in-cluster `ca.crt` copies may lag behind; a new key would break every client at once (cert-manager issues
+        # #2478 and #5851: the CA issuer does not re-issue or re-bundle on CA rotation). README "Trusting the private
+        # CA" has the client distribution and rollover procedure.
+        self._custom("ca-root", CERT_MANAGER_API, "Certificate", CERT_MANAGER_NAMESPACE, ROOT_CA_SECRET, {
+            "isCA": True, "commonName": ROOT_CA_COMMON_NAME, "secretName": ROOT_CA_SECRET,
+            "duration": ROOT_CA_DURATION, "renewBefore": ROOT_CA_RENEW_BEFORE,
+            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Never"},
             "issuerRef": {"name": "brickwall-selfsigned", "kind": "ClusterIssuer"},
         }, cert_manager)
-        self._cluster_custom("ca-issuer", "ClusterIssuer", PRIVATE_CA_ISSUER, {"ca": {"secretName": "brickwall-ca"}}, cert_manager)
+        self._cluster_custom("ca-issuer", "ClusterIssuer", PRIVATE_CA_ISSUER, {"ca": {"secretName": ROOT_CA_SECRET}}, cert_manager)
         if acme:
             self._custom("acme-issuer", CERT_MANAGER_API, "Issuer", ns, ACME_ISSUER, {"acme": {
                 "server": "https://acme-v02.api.letsencrypt.org/directory", "email": spec.acme_email,

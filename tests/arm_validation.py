@@ -72,12 +72,34 @@ class Definition:
     pointer: str  # "#/resourceDefinitions/<name>"
 
 
+# String lists whose REST API enum is open (`x-ms-enum` with `modelAsString: true`) but that the ARM template schema
+# generator wrote as a closed enum: (schema file, definition, property). Data collection rule streams: the REST spec
+# lists five "known" streams as KnownDataFlowStreams / KnownExtensionDataSourceStreams, modelAsString true
+# (Azure/azure-rest-api-specs specification/monitor/resource-manager/Microsoft.Insights/stable/2022-06-01/
+# dataCollectionRules_API.json), and Microsoft's own Container Insights template sends Microsoft-ContainerLogV2 and
+# the other Container Insights streams there at this API version (microsoft/Docker-Provider
+# scripts/onboarding/aks/onboarding-using-msi-auth/existingClusterOnboarding.json). Each stays a list of strings.
+OPEN_ENUMS: tuple[tuple[str, str, str], ...] = (
+    ("2022-06-01/Microsoft.Insights.json", "DataFlow", "streams"),
+    ("2022-06-01/Microsoft.Insights.json", "ExtensionDataSource", "streams"),
+)
+
+
+def _open_enum(doc: dict[str, Any], definition: str, prop: str) -> None:
+    branches = doc["definitions"][definition]["properties"][prop]["oneOf"]
+    arrays = [b for b in branches if b.get("type") == "array" and "enum" in b.get("items", {})]
+    assert len(arrays) == 1, f"{definition}.{prop}: expected one array of an enum"
+    arrays[0]["items"] = {"type": "string"}
+
+
 @cache
 def _documents() -> dict[str, dict[str, Any]]:
     docs: dict[str, dict[str, Any]] = {}
     for path in sorted(SCHEMA_ROOT.rglob("*.json")):
         uri = BASE_URI + path.relative_to(SCHEMA_ROOT).as_posix()
         docs[uri] = json.loads(path.read_text())
+    for file, definition, prop in OPEN_ENUMS:
+        _open_enum(docs[BASE_URI + file], definition, prop)
     return docs
 
 

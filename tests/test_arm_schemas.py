@@ -173,6 +173,15 @@ def _unknown_property(r: dict[str, Any]) -> None:
     r["properties"]["enableNoPublicIp"] = True  # a workspace parameter, not a property
 
 
+def _dcr_streams_as_string(r: dict[str, Any]) -> None:
+    r["properties"]["dataFlows"][0]["streams"] = "Microsoft-ContainerLogV2"  # the open enum is still a list of strings
+
+
+def _dcr_misspelt_destinations(r: dict[str, Any]) -> None:
+    flow = r["properties"]["dataFlows"][0]
+    flow["destination"] = flow.pop("destinations")
+
+
 @pytest.mark.parametrize(("arm_type", "name_part", "mutate", "expected"), [
     ("Microsoft.Network/privateEndpoints", "-backend", _flatten_connection,
      "properties/privateLinkServiceConnections/0: Additional properties are not allowed ('groupIds', 'privateLinkServiceId'"),
@@ -186,6 +195,8 @@ def _unknown_property(r: dict[str, Any]) -> None:
      "Additional properties are not allowed ('destinationPort'"),
     ("Microsoft.Storage/storageAccounts/blobServices/containers", "/default/curated", _container_without_service,
      "name: needs 3 segment(s)"),
+    ("Microsoft.Insights/dataCollectionRules", "MSCI-", _dcr_streams_as_string, "properties/dataFlows/0/streams"),
+    ("Microsoft.Insights/dataCollectionRules", "MSCI-", _dcr_misspelt_destinations, "('destination' was unexpected)"),
 ])
 def test_the_validator_catches_what_azure_would_not_accept(
     prod_template: dict[str, Any], arm_type: str, name_part: str, mutate: Any, expected: str

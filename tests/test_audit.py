@@ -404,7 +404,7 @@ def test_log_analytics_goes_through_an_azure_monitor_private_link_scope(name: st
     assert scope.inputs["accessModeSettings"] == {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "PrivateOnly",
                                                   "exclusions": []}
     scope_id = f"{SUB}/resourceGroups/{rg}/providers/Microsoft.Insights/privateLinkScopes/{spec.names.monitor_private_link_scope}"
-    scoped = rec.one(SCOPED)
+    scoped = rec.one(SCOPED, f"{name}-monitor-private-link-log-analytics")
     assert scoped.inputs["scopeName"] == spec.names.monitor_private_link_scope and scoped.inputs["linkedResourceId"] == la_id(la)
     pe = rec.one(PE, f"{name}-monitor-private-link-pe")
     assert pe.inputs["privateEndpointName"] == spec.names.monitor_endpoint
@@ -487,3 +487,105 @@ def test_aks_enables_monitoring_after_the_scope_is_in_place(prod: Recording) -> 
     assert cluster.inputs["addonProfiles"]["omsagent"]["enabled"] is True
     for name in ("prod-monitor-private-link-pe", "prod-monitor-private-link-dns", "prod-monitor-private-link-log-analytics"):
         assert prod.one(PE if name.endswith("-pe") else (ZONE_GROUP if name.endswith("-dns") else SCOPED), name).urn in cluster.dependencies
+
+
+# --- Container Insights: the data collection rule that writes ContainerLogV2 ---------------------------------
+
+DCR, DCRA, DCE = T + "monitor:DataCollectionRule", T + "monitor:DataCollectionRuleAssociation", T + "monitor:DataCollectionEndpoint"
+
+
+@pytest.fixture(scope="module")
+def dev_with_aks(tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    """Dev (public workspace, no private link scope) running prod's ingress tier on its own AKS cluster."""
+    data = stacks.load("dev").model_dump(mode="json")
+    prod_data = stacks.load("prod").model_dump(mode="json")
+    data["ingress"] = prod_data["ingress"]
+    data["network"]["subnets"]["aks_prefix_length"] = prod_data["network"]["subnets"]["aks_prefix_length"]
+    path = tmp_path_factory.mktemp("dev-aks") / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    rec = project.run("dev", spec_file=path)
+    assert not stacks.load_file(path).monitoring.private_link.enabled
+    return rec
+
+
+def cluster_id(rec: Recording) -> str:
+    cluster = rec.one(T + "containerservice:ManagedCluster")
+    return (f"{SUB}/resourceGroups/{cluster.inputs['resourceGroupName']}/providers/Microsoft.ContainerService/"
+            f"managedClusters/{cluster.inputs['resourceName']}")
+
+
+def test_container_insights_signs_in_with_managed_identity(prod: Recording) -> None:
+    # Microsoft's onboarding template: the addon with the workspace and useAADAuth "true" (a string, as addon config is).
+    cluster = prod.one(T + "containerservice:ManagedCluster")
+    assert cluster.inputs["addonProfiles"]["omsagent"] == {
+        "enabled": True, "config": {"logAnalyticsWorkspaceResourceID": la_id(prod.one(LA)), "useAADAuth": "true"}}
+
+
+@pytest.mark.parametrize("variant", ["prod", "dev-with-aks"])
+def test_the_data_collection_rule_writes_container_log_v2_to_the_audit_workspace(
+        variant: str, prod: Recording, dev_with_aks: Recording) -> None:
+    rec = prod if variant == "prod" else dev_with_aks
+    cluster = rec.one(T + "containerservice:ManagedCluster")
+    dcr = rec.one(DCR)
+    i = dcr.inputs
+    assert i["dataCollectionRuleName"] == f"MSCI-westeurope-{cluster.inputs['resourceName']}"
+    assert (i["kind"], i["location"]) == ("Linux", cluster.inputs["location"])
+    (source,) = i["dataSources"]["extensions"]
+    assert (source["name"], source["extensionName"]) == ("ContainerInsightsExtension", "ContainerInsights")
+    assert source["extensionSettings"]["dataCollectionSettings"]["enableContainerLogV2"] is True
+    assert "Microsoft-ContainerLogV2" in source["streams"]
+    # Not the legacy ContainerLog stream too: every line would be written twice.
+    assert "Microsoft-ContainerLog" not in source["streams"]
+    assert {"Microsoft-KubePodInventory", "Microsoft-KubeEvents", "Microsoft-InsightsMetrics", "Microsoft-Perf"} <= set(source["streams"])
+    (destination,) = i["destinations"]["logAnalytics"]
+    assert destination["workspaceResourceId"] == la_id(rec.one(LA))
+    (data_flow,) = i["dataFlows"]
+    assert data_flow == {"streams": source["streams"], "destinations": [destination["name"]]}
+    # The cluster is associated with the rule: without the association the agent collects nothing.
+    association = rec.one(DCRA, next(r.name for r in rec.of_type(DCRA) if r.inputs["associationName"] == "ContainerInsightsExtension"))
+    assert association.inputs["resourceUri"] == cluster_id(rec)
+    assert association.inputs["dataCollectionRuleId"] == (
+        f"{SUB}/resourceGroups/{i['resourceGroupName']}/providers/Microsoft.Insights/dataCollectionRules/{i['dataCollectionRuleName']}")
+
+
+def test_every_ingress_alert_reads_a_table_the_data_collection_rule_writes(prod: Recording) -> None:
+    """The ingress alerts query ContainerLogV2 in the workspace the DCR sends Microsoft-ContainerLogV2 to."""
+    flows = prod.one(DCR).inputs["dataFlows"]
+    written = {stream.removeprefix("Microsoft-") for flow in flows for stream in flow["streams"]}
+    ingress_rules = [r for r in prod.of_type(RULE) if "ContainerLogV2" in r.inputs["criteria"]["allOf"][0]["query"]]
+    assert {r.name for r in ingress_rules} == {"prod-audit-alert-ingress-errors", "prod-audit-alert-ingress-volume"}
+    for rule in ingress_rules:
+        assert rule.inputs["scopes"] == [la_id(prod.one(LA))] == [prod.one(DCR).inputs["destinations"]["logAnalytics"][0]["workspaceResourceId"]]
+    assert "ContainerLogV2" in written
+
+
+def test_behind_the_private_link_scope_the_agent_is_configured_through_a_private_endpoint(prod: Recording) -> None:
+    """With the workspace behind the AMPLS, Microsoft's template adds a configuration data collection endpoint with
+    public access Disabled, scopes it into the AMPLS and associates it with the cluster (configurationAccessEndpoint)."""
+    (dce,) = prod.of_type(DCE)
+    name = dce.inputs["dataCollectionEndpointName"]
+    assert name.startswith("MSCI-config-westeurope-") and len(name) <= 43 and not name.endswith("-")
+    assert dce.inputs["networkAcls"] == {"publicNetworkAccess": "Disabled"}
+    dce_id = f"{SUB}/resourceGroups/{dce.inputs['resourceGroupName']}/providers/Microsoft.Insights/dataCollectionEndpoints/{name}"
+    scope = prod.one(SCOPE)
+    scoped = {r.inputs["linkedResourceId"]: r for r in prod.of_type(SCOPED)}
+    assert scoped[dce_id].inputs["scopeName"] == scope.inputs["scopeName"]
+    (association,) = [r for r in prod.of_type(DCRA) if r.inputs["associationName"] == "configurationAccessEndpoint"]
+    assert association.inputs["resourceUri"] == cluster_id(prod)
+    assert association.inputs["dataCollectionEndpointId"] == dce_id
+    assert "dataCollectionRuleId" not in association.inputs
+    assert scoped[dce_id].urn in association.dependencies
+
+
+def test_without_a_private_link_scope_there_is_no_configuration_endpoint(dev_with_aks: Recording) -> None:
+    assert dev_with_aks.of_type(DCE) == []
+    assert [r.inputs["associationName"] for r in dev_with_aks.of_type(DCRA)] == ["ContainerInsightsExtension"]
+
+
+def test_data_collection_names_follow_microsofts_template() -> None:
+    from components.planning import container_insights as ci
+    long = "aks-" + "x" * 60
+    assert ci.data_collection_rule_name("West Europe", "aks-bw-prod-weu") == "MSCI-westeurope-aks-bw-prod-weu"
+    assert len(ci.data_collection_rule_name("westeurope", long)) == 64
+    dce = ci.data_collection_endpoint_name("westeurope", "aks-bw-prod-weu-")
+    assert dce == "MSCI-config-westeurope-aks-bw-prod-weu" and len(ci.data_collection_endpoint_name("westeurope", long)) == 43

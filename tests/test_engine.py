@@ -366,6 +366,14 @@ def test_wire_markers_are_unwrapped() -> None:
             {"resourceGroupName": "rg-dev", "namespaceName": "evhns"},
             f"{RG_ID}/providers/Microsoft.EventHub/namespaces/evhns/networkRuleSets/default",  # the one name Azure gives it
         ),
+        (
+            # An extension resource of the cluster it associates (Container Insights, components/aks.py).
+            "azure-native:monitor:DataCollectionRuleAssociation",
+            {"resourceUri": f"{RG_ID}/providers/Microsoft.ContainerService/managedClusters/aks",
+             "associationName": "ContainerInsightsExtension"},
+            f"{RG_ID}/providers/Microsoft.ContainerService/managedClusters/aks/providers/Microsoft.Insights/"
+            "dataCollectionRuleAssociations/ContainerInsightsExtension",
+        ),
         ("databricks:index:Cluster", {"clusterName": "c"}, "mock-logical"),
         ("pulumi:providers:databricks", {"host": "h"}, "mock-logical"),
     ],

@@ -155,6 +155,21 @@ def test_short_lived_certificates_by_automation(prod: Recording) -> None:
     assert certs["sql-tls"]["dnsNames"] == ["sql.data.contoso.com"]
 
 
+def test_the_private_root_keeps_its_key_across_its_yearly_renewal(prod: Recording) -> None:
+    """Leaves rotate their keys on every renewal; the root does not: its renewal 30 days before expiry re-signs the
+    same key, so certificates issued before and after verify against either root (README "Trusting the private CA")."""
+    certs = {(ns, name): r.inputs["spec"] for (ns, name), r in by_name(prod, CERT).items()}  # type: ignore[attr-defined]
+    root = certs[("cert-manager", "brickwall-ca")]
+    assert root["isCA"] is True and root["issuerRef"] == {"name": "brickwall-selfsigned", "kind": "ClusterIssuer"}
+    assert (root["duration"], root["renewBefore"]) == ("8760h", "720h")
+    assert root["privateKey"]["rotationPolicy"] == "Never"
+    issuers = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in prod.of_type(K + "cert-manager.io/v1:ClusterIssuer")}
+    assert issuers["brickwall-private-ca"] == {"ca": {"secretName": root["secretName"]}}
+    # Every other certificate is a short-lived leaf of that root, with a fresh key each time.
+    leaves = {key: spec for key, spec in certs.items() if key != ("cert-manager", "brickwall-ca")}
+    assert leaves and all(spec["privateKey"]["rotationPolicy"] == "Always" and not spec.get("isCA") for spec in leaves.values())
+
+
 def test_credentials_are_secrets_mounted_as_files_for_their_own_service_account(prod: Recording) -> None:
     secrets = by_name(prod, SECRET)
     # A map holding a secret travels as one secret: nothing of it is ever written in clear.

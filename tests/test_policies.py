@@ -214,7 +214,7 @@ def test_pack_main_only_imports_rules_and_builds_the_pack() -> None:
 
 # The planning modules the rules may import: standard library only (and each other), checked below.
 DEPENDENCY_FREE_PLANNERS = frozenset({"components.planning.tier_limits", "components.planning.diagnostics", "components.planning.roles",
-                                      "components.planning.audit_network"})
+                                      "components.planning.audit_network", "components.planning.container_insights"})
 
 
 def _imports(path: Path) -> set[str]:

@@ -15,7 +15,8 @@ from tests.policy_cases import POLICIES, Mutations, Plan, check_mutation, drop, 
 
 AUDIT_RULES = {"audit-databricks-diagnostics", "audit-aks-diagnostics", "audit-key-vault-diagnostics",
                "audit-log-retention-within-tier-floor", "audit-alerts-wired", "audit-failed-auth-alert", "audit-vnet-flow-logs-in-prod",
-               "audit-flow-log-storage-trusted-only", "audit-siem-event-hub-private", "audit-log-analytics-private-link"}
+               "audit-flow-log-storage-trusted-only", "audit-siem-event-hub-private", "audit-log-analytics-private-link",
+               "audit-aks-container-insights"}
 FLOW_STORE, HUB, HUB_RULES = "prod-audit-flow-log-storage", "prod-audit-event-hub-namespace", "prod-audit-event-hub-network-rules"
 LA_NAME, AMPLS_DNS = "prod-log-analytics", "prod-monitor-private-link-dns"
 
@@ -45,12 +46,33 @@ def drop_zone_config(plan: Plan, zone: str) -> None:
     group["privateDnsZoneConfigs"] = [c for c in group["privateDnsZoneConfigs"] if not c["privateDnsZoneId"].endswith("/" + zone)]
 
 
+DCR, DCR_ASSOCIATION = "prod-aks-container-insights", "prod-aks-container-insights-association"
+
+
+def oms_addon(plan: Plan) -> dict[str, Any]:
+    return inputs(plan, "prod-aks-cluster")["addonProfiles"]["omsagent"]
+
+
+def dcr_without_container_logs(plan: Plan) -> None:
+    flow = inputs(plan, DCR)["dataFlows"][0]
+    flow["streams"] = [s for s in flow["streams"] if s != "Microsoft-ContainerLogV2"]
+
+
 def failed_auth_query(plan: Plan, query: str) -> None:
     inputs(plan, "prod-audit-alert-failed-auth")["criteria"]["allOf"][0]["query"] = query
 
 
 MUTATIONS: Mutations = {
     # id: (expected policy, mutation, text the message must contain)
+    # Container Insights writes ContainerLogV2 (the ingress alerts' table) only through an associated rule.
+    "no-container-insights": ("audit-aks-container-insights", lambda p: oms_addon(p).update(enabled=False), "runs no Container Insights"),
+    "container-insights-with-workspace-key": ("audit-aks-container-insights", lambda p: oms_addon(p)["config"].pop("useAADAuth"),
+                                              "managed-identity authentication"),
+    "no-dcr-association": ("audit-aks-container-insights", lambda p: drop(p, DCR_ASSOCIATION), "Microsoft-ContainerLogV2"),
+    "no-dcr": ("audit-aks-container-insights", lambda p: drop(p, DCR), "Microsoft-ContainerLogV2"),
+    "dcr-without-container-logs": ("audit-aks-container-insights", dcr_without_container_logs, "ContainerLogV2"),
+    "dcr-flow-to-nowhere": ("audit-aks-container-insights",
+                            lambda p: inputs(p, DCR)["dataFlows"][0].update(destinations=["elsewhere"]), "ContainerLogV2"),
     "no-workspace-setting": ("audit-databricks-diagnostics", lambda p: drop(p, "prod-diagnostics-workspace"),
                              "no diagnostic setting"),
     "workspace-setting-without-accounts": ("audit-databricks-diagnostics",

@@ -2,7 +2,9 @@
 Analytics retention within the tier's floor; alerts wired to someone outside dev; the failed-authentication alert;
 VNet flow logs on the workspace VNet in prod; and audit stores that take no public traffic: the flow-log storage
 account (trusted services only), the SIEM Event Hub namespace (private endpoint and trusted services only) and, in
-staging and prod, Log Analytics ingestion and query only through an Azure Monitor Private Link Scope.
+staging and prod, Log Analytics ingestion and query only through an Azure Monitor Private Link Scope. Every AKS
+cluster runs Container Insights with managed-identity authentication and a data collection rule that writes
+ContainerLogV2 (components/planning/container_insights.py).
 
 The categories and retention floors come from the dependency-free `components.planning.diagnostics`, the private
 paths (groups, zones, the trusted-services bypass, with their sources) from `components.planning.audit_network`: the
@@ -33,6 +35,7 @@ from brickwall_rules.base import (
     workspace_key,
 )
 from components.planning.audit_network import AMPLS_GROUP, AMPLS_ZONES, EVENT_HUB_GROUP, TRUSTED_SERVICES_BYPASS
+from components.planning.container_insights import ADDON, CONTAINER_LOG_STREAM
 from components.planning.diagnostics import AKS, CATEGORIES, DATABRICKS, KEY_VAULT, MIN_LOG_RETENTION_DAYS
 
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
@@ -49,6 +52,8 @@ EVENT_HUB_RULES = "azure-native:eventhub:NamespaceNetworkRuleSet"
 SCOPE = "azure-native:monitor:PrivateLinkScope"
 SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
 ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
+DATA_COLLECTION_RULE_ASSOCIATION = "azure-native:monitor:DataCollectionRuleAssociation"
 # Category groups that include every audit category of a resource.
 COVERING_GROUPS = frozenset({"allLogs", "audit"})
 RECEIVER_KINDS = ("emailReceivers", "smsReceivers", "webhookReceivers", "azureAppPushReceivers", "voiceReceivers",
@@ -402,5 +407,48 @@ LOG_ANALYTICS_PRIVATE_LINK = stack_rule(
 )
 
 
+def _writes_container_logs(rule: PolicyResource) -> bool:
+    """A data flow of the rule carries the ContainerLogV2 stream to one of its Log Analytics destinations."""
+    destinations = {str(dig(d, "name")) for d in as_list(dig(rule.props, "destinations.logAnalytics"))}
+    return any(CONTAINER_LOG_STREAM in {str(s) for s in as_list(dig(flow, "streams"))}
+               and destinations & {str(d) for d in as_list(dig(flow, "destinations"))}
+               for flow in as_list(dig(rule.props, "dataFlows")))
+
+
+def _check_container_insights(args: StackValidationArgs, report: Say) -> None:
+    rules = {_resource_key(r, "Microsoft.Insights/dataCollectionRules", "dataCollectionRuleName"): r
+             for r in of_type(args, DATA_COLLECTION_RULE)}
+    associations = of_type(args, DATA_COLLECTION_RULE_ASSOCIATION)
+    for cluster in of_type(args, MANAGED_CLUSTER):
+        shown = dig(cluster.props, "resourceName") or cluster.name
+        addon = dig(cluster.props, f"addonProfiles.{ADDON}")
+        if not addon or dig(addon, "enabled") is not True:
+            report(f"AKS cluster {shown!r} runs no Container Insights ({ADDON} addon): its container logs, the "
+                   "ingress access log among them, never reach Log Analytics", cluster.urn)
+            continue
+        if str(dig(addon, "config.useAADAuth", "")).lower() != "true":
+            report(f"AKS cluster {shown!r} runs Container Insights with the workspace key (useAADAuth not \"true\"): "
+                   "data collection rules, and so ContainerLogV2, need managed-identity authentication", cluster.urn)
+        key = _resource_key(cluster, "Microsoft.ContainerService/managedClusters", "resourceName")
+        mine = [a for a in associations if arm_key(dig(a.props, "resourceUri")) == key or _depends_on(a, cluster)]
+        linked = [rule for rule_key, rule in rules.items()
+                  if any(arm_key(dig(a.props, "dataCollectionRuleId")) == rule_key or _depends_on(a, rule) for a in mine)]
+        if not any(_writes_container_logs(rule) for rule in linked):
+            report(f"AKS cluster {shown!r} is associated with no data collection rule that sends "
+                   f"{CONTAINER_LOG_STREAM} to Log Analytics: ContainerLogV2, the table the ingress alerts read, stays "
+                   "empty", cluster.urn)
+
+
+AKS_CONTAINER_INSIGHTS = stack_rule(
+    "audit-aks-container-insights",
+    "Every AKS cluster runs Container Insights with managed-identity authentication and is associated with a data "
+    "collection rule whose data flow sends Microsoft-ContainerLogV2 to a Log Analytics destination.",
+    "AksCluster onboards it: the omsagent addon with useAADAuth \"true\", the MSCI data collection rule and its "
+    "ContainerInsightsExtension association (components/planning/container_insights.py).",
+    _check_container_insights,
+)
+
+
 RULES: list[Policy] = [DATABRICKS_DIAGNOSTICS, AKS_DIAGNOSTICS, KEY_VAULT_DIAGNOSTICS, LOG_RETENTION, ALERTS_WIRED, FAILED_AUTH_ALERT,
-                       FLOW_LOGS_IN_PROD, FLOW_LOG_STORAGE_TRUSTED_ONLY, SIEM_HUB_PRIVATE, LOG_ANALYTICS_PRIVATE_LINK]
+                       FLOW_LOGS_IN_PROD, FLOW_LOG_STORAGE_TRUSTED_ONLY, SIEM_HUB_PRIVATE, LOG_ANALYTICS_PRIVATE_LINK,
+                       AKS_CONTAINER_INSIGHTS]

@@ -35,6 +35,8 @@ UNTAGGABLE = frozenset({
     # (their ARM schemas list no `tags`).
     "azure-native:eventhub:NamespaceNetworkRuleSet",
     "azure-native:monitor:PrivateLinkScopedResource",
+    # A data collection rule association is an extension resource of the cluster; its ARM schema lists no `tags`.
+    "azure-native:monitor:DataCollectionRuleAssociation",
 })
 
 

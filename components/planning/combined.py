@@ -202,6 +202,8 @@ def _pods(layout: ing.TierLayout) -> dict[str, Pod]:
         "cert-manager": Pod(ing.CERT_MANAGER_NAMESPACE, "cert-manager", {"app.kubernetes.io/name": "cert-manager"}),
         "kube-dns": Pod("kube-system", "kube-dns", {"k8s-app": "kube-dns"}),
         "other": Pod("default", "any-pod", {"app": "other"}),
+        # A pod no NetworkPolicy of the tier isolates (kube-system is AKS's): only the NSGs stand in its way.
+        "system": Pod("kube-system", "any-system-pod", {"app": "system"}),
     }
     if layout.oauth2_proxy:
         pods["oauth2-proxy"] = Pod(layout.ingress_namespace, "oauth2-proxy", ing.OAUTH2_PROXY)
@@ -302,6 +304,8 @@ def kubernetes_flows(t: Topology) -> list[tuple[Endpoint, PodTarget, int, str]]:
         if "oauth2-proxy" in p:
             flows.append((p["oauth2-proxy"], c, spec.port, "TCP"))
         flows += [(c, other, o.port, "TCP") for other, o in zip(connectors, layout.connectors, strict=True) if other != c]
+    # Pods are VNet addresses of the AKS subnet (Azure CNI): even an unisolated one never reaches the cluster nodes.
+    flows += [(p["system"], w, port, "TCP") for w in (t.net.host, t.net.container) for port in (22, 443)]
     flows += [(p["cert-manager"], layout.api_server_cidr, 443, "TCP"), (layout.api_server_cidr, p["cert-manager"], 10250, "TCP"),
               (p["traefik"], layout.api_server_cidr, 443, "TCP"), (p["other"], p["cert-manager"], 10250, "TCP")]
     return flows

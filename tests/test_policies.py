@@ -108,8 +108,15 @@ MUTATIONS: Mutations = {
     "policy-autotermination-unlocked": ("databricks-cluster-policy-locks-security",
                                         lambda p: policy_def(p, lambda d: d.pop("autotermination_minutes")), "autotermination"),
     "databricks-default-provider": ("databricks-explicit-provider", lambda p: res(p, "prod-access-conf").update(provider=""), "default"),
-    "no-default-deny": ("ingress-namespace-default-deny", lambda p: drop(p, "prod-ingress-netpol-databricks-apps-default-deny"),
-                        "databricks-apps"),
+    # Every namespace the tier creates or uses: its own three, the metrics namespace, and default.
+    **{f"no-default-deny-{ns}": ("ingress-namespace-default-deny", lambda p, ns=ns: drop(p, f"prod-ingress-netpol-{ns}-default-deny"),
+                                 f"namespace '{ns}'")
+       for ns in ("ingress", "databricks-apps", "cert-manager", "monitoring", "default")},
+    # The metrics namespace stays required with every policy of its own gone: the controller's policy names it.
+    "no-monitoring-policies": ("ingress-namespace-default-deny", lambda p: [drop(p, r["name"]) for r in list(p["resources"])
+                                                                          if r["name"].startswith("prod-ingress-netpol-monitoring-")
+                                                                          or r["name"] == "prod-ingress-ns-monitoring"],
+                               "namespace 'monitoring'"),
     "default-deny-ingress-only": ("ingress-namespace-default-deny", lambda p: inputs(p, "prod-ingress-netpol-ingress-default-deny")["spec"].update(
         policyTypes=["Ingress"]), "Egress"),
     "tls-1-0": ("traefik-tls-min-version", lambda p: inputs(p, "prod-ingress-tls-default")["spec"].update(minVersion="VersionTLS10"),

@@ -435,6 +435,7 @@ def test_pods_and_aks_nodes_cannot_reach_databricks_cluster_nodes(workspace: str
     Deny, closed by the AKS subnet's outbound deny although the workspace NSG itself would admit them at priority 100."""
     t = PROD_TOPOLOGY
     target = getattr(t.net, workspace)
+    assert t.net.aks is not None
     rows = [r for r in combined_rows(t) if r.plane == "subnets" and r.source == t.net.aks and r.destination == target]
     assert {(r.port, r.protocol) for r in rows} == {*((p, "Tcp") for p in INBOUND_PORTS), ("*", "*")}
     for r in rows:

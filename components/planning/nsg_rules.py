@@ -192,16 +192,21 @@ def aks_subnet_rules(aks_cidr: str, workspace_cidrs: tuple[str, ...], endpoint_c
     ports" and "Cluster Subnet to APIServer 443": articles/aks/concepts-network.md; "don't interfere with ... load
     balancer access, communication with the control plane, or egress": articles/aks/concepts-security.md):
 
-    | direction | source               | destination        | ports    | why                                            |
-    |-----------|----------------------|--------------------|----------|------------------------------------------------|
-    | out       | aks                  | host, container    | any      | Deny: pods and nodes never reach cluster nodes |
-    | out       | aks                  | aks                | any      | node to node, pod to pod, the API server's private endpoint (AKS puts it in the first node pool's subnet: articles/aks/private-clusters.md) |
-    | out       | aks                  | private endpoints  | 443      | workspace API and Azure Monitor ingestion (data_paths.CONNECTOR_PORTS; the endpoint subnet's NSG narrows it by ASG) |
-    | in        | host, container      | *                  | any      | Deny: cluster nodes never reach pods or nodes  |
-    | in        | aks                  | aks                | any      | node to node, pod to pod                       |
-    | in        | AzureLoadBalancer    | *                  | any      | the load balancer's health probes (168.63.129.16) |
-    | in        | client ranges        | LB frontend        | 443 (80) | the ingress load balancer (loadBalancerSourceRanges; externalTrafficPolicy Local keeps the client address) |
-    | in        | *                    | *                  | any      | Deny everything else                            |
+    | direction | source            | destination       | ports    | why                                               |
+    |-----------|-------------------|-------------------|----------|---------------------------------------------------|
+    | out       | aks               | host, container   | any      | Deny: pods and nodes never reach cluster nodes    |
+    | out       | aks               | aks               | any      | node to node, pod to pod, the API server (a)      |
+    | out       | aks               | private endpoints | 443      | workspace API, Azure Monitor ingestion (b)        |
+    | in        | host, container   | *                 | any      | Deny: cluster nodes never reach pods or nodes     |
+    | in        | aks               | aks               | any      | node to node, pod to pod                          |
+    | in        | AzureLoadBalancer | *                 | any      | the load balancer's health probes (168.63.129.16) |
+    | in        | client ranges     | LB frontend       | 443 (80) | the ingress load balancer (c)                     |
+    | in        | *                 | *                 | any      | Deny everything else                              |
+
+    (a) AKS puts the API server's private endpoint in the first node pool's subnet (articles/aks/private-clusters.md).
+    (b) data_paths.CONNECTOR_PORTS; the endpoint subnet's NSG narrows it to the classes by ASG.
+    (c) the Service's loadBalancerSourceRanges; externalTrafficPolicy Local keeps the client's address; 80 only while
+        ACME HTTP-01 challenges are answered.
 
     Other outbound flows (the Internet through NAT or the firewall, peered ranges) keep Azure's default rules: AKS's
     own egress requirements (https://learn.microsoft.com/azure/aks/outbound-rules-control-egress) are the egress

@@ -513,7 +513,7 @@ def subnet_matrix(inputs: NetworkInputs) -> list[Row]:
                 continue
             rows += [flow(inputs, source, destination, port) for port in INBOUND_PORTS]
             if source == inputs.aks:
-                rows.append(flow(inputs, source, destination, ANY, ANY))
+                rows.append(flow(inputs, source, destination, ANY, "*"))
     for source in workers:
         rows += [flow(inputs, source, tag, port) for tag, port in OUTBOUND_TAG_FLOWS]
     return rows + data_path_matrix(inputs)

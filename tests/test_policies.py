@@ -86,6 +86,13 @@ MUTATIONS: Mutations = {
         "inline"),
     "vnet-inline-subnets": ("vnet-no-inline-subnets", lambda p: inputs(p, "prod-network-vnet").update(
         subnets=[{"name": "snet-x", "addressPrefix": "10.30.20.0/24"}]), "snet-x"),
+    "aks-subnet-no-nsg": ("aks-subnet-closed-to-clusters", lambda p: inputs(p, "prod-network-aks").pop("networkSecurityGroup"), "snet-aks"),
+    "aks-no-cluster-deny": ("aks-subnet-closed-to-clusters", lambda p: drop(p, "prod-network-aks-nsg-deny-databricks-clusters-outbound"),
+                            "10.30.0.0/21"),
+    "aks-deny-host-only": ("aks-subnet-closed-to-clusters", lambda p: inputs(p, "prod-network-aks-nsg-deny-databricks-clusters-outbound").update(
+        destinationAddressPrefixes=None, destinationAddressPrefix="10.30.0.0/21"), "10.30.8.0/21"),
+    "aks-allow-vnet-first": ("aks-subnet-closed-to-clusters", lambda p: inputs(p, "prod-network-aks-nsg-allow-aks-subnet-outbound").update(
+        destinationAddressPrefix="VirtualNetwork", priority=150), "allow-aks-subnet-outbound"),
     "delegated-subnet-no-nsg": ("delegated-subnet-has-nsg", lambda p: inputs(p, "prod-network-host").pop("networkSecurityGroup"), "snet-dbw-host"),
     "public-access-enabled": ("databricks-workspace-no-public-access",
                               lambda p: inputs(p, "prod-workspace-workspace").update(publicNetworkAccess="Enabled"), "Enabled"),

@@ -53,7 +53,7 @@ from components.planning.nsg_rules import (
     private_endpoint_subnet_rules,
     workspace_subnet_rules,
 )
-from components.planning.reachability import endpoint_classes
+from components.planning.reachability import endpoint_classes, inputs_from_spec
 from components.private_link import PrivateLink, PrivateLinkArgs, TransitSide
 from components.spec import EnvironmentSpec
 from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST
@@ -162,6 +162,9 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 firewall_private_ip=self.firewall_hub.next_hop if self.firewall_hub else None,
                 aks_subnet_name=names.aks_subnet if self._creates_aks(spec) else None,
                 aks_cidr=str(plan[AKS]) if self._creates_aks(spec) else None,
+                aks_nsg_name=names.aks_network_security_group if self._creates_aks(spec) else None,
+                # The same rows the reachability matrix evaluates (NetworkInputs.aks_rules).
+                aks_rules=inputs_from_spec(spec).aks_rules() if self._creates_aks(spec) else (),
             ),
             opts=kids,
         )

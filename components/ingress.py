@@ -92,12 +92,21 @@ class IngressTier(pulumi.ComponentResource):
             )
             for n in (ns, apps, CERT_MANAGER_NAMESPACE)
         }
+        if spec.metrics_namespace and spec.cluster == "aks" and spec.metrics_namespace not in namespaces:
+            # A cluster the toolkit creates has no metrics namespace yet, and its default deny needs one to live in.
+            # No Pod Security level is set here: a monitoring stack's node agents may need host access.
+            namespaces[spec.metrics_namespace] = k8s.core.v1.Namespace(
+                f"{name}-ns-{spec.metrics_namespace}",
+                metadata={"name": spec.metrics_namespace, "labels": {"app.kubernetes.io/part-of": "brickwall-ingress"}},
+                opts=self._opts(),
+            )
         self.network_policies = [
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-netpol-{p.namespace}-{p.name}",
                 metadata={"name": p.name, "namespace": p.namespace},
                 spec=p.spec,
-                opts=self._opts(namespaces[p.namespace]),
+                # `default` (and an existing cluster's metrics namespace) exist already.
+                opts=self._opts(*([namespaces[p.namespace]] if p.namespace in namespaces else [])),
             )
             for p in args.policies
         ]

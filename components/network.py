@@ -50,6 +50,9 @@ class DatabricksNetworkArgs:
     # The ingress tier's AKS subnet, when the spec reserves one.
     aks_subnet_name: str | None = None
     aks_cidr: str | None = None
+    # Its NSG (components/planning/nsg_rules.py aks_subnet_rules), created with the subnet.
+    aks_nsg_name: str | None = None
+    aks_rules: Sequence[NsgRule] = ()
 
 
 class DatabricksNetwork(pulumi.ComponentResource):
@@ -171,12 +174,21 @@ class DatabricksNetwork(pulumi.ComponentResource):
         # The last write to this VNet: a peering of the VNet waits for it.
         self.last_subnet: network.Subnet = endpoints
         if args.aks_subnet_name and args.aks_cidr:
+            assert args.aks_nsg_name and args.aks_rules, "the AKS subnet always gets its NSG"
+            # Pods (Azure CNI) and nodes of the ingress tier share this subnet; its NSG closes their path to the cluster
+            # nodes, which the workspace NSG cannot (Databricks' priority-100 VirtualNetwork rule admits them there).
+            aks_nsg = network_security_group(self, f"{name}-aks-nsg", args.aks_nsg_name, args.aks_rules, rg, args.location, tags)
             aks = network.Subnet(
                 f"{name}-aks",
                 subnet_name=args.aks_subnet_name,
                 virtual_network_name=vnet.name,
                 resource_group_name=rg.name,
                 address_prefix=args.aks_cidr,
+                network_security_group=network.NetworkSecurityGroupArgs(id=aks_nsg.id),
+                # Network policies stay off for private endpoints here (Azure's default, stated): the API server's
+                # private endpoint, which AKS places in this subnet, is not filtered by the NSG, so kubectl from
+                # routed networks reaches it (https://learn.microsoft.com/azure/private-link/disable-private-endpoint-network-policy).
+                private_endpoint_network_policies="Disabled",
                 nat_gateway=network.SubResourceArgs(id=nat_gateway.id) if nat_gateway else None,
                 route_table=network.RouteTableArgs(id=route_table.id) if route_table else None,
                 default_outbound_access=False,

@@ -10,7 +10,7 @@ from brickwall import planfile, project
 from brickwall.engine import Recording, Registration
 from components.planning import audit_network
 from components.planning.nsg_rules import private_endpoint_subnet_rules, workspace_subnet_rules
-from components.planning.reachability import endpoint_classes
+from components.planning.reachability import endpoint_classes, inputs_from_spec
 from components.spec import EnvironmentSpec
 
 T = "azure-native:"
@@ -85,12 +85,13 @@ def test_names_are_unique_and_as_planned(rec: Recording, spec: EnvironmentSpec) 
     assert max(seen.values()) == 1
 
 
-def test_vnet_and_nsgs_carry_nothing_inline(rec: Recording) -> None:
+def test_vnet_and_nsgs_carry_nothing_inline(rec: Recording, spec: EnvironmentSpec) -> None:
     for vnet in rec.of_type(VNET):
         assert "subnets" not in vnet.inputs
     for nsg in rec.of_type(NSG):
         assert "securityRules" not in nsg.inputs
-    assert len(rec.of_type(NSG)) == 2
+    # The workspace subnets', the endpoint subnet's, and the AKS subnet's where the toolkit creates the cluster.
+    assert len(rec.of_type(NSG)) == 2 + (spec.ingress.enabled and spec.ingress.cluster == "aks")
 
 
 def test_subnets_match_the_address_plan(rec: Recording, spec: EnvironmentSpec) -> None:
@@ -117,6 +118,16 @@ def test_subnets_match_the_address_plan(rec: Recording, spec: EnvironmentSpec) -
     assert "delegations" not in ep.inputs
     # Subnet writes on one VNet are serialised.
     assert host.urn in container.dependencies and container.urn in ep.dependencies
+    aks = [sub for sub in rec.of_type(SUBNET) if sub.inputs["subnetName"] == names.aks_subnet]
+    if spec.ingress.enabled and spec.ingress.cluster == "aks":
+        # Its own NSG (pods and nodes stay off the cluster subnets); private-endpoint policies off, so the API server's
+        # endpoint there stays reachable for kubectl.
+        assert len(aks) == 1 and aks[0].inputs["addressPrefix"] == str(plan["aks"])
+        assert aks[0].inputs["networkSecurityGroup"] == {
+            "id": arm(rg, f"Microsoft.Network/networkSecurityGroups/{names.aks_network_security_group}")}
+        assert aks[0].inputs["privateEndpointNetworkPolicies"] == "Disabled"
+    else:
+        assert aks == []
 
 
 def test_each_private_endpoint_joins_its_class_application_security_group(rec: Recording, spec: EnvironmentSpec) -> None:
@@ -150,6 +161,10 @@ def test_security_rules_are_the_planned_table(rec: Recording, spec: EnvironmentS
             (str(plan["host"]), str(plan["container"])), endpoint_classes(spec),
             str(plan["aks"]) if spec.ingress.enabled and spec.ingress.cluster == "aks" else None),
     }
+    if spec.ingress.enabled and spec.ingress.cluster == "aks":  # the AKS subnet's NSG: the matrix's own table
+        tables[spec.names.aks_network_security_group] = inputs_from_spec(spec).aks_rules()
+    else:
+        assert not [r for r in rec.of_type(RULE) if r.inputs["networkSecurityGroupName"] == spec.names.aks_network_security_group]
     for nsg_name, table in tables.items():
         registered = {r.inputs["securityRuleName"]: r for r in rec.of_type(RULE)
                       if r.inputs["networkSecurityGroupName"] == nsg_name}

@@ -196,8 +196,20 @@ def test_credentials_are_secrets_mounted_as_files_for_their_own_service_account(
 
 def test_namespaces_enforce_restricted_pod_security(prod: Recording) -> None:
     namespaces = {r.inputs["metadata"]["name"]: r.inputs["metadata"]["labels"] for r in prod.of_type(NS)}
-    assert set(namespaces) == {"ingress", "databricks-apps", CERT_MANAGER_NAMESPACE}
-    assert all(labels["pod-security.kubernetes.io/enforce"] == "restricted" for labels in namespaces.values())
+    # The tier's own three, and the metrics namespace a cluster the toolkit creates does not have yet (its default
+    # deny needs it); a monitoring stack's node agents may need host access, so no Pod Security level there.
+    assert set(namespaces) == {"ingress", "databricks-apps", CERT_MANAGER_NAMESPACE, "monitoring"}
+    assert all(labels["pod-security.kubernetes.io/enforce"] == "restricted" for n, labels in namespaces.items() if n != "monitoring")
+    assert namespaces["monitoring"] == {"app.kubernetes.io/part-of": "brickwall-ingress"}
+
+
+def test_default_deny_in_every_namespace_the_tier_creates_or_uses(prod: Recording) -> None:
+    policies = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r for r in prod.of_type(K + "networking.k8s.io/v1:NetworkPolicy")}
+    for ns in ("ingress", "databricks-apps", CERT_MANAGER_NAMESPACE, "monitoring", "default"):
+        deny = policies[(ns, "default-deny")].inputs["spec"]
+        assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, ns
+    # default holds nothing of the tier: closed both ways, not even DNS.
+    assert {name for ns, name in policies if ns == "default"} == {"default-deny"}
 
 
 def test_dev_and_staging_have_no_ingress_tier(dev: Recording, staging: Recording) -> None:

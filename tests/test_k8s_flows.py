@@ -11,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stacks
-from components.planning.ingress import CONTROLLER, OAUTH2_PROXY, Policy, app_labels, network_policies, tier_layout
+from components.planning.ingress import (
+    CONTROLLER,
+    OAUTH2_PROXY,
+    Policy,
+    app_labels,
+    guarded_namespaces,
+    network_policies,
+    tier_layout,
+)
 from components.planning.k8s_flows import Cluster, Pod, selector_matches
 from components.planning.reachability import INTERNET, PartialMatchError
 from tests.k8s_checks import Flow
@@ -25,7 +33,12 @@ PROXY = Pod("ingress", "oauth2-proxy", OAUTH2_PROXY)
 CERT_MANAGER = Pod("cert-manager", "cert-manager", {"app.kubernetes.io/name": "cert-manager"})
 KUBE_DNS = Pod("kube-system", "kube-dns-livesim", {"k8s-app": "kube-dns"})
 CONNECTORS = [Pod(LAYOUT.apps_namespace, c.name, app_labels(c.name)) for c in LAYOUT.connectors]
-PODS = [TRAEFIK, PROXY, CERT_MANAGER, KUBE_DNS, *CONNECTORS]
+PROMETHEUS = Pod("monitoring", "prometheus", {"app.kubernetes.io/name": "prometheus"})
+OTHER = Pod("default", "any-pod", {"app": "other"})
+PODS = [TRAEFIK, PROXY, CERT_MANAGER, KUBE_DNS, *CONNECTORS, PROMETHEUS, OTHER]
+AKS = str(SPEC.network.plan["aks"])
+# Calico on Azure CNI: pods are addresses of the AKS subnet, and ipBlocks match them.
+AZURE_CNI = Cluster(network_policies(LAYOUT), pod_cidr=AKS)
 PORTS = [("TCP", p) for p in (53, 443, 4180, 8000, 8443, 9100, 10250)] + [("UDP", 53)]
 ENDPOINTS = str(SPEC.network.plan["private_endpoints"])
 
@@ -70,6 +83,43 @@ def test_isolation_and_peers() -> None:
         blocks.connection(web, "10.1.0.0/15", 1)
 
 
+def test_ip_blocks_match_pods_on_azure_cni() -> None:
+    """Calico turns an ipBlock into address matches that hold for pods too; under Azure CNI a pod is an address of
+    the AKS subnet. A block covering the subnet matches every pod; a disjoint one none; a partial one has no single
+    answer (split by giving the pod its address)."""
+    web, db = Pod("a", "web", {"app": "web"}), Pod("a", "db", {"app": "db"})
+    db_policy = Policy("a", "db", {"podSelector": {"matchLabels": {"app": "db"}}, "policyTypes": ["Ingress"],
+                                   "ingress": [{"from": [{"ipBlock": {"cidr": "10.30.16.0/23"}}]}]})
+    assert not Cluster([db_policy]).connection(web, db, 5432).allowed  # the API's reading: a pod is no address
+    assert Cluster([db_policy], pod_cidr="10.30.16.0/23").connection(web, db, 5432).allowed
+    assert not Cluster([db_policy], pod_cidr="10.40.0.0/16").connection(web, db, 5432).allowed
+    with pytest.raises(PartialMatchError):
+        Cluster([db_policy], pod_cidr="10.30.16.0/22").connection(web, db, 5432)
+    split = Cluster([db_policy], pod_cidr="10.30.16.0/22")
+    assert split.connection(Pod("a", "web", {"app": "web"}, ip="10.30.17.9"), db, 5432).allowed
+    assert not split.connection(Pod("a", "web", {"app": "web"}, ip="10.30.18.9"), db, 5432).allowed
+    # The tier's own blocks: the API server's (the AKS subnet) now covers every pod; the Internet's excludes them.
+    assert AZURE_CNI.connection(TRAEFIK, KUBE_DNS, 443).allowed and not CLUSTER.connection(TRAEFIK, KUBE_DNS, 443).allowed
+    assert not AZURE_CNI.connection(PROXY, KUBE_DNS, 443).allowed
+    # Every pod's own ingress policy still holds: the API server's block opens no pod of the tier.
+    for pod in (PROXY, CERT_MANAGER, *CONNECTORS, PROMETHEUS, OTHER):
+        assert not AZURE_CNI.connection(TRAEFIK, pod, 443).allowed, pod
+    # And cert-manager's webhook, open to the AKS subnet, is open to no pod of the tier.
+    for pod in (TRAEFIK, PROXY, *CONNECTORS, PROMETHEUS, OTHER):
+        assert not AZURE_CNI.connection(pod, CERT_MANAGER, 10250).allowed, pod
+
+
+def test_default_deny_covers_every_namespace_the_tier_creates_or_uses() -> None:
+    assert guarded_namespaces(LAYOUT) == ["ingress", "databricks-apps", "cert-manager", "monitoring", "default"]
+    for ns in guarded_namespaces(LAYOUT):
+        assert Policy(ns, "default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}) in CLUSTER.policies
+    for cluster in (CLUSTER, AZURE_CNI):  # a pod in default talks to nothing and nothing talks to it
+        for pod in PODS:
+            if pod != OTHER:
+                assert not cluster.connection(OTHER, pod, 443).allowed and not cluster.connection(pod, OTHER, 443).allowed
+        assert not cluster.connection(OTHER, INTERNET, 443).allowed
+
+
 def test_the_tier_flows() -> None:
     sql, jobs = CONNECTORS
     assert CLUSTER.connection("10.200.0.0/16", TRAEFIK, 8443).allowed
@@ -88,16 +138,22 @@ def test_the_tier_flows() -> None:
     assert CLUSTER.connection(PROXY, INTERNET, 443).allowed and not CLUSTER.connection(PROXY, "10.30.0.0/21", 443).allowed
 
 
-def test_the_evaluator_agrees_with_the_intended_flows() -> None:
-    """Exactly the flows tests/test_ingress_proof.py proves with network-config-analyzer, no more, no fewer."""
-    intended = intended_flows()
+@pytest.mark.parametrize("azure_cni", [False, True], ids=["nca-semantics", "calico-on-azure-cni"])
+def test_the_evaluator_agrees_with_the_intended_flows(azure_cni: bool) -> None:
+    """Exactly the flows tests/test_ingress_proof.py proves with network-config-analyzer (ipBlocks never match
+    pods), no more, no fewer; and on Azure CNI (pods in the AKS subnet, ipBlocks matching them) exactly those plus
+    the ones the intended table names for it."""
+    intended = intended_flows(azure_cni)
+    cluster = AZURE_CNI if azure_cni else CLUSTER
     for src, dst in itertools.permutations(PODS, 2):
         if str(src) == DNS:
             continue  # kube-dns is not the tier's; the proof leaves out what it sends
         for protocol, port in PORTS:
             name = f"{protocol}/{port}"
             expected = Flow(str(src), str(dst), name) in intended
-            assert CLUSTER.connection(src, dst, port, protocol).allowed == expected, (str(src), str(dst), name)
+            assert cluster.connection(src, dst, port, protocol).allowed == expected, (str(src), str(dst), name)
+    if not azure_cni:
+        return
     for pod in PODS:
         if str(pod) == DNS:
             continue

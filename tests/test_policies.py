@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,13 @@ def _to_asg(plan: Plan, rule: str, endpoint_class: str) -> None:
     asg = next(r["inputs"]["applicationSecurityGroupName"] for r in plan["resources"] if r["name"] == f"prod-network-asg-{endpoint_class}")
     i = inputs(plan, f"prod-network-pe-nsg-{rule}")
     i["destinationApplicationSecurityGroups"] = [{"id": g["id"].rsplit("/", 1)[0] + "/" + asg} for g in i["destinationApplicationSecurityGroups"]]
+
+
+def _drop_monitoring(plan: Plan) -> None:
+    """The metrics namespace and every NetworkPolicy in it."""
+    for r in list(plan["resources"]):
+        if r["name"].startswith("prod-ingress-netpol-monitoring-") or r["name"] == "prod-ingress-ns-monitoring":
+            drop(plan, r["name"])
 
 
 def open_rule(plan: Plan, port: str) -> None:
@@ -78,6 +86,13 @@ MUTATIONS: Mutations = {
         "inline"),
     "vnet-inline-subnets": ("vnet-no-inline-subnets", lambda p: inputs(p, "prod-network-vnet").update(
         subnets=[{"name": "snet-x", "addressPrefix": "10.30.20.0/24"}]), "snet-x"),
+    "aks-subnet-no-nsg": ("aks-subnet-closed-to-clusters", lambda p: inputs(p, "prod-network-aks").pop("networkSecurityGroup"), "snet-aks"),
+    "aks-no-cluster-deny": ("aks-subnet-closed-to-clusters", lambda p: drop(p, "prod-network-aks-nsg-deny-databricks-clusters-outbound"),
+                            "10.30.0.0/21"),
+    "aks-deny-host-only": ("aks-subnet-closed-to-clusters", lambda p: inputs(p, "prod-network-aks-nsg-deny-databricks-clusters-outbound").update(
+        destinationAddressPrefixes=None, destinationAddressPrefix="10.30.0.0/21"), "10.30.8.0/21"),
+    "aks-allow-vnet-first": ("aks-subnet-closed-to-clusters", lambda p: inputs(p, "prod-network-aks-nsg-allow-aks-subnet-outbound").update(
+        destinationAddressPrefix="VirtualNetwork", priority=150), "allow-aks-subnet-outbound"),
     "delegated-subnet-no-nsg": ("delegated-subnet-has-nsg", lambda p: inputs(p, "prod-network-host").pop("networkSecurityGroup"), "snet-dbw-host"),
     "public-access-enabled": ("databricks-workspace-no-public-access",
                               lambda p: inputs(p, "prod-workspace-workspace").update(publicNetworkAccess="Enabled"), "Enabled"),
@@ -108,8 +123,12 @@ MUTATIONS: Mutations = {
     "policy-autotermination-unlocked": ("databricks-cluster-policy-locks-security",
                                         lambda p: policy_def(p, lambda d: d.pop("autotermination_minutes")), "autotermination"),
     "databricks-default-provider": ("databricks-explicit-provider", lambda p: res(p, "prod-access-conf").update(provider=""), "default"),
-    "no-default-deny": ("ingress-namespace-default-deny", lambda p: drop(p, "prod-ingress-netpol-databricks-apps-default-deny"),
-                        "databricks-apps"),
+    # Every namespace the tier creates or uses: its own three, the metrics namespace, and default.
+    **{f"no-default-deny-{ns}": ("ingress-namespace-default-deny", partial(drop, name=f"prod-ingress-netpol-{ns}-default-deny"),
+                                 f"namespace '{ns}'")
+       for ns in ("ingress", "databricks-apps", "cert-manager", "monitoring", "default")},
+    # The metrics namespace stays required with every policy of its own gone: the controller's policy names it.
+    "no-monitoring-policies": ("ingress-namespace-default-deny", lambda p: _drop_monitoring(p), "namespace 'monitoring'"),
     "default-deny-ingress-only": ("ingress-namespace-default-deny", lambda p: inputs(p, "prod-ingress-netpol-ingress-default-deny")["spec"].update(
         policyTypes=["Ingress"]), "Egress"),
     "tls-1-0": ("traefik-tls-min-version", lambda p: inputs(p, "prod-ingress-tls-default")["spec"].update(minVersion="VersionTLS10"),

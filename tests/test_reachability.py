@@ -25,7 +25,7 @@ from components.planning.data_paths import DataPath
 from components.planning.front_end import IpAccess, Step, ip_access_list_step, public_steps
 from components.planning.ingress import network_policies
 from components.planning.k8s_flows import Cluster
-from components.planning.nsg_rules import DATABRICKS_RULE_PREFIX, NsgRule
+from components.planning.nsg_rules import DATABRICKS_RULE_PREFIX, NsgRule, rule_table_problems
 from components.planning.reachability import (
     AZURE_DATABRICKS,
     DEFAULT_RULES,
@@ -276,7 +276,7 @@ def test_a_peered_range_is_part_of_virtual_network(net: NetworkInputs) -> None:
 def test_the_matrix_uses_the_component_rule_tables(net: NetworkInputs) -> None:
     rows = subnet_matrix(net)
     named = {leg.decision.rule_name for r in rows for leg in r.legs}
-    table = {r.name for r in (*net.workspace_rules(), *net.endpoint_rules())} | {r.name for r in DEFAULT_RULES}
+    table = {r.name for r in (*net.workspace_rules(), *net.endpoint_rules(), *net.aks_rules())} | {r.name for r in DEFAULT_RULES}
     assert named <= table
     assert ipaddress.ip_network(net.host).subnet_of(ipaddress.ip_network(net.vnet))  # type: ignore[arg-type]
 
@@ -401,7 +401,8 @@ def test_prod_ingress_load_balancer() -> None:
     assert internet.access == "Deny" and internet.decided_by.startswith("internal load balancer")
     corporate = _row(rows, "ingress", CORPORATE, lb)
     assert corporate.access == "Allow"
-    assert "loadBalancerSourceRanges: within 10.200.0.0/16" in corporate.decided_by and "aks subnet: no NSG" in corporate.decided_by
+    assert "loadBalancerSourceRanges: within 10.200.0.0/16" in corporate.decided_by
+    assert "aks inbound: allow-ingress-clients-inbound" in corporate.decided_by
     for outside in ("10.99.0.0/16", t.net.host):  # routed into the VNet, outside the source ranges
         row = _row(rows, "ingress", outside, lb)
         assert row.access == "Deny" and row.decided_by.startswith("loadBalancerSourceRanges: outside"), row
@@ -410,7 +411,7 @@ def test_prod_ingress_load_balancer() -> None:
     assert transit.access == "Deny" and transit.decided_by.startswith("NetworkPolicy:")
 
 
-def test_prod_aks_subnet_has_no_nsg() -> None:
+def test_prod_aks_subnet_has_its_own_nsg() -> None:
     t = PROD_TOPOLOGY
     assert t.net.aks == str(stacks.load("prod").network.plan["aks"])
     rows = [r for r in combined_rows(t) if r.plane == "aks subnet"]
@@ -418,8 +419,62 @@ def test_prod_aks_subnet_has_no_nsg() -> None:
     for r in rows:
         if r.source in (INTERNET, AZURE_DATABRICKS):
             assert r.access == "Deny" and r.decided_by.startswith("route:")
-        else:  # nothing on the subnet filters: cluster nodes and routed ranges reach AKS nodes on every port
-            assert r.access == "Allow" and r.steps[-1].layer == "aks subnet" and "no NSG" in r.decided_by
+        elif r.source in (t.net.host, t.net.container):
+            # The workspace NSG lets cluster nodes out to the VNet (Databricks' worker-to-worker rule); the AKS NSG stops them.
+            assert r.access == "Deny" and r.decided_by == "aks inbound: deny-databricks-clusters-inbound", r
+            assert r.steps[0].access == "Allow" and "worker-to-worker-outbound" in r.steps[0].reason
+        elif r.source in ("10.200.0.0/16", "10.130.0.0/24") and r.port == "443":  # the load balancer's source ranges
+            assert r.access == "Allow" and r.decided_by == "aks inbound: allow-ingress-clients-inbound"
+        else:  # any other port, or a routed range outside the source ranges
+            assert r.access == "Deny" and r.decided_by == "aks inbound: deny-all-inbound", r
+
+
+@pytest.mark.parametrize("workspace", ["host", "container"])
+def test_pods_and_aks_nodes_cannot_reach_databricks_cluster_nodes(workspace: str) -> None:
+    """Under Azure CNI pods take AKS-subnet addresses: one row per port, and one for every port and protocol, all
+    Deny, closed by the AKS subnet's outbound deny although the workspace NSG itself would admit them at priority 100."""
+    t = PROD_TOPOLOGY
+    target = getattr(t.net, workspace)
+    assert t.net.aks is not None
+    rows = [r for r in combined_rows(t) if r.plane == "subnets" and r.source == t.net.aks and r.destination == target]
+    assert {(r.port, r.protocol) for r in rows} == {*((p, "Tcp") for p in INBOUND_PORTS), ("*", "*")}
+    for r in rows:
+        assert r.access == "Deny" and r.decided_by == "aks outbound: deny-databricks-clusters-outbound", r
+        # The design does not rely on Databricks' rule being absent: it is there, and it would allow.
+        assert r.steps[1].layer == "workspace inbound" and r.steps[1].access == "Allow"
+        assert r.steps[1].reason == "Microsoft.Databricks-workspaces_UseOnly_databricks-worker-to-worker-inbound"
+    # Without the AKS NSG's deny the flow would be open: the deny is what closes it.
+    opened = [rule for rule in t.net.aks_rules() if rule.name != "deny-databricks-clusters-outbound"]
+    net = replace(t.net, aks=None)
+    assert evaluate(opened, "Outbound", t.net.aks, target, "*", "*", net.context).access == "Allow"
+    assert flow(net, t.net.aks, target, "*", "*").access == "Allow"  # the workspace NSG alone admits it
+    # A pod that no NetworkPolicy isolates meets the same deny in the kubernetes plane.
+    pod_rows = [r for r in combined_rows(t) if r.plane == "kubernetes" and r.source == "kube-system/any-system-pod"
+                and r.destination == target]
+    assert pod_rows and all(r.access == "Deny" and r.decided_by == "aks outbound: deny-databricks-clusters-outbound"
+                            and r.steps[0] == Step("NetworkPolicy", "Allow", r.steps[0].reason) for r in pod_rows)
+
+
+def test_aks_subnet_table_is_complete_for_aks() -> None:
+    """What AKS needs is open: node and pod traffic within the subnet, load balancer probes, the endpoints on 443,
+    the ingress clients; the table has no structural problems."""
+    t = PROD_TOPOLOGY
+    rules, aks, ctx = t.net.aks_rules(), t.net.aks, t.net.context
+    assert aks is not None and rule_table_problems(rules) == []
+    assert evaluate(rules, "Outbound", aks, aks, "*", "*", ctx).rule_name == "allow-aks-subnet-outbound"
+    assert evaluate(rules, "Inbound", aks, aks, "*", "*", ctx).rule_name == "allow-aks-subnet-inbound"
+    assert evaluate(rules, "Inbound", "AzureLoadBalancer", aks, "8443", ctx=ctx).rule_name == "allow-load-balancer-probes-inbound"
+    assert evaluate(rules, "Outbound", aks, t.net.endpoints, "443", ctx=ctx).rule_name == "allow-private-endpoints-outbound"
+    assert evaluate(rules, "Outbound", aks, INTERNET, "443", ctx=ctx).rule_name == "AllowInternetOutBound"
+    assert evaluate(rules, "Inbound", CORPORATE, aks, "443", ctx=ctx).rule_name == "allow-ingress-clients-inbound"
+    assert evaluate(rules, "Inbound", CORPORATE, aks, "80", ctx=ctx).access == "Deny"  # no ACME route in prod
+    # Without source ranges an internal load balancer admits the VNet and what is routed into it, a public one the Internet.
+    data = stacks.load("prod").model_dump(mode="json")
+    data["ingress"]["load_balancer_source_ranges"] = []
+    internal = inputs_from_spec(EnvironmentSpec.model_validate(data), peered=(CORPORATE,))
+    assert evaluate(internal.aks_rules(), "Inbound", CORPORATE, aks, "443", ctx=internal.context).access == "Allow"
+    assert evaluate(internal.aks_rules(), "Inbound", INTERNET, aks, "443", ctx=internal.context).access == "Deny"
+    assert data_path_problems(internal) == []
 
 
 def test_prod_kubernetes_flows() -> None:

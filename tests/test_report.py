@@ -276,7 +276,10 @@ def test_combined_reachability_section(prod: Recording, dev: Recording) -> None:
         "| Internet | host (10.30.0.0/21) | 22 | Tcp | Deny | workspace inbound: deny-internet-inbound |",
     ):
         assert line in section, line
-    assert "aks subnet: no NSG on the subnet" in section and "| databricks-apps/jobs-api | Internet | 443 | Tcp | Deny | NetworkPolicy:" in section
+    assert "| databricks-apps/jobs-api | Internet | 443 | Tcp | Deny | NetworkPolicy:" in section
+    # Pods and nodes of the AKS subnet never reach the cluster nodes, on any port or protocol.
+    assert "| aks (10.30.16.0/23) | host (10.30.0.0/21) | * | * | Deny | aks outbound: deny-databricks-clusters-outbound |" in section
+    assert "| aks (10.30.16.0/23) | container (10.30.8.0/21) | * | * | Deny | aks outbound: deny-databricks-clusters-outbound |" in section
     dev_text, _, _ = _report(dev, spec=stacks.load("dev"))
     assert "| 52.174.20.0/28 (ALLOW break-glass) | workspace UI/API | 443 | Tcp | Allow |" in dev_text
     assert "| Internet | workspace UI/API | 443 | Tcp | Deny | IP access lists: on no ALLOW list |" in dev_text

@@ -4,11 +4,13 @@ Four planes, one table (`combined_rows`, rendered by `combined_markdown` with it
 
 * **subnets**: the NSG matrix of `reachability.subnet_matrix` (host and container subnets, and every private endpoint
   of the endpoint subnet by its application security group).
-* **aks subnet**: flows to the ingress tier's nodes. The toolkit puts no NSG on the AKS subnet, so nothing filters
-  there, not even Azure's default rules (they exist only inside an NSG); only the sender's NSG, if it has one,
-  and the fact that the nodes have private addresses only (private cluster, egress through NAT or the firewall).
-  AKS keeps an NSG of its own on the node NICs for load-balancer rules; it is outside the spec and not modelled
-  beyond the Service's source ranges below.
+* **aks subnet**: flows to the ingress tier's nodes and pods (Azure CNI gives pods addresses of the AKS subnet, so
+  one NSG filters both): the sender's NSG, if it has one, then the AKS subnet's own NSG
+  (`nsg_rules.aks_subnet_rules`), and the fact that the nodes have private addresses only (private cluster, egress
+  through NAT or the firewall). The AKS subnet's NSG denies the Databricks cluster subnets both ways; its outbound
+  deny is what keeps pods off the cluster nodes, since the workspace NSG admits all of VirtualNetwork at priority 100
+  (Databricks' worker-to-worker rule). AKS keeps an NSG of its own on the node NICs for load-balancer rules; it is
+  outside the spec and not modelled beyond the Service's source ranges below.
 * **workspace**: the UI / REST API on 443 (`front_end`): a private endpoint when the source has a private path
   (then the private-endpoint subnet's NSG decides and the IP access lists do not apply), otherwise public network
   access and the IP access lists.
@@ -63,7 +65,6 @@ if TYPE_CHECKING:
 HTTPS = "443"
 AKS_PORTS = ("22", "443", "10250")
 WORKSPACE = "workspace UI/API"
-NO_AKS_NSG = Step("aks subnet", None, "no NSG on the subnet (nothing filters here, not even Azure's default rules)")
 PRIVATE_LINK_LISTS = Step("IP access lists", None, "not applied to private-link traffic")
 
 
@@ -182,13 +183,17 @@ def aks_steps(t: Topology, source: str, port: str) -> list[Step]:
     assert t.net.aks is not None
     if _public(source):
         return [Step("route", "Deny", "AKS nodes and pods have private addresses only (private cluster, no public IP)")]
-    steps: list[Step] = []
-    if source in (t.net.host, t.net.container):
-        steps += [Step("workspace outbound", d.access, d.rule_name) for d in
-                  [evaluate(t.net.workspace_rules(), "Outbound", source, t.net.aks, port, "Tcp", t.net.context)]]
-    elif not _in(source, [t.net.vnet, *t.net.peered]):
+    if source not in (t.net.host, t.net.container) and not _in(source, [t.net.vnet, *t.net.peered]):
         return [Step("route", "Deny", f"{source} is not routed into the VNet")]
-    return [*steps, NO_AKS_NSG]
+    return _legs(flow(t.net, source, t.net.aks, port))
+
+
+def aks_outbound(t: Topology, destination: str, port: int, protocol: str) -> Step:
+    """The AKS subnet's NSG on a pod's (or node's) way out to an address outside our other subnets."""
+    assert t.net.aks is not None
+    d = evaluate(t.net.aks_rules(), "Outbound", t.net.aks, destination, str(port), "Udp" if protocol == "UDP" else "Tcp",
+                 t.net.context)
+    return Step("aks outbound", d.access, d.rule_name)
 
 
 def _pods(layout: ing.TierLayout) -> dict[str, Pod]:
@@ -197,6 +202,8 @@ def _pods(layout: ing.TierLayout) -> dict[str, Pod]:
         "cert-manager": Pod(ing.CERT_MANAGER_NAMESPACE, "cert-manager", {"app.kubernetes.io/name": "cert-manager"}),
         "kube-dns": Pod("kube-system", "kube-dns", {"k8s-app": "kube-dns"}),
         "other": Pod("default", "any-pod", {"app": "other"}),
+        # A pod no NetworkPolicy of the tier isolates (kube-system is AKS's): only the NSGs stand in its way.
+        "system": Pod("kube-system", "any-system-pod", {"app": "system"}),
     }
     if layout.oauth2_proxy:
         pods["oauth2-proxy"] = Pod(layout.ingress_namespace, "oauth2-proxy", ing.OAUTH2_PROXY)
@@ -217,15 +224,15 @@ def pod_steps(t: Topology, cluster: Cluster, src: Endpoint, dst: PodTarget, port
     steps = [Step("NetworkPolicy", "Allow" if verdict.allowed else "Deny", verdict.reason)]
     if isinstance(src, Pod) and isinstance(dst, EndpointNic) and verdict.allowed:
         assert t.net.aks is not None
-        steps += [NO_AKS_NSG, *_legs(flow(t.net, t.net.aks, dst, str(port), "Udp" if protocol == "UDP" else "Tcp"))]
+        steps += _legs(flow(t.net, t.net.aks, dst, str(port), "Udp" if protocol == "UDP" else "Tcp"))
     elif isinstance(src, Pod) and isinstance(dst, str) and verdict.allowed:
         assert t.net.aks is not None
         if dst == INTERNET or (_public(dst) and not _in(dst, [t.net.vnet, *t.net.peered])):
-            steps += [NO_AKS_NSG, Step("egress", None, t.egress)]
+            steps += [aks_outbound(t, dst, port, protocol), Step("egress", None, t.egress)]
         elif dst in (t.net.host, t.net.container):
-            steps += [NO_AKS_NSG, *_legs(flow(t.net, t.net.aks, dst, str(port), "Udp" if protocol == "UDP" else "Tcp"))]
+            steps += _legs(flow(t.net, t.net.aks, dst, str(port), "Udp" if protocol == "UDP" else "Tcp"))
         else:
-            steps.append(NO_AKS_NSG)
+            steps.append(aks_outbound(t, dst, port, protocol))
     return steps
 
 
@@ -258,8 +265,14 @@ def load_balancer_steps(t: Topology, cluster: Cluster, source: str) -> list[Step
             return [*steps, Step("loadBalancerSourceRanges", "Partial", f"only part of {source} is within {', '.join(ranges)}")]
         else:
             return [*steps, Step("loadBalancerSourceRanges", "Deny", f"outside {', '.join(ranges)}")]
+    # The AKS subnet's NSG sees the client's address (externalTrafficPolicy Local) on the frontend's 443.
+    assert t.net.aks is not None
+    d = evaluate(t.net.aks_rules(), "Inbound", source, t.net.aks, HTTPS, "Tcp", t.net.context)
+    steps.append(Step("aks inbound", d.access, d.rule_name))
+    if d.access == "Deny":
+        return steps
     traefik = _pods(ingress.layout)["traefik"]
-    return [*steps, NO_AKS_NSG, *pod_steps(t, cluster, source, traefik, ing.TRAEFIK_WEBSECURE_PORT)]
+    return [*steps, *pod_steps(t, cluster, source, traefik, ing.TRAEFIK_WEBSECURE_PORT)]
 
 
 def load_balancer_sources(t: Topology) -> list[str]:
@@ -291,6 +304,8 @@ def kubernetes_flows(t: Topology) -> list[tuple[Endpoint, PodTarget, int, str]]:
         if "oauth2-proxy" in p:
             flows.append((p["oauth2-proxy"], c, spec.port, "TCP"))
         flows += [(c, other, o.port, "TCP") for other, o in zip(connectors, layout.connectors, strict=True) if other != c]
+    # Pods are VNet addresses of the AKS subnet (Azure CNI): even an unisolated one never reaches the cluster nodes.
+    flows += [(p["system"], w, port, "TCP") for w in (t.net.host, t.net.container) for port in (22, 443)]
     flows += [(p["cert-manager"], layout.api_server_cidr, 443, "TCP"), (layout.api_server_cidr, p["cert-manager"], 10250, "TCP"),
               (p["traefik"], layout.api_server_cidr, 443, "TCP"), (p["other"], p["cert-manager"], 10250, "TCP")]
     return flows
@@ -339,7 +354,7 @@ security group of its class, which the endpoint subnet's rules admit to), **aks 
 layer it crosses, and otherwise the layer that stops it, as `layer: reason`:
 
 - `<nsg> inbound|outbound: <rule>`: the first matching rule of that NSG by priority (Azure's default rules
-  included); `aks subnet: no NSG ...`: the toolkit puts no NSG on the AKS subnet.
+  included); `aks` is the AKS subnet's NSG, which holds pods and nodes alike (Azure CNI) off the cluster subnets.
 - `private path`, `public network access`, `IP access lists`: the workspace front end. Private-link requests
   are never filtered by the IP access lists; public ones are (a BLOCK match wins over every ALLOW list; with an
   ALLOW list, an address on none is denied).

@@ -76,17 +76,39 @@ def _public_https() -> dict[str, Any]:
     return {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": NON_PUBLIC}}], "ports": _ports(443)}
 
 
+DEFAULT_NAMESPACE = "default"
+
+
+def guarded_namespaces(t: TierLayout) -> list[str]:
+    """Every namespace the tier creates or uses: its own three, the metrics namespace its controller admits scrapes
+    from, and `default` (where anything deployed without a namespace lands). Each gets a default deny."""
+    return list(dict.fromkeys([t.ingress_namespace, t.apps_namespace, CERT_MANAGER_NAMESPACE,
+                               *([t.metrics_namespace] if t.metrics_namespace else []), DEFAULT_NAMESPACE]))
+
+
 def network_policies(t: TierLayout) -> list[Policy]:
-    """Default deny in every namespace the tier owns, then exactly the flows the tier needs."""
-    owned = [t.ingress_namespace, t.apps_namespace, CERT_MANAGER_NAMESPACE]
+    """Default deny in every namespace the tier creates or uses, then exactly the flows the tier needs.
+
+    On AKS with Azure CNI, pods take addresses of the AKS subnet, and Calico applies an `ipBlock` to any address,
+    pod addresses included (k8s_flows.py): the API server's block (the AKS subnet, where its private endpoint lives)
+    therefore also covers every pod. Each pod's own ingress policy, present in every namespace here, is what keeps
+    such a block from opening a pod to its neighbours."""
     out: list[Policy] = []
-    for ns in owned:
+    for ns in guarded_namespaces(t):
         out.append(Policy(ns, "default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}))
-        out.append(Policy(ns, "allow-dns", {
-            "podSelector": {}, "policyTypes": ["Egress"],
-            "egress": [{"to": [KUBE_DNS], "ports": [*_ports(53, protocol="UDP"), *_ports(53)]}],
-        }))
+        if ns != DEFAULT_NAMESPACE:  # nothing of the tier runs in default: it stays closed both ways
+            out.append(Policy(ns, "allow-dns", {
+                "podSelector": {}, "policyTypes": ["Egress"],
+                "egress": [{"to": [KUBE_DNS], "ports": [*_ports(53, protocol="UDP"), *_ports(53)]}],
+            }))
     api = {"to": [{"ipBlock": {"cidr": t.api_server_cidr}}], "ports": _ports(443)}
+    if t.metrics_namespace:
+        # Prometheus there scrapes the controller's metrics port and discovers its pods through the API server.
+        out.append(Policy(t.metrics_namespace, "scrape-ingress-controller", {
+            "podSelector": {}, "policyTypes": ["Egress"],
+            "egress": [{"to": [{**_ns(t.ingress_namespace), "podSelector": {"matchLabels": CONTROLLER}}],
+                        "ports": _ports(TRAEFIK_METRICS_PORT)}, api],
+        }))
     clients = [{"ipBlock": {"cidr": c}} for c in t.client_cidrs] or [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
     controller_egress: list[dict[str, Any]] = [
         api,

@@ -11,8 +11,15 @@ Semantics, as the Kubernetes API defines them (networking.k8s.io/v1):
 * Peers: `podSelector` alone selects pods in the policy's own namespace; `namespaceSelector` alone every pod of the
   selected namespaces; both together, the selected pods of the selected namespaces; `ipBlock` an address range
   (minus `except`). An empty or missing `from`/`to` matches every peer; missing `ports` every port.
-* `ipBlock` matches addresses outside the cluster's pods only (the API leaves pod IPs implementation-defined; nca
-  and this evaluator never match a pod by its IP).
+* `ipBlock` and pods: the API leaves it to the implementation whether a block matches pod addresses. Calico, the
+  engine the tier runs on AKS, converts a block into a rule's `nets`/`notNets` with no selector, which match any
+  address, pods' included (projectcalico/calico libcalico-go/lib/backend/k8s/conversion/conversion.go,
+  k8sPeerToCalicoFields), and with Azure CNI every pod takes an address of the AKS subnet ("every pod gets an IP
+  address from the subnet": MicrosoftDocs/azure-aks-docs articles/aks/concepts-network-legacy-cni.md). So a
+  `Cluster` given `pod_cidr` (the AKS subnet) treats each pod as an address somewhere in it (or at `Pod.ip`): a
+  block covering the whole range matches every pod, a disjoint one none, a partial cover raises
+  `PartialMatchError`. Without `pod_cidr` a block never matches a pod: what network-config-analyzer assumes
+  (tests/test_ingress_proof.py), kept to cross-check the two.
 * Ports: `protocol` defaults to TCP; `port` (numbers only: the tier uses no named ports) with optional `endPort`.
 
 Address queries are sets, as in `reachability`: a query CIDR wider than one address matches a block only when the
@@ -38,6 +45,8 @@ class Pod:
     namespace: str
     name: str
     labels: Mapping[str, str] = field(default_factory=dict)
+    # The pod's address when known; otherwise somewhere in the cluster's pod range (`Cluster.pod_cidr`).
+    ip: str | None = None
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"
@@ -98,9 +107,17 @@ def _covers(query: IPv4Network | str, block: Mapping[str, Any]) -> bool:
 class Cluster:
     """The policies of a cluster and its namespaces' labels (each namespace has its automatic name label)."""
 
-    def __init__(self, policies: Iterable[Policy], namespace_labels: Mapping[str, Mapping[str, str]] | None = None):
+    def __init__(self, policies: Iterable[Policy], namespace_labels: Mapping[str, Mapping[str, str]] | None = None,
+                 pod_cidr: str | None = None):
         self.policies = list(policies)
         self._ns_labels = {k: dict(v) for k, v in (namespace_labels or {}).items()}
+        # Where pods take their addresses (Azure CNI: the AKS subnet); None: ipBlocks never match pods.
+        self.pod_cidr = pod_cidr
+
+    def pod_address(self, pod: Pod) -> IPv4Network | None:
+        if pod.ip is not None:
+            return _net(pod.ip)
+        return _net(self.pod_cidr) if self.pod_cidr is not None else None
 
     def namespace_labels(self, namespace: str) -> dict[str, str]:
         return {**self._ns_labels.get(namespace, {}), NAME_LABEL: namespace}
@@ -108,7 +125,8 @@ class Cluster:
     def _peer_matches(self, peer: Mapping[str, Any], policy_ns: str, other: Endpoint) -> bool:
         if "ipBlock" in peer:
             if isinstance(other, Pod):
-                return False
+                address = self.pod_address(other)
+                return address is not None and _covers(address, peer["ipBlock"])
             return _covers(other if other == INTERNET else _net(other), peer["ipBlock"])
         if not isinstance(other, Pod):
             return False

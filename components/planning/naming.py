@@ -117,6 +117,7 @@ class NamePlan:
     blob_endpoint: str
     aks_cluster: str
     aks_subnet: str
+    aks_network_security_group: str
     log_analytics: str
     key_vault: str
     cmk_key: str
@@ -175,6 +176,7 @@ class NamePlan:
         "blob_endpoint": "private_endpoint",
         "aks_cluster": "aks_cluster",
         "aks_subnet": "subnet",
+        "aks_network_security_group": "network_security_group",
         "log_analytics": "log_analytics",
         "key_vault": "key_vault",
         "cmk_key": "key",
@@ -250,6 +252,7 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         blob_endpoint=f"pe-{base}-blob",
         aks_cluster=f"aks-{base}",
         aks_subnet="snet-aks",
+        aks_network_security_group=f"nsg-{base}-aks",
         log_analytics=f"log-{base}",
         key_vault=f"kv{compact}{suffix}",
         cmk_key="cmk-databricks",

@@ -175,6 +175,73 @@ def private_endpoint_subnet_rules(workspace_cidrs: tuple[str, ...], classes: tup
     ]
 
 
+def aks_subnet_rules(aks_cidr: str, workspace_cidrs: tuple[str, ...], endpoint_cidr: str,
+                     client_sources: tuple[str, ...], frontend: str, ingress_ports: tuple[str, ...]) -> list[NsgRule]:
+    """NSG on the ingress tier's AKS subnet (Azure CNI: nodes and pods both take addresses here).
+
+    Why the path to the cluster nodes is closed here and not on the workspace subnets: Databricks injects
+    `databricks-worker-to-worker-inbound` (priority 100, VirtualNetwork to VirtualNetwork, any) into the host and
+    container subnets' NSG, and no rule of ours may precede priority 100 there, so that NSG admits anything in the VNet.
+    Azure evaluates the source subnet's NSG outbound before the packet ever reaches the destination's NSG, and a deny
+    there drops it (https://learn.microsoft.com/azure/virtual-network/network-security-group-how-it-works, "Outbound
+    traffic"): the deny towards the host and container subnets below holds whatever Databricks injects.
+
+    What AKS needs from a subnet NSG (AKS applies no NSG to its subnet and never edits one; "make sure the security
+    rules in the NSGs allow traffic within the node CIDR range": MicrosoftDocs/azure-aks-docs
+    articles/aks/concepts-network-legacy-cni.md; the custom-VNet table "Node CIDR / Pod CIDR, all protocols, all
+    ports" and "Cluster Subnet to APIServer 443": articles/aks/concepts-network.md; "don't interfere with ... load
+    balancer access, communication with the control plane, or egress": articles/aks/concepts-security.md):
+
+    | direction | source            | destination       | ports    | why                                               |
+    |-----------|-------------------|-------------------|----------|---------------------------------------------------|
+    | out       | aks               | host, container   | any      | Deny: pods and nodes never reach cluster nodes    |
+    | out       | aks               | aks               | any      | node to node, pod to pod, the API server (a)      |
+    | out       | aks               | private endpoints | 443      | workspace API, Azure Monitor ingestion (b)        |
+    | in        | host, container   | *                 | any      | Deny: cluster nodes never reach pods or nodes     |
+    | in        | aks               | aks               | any      | node to node, pod to pod                          |
+    | in        | AzureLoadBalancer | *                 | any      | the load balancer's health probes (168.63.129.16) |
+    | in        | client ranges     | LB frontend       | 443 (80) | the ingress load balancer (c)                     |
+    | in        | *                 | *                 | any      | Deny everything else                              |
+
+    (a) AKS puts the API server's private endpoint in the first node pool's subnet (articles/aks/private-clusters.md).
+    (b) data_paths.CONNECTOR_PORTS; the endpoint subnet's NSG narrows it to the classes by ASG.
+    (c) the Service's loadBalancerSourceRanges; externalTrafficPolicy Local keeps the client's address; 80 only while
+        ACME HTTP-01 challenges are answered.
+
+    Other outbound flows (the Internet through NAT or the firewall, peered ranges) keep Azure's default rules: AKS's
+    own egress requirements (https://learn.microsoft.com/azure/aks/outbound-rules-control-egress) are the egress
+    layer's to filter. The API server's private endpoint itself is not filtered by this NSG: the AKS subnet leaves
+    private-endpoint network policies disabled (components/network.py), so kubectl from routed networks reaches it.
+    `frontend` is where the load balancer's frontend answers: the AKS subnet for an internal one (its private frontend
+    takes an address there), `*` for a public one (its public address, unknown until AKS creates it)."""
+    def rule(name: str, priority: int, direction: Direction, access: Access, protocol: Protocol, sources: tuple[str, ...],
+             destinations: tuple[str, ...], ports: tuple[str, ...], why: str) -> NsgRule:
+        return NsgRule(name=name, priority=priority, direction=direction, access=access, protocol=protocol, sources=sources,
+                       destinations=destinations, destination_ports=ports, owner="toolkit", description=why)
+
+    return [
+        rule("deny-databricks-clusters-outbound", 200, "Outbound", "Deny", "*", (aks_cidr,), workspace_cidrs, ("*",),
+             "Pods and nodes of the ingress tier never reach Databricks cluster nodes (closed here: the workspace NSG "
+             "admits VirtualNetwork at priority 100)."),
+        rule("allow-aks-subnet-outbound", 210, "Outbound", "Allow", "*", (aks_cidr,), (aks_cidr,), ("*",),
+             "Node to node, pod to pod and to the API server's private endpoint (required by AKS)."),
+        rule("allow-private-endpoints-outbound", 220, "Outbound", "Allow", "Tcp", (aks_cidr,), (endpoint_cidr,), ("443",),
+             "Connectors call the workspace API, the monitoring agent sends to the Azure Monitor scope."),
+        rule("deny-databricks-clusters-inbound", 200, "Inbound", "Deny", "*", workspace_cidrs, ("*",), ("*",),
+             "Databricks cluster nodes never reach the ingress tier's pods or nodes."),
+        rule("allow-aks-subnet-inbound", 210, "Inbound", "Allow", "*", (aks_cidr,), (aks_cidr,), ("*",),
+             "Node to node and pod to pod (required by AKS)."),
+        rule("allow-load-balancer-probes-inbound", 220, "Inbound", "Allow", "*", ("AzureLoadBalancer",), ("*",), ("*",),
+             # "you must allow 168.63.129.16 ... The AzureLoadBalancer service tag identifies this source IP"
+             # (https://learn.microsoft.com/azure/load-balancer/load-balancer-custom-probe-overview#probe-source-ip-address)
+             "Azure Load Balancer health probes (required)."),
+        rule("allow-ingress-clients-inbound", 230, "Inbound", "Allow", "Tcp", client_sources, (frontend,), ingress_ports,
+             "Clients reach the ingress load balancer (its loadBalancerSourceRanges)."),
+        rule("deny-all-inbound", LOWEST_PRECEDENCE, "Inbound", "Deny", "*", ("*",), ("*",), ("*",),
+             "Nothing else reaches the AKS subnet."),
+    ]
+
+
 def rule_table_problems(rules: list[NsgRule]) -> list[str]:
     """Structural mistakes a table must never have: clashing priorities or names, toolkit rules in Databricks' range."""
     problems = []

@@ -65,6 +65,7 @@ from components.planning.nsg_rules import (
     Direction,
     NsgRule,
     Protocol,
+    aks_subnet_rules,
     private_endpoint_subnet_rules,
     workspace_subnet_rules,
 )
@@ -304,6 +305,10 @@ class NetworkInputs:
     aks: str | None = None  # the AKS subnet, when the toolkit creates it
     # The private-endpoint classes in the endpoint subnet (components/planning/data_paths.py).
     endpoint_classes: tuple[str, ...] = ()
+    # Who the AKS subnet's NSG admits to the ingress load balancer, where its frontend answers and on which ports.
+    aks_client_sources: tuple[str, ...] = (VIRTUAL_NETWORK,)
+    aks_frontend: str = ANY
+    aks_ingress_ports: tuple[str, ...] = ("443",)
 
     @property
     def context(self) -> NetworkContext:
@@ -315,6 +320,13 @@ class NetworkInputs:
 
     def endpoint_rules(self) -> list[NsgRule]:
         return private_endpoint_subnet_rules((self.host, self.container), self.endpoint_classes, self.aks)
+
+    def aks_rules(self) -> list[NsgRule]:
+        """The AKS subnet's NSG (empty when the toolkit creates no AKS subnet)."""
+        if self.aks is None:
+            return []
+        return aks_subnet_rules(self.aks, (self.host, self.container), self.endpoints, self.aks_client_sources,
+                                self.aks_frontend, self.aks_ingress_ports)
 
     @property
     def endpoint_nics(self) -> tuple[EndpointNic, ...]:
@@ -346,14 +358,23 @@ def inputs_from_spec(spec: EnvironmentSpec, peered: Sequence[str] = ()) -> Netwo
     """The matrix inputs of an environment; `peered` are hub / on-premises ranges routed into the VNet."""
     from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST
 
-    net = spec.network
+    net, ingress = spec.network, spec.ingress
     plan = net.plan
+    internal = ingress.load_balancer == "internal"
+    # The AKS subnet exists only when the toolkit creates the cluster; otherwise its room is just reserved.
+    aks = str(plan[AKS]) if ingress.enabled and ingress.cluster == "aks" else None
     return NetworkInputs(
         vnet=net.address_space, host=str(plan[HOST]), container=str(plan[CONTAINER]), endpoints=str(plan[ENDPOINTS]),
         required_nsg_rules=spec.workspace.required_nsg_rules, allow_internet_outbound=net.egress.allow_internet_outbound,
-        # The AKS subnet exists only when the toolkit creates the cluster; otherwise its room is just reserved.
-        peered=tuple(peered), aks=str(plan[AKS]) if spec.ingress.enabled and spec.ingress.cluster == "aks" else None,
+        peered=tuple(peered), aks=aks,
         endpoint_classes=endpoint_classes(spec),
+        # The Service's loadBalancerSourceRanges; without them, whoever reaches the frontend: the VNet and what is
+        # routed into it for an internal load balancer, the Internet for a public one.
+        aks_client_sources=ingress.load_balancer_source_ranges or ((VIRTUAL_NETWORK,) if internal else (INTERNET,)),
+        # An internal frontend takes its address in the AKS subnet; a public one's address is AKS's to allocate.
+        aks_frontend=aks if aks is not None and internal else ANY,
+        # 443, and 80 only while ACME HTTP-01 challenges are answered (components/planning/ingress.py traefik_values).
+        aks_ingress_ports=("443", "80") if any(r.certificate_issuer == "acme" for r in ingress.routes) else ("443",),
     )
 
 
@@ -391,7 +412,7 @@ OUTBOUND_TAG_FLOWS: tuple[tuple[str, str], ...] = (
 # Ports every source is asked about on every private endpoint, besides the ones any client is promised there.
 ENDPOINT_PROBE_PORTS = ("22", "443", "1433", "3306", "6666", "8443-8451")
 
-WORKSPACE_NSG, ENDPOINT_NSG = "workspace", "private-endpoint"
+WORKSPACE_NSG, ENDPOINT_NSG, AKS_NSG = "workspace", "private-endpoint", "aks"
 
 
 def _labels(inputs: NetworkInputs) -> dict[Target, str]:
@@ -414,6 +435,8 @@ def flow(inputs: NetworkInputs, source: str, destination: Target, port: str, pro
     ctx = inputs.context
     nsgs = {inputs.host: (WORKSPACE_NSG, inputs.workspace_rules()), inputs.container: (WORKSPACE_NSG, inputs.workspace_rules()),
             inputs.endpoints: (ENDPOINT_NSG, inputs.endpoint_rules())}
+    if inputs.aks is not None:
+        nsgs[inputs.aks] = (AKS_NSG, inputs.aks_rules())
     legs: list[Leg] = []
     if source in nsgs:
         name, rules = nsgs[source]
@@ -479,15 +502,18 @@ def data_path_problems(inputs: NetworkInputs) -> list[str]:
 
 def subnet_matrix(inputs: NetworkInputs) -> list[Row]:
     """Inbound to the host and container subnets from every source; outbound from host and container; and every
-    source to every private endpoint (`data_path_matrix`)."""
+    source to every private endpoint (`data_path_matrix`). The AKS subnet (pods and nodes under Azure CNI) is asked
+    about the cluster nodes on the probe ports and on every port and protocol at once: it must never get through."""
     workers = (inputs.host, inputs.container)
-    sources = (INTERNET, AZURE_DATABRICKS, *workers, *inputs.peered)
+    sources = (INTERNET, AZURE_DATABRICKS, *workers, *([inputs.aks] if inputs.aks else []), *inputs.peered)
     rows: list[Row] = []
     for destination in workers:
         for source in sources:
             if source == destination:
                 continue
             rows += [flow(inputs, source, destination, port) for port in INBOUND_PORTS]
+            if source == inputs.aks:
+                rows.append(flow(inputs, source, destination, ANY, "*"))
     for source in workers:
         rows += [flow(inputs, source, tag, port) for tag, port in OUTBOUND_TAG_FLOWS]
     return rows + data_path_matrix(inputs)

@@ -37,22 +37,55 @@ def _is_default_deny(policy: PolicyResource) -> set[str]:
     return denied
 
 
+NAME_LABEL = "kubernetes.io/metadata.name"
+# AKS runs its own system pods there; a default deny would cut the cluster's DNS and agents. Not the tier's to close.
+PLATFORM_NAMESPACES = frozenset({"kube-system"})
+
+
+def _named_namespaces(policy: PolicyResource) -> set[str]:
+    """The namespaces a NetworkPolicy's peers name by `kubernetes.io/metadata.name` (namespaces the tier uses)."""
+    spec = dig(policy.props, "spec", {}) or {}
+    names: set[str] = set()
+    for key, peers in (("ingress", "from"), ("egress", "to")):
+        for rule in as_list(dig(spec, key)):
+            for peer in as_list(dig(rule, peers)):
+                labels = dig(peer, "namespaceSelector.matchLabels") if isinstance(peer, Mapping) else None
+                name = labels.get(NAME_LABEL) if isinstance(labels, Mapping) else None  # the key holds dots: no dig
+                if isinstance(name, str):
+                    names.add(name)
+    return names
+
+
 def _check_default_deny(args: StackValidationArgs, report: Say) -> None:
+    """Every namespace the tier creates or uses needs its default deny: the namespaces it creates, those its
+    NetworkPolicies live in or name as peers (the metrics namespace), and `default`; AKS's own kube-system aside."""
     denied: dict[str, set[str]] = {}
     for policy in of_type(args, NETWORK_POLICY):
         denied.setdefault(str(dig(policy.props, "metadata.namespace", "default")), set()).update(_is_default_deny(policy))
+    required: dict[str, str] = {}  # namespace -> the URN a finding is reported on
     for ns in of_type(args, NAMESPACE):
-        if not _owned_by_ingress(ns):
+        if _owned_by_ingress(ns):
+            required.setdefault(str(dig(ns.props, "metadata.name") or ns.name), ns.urn)
+    tier_policies = [p for p in of_type(args, NETWORK_POLICY) if _owned_by_ingress(p)]
+    for policy in tier_policies:
+        required.setdefault(str(dig(policy.props, "metadata.namespace", "default")), policy.urn)
+        for name in _named_namespaces(policy):
+            required.setdefault(name, policy.urn)
+    tier = [r for r in args.resources if _owned_by_ingress(r)]
+    if tier:
+        required.setdefault("default", tier[0].urn)
+    for name, urn in sorted(required.items()):
+        if name in PLATFORM_NAMESPACES:
             continue
-        name = str(dig(ns.props, "metadata.name") or ns.name)
         missing = {"Ingress", "Egress"} - denied.get(name, set())
         if missing:
-            report(f"namespace {name!r} has no default-deny NetworkPolicy for {' and '.join(sorted(missing))}", ns.urn)
+            report(f"namespace {name!r} has no default-deny NetworkPolicy for {' and '.join(sorted(missing))}", urn)
 
 
 INGRESS_DEFAULT_DENY = stack_rule(
     "ingress-namespace-default-deny",
-    "Every namespace the ingress tier owns has a default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules).",
+    "Every namespace the ingress tier creates or uses (its own, the metrics namespace its policies name, and default) "
+    "has a default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules).",
     "Add a NetworkPolicy 'default-deny' with podSelector {} and policyTypes [Ingress, Egress] to the namespace; allow "
     "traffic with narrower policies.",
     _check_default_deny,

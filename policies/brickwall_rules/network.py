@@ -4,6 +4,7 @@ group), with TDS open from the cluster subnets to the SQL endpoint (components/p
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
@@ -218,10 +219,80 @@ PRIVATE_ENDPOINT_NSG_BY_CLASS = stack_rule(
 )
 
 
+MANAGED_CLUSTER, AGENT_POOL = "azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool"
+
+
+def _prefixes(props: Any, one: str, many: str) -> list[str]:
+    return [str(x) for x in [dig(props, one), *as_list(dig(props, many))] if x is not None]
+
+
+def _reaches(prefix: str, cidr: str) -> bool:
+    """Whether a rule's destination entry takes in part of `cidr` (a tag that may stand for the VNet counts)."""
+    if prefix.lower() in ("*", "virtualnetwork"):
+        return True
+    try:
+        return ipaddress.ip_network(prefix, strict=False).overlaps(ipaddress.ip_network(cidr, strict=False))
+    except ValueError:
+        return False
+
+
+def _check_aks_subnet_closed(args: StackValidationArgs, report: Say) -> None:
+    subnets = {_subnet_key(s): s for s in of_type(args, SUBNET)}
+    pool_subnets = {arm_key(dig(pool, "vnetSubnetID")) for c in of_type(args, MANAGED_CLUSTER) for pool in as_list(dig(c.props, "agentPoolProfiles"))}
+    pool_subnets |= {arm_key(dig(p.props, "vnetSubnetID")) for p in of_type(args, AGENT_POOL)}
+    for key in sorted(k for k in pool_subnets if k in subnets):
+        aks = subnets[key]
+        vnet = (dig(aks.props, "resourceGroupName"), dig(aks.props, "virtualNetworkName"))
+        clusters = sorted(str(dig(s.props, "addressPrefix")) for s in subnets.values()
+                          if (dig(s.props, "resourceGroupName"), dig(s.props, "virtualNetworkName")) == vnet
+                          and any(str(dig(d, "serviceName", "")).lower() == DATABRICKS_DELEGATION for d in as_list(dig(s.props, "delegations"))))
+        if not clusters:
+            continue
+        name = dig(aks.props, "subnetName") or aks.name
+        nsg = arm_key(dig(aks.props, "networkSecurityGroup.id"))
+        if not nsg:
+            report(f"AKS subnet {name!r} has no network security group: its pods and nodes reach the Databricks cluster subnets "
+                   f"{', '.join(clusters)} (the workspace NSG admits VirtualNetwork at priority 100)", aks.urn)
+            continue
+        outbound = sorted((r for r in of_type(args, NSG_RULE) if _rule_nsg_key(r) == nsg
+                           and str(dig(r.props, "direction", "")).lower() == "outbound"), key=lambda r: int(dig(r.props, "priority", 65000)))
+        for cidr in clusters:
+            first = next((r for r in outbound if any(_reaches(d, cidr) for d in _prefixes(r.props, "destinationAddressPrefix",
+                                                                                                "destinationAddressPrefixes"))), None)
+            closed = first is not None and str(dig(first.props, "access", "")).lower() == "deny" \
+                and str(dig(first.props, "protocol", "")) == "*" \
+                and _prefixes(first.props, "destinationPortRange", "destinationPortRanges") == ["*"] \
+                and any(_is_cidr(d) and ipaddress.ip_network(cidr).subnet_of(ipaddress.ip_network(d, strict=False))  # type: ignore[arg-type]
+                        for d in _prefixes(first.props, "destinationAddressPrefix", "destinationAddressPrefixes"))
+            if not closed:
+                what = f"rule {dig(first.props, 'securityRuleName') or first.name!r} decides first" if first else "no rule of its NSG names it"
+                report(f"AKS subnet {name!r} is not closed outbound to the Databricks cluster subnet {cidr} on every port and protocol "
+                       f"({what}); the workspace NSG cannot close it (Databricks' VirtualNetwork rule at priority 100)", aks.urn)
+
+
+def _is_cidr(value: str) -> bool:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+AKS_SUBNET_CLOSED_TO_CLUSTERS = stack_rule(
+    "aks-subnet-closed-to-clusters",
+    "An AKS subnet in the workspace VNet has its own NSG whose first outbound rule towards each Databricks cluster subnet "
+    "denies every port and protocol: pods (Azure CNI) and nodes never reach cluster nodes, whatever Databricks injects.",
+    "Associate the AKS subnet with the NSG from components/planning/nsg_rules.py (aks_subnet_rules), whose "
+    "deny-databricks-clusters-outbound precedes every allow.",
+    _check_aks_subnet_closed,
+)
+
+
 RULES: list[Policy] = [
     NSG_NO_INTERNET_INBOUND,
     NSG_NO_INLINE_RULES,
     VNET_NO_INLINE_SUBNETS,
     DELEGATED_SUBNET_HAS_NSG,
     PRIVATE_ENDPOINT_NSG_BY_CLASS,
+    AKS_SUBNET_CLOSED_TO_CLUSTERS,
 ]

@@ -23,6 +23,8 @@ from components.planning.ingress import (
     Policy,
     app_labels,
     cert_manager_values,
+    crd_ref,
+    route_match,
     tls_option_spec,
     traefik_values,
 )
@@ -114,7 +116,7 @@ class IngressTier(pulumi.ComponentResource):
             version=TRAEFIK_CHART[1],
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=TRAEFIK_CHART[2]),
             namespace=ns,
-            values=traefik_values(namespace=ns, replicas=spec.replicas, internal=spec.load_balancer == "internal",
+            values=traefik_values(namespace=ns, apps_namespace=apps, replicas=spec.replicas, internal=spec.load_balancer == "internal",
                                   source_ranges=spec.load_balancer_source_ranges, acme_http01=acme),
             atomic=True,
             opts=self._opts(*netpols),
@@ -347,13 +349,15 @@ class IngressTier(pulumi.ComponentResource):
             # The same private-CA certificate doubles as the ingress's client certificate.
             transport["certificatesSecrets"] = [ca_bundle]
         self._custom(f"transport-{key}", TRAEFIK_API, "ServersTransport", ns, f"{key}-upstream", transport, traefik)
-        match = f"Host(`{route.host}`) && {'Path' if route.match == 'Exact' else 'PathPrefix'}(`{route.path}`)"
+        match = route_match(route.host, route.path, route.match == "Exact", route.methods, bearer_only=route.auth == "jwt")
         self._custom(f"route-{key}", TRAEFIK_API, "IngressRoute", ns, key, {
             "entryPoints": ["websecure"],
             "routes": [{
                 "match": match, "kind": "Rule", "middlewares": middlewares,
+                # The Service is in the apps namespace; Traefik resolves its serversTransport there too, so the
+                # transport (kept here, in the ingress namespace) goes by its provider-qualified name.
                 "services": [{"name": c.name, "namespace": apps, "port": c.port, "scheme": "https",
-                              "serversTransport": f"{key}-upstream"}],
+                              "serversTransport": crd_ref(ns, f"{key}-upstream")}],
             }],
             "tls": tls,
         }, traefik)

@@ -128,7 +128,48 @@ def network_policies(t: TierLayout) -> list[Policy]:
     return out
 
 
-def traefik_values(*, namespace: str, replicas: int, internal: bool, source_ranges: tuple[str, ...],
+# How the tier's Traefik objects reach across namespaces (traefik/traefik v3.5.2, pkg/provider/kubernetes/crd):
+# - The CRD provider starts informers (IngressRoutes, Middlewares, TLSOptions, ServersTransports, Services,
+#   EndpointSlices, Secrets) only in the namespaces it watches, and GetService fails with "namespace is not within
+#   watched namespaces" for any other (client.go, WatchAll and GetService). The connectors' Services live in the apps
+#   namespace, so the controller watches exactly the ingress and the apps namespaces, nothing else.
+# - The routes, their middlewares, TLS options, ServersTransports and certificates stay in the ingress namespace (the
+#   TLS keys and client CAs beside the controller, not beside the apps); only the backend Service is in the apps
+#   namespace. A reference to another namespace is refused unless allowCrossNamespace is set (isNamespaceAllowed in
+#   kubernetes.go; docs: reference/install-configuration/providers/kubernetes/kubernetes-crd.md "Allows the
+#   IngressRoutes to reference resources in namespaces other than theirs", default false). It is one global switch;
+#   its reach is bounded by the two watched namespaces.
+# - A service's ServersTransport is looked up in the *service's* namespace (buildServersLB -> makeServersTransportKey
+#   with the service namespace, kubernetes_http.go), so a transport kept in the ingress namespace is named
+#   `<ns>-<name>@kubernetescrd`, the form only allowed with allowCrossNamespace.
+CRD_PROVIDER = "kubernetescrd"
+
+
+def crd_ref(namespace: str, name: str) -> str:
+    """Traefik's provider-qualified name of a CRD object: `<namespace>-<name>@kubernetescrd` (makeID + Normalize)."""
+    return f"{namespace}-{name}@{CRD_PROVIDER}"
+
+
+def watched_namespaces(namespace: str, apps_namespace: str) -> list[str]:
+    return [namespace, apps_namespace]
+
+
+def route_match(host: str, path: str, exact: bool, methods: tuple[str, ...], bearer_only: bool = False) -> str:
+    """The IngressRoute rule (Traefik v3 syntax): the host, the path, and only the route's methods.
+
+    v3 matchers take one value each (`Method` compares one upper-case method: pkg/muxer/http/matcher.go), so several
+    methods are OR-ed in parentheses (docs/content/reference/routing-configuration/http/router/rules-and-priority.md).
+    A request with another method, host or path matches no router and gets Traefik's default handler: 404
+    (pkg/server/router/router.go, http.NotFoundHandler). Bearer-only (jwt) routes also require an `Authorization:
+    Bearer` header, so a browser session cookie alone never matches them."""
+    rule = f"Host(`{host}`) && {'Path' if exact else 'PathPrefix'}(`{path}`)"
+    rule += " && " + (f"Method(`{methods[0]}`)" if len(methods) == 1 else "(" + " || ".join(f"Method(`{m}`)" for m in methods) + ")")
+    if bearer_only:
+        rule += " && HeaderRegexp(`Authorization`, `(?i)^bearer [^ ]+$`)"
+    return rule
+
+
+def traefik_values(*, namespace: str, apps_namespace: str, replicas: int, internal: bool, source_ranges: tuple[str, ...],
                    acme_http01: bool = False) -> dict[str, Any]:
     """Helm values: hardened pods, real client addresses, JSON access logs, no dashboard, metrics inside only."""
     annotations = {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"} if internal else {}
@@ -137,8 +178,10 @@ def traefik_values(*, namespace: str, replicas: int, internal: bool, source_rang
         "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
         "ingressClass": {"enabled": True, "isDefaultClass": False, "name": "brickwall"},
         "providers": {
+            # The chart (traefik-helm-chart v37.1.1 traefik/templates/_podtemplate.tpl) turns these into
+            # --providers.kubernetescrd.namespaces=<ns>,<apps> and --providers.kubernetescrd.allowCrossNamespace=true.
             "kubernetesCRD": {"enabled": True, "allowCrossNamespace": True, "allowExternalNameServices": False,
-                              "namespaces": [namespace]},
+                              "namespaces": watched_namespaces(namespace, apps_namespace)},
             # cert-manager answers HTTP-01 challenges through a temporary Ingress of this class.
             "kubernetesIngress": {"enabled": acme_http01, "ingressClass": "brickwall"},
         },

@@ -386,6 +386,39 @@ def _ingress_routes(spec: EnvironmentSpec) -> list[Problem]:
     return problems
 
 
+def _ingress_client_certificates(spec: EnvironmentSpec) -> list[Problem]:
+    """A route's client-certificate CA trusts that route's clients only, and TLS options hold per host.
+
+    Traefik picks TLS options (client authentication among them) by the TLS server name, before routing: "a TLS
+    options reference is mapped to a host name", and two references on one host conflict; Traefik then uses the
+    default TLS options for that host (no client certificate asked)
+    (traefik/traefik v3.5.2 docs/content/reference/routing-configuration/kubernetes/crd/http/ingressroute.md,
+    "Server Name Association" and "Conflicting TLS Options"; pkg/server/router/tcp/manager.go). So routes on one host
+    must agree on client mTLS and its CA. A CA shared by routes to different connectors would let one connector's
+    clients present their certificate to the other's route."""
+    ingress = spec.ingress
+    if not ingress.enabled:
+        return []
+    problems: list[Problem] = []
+    by_host: dict[str, tuple[int, str | None]] = {}
+    by_ca: dict[str, tuple[int, str]] = {}
+    for i, route in _each_route(spec):
+        ca = route.client_ca_secret if route.client_mtls else None
+        first = by_host.setdefault(route.host, (i, ca))
+        if first[1] != ca:
+            want = f"client CA {first[1]!r}" if first[1] else "no client certificate"
+            problems.append(Problem(("ingress", "routes", i, "client_ca_secret"),
+                                    f"route {first[0]} on host {route.host} asks {want}; Traefik applies TLS options per "
+                                    "host (SNI), so routes on one host cannot differ: give this route its own host"))
+        if ca is not None:
+            owner = by_ca.setdefault(ca, (i, route.backend))
+            if owner[1] != route.backend:
+                problems.append(Problem(("ingress", "routes", i, "client_ca_secret"),
+                                        f"client CA {ca!r} already trusts the clients of connector {owner[1]!r} (route "
+                                        f"{owner[0]}); each connector's routes take a CA of their own"))
+    return problems
+
+
 def _ingress_prod(spec: EnvironmentSpec) -> list[Problem]:
     ingress = spec.ingress
     if not ingress.enabled or spec.tier.value != "prod":
@@ -490,7 +523,8 @@ RULES: tuple[Rule, ...] = (
     _floors, _nsg_mode, _private_front_end, _workspace_storage, _transit_range, _egress_mode, _firewall_outside_workspace,
     _firewall_next_hop, _firewall_hub_overlaps, _firewall_region, _names,
     _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags,
-    _ingress_cluster, _aks_subnet_capacity, _ingress_routes, _ingress_prod, _ingress_prod_load_balancer, _audit, _data_sources, _encryption,
+    _ingress_cluster, _aks_subnet_capacity, _ingress_routes, _ingress_client_certificates, _ingress_prod,
+    _ingress_prod_load_balancer, _audit, _data_sources, _encryption,
     _bastion,
 )
 

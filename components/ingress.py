@@ -17,13 +17,17 @@ from components.planning.ingress import (
     CERT_MANAGER_CHART,
     CERT_MANAGER_NAMESPACE,
     HSTS_HEADERS,
+    METHOD_NOT_ALLOWED,
+    NOOP_SERVICE,
     OAUTH2_PROXY,
     OAUTH2_PROXY_PORT,
     TRAEFIK_CHART,
     Policy,
     app_labels,
+    catch_all_priorities,
     cert_manager_values,
     crd_ref,
+    path_rule,
     route_match,
     tls_option_spec,
     traefik_values,
@@ -132,8 +136,10 @@ class IngressTier(pulumi.ComponentResource):
         connectors = {c.name: c for c in spec.connectors}
         for connector in spec.connectors:
             self._connector(connector, apps, args, namespaces[apps])
+        self._custom("method-not-allowed", TRAEFIK_API, "Middleware", ns, "method-not-allowed", METHOD_NOT_ALLOWED, traefik)
+        priorities = catch_all_priorities([(r.name, r.host, r.path, r.match == "Exact") for r in spec.routes])
         for route in spec.routes:
-            self._route(route, connectors[route.backend], spec, ns, apps, traefik)
+            self._route(route, connectors[route.backend], spec, ns, apps, traefik, priorities[route.name])
 
         self.register_outputs({"namespaces": [ns, apps, CERT_MANAGER_NAMESPACE]})
 
@@ -324,7 +330,8 @@ class IngressTier(pulumi.ComponentResource):
             opts=self._opts(namespace),
         )
 
-    def _route(self, route: RouteSpec, c: ConnectorSpec, spec: IngressSpec, ns: str, apps: str, traefik: pulumi.Resource) -> None:
+    def _route(self, route: RouteSpec, c: ConnectorSpec, spec: IngressSpec, ns: str, apps: str, traefik: pulumi.Resource,
+               catch_all_priority: int) -> None:
         key = route.name
         issuer = (ACME_ISSUER, "Issuer") if route.certificate_issuer == "acme" else (PRIVATE_CA_ISSUER, "ClusterIssuer")
         cert_secret = f"{key}-tls"
@@ -348,6 +355,9 @@ class IngressTier(pulumi.ComponentResource):
         if c.upstream == "mtls":
             # The same private-CA certificate doubles as the ingress's client certificate.
             transport["certificatesSecrets"] = [ca_bundle]
+        # RFC 9110 section 15.5.6: a 405 response carries an Allow header listing the target's methods.
+        self._custom(f"allow-methods-{key}", TRAEFIK_API, "Middleware", ns, f"{key}-allow",
+                     {"headers": {"customResponseHeaders": {"Allow": ", ".join(route.methods)}}}, traefik)
         self._custom(f"transport-{key}", TRAEFIK_API, "ServersTransport", ns, f"{key}-upstream", transport, traefik)
         match = route_match(route.host, route.path, route.match == "Exact", route.methods, bearer_only=route.auth == "jwt")
         self._custom(f"route-{key}", TRAEFIK_API, "IngressRoute", ns, key, {
@@ -358,6 +368,14 @@ class IngressTier(pulumi.ComponentResource):
                 # transport (kept here, in the ingress namespace) goes by its provider-qualified name.
                 "services": [{"name": c.name, "namespace": apps, "port": c.port, "scheme": "https",
                               "serversTransport": crd_ref(ns, f"{key}-upstream")}],
+            }, {
+                # Any other method on this host and path: 405 with the methods it allows, after the same middlewares.
+                # Same IngressRoute, so the same TLS option: the host keeps one set of TLS options.
+                "match": path_rule(route.host, route.path, route.match == "Exact"), "kind": "Rule",
+                "priority": catch_all_priority,
+                "middlewares": [*middlewares, {"name": f"{key}-allow", "namespace": ns},
+                                {"name": "method-not-allowed", "namespace": ns}],
+                "services": [dict(NOOP_SERVICE)],
             }],
             "tls": tls,
         }, traefik)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import stacks
 from brickwall.engine import Recording, Secret
 from components.planning.ingress import CERT_MANAGER_CHART, CERT_MANAGER_NAMESPACE, TRAEFIK_CHART, network_policies, tier_layout
@@ -117,6 +119,9 @@ def test_controller_and_cert_manager_charts(prod: Recording) -> None:
     assert v["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True}
     assert v["podDisruptionBudget"]["enabled"] is True and "limits" in v["resources"]
     assert v["providers"]["kubernetesIngress"]["enabled"] is False
+    crd = v["providers"]["kubernetesCRD"]
+    assert crd["namespaces"] == ["ingress", "databricks-apps"] and crd["allowCrossNamespace"] is True
+    assert crd["allowExternalNameServices"] is False
 
 
 def test_tls_options_and_routes(prod: Recording) -> None:
@@ -131,11 +136,14 @@ def test_tls_options_and_routes(prod: Recording) -> None:
         assert r["entryPoints"] == ["websecure"]
         assert r["tls"]["secretName"] == f"{route.name}-tls"
         rule = r["routes"][0]
-        assert rule["match"] == f"Host(`{route.host}`) && PathPrefix(`{route.path}`)"
+        methods = " || ".join(f"Method(`{m}`)" for m in route.methods)
+        methods = methods if len(route.methods) == 1 else f"({methods})"
+        bearer = " && HeaderRegexp(`Authorization`, `(?i)^bearer [^ ]+$`)" if route.auth == "jwt" else ""
+        assert rule["match"] == f"Host(`{route.host}`) && PathPrefix(`{route.path}`) && {methods}{bearer}"
         names = [m["name"] for m in rule["middlewares"]]
         assert names == [f"{route.name}-allowlist", "security-headers", "oauth2-forward-auth"]
         svc = rule["services"][0]
-        assert svc["scheme"] == "https" and svc["serversTransport"] == f"{route.name}-upstream"
+        assert svc["scheme"] == "https" and svc["serversTransport"] == f"ingress-{route.name}-upstream@kubernetescrd"
     assert routes["jobs"]["tls"]["options"] == {"name": "jobs-mtls", "namespace": "ingress"}
     transports = {name: r.inputs["spec"] for (_, name), r in by_name(prod, TRANSPORT).items()}  # type: ignore[attr-defined]
     assert transports["sql-upstream"]["insecureSkipVerify"] is False
@@ -209,3 +217,191 @@ def test_user_pool_runs_the_tier_apart_from_the_system_pool(all_features_env: tu
     # Without a user pool (prod as shipped) the system pool runs everything: no taint, no AgentPool.
     (prod_system,) = prod.one("azure-native:containerservice:ManagedCluster").inputs["agentPoolProfiles"]
     assert "nodeTaints" not in prod_system and not prod.of_type("azure-native:containerservice:AgentPool")
+
+
+# --- Traefik's view of the rendered objects -------------------------------------------------------------------------
+# What the controller does with the IngressRoutes, as in traefik/traefik v3.5.2 pkg/provider/kubernetes/crd: it sees
+# only objects in its watched namespaces (client.go), resolves an unqualified middleware, TLS option or service in the
+# route's namespace unless `namespace` is given (kubernetes_http.go), refuses any other namespace without
+# allowCrossNamespace (isNamespaceAllowed), and looks a service's serversTransport up in the *service's* namespace
+# unless it is `<ns>-<name>@kubernetescrd` (makeServersTransportKey, a form refused without allowCrossNamespace).
+
+
+def _traefik_references(rec: Recording, watched: list[str], allow_cross: bool) -> tuple[list[str], set[tuple[str, str, str]]]:
+    """(problems Traefik would log, the cross-namespace references it followed as (kind, from ns, to ns))."""
+    objects: dict[str, set[tuple[str, str]]] = {}
+    for kind, type_ in (("Middleware", MIDDLEWARE), ("TLSOption", TLSOPT), ("ServersTransport", TRANSPORT),
+                        ("Service", K + "core/v1:Service")):
+        objects[kind] = {meta(r) for r in rec.of_type(type_) if meta(r)[0] in watched}
+    secrets = {(meta(r)[0], r.inputs["spec"]["secretName"]) for r in rec.of_type(CERT)}
+    transports = {f"{ns}-{name}@kubernetescrd": (ns, name) for ns, name in objects["ServersTransport"]}
+    problems: list[str] = []
+    cross: set[tuple[str, str, str]] = set()
+
+    def ref(kind: str, parent: str, ns: str, name: str) -> None:
+        if ns != parent:
+            if not allow_cross:
+                problems.append(f"{kind} {ns}/{name} is not in the parent namespace {parent}")
+                return
+            cross.add((kind, parent, ns))
+        if (ns, name) not in objects[kind]:
+            problems.append(f"{kind} {ns}/{name} not found in the watched namespaces")
+
+    for r in rec.of_type(ROUTE):
+        rns, spec = meta(r)[0], r.inputs["spec"]
+        if rns not in watched:
+            problems.append(f"IngressRoute {rns}/{meta(r)[1]} is in an unwatched namespace")
+            continue
+        if spec["tls"]["secretName"] and (rns, spec["tls"]["secretName"]) not in secrets:
+            problems.append(f"TLS secret {rns}/{spec['tls']['secretName']} is issued by no certificate")
+        if "options" in spec["tls"]:
+            ref("TLSOption", rns, spec["tls"]["options"].get("namespace") or rns, spec["tls"]["options"]["name"])
+        for route in spec["routes"]:
+            for m in route.get("middlewares", []):
+                ref("Middleware", rns, m.get("namespace") or rns, m["name"])
+            for svc in route["services"]:
+                if svc.get("kind") == "TraefikService" and svc["name"].endswith("@internal"):
+                    continue  # Traefik's own internal service, no Kubernetes object
+                sns = svc.get("namespace") or rns
+                ref("Service", rns, sns, svc["name"])
+                transport = svc.get("serversTransport")
+                if transport is None:
+                    continue
+                if transport.endswith("@kubernetescrd"):
+                    if not allow_cross:
+                        problems.append(f"serversTransport {transport}: the qualified form needs allowCrossNamespace")
+                        continue
+                    target = transports.get(transport)
+                else:
+                    target = (sns, transport) if (sns, transport) in objects["ServersTransport"] else None
+                if target is None:
+                    problems.append(f"serversTransport {transport!r} of service {sns}/{svc['name']} not found")
+                elif target[0] != sns:
+                    cross.add(("ServersTransport", sns, target[0]))
+    for t in rec.of_type(TRANSPORT):
+        tns, spec = meta(t)[0], t.inputs["spec"]
+        for name in [c["secret"] for c in spec.get("rootCAs", [])] + spec.get("certificatesSecrets", []):
+            if (tns, name) not in secrets:
+                problems.append(f"ServersTransport {tns}/{meta(t)[1]} reads secret {name} that no certificate issues there")
+    return problems, cross
+
+
+def test_traefik_resolves_every_reference_and_crosses_namespaces_only_to_the_backends(prod: Recording) -> None:
+    values = next(r.inputs["values"] for r in prod.of_type(RELEASE) if r.inputs["chart"] == "traefik")
+    crd = values["providers"]["kubernetesCRD"]
+    problems, cross = _traefik_references(prod, crd["namespaces"], crd["allowCrossNamespace"])
+    assert problems == []
+    # The only references that leave the ingress namespace: each route's backend Service in the apps namespace, and
+    # from that Service back to its ServersTransport (kept beside the TLS material in the ingress namespace).
+    assert cross == {("Service", "ingress", "databricks-apps"), ("ServersTransport", "databricks-apps", "ingress")}
+    # The settings are needed, not decoration: watching only the ingress namespace (the previous values) loses the
+    # backends, and without allowCrossNamespace nothing reaches them.
+    narrow, _ = _traefik_references(prod, ["ingress"], True)
+    assert "Service databricks-apps/sql-gateway not found in the watched namespaces" in narrow
+    closed, _ = _traefik_references(prod, crd["namespaces"], False)
+    assert "Service databricks-apps/jobs-api is not in the parent namespace ingress" in closed
+
+
+def _matches(rule: str, method: str, host: str, path: str, headers: dict[str, str]) -> bool:
+    """Evaluate a Traefik v3 rule with the matchers the tier uses (pkg/muxer/http/matcher.go: Host, Path, PathPrefix,
+    Method compare one value each; HeaderRegexp searches the header's value; && and || with parentheses)."""
+    assert set(re.findall(r"([A-Za-z]+)\(", rule)) <= {"Host", "Path", "PathPrefix", "Method", "HeaderRegexp"}, rule
+    expr = re.sub(r"`([^`]*)`", lambda m: repr(m.group(1)), rule).replace("&&", " and ").replace("||", " or ")
+    env = {"Host": lambda h: host == h, "Path": lambda p: path == p, "PathPrefix": lambda p: path.startswith(p),
+           "Method": lambda m: method == m.upper(),
+           "HeaderRegexp": lambda k, r: k in headers and re.search(r, headers[k]) is not None}
+    return bool(eval(expr, {"__builtins__": {}}, env))  # our own rendered rule, matchers only
+
+
+def _served_by(rec: Recording, method: str, url: str, headers: dict[str, str] | None = None) -> str | int:
+    """Which IngressRoute rule answers a request on websecure: the route's name for a rule with a connector behind it,
+    else the status Traefik answers. The highest priority wins, a rule's default priority being its length
+    (rules-and-priority.md, "Priority Calculation"); with none matching, the entry point's default handler is
+    http.NotFoundHandler (pkg/server/router/router.go): 404. A rule served by noop@internal (418) through an `errors`
+    middleware answers the status that middleware rewrites 418 to."""
+    host, _, path = url.partition("/")
+    middlewares = {meta(m): m.inputs["spec"] for m in rec.of_type(MIDDLEWARE)}
+    hits: list[tuple[int, str | int]] = []
+    for r in rec.of_type(ROUTE):
+        spec = r.inputs["spec"]
+        for rule in spec["routes"]:
+            if "websecure" not in spec["entryPoints"] or not _matches(rule["match"], method, host, "/" + path, headers or {}):
+                continue
+            svc = rule["services"][0]
+            if svc["name"] == "noop@internal":
+                rewrites = [middlewares[(m["namespace"], m["name"])]["errors"]["statusRewrites"] for m in rule["middlewares"]
+                            if "errors" in middlewares[(m["namespace"], m["name"])]]
+                answer: str | int = rewrites[-1]["418"] if rewrites else 418
+            else:
+                answer = meta(r)[1]
+            hits.append((rule.get("priority") or len(rule["match"]), answer))
+    if not hits:
+        return 404
+    hits.sort(key=lambda h: h[0], reverse=True)
+    assert len(hits) == 1 or hits[0][0] > hits[1][0], hits  # never a tie at the top
+    return hits[0][1]
+
+
+def test_each_route_serves_only_its_methods(prod: Recording) -> None:
+    bearer = {"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}
+    # The partner's jobs route is read-only: listing and reading jobs and runs, never submitting or deleting.
+    assert _served_by(prod, "GET", "jobs.data.contoso.com/api/2.1/jobs/list", bearer) == "jobs"
+    assert _served_by(prod, "GET", "jobs.data.contoso.com/api/2.1/jobs/runs/get", bearer) == "jobs"
+    for method, path in (("POST", "api/2.1/jobs/runs/submit"), ("POST", "api/2.1/jobs/run-now"),
+                         ("DELETE", "api/2.1/jobs/delete"), ("PUT", "api/2.1/jobs/reset"), ("HEAD", "api/2.1/jobs/list")):
+        assert _served_by(prod, method, f"jobs.data.contoso.com/{path}", bearer) == 405
+    # A jwt route takes bearer tokens only: a request without one never reaches the connector (its 405 rule's forward
+    # auth answers it first).
+    assert _served_by(prod, "GET", "jobs.data.contoso.com/api/2.1/jobs/list", {"Cookie": "_oauth2_proxy=x"}) == 405
+    assert _served_by(prod, "GET", "jobs.data.contoso.com/api/2.1/jobs/list", {"Authorization": "Basic dXNlcjpwdw=="}) == 405
+    # SQL statements are submitted and polled; nothing else.
+    assert _served_by(prod, "POST", "sql.data.contoso.com/api/2.0/sql/statements") == "sql"
+    assert _served_by(prod, "GET", "sql.data.contoso.com/api/2.0/sql/statements/01ef") == "sql"
+    assert _served_by(prod, "DELETE", "sql.data.contoso.com/api/2.0/sql/statements/01ef") == 405
+    # Unknown paths and hosts: no rule at all.
+    assert _served_by(prod, "GET", "jobs.data.contoso.com/api/2.0/clusters/list", bearer) == 404
+    assert _served_by(prod, "GET", "admin.data.contoso.com/", bearer) == 404
+
+
+def test_the_405_rules_keep_the_routes_middlewares_and_tls(prod: Recording) -> None:
+    spec = stacks.load("prod").ingress
+    middlewares = {meta(m)[1]: m.inputs["spec"] for m in prod.of_type(MIDDLEWARE)}
+    assert middlewares["method-not-allowed"] == {"errors": {
+        "status": ["418"], "statusRewrites": {"418": 405}, "service": {"name": "noop@internal", "kind": "TraefikService"}}}
+    for r in prod.of_type(ROUTE):
+        name, (allowed, other) = meta(r)[1], r.inputs["spec"]["routes"]
+        route = next(x for x in spec.routes if x.name == name)
+        assert other["match"] == f"Host(`{route.host}`) && PathPrefix(`{route.path}`)"
+        assert other["services"] == [{"name": "noop@internal", "kind": "TraefikService"}]
+        # The allowlist (403) and the forward auth (401) come first, then the Allow header and the 405.
+        assert other["middlewares"] == [*allowed["middlewares"], {"name": f"{name}-allow", "namespace": "ingress"},
+                                        {"name": "method-not-allowed", "namespace": "ingress"}]
+        assert middlewares[f"{name}-allow"] == {"headers": {"customResponseHeaders": {"Allow": ", ".join(route.methods)}}}
+        # Below the method rule: explicitly, and below any default (rule-length) priority on the host.
+        assert 1 <= other["priority"] < len(allowed["match"]) and "priority" not in allowed
+
+
+def test_the_most_specific_405_rule_answers_on_a_shared_host() -> None:
+    from components.planning.ingress import catch_all_priorities
+
+    prio = catch_all_priorities([("root", "a.example.com", "/", False), ("jobs", "a.example.com", "/api/2.1/jobs", False),
+                                 ("jobs-exact", "a.example.com", "/api/2.1/jobs", True), ("other", "b.example.com", "/x", False)])
+    assert prio == {"root": 1, "jobs": 2, "jobs-exact": 3, "other": 1}
+
+
+def test_each_route_carries_its_own_auth_and_client_ca(prod: Recording) -> None:
+    spec = stacks.load("prod").ingress
+    routes = {meta(r)[1]: r.inputs["spec"] for r in prod.of_type(ROUTE)}
+    options = {meta(r)[1]: r.inputs["spec"] for r in prod.of_type(TLSOPT)}
+    for route in spec.routes:
+        r = routes[route.name]
+        assert "oauth2-forward-auth" in [m["name"] for m in r["routes"][0]["middlewares"]]
+        assert ("HeaderRegexp(`Authorization`" in r["routes"][0]["match"]) == (route.auth == "jwt")
+        if route.client_mtls:
+            # Its own TLS option, trusting only its own client CA.
+            option = options[r["tls"]["options"]["name"]]
+            assert option["clientAuth"] == {"secretNames": [route.client_ca_secret], "clientAuthType": "RequireAndVerifyClientCert"}
+        else:
+            assert "options" not in r["tls"]  # the default TLS option: no client certificate asked
+    cas = [o["clientAuth"]["secretNames"] for o in options.values() if "clientAuth" in o]
+    assert cas == [["partner-client-ca"]]

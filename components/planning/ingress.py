@@ -159,14 +159,47 @@ def route_match(host: str, path: str, exact: bool, methods: tuple[str, ...], bea
 
     v3 matchers take one value each (`Method` compares one upper-case method: pkg/muxer/http/matcher.go), so several
     methods are OR-ed in parentheses (docs/content/reference/routing-configuration/http/router/rules-and-priority.md).
-    A request with another method, host or path matches no router and gets Traefik's default handler: 404
-    (pkg/server/router/router.go, http.NotFoundHandler). Bearer-only (jwt) routes also require an `Authorization:
+    A request with another host or path matches no router and gets Traefik's default handler: 404
+    (pkg/server/router/router.go, http.NotFoundHandler); another method on the route's host and path gets the route's
+    405 rule (below). Bearer-only (jwt) routes also require an `Authorization:
     Bearer` header, so a browser session cookie alone never matches them."""
-    rule = f"Host(`{host}`) && {'Path' if exact else 'PathPrefix'}(`{path}`)"
+    rule = path_rule(host, path, exact)
     rule += " && " + (f"Method(`{methods[0]}`)" if len(methods) == 1 else "(" + " || ".join(f"Method(`{m}`)" for m in methods) + ")")
     if bearer_only:
         rule += " && HeaderRegexp(`Authorization`, `(?i)^bearer [^ ]+$`)"
     return rule
+
+
+# A request whose method a route does not allow would match no router and get 404. Each route therefore has a second,
+# lower-priority rule on the same host and path without the methods, answering 405 Method Not Allowed with an `Allow`
+# header, through the route's own middlewares (allowlist: 403; forward auth: 401 first). Traefik has no static
+# responder: `noop@internal` is an internal service that always answers 418 (pkg/server/service/internalhandler.go),
+# and an `errors` middleware catching 418 rewrites the status with `statusRewrites` (pkg/middlewares/customerrors/
+# custom_errors.go; `statusRewrites` in traefik-helm-chart v37.1.1 traefik/crds/traefik.io_middlewares.yaml), its
+# page served by noop@internal again. A `TraefikService` reference `noop@internal` is cross-provider, not a
+# Kubernetes object (fullServiceName in pkg/provider/kubernetes/crd/kubernetes_http.go).
+NOOP_SERVICE: dict[str, str] = {"name": "noop@internal", "kind": "TraefikService"}
+METHOD_NOT_ALLOWED: dict[str, object] = {"errors": {"status": ["418"], "statusRewrites": {"418": 405}, "service": NOOP_SERVICE}}
+
+
+def path_rule(host: str, path: str, exact: bool) -> str:
+    return f"Host(`{host}`) && {'Path' if exact else 'PathPrefix'}(`{path}`)"
+
+
+def catch_all_priorities(routes: list[tuple[str, str, str, bool]]) -> dict[str, int]:
+    """Priorities of the routes' 405 rules, from (name, host, path, exact): on each host the most specific path ranks
+    highest (longer first, Exact over Prefix), numbered from 1.
+
+    A router's default priority is the length of its rule and "the longest length has the highest priority"; an
+    explicit priority replaces it (docs/content/reference/routing-configuration/http/router/rules-and-priority.md,
+    "Priority Calculation"). A rule naming a host and a path is longer than the number of routes on a host, so every
+    method rule, and any other default-priority rule on the host (such as a sign-in callback), outranks every 405 rule:
+    a 405 rule answers only what nothing else on the host matches."""
+    out: dict[str, int] = {}
+    for host in {h for _, h, _, _ in routes}:
+        on_host = sorted((r for r in routes if r[1] == host), key=lambda r: (len(r[2]), r[3]))
+        out.update({name: rank for rank, (name, _, _, _) in enumerate(on_host, start=1)})
+    return out
 
 
 def traefik_values(*, namespace: str, apps_namespace: str, replicas: int, internal: bool, source_ranges: tuple[str, ...],

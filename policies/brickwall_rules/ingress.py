@@ -1,4 +1,4 @@
-"""Kubernetes ingress tier rules: default deny, IngressRoute TLS, exact hosts and allowlists, TLS versions, AKS
+"""Kubernetes ingress tier rules: default deny, IngressRoute TLS, exact hosts, methods and allowlists, TLS versions, AKS
 network policy, Kubernetes Secrets from Pulumi secrets."""
 
 from __future__ import annotations
@@ -105,6 +105,45 @@ ROUTE_EXACT_HOST = resource_rule(
     "Write match as Host(`app.example.com`) && PathPrefix(`/...`) with one exact host per route.",
     [INGRESS_ROUTE],
     _check_route_host,
+)
+
+
+METHODS_ONLY = re.compile(r"\(?\s*Method\(`[A-Z]+`\)(\s*\|\|\s*Method\(`[A-Z]+`\))*\s*\)?")
+
+
+def _top_level(match: str, op: str) -> list[str]:
+    """`match` split at `op` (&& or ||) outside parentheses and backtick strings."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(match):
+        if ch == "`":
+            quoted = not quoted
+        elif not quoted and ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif not quoted and depth == 0 and match.startswith(op, i):
+            parts.append(match[start:i])
+            start = i + len(op)
+    return [p.strip() for p in [*parts, match[start:]]]
+
+
+def _check_route_methods(args: ResourceValidationArgs, report: Say) -> None:
+    for i, route in enumerate(as_list(dig(args.props, "spec.routes"))):
+        services = as_list(dig(route, "services"))
+        if all(str(dig(s, "kind") or "Service") == "TraefikService" and str(dig(s, "name", "")).endswith("@internal")
+               for s in services) and services:
+            continue  # Traefik's own responder (the 405 rule), no backend behind it
+        match = str(dig(route, "match", ""))
+        if len(_top_level(match, "||")) > 1 or not any(METHODS_ONLY.fullmatch(c) for c in _top_level(match, "&&")):
+            report(f"route {i} ({match!r}) reaches its backend with any HTTP method: AND the rule with Method(`GET`) "
+                   "(or (Method(`GET`) || Method(`POST`)) ...)")
+
+
+ROUTE_METHODS = resource_rule(
+    "ingress-route-methods",
+    "Every IngressRoute route with a backend names the HTTP methods it allows (a top-level && Method(...) term).",
+    "List the route's methods in the spec (ingress.routes[].methods); the rule becomes Host(...) && PathPrefix(...) && "
+    "(Method(`GET`) || ...).",
+    [INGRESS_ROUTE],
+    _check_route_methods,
 )
 
 
@@ -242,6 +281,7 @@ RULES: list[Policy] = [
     INGRESS_DEFAULT_DENY,
     ROUTE_TLS,
     ROUTE_EXACT_HOST,
+    ROUTE_METHODS,
     ROUTE_ALLOWLIST,
     TLS_MIN_VERSION,
     AKS_NETWORK_POLICY,

@@ -118,7 +118,7 @@ def test_controller_and_cert_manager_charts(prod: Recording) -> None:
     assert v["podSecurityContext"]["runAsNonRoot"] is True
     assert v["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True}
     assert v["podDisruptionBudget"]["enabled"] is True and "limits" in v["resources"]
-    assert v["providers"]["kubernetesIngress"]["enabled"] is False
+    assert v["providers"]["kubernetesIngress"] == {"enabled": False, "ingressClass": "brickwall", "namespaces": ["ingress"]}
     crd = v["providers"]["kubernetesCRD"]
     assert crd["namespaces"] == ["ingress", "databricks-apps"] and crd["allowCrossNamespace"] is True
     assert crd["allowExternalNameServices"] is False
@@ -300,6 +300,21 @@ def test_traefik_resolves_every_reference_and_crosses_namespaces_only_to_the_bac
     assert "Service databricks-apps/sql-gateway not found in the watched namespaces" in narrow
     closed, _ = _traefik_references(prod, crd["namespaces"], False)
     assert "Service databricks-apps/jobs-api is not in the parent namespace ingress" in closed
+
+
+def test_every_host_has_one_set_of_tls_options(prod: Recording) -> None:
+    """Traefik maps TLS options to the hosts of the rules; two options on one host conflict and the host falls back to
+    the default options, without client certificates (pkg/server/router/tcp/manager.go; ingressroute.md "Conflicting
+    TLS Options"). Every rule on a host, whichever IngressRoute holds it, names the same options."""
+    options: dict[str, set[str]] = {}
+    for r in prod.of_type(ROUTE):
+        rns, spec = meta(r)[0], r.inputs["spec"]
+        ref = spec.get("tls", {}).get("options")
+        name = f"{ref.get('namespace') or rns}/{ref['name']}" if ref else "default"
+        for rule in spec["routes"]:
+            for host in re.findall(r"Host\(`([^`]+)`\)", rule["match"]):
+                options.setdefault(host, set()).add(name)
+    assert options == {"sql.data.contoso.com": {"default"}, "jobs.data.contoso.com": {"ingress/jobs-mtls"}}
 
 
 def _matches(rule: str, method: str, host: str, path: str, headers: dict[str, str]) -> bool:

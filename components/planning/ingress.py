@@ -215,8 +215,11 @@ def traefik_values(*, namespace: str, apps_namespace: str, replicas: int, intern
             # --providers.kubernetescrd.namespaces=<ns>,<apps> and --providers.kubernetescrd.allowCrossNamespace=true.
             "kubernetesCRD": {"enabled": True, "allowCrossNamespace": True, "allowExternalNameServices": False,
                               "namespaces": watched_namespaces(namespace, apps_namespace)},
-            # cert-manager answers HTTP-01 challenges through a temporary Ingress of this class.
-            "kubernetesIngress": {"enabled": acme_http01, "ingressClass": "brickwall"},
+            # cert-manager answers HTTP-01 challenges through a temporary Ingress of this class, created in the
+            # Challenge's namespace, i.e. the ingress namespace of the ACME Issuer and its Certificates
+            # (cert-manager/cert-manager pkg/issuer/acme/http/ingress.go, createIngress: Ingresses(ch.Namespace)).
+            # Without `namespaces` the chart passes none and the provider would watch every namespace.
+            "kubernetesIngress": {"enabled": acme_http01, "ingressClass": "brickwall", "namespaces": [namespace]},
         },
         "ports": {
             # Plain HTTP is exposed only for ACME HTTP-01 challenges, and then only on the challenge path.

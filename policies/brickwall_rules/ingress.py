@@ -147,6 +147,35 @@ ROUTE_METHODS = resource_rule(
 )
 
 
+def _check_tls_options_per_host(args: StackValidationArgs, report: Say) -> None:
+    """Traefik maps a route's TLS options to the hosts of its rule; two options on one host conflict and Traefik falls
+    back to the default options for that host, dropping a client-certificate requirement (traefik/traefik v3.5.2
+    pkg/server/router/tcp/manager.go; docs .../kubernetes/crd/http/ingressroute.md, "Conflicting TLS Options")."""
+    seen: dict[str, dict[str, str]] = {}
+    urns: dict[str, str] = {}
+    for route in of_type(args, INGRESS_ROUTE):
+        namespace = str(dig(route.props, "metadata.namespace", "default"))
+        ref = dig(route.props, "spec.tls.options")
+        option = f"{dig(ref, 'namespace') or namespace}/{dig(ref, 'name')}" if dig(ref, "name") else "default"
+        name = str(dig(route.props, "metadata.name") or route.name)
+        for r in as_list(dig(route.props, "spec.routes")):
+            for host in _route_hosts(str(dig(r, "match", ""))):
+                seen.setdefault(host, {})[name] = option
+                urns.setdefault(f"{host}/{name}", route.urn)
+    for host, by_route in sorted(seen.items()):
+        if len(set(by_route.values())) > 1:
+            report(f"host {host} has TLS options {', '.join(f'{o} ({n})' for n, o in sorted(by_route.items()))}: Traefik "
+                   "falls back to the default TLS options for the host", urns[f"{host}/{min(by_route)}"])
+
+
+TLS_OPTIONS_PER_HOST = stack_rule(
+    "traefik-tls-options-per-host",
+    "All IngressRoutes on one host reference the same TLS options (else Traefik uses the default ones, without client mTLS).",
+    "Give routes with different TLS options (client CAs) different hosts, or the same TLS option.",
+    _check_tls_options_per_host,
+)
+
+
 def _check_route_allowlist(args: StackValidationArgs, report: Say) -> None:
     middlewares = {
         (str(dig(m.props, "metadata.namespace", "default")), str(dig(m.props, "metadata.name") or m.name)): m
@@ -282,6 +311,7 @@ RULES: list[Policy] = [
     ROUTE_TLS,
     ROUTE_EXACT_HOST,
     ROUTE_METHODS,
+    TLS_OPTIONS_PER_HOST,
     ROUTE_ALLOWLIST,
     TLS_MIN_VERSION,
     AKS_NETWORK_POLICY,

@@ -23,12 +23,13 @@ from components.planning.ingress import (
     OAUTH2_PROXY_PORT,
     TRAEFIK_CHART,
     Policy,
+    RoutePriority,
     app_labels,
-    catch_all_priorities,
     cert_manager_values,
     crd_ref,
     path_rule,
     route_match,
+    route_priorities,
     tls_option_spec,
     traefik_values,
 )
@@ -137,7 +138,7 @@ class IngressTier(pulumi.ComponentResource):
         for connector in spec.connectors:
             self._connector(connector, apps, args, namespaces[apps])
         self._custom("method-not-allowed", TRAEFIK_API, "Middleware", ns, "method-not-allowed", METHOD_NOT_ALLOWED, traefik)
-        priorities = catch_all_priorities([(r.name, r.host, r.path, r.match == "Exact") for r in spec.routes])
+        priorities = route_priorities([(r.name, r.host, r.path, r.match == "Exact") for r in spec.routes])
         for route in spec.routes:
             self._route(route, connectors[route.backend], spec, ns, apps, traefik, priorities[route.name])
 
@@ -331,7 +332,7 @@ class IngressTier(pulumi.ComponentResource):
         )
 
     def _route(self, route: RouteSpec, c: ConnectorSpec, spec: IngressSpec, ns: str, apps: str, traefik: pulumi.Resource,
-               catch_all_priority: int) -> None:
+               priority: RoutePriority) -> None:
         key = route.name
         issuer = (ACME_ISSUER, "Issuer") if route.certificate_issuer == "acme" else (PRIVATE_CA_ISSUER, "ClusterIssuer")
         cert_secret = f"{key}-tls"
@@ -363,7 +364,7 @@ class IngressTier(pulumi.ComponentResource):
         self._custom(f"route-{key}", TRAEFIK_API, "IngressRoute", ns, key, {
             "entryPoints": ["websecure"],
             "routes": [{
-                "match": match, "kind": "Rule", "middlewares": middlewares,
+                "match": match, "kind": "Rule", "priority": priority.methods, "middlewares": middlewares,
                 # The Service is in the apps namespace; Traefik resolves its serversTransport there too, so the
                 # transport (kept here, in the ingress namespace) goes by its provider-qualified name.
                 "services": [{"name": c.name, "namespace": apps, "port": c.port, "scheme": "https",
@@ -372,7 +373,7 @@ class IngressTier(pulumi.ComponentResource):
                 # Any other method on this host and path: 405 with the methods it allows, after the same middlewares.
                 # Same IngressRoute, so the same TLS option: the host keeps one set of TLS options.
                 "match": path_rule(route.host, route.path, route.match == "Exact"), "kind": "Rule",
-                "priority": catch_all_priority,
+                "priority": priority.others,
                 "middlewares": [*middlewares, {"name": f"{key}-allow", "namespace": ns},
                                 {"name": "method-not-allowed", "namespace": ns}],
                 "services": [dict(NOOP_SERVICE)],

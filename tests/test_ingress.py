@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import yaml
 
 import stacks
+from brickwall import project
 from brickwall.engine import Recording, Secret
 from components.planning.ingress import CERT_MANAGER_CHART, CERT_MANAGER_NAMESPACE, TRAEFIK_CHART, network_policies, tier_layout
 from components.spec import EnvironmentSpec
@@ -392,31 +396,34 @@ def test_the_405_rules_keep_the_routes_middlewares_and_tls(prod: Recording) -> N
         assert other["middlewares"] == [*allowed["middlewares"], {"name": f"{name}-allow", "namespace": "ingress"},
                                         {"name": "method-not-allowed", "namespace": "ingress"}]
         assert middlewares[f"{name}-allow"] == {"headers": {"customResponseHeaders": {"Allow": ", ".join(route.methods)}}}
-        # Below the method rule: explicitly, and below any default (rule-length) priority on the host.
-        assert 1 <= other["priority"] < len(allowed["match"]) and "priority" not in allowed
+        # Below the method rule, and both below any default (rule-length) priority on the host.
+        assert 1 <= other["priority"] < allowed["priority"] < len(other["match"])
 
 
-def test_the_most_specific_405_rule_answers_on_a_shared_host() -> None:
-    from components.planning.ingress import catch_all_priorities
+def test_route_priorities_put_the_most_specific_path_first_and_405_last() -> None:
+    from components.planning.ingress import MAX_ROUTES_PER_HOST, RoutePriority, route_priorities
 
-    prio = catch_all_priorities([("root", "a.example.com", "/", False), ("jobs", "a.example.com", "/api/2.1/jobs", False),
-                                 ("jobs-exact", "a.example.com", "/api/2.1/jobs", True), ("other", "b.example.com", "/x", False)])
-    assert prio == {"root": 1, "jobs": 2, "jobs-exact": 3, "other": 1}
+    prio = route_priorities([("root", "a.example.com", "/", False), ("jobs", "a.example.com", "/api/2.1/jobs", False),
+                             ("jobs-exact", "a.example.com", "/api/2.1/jobs", True), ("other", "b.example.com", "/x", False)])
+    assert prio == {"root": RoutePriority(2, 1), "jobs": RoutePriority(4, 3), "jobs-exact": RoutePriority(6, 5),
+                    "other": RoutePriority(2, 1)}
+    # The highest priority a full host stays below the default priority (rule length) of the shortest rule naming a
+    # host and a path, so a default-priority rule on the host (a sign-in callback) outranks every route.
+    full = route_priorities([(f"r{i}", "a.bc", "/" + "x" * i, False) for i in range(MAX_ROUTES_PER_HOST)])
+    assert max(p.methods for p in full.values()) < len("Host(`a.bc`) && PathPrefix(`/`)")
 
 
-def test_each_route_carries_its_own_auth_and_client_ca(prod: Recording) -> None:
-    spec = stacks.load("prod").ingress
-    routes = {meta(r)[1]: r.inputs["spec"] for r in prod.of_type(ROUTE)}
-    options = {meta(r)[1]: r.inputs["spec"] for r in prod.of_type(TLSOPT)}
-    for route in spec.routes:
-        r = routes[route.name]
-        assert "oauth2-forward-auth" in [m["name"] for m in r["routes"][0]["middlewares"]]
-        assert ("HeaderRegexp(`Authorization`" in r["routes"][0]["match"]) == (route.auth == "jwt")
-        if route.client_mtls:
-            # Its own TLS option, trusting only its own client CA.
-            option = options[r["tls"]["options"]["name"]]
-            assert option["clientAuth"] == {"secretNames": [route.client_ca_secret], "clientAuthType": "RequireAndVerifyClientCert"}
-        else:
-            assert "options" not in r["tls"]  # the default TLS option: no client certificate asked
-    cas = [o["clientAuth"]["secretNames"] for o in options.values() if "clientAuth" in o]
-    assert cas == [["partner-client-ca"]]
+def test_a_more_specific_route_wins_whatever_its_methods(tmp_path: Path) -> None:
+    """Left to rule length, `/` with five methods would outrank `/api/2.1/jobs` with one and take its requests. The
+    more specific path owns them: its GETs reach jobs-api, anything else there is 405, though `/` allows POST."""
+    data = stacks.load("prod").model_dump(mode="json")
+    data["ingress"]["routes"].append({**data["ingress"]["routes"][1], "name": "jobs-root", "path": "/",
+                                      "methods": ["GET", "HEAD", "POST", "PUT", "PATCH"]})
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    rec = project.run("prod", spec_file=path)
+    bearer = {"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}
+    assert _served_by(rec, "GET", "jobs.data.contoso.com/api/2.1/jobs/list", bearer) == "jobs"
+    assert _served_by(rec, "POST", "jobs.data.contoso.com/api/2.1/jobs/run-now", bearer) == 405  # jobs' 405 rule
+    assert _served_by(rec, "POST", "jobs.data.contoso.com/api/2.0/other", bearer) == "jobs-root"
+    assert _served_by(rec, "DELETE", "jobs.data.contoso.com/api/2.0/other", bearer) == 405

@@ -102,6 +102,10 @@ CASES: list[IngressCase] = [
     IngressCase("one-client-ca-for-two-connectors", "prod",
                 {f"{R0}.client_mtls": True, f"{R0}.client_ca_secret": "partner-client-ca"},
                 ((f"{R1}.client_ca_secret", "client CA 'partner-client-ca' already trusts the clients of connector 'sql-gateway' (route 0)"),)),
+    IngressCase("sixteen-routes-on-one-host", "prod",
+                {"ingress.routes": [*base("prod")["ingress"]["routes"],
+                                    *({**JOBS_LIKE, "name": f"jobs-{i}", "path": f"/api/2.1/jobs/{i}"} for i in range(15))]},
+                (("ingress.routes.16.host", "more than 15 routes on jobs.data.contoso.com"),)),
     # --- routes: TLS, wildcards and allowlists --------------------------------------------------------------------
     IngressCase("prod-wildcard-host", "prod", {f"{R0}.host": "*.data.contoso.com"},
                 ((f"{R0}.host", "prod routes name exact hosts, never wildcards"),), program=True, fmt="json"),

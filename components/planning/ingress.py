@@ -186,19 +186,32 @@ def path_rule(host: str, path: str, exact: bool) -> str:
     return f"Host(`{host}`) && {'Path' if exact else 'PathPrefix'}(`{path}`)"
 
 
-def catch_all_priorities(routes: list[tuple[str, str, str, bool]]) -> dict[str, int]:
-    """Priorities of the routes' 405 rules, from (name, host, path, exact): on each host the most specific path ranks
-    highest (longer first, Exact over Prefix), numbered from 1.
+# At most this many routes per host (a spec rule), so every priority below stays under 31: the length of the shortest
+# rule that names a host and a path, Host(`a.bc`) && PathPrefix(`/`).
+MAX_ROUTES_PER_HOST = 15
 
-    A router's default priority is the length of its rule and "the longest length has the highest priority"; an
-    explicit priority replaces it (docs/content/reference/routing-configuration/http/router/rules-and-priority.md,
-    "Priority Calculation"). A rule naming a host and a path is longer than the number of routes on a host, so every
-    method rule, and any other default-priority rule on the host (such as a sign-in callback), outranks every 405 rule:
-    a 405 rule answers only what nothing else on the host matches."""
-    out: dict[str, int] = {}
+
+@dataclass(frozen=True)
+class RoutePriority:
+    methods: int  # the rule that forwards the route's methods to its connector
+    others: int  # the rule that answers every other method with 405
+
+
+def route_priorities(routes: list[tuple[str, str, str, bool]]) -> dict[str, RoutePriority]:
+    """Explicit router priorities from (name, host, path, exact): on each host the routes ranked 1..n by how specific
+    their path is (longer first, Exact over Prefix); rank r's method rule takes 2r, its 405 rule 2r - 1.
+
+    A router's default priority is the length of its rule ("the longest length has the highest priority"); an explicit
+    priority replaces it (docs/content/reference/routing-configuration/http/router/rules-and-priority.md, "Priority
+    Calculation"). Left to rule length, a route on `/` listing many methods would outrank a route on a longer path, and
+    a rule listing the methods would outrank a sign-in callback on the host. With these, the most specific path on a
+    host owns its requests: its methods reach its connector, any other method gets its 405, even when a broader route
+    on the host allows that method (a read-only route stays read-only). All stay below any default-priority rule on the
+    host (such as the `/oauth2/` callback): at most 2 x MAX_ROUTES_PER_HOST = 30."""
+    out: dict[str, RoutePriority] = {}
     for host in {h for _, h, _, _ in routes}:
         on_host = sorted((r for r in routes if r[1] == host), key=lambda r: (len(r[2]), r[3]))
-        out.update({name: rank for rank, (name, _, _, _) in enumerate(on_host, start=1)})
+        out.update({name: RoutePriority(methods=2 * rank, others=2 * rank - 1) for rank, (name, _, _, _) in enumerate(on_host, start=1)})
     return out
 
 

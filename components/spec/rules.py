@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from components.planning.addresses import parse_network
+from components.planning.ingress import MAX_ROUTES_PER_HOST
 from components.planning.naming import name_problems, plan_names, slug
 from components.spec.access import MAX_IP_ACCESS_VALUES
 from components.spec.base import cidr_problem
@@ -387,7 +388,8 @@ def _ingress_routes(spec: EnvironmentSpec) -> list[Problem]:
 
 
 def _ingress_client_certificates(spec: EnvironmentSpec) -> list[Problem]:
-    """A route's client-certificate CA trusts that route's clients only, and TLS options hold per host.
+    """A route's client-certificate CA trusts that route's clients only, TLS options hold per host, and a host has at
+    most MAX_ROUTES_PER_HOST routes.
 
     Traefik picks TLS options (client authentication among them) by the TLS server name, before routing: "a TLS
     options reference is mapped to a host name", and two references on one host conflict; Traefik then uses the
@@ -402,7 +404,13 @@ def _ingress_client_certificates(spec: EnvironmentSpec) -> list[Problem]:
     problems: list[Problem] = []
     by_host: dict[str, tuple[int, str | None]] = {}
     by_ca: dict[str, tuple[int, str]] = {}
+    per_host: dict[str, int] = {}
     for i, route in _each_route(spec):
+        per_host[route.host] = per_host.get(route.host, 0) + 1
+        if per_host[route.host] == MAX_ROUTES_PER_HOST + 1:
+            problems.append(Problem(("ingress", "routes", i, "host"),
+                                    f"more than {MAX_ROUTES_PER_HOST} routes on {route.host}: their router priorities would "
+                                    "reach those of other rules on the host (components/planning/ingress.py, route_priorities)"))
         ca = route.client_ca_secret if route.client_mtls else None
         first = by_host.setdefault(route.host, (i, ca))
         if first[1] != ca:

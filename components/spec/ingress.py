@@ -219,6 +219,8 @@ class RouteSpec(StrictModel):
     # The HTTP methods this route serves (required, no default): the IngressRoute matches only these, so a read-only
     # route cannot POST runs/submit or DELETE. A request with another method matches no router: Traefik answers 404.
     methods: tuple[HttpMethod, ...]
+    # Both go through oauth2-proxy's forward auth; "jwt" routes match only requests carrying `Authorization: Bearer`
+    # (machine clients: no browser session reaches them), "oauth2" routes take a browser sign-in as well.
     auth: Literal["oauth2", "jwt"] = "oauth2"
     # Source addresses allowed on this route (Traefik IPAllowList); empty allows any source that reaches the LB.
     allow_cidrs: tuple[str, ...] = ()

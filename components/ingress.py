@@ -357,7 +357,7 @@ class IngressTier(pulumi.ComponentResource):
             # The same private-CA certificate doubles as the ingress's client certificate.
             transport["certificatesSecrets"] = [ca_bundle]
         # RFC 9110 section 15.5.6: a 405 response carries an Allow header listing the target's methods.
-        self._custom(f"allow-methods-{key}", TRAEFIK_API, "Middleware", ns, f"{key}-allow",
+        self._custom(f"allow-methods-{key}", TRAEFIK_API, "Middleware", ns, f"{key}-allowed-methods",
                      {"headers": {"customResponseHeaders": {"Allow": ", ".join(route.methods)}}}, traefik)
         self._custom(f"transport-{key}", TRAEFIK_API, "ServersTransport", ns, f"{key}-upstream", transport, traefik)
         match = route_match(route.host, route.path, route.match == "Exact", route.methods, bearer_only=route.auth == "jwt")
@@ -374,7 +374,7 @@ class IngressTier(pulumi.ComponentResource):
                 # Same IngressRoute, so the same TLS option: the host keeps one set of TLS options.
                 "match": path_rule(route.host, route.path, route.match == "Exact"), "kind": "Rule",
                 "priority": priority.others,
-                "middlewares": [*middlewares, {"name": f"{key}-allow", "namespace": ns},
+                "middlewares": [*middlewares, {"name": f"{key}-allowed-methods", "namespace": ns},
                                 {"name": "method-not-allowed", "namespace": ns}],
                 "services": [dict(NOOP_SERVICE)],
             }],

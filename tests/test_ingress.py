@@ -393,9 +393,9 @@ def test_the_405_rules_keep_the_routes_middlewares_and_tls(prod: Recording) -> N
         assert other["match"] == f"Host(`{route.host}`) && PathPrefix(`{route.path}`)"
         assert other["services"] == [{"name": "noop@internal", "kind": "TraefikService"}]
         # The allowlist (403) and the forward auth (401) come first, then the Allow header and the 405.
-        assert other["middlewares"] == [*allowed["middlewares"], {"name": f"{name}-allow", "namespace": "ingress"},
+        assert other["middlewares"] == [*allowed["middlewares"], {"name": f"{name}-allowed-methods", "namespace": "ingress"},
                                         {"name": "method-not-allowed", "namespace": "ingress"}]
-        assert middlewares[f"{name}-allow"] == {"headers": {"customResponseHeaders": {"Allow": ", ".join(route.methods)}}}
+        assert middlewares[f"{name}-allowed-methods"] == {"headers": {"customResponseHeaders": {"Allow": ", ".join(route.methods)}}}
         # Below the method rule, and both below any default (rule-length) priority on the host.
         assert 1 <= other["priority"] < allowed["priority"] < len(other["match"])
 

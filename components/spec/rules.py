@@ -397,7 +397,8 @@ def _ingress_client_certificates(spec: EnvironmentSpec) -> list[Problem]:
     (traefik/traefik v3.5.2 docs/content/reference/routing-configuration/kubernetes/crd/http/ingressroute.md,
     "Server Name Association" and "Conflicting TLS Options"; pkg/server/router/tcp/manager.go). So routes on one host
     must agree on client mTLS and its CA. A CA shared by routes to different connectors would let one connector's
-    clients present their certificate to the other's route."""
+    clients present their certificate to the other's route. (A request whose Host header names a host with other TLS
+    options than its SNI gets 421 from Traefik: pkg/middlewares/snicheck/snicheck.go.)"""
     ingress = spec.ingress
     if not ingress.enabled:
         return []

@@ -426,6 +426,8 @@ def topology(plan: dict[str, Any]) -> Graph:
                 host = g.node("host_" + "_".join(hosts or [r["name"]]), ", ".join(hosts) or r["name"], ns_groups.get(rns, ingress))
                 g.edge(anchor, host, "routes", dotted=True)
                 for svc in route.get("services") or []:
+                    if svc.get("kind") == "TraefikService":  # Traefik's own responders (the 405 rules), no connector
+                        continue
                     sns = str(svc.get("namespace", rns))
                     target = g.node(f"svc_{sns}_{svc.get('name')}", f"connector {sns}/{svc.get('name')}:{svc.get('port')}",
                                     ns_groups.get(sns, ingress))

@@ -17,12 +17,19 @@ from components.planning.ingress import (
     CERT_MANAGER_CHART,
     CERT_MANAGER_NAMESPACE,
     HSTS_HEADERS,
+    METHOD_NOT_ALLOWED,
+    NOOP_SERVICE,
     OAUTH2_PROXY,
     OAUTH2_PROXY_PORT,
     TRAEFIK_CHART,
     Policy,
+    RoutePriority,
     app_labels,
     cert_manager_values,
+    crd_ref,
+    path_rule,
+    route_match,
+    route_priorities,
     tls_option_spec,
     traefik_values,
 )
@@ -131,7 +138,7 @@ class IngressTier(pulumi.ComponentResource):
             version=TRAEFIK_CHART[1],
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=TRAEFIK_CHART[2]),
             namespace=ns,
-            values=traefik_values(namespace=ns, replicas=spec.replicas, internal=spec.load_balancer == "internal",
+            values=traefik_values(namespace=ns, apps_namespace=apps, replicas=spec.replicas, internal=spec.load_balancer == "internal",
                                   source_ranges=spec.load_balancer_source_ranges, acme_http01=acme),
             atomic=True,
             opts=self._opts(*netpols),
@@ -147,8 +154,10 @@ class IngressTier(pulumi.ComponentResource):
         connectors = {c.name: c for c in spec.connectors}
         for connector in spec.connectors:
             self._connector(connector, apps, args, namespaces[apps])
+        self._custom("method-not-allowed", TRAEFIK_API, "Middleware", ns, "method-not-allowed", METHOD_NOT_ALLOWED, traefik)
+        priorities = route_priorities([(r.name, r.host, r.path, r.match == "Exact") for r in spec.routes])
         for route in spec.routes:
-            self._route(route, connectors[route.backend], spec, ns, apps, traefik)
+            self._route(route, connectors[route.backend], spec, ns, apps, traefik, priorities[route.name])
         self._sign_in_routes(spec, ns, traefik)
 
         self.register_outputs({"namespaces": [ns, apps, CERT_MANAGER_NAMESPACE]})
@@ -377,14 +386,17 @@ class IngressTier(pulumi.ComponentResource):
             self._custom(f"route-{route.name}-oauth2", TRAEFIK_API, "IngressRoute", ns, f"{route.name}-oauth2", {
                 "entryPoints": ["websecure"],
                 "routes": [{
-                    "match": f"Host(`{host}`) && PathPrefix(`{PROXY_PREFIX}/`)", "kind": "Rule", "priority": 100000,
+                    # oauth2-proxy's endpoints take GET (start, callback, sign-out) and POST (the sign-in form).
+                    "match": f"Host(`{host}`) && PathPrefix(`{PROXY_PREFIX}/`) && (Method(`GET`) || Method(`POST`))",
+                    "kind": "Rule", "priority": 100000,
                     "middlewares": middlewares,
                     "services": [{"name": BROWSER, "namespace": ns, "port": OAUTH2_PROXY_PORT, "scheme": "http"}],
                 }],
                 "tls": tls,
             }, traefik)
 
-    def _route(self, route: RouteSpec, c: ConnectorSpec, spec: IngressSpec, ns: str, apps: str, traefik: pulumi.Resource) -> None:
+    def _route(self, route: RouteSpec, c: ConnectorSpec, spec: IngressSpec, ns: str, apps: str, traefik: pulumi.Resource,
+               priority: RoutePriority) -> None:
         key = route.name
         issuer = (ACME_ISSUER, "Issuer") if route.certificate_issuer == "acme" else (PRIVATE_CA_ISSUER, "ClusterIssuer")
         cert_secret = f"{key}-tls"
@@ -408,14 +420,27 @@ class IngressTier(pulumi.ComponentResource):
         if c.upstream == "mtls":
             # The same private-CA certificate doubles as the ingress's client certificate.
             transport["certificatesSecrets"] = [ca_bundle]
+        # RFC 9110 section 15.5.6: a 405 response carries an Allow header listing the target's methods.
+        self._custom(f"allow-methods-{key}", TRAEFIK_API, "Middleware", ns, f"{key}-allowed-methods",
+                     {"headers": {"customResponseHeaders": {"Allow": ", ".join(route.methods)}}}, traefik)
         self._custom(f"transport-{key}", TRAEFIK_API, "ServersTransport", ns, f"{key}-upstream", transport, traefik)
-        match = f"Host(`{route.host}`) && {'Path' if route.match == 'Exact' else 'PathPrefix'}(`{route.path}`)"
+        match = route_match(route.host, route.path, route.match == "Exact", route.methods, bearer_only=route.auth in ("jwt", "app"))
         self._custom(f"route-{key}", TRAEFIK_API, "IngressRoute", ns, key, {
             "entryPoints": ["websecure"],
             "routes": [{
-                "match": match, "kind": "Rule", "middlewares": middlewares,
+                "match": match, "kind": "Rule", "priority": priority.methods, "middlewares": middlewares,
+                # The Service is in the apps namespace; Traefik resolves its serversTransport there too, so the
+                # transport (kept here, in the ingress namespace) goes by its provider-qualified name.
                 "services": [{"name": c.name, "namespace": apps, "port": c.port, "scheme": "https",
-                              "serversTransport": f"{key}-upstream"}],
+                              "serversTransport": crd_ref(ns, f"{key}-upstream")}],
+            }, {
+                # Any other method on this host and path: 405 with the methods it allows, after the same middlewares.
+                # Same IngressRoute, so the same TLS option: the host keeps one set of TLS options.
+                "match": path_rule(route.host, route.path, route.match == "Exact"), "kind": "Rule",
+                "priority": priority.others,
+                "middlewares": [*middlewares, {"name": f"{key}-allowed-methods", "namespace": ns},
+                                {"name": "method-not-allowed", "namespace": ns}],
+                "services": [dict(NOOP_SERVICE)],
             }],
             "tls": tls,
         }, traefik)

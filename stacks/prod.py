@@ -122,10 +122,13 @@ def build() -> EnvironmentSpec:
                               upstream="mtls", databricks_auth="token"),
             ),
             routes=(
-                RouteSpec(name="sql", host="sql.data.contoso.com", path="/", backend="sql-gateway",
+                # SQL statements are submitted (POST) and polled (GET).
+                RouteSpec(name="sql", host="sql.data.contoso.com", path="/", backend="sql-gateway", methods=("GET", "POST"),
                           allow_cidrs=(CORPORATE,)),
+                # Read-only for the partner: jobs/list, jobs/get, runs/list and runs/get are GETs in Jobs API 2.1; no
+                # run-now, runs/submit (POST) or DELETE reaches the connector.
                 RouteSpec(name="jobs", host="jobs.data.contoso.com", path="/api/2.1/jobs", backend="jobs-api",
-                          auth="app", allow_cidrs=("10.200.10.0/24",), client_mtls=True,
+                          methods=("GET",), auth="app", allow_cidrs=("10.200.10.0/24",), client_mtls=True,
                           client_ca_secret="partner-client-ca"),
             ),
         ),

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import yaml
+
 import stacks
+from brickwall import project
 from brickwall.engine import Recording, Secret
 from components.ingress import AUTH_MIDDLEWARE
 from components.planning.ingress import CERT_MANAGER_CHART, CERT_MANAGER_NAMESPACE, TRAEFIK_CHART, network_policies, tier_layout
@@ -117,7 +123,10 @@ def test_controller_and_cert_manager_charts(prod: Recording) -> None:
     assert v["podSecurityContext"]["runAsNonRoot"] is True
     assert v["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True}
     assert v["podDisruptionBudget"]["enabled"] is True and "limits" in v["resources"]
-    assert v["providers"]["kubernetesIngress"]["enabled"] is False
+    assert v["providers"]["kubernetesIngress"] == {"enabled": False, "ingressClass": "brickwall", "namespaces": ["ingress"]}
+    crd = v["providers"]["kubernetesCRD"]
+    assert crd["namespaces"] == ["ingress", "databricks-apps"] and crd["allowCrossNamespace"] is True
+    assert crd["allowExternalNameServices"] is False
 
 
 def test_tls_options_and_routes(prod: Recording) -> None:
@@ -133,11 +142,14 @@ def test_tls_options_and_routes(prod: Recording) -> None:
         assert r["entryPoints"] == ["websecure"]
         assert r["tls"]["secretName"] == f"{route.name}-tls"
         rule = r["routes"][0]
-        assert rule["match"] == f"Host(`{route.host}`) && PathPrefix(`{route.path}`)"
+        methods = " || ".join(f"Method(`{m}`)" for m in route.methods)
+        methods = methods if len(route.methods) == 1 else f"({methods})"
+        bearer = " && HeaderRegexp(`Authorization`, `(?i)^bearer [^ ]+$`)" if route.auth in ("jwt", "app") else ""
+        assert rule["match"] == f"Host(`{route.host}`) && PathPrefix(`{route.path}`) && {methods}{bearer}"
         names = [m["name"] for m in rule["middlewares"]]
         assert names == [f"{route.name}-allowlist", "security-headers", AUTH_MIDDLEWARE[route.auth]]
         svc = rule["services"][0]
-        assert svc["scheme"] == "https" and svc["serversTransport"] == f"{route.name}-upstream"
+        assert svc["scheme"] == "https" and svc["serversTransport"] == f"ingress-{route.name}-upstream@kubernetescrd"
     assert routes["jobs"]["tls"]["options"] == {"name": "jobs-mtls", "namespace": "ingress"}
     transports = {name: r.inputs["spec"] for (_, name), r in by_name(prod, TRANSPORT).items()}  # type: ignore[attr-defined]
     assert transports["sql-upstream"]["insecureSkipVerify"] is False
@@ -238,3 +250,213 @@ def test_user_pool_runs_the_tier_apart_from_the_system_pool(all_features_env: tu
     # Without a user pool (prod as shipped) the system pool runs everything: no taint, no AgentPool.
     (prod_system,) = prod.one("azure-native:containerservice:ManagedCluster").inputs["agentPoolProfiles"]
     assert "nodeTaints" not in prod_system and not prod.of_type("azure-native:containerservice:AgentPool")
+
+
+# --- Traefik's view of the rendered objects -------------------------------------------------------------------------
+# What the controller does with the IngressRoutes, as in traefik/traefik v3.5.2 pkg/provider/kubernetes/crd: it sees
+# only objects in its watched namespaces (client.go), resolves an unqualified middleware, TLS option or service in the
+# route's namespace unless `namespace` is given (kubernetes_http.go), refuses any other namespace without
+# allowCrossNamespace (isNamespaceAllowed), and looks a service's serversTransport up in the *service's* namespace
+# unless it is `<ns>-<name>@kubernetescrd` (makeServersTransportKey, a form refused without allowCrossNamespace).
+
+
+def _traefik_references(rec: Recording, watched: list[str], allow_cross: bool) -> tuple[list[str], set[tuple[str, str, str]]]:
+    """(problems Traefik would log, the cross-namespace references it followed as (kind, from ns, to ns))."""
+    objects: dict[str, set[tuple[str, str]]] = {}
+    for kind, type_ in (("Middleware", MIDDLEWARE), ("TLSOption", TLSOPT), ("ServersTransport", TRANSPORT),
+                        ("Service", K + "core/v1:Service")):
+        objects[kind] = {meta(r) for r in rec.of_type(type_) if meta(r)[0] in watched}
+    secrets = {(meta(r)[0], r.inputs["spec"]["secretName"]) for r in rec.of_type(CERT)}
+    transports = {f"{ns}-{name}@kubernetescrd": (ns, name) for ns, name in objects["ServersTransport"]}
+    problems: list[str] = []
+    cross: set[tuple[str, str, str]] = set()
+
+    def ref(kind: str, parent: str, ns: str, name: str) -> None:
+        if ns != parent:
+            if not allow_cross:
+                problems.append(f"{kind} {ns}/{name} is not in the parent namespace {parent}")
+                return
+            cross.add((kind, parent, ns))
+        if (ns, name) not in objects[kind]:
+            problems.append(f"{kind} {ns}/{name} not found in the watched namespaces")
+
+    for r in rec.of_type(ROUTE):
+        rns, spec = meta(r)[0], r.inputs["spec"]
+        if rns not in watched:
+            problems.append(f"IngressRoute {rns}/{meta(r)[1]} is in an unwatched namespace")
+            continue
+        if spec["tls"]["secretName"] and (rns, spec["tls"]["secretName"]) not in secrets:
+            problems.append(f"TLS secret {rns}/{spec['tls']['secretName']} is issued by no certificate")
+        if "options" in spec["tls"]:
+            ref("TLSOption", rns, spec["tls"]["options"].get("namespace") or rns, spec["tls"]["options"]["name"])
+        for route in spec["routes"]:
+            for m in route.get("middlewares", []):
+                ref("Middleware", rns, m.get("namespace") or rns, m["name"])
+            for svc in route["services"]:
+                if svc.get("kind") == "TraefikService" and svc["name"].endswith("@internal"):
+                    continue  # Traefik's own internal service, no Kubernetes object
+                sns = svc.get("namespace") or rns
+                ref("Service", rns, sns, svc["name"])
+                transport = svc.get("serversTransport")
+                if transport is None:
+                    continue
+                if transport.endswith("@kubernetescrd"):
+                    if not allow_cross:
+                        problems.append(f"serversTransport {transport}: the qualified form needs allowCrossNamespace")
+                        continue
+                    target = transports.get(transport)
+                else:
+                    target = (sns, transport) if (sns, transport) in objects["ServersTransport"] else None
+                if target is None:
+                    problems.append(f"serversTransport {transport!r} of service {sns}/{svc['name']} not found")
+                elif target[0] != sns:
+                    cross.add(("ServersTransport", sns, target[0]))
+    for t in rec.of_type(TRANSPORT):
+        tns, spec = meta(t)[0], t.inputs["spec"]
+        for name in [c["secret"] for c in spec.get("rootCAs", [])] + spec.get("certificatesSecrets", []):
+            if (tns, name) not in secrets:
+                problems.append(f"ServersTransport {tns}/{meta(t)[1]} reads secret {name} that no certificate issues there")
+    return problems, cross
+
+
+def test_traefik_resolves_every_reference_and_crosses_namespaces_only_to_the_backends(prod: Recording) -> None:
+    values = next(r.inputs["values"] for r in prod.of_type(RELEASE) if r.inputs["chart"] == "traefik")
+    crd = values["providers"]["kubernetesCRD"]
+    problems, cross = _traefik_references(prod, crd["namespaces"], crd["allowCrossNamespace"])
+    assert problems == []
+    # The only references that leave the ingress namespace: each route's backend Service in the apps namespace, and
+    # from that Service back to its ServersTransport (kept beside the TLS material in the ingress namespace).
+    assert cross == {("Service", "ingress", "databricks-apps"), ("ServersTransport", "databricks-apps", "ingress")}
+    # The settings are needed, not decoration: watching only the ingress namespace (the previous values) loses the
+    # backends, and without allowCrossNamespace nothing reaches them.
+    narrow, _ = _traefik_references(prod, ["ingress"], True)
+    assert "Service databricks-apps/sql-gateway not found in the watched namespaces" in narrow
+    closed, _ = _traefik_references(prod, crd["namespaces"], False)
+    assert "Service databricks-apps/jobs-api is not in the parent namespace ingress" in closed
+
+
+def test_every_host_has_one_set_of_tls_options(prod: Recording) -> None:
+    """Traefik maps TLS options to the hosts of the rules; two options on one host conflict and the host falls back to
+    the default options, without client certificates (pkg/server/router/tcp/manager.go; ingressroute.md "Conflicting
+    TLS Options"). Every rule on a host, whichever IngressRoute holds it, names the same options."""
+    options: dict[str, set[str]] = {}
+    for r in prod.of_type(ROUTE):
+        rns, spec = meta(r)[0], r.inputs["spec"]
+        ref = spec.get("tls", {}).get("options")
+        name = f"{ref.get('namespace') or rns}/{ref['name']}" if ref else "default"
+        for rule in spec["routes"]:
+            for host in re.findall(r"Host\(`([^`]+)`\)", rule["match"]):
+                options.setdefault(host, set()).add(name)
+    assert options == {"sql.data.contoso.com": {"default"}, "jobs.data.contoso.com": {"ingress/jobs-mtls"}}
+
+
+def _matches(rule: str, method: str, host: str, path: str, headers: dict[str, str]) -> bool:
+    """Evaluate a Traefik v3 rule with the matchers the tier uses (pkg/muxer/http/matcher.go: Host, Path, PathPrefix,
+    Method compare one value each; HeaderRegexp searches the header's value; && and || with parentheses)."""
+    assert set(re.findall(r"([A-Za-z]+)\(", rule)) <= {"Host", "Path", "PathPrefix", "Method", "HeaderRegexp"}, rule
+    expr = re.sub(r"`([^`]*)`", lambda m: repr(m.group(1)), rule).replace("&&", " and ").replace("||", " or ")
+    env = {"Host": lambda h: host == h, "Path": lambda p: path == p, "PathPrefix": lambda p: path.startswith(p),
+           "Method": lambda m: method == m.upper(),
+           "HeaderRegexp": lambda k, r: k in headers and re.search(r, headers[k]) is not None}
+    return bool(eval(expr, {"__builtins__": {}}, env))  # our own rendered rule, matchers only
+
+
+def _served_by(rec: Recording, method: str, url: str, headers: dict[str, str] | None = None) -> str | int:
+    """Which IngressRoute rule answers a request on websecure: the route's name for a rule with a connector behind it,
+    else the status Traefik answers. The highest priority wins, a rule's default priority being its length
+    (rules-and-priority.md, "Priority Calculation"); with none matching, the entry point's default handler is
+    http.NotFoundHandler (pkg/server/router/router.go): 404. A rule served by noop@internal (418) through an `errors`
+    middleware answers the status that middleware rewrites 418 to."""
+    host, _, path = url.partition("/")
+    middlewares = {meta(m): m.inputs["spec"] for m in rec.of_type(MIDDLEWARE)}
+    hits: list[tuple[int, str | int]] = []
+    for r in rec.of_type(ROUTE):
+        spec = r.inputs["spec"]
+        for rule in spec["routes"]:
+            if "websecure" not in spec["entryPoints"] or not _matches(rule["match"], method, host, "/" + path, headers or {}):
+                continue
+            svc = rule["services"][0]
+            if svc["name"] == "noop@internal":
+                rewrites = [middlewares[(m["namespace"], m["name"])]["errors"]["statusRewrites"] for m in rule["middlewares"]
+                            if "errors" in middlewares[(m["namespace"], m["name"])]]
+                answer: str | int = rewrites[-1]["418"] if rewrites else 418
+            else:
+                answer = meta(r)[1]
+            hits.append((rule.get("priority") or len(rule["match"]), answer))
+    if not hits:
+        return 404
+    hits.sort(key=lambda h: h[0], reverse=True)
+    assert len(hits) == 1 or hits[0][0] > hits[1][0], hits  # never a tie at the top
+    return hits[0][1]
+
+
+def test_each_route_serves_only_its_methods(prod: Recording) -> None:
+    bearer = {"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}
+    # The partner's jobs route is read-only: listing and reading jobs and runs, never submitting or deleting.
+    assert _served_by(prod, "GET", "jobs.data.contoso.com/api/2.1/jobs/list", bearer) == "jobs"
+    assert _served_by(prod, "GET", "jobs.data.contoso.com/api/2.1/jobs/runs/get", bearer) == "jobs"
+    for method, path in (("POST", "api/2.1/jobs/runs/submit"), ("POST", "api/2.1/jobs/run-now"),
+                         ("DELETE", "api/2.1/jobs/delete"), ("PUT", "api/2.1/jobs/reset"), ("HEAD", "api/2.1/jobs/list")):
+        assert _served_by(prod, method, f"jobs.data.contoso.com/{path}", bearer) == 405
+    # A jwt route takes bearer tokens only: a request without one never reaches the connector (its 405 rule's forward
+    # auth answers it first).
+    assert _served_by(prod, "GET", "jobs.data.contoso.com/api/2.1/jobs/list", {"Cookie": "_oauth2_proxy=x"}) == 405
+    assert _served_by(prod, "GET", "jobs.data.contoso.com/api/2.1/jobs/list", {"Authorization": "Basic dXNlcjpwdw=="}) == 405
+    # SQL statements are submitted and polled; nothing else.
+    assert _served_by(prod, "POST", "sql.data.contoso.com/api/2.0/sql/statements") == "sql"
+    assert _served_by(prod, "GET", "sql.data.contoso.com/api/2.0/sql/statements/01ef") == "sql"
+    assert _served_by(prod, "DELETE", "sql.data.contoso.com/api/2.0/sql/statements/01ef") == 405
+    # Unknown paths and hosts: no rule at all.
+    assert _served_by(prod, "GET", "jobs.data.contoso.com/api/2.0/clusters/list", bearer) == 404
+    assert _served_by(prod, "GET", "admin.data.contoso.com/", bearer) == 404
+
+
+def test_the_405_rules_keep_the_routes_middlewares_and_tls(prod: Recording) -> None:
+    spec = stacks.load("prod").ingress
+    middlewares = {meta(m)[1]: m.inputs["spec"] for m in prod.of_type(MIDDLEWARE)}
+    assert middlewares["method-not-allowed"] == {"errors": {
+        "status": ["418"], "statusRewrites": {"418": 405}, "service": {"name": "noop@internal", "kind": "TraefikService"}}}
+    routes = {x.name: x for x in spec.routes}
+    for r in prod.of_type(ROUTE):
+        name = meta(r)[1]
+        if name not in routes:  # a host's `/oauth2/` route to oauth2-proxy: one rule, its own methods
+            assert name.endswith("-oauth2") and len(r.inputs["spec"]["routes"]) == 1, name
+            continue
+        (allowed, other), route = r.inputs["spec"]["routes"], routes[name]
+        assert other["match"] == f"Host(`{route.host}`) && PathPrefix(`{route.path}`)"
+        assert other["services"] == [{"name": "noop@internal", "kind": "TraefikService"}]
+        # The allowlist (403) and the forward auth (401) come first, then the Allow header and the 405.
+        assert other["middlewares"] == [*allowed["middlewares"], {"name": f"{name}-allowed-methods", "namespace": "ingress"},
+                                        {"name": "method-not-allowed", "namespace": "ingress"}]
+        assert middlewares[f"{name}-allowed-methods"] == {"headers": {"customResponseHeaders": {"Allow": ", ".join(route.methods)}}}
+        # Below the method rule, and both below any default (rule-length) priority on the host.
+        assert 1 <= other["priority"] < allowed["priority"] < len(other["match"])
+
+
+def test_route_priorities_put_the_most_specific_path_first_and_405_last() -> None:
+    from components.planning.ingress import MAX_ROUTES_PER_HOST, RoutePriority, route_priorities
+
+    prio = route_priorities([("root", "a.example.com", "/", False), ("jobs", "a.example.com", "/api/2.1/jobs", False),
+                             ("jobs-exact", "a.example.com", "/api/2.1/jobs", True), ("other", "b.example.com", "/x", False)])
+    assert prio == {"root": RoutePriority(2, 1), "jobs": RoutePriority(4, 3), "jobs-exact": RoutePriority(6, 5),
+                    "other": RoutePriority(2, 1)}
+    # The highest priority a full host stays below the default priority (rule length) of the shortest rule naming a
+    # host and a path, so a default-priority rule on the host (a sign-in callback) outranks every route.
+    full = route_priorities([(f"r{i}", "a.bc", "/" + "x" * i, False) for i in range(MAX_ROUTES_PER_HOST)])
+    assert max(p.methods for p in full.values()) < len("Host(`a.bc`) && PathPrefix(`/`)")
+
+
+def test_a_more_specific_route_wins_whatever_its_methods(tmp_path: Path) -> None:
+    """Left to rule length, `/` with five methods would outrank `/api/2.1/jobs` with one and take its requests. The
+    more specific path owns them: its GETs reach jobs-api, anything else there is 405, though `/` allows POST."""
+    data = stacks.load("prod").model_dump(mode="json")
+    data["ingress"]["routes"].append({**data["ingress"]["routes"][1], "name": "jobs-root", "path": "/",
+                                      "methods": ["GET", "HEAD", "POST", "PUT", "PATCH"]})
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    rec = project.run("prod", spec_file=path)
+    bearer = {"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}
+    assert _served_by(rec, "GET", "jobs.data.contoso.com/api/2.1/jobs/list", bearer) == "jobs"
+    assert _served_by(rec, "POST", "jobs.data.contoso.com/api/2.1/jobs/run-now", bearer) == 405  # jobs' 405 rule
+    assert _served_by(rec, "POST", "jobs.data.contoso.com/api/2.0/other", bearer) == "jobs-root"
+    assert _served_by(rec, "DELETE", "jobs.data.contoso.com/api/2.0/other", bearer) == 405

@@ -57,6 +57,12 @@ def ingress_base(name: str) -> dict[str, Any]:
     return base(name)
 
 
+# Another route like prod's jobs route (same host, client CA and connector), for cases that add routes.
+JOBS_LIKE: dict[str, Any] = {"name": "jobs-2", "host": "jobs.data.contoso.com", "path": "/api/2.1/jobs", "backend": "jobs-api",
+                             "methods": ["GET"], "auth": "jwt", "allow_cidrs": ["10.200.10.0/24"], "client_mtls": True,
+                             "client_ca_secret": "partner-client-ca"}
+
+
 @dataclass(frozen=True)
 class IngressCase(Case):
     def data(self) -> dict[str, Any]:
@@ -66,17 +72,42 @@ class IngressCase(Case):
 CASES: list[IngressCase] = [
     # --- routes: uniqueness ----------------------------------------------------------------------------------
     IngressCase("duplicate-host-path-and-match", "prod",
-                {f"{R1}.host": "sql.data.contoso.com", f"{R1}.path": "/"},
+                {f"{R1}.host": "sql.data.contoso.com", f"{R1}.path": "/", f"{R1}.client_mtls": False, f"{R1}.client_ca_secret": None},
                 ((f"{R1}.path", "Prefix sql.data.contoso.com/ is already routed by route 0"),)),
     IngressCase("duplicate-exact-route-on-a-third-route", "prod",
                 {"ingress.routes": [*base("prod")["ingress"]["routes"],
-                                    {"name": "jobs-exact", "host": "jobs.data.contoso.com", "path": "/api/2.1/jobs", "match": "Exact",
-                                     "backend": "jobs-api", "allow_cidrs": ["10.200.10.0/24"]},
-                                    {"name": "jobs-exact-2", "host": "jobs.data.contoso.com", "path": "/api/2.1/jobs", "match": "Exact",
-                                     "backend": "jobs-api", "allow_cidrs": ["10.200.10.0/24"]}]},
+                                    {**JOBS_LIKE, "name": "jobs-exact", "match": "Exact"},
+                                    {**JOBS_LIKE, "name": "jobs-exact-2", "match": "Exact"}]},
                 (("ingress.routes.3.path", "Exact jobs.data.contoso.com/api/2.1/jobs is already routed by route 2"),)),
     IngressCase("duplicate-route-names", "prod", {f"{R1}.name": "sql"},
                 ((f"{R1}.name", "route 'sql' appears twice"),)),
+    # --- routes: methods ---------------------------------------------------------------------------------------------
+    IngressCase("route-without-methods", "prod", {f"{R1}.methods": DELETE},
+                ((f"{R1}.methods", "Field required"),), program=True, fmt="json"),
+    IngressCase("route-with-no-method", "prod", {f"{R0}.methods": []},
+                ((f"{R0}.methods", "state the HTTP methods this route allows"),)),
+    IngressCase("route-with-an-unknown-method", "dev-ingress", {f"{R1}.methods": ["GET", "TRACE"]},
+                ((f"{R1}.methods.1", "'GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE' or 'OPTIONS'"),)),
+    IngressCase("route-with-a-lowercase-method", "prod", {f"{R1}.methods": ["get"]},
+                ((f"{R1}.methods.0", "'GET', 'HEAD'"),)),
+    IngressCase("route-with-a-method-twice", "prod", {f"{R0}.methods": ["GET", "POST", "GET"]},
+                ((f"{R0}.methods", "GET listed more than once"),)),
+    # --- routes: client certificates per host and per connector ----------------------------------------------------
+    # Route 0 on the jobs host without client mTLS: Traefik would fall back to the default TLS options for the host.
+    IngressCase("routes-on-one-host-with-different-client-cas", "prod", {f"{R0}.host": "jobs.data.contoso.com"},
+                ((f"{R1}.client_ca_secret", "route 0 on host jobs.data.contoso.com asks no client certificate; "
+                                            "Traefik applies TLS options per host"),)),
+    IngressCase("routes-on-one-host-with-two-client-cas", "prod",
+                {"ingress.routes": [*base("prod")["ingress"]["routes"],
+                                    {**JOBS_LIKE, "name": "jobs-runs", "path": "/api/2.1/jobs/runs", "client_ca_secret": "other-ca"}]},
+                (("ingress.routes.2.client_ca_secret", "route 1 on host jobs.data.contoso.com asks client CA 'partner-client-ca'"),)),
+    IngressCase("one-client-ca-for-two-connectors", "prod",
+                {f"{R0}.client_mtls": True, f"{R0}.client_ca_secret": "partner-client-ca"},
+                ((f"{R1}.client_ca_secret", "client CA 'partner-client-ca' already trusts the clients of connector 'sql-gateway' (route 0)"),)),
+    IngressCase("sixteen-routes-on-one-host", "prod",
+                {"ingress.routes": [*base("prod")["ingress"]["routes"],
+                                    *({**JOBS_LIKE, "name": f"jobs-{i}", "path": f"/api/2.1/jobs/{i}"} for i in range(15))]},
+                (("ingress.routes.16.host", "more than 15 routes on jobs.data.contoso.com"),)),
     # --- routes: TLS, wildcards and allowlists --------------------------------------------------------------------
     IngressCase("prod-wildcard-host", "prod", {f"{R0}.host": "*.data.contoso.com"},
                 ((f"{R0}.host", "prod routes name exact hosts, never wildcards"),), program=True, fmt="json"),
@@ -336,7 +367,7 @@ def test_case_ids_are_unique_and_numerous() -> None:
     assert len(ids) == len(set(ids))
     assert len(CASES) >= 25
     assert sum(len({p for p, _ in c.expected}) >= 3 for c in CASES) >= 3
-    assert len(PROGRAM_CASES) == 3
+    assert len(PROGRAM_CASES) == 4
 
 
 @pytest.mark.parametrize("name", ["prod", "dev-ingress", "prod-existing"])
@@ -377,7 +408,7 @@ def test_dev_accepts_a_wildcard_host_and_a_route_without_allowlist() -> None:
 
 def test_same_host_and_path_with_a_different_match_is_a_different_route() -> None:
     extra = {"name": "sql-root", "host": "sql.data.contoso.com", "path": "/", "match": "Exact", "backend": "sql-gateway",
-             "allow_cidrs": ["10.200.0.0/16"]}
+             "methods": ["GET"], "allow_cidrs": ["10.200.0.0/16"]}
     data = edit(base("prod"), {"ingress.routes": [*base("prod")["ingress"]["routes"], extra]})
     spec = EnvironmentSpec.model_validate(data)
     assert [(r.host, r.path, r.match) for r in spec.ingress.routes if r.host == "sql.data.contoso.com"] == [

@@ -128,7 +128,7 @@ def test_browser_routes_redirect_to_sign_in_and_route_the_callback_on_their_host
         # allowlist, ahead of the host's own routes.
         callback = routes[f"{route.name}-oauth2"]
         (cb,) = callback["routes"]
-        assert cb["match"] == f"Host(`{route.host}`) && PathPrefix(`/oauth2/`)"
+        assert cb["match"] == f"Host(`{route.host}`) && PathPrefix(`/oauth2/`) && (Method(`GET`) || Method(`POST`))"
         assert cb["services"] == [{"name": "oauth2-proxy", "namespace": spec.namespace, "port": OAUTH2_PROXY_PORT, "scheme": "http"}]
         assert cb["priority"] > len(rule["match"]) and "oauth2-sign-in" not in str(cb["middlewares"])
         assert {"name": f"{route.name}-oauth2-allowlist", "namespace": spec.namespace} in cb["middlewares"]

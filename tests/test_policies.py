@@ -137,6 +137,14 @@ MUTATIONS: Mutations = {
         match="Host(`*.data.contoso.com`) && PathPrefix(`/`)"), "wildcard"),
     "route-host-regexp": ("ingress-route-exact-host", lambda p: inputs(p, "prod-ingress-route-sql")["spec"]["routes"][0].update(
         match="HostRegexp(`.+`)"), "regular expression"),
+    "route-without-methods": ("ingress-route-methods", lambda p: inputs(p, "prod-ingress-route-jobs")["spec"]["routes"][0].update(
+        match="Host(`jobs.data.contoso.com`) && PathPrefix(`/api/2.1/jobs`)"), "any HTTP method"),
+    "route-methods-or-bypass": ("ingress-route-methods", lambda p: inputs(p, "prod-ingress-route-sql")["spec"]["routes"][0].update(
+        match="Host(`sql.data.contoso.com`) && Method(`GET`) || PathPrefix(`/`)"), "any HTTP method"),
+    "route-405-rule-to-a-backend": ("ingress-route-methods", lambda p: inputs(p, "prod-ingress-route-sql")["spec"]["routes"][1].update(
+        services=[{"name": "sql-gateway", "namespace": "databricks-apps", "port": 8443}]), "route 1"),
+    "tls-options-conflict-on-a-host": ("traefik-tls-options-per-host", lambda p: inputs(p, "prod-ingress-route-sql")["spec"]["routes"][0].update(
+        match="Host(`jobs.data.contoso.com`) && PathPrefix(`/`) && Method(`GET`)"), "jobs.data.contoso.com"),
     "route-no-tls": ("ingress-route-tls", lambda p: inputs(p, "prod-ingress-route-jobs")["spec"].pop("tls"), "TLS"),
     "route-no-allowlist": ("ingress-route-ip-allowlist-in-prod", lambda p: inputs(p, "prod-ingress-route-jobs")["spec"]["routes"][0].update(
         middlewares=[{"name": "security-headers", "namespace": "ingress"}]), "IPAllowList"),

@@ -150,7 +150,94 @@ def network_policies(t: TierLayout) -> list[Policy]:
     return out
 
 
-def traefik_values(*, namespace: str, replicas: int, internal: bool, source_ranges: tuple[str, ...],
+# How the tier's Traefik objects reach across namespaces (traefik/traefik v3.5.2, pkg/provider/kubernetes/crd):
+# - The CRD provider starts informers (IngressRoutes, Middlewares, TLSOptions, ServersTransports, Services,
+#   EndpointSlices, Secrets) only in the namespaces it watches, and GetService fails with "namespace is not within
+#   watched namespaces" for any other (client.go, WatchAll and GetService). The connectors' Services live in the apps
+#   namespace, so the controller watches exactly the ingress and the apps namespaces, nothing else.
+# - The routes, their middlewares, TLS options, ServersTransports and certificates stay in the ingress namespace (the
+#   TLS keys and client CAs beside the controller, not beside the apps); only the backend Service is in the apps
+#   namespace. A reference to another namespace is refused unless allowCrossNamespace is set (isNamespaceAllowed in
+#   kubernetes.go; docs: reference/install-configuration/providers/kubernetes/kubernetes-crd.md "Allows the
+#   IngressRoutes to reference resources in namespaces other than theirs", default false). It is one global switch;
+#   its reach is bounded by the two watched namespaces.
+# - A service's ServersTransport is looked up in the *service's* namespace (buildServersLB -> makeServersTransportKey
+#   with the service namespace, kubernetes_http.go), so a transport kept in the ingress namespace is named
+#   `<ns>-<name>@kubernetescrd`, the form only allowed with allowCrossNamespace.
+CRD_PROVIDER = "kubernetescrd"
+
+
+def crd_ref(namespace: str, name: str) -> str:
+    """Traefik's provider-qualified name of a CRD object: `<namespace>-<name>@kubernetescrd` (makeID + Normalize)."""
+    return f"{namespace}-{name}@{CRD_PROVIDER}"
+
+
+def watched_namespaces(namespace: str, apps_namespace: str) -> list[str]:
+    return [namespace, apps_namespace]
+
+
+def route_match(host: str, path: str, exact: bool, methods: tuple[str, ...], bearer_only: bool = False) -> str:
+    """The IngressRoute rule (Traefik v3 syntax): the host, the path, and only the route's methods.
+
+    v3 matchers take one value each (`Method` compares one upper-case method: pkg/muxer/http/matcher.go), so several
+    methods are OR-ed in parentheses (docs/content/reference/routing-configuration/http/router/rules-and-priority.md).
+    A request with another host or path matches no router and gets Traefik's default handler: 404
+    (pkg/server/router/router.go, http.NotFoundHandler); another method on the route's host and path gets the route's
+    405 rule (below). Bearer-only (jwt) routes also require an `Authorization:
+    Bearer` header, so a browser session cookie alone never matches them."""
+    rule = path_rule(host, path, exact)
+    rule += " && " + (f"Method(`{methods[0]}`)" if len(methods) == 1 else "(" + " || ".join(f"Method(`{m}`)" for m in methods) + ")")
+    if bearer_only:
+        rule += " && HeaderRegexp(`Authorization`, `(?i)^bearer [^ ]+$`)"
+    return rule
+
+
+# A request whose method a route does not allow would match no router and get 404. Each route therefore has a second,
+# lower-priority rule on the same host and path without the methods, answering 405 Method Not Allowed with an `Allow`
+# header, through the route's own middlewares (allowlist: 403; forward auth: 401 first). Traefik has no static
+# responder: `noop@internal` is an internal service that always answers 418 (pkg/server/service/internalhandler.go),
+# and an `errors` middleware catching 418 rewrites the status with `statusRewrites` (pkg/middlewares/customerrors/
+# custom_errors.go; `statusRewrites` in traefik-helm-chart v37.1.1 traefik/crds/traefik.io_middlewares.yaml), its
+# page served by noop@internal again. A `TraefikService` reference `noop@internal` is cross-provider, not a
+# Kubernetes object (fullServiceName in pkg/provider/kubernetes/crd/kubernetes_http.go).
+NOOP_SERVICE: dict[str, str] = {"name": "noop@internal", "kind": "TraefikService"}
+METHOD_NOT_ALLOWED: dict[str, object] = {"errors": {"status": ["418"], "statusRewrites": {"418": 405}, "service": NOOP_SERVICE}}
+
+
+def path_rule(host: str, path: str, exact: bool) -> str:
+    return f"Host(`{host}`) && {'Path' if exact else 'PathPrefix'}(`{path}`)"
+
+
+# At most this many routes per host (a spec rule), so every priority below stays under 31: the length of the shortest
+# rule that names a host and a path, Host(`a.bc`) && PathPrefix(`/`).
+MAX_ROUTES_PER_HOST = 15
+
+
+@dataclass(frozen=True)
+class RoutePriority:
+    methods: int  # the rule that forwards the route's methods to its connector
+    others: int  # the rule that answers every other method with 405
+
+
+def route_priorities(routes: list[tuple[str, str, str, bool]]) -> dict[str, RoutePriority]:
+    """Explicit router priorities from (name, host, path, exact): on each host the routes ranked 1..n by how specific
+    their path is (longer first, Exact over Prefix); rank r's method rule takes 2r, its 405 rule 2r - 1.
+
+    A router's default priority is the length of its rule ("the longest length has the highest priority"); an explicit
+    priority replaces it (docs/content/reference/routing-configuration/http/router/rules-and-priority.md, "Priority
+    Calculation"). Left to rule length, a route on `/` listing many methods would outrank a route on a longer path, and
+    a rule listing the methods would outrank a sign-in callback on the host. With these, the most specific path on a
+    host owns its requests: its methods reach its connector, any other method gets its 405, even when a broader route
+    on the host allows that method (a read-only route stays read-only). All stay below any default-priority rule on the
+    host (such as the `/oauth2/` callback): at most 2 x MAX_ROUTES_PER_HOST = 30."""
+    out: dict[str, RoutePriority] = {}
+    for host in {h for _, h, _, _ in routes}:
+        on_host = sorted((r for r in routes if r[1] == host), key=lambda r: (len(r[2]), r[3]))
+        out.update({name: RoutePriority(methods=2 * rank, others=2 * rank - 1) for rank, (name, _, _, _) in enumerate(on_host, start=1)})
+    return out
+
+
+def traefik_values(*, namespace: str, apps_namespace: str, replicas: int, internal: bool, source_ranges: tuple[str, ...],
                    acme_http01: bool = False) -> dict[str, Any]:
     """Helm values: hardened pods, real client addresses, JSON access logs, no dashboard, metrics inside only."""
     annotations = {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"} if internal else {}
@@ -159,10 +246,15 @@ def traefik_values(*, namespace: str, replicas: int, internal: bool, source_rang
         "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
         "ingressClass": {"enabled": True, "isDefaultClass": False, "name": "brickwall"},
         "providers": {
+            # The chart (traefik-helm-chart v37.1.1 traefik/templates/_podtemplate.tpl) turns these into
+            # --providers.kubernetescrd.namespaces=<ns>,<apps> and --providers.kubernetescrd.allowCrossNamespace=true.
             "kubernetesCRD": {"enabled": True, "allowCrossNamespace": True, "allowExternalNameServices": False,
-                              "namespaces": [namespace]},
-            # cert-manager answers HTTP-01 challenges through a temporary Ingress of this class.
-            "kubernetesIngress": {"enabled": acme_http01, "ingressClass": "brickwall"},
+                              "namespaces": watched_namespaces(namespace, apps_namespace)},
+            # cert-manager answers HTTP-01 challenges through a temporary Ingress of this class, created in the
+            # Challenge's namespace, i.e. the ingress namespace of the ACME Issuer and its Certificates
+            # (cert-manager/cert-manager pkg/issuer/acme/http/ingress.go, createIngress: Ingresses(ch.Namespace)).
+            # Without `namespaces` the chart passes none and the provider would watch every namespace.
+            "kubernetesIngress": {"enabled": acme_http01, "ingressClass": "brickwall", "namespaces": [namespace]},
         },
         "ports": {
             # Plain HTTP is exposed only for ACME HTTP-01 challenges, and then only on the challenge path.

@@ -289,14 +289,24 @@ class ConnectorSpec(StrictModel):
     _name = field_validator("name")(classmethod(lambda cls, v: _label(v)))
 
 
+# The methods a route may allow. Traefik v3's `Method` matcher compares one method exactly (upper-cased), so GET does
+# not imply HEAD (traefik/traefik v3.5.2 pkg/muxer/http/matcher.go, `method`). CONNECT and TRACE are never routed.
+HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
 class RouteSpec(StrictModel):
     name: str
     host: str
     path: str = "/"
     match: Literal["Exact", "Prefix"] = "Prefix"
     backend: str  # a connector's name
+    # The HTTP methods this route serves (required, no default): the IngressRoute matches only these, so a read-only
+    # route cannot POST runs/submit or DELETE; another method on the route's host and path gets 405 (a second,
+    # lower-priority rule per route, components/ingress.py).
+    methods: tuple[HttpMethod, ...]
     # oauth2: browser users signed in through the issuer, by group; jwt: users' bearer tokens, by group; app: app-only
-    # bearer tokens (client credentials), by app role.
+    # bearer tokens (client credentials), by app role. "jwt" and "app" routes match only requests carrying
+    # `Authorization: Bearer` (machine clients: no browser session reaches them).
     auth: Literal["oauth2", "jwt", "app"] = "oauth2"
     # Source addresses allowed on this route (Traefik IPAllowList); empty allows any source that reaches the LB.
     allow_cidrs: tuple[str, ...] = ()
@@ -329,6 +339,16 @@ class RouteSpec(StrictModel):
     def _tls(cls, v: bool) -> bool:
         if not v:
             raise ValueError("every route terminates TLS (1.2 or later); plain HTTP is never routed")
+        return v
+
+    @field_validator("methods")
+    @classmethod
+    def _methods(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError("state the HTTP methods this route allows, e.g. ['GET'] for a read-only route")
+        twice = sorted({m for m in v if v.count(m) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} listed more than once")
         return v
 
     @model_validator(mode="after")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from components.planning.addresses import parse_network
+from components.planning.ingress import MAX_ROUTES_PER_HOST
 from components.planning.naming import name_problems, plan_names, slug
 from components.spec.access import MAX_IP_ACCESS_VALUES
 from components.spec.base import cidr_problem
@@ -391,6 +392,47 @@ def _ingress_routes(spec: EnvironmentSpec) -> list[Problem]:
     return problems
 
 
+def _ingress_client_certificates(spec: EnvironmentSpec) -> list[Problem]:
+    """A route's client-certificate CA trusts that route's clients only, TLS options hold per host, and a host has at
+    most MAX_ROUTES_PER_HOST routes.
+
+    Traefik picks TLS options (client authentication among them) by the TLS server name, before routing: "a TLS
+    options reference is mapped to a host name", and two references on one host conflict; Traefik then uses the
+    default TLS options for that host (no client certificate asked)
+    (traefik/traefik v3.5.2 docs/content/reference/routing-configuration/kubernetes/crd/http/ingressroute.md,
+    "Server Name Association" and "Conflicting TLS Options"; pkg/server/router/tcp/manager.go). So routes on one host
+    must agree on client mTLS and its CA. A CA shared by routes to different connectors would let one connector's
+    clients present their certificate to the other's route. (A request whose Host header names a host with other TLS
+    options than its SNI gets 421 from Traefik: pkg/middlewares/snicheck/snicheck.go.)"""
+    ingress = spec.ingress
+    if not ingress.enabled:
+        return []
+    problems: list[Problem] = []
+    by_host: dict[str, tuple[int, str | None]] = {}
+    by_ca: dict[str, tuple[int, str]] = {}
+    per_host: dict[str, int] = {}
+    for i, route in _each_route(spec):
+        per_host[route.host] = per_host.get(route.host, 0) + 1
+        if per_host[route.host] == MAX_ROUTES_PER_HOST + 1:
+            problems.append(Problem(("ingress", "routes", i, "host"),
+                                    f"more than {MAX_ROUTES_PER_HOST} routes on {route.host}: their router priorities would "
+                                    "reach those of other rules on the host (components/planning/ingress.py, route_priorities)"))
+        ca = route.client_ca_secret if route.client_mtls else None
+        first = by_host.setdefault(route.host, (i, ca))
+        if first[1] != ca:
+            want = f"client CA {first[1]!r}" if first[1] else "no client certificate"
+            problems.append(Problem(("ingress", "routes", i, "client_ca_secret"),
+                                    f"route {first[0]} on host {route.host} asks {want}; Traefik applies TLS options per "
+                                    "host (SNI), so routes on one host cannot differ: give this route its own host"))
+        if ca is not None:
+            owner = by_ca.setdefault(ca, (i, route.backend))
+            if owner[1] != route.backend:
+                problems.append(Problem(("ingress", "routes", i, "client_ca_secret"),
+                                        f"client CA {ca!r} already trusts the clients of connector {owner[1]!r} (route "
+                                        f"{owner[0]}); each connector's routes take a CA of their own"))
+    return problems
+
+
 def _ingress_prod(spec: EnvironmentSpec) -> list[Problem]:
     ingress = spec.ingress
     if not ingress.enabled or spec.tier.value != "prod":
@@ -495,7 +537,8 @@ RULES: tuple[Rule, ...] = (
     _floors, _nsg_mode, _private_front_end, _workspace_storage, _transit_range, _egress_mode, _firewall_outside_workspace,
     _firewall_next_hop, _firewall_hub_overlaps, _firewall_region, _names,
     _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags,
-    _ingress_cluster, _aks_subnet_capacity, _ingress_routes, _ingress_prod, _ingress_prod_load_balancer, _audit, _data_sources, _encryption,
+    _ingress_cluster, _aks_subnet_capacity, _ingress_routes, _ingress_client_certificates, _ingress_prod,
+    _ingress_prod_load_balancer, _audit, _data_sources, _encryption,
     _bastion,
 )
 

@@ -1,4 +1,4 @@
-"""Kubernetes ingress tier rules: default deny, IngressRoute TLS, exact hosts and allowlists, TLS versions, AKS
+"""Kubernetes ingress tier rules: default deny, IngressRoute TLS, exact hosts, methods and allowlists, TLS versions, AKS
 network policy, Kubernetes Secrets from Pulumi secrets."""
 
 from __future__ import annotations
@@ -141,6 +141,74 @@ ROUTE_EXACT_HOST = resource_rule(
 )
 
 
+METHODS_ONLY = re.compile(r"\(?\s*Method\(`[A-Z]+`\)(\s*\|\|\s*Method\(`[A-Z]+`\))*\s*\)?")
+
+
+def _top_level(match: str, op: str) -> list[str]:
+    """`match` split at `op` (&& or ||) outside parentheses and backtick strings."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(match):
+        if ch == "`":
+            quoted = not quoted
+        elif not quoted and ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif not quoted and depth == 0 and match.startswith(op, i):
+            parts.append(match[start:i])
+            start = i + len(op)
+    return [p.strip() for p in [*parts, match[start:]]]
+
+
+def _check_route_methods(args: ResourceValidationArgs, report: Say) -> None:
+    for i, route in enumerate(as_list(dig(args.props, "spec.routes"))):
+        services = as_list(dig(route, "services"))
+        if all(str(dig(s, "kind") or "Service") == "TraefikService" and str(dig(s, "name", "")).endswith("@internal")
+               for s in services) and services:
+            continue  # Traefik's own responder (the 405 rule), no backend behind it
+        match = str(dig(route, "match", ""))
+        if len(_top_level(match, "||")) > 1 or not any(METHODS_ONLY.fullmatch(c) for c in _top_level(match, "&&")):
+            report(f"route {i} ({match!r}) reaches its backend with any HTTP method: AND the rule with Method(`GET`) "
+                   "(or (Method(`GET`) || Method(`POST`)) ...)")
+
+
+ROUTE_METHODS = resource_rule(
+    "ingress-route-methods",
+    "Every IngressRoute route with a backend names the HTTP methods it allows (a top-level && Method(...) term).",
+    "List the route's methods in the spec (ingress.routes[].methods); the rule becomes Host(...) && PathPrefix(...) && "
+    "(Method(`GET`) || ...).",
+    [INGRESS_ROUTE],
+    _check_route_methods,
+)
+
+
+def _check_tls_options_per_host(args: StackValidationArgs, report: Say) -> None:
+    """Traefik maps a route's TLS options to the hosts of its rule; two options on one host conflict and Traefik falls
+    back to the default options for that host, dropping a client-certificate requirement (traefik/traefik v3.5.2
+    pkg/server/router/tcp/manager.go; docs .../kubernetes/crd/http/ingressroute.md, "Conflicting TLS Options")."""
+    seen: dict[str, dict[str, str]] = {}
+    urns: dict[str, str] = {}
+    for route in of_type(args, INGRESS_ROUTE):
+        namespace = str(dig(route.props, "metadata.namespace", "default"))
+        ref = dig(route.props, "spec.tls.options")
+        option = f"{dig(ref, 'namespace') or namespace}/{dig(ref, 'name')}" if dig(ref, "name") else "default"
+        name = str(dig(route.props, "metadata.name") or route.name)
+        for r in as_list(dig(route.props, "spec.routes")):
+            for host in _route_hosts(str(dig(r, "match", ""))):
+                seen.setdefault(host, {})[name] = option
+                urns.setdefault(f"{host}/{name}", route.urn)
+    for host, by_route in sorted(seen.items()):
+        if len(set(by_route.values())) > 1:
+            report(f"host {host} has TLS options {', '.join(f'{o} ({n})' for n, o in sorted(by_route.items()))}: Traefik "
+                   "falls back to the default TLS options for the host", urns[f"{host}/{min(by_route)}"])
+
+
+TLS_OPTIONS_PER_HOST = stack_rule(
+    "traefik-tls-options-per-host",
+    "All IngressRoutes on one host reference the same TLS options (else Traefik uses the default ones, without client mTLS).",
+    "Give routes with different TLS options (client CAs) different hosts, or the same TLS option.",
+    _check_tls_options_per_host,
+)
+
+
 def _check_route_allowlist(args: StackValidationArgs, report: Say) -> None:
     middlewares = {
         (str(dig(m.props, "metadata.namespace", "default")), str(dig(m.props, "metadata.name") or m.name)): m
@@ -275,6 +343,8 @@ RULES: list[Policy] = [
     INGRESS_DEFAULT_DENY,
     ROUTE_TLS,
     ROUTE_EXACT_HOST,
+    ROUTE_METHODS,
+    TLS_OPTIONS_PER_HOST,
     ROUTE_ALLOWLIST,
     TLS_MIN_VERSION,
     AKS_NETWORK_POLICY,

@@ -62,7 +62,8 @@ def intended_flows() -> set[Flow]:
     }
     flows |= {Flow(traefik, c, "TCP/8443") for c in connectors}
     flows |= {Flow(c, endpoints, "TCP/443") for c in connectors}
-    flows |= {Flow(proxy, dst, "TCP/443") for dst in public_internet()}
+    # oauth2-proxy reaches its issuer, connectors Entra ID's token endpoint (workload identity): public HTTPS only.
+    flows |= {Flow(src, dst, "TCP/443") for src in (proxy, *connectors) for dst in public_internet()}
     flows |= {Flow(pod, DNS, port) for pod in (traefik, proxy, cert_manager, *connectors) for port in ("TCP/53", "UDP/53")}
     return flows
 

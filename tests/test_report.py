@@ -276,7 +276,10 @@ def test_combined_reachability_section(prod: Recording, dev: Recording) -> None:
         "| Internet | host (10.30.0.0/21) | 22 | Tcp | Deny | workspace inbound: deny-internet-inbound |",
     ):
         assert line in section, line
-    assert "aks subnet: no NSG on the subnet" in section and "| databricks-apps/jobs-api | Internet | 443 | Tcp | Deny | NetworkPolicy:" in section
+    # Connectors reach Entra ID (workload identity) over public HTTPS; the firewall is what narrows it to its rules.
+    assert "aks subnet: no NSG on the subnet" in section and (
+        "| databricks-apps/jobs-api | Internet | 443 | Tcp | Allow | NetworkPolicy: databricks-apps/jobs-api allows egress;"
+        in section) and "egress: firewall 10.0.1.4 in the peered hub, allowing only what rule collection group" in section
     dev_text, _, _ = _report(dev, spec=stacks.load("dev"))
     assert "| 52.174.20.0/28 (ALLOW break-glass) | workspace UI/API | 443 | Tcp | Allow |" in dev_text
     assert "| Internet | workspace UI/API | 443 | Tcp | Deny | IP access lists: on no ALLOW list |" in dev_text

@@ -108,6 +108,17 @@ MUTATIONS: Mutations = {
     "policy-autotermination-unlocked": ("databricks-cluster-policy-locks-security",
                                         lambda p: policy_def(p, lambda d: d.pop("autotermination_minutes")), "autotermination"),
     "databricks-default-provider": ("databricks-explicit-provider", lambda p: res(p, "prod-access-conf").update(provider=""), "default"),
+    "connector-without-workload-identity-label": ("ingress-connector-workload-identity", lambda p: inputs(
+        p, "prod-ingress-app-sql-gateway")["spec"]["template"]["metadata"]["labels"].pop("azure.workload.identity/use"),
+        "azure.workload.identity/use"),
+    "connector-service-account-without-client-id": ("ingress-connector-workload-identity", lambda p: inputs(
+        p, "prod-ingress-sa-jobs-api")["metadata"].pop("annotations"), "azure.workload.identity/client-id"),
+    "connector-mounts-a-credential-secret": ("ingress-connector-workload-identity", lambda p: inputs(
+        p, "prod-ingress-app-jobs-api")["spec"]["template"]["spec"]["volumes"].append(
+        {"name": "databricks", "secret": {"secretName": "jobs-api-databricks"}}), "reads Secret 'jobs-api-databricks'"),
+    "connector-token-from-env": ("ingress-connector-workload-identity", lambda p: inputs(
+        p, "prod-ingress-app-sql-gateway")["spec"]["template"]["spec"]["containers"][0]["env"].append(
+        {"name": "DATABRICKS_TOKEN", "valueFrom": {"secretKeyRef": {"name": "pat", "key": "token"}}}), "env 'DATABRICKS_TOKEN'"),
     "no-default-deny": ("ingress-namespace-default-deny", lambda p: drop(p, "prod-ingress-netpol-databricks-apps-default-deny"),
                         "databricks-apps"),
     "default-deny-ingress-only": ("ingress-namespace-default-deny", lambda p: inputs(p, "prod-ingress-netpol-ingress-default-deny")["spec"].update(
@@ -214,7 +225,7 @@ def test_pack_main_only_imports_rules_and_builds_the_pack() -> None:
 
 # The planning modules the rules may import: standard library only (and each other), checked below.
 DEPENDENCY_FREE_PLANNERS = frozenset({"components.planning.tier_limits", "components.planning.diagnostics", "components.planning.roles",
-                                      "components.planning.audit_network"})
+                                      "components.planning.audit_network", "components.planning.workload_identity"})
 
 
 def _imports(path: Path) -> set[str]:

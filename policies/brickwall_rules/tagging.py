@@ -35,6 +35,9 @@ UNTAGGABLE = frozenset({
     # (their ARM schemas list no `tags`).
     "azure-native:eventhub:NamespaceNetworkRuleSet",
     "azure-native:monitor:PrivateLinkScopedResource",
+    # A managed identity's federated identity credential is a child without tags (its 2023-01-31 ARM schema lists
+    # no `tags`).
+    "azure-native:managedidentity:FederatedIdentityCredential",
 })
 
 

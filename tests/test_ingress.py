@@ -280,3 +280,16 @@ def test_user_pool_runs_the_tier_apart_from_the_system_pool(all_features_env: tu
     # Without a user pool (prod as shipped) the system pool runs everything: no taint, no AgentPool.
     (prod_system,) = prod.one("azure-native:containerservice:ManagedCluster").inputs["agentPoolProfiles"]
     assert "nodeTaints" not in prod_system and not prod.of_type("azure-native:containerservice:AgentPool")
+
+
+def test_kubelogin_mode_workloadidentity_from_stack_config() -> None:
+    """CI with a federated credential: the stack config value kubeloginMode switches the exec plugin's login."""
+    import yaml
+
+    from brickwall import project
+
+    rec = project.run("prod", extra_config={"brickwall:kubeloginMode": "workloadidentity"})
+    kubeconfig = rec.one("pulumi:providers:kubernetes").inputs["kubeconfig"]
+    assert isinstance(kubeconfig, Secret)
+    (user,) = yaml.safe_load(kubeconfig.value)["users"]
+    assert user["user"]["exec"]["args"][:3] == ["get-token", "--login", "workloadidentity"]

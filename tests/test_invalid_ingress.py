@@ -125,6 +125,8 @@ CASES: list[IngressCase] = [
                 (("ingress.oidc_issuer_url", "publishes its own OIDC issuer"),)),
     IngressCase("oidc-issuer-not-https", "prod-existing", {"ingress.oidc_issuer_url": "http://oidc.example.com/"},
                 (("ingress.oidc_issuer_url", "an https:// OIDC issuer URL"),)),
+    IngressCase("aks-without-an-admin-group", "dev-ingress", {f"{AKS}.admin_group_object_id": None},
+                ((f"{AKS}.admin_group_object_id", "name the Entra ID group that administers the cluster"),)),
     IngressCase("aks-admin-group-not-a-guid", "prod", {f"{AKS}.admin_group_object_id": "aks-admins"},
                 ((f"{AKS}.admin_group_object_id", "an Entra ID group object id"),)),
     IngressCase("route-backend-not-a-dns-label", "dev-ingress", {f"{R0}.backend": "sql gateway"},

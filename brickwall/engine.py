@@ -351,6 +351,9 @@ class BrickwallMocks(pulumi.runtime.Mocks):
         if args.typ == "azure-native:network:AzureFirewall" and self.preview:
             # Azure assigns the private IP: in a first preview the IP configurations are not known yet.
             state.pop("ipConfigurations", None)
+        if args.typ == "azure-native:containerservice:ManagedCluster" and self.preview:
+            # The OIDC issuer URL is Azure's to assign: unknown in a first preview (so are the federated credentials').
+            state.pop("oidcIssuerProfile", None)
         identity = state.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
             # Inputs list user-assigned identity ids; Azure answers with a map keyed by those ids.

@@ -41,6 +41,7 @@ def main() -> None:
             databricks_client_id=config.get("databricksClientId"),
             databricks_client_secret=config.get_secret("databricksClientSecret"),
             kubeconfig=config.get_secret(stack_config.KUBECONFIG),
+            kubelogin_mode=stack_config.kubelogin_mode(config),
         ),
         stack_config.ingress_secrets(spec, config) if spec.ingress.enabled else None,
     )

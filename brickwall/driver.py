@@ -118,7 +118,7 @@ class Value:
 
 def config_env_var(key: str) -> str:
     """The environment variable a config key's value comes from: brickwall:databricksClientSecret ->
-    BRICKWALL_DATABRICKS_CLIENT_SECRET, connector-jobs-api-credential -> BRICKWALL_CONNECTOR_JOBS_API_CREDENTIAL."""
+    BRICKWALL_DATABRICKS_CLIENT_SECRET, brickwall:oauth2CookieSecret -> BRICKWALL_OAUTH2_COOKIE_SECRET."""
     bare = key.split(":", 1)[1] if key.startswith("brickwall:") else key
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", bare)
     return "BRICKWALL_" + re.sub(r"[^A-Za-z0-9]+", "_", snake).upper().strip("_")

@@ -271,6 +271,11 @@ ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
     "azure-native:managedidentity:UserAssignedIdentity": (
         "resourceName", _RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}",
     ),
+    "azure-native:managedidentity:FederatedIdentityCredential": (
+        "federatedIdentityCredentialResourceName",
+        _RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/"
+        "{federatedIdentityCredentialResourceName}",
+    ),
     "azure-native:eventhub:Namespace": ("namespaceName", _RG + "/providers/Microsoft.EventHub/namespaces/{namespaceName}"),
     "azure-native:eventhub:EventHub": (
         "eventHubName", _RG + "/providers/Microsoft.EventHub/namespaces/{namespaceName}/eventhubs/{eventHubName}",
@@ -356,6 +361,9 @@ class BrickwallMocks(pulumi.runtime.Mocks):
         if args.typ == "azure-native:network:AzureFirewall" and self.preview:
             # Azure assigns the private IP: in a first preview the IP configurations are not known yet.
             state.pop("ipConfigurations", None)
+        if args.typ == "azure-native:containerservice:ManagedCluster" and self.preview:
+            # The OIDC issuer URL is Azure's to assign: unknown in a first preview (so are the federated credentials').
+            state.pop("oidcIssuerProfile", None)
         identity = state.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
             # Inputs list user-assigned identity ids; Azure answers with a map keyed by those ids.
@@ -384,6 +392,19 @@ class BrickwallMocks(pulumi.runtime.Mocks):
             return {"ipConfigurations": [self._firewall_ip_configuration(c) for c in inputs.get("ipConfigurations") or []]}
         if typ == "azure-native:managedidentity:UserAssignedIdentity":
             return {"principalId": stable_guid(arm_id, "principal"), "clientId": stable_guid(arm_id, "client"), "tenantId": TENANT_ID}
+        if typ == "azure-native:containerservice:ManagedCluster" and not self.preview:
+            # The system-assigned cluster identity, and the OIDC issuer AKS publishes per cluster
+            # (https://<region>.oic.prod-aks.azure.com/<tenant>/<guid>/, learn.microsoft.com/azure/aks/use-oidc-issuer).
+            computed: dict[str, Any] = {}
+            identity = inputs.get("identity")
+            if isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type", "")):
+                computed["identity"] = {**identity, "principalId": stable_guid(arm_id, "principal"), "tenantId": TENANT_ID}
+            profile = inputs.get("oidcIssuerProfile")
+            if isinstance(profile, dict) and profile.get("enabled"):
+                computed["oidcIssuerProfile"] = {
+                    **profile, "issuerURL": f"https://{inputs.get('location')}.oic.prod-aks.azure.com/{TENANT_ID}/"
+                                            f"{stable_guid(arm_id, 'oidc')}/"}
+            return computed
         if typ == "azure-native:databricks:AccessConnector":
             identity = inputs.get("identity")
             if isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type", "")):
@@ -424,14 +445,32 @@ class BrickwallMocks(pulumi.runtime.Mocks):
             zero = SUBSCRIPTION_ID
             return {"subscriptionId": zero, "tenantId": TENANT_ID, "clientId": zero, "objectId": zero}, []
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
-            config = f"apiVersion: v1\nkind: Config\nclusters:\n- name: {args.args.get('resourceName')}\n"
-            return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(config.encode()).decode()}]}, []
+            return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(
+                aks_user_kubeconfig(str(args.args.get("resourceName"))).encode()).decode()}]}, []
         if args.token == "databricks:index/getGroup:getGroup":
             # Built-in workspace groups ("users", "admins") exist in every workspace.
             name = str(args.args.get("displayName", ""))
             return {"id": f"mock-group-{name}", "displayName": name}, []
         # An empty failure list, not None: MockMonitor iterates the second element of a tuple.
         return {}, []
+
+
+def aks_user_kubeconfig(cluster: str) -> str:
+    """What AKS answers for an Entra ID cluster's user credentials in `exec` format: a kubelogin exec user signing in
+    with the device code flow against the AKS Entra server application (6dae42f8-..., the "Azure Kubernetes Service
+    AAD Server"; client 80faf920-..., the Azure CLI's AKS client), as `az aks get-credentials` writes it
+    (https://learn.microsoft.com/azure/aks/kubelogin-authentication)."""
+    user = f"clusterUser_{cluster}"
+    return (
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: {cluster}\n  cluster:\n    server: https://{cluster}.privatelink.westeurope.azmk8s.io:443\n"
+        f"contexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: {user}\ncurrent-context: {cluster}\n"
+        f"users:\n- name: {user}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n"
+        "      command: kubelogin\n      args: [get-token, --environment, AzurePublicCloud, --server-id,\n"
+        "             6dae42f8-4368-4678-94ff-3960e28e3630, --client-id, 80faf920-1908-4b52-b5ef-a8e7bedfc67a,\n"
+        f"             --tenant-id, {TENANT_ID}, --login, devicecode]\n"
+        "      provideClusterInfo: false\n"
+    )
 
 
 # --- recording -----------------------------------------------------------------------------------------------

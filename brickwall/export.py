@@ -349,6 +349,10 @@ ARM_TYPES: Final[dict[str, ArmType]] = {
     "azure-native:managedidentity:UserAssignedIdentity": ArmType(
         "Microsoft.ManagedIdentity/userAssignedIdentities", "2023-01-31", ("resourceName",), has_properties=False
     ),
+    "azure-native:managedidentity:FederatedIdentityCredential": ArmType(
+        "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials", "2023-01-31",
+        ("resourceName", "federatedIdentityCredentialResourceName"),
+    ),
     "azure-native:eventhub:Namespace": ArmType("Microsoft.EventHub/namespaces", "2024-01-01", ("namespaceName",)),
     "azure-native:eventhub:EventHub": ArmType("Microsoft.EventHub/namespaces/eventhubs", "2024-01-01", ("namespaceName", "eventHubName")),
     # The SDK flattens the export's `destination` and its `metaData` (x-ms-client-flatten in the API spec).

@@ -16,10 +16,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import containerservice, monitor
+from pulumi_azure_native import authorization, containerservice, monitor
 
 from components._base import child
 from components.planning import container_insights as ci
+from components.planning.kubeconfig import LoginMode, exec_kubeconfig
+from components.planning.roles import role_definition_id
+from components.planning.workload_identity import CLUSTER_ADMIN_ROLE, NETWORK_CONTRIBUTOR_ROLE, role_assignment_name
 from components.spec.ingress import AksSpec
 
 # The addon key of the Azure Key Vault provider for the Secrets Store CSI driver.
@@ -42,6 +45,13 @@ class AksClusterArgs:
     # The Azure Monitor Private Link Scope the workspace is scoped into (components/audit.py MonitorPrivateLink), when
     # the workspace refuses public ingestion: the agent's configuration endpoint joins it (planning/container_insights).
     monitor_private_link_scope_name: pulumi.Input[str] | None = None
+    # The AKS subnet's name (names its role assignment).
+    subnet_name: str = "aks"
+    # The identity running `pulumi up` (authorization getClientConfig objectId): it holds AKS RBAC cluster-admin so
+    # the program's Kubernetes provider may create the tier.
+    deployer_object_id: pulumi.Input[str] | None = None
+    # How that identity signs in to the API server through kubelogin (stack config `kubeloginMode`).
+    kubelogin_mode: LoginMode = "azurecli"
     # What the cluster waits for: the Azure Monitor Private Link Scope (endpoint and DNS) where the workspace refuses public
     # ingestion (Microsoft: configure the private link before monitoring is enabled, MicrosoftDocs/azure-monitor-docs
     # articles/azure-monitor/containers/kubernetes-monitoring-private-link.md).
@@ -144,14 +154,20 @@ class AksCluster(pulumi.ComponentResource):
                 tags=dict(args.tags),
                 opts=child(self),
             )
+        self.oidc_issuer_url: pulumi.Output[str] = self.cluster.oidc_issuer_profile.apply(
+            lambda p: (p.issuer_url if p is not None else None) or "")
+        self.role_assignments = self._role_assignments(name, args)
+        # The user kubeconfig in exec format (an Entra ID cluster's; `format` per the SDK docstring of
+        # listManagedClusterUserCredentials), converted as `kubelogin convert-kubeconfig -l <mode>` would: the
+        # provider signs in through Entra ID, never with a local account or a stored token.
         credentials = containerservice.list_managed_cluster_user_credentials_output(
-            resource_group_name=args.resource_group_name, resource_name=self.cluster.name,
-            opts=pulumi.InvokeOutputOptions(parent=self),
+            resource_group_name=args.resource_group_name, resource_name=self.cluster.name, format="exec",
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[self.cluster]),
         )
-        # The user kubeconfig signs in through Entra ID (kubelogin), never with a local account.
+        mode = args.kubelogin_mode
         self.kubeconfig = pulumi.Output.secret(credentials.kubeconfigs.apply(
-            lambda configs: base64.b64decode(configs[0].value).decode()))
-        self.register_outputs({"clusterId": self.cluster.id,
+            lambda configs: exec_kubeconfig(base64.b64decode(configs[0].value).decode(), mode)))
+        self.register_outputs({"clusterId": self.cluster.id, "oidcIssuerUrl": self.oidc_issuer_url,
                                "userPoolId": self.user_pool.id if self.user_pool is not None else None,
                                "dataCollectionRuleId": self.data_collection_rule.id})
 
@@ -221,3 +237,44 @@ class AksCluster(pulumi.ComponentResource):
                         "data collection endpoint for this AKS Cluster.",
             opts=child(self, depends_on=[self.data_collection_endpoint_scoped]),
         )
+
+    def _role_assignments(self, name: str, args: AksClusterArgs) -> list[authorization.RoleAssignment]:
+        """The cluster identity manages internal load balancers in its subnet (Network Contributor there:
+        https://learn.microsoft.com/azure/aks/internal-lb, "Before you begin"; the system-assigned identity is the
+        cluster identity, https://learn.microsoft.com/azure/aks/use-managed-identity); the admin group and the deploying
+        identity hold AKS RBAC Cluster Admin on the cluster (Azure RBAC for Kubernetes authorization,
+        https://learn.microsoft.com/azure/aks/manage-azure-rbac)."""
+        cluster_name = args.cluster_name
+        out = [authorization.RoleAssignment(
+            f"{name}-subnet-network-contributor",
+            role_assignment_name=role_assignment_name(f"{cluster_name}/{args.subnet_name}", NETWORK_CONTRIBUTOR_ROLE,
+                                                      "cluster-identity"),
+            scope=args.subnet_id,
+            role_definition_id=pulumi.Output.from_input(args.subnet_id).apply(
+                lambda sid: role_definition_id(sid, NETWORK_CONTRIBUTOR_ROLE)),
+            principal_id=self.cluster.identity.apply(lambda i: (i.principal_id if i is not None else None) or ""),
+            # Set, so the just-created identity is not looked up in Entra ID before it has replicated.
+            principal_type="ServicePrincipal",
+            description=f"{cluster_name}'s identity places internal load balancers in its subnet",
+            opts=child(self, depends_on=[self.cluster]),
+        )]
+        admin_definition = self.cluster.id.apply(lambda cid: role_definition_id(cid, CLUSTER_ADMIN_ROLE))
+        admins: list[tuple[str, pulumi.Input[str], str]] = []
+        if args.spec.admin_group_object_id is not None:
+            admins.append(("admin-group", args.spec.admin_group_object_id, "Group"))
+        if args.deployer_object_id is not None:
+            admins.append(("deployer", args.deployer_object_id, "ServicePrincipal"))
+        for key, principal, kind in admins:
+            out.append(authorization.RoleAssignment(
+                f"{name}-{key}-cluster-admin",
+                role_assignment_name=pulumi.Output.from_input(principal).apply(
+                    lambda p: role_assignment_name(cluster_name, CLUSTER_ADMIN_ROLE, p)),
+                scope=self.cluster.id,
+                role_definition_id=admin_definition,
+                principal_id=principal,
+                # The deployer may be a user (a laptop) or a service principal (CI): left for Azure to look up.
+                principal_type=kind if kind == "Group" else None,
+                description=f"AKS RBAC cluster-admin on {cluster_name} ({key})",
+                opts=child(self, depends_on=[self.cluster]),
+            ))
+        return out

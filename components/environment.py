@@ -25,6 +25,7 @@ from components.audit import (
     MonitorPrivateLinkArgs,
 )
 from components.bastion import EngineerAccess, EngineerAccessArgs
+from components.connector_identity import ConnectorIdentities, ConnectorIdentitiesArgs
 from components.data_sources import DataSources, DataSourcesArgs, LakeNames, SqlNames
 from components.firewall import FirewallHub, FirewallHubArgs, HubPeering, HubPeeringArgs
 from components.ingress import IngressSecrets, IngressTier, IngressTierArgs
@@ -47,6 +48,7 @@ from components.planning.firewall import (
 )
 from components.planning.ingress import network_policies, tier_layout
 from components.planning.keys import parse_vault_id
+from components.planning.kubeconfig import LoginMode
 from components.planning.nsg_rules import (
     bastion_subnet_rules,
     jump_host_subnet_rules,
@@ -73,6 +75,8 @@ class AzureSettings:
     databricks_client_secret: pulumi.Output[str] | None = None
     # An existing cluster's kubeconfig (a Pulumi secret), when the ingress tier does not create AKS.
     kubeconfig: pulumi.Output[str] | None = None
+    # How `pulumi up` signs in to a created AKS cluster through kubelogin (stack config `kubeloginMode`).
+    kubelogin_mode: LoginMode = "azurecli"
 
 
 def firewall_hub_names(spec: EnvironmentSpec) -> HubNames:
@@ -304,7 +308,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
 
         if spec.ingress.enabled:
             assert ingress_secrets is not None
-            self._ingress(name, spec, azure, ingress_secrets, kids)
+            self._ingress(name, spec, azure, ingress_secrets, provider, kids)
 
         self.diagnostics = self._diagnostics(name, spec, kids) if spec.monitoring.diagnostics else None
 
@@ -585,10 +589,14 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
         return spec.ingress.enabled and spec.ingress.cluster == "aks"
 
     def _ingress(self, name: str, spec: EnvironmentSpec, azure: AzureSettings, secrets: IngressSecrets,
-                 kids: pulumi.ResourceOptions) -> None:
+                 provider: azure_native.Provider, kids: pulumi.ResourceOptions) -> None:
         cluster: pulumi.Resource | None = None
+        after_access: list[pulumi.Resource] = []
         if self._creates_aks(spec):
             assert self.network.aks_subnet_id is not None
+            # The identity running `pulumi up` gets AKS RBAC cluster-admin, so the Kubernetes provider below may act.
+            deployer = azure_native.authorization.get_client_config_output(
+                opts=pulumi.InvokeOutputOptions(parent=self, provider=provider))
             self.aks = aks = AksCluster(
                 f"{name}-aks",
                 AksClusterArgs(
@@ -604,6 +612,9 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     # Container Insights' configuration endpoint joins the scope the workspace is in.
                     monitor_private_link_scope_name=(self.monitor_private_link.scope.name
                                                      if self.monitor_private_link is not None else None),
+                    subnet_name=spec.names.aks_subnet,
+                    deployer_object_id=deployer.object_id,
+                    kubelogin_mode=azure.kubelogin_mode,
                     # Behind the firewall, the nodes need its rules and the peering before they can bootstrap; with
                     # a private Log Analytics workspace, the monitoring private link comes first.
                     after=[*self._egress_ready(),
@@ -613,13 +624,34 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             )
             kubeconfig = aks.kubeconfig
             cluster = aks.cluster
+            issuer: pulumi.Input[str] = aks.oidc_issuer_url
+            after_access = list(aks.role_assignments)
         else:
-            assert azure.kubeconfig is not None
+            assert azure.kubeconfig is not None and spec.ingress.oidc_issuer_url is not None
             kubeconfig = azure.kubeconfig
-        # Built only from this cluster's kubeconfig: the ambient one can never be used.
+            issuer = spec.ingress.oidc_issuer_url
+        # One identity per connector: workload identity in Azure, its own service principal in the workspace.
+        self.connector_identities = ConnectorIdentities(
+            f"{name}-connectors",
+            ConnectorIdentitiesArgs(
+                location=spec.region,
+                tags=spec.all_tags,
+                resource_group_name=self.network.resource_group_name,
+                name_prefix=spec.names.aks_cluster if self._creates_aks(spec) else spec.name,
+                apps_namespace=spec.ingress.apps_namespace,
+                connectors=spec.ingress.connectors,
+                oidc_issuer_url=issuer,
+                databricks_provider=self.databricks_provider,
+                workspace=self.workspace.workspace,
+                databricks_after=[self.workspace.workspace, self.private_link],
+            ),
+            opts=kids,
+        )
+        # Built only from this cluster's kubeconfig: the ambient one can never be used. It acts once the deploying
+        # identity holds cluster-admin.
         self.kubernetes_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=kubeconfig, enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after_access or None),
         )
         self.ingress = IngressTier(
             f"{name}-ingress",
@@ -629,6 +661,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 policies=network_policies(tier_layout(spec)),
                 workspace_url=self.workspace.workspace_url,
                 secrets=secrets,
+                connector_client_ids=self.connector_identities.client_ids,
                 entra_tenant_id=azure.tenant_id,
                 cluster=cluster,
             ),

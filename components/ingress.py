@@ -34,6 +34,7 @@ from components.planning.ingress import (
     traefik_values,
 )
 from components.planning.oauth2_proxy import APPS, BROWSER, PROXY_PREFIX, SECRET_DIR, Instance, proxy_args
+from components.planning.workload_identity import CLIENT_ID_ANNOTATION, USE_LABEL
 from components.spec.ingress import ConnectorSpec, IngressSpec, RouteSpec
 
 TRAEFIK_API = "traefik.io/v1alpha1"
@@ -58,13 +59,10 @@ AUTH_MIDDLEWARE = {"oauth2": "oauth2-sign-in", "jwt": "oauth2-bearer", "app": "o
 
 @dataclass(frozen=True)
 class IngressSecrets:
-    """Credentials from stack config, all Pulumi secrets."""
+    """Credentials from stack config, all Pulumi secrets. Connectors have none: they sign in with workload identity."""
 
     oauth2_client_secret: pulumi.Output[str] | None
     oauth2_cookie_secret: pulumi.Output[str] | None
-    # Per connector: the Databricks credential (a token, or the service principal's client secret).
-    connector_credentials: Mapping[str, pulumi.Output[str]]
-    connector_client_ids: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -74,6 +72,9 @@ class IngressTierArgs:
     policies: Sequence[Policy]
     workspace_url: pulumi.Input[str]
     secrets: IngressSecrets
+    # Per connector: the client id of its user-assigned managed identity (components/connector_identity.py), which
+    # its service account names for AKS workload identity.
+    connector_client_ids: Mapping[str, pulumi.Input[str]]
     entra_tenant_id: str | None = None
     # The cluster the tier lives in: destroying it takes every object with it, so none is deleted one by one.
     cluster: pulumi.Resource | None = None
@@ -282,40 +283,15 @@ class IngressTier(pulumi.ComponentResource):
 
     def _connector(self, c: ConnectorSpec, apps: str, args: IngressTierArgs, namespace: pulumi.Resource) -> None:
         labels = app_labels(c.name)
+        # AKS workload identity (https://learn.microsoft.com/azure/aks/workload-identity-overview): the service account
+        # names the connector's managed identity, whose federated credential trusts exactly this service account
+        # (components/planning/workload_identity.py). No Secret, no client secret, no personal access token.
         account = k8s.core.v1.ServiceAccount(
             f"{self._name}-sa-{c.name}",
-            metadata={"name": c.name, "namespace": apps, "labels": labels},
+            metadata={"name": c.name, "namespace": apps, "labels": labels,
+                      "annotations": {CLIENT_ID_ANNOTATION: args.connector_client_ids[c.name]}},
             automount_service_account_token=False,
             opts=self._opts(namespace),
-        )
-        credential = args.secrets.connector_credentials[c.name]
-        data: dict[str, pulumi.Input[str]] = {"host": pulumi.Output.concat("https://", args.workspace_url)}
-        if c.databricks_auth == "token":
-            data["token"] = credential
-        else:
-            data.update({"azure_client_id": args.secrets.connector_client_ids[c.name], "azure_client_secret": credential,
-                         "azure_tenant_id": args.entra_tenant_id or ""})
-        secret_name = f"{c.name}-databricks"
-        secret = k8s.core.v1.Secret(
-            f"{self._name}-secret-{c.name}",
-            metadata={"name": secret_name, "namespace": apps, "labels": labels},
-            type="Opaque",
-            string_data=data,
-            opts=self._opts(namespace),
-        )
-        # Only this workload's service account may read its credentials through the API.
-        role = k8s.rbac.v1.Role(
-            f"{self._name}-role-{c.name}",
-            metadata={"name": f"{c.name}-read-databricks", "namespace": apps},
-            rules=[{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret_name], "verbs": ["get"]}],
-            opts=self._opts(namespace),
-        )
-        k8s.rbac.v1.RoleBinding(
-            f"{self._name}-rolebinding-{c.name}",
-            metadata={"name": f"{c.name}-read-databricks", "namespace": apps},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{c.name}-read-databricks"},
-            subjects=[{"kind": "ServiceAccount", "name": c.name, "namespace": apps}],
-            opts=self._opts(role, account),
         )
         # The connector serves TLS with a short-lived certificate from the private CA; the ingress verifies it.
         self._certificate(f"serving-{c.name}", apps, f"{c.name}-serving-tls", [f"{c.name}.{apps}.svc"],
@@ -327,7 +303,11 @@ class IngressTier(pulumi.ComponentResource):
                 "replicas": 2,
                 "selector": {"matchLabels": labels},
                 "template": {
-                    "metadata": {"labels": labels},
+                    # The webhook projects a token for the service account (audience api://AzureADTokenExchange) and
+                    # sets AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE and AZURE_AUTHORITY_HOST in
+                    # pods with this label, whatever automountServiceAccountToken says (Azure/azure-workload-identity
+                    # pkg/webhook/webhook.go, addProjectedServiceAccountTokenVolume): no API token is mounted.
+                    "metadata": {"labels": {**labels, USE_LABEL: "true"}},
                     "spec": {
                         "serviceAccountName": c.name,
                         "automountServiceAccountToken": False,
@@ -340,20 +320,20 @@ class IngressTier(pulumi.ComponentResource):
                             "readinessProbe": {"tcpSocket": {"port": c.port}},
                             "livenessProbe": {"tcpSocket": {"port": c.port}},
                             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
-                            # Credentials as files, never environment variables (which leak into crash dumps and logs).
-                            "volumeMounts": [
-                                {"name": "databricks", "mountPath": "/var/run/secrets/databricks", "readOnly": True},
-                                {"name": "tls", "mountPath": "/var/run/secrets/tls", "readOnly": True},
-                            ],
+                            # Where to call, not a credential: the connector gets an Entra ID token for the Azure
+                            # Databricks resource with its workload identity and calls as its own service principal.
+                            # (scope AZURE_DATABRICKS_RESOURCE/.default, components/planning/workload_identity.py).
+                            "env": [{"name": "DATABRICKS_HOST", "value": pulumi.Output.concat("https://", args.workspace_url)}],
+                            "volumeMounts": [{"name": "tls", "mountPath": "/var/run/secrets/tls", "readOnly": True}],
                         }],
+                        # The serving certificate's key (cert-manager) is the only Secret a connector mounts.
                         "volumes": [
-                            {"name": "databricks", "secret": {"secretName": secret_name, "defaultMode": 0o400}},
                             {"name": "tls", "secret": {"secretName": f"{c.name}-serving-tls", "defaultMode": 0o400}},
                         ],
                     },
                 },
             },
-            opts=self._opts(secret, account, namespace),
+            opts=self._opts(account, namespace),
         )
         k8s.core.v1.Service(
             f"{self._name}-svc-{c.name}",

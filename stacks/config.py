@@ -5,19 +5,23 @@ from __future__ import annotations
 import pulumi
 
 from components.ingress import IngressSecrets
+from components.planning.kubeconfig import LOGIN_MODES, LoginMode
 from components.spec import EnvironmentSpec
 
 KUBECONFIG = "kubeconfig"
 OAUTH2_CLIENT_SECRET = "oauth2ClientSecret"
 OAUTH2_COOKIE_SECRET = "oauth2CookieSecret"
+# How `pulumi up` signs in to the AKS API server through kubelogin: `azurecli` (the `az login` context, a laptop or CI
+# after azure/login) or `workloadidentity` (CI with AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE).
+KUBELOGIN_MODE = "kubeloginMode"
 
 
-def connector_credential_key(name: str) -> str:
-    return f"connector-{name}-credential"
-
-
-def connector_client_id_key(name: str) -> str:
-    return f"connector-{name}-client-id"
+def kubelogin_mode(config: pulumi.Config) -> LoginMode:
+    """`azurecli` unless the stack config says `workloadidentity` (components/planning/workload_identity.py)."""
+    mode = config.get(KUBELOGIN_MODE) or "azurecli"
+    if mode not in LOGIN_MODES:
+        raise pulumi.RunError(f"{KUBELOGIN_MODE} is {mode!r}: one of {', '.join(LOGIN_MODES)}")
+    return mode  # type: ignore[return-value]
 
 
 def required_secret_keys(spec: EnvironmentSpec) -> list[str]:
@@ -28,15 +32,12 @@ def required_secret_keys(spec: EnvironmentSpec) -> list[str]:
     keys = [KUBECONFIG] if ingress.cluster == "existing" else []
     if ingress.oauth2_proxy is not None:
         keys += [OAUTH2_CLIENT_SECRET, OAUTH2_COOKIE_SECRET]
-    keys += [connector_credential_key(c.name) for c in ingress.connectors]
+    # Connectors hold no secret: they sign in with AKS workload identity (components/planning/workload_identity.py).
     return keys
 
 
 def required_plain_keys(spec: EnvironmentSpec) -> list[str]:
-    ingress = spec.ingress
-    if not ingress.enabled:
-        return []
-    return [connector_client_id_key(c.name) for c in ingress.connectors if c.databricks_auth == "service_principal"]
+    return []
 
 
 def missing_keys(spec: EnvironmentSpec, config: pulumi.Config) -> list[str]:
@@ -44,11 +45,7 @@ def missing_keys(spec: EnvironmentSpec, config: pulumi.Config) -> list[str]:
 
 
 def ingress_secrets(spec: EnvironmentSpec, config: pulumi.Config) -> IngressSecrets:
-    connectors = spec.ingress.connectors
     return IngressSecrets(
         oauth2_client_secret=config.get_secret(OAUTH2_CLIENT_SECRET),
         oauth2_cookie_secret=config.get_secret(OAUTH2_COOKIE_SECRET),
-        connector_credentials={c.name: config.require_secret(connector_credential_key(c.name)) for c in connectors},
-        connector_client_ids={c.name: config.require(connector_client_id_key(c.name))
-                              for c in connectors if c.databricks_auth == "service_principal"},
     )

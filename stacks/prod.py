@@ -23,7 +23,14 @@ from components.spec.audit import AlertsSpec, MonitoringSpec, SiemSpec
 from components.spec.data import DataLakeSpec, DataSpec, SqlDatabaseSpec
 from components.spec.encryption import EncryptionSpec
 from components.spec.firewall import HubSpec
-from components.spec.ingress import AksSpec, ConnectorSpec, IngressSpec, OAuth2ProxySpec, RouteSpec
+from components.spec.ingress import (
+    AksSpec,
+    ConnectorIdentitySpec,
+    ConnectorSpec,
+    IngressSpec,
+    OAuth2ProxySpec,
+    RouteSpec,
+)
 
 SECURITY_SCRIPTS = "/Volumes/platform/security/init-scripts"
 TENANT_ISSUER = "https://login.microsoftonline.com/5b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d10/v2.0"
@@ -103,7 +110,7 @@ def build() -> EnvironmentSpec:
         ingress=IngressSpec(
             enabled=True,
             cluster="aks",
-            aks=AksSpec(node_count=3),
+            aks=AksSpec(node_count=3, admin_group_object_id="4c3d2e1f-0a9b-4c8d-8e7f-6a5b4c3d2e10"),
             load_balancer="internal",
             load_balancer_source_ranges=(CORPORATE, "10.130.0.0/24"),
             oauth2_proxy=OAuth2ProxySpec(
@@ -117,9 +124,10 @@ def build() -> EnvironmentSpec:
                 app_roles=("Jobs.Submit",),
             ),
             connectors=(
-                ConnectorSpec(name="sql-gateway", image="brickwallacr.azurecr.io/sql-gateway:1.4.2", port=8443),
+                ConnectorSpec(name="sql-gateway", image="brickwallacr.azurecr.io/sql-gateway:1.4.2", port=8443,
+                              identity=ConnectorIdentitySpec(databricks_sql_access=True)),
                 ConnectorSpec(name="jobs-api", image="brickwallacr.azurecr.io/jobs-api:2.0.1", port=8443,
-                              upstream="mtls", databricks_auth="token"),
+                              upstream="mtls"),
             ),
             routes=(
                 # SQL statements are submitted (POST) and polled (GET).

@@ -115,8 +115,17 @@ def test_groups_follow_entra_id_and_cannot_create_unrestricted_clusters(rec: Rec
 
 
 def test_service_principals_and_token_rights(rec: Recording, spec: EnvironmentSpec) -> None:
-    sps = {r.inputs["applicationId"]: r for r in rec.of_type(SP)}
+    # The access spec's principals; ingress connectors' own principals (components/connector_identity.py) come apart.
+    sps = {r.inputs["applicationId"]: r for r in rec.of_type(SP) if "WorkspaceAccessControl" in r.parent}
     assert set(sps) == {s.application_id for s in spec.access.service_principals}
+    connector_sps = [r for r in rec.of_type(SP) if "ConnectorIdentities" in r.parent]
+    assert len(connector_sps) == (len(spec.ingress.connectors) if spec.ingress.enabled else 0)
+    assert len(connector_sps) + len(sps) == len(rec.of_type(SP))
+    for reg in connector_sps:
+        assert reg.inputs.get("allowClusterCreate", False) is False
+        assert all(reg.inputs["applicationId"] != ac.get("servicePrincipalName")  # never a personal access token
+                   for p in rec.of_type(PERMS) if p.inputs.get("authorization") == "tokens"
+                   for ac in p.inputs["accessControls"])
     for reg in sps.values():
         assert reg.inputs.get("allowClusterCreate", False) is False
     token_perms = [p for p in rec.of_type(PERMS) if p.inputs.get("authorization") == "tokens"]

@@ -29,9 +29,6 @@ from components.spec import EnvironmentSpec, SpecError
 SECRETS = {
     "BRICKWALL_OAUTH2_CLIENT_SECRET": "s-oauth-client",
     "BRICKWALL_OAUTH2_COOKIE_SECRET": "s-cookie-0123456789abcdef",
-    "BRICKWALL_CONNECTOR_SQL_GATEWAY_CREDENTIAL": "s-sql-gateway",
-    "BRICKWALL_CONNECTOR_JOBS_API_CREDENTIAL": "s-jobs-api",
-    "BRICKWALL_CONNECTOR_SQL_GATEWAY_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
 }
 
 
@@ -193,10 +190,8 @@ def test_base_secrets_come_from_the_environment_marked_secret_and_never_reach_a_
     assert {k: v[1] for k, v in config.items() if k != "brickwall:specFile"} == {
         "azure-native:location": False, "brickwall:databricksClientId": False,
         "brickwall:databricksClientSecret": True, "brickwall:oauth2ClientSecret": True,
-        "brickwall:oauth2CookieSecret": True, "brickwall:connector-sql-gateway-credential": True,
-        "brickwall:connector-jobs-api-credential": True, "brickwall:connector-sql-gateway-client-id": False}
+        "brickwall:oauth2CookieSecret": True}  # connectors sign in with workload identity: no credential to set
     assert config["brickwall:databricksClientSecret"][0] == "s-databricks"
-    assert config["brickwall:connector-sql-gateway-client-id"][0] == SECRETS["BRICKWALL_CONNECTOR_SQL_GATEWAY_CLIENT_ID"]
     written = "".join(p.read_text() for p in (tmp_path / "state").rglob("*") if p.is_file())
     assert not any(secret in written for secret in (*SECRETS.values(), "s-databricks"))
 
@@ -212,7 +207,7 @@ def test_a_missing_secret_variable_is_reported_before_anything_is_allocated(tmp_
 @pytest.mark.parametrize(("key", "var"), [
     ("brickwall:databricksClientSecret", "BRICKWALL_DATABRICKS_CLIENT_SECRET"),
     ("kubeconfig", "BRICKWALL_KUBECONFIG"),
-    ("connector-jobs-api-credential", "BRICKWALL_CONNECTOR_JOBS_API_CREDENTIAL"),
+    ("brickwall:kubeloginMode", "BRICKWALL_KUBELOGIN_MODE"),
     ("brickwall:oauth2ClientSecret", "BRICKWALL_OAUTH2_CLIENT_SECRET"),
 ])
 def test_config_keys_map_to_environment_variables(key: str, var: str) -> None:

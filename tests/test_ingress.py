@@ -11,7 +11,14 @@ import stacks
 from brickwall import project
 from brickwall.engine import Recording, Secret
 from components.ingress import AUTH_MIDDLEWARE
-from components.planning.ingress import CERT_MANAGER_CHART, CERT_MANAGER_NAMESPACE, TRAEFIK_CHART, network_policies, tier_layout
+from components.planning.ingress import (
+    CERT_MANAGER_CHART,
+    CERT_MANAGER_NAMESPACE,
+    NON_PUBLIC,
+    TRAEFIK_CHART,
+    network_policies,
+    tier_layout,
+)
 from components.spec import EnvironmentSpec
 
 K = "kubernetes:"
@@ -92,10 +99,13 @@ def test_network_policies_are_the_planned_table(prod: Recording) -> None:
     for ns in ("ingress", "databricks-apps", CERT_MANAGER_NAMESPACE):
         deny = registered[(ns, "default-deny")]
         assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-    # Connectors talk only to the Databricks private endpoints, on 443.
+    # Connectors talk to the Databricks private endpoints and, for the workload identity token exchange, to Entra ID
+    # over public HTTPS (no private range), on 443 only.
     endpoints = str(stacks.load("prod").network.plan["private_endpoints"])
     sql = registered[("databricks-apps", "sql-gateway")]
-    assert sql["egress"] == [{"to": [{"ipBlock": {"cidr": endpoints}}], "ports": [{"protocol": "TCP", "port": 443}]}]
+    https = [{"protocol": "TCP", "port": 443}]
+    assert sql["egress"] == [{"to": [{"ipBlock": {"cidr": endpoints}}], "ports": https},
+                             {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": NON_PUBLIC}}], "ports": https}]
     # Per-route metrics reach only the monitoring namespace's scraper.
     traefik = registered[("ingress", "traefik")]
     assert {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
@@ -182,28 +192,89 @@ def test_the_private_root_keeps_its_key_across_its_yearly_renewal(prod: Recordin
     assert leaves and all(spec["privateKey"]["rotationPolicy"] == "Always" and not spec.get("isCA") for spec in leaves.values())
 
 
-def test_credentials_are_secrets_mounted_as_files_for_their_own_service_account(prod: Recording) -> None:
+def test_oauth2_proxy_secrets_are_secrets_mounted_as_files(prod: Recording) -> None:
     secrets = by_name(prod, SECRET)
     # A map holding a secret travels as one secret: nothing of it is ever written in clear.
     oauth = secrets[("ingress", "oauth2-proxy")].inputs["stringData"]  # type: ignore[attr-defined]
     assert isinstance(oauth, Secret) and set(oauth.value) == {"client-secret", "cookie-secret"}
-    token = secrets[("databricks-apps", "jobs-api-databricks")].inputs["stringData"]  # type: ignore[attr-defined]
-    assert isinstance(token, Secret) and set(token.value) == {"host", "token"}
-    sp = secrets[("databricks-apps", "sql-gateway-databricks")].inputs["stringData"]  # type: ignore[attr-defined]
-    assert isinstance(sp, Secret) and "azure_client_secret" in sp.value and "token" not in sp.value
-    roles = {meta(r): r.inputs for r in prod.of_type(K + "rbac.authorization.k8s.io/v1:Role")}
-    assert roles[("databricks-apps", "sql-gateway-read-databricks")]["rules"] == [
-        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["sql-gateway-databricks"], "verbs": ["get"]}]
     deployments = by_name(prod, DEPLOY)
-    pod = deployments[("databricks-apps", "sql-gateway")].inputs["spec"]["template"]["spec"]  # type: ignore[attr-defined]
-    assert pod["serviceAccountName"] == "sql-gateway" and pod["automountServiceAccountToken"] is False
-    container = pod["containers"][0]
-    assert "env" not in container
-    assert {"name": "databricks", "mountPath": "/var/run/secrets/databricks", "readOnly": True} in container["volumeMounts"]
-    assert container["securityContext"]["readOnlyRootFilesystem"] is True
     proxy = deployments[("ingress", "oauth2-proxy")].inputs["spec"]["template"]["spec"]["containers"][0]  # type: ignore[attr-defined]
     assert "--cookie-secure=true" in proxy["args"] and "--skip-jwt-bearer-tokens=true" in proxy["args"]
     assert not any("secret=" in a for a in proxy["args"])  # secrets come from files, never the command line
+
+
+def test_connectors_sign_in_with_workload_identity_as_their_own_service_principal(prod: Recording) -> None:
+    """Per connector: a managed identity, a federated credential trusting exactly its service account on the cluster's
+    OIDC issuer, a Databricks service principal with the identity's client id, the service account naming that client
+    id and pods labelled for the webhook. No connector Secret, no Role to read one, no credential in the pod."""
+    spec = stacks.load("prod")
+    apps = spec.ingress.apps_namespace
+    assert not [meta(r) for r in prod.of_type(SECRET) if meta(r)[0] == apps]
+    assert not prod.of_type(K + "rbac.authorization.k8s.io/v1:Role")
+    identities = {r.inputs["resourceName"]: r for r in prod.of_type("azure-native:managedidentity:UserAssignedIdentity")}
+    credentials = {r.inputs["subject"]: r.inputs for r in prod.of_type("azure-native:managedidentity:FederatedIdentityCredential")}
+    principals = {r.inputs["displayName"]: r for r in prod.of_type("databricks:index/servicePrincipal:ServicePrincipal")}
+    accounts, deployments = by_name(prod, K + "core/v1:ServiceAccount"), by_name(prod, DEPLOY)
+    client_ids = set()
+    issuers = {c["issuer"] for c in credentials.values()}
+    assert len(issuers) == 1 and next(iter(issuers)).startswith("https://westeurope.oic.prod-aks.azure.com/")
+    for c in spec.ingress.connectors:
+        assert f"id-{spec.names.aks_cluster}-{c.name}" in identities
+        credential = credentials[f"system:serviceaccount:{apps}:{c.name}"]
+        assert credential["audiences"] == ["api://AzureADTokenExchange"]
+        assert credential["resourceName"] == f"id-{spec.names.aks_cluster}-{c.name}"
+        account = accounts[(apps, c.name)].inputs  # type: ignore[attr-defined]
+        client_id = account["metadata"]["annotations"]["azure.workload.identity/client-id"]
+        principal = principals[f"connector {c.name}"]
+        assert principal.inputs["applicationId"] == client_id and principal.provider.split("::")[-2].endswith("databricks")
+        assert principal.deleted_with.endswith("::prod-workspace-workspace")
+        client_ids.add(client_id)
+        template = deployments[(apps, c.name)].inputs["spec"]["template"]  # type: ignore[attr-defined]
+        assert template["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+        pod = template["spec"]
+        assert pod["serviceAccountName"] == c.name and pod["automountServiceAccountToken"] is False
+        assert [v["secret"]["secretName"] for v in pod["volumes"]] == [f"{c.name}-serving-tls"]
+        container = pod["containers"][0]
+        assert [e["name"] for e in container["env"]] == ["DATABRICKS_HOST"]
+        assert container["env"][0]["value"].startswith("https://adb-")
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert len(client_ids) == len(spec.ingress.connectors)  # one identity per connector, none shared
+    assert principals["connector sql-gateway"].inputs["databricksSqlAccess"] is True
+    assert principals["connector jobs-api"].inputs["databricksSqlAccess"] is False
+
+
+def test_aks_role_assignments(prod: Recording) -> None:
+    """Network Contributor for the cluster identity on its subnet; AKS RBAC Cluster Admin for the admin group and the
+    deploying identity on the cluster; the Kubernetes provider waits for them."""
+    spec = stacks.load("prod")
+    cluster = prod.one(AKS)
+    assignments = {r.name: r for r in prod.of_type("azure-native:authorization:RoleAssignment") if r.name.startswith("prod-aks-")}
+    subnet = assignments["prod-aks-subnet-network-contributor"].inputs
+    assert subnet["roleDefinitionId"].endswith("/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7")
+    assert subnet["scope"] == cluster.inputs["agentPoolProfiles"][0]["vnetSubnetID"]
+    assert subnet["principalType"] == "ServicePrincipal" and subnet["principalId"]
+    group = assignments["prod-aks-admin-group-cluster-admin"].inputs
+    assert group["principalId"] == spec.ingress.aks.admin_group_object_id and group["principalType"] == "Group"
+    deployer = assignments["prod-aks-deployer-cluster-admin"].inputs
+    for a in (group, deployer):
+        assert a["roleDefinitionId"].endswith("/roleDefinitions/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b")
+        assert a["scope"].endswith(f"/managedClusters/{spec.names.aks_cluster}")
+    assert deployer["principalId"] == "00000000-0000-0000-0000-000000000000"  # the mocks' getClientConfig objectId
+    provider = prod.one("pulumi:providers:kubernetes")
+    assert {r.urn for r in assignments.values()} <= set(provider.dependencies)
+
+
+def test_kubernetes_provider_signs_in_through_kubelogin(prod: Recording) -> None:
+    """The user kubeconfig AKS returns, converted to a kubelogin exec user with the Azure CLI login by default."""
+    import yaml
+
+    kubeconfig = prod.one("pulumi:providers:kubernetes").inputs["kubeconfig"]
+    assert isinstance(kubeconfig, Secret)
+    config = yaml.safe_load(kubeconfig.value)
+    (user,) = config["users"]
+    assert user["user"]["exec"]["command"] == "kubelogin"
+    assert user["user"]["exec"]["args"] == ["get-token", "--login", "azurecli", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"]
+    assert set(user["user"]) == {"exec"}
 
 
 def test_namespaces_enforce_restricted_pod_security(prod: Recording) -> None:
@@ -460,3 +531,16 @@ def test_a_more_specific_route_wins_whatever_its_methods(tmp_path: Path) -> None
     assert _served_by(rec, "POST", "jobs.data.contoso.com/api/2.1/jobs/run-now", bearer) == 405  # jobs' 405 rule
     assert _served_by(rec, "POST", "jobs.data.contoso.com/api/2.0/other", bearer) == "jobs-root"
     assert _served_by(rec, "DELETE", "jobs.data.contoso.com/api/2.0/other", bearer) == 405
+
+
+def test_kubelogin_mode_workloadidentity_from_stack_config() -> None:
+    """CI with a federated credential: the stack config value kubeloginMode switches the exec plugin's login."""
+    import yaml
+
+    from brickwall import project
+
+    rec = project.run("prod", extra_config={"brickwall:kubeloginMode": "workloadidentity"})
+    kubeconfig = rec.one("pulumi:providers:kubernetes").inputs["kubeconfig"]
+    assert isinstance(kubeconfig, Secret)
+    (user,) = yaml.safe_load(kubeconfig.value)["users"]
+    assert user["user"]["exec"]["args"][:3] == ["get-token", "--login", "workloadidentity"]

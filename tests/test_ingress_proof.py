@@ -84,7 +84,8 @@ def intended_flows(azure_cni: bool = False) -> set[Flow]:
     }
     flows |= {Flow(traefik, c, "TCP/8443") for c in connectors}
     flows |= {Flow(c, endpoints, "TCP/443") for c in connectors}
-    flows |= {Flow(proxy, dst, "TCP/443") for proxy in proxies for dst in public_internet()}
+    # oauth2-proxy reaches its issuer, connectors Entra ID's token endpoint (workload identity): public HTTPS only.
+    flows |= {Flow(src, dst, "TCP/443") for src in (*proxies, *connectors) for dst in public_internet()}
     flows |= {Flow(pod, DNS, port) for pod in (traefik, *proxies, cert_manager, *connectors) for port in ("TCP/53", "UDP/53")}
     # The metrics namespace: its default deny leaves the scrape of the controller, the API server and DNS.
     flows |= {Flow(PROMETHEUS, traefik, "TCP/9100"), Flow(PROMETHEUS, api, "TCP/443"),

@@ -46,6 +46,7 @@ TENANT_ISSUER = "https://login.microsoftonline.com/5b3c2d1e-0f9a-4b8c-9d7e-6f5a4
 V1_ISSUER = "https://sts.windows.net/5b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d10/"
 API = "2c1d0e9f-8a7b-4c6d-9e5f-1a2b3c4d5e6f"  # prod's connectors API (api_client_id)
 KUBECONFIG = "apiVersion: v1\nkind: Config\n"
+EXISTING_ISSUER = "https://westeurope.oic.prod-aks.azure.com/5b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d10/1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f/"
 
 
 def ingress_base(name: str) -> dict[str, Any]:
@@ -53,7 +54,8 @@ def ingress_base(name: str) -> dict[str, Any]:
         prod = base("prod")
         return edit(base("dev"), {"ingress": prod["ingress"], "network.subnets.aks_prefix_length": 23})
     if name == "prod-existing":
-        return edit(base("prod"), {"ingress.cluster": "existing", "ingress.api_server_cidr": "10.40.0.0/28"})
+        return edit(base("prod"), {"ingress.cluster": "existing", "ingress.api_server_cidr": "10.40.0.0/28",
+                                   "ingress.oidc_issuer_url": EXISTING_ISSUER})
     return base(name)
 
 
@@ -143,6 +145,23 @@ CASES: list[IngressCase] = [
     IngressCase("connector-ports-out-of-range", "prod", {"ingress.connectors.0.port": 0, "ingress.connectors.1.port": 65536},
                 (("ingress.connectors.0.port", "greater than or equal to 1"),
                  ("ingress.connectors.1.port", "less than or equal to 65535"))),
+    # --- connector identities (AKS workload identity, one Databricks service principal each) -----------------------------
+    IngressCase("connector-without-identity", "prod", {"ingress.connectors.1.identity": None},
+                (("ingress.connectors.1.identity", "every connector needs its own identity"),), program=True, fmt="yaml"),
+    IngressCase("connector-with-a-personal-access-token", "prod", {"ingress.connectors.1.databricks_auth": "token"},
+                (("ingress.connectors.1.databricks_auth", "unknown field"),)),
+    IngressCase("connector-identity-unknown-field", "dev-ingress", {"ingress.connectors.0.identity": {"client_secret": "s"}},
+                (("ingress.connectors.0.identity.client_secret", "unknown field"),)),
+    IngressCase("existing-cluster-connectors-without-oidc-issuer", "prod-existing", {"ingress.oidc_issuer_url": None},
+                (("ingress.oidc_issuer_url", "trusts the existing cluster's OIDC issuer"),)),
+    IngressCase("created-cluster-with-an-oidc-issuer", "prod", {"ingress.oidc_issuer_url": EXISTING_ISSUER},
+                (("ingress.oidc_issuer_url", "publishes its own OIDC issuer"),)),
+    IngressCase("oidc-issuer-not-https", "prod-existing", {"ingress.oidc_issuer_url": "http://oidc.example.com/"},
+                (("ingress.oidc_issuer_url", "an https:// OIDC issuer URL"),)),
+    IngressCase("aks-without-an-admin-group", "dev-ingress", {f"{AKS}.admin_group_object_id": None},
+                ((f"{AKS}.admin_group_object_id", "name the Entra ID group that administers the cluster"),)),
+    IngressCase("aks-admin-group-not-a-guid", "prod", {f"{AKS}.admin_group_object_id": "aks-admins"},
+                ((f"{AKS}.admin_group_object_id", "an Entra ID group object id"),)),
     IngressCase("route-backend-not-a-dns-label", "dev-ingress", {f"{R0}.backend": "sql gateway"},
                 ((f"{R0}.backend", LABEL_REASON),)),
     # --- hosts --------------------------------------------------------------------------------------------------------
@@ -275,7 +294,8 @@ CASES: list[IngressCase] = [
                 ((f"{AKS}.os_disk_size_gb", "greater than or equal to 30"),)),
     # --- an existing cluster --------------------------------------------------------------------------------------------
     IngressCase("existing-cluster-without-api-server-cidr", "prod", {"ingress.cluster": "existing"},
-                (("ingress.api_server_cidr", "an existing cluster's API server range is needed"),)),
+                (("ingress.api_server_cidr", "an existing cluster's API server range is needed"),
+                 ("ingress.oidc_issuer_url", "trusts the existing cluster's OIDC issuer"))),
     IngressCase("existing-cluster-api-server-cidr-host-bits", "prod-existing", {"ingress.api_server_cidr": "10.40.0.1/28"},
                 (("ingress.api_server_cidr", "is not a CIDR with its host bits clear"),)),
     IngressCase("unknown-cluster-kind", "prod", {"ingress.cluster": "eks"},
@@ -325,6 +345,7 @@ CASES: list[IngressCase] = [
                 (("ingress.apps_namespace", "apps run in their own namespace"), (f"{R1}.name", "route 'sql' appears twice"),
                  (f"{R0}.backend", "unknown connector 'sql-gw'"), (f"{R1}.auth", "jwt_issuers"),
                  ("ingress.api_server_cidr", "an existing cluster's API server range"),
+                 ("ingress.oidc_issuer_url", "OIDC issuer"),
                  (f"{R0}.certificate_issuer", "ingress.acme_email"), (f"{R0}.certificate_issuer", "public load balancer"),
                  ("network.egress.mode", "'nat_gateway' or 'firewall'"))),
     # Field problems in routes, connectors, oauth2-proxy and AKS at once: each at its own path.
@@ -443,3 +464,8 @@ def test_existing_cluster_runs_with_a_secret_kubeconfig_and_no_aks(tmp_path: Pat
     # The tier itself is still built on that provider.
     assert rec.of_type("brickwall:kubernetes:IngressTier")
     assert rec.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    # Connectors' federated credentials trust the existing cluster's OIDC issuer from the spec.
+    credentials = rec.of_type("azure-native:managedidentity:FederatedIdentityCredential")
+    assert len(credentials) == 2 and {c.inputs["issuer"] for c in credentials} == {EXISTING_ISSUER}
+    assert rec.of_type("azure-native:authorization:RoleAssignment")  # the workspace's, none for a cluster it lacks
+    assert not [r for r in rec.of_type("azure-native:authorization:RoleAssignment") if "-aks-" in r.name]

@@ -130,8 +130,11 @@ def test_the_tier_flows() -> None:
         assert CLUSTER.connection(TRAEFIK, c, 8443).allowed
         assert CLUSTER.connection(c, ENDPOINTS, 443).allowed
         assert not CLUSTER.connection(c, ENDPOINTS, 80).allowed
-        assert not CLUSTER.connection(c, INTERNET, 443).allowed
-        assert not CLUSTER.connection(c, "8.8.8.8", 443).allowed
+        # Entra ID's token endpoint for the workload identity exchange (login.microsoftonline.com lies in 20.190.128.0/18:
+        # Microsoft 365 URLs and IP address ranges, ID 56): public HTTPS, never another port or a
+        # private range beyond the endpoints.
+        assert CLUSTER.connection(c, INTERNET, 443).allowed and CLUSTER.connection(c, "20.190.128.0/18", 443).allowed
+        assert not CLUSTER.connection(c, INTERNET, 80).allowed and not CLUSTER.connection(c, "10.30.0.0/21", 443).allowed
         assert not CLUSTER.connection(Pod("default", "other", {"app.kubernetes.io/name": "traefik"}), c, 8443).allowed
         assert not CLUSTER.connection(PROXY, c, 8443).allowed
     assert not CLUSTER.connection(sql, jobs, 8443).allowed

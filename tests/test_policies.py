@@ -129,6 +129,17 @@ MUTATIONS: Mutations = {
        for ns in ("ingress", "databricks-apps", "cert-manager", "monitoring", "default")},
     # The metrics namespace stays required with every policy of its own gone: the controller's policy names it.
     "no-monitoring-policies": ("ingress-namespace-default-deny", lambda p: _drop_monitoring(p), "namespace 'monitoring'"),
+    "connector-without-workload-identity-label": ("ingress-connector-workload-identity", lambda p: inputs(
+        p, "prod-ingress-app-sql-gateway")["spec"]["template"]["metadata"]["labels"].pop("azure.workload.identity/use"),
+        "azure.workload.identity/use"),
+    "connector-service-account-without-client-id": ("ingress-connector-workload-identity", lambda p: inputs(
+        p, "prod-ingress-sa-jobs-api")["metadata"].pop("annotations"), "azure.workload.identity/client-id"),
+    "connector-mounts-a-credential-secret": ("ingress-connector-workload-identity", lambda p: inputs(
+        p, "prod-ingress-app-jobs-api")["spec"]["template"]["spec"]["volumes"].append(
+        {"name": "databricks", "secret": {"secretName": "jobs-api-databricks"}}), "reads Secret 'jobs-api-databricks'"),
+    "connector-token-from-env": ("ingress-connector-workload-identity", lambda p: inputs(
+        p, "prod-ingress-app-sql-gateway")["spec"]["template"]["spec"]["containers"][0]["env"].append(
+        {"name": "DATABRICKS_TOKEN", "valueFrom": {"secretKeyRef": {"name": "pat", "key": "token"}}}), "env 'DATABRICKS_TOKEN'"),
     "default-deny-ingress-only": ("ingress-namespace-default-deny", lambda p: inputs(p, "prod-ingress-netpol-ingress-default-deny")["spec"].update(
         policyTypes=["Ingress"]), "Egress"),
     "tls-1-0": ("traefik-tls-min-version", lambda p: inputs(p, "prod-ingress-tls-default")["spec"].update(minVersion="VersionTLS10"),
@@ -241,7 +252,8 @@ def test_pack_main_only_imports_rules_and_builds_the_pack() -> None:
 
 # The planning modules the rules may import: standard library only (and each other), checked below.
 DEPENDENCY_FREE_PLANNERS = frozenset({"components.planning.tier_limits", "components.planning.diagnostics", "components.planning.roles",
-                                      "components.planning.audit_network", "components.planning.container_insights"})
+                                      "components.planning.audit_network", "components.planning.container_insights",
+                                      "components.planning.workload_identity"})
 
 
 def _imports(path: Path) -> set[str]:

@@ -276,7 +276,9 @@ def test_combined_reachability_section(prod: Recording, dev: Recording) -> None:
         "| Internet | host (10.30.0.0/21) | 22 | Tcp | Deny | workspace inbound: deny-internet-inbound |",
     ):
         assert line in section, line
-    assert "| databricks-apps/jobs-api | Internet | 443 | Tcp | Deny | NetworkPolicy:" in section
+    # Connectors reach Entra ID (workload identity) over public HTTPS; the firewall is what narrows it to its rules.
+    assert ("| databricks-apps/jobs-api | Internet | 443 | Tcp | Allow | NetworkPolicy: databricks-apps/jobs-api allows egress;"
+            in section) and "egress: firewall 10.0.1.4 in the peered hub, allowing only what rule collection group" in section
     # Pods and nodes of the AKS subnet never reach the cluster nodes, on any port or protocol.
     assert "| aks (10.30.16.0/23) | host (10.30.0.0/21) | * | * | Deny | aks outbound: deny-databricks-clusters-outbound |" in section
     assert "| aks (10.30.16.0/23) | container (10.30.8.0/21) | * | * | Deny | aks outbound: deny-databricks-clusters-outbound |" in section

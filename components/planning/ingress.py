@@ -138,7 +138,13 @@ def network_policies(t: TierLayout) -> list[Policy]:
             "ingress": [{"from": [{**_ns(t.ingress_namespace), "podSelector": {"matchLabels": CONTROLLER}}],
                          "ports": _ports(c.port)}],
             "egress": [{"to": [{"ipBlock": {"cidr": cidr}} for cidr in (t.databricks_endpoint_cidr, *t.approved_egress_cidrs)],
-                        "ports": _ports(443)}],
+                        "ports": _ports(443)},
+                       # Workload identity: the connector exchanges its projected token at Entra ID
+                       # (login.microsoftonline.com, HTTPS), which has no private endpoint and no fixed addresses, and a
+                       # NetworkPolicy cannot name a host: public HTTPS only, never the private ranges. The egress path
+                       # narrows it: behind the firewall (network.egress.mode firewall) the AKS subnet reaches only the
+                       # AzureKubernetesService FQDN tag (login.microsoftonline.com among it) and its other rules.
+                       _public_https()],
         }))
     cert_manager_egress = [api, *([_public_https()] if t.acme else [])]
     out.append(Policy(CERT_MANAGER_NAMESPACE, "cert-manager", {

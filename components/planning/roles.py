@@ -20,6 +20,14 @@ BUILT_IN_ROLES: Mapping[str, str] = MappingProxyType({
     "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
     # Sign in to a VM with Entra ID, without administrator rights.
     "Virtual Machine User Login": "fb879df8-f326-4884-b1cf-06f3ad86be52",
+    # Manage networks (subnets, load balancers, public IPs): what the AKS cluster identity needs on its own subnet to
+    # place internal load balancers there (https://learn.microsoft.com/azure/aks/internal-lb, "Before you begin";
+    # https://learn.microsoft.com/azure/aks/configure-azure-cni: the cluster identity needs at least Network Contributor
+    # on the subnet).
+    "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
+    # Full access to every Kubernetes object of a cluster with Azure RBAC for Kubernetes authorization
+    # (https://learn.microsoft.com/azure/aks/manage-azure-rbac; built-in-roles/containers).
+    "Azure Kubernetes Service RBAC Cluster Admin": "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
 })
 
 _SUBSCRIPTION = re.compile(r"^(/subscriptions/[^/]+)(/|$)", re.I)

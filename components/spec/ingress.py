@@ -104,6 +104,9 @@ class AksSpec(StrictModel):
     secret_rotation_poll_interval: str = "2m"
     # A separate user pool for the tier's workloads (None: everything runs on the system pool).
     user_pool: AksUserPoolSpec | None = None
+    # The Entra ID group (object id) that administers the cluster: it holds "Azure Kubernetes Service RBAC Cluster
+    # Admin" on it, beside the identity that runs `pulumi up` (https://learn.microsoft.com/azure/aks/manage-azure-rbac).
+    admin_group_object_id: str | None = None
 
     @field_validator("kubernetes_version")
     @classmethod
@@ -115,6 +118,13 @@ class AksSpec(StrictModel):
     _vm = field_validator("vm_size")(classmethod(lambda cls, v: _vm_size(v)))
 
     _ranges = field_validator("authorized_ip_ranges")(classmethod(lambda cls, v: _cidrs(v)))
+
+    @field_validator("admin_group_object_id")
+    @classmethod
+    def _group(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", v):
+            raise ValueError("an Entra ID group object id (a lowercase GUID)")
+        return v
 
     @field_validator("secret_rotation_poll_interval")
     @classmethod
@@ -275,18 +285,38 @@ def _jwt_issuer_problems(issuer: str, audience: str, api_client_id: str | None) 
     return []
 
 
+class ConnectorIdentitySpec(StrictModel):
+    """A connector's own identity: a user-assigned managed identity the toolkit creates, trusted for the connector's
+    service account through AKS workload identity (a federated identity credential; no client secret, no personal
+    access token: https://learn.microsoft.com/azure/aks/workload-identity-overview), and registered in the workspace as
+    its own Databricks service principal (application id = the identity's client id;
+    https://learn.microsoft.com/azure/databricks/dev-tools/auth/azure-mi)."""
+
+    # Databricks SQL (warehouses) for this connector's service principal; workspace access is always on.
+    databricks_sql_access: bool = False
+
+
 class ConnectorSpec(StrictModel):
-    """A workload behind the ingress that talks to Databricks, with its own service account and credentials."""
+    """A workload behind the ingress that talks to Databricks, with its own service account and identity."""
 
     name: str
     port: int = Field(default=8443, ge=1, le=65535)
     image: str
-    # How it signs in to Databricks: the Entra service principal's credentials or a workspace token.
-    databricks_auth: Literal["service_principal", "token"] = "service_principal"
+    # Every connector has its own identity (workload identity, one Databricks service principal per connector);
+    # None is rejected: there is no shared identity, secret or token to fall back on.
+    identity: ConnectorIdentitySpec | None = ConnectorIdentitySpec()
     # Serves TLS itself (the ingress verifies it); "mtls" also asks the ingress for a client certificate.
     upstream: Literal["https", "mtls"] = "https"
 
     _name = field_validator("name")(classmethod(lambda cls, v: _label(v)))
+
+    @model_validator(mode="after")
+    def _identity(self) -> ConnectorSpec:
+        if self.identity is None:
+            raise_problems([Problem(("identity",), "every connector needs its own identity (AKS workload identity and "
+                                                   "its own Databricks service principal); no client secret or "
+                                                   "personal access token stands in for one")])
+        return self
 
 
 # The methods a route may allow. Traefik v3's `Method` matcher compares one method exactly (upper-cased), so GET does
@@ -388,6 +418,9 @@ class IngressSpec(StrictModel):
     api_server_cidr: str | None = None
     # Where Prometheus runs: the only namespace that may scrape the controller's per-route metrics.
     metrics_namespace: str | None = "monitoring"
+    # An existing cluster's OIDC issuer URL (`az aks show --query oidcIssuerProfile.issuerUrl`): the issuer its
+    # connectors' federated identity credentials trust. AKS clusters the toolkit creates publish their own.
+    oidc_issuer_url: str | None = None
 
     _ns = field_validator("namespace", "apps_namespace")(classmethod(lambda cls, v: _label(v)))
     _metrics = field_validator("metrics_namespace")(classmethod(lambda cls, v: v if v is None else _label(v)))
@@ -398,6 +431,13 @@ class IngressSpec(StrictModel):
     def _email(cls, v: str | None) -> str | None:
         if v is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", v):
             raise ValueError("an email address for the ACME account")
+        return v
+
+    @field_validator("oidc_issuer_url")
+    @classmethod
+    def _issuer(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"https://[^\s/]+(/[^\s]*)?", v):
+            raise ValueError("an https:// OIDC issuer URL")
         return v
 
     @field_validator("api_server_cidr")

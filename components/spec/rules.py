@@ -313,6 +313,20 @@ def _ingress_cluster(spec: EnvironmentSpec) -> list[Problem]:
                                 "an AKS cluster needs its own subnet: set network.subnets.aks_prefix_length"))
     if ingress.cluster == "existing" and ingress.api_server_cidr is None:
         problems.append(Problem(("ingress", "api_server_cidr"), "an existing cluster's API server range is needed for the NetworkPolicies"))
+    # Local accounts are off: without a named admin group only the identity that ran `pulumi up` could administer it.
+    if ingress.cluster == "aks" and ingress.aks.admin_group_object_id is None:
+        problems.append(Problem(("ingress", "aks", "admin_group_object_id"),
+                                "name the Entra ID group that administers the cluster (AKS RBAC Cluster Admin); "
+                                "otherwise only the identity that ran `pulumi up` can"))
+    # Connectors' federated identity credentials trust the cluster's OIDC issuer: a created AKS cluster publishes its
+    # own (oidcIssuerProfile), an existing one must be named.
+    if ingress.cluster == "existing" and ingress.connectors and ingress.oidc_issuer_url is None:
+        problems.append(Problem(("ingress", "oidc_issuer_url"),
+                                "connectors sign in with AKS workload identity, which trusts the existing cluster's OIDC "
+                                "issuer: set it (az aks show --query oidcIssuerProfile.issuerUrl)"))
+    if ingress.cluster == "aks" and ingress.oidc_issuer_url is not None:
+        problems.append(Problem(("ingress", "oidc_issuer_url"),
+                                "the AKS cluster the toolkit creates publishes its own OIDC issuer; leave this unset"))
     if ingress.namespace == ingress.apps_namespace:
         problems.append(Problem(("ingress", "apps_namespace"), "apps run in their own namespace, apart from the controller"))
     if not ingress.routes:

@@ -1,5 +1,5 @@
 """Kubernetes ingress tier rules: default deny, IngressRoute TLS, exact hosts, methods and allowlists, TLS versions, AKS
-network policy, Kubernetes Secrets from Pulumi secrets."""
+network policy, Kubernetes Secrets from Pulumi secrets, connectors on workload identity."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ from collections.abc import Mapping
 from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
 from brickwall_rules.base import TIER_CONFIG, Say, as_list, dig, is_secret, of_type, resource_rule, stack_rule, tier_of
+from components.planning.workload_identity import CLIENT_ID_ANNOTATION, USE_LABEL
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 INGRESS_ROUTE = "kubernetes:traefik.io/v1alpha1:IngressRoute"
 MIDDLEWARE = "kubernetes:traefik.io/v1alpha1:Middleware"
 INGRESS_TIER = "brickwall:kubernetes:IngressTier"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
 INGRESS_PART_OF = "brickwall-ingress"
 
 
@@ -339,6 +343,66 @@ K8S_SECRET_IS_PULUMI_SECRET = resource_rule(
 )
 
 
+def _secret_uses(pod: Mapping[str, object]) -> list[tuple[str, str]]:
+    """(where, Secret name) of every Secret a pod spec reads: volumes, projected sources, env and envFrom."""
+    uses = []
+    for volume in as_list(dig(pod, "volumes")):
+        if dig(volume, "secret") is not None:
+            uses.append((f"volume {dig(volume, 'name')!r}", str(dig(volume, "secret.secretName", ""))))
+        for source in as_list(dig(volume, "projected.sources")):
+            if dig(source, "secret") is not None:
+                uses.append((f"projected volume {dig(volume, 'name')!r}", str(dig(source, "secret.name", ""))))
+    for container in [*as_list(dig(pod, "containers")), *as_list(dig(pod, "initContainers"))]:
+        for env in as_list(dig(container, "env")):
+            if dig(env, "valueFrom.secretKeyRef") is not None:
+                uses.append((f"env {dig(env, 'name')!r}", str(dig(env, "valueFrom.secretKeyRef.name", ""))))
+        for source in as_list(dig(container, "envFrom")):
+            if dig(source, "secretRef") is not None:
+                uses.append(("envFrom", str(dig(source, "secretRef.name", ""))))
+    return uses
+
+
+def _check_connector_identity(args: StackValidationArgs, report: Say) -> None:
+    """Connectors (the tier's Deployments labelled part-of brickwall-ingress) sign in with AKS workload identity: the
+    pod carries azure.workload.identity/use "true", runs as a service account naming a client id, and mounts no
+    Secret but the serving certificates cert-manager issues (https://learn.microsoft.com/azure/aks/workload-identity-overview)."""
+    accounts = {(str(dig(a.props, "metadata.namespace", "default")), str(dig(a.props, "metadata.name") or a.name)): a
+                for a in of_type(args, SERVICE_ACCOUNT)}
+    certificates = {(str(dig(c.props, "metadata.namespace", "default")), str(dig(c.props, "spec.secretName")))
+                    for c in of_type(args, CERTIFICATE)}
+    for deployment in of_type(args, DEPLOYMENT):
+        if dig(deployment.props, "metadata.labels", {}).get("app.kubernetes.io/part-of") != INGRESS_PART_OF:
+            continue
+        name = str(dig(deployment.props, "metadata.name") or deployment.name)
+        namespace = str(dig(deployment.props, "metadata.namespace", "default"))
+        template = dig(deployment.props, "spec.template", {})
+        if str(dig(template, "metadata.labels", {}).get(USE_LABEL, "")).lower() != "true":
+            report(f"connector {name!r}: pods lack the label {USE_LABEL}: \"true\", so no workload identity token is "
+                   "projected", deployment.urn)
+        account_name = dig(template, "spec.serviceAccountName")
+        account = accounts.get((namespace, str(account_name)))
+        if not account_name or account is None:
+            report(f"connector {name!r}: runs as no service account of its own (serviceAccountName)", deployment.urn)
+        elif not dig(account.props, "metadata.annotations", {}).get(CLIENT_ID_ANNOTATION):
+            report(f"connector {name!r}: service account {account_name!r} has no {CLIENT_ID_ANNOTATION} annotation",
+                   deployment.urn)
+        for where, secret in _secret_uses(dig(template, "spec", {})):
+            if (namespace, secret) not in certificates:
+                report(f"connector {name!r}: {where} reads Secret {secret!r}; connectors hold no credentials, they sign "
+                       "in with workload identity", deployment.urn)
+
+
+CONNECTOR_WORKLOAD_IDENTITY = stack_rule(
+    "ingress-connector-workload-identity",
+    "Ingress connectors sign in with AKS workload identity: pods labelled azure.workload.identity/use \"true\", a "
+    "service account annotated with its managed identity's client id, and no Secret-held credential (only the serving "
+    "certificates cert-manager issues).",
+    "Give the connector its own managed identity with a federated credential for its service account, annotate the "
+    "service account with azure.workload.identity/client-id, label the pod template, and remove credential Secrets.",
+    _check_connector_identity,
+)
+
+
 RULES: list[Policy] = [
     INGRESS_DEFAULT_DENY,
     ROUTE_TLS,
@@ -350,4 +414,5 @@ RULES: list[Policy] = [
     AKS_NETWORK_POLICY,
     AKS_HARDENED,
     K8S_SECRET_IS_PULUMI_SECRET,
+    CONNECTOR_WORKLOAD_IDENTITY,
 ]

@@ -37,6 +37,9 @@ UNTAGGABLE = frozenset({
     "azure-native:monitor:PrivateLinkScopedResource",
     # A data collection rule association is an extension resource of the cluster; its ARM schema lists no `tags`.
     "azure-native:monitor:DataCollectionRuleAssociation",
+    # A managed identity's federated identity credential is a child without tags (its 2023-01-31 ARM schema lists
+    # no `tags`).
+    "azure-native:managedidentity:FederatedIdentityCredential",
 })
 
 

@@ -32,6 +32,8 @@ def main() -> None:
             + ", ".join(f"pulumi config set {'--secret ' if k in stack_config.required_secret_keys(spec) else ''}{k} ..."
                         for k in missing)
         )
+    if problems := stack_config.value_problems(spec, config):
+        raise pulumi.RunError("stack config values that would not work: " + "; ".join(problems))
     env = SecureDatabricksEnvironment(
         spec.name,
         spec,

@@ -13,7 +13,8 @@ import yaml
 from brickwall.engine import Recording, record
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-SECRET_CONFIG_PLACEHOLDER = "offline-placeholder-secret"
+# 32 characters: a value that passes the checks real secrets meet (an oauth2-proxy cookie secret is 16, 24 or 32 bytes).
+SECRET_CONFIG_PLACEHOLDER = "offline-placeholder-secret-value"
 PLAIN_CONFIG_PLACEHOLDER = "00000000-0000-0000-0000-00000000c0de"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components.ingress import IngressSecrets
+from components.planning.oauth2_proxy import cookie_secret_problem
 from components.planning.kubeconfig import LOGIN_MODES, LoginMode
 from components.spec import EnvironmentSpec
 
@@ -42,6 +43,15 @@ def required_plain_keys(spec: EnvironmentSpec) -> list[str]:
 
 def missing_keys(spec: EnvironmentSpec, config: pulumi.Config) -> list[str]:
     return [k for k in (*required_secret_keys(spec), *required_plain_keys(spec)) if config.get(k) is None]
+
+
+def value_problems(spec: EnvironmentSpec, config: pulumi.Config) -> list[str]:
+    """Config values that are set but would not work, each naming its key (never its value)."""
+    problems = []
+    cookie = config.get(OAUTH2_COOKIE_SECRET) if spec.ingress.enabled and spec.ingress.oauth2_proxy else None
+    if cookie is not None and (problem := cookie_secret_problem(cookie)):
+        problems.append(f"{OAUTH2_COOKIE_SECRET}: {problem}")
+    return problems
 
 
 def ingress_secrets(spec: EnvironmentSpec, config: pulumi.Config) -> IngressSecrets:

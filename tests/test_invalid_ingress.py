@@ -388,7 +388,7 @@ def test_case_ids_are_unique_and_numerous() -> None:
     assert len(ids) == len(set(ids))
     assert len(CASES) >= 25
     assert sum(len({p for p, _ in c.expected}) >= 3 for c in CASES) >= 3
-    assert len(PROGRAM_CASES) == 4
+    assert len(PROGRAM_CASES) == 5
 
 
 @pytest.mark.parametrize("name", ["prod", "dev-ingress", "prod-existing"])

@@ -233,3 +233,30 @@ def test_any_spec_the_model_accepts_renders_a_configuration_that_starts(
         values, errors = parse_args(proxy_args(spec, instance, port=OAUTH2_PROXY_PORT, hosts=("a.contoso.com",)))  # type: ignore[arg-type]
         assert errors == [] and validate(values, files) == []
         assert len(values.get("extra-jwt-issuers", [])) == (len(spec.jwt_issuers) if instance == "browser" else 0)
+
+
+@given(st.one_of(st.text(max_size=48), st.binary(min_size=0, max_size=40).map(lambda b: base64.urlsafe_b64encode(b).decode()),
+                 st.binary(min_size=0, max_size=40).map(lambda b: base64.urlsafe_b64encode(b).decode().rstrip("="))))
+def test_the_programs_cookie_secret_check_agrees_with_the_ported_release(secret: str) -> None:
+    """The program refuses exactly the cookie secrets v7.12.0 refuses (SecretBytes and the AES key lengths)."""
+    from components.planning.oauth2_proxy import cookie_secret_problem
+    from tests.oauth2_proxy_rules import secret_bytes
+
+    assert (cookie_secret_problem(secret) is None) == (len(secret_bytes(secret)) in (16, 24, 32))
+
+
+def test_a_cookie_secret_that_would_not_start_stops_the_program_before_any_resource() -> None:
+    from brickwall import project
+    from brickwall.engine import ProgramError
+
+    short = "s3cr3t-but-too-short"
+    with pytest.raises(ProgramError) as caught:
+        project.run("prod", extra_config={"brickwall:oauth2CookieSecret": short}, extra_secret_keys=["brickwall:oauth2CookieSecret"])
+    message = str(caught.value)
+    assert "oauth2CookieSecret: gives a 20-byte key; oauth2-proxy starts only with 16, 24 or 32 bytes" in message
+    assert short not in message
+    assert not [r for r in caught.value.registrations if r.custom]
+    # 32 random bytes, base64url as the README says: accepted.
+    good = base64.urlsafe_b64encode(bytes(range(32))).decode()
+    rec = project.run("prod", extra_config={"brickwall:oauth2CookieSecret": good}, extra_secret_keys=["brickwall:oauth2CookieSecret"])
+    assert rec.of_type("kubernetes:apps/v1:Deployment")

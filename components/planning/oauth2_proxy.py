@@ -15,6 +15,8 @@ legacy_options.go:612):
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -26,6 +28,29 @@ PROXY_PREFIX = "/oauth2"  # the default --proxy-prefix (pkg/apis/options/options
 BROWSER, APPS = "oauth2-proxy", "oauth2-proxy-apps"
 
 Instance = Literal["browser", "apps"]
+
+# The cookie cipher is AES: the secret must give 16, 24 or 32 bytes (pkg/validation/cookie.go:53-88).
+AES_KEY_LENGTHS = (16, 24, 32)
+
+
+def cookie_secret_bytes(secret: str) -> bytes:
+    """The key oauth2-proxy makes of a cookie secret (pkg/encryption/utils.go:24-39, SecretBytes): the secret
+    base64url-decoded (no padding) when that gives an AES key length, else its raw bytes."""
+    trimmed = secret.rstrip("=")
+    if re.fullmatch(r"[A-Za-z0-9_-]*", trimmed) and len(trimmed) % 4 != 1:
+        decoded = base64.urlsafe_b64decode(trimmed + "=" * (-len(trimmed) % 4))
+        if len(decoded) in AES_KEY_LENGTHS:
+            return decoded
+    return secret.encode()
+
+
+def cookie_secret_problem(secret: str) -> str | None:
+    """Why oauth2-proxy would refuse to start with this cookie secret, or None (the secret itself is never quoted)."""
+    length = len(cookie_secret_bytes(secret))
+    if length in AES_KEY_LENGTHS:
+        return None
+    return (f"gives a {length}-byte key; oauth2-proxy starts only with 16, 24 or 32 bytes (raw, or base64url of them): "
+            "e.g. `openssl rand -base64 32 | tr -- '+/' '-_'`")
 
 
 def proxy_args(o: OAuth2ProxySpec, instance: Instance, *, port: int, hosts: Sequence[str] = ()) -> list[str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 
 from components.ingress import IngressSecrets
-from components.planning.oauth2_proxy import cookie_secret_problem
 from components.planning.kubeconfig import LOGIN_MODES, LoginMode
+from components.planning.oauth2_proxy import cookie_secret_problem
 from components.spec import EnvironmentSpec
 
 KUBECONFIG = "kubeconfig"

@@ -314,9 +314,13 @@ CASES: list[IngressCase] = [
     # --- the load balancer ----------------------------------------------------------------------------------------------
     IngressCase("prod-lb-source-range-whole-internet", "prod", {"ingress.load_balancer_source_ranges": ["10.200.0.0/16", "0.0.0.0/0"]},
                 (("ingress.load_balancer_source_ranges.1", "prod never opens the load balancer to every address"),)),
+    IngressCase("dev-public-lb-without-source-ranges", "dev-ingress",
+                {"ingress.load_balancer": "public", "ingress.load_balancer_source_ranges": []},
+                (("ingress.load_balancer_source_ranges", "a public load balancer needs source ranges: the AKS subnet's NSG"),)),
     IngressCase("prod-public-lb-without-source-ranges", "prod",
                 {"ingress.load_balancer": "public", "ingress.load_balancer_source_ranges": []},
-                (("ingress.load_balancer_source_ranges", "a public load balancer in prod needs source ranges"),)),
+                (("ingress.load_balancer_source_ranges",
+                  "a public load balancer needs source ranges in prod: the AKS subnet's NSG admits only them"),)),
     IngressCase("lb-source-range-not-a-cidr", "dev-ingress", {"ingress.load_balancer_source_ranges": ["corp-network"]},
                 (("ingress.load_balancer_source_ranges", "'corp-network' is not a CIDR"),)),
     IngressCase("egress-cidr-host-bits-set", "dev-ingress", {"ingress.approved_egress_cidrs": ["20.50.1.1/24"]},
@@ -334,7 +338,7 @@ CASES: list[IngressCase] = [
                  "network.subnets.aks_prefix_length": None},
                 ((f"{R0}.host", "never wildcards"), (f"{R0}.allow_cidrs.0", "prod never allows every source address"),
                  (f"{R1}.allow_cidrs", "source-IP allowlist"),
-                 ("ingress.load_balancer_source_ranges", "a public load balancer in prod needs source ranges"),
+                 ("ingress.load_balancer_source_ranges", "a public load balancer needs source ranges in prod: the AKS subnet's NSG admits only them"),
                  ("network.subnets.aks_prefix_length", "an AKS cluster needs its own subnet")),
                 program=True, fmt="yaml"),
     # The tier-wide checks of IngressSpec, all at once, beside an invalid network section.

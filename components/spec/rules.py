@@ -471,9 +471,19 @@ def _ingress_prod_load_balancer(spec: EnvironmentSpec) -> list[Problem]:
         Problem(("ingress", "load_balancer_source_ranges", j), "prod never opens the load balancer to every address")
         for j, cidr in enumerate(ingress.load_balancer_source_ranges) if ipaddress.ip_network(cidr).prefixlen == 0
     ]
-    if ingress.load_balancer == "public" and not ingress.load_balancer_source_ranges:
-        problems.append(Problem(("ingress", "load_balancer_source_ranges"), "a public load balancer in prod needs source ranges"))
     return problems
+
+
+def _ingress_public_load_balancer(spec: EnvironmentSpec) -> list[Problem]:
+    """The AKS subnet's NSG admits the load balancer's source ranges to the controller (nsg_rules.aks_subnet_rules);
+    a public load balancer without them would admit the whole Internet, which no tier allows
+    (policy nsg-no-internet-inbound)."""
+    ingress = spec.ingress
+    if not ingress.enabled or ingress.load_balancer != "public" or ingress.load_balancer_source_ranges:
+        return []
+    return [Problem(("ingress", "load_balancer_source_ranges"),
+                    f"a public load balancer needs source ranges{' in prod' if spec.tier.value == 'prod' else ''}: "
+                    "the AKS subnet's NSG admits only them (without, it would admit the Internet)")]
 
 
 def _audit(spec: EnvironmentSpec) -> list[Problem]:
@@ -552,7 +562,7 @@ RULES: tuple[Rule, ...] = (
     _firewall_next_hop, _firewall_hub_overlaps, _firewall_region, _names,
     _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags,
     _ingress_cluster, _aks_subnet_capacity, _ingress_routes, _ingress_client_certificates, _ingress_prod,
-    _ingress_prod_load_balancer, _audit, _data_sources, _encryption,
+    _ingress_prod_load_balancer, _ingress_public_load_balancer, _audit, _data_sources, _encryption,
     _bastion,
 )
 

@@ -281,7 +281,7 @@ def test_vnet_flow_logs(name: str, dev: Recording, staging: Recording, prod: Rec
     assert analytics["enabled"] is True and analytics["trafficAnalyticsInterval"] == fls.traffic_analytics_interval_minutes
     assert analytics["workspaceResourceId"] == la_id(rec.one(LA)) and analytics["workspaceRegion"] == spec.region
     # The flow log writes with its own identity, granted Storage Blob Data Contributor on the account only.
-    identity = rec.one(IDENTITY)
+    (identity,) = [r for r in rec.of_type(IDENTITY) if r.inputs["resourceName"] == f"id-{spec.names.flow_log}"]
     identity_id = f"{SUB}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{identity.inputs['resourceName']}"
     assert fl.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [identity_id]}
     grant = rec.one(ROLE, f"{name}-audit-flow-log-storage-writer")

@@ -484,8 +484,10 @@ def test_prod_kubernetes_flows() -> None:
         pod = f"databricks-apps/{c}"
         assert _row(rows, "kubernetes", "ingress/traefik", pod).access == "Allow"
         assert _row(rows, "kubernetes", "default/any-pod", pod).access == "Deny"
+        # Public HTTPS for the workload identity token exchange at Entra ID, narrowed by the hub firewall's rules.
         internet = _row(rows, "kubernetes", pod, INTERNET)
-        assert internet.access == "Deny" and internet.decided_by.startswith("NetworkPolicy:")
+        assert internet.access == "Allow" and internet.port == "443" and internet.decided_by.startswith("NetworkPolicy:")
+        assert "rule collection group rcg-databricks-prod" in internet.decided_by
         # The NetworkPolicy lets a connector reach the endpoint subnet, and the matrix carries the flow on to the
         # private-endpoint subnet's NSG, whose verdict is the row's: the back-end endpoint, and the Azure Monitor scope's
         # endpoint that the Container Insights agent on the same nodes sends to (an NSG sees node and pod addresses of

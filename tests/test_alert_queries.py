@@ -14,7 +14,6 @@ missing or older than the lock file, as tests/test_crd_schemas.py does for tests
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -27,43 +26,18 @@ from components.planning.alerts import SOURCE_IP_TABLES, alert_rules
 from components.spec import EnvironmentSpec
 from components.spec.audit import AlertsSpec
 from tests.conftest import recording_of
+from tests.node_tools import NODE_TIMEOUT, node_with_packages, tail
 
 KQL_DIR = Path(__file__).resolve().parent / "kql"
 COMPILER = KQL_DIR / "compile.js"
 REFERENCE = KQL_DIR / "log-analytics-tables.json"
 RULE = "azure-native:monitor:ScheduledQueryRule"
-NPM_TIMEOUT, NODE_TIMEOUT = 300, 120
-
-
-def _tail(text: str, lines: int = 30) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"`{name}` is not on PATH: the alert-query check needs node (>= 20) and npm, which install the "
-                    f"pinned KQL parser from the npm registry (tests/kql/package-lock.json)", pytrace=False)
-    return path
 
 
 @pytest.fixture(scope="module")
 def node() -> str:
     """node, with the pinned KQL parser installed in tests/kql (npm ci when missing or stale)."""
-    node = _tool("node")
-    installed = KQL_DIR / "node_modules" / ".package-lock.json"  # npm writes it on every install
-    lock = KQL_DIR / "package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        cmd = [_tool("npm"), "ci", "--no-audit", "--no-fund", "--prefer-offline"]
-        try:
-            done = subprocess.run(cmd, cwd=KQL_DIR, capture_output=True, text=True, timeout=NPM_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"`{' '.join(cmd)}` in {KQL_DIR} did not finish in {NPM_TIMEOUT}s: is the npm registry "
-                        f"reachable?", pytrace=False)
-        if done.returncode != 0:
-            pytest.fail(f"`{' '.join(cmd)}` in {KQL_DIR} exited {done.returncode}: is the npm registry reachable?\n"
-                        f"{_tail(done.stdout)}\n{_tail(done.stderr)}", pytrace=False)
-    return node
+    return node_with_packages(KQL_DIR, "the alert-query check")
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +50,7 @@ def compile_queries(node: str, tables: dict[str, dict[str, str]], queries: list[
     """compile.js's diagnostics per query (severity, code, message, start, length)."""
     done = subprocess.run([node, str(COMPILER)], input=json.dumps({"tables": tables, "queries": queries}), cwd=KQL_DIR,
                           capture_output=True, text=True, timeout=NODE_TIMEOUT, check=False)
-    assert done.returncode == 0, f"compile.js exited {done.returncode}\n{_tail(done.stderr)}"
+    assert done.returncode == 0, f"compile.js exited {done.returncode}\n{tail(done.stderr)}"
     results: list[list[dict[str, Any]]] = json.loads(done.stdout)
     assert len(results) == len(queries)
     return results

@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -32,49 +31,24 @@ import stacks
 from brickwall import export, project
 from brickwall.engine import Recording
 from tests.k8s_checks import documents, is_custom_resource
+from tests.node_tools import NODE_TIMEOUT, node_with_packages, tail
 
 CRD_DIR = Path(__file__).resolve().parent / "crd"
 VALIDATOR = CRD_DIR / "validate.js"
 SCHEMA_GROUPS = ("traefik.io", "cert-manager.io")  # the API groups whose objects the program creates
-NPM_TIMEOUT, NODE_TIMEOUT = 300, 120
-
-
-def _tail(text: str, lines: int = 30) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"`{name}` is not on PATH: CRD schema validation needs node (>= 20) and npm, which install the "
-                    f"pinned schema packages from the npm registry (tests/crd/package-lock.json)", pytrace=False)
-    return path
 
 
 @pytest.fixture(scope="module")
 def node() -> str:
     """node, with the pinned schema packages installed in tests/crd (npm ci when missing or stale)."""
-    node = _tool("node")
-    installed = CRD_DIR / "node_modules" / ".package-lock.json"  # npm writes it on every install
-    lock = CRD_DIR / "package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        cmd = [_tool("npm"), "ci", "--no-audit", "--no-fund", "--prefer-offline"]
-        try:
-            done = subprocess.run(cmd, cwd=CRD_DIR, capture_output=True, text=True, timeout=NPM_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"`{' '.join(cmd)}` in {CRD_DIR} did not finish in {NPM_TIMEOUT}s: is the npm registry "
-                        f"reachable?", pytrace=False)
-        if done.returncode != 0:
-            pytest.fail(f"`{' '.join(cmd)}` in {CRD_DIR} exited {done.returncode}: is the npm registry reachable?\n"
-                        f"{_tail(done.stdout)}\n{_tail(done.stderr)}", pytrace=False)
-    return node
+    return node_with_packages(CRD_DIR, "CRD schema validation")
 
 
 def validate(node: str, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """validate.js's result per object: apiVersion, kind, name, namespace, errors."""
     done = subprocess.run([node, str(VALIDATOR)], input=json.dumps(objects), cwd=CRD_DIR, capture_output=True,
                           text=True, timeout=NODE_TIMEOUT, check=False)
-    assert done.returncode == 0, f"validate.js exited {done.returncode}\n{_tail(done.stderr)}"
+    assert done.returncode == 0, f"validate.js exited {done.returncode}\n{tail(done.stderr)}"
     results: list[dict[str, Any]] = json.loads(done.stdout)
     assert len(results) == len(objects)
     return results

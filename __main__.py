@@ -42,6 +42,7 @@ def main() -> None:
             tenant_id=azure.get("tenantId"),
             databricks_client_id=config.get("databricksClientId"),
             databricks_client_secret=config.get_secret("databricksClientSecret"),
+            databricks_account_id=config.get(stack_config.DATABRICKS_ACCOUNT_ID),
             kubeconfig=config.get_secret(stack_config.KUBECONFIG),
             kubelogin_mode=stack_config.kubelogin_mode(config),
         ),

@@ -62,6 +62,8 @@ from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST
 from components.transit import TransitNetwork, TransitNetworkArgs
 from components.workspace import SecureWorkspace, SecureWorkspaceArgs, WorkspaceEncryption, WorkspaceKey
 
+DATABRICKS_ACCOUNT_HOST = "https://accounts.azuredatabricks.net"
+
 
 @dataclass(frozen=True)
 class AzureSettings:
@@ -73,6 +75,8 @@ class AzureSettings:
     # otherwise it uses the Azure CLI login or workload identity federation from the environment.
     databricks_client_id: str | None = None
     databricks_client_secret: pulumi.Output[str] | None = None
+    # The Databricks account (stack config `databricksAccountId`), for account-level identities and settings.
+    databricks_account_id: str | None = None
     # An existing cluster's kubeconfig (a Pulumi secret), when the ingress tier does not create AKS.
     kubeconfig: pulumi.Output[str] | None = None
     # How `pulumi up` signs in to a created AKS cluster through kubelogin (stack config `kubeloginMode`).
@@ -291,6 +295,18 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             azure_client_secret=azure.databricks_client_secret,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The account console's provider: account groups synced from Entra ID and their workspace assignments.
+        # Azure's account host is accounts.azuredatabricks.net (Databricks provider docs, "Authentication":
+        # account-level provider on Azure).
+        self.databricks_account_provider = databricks.Provider(
+            f"{name}-databricks-account",
+            host=DATABRICKS_ACCOUNT_HOST,
+            account_id=azure.databricks_account_id,
+            azure_tenant_id=azure.tenant_id,
+            azure_client_id=azure.databricks_client_id,
+            azure_client_secret=azure.databricks_client_secret,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.access = WorkspaceAccessControl(
             f"{name}-access",
             WorkspaceAccessArgs(
@@ -298,7 +314,9 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 cost_center=spec.tags.get("cost-center", ""),
                 access=spec.access,
                 provider=self.databricks_provider,
+                account_provider=self.databricks_account_provider,
                 workspace=self.workspace.workspace,
+                workspace_id=self.workspace.workspace_id,
                 after=[self.workspace.workspace, self.private_link],
             ),
             opts=pulumi.ResourceOptions(

@@ -8,6 +8,7 @@ from components.ingress import IngressSecrets
 from components.planning.kubeconfig import LOGIN_MODES, LoginMode
 from components.planning.oauth2_proxy import cookie_secret_problem
 from components.spec import EnvironmentSpec
+from components.spec.base import is_guid
 
 KUBECONFIG = "kubeconfig"
 OAUTH2_CLIENT_SECRET = "oauth2ClientSecret"
@@ -15,6 +16,8 @@ OAUTH2_COOKIE_SECRET = "oauth2CookieSecret"
 # How `pulumi up` signs in to the AKS API server through kubelogin: `azurecli` (the `az login` context, a laptop or CI
 # after azure/login) or `workloadidentity` (CI with AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE).
 KUBELOGIN_MODE = "kubeloginMode"
+# The Databricks account id (account console, top right): the account provider's `account_id`. Not a secret.
+DATABRICKS_ACCOUNT_ID = "databricksAccountId"
 
 
 def kubelogin_mode(config: pulumi.Config) -> LoginMode:
@@ -38,7 +41,8 @@ def required_secret_keys(spec: EnvironmentSpec) -> list[str]:
 
 
 def required_plain_keys(spec: EnvironmentSpec) -> list[str]:
-    return []
+    # Every workspace belongs to an account; its groups are account groups assigned to the workspace.
+    return [DATABRICKS_ACCOUNT_ID]
 
 
 def missing_keys(spec: EnvironmentSpec, config: pulumi.Config) -> list[str]:
@@ -48,6 +52,9 @@ def missing_keys(spec: EnvironmentSpec, config: pulumi.Config) -> list[str]:
 def value_problems(spec: EnvironmentSpec, config: pulumi.Config) -> list[str]:
     """Config values that are set but would not work, each naming its key (never its value)."""
     problems = []
+    account = config.get(DATABRICKS_ACCOUNT_ID)
+    if account is not None and not is_guid(account):
+        problems.append(f"{DATABRICKS_ACCOUNT_ID}: {account!r} is not a Databricks account id (a GUID, from the account console)")
     cookie = config.get(OAUTH2_COOKIE_SECRET) if spec.ingress.enabled and spec.ingress.oauth2_proxy else None
     if cookie is not None and (problem := cookie_secret_problem(cookie)):
         problems.append(f"{OAUTH2_COOKIE_SECRET}: {problem}")

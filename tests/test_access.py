@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from brickwall import planfile, project
 from brickwall.engine import UNKNOWN, Recording, Secret
-from components.access import token_users
+from components.access.identities import token_users
 from components.planning.cluster_policies import grammar_problems
 from components.planning.workspace_settings import CONF_KEYS, IP_ACCESS_LISTS_KEY, workspace_conf
 from components.spec import EnvironmentSpec
@@ -28,7 +29,7 @@ def workspace(rec: Recording, spec: EnvironmentSpec):  # type: ignore[no-untyped
 
 
 def test_one_databricks_provider_built_from_the_workspace(rec: Recording, spec: EnvironmentSpec) -> None:
-    provider = rec.one("pulumi:providers:databricks")
+    provider = rec.one("pulumi:providers:databricks", f"{spec.name}-databricks")
     ws = workspace(rec, spec)
     assert provider.inputs["host"] == f"https://{rec.stack_outputs['workspaceUrl']}"
     assert provider.inputs["azureWorkspaceResourceId"] == rec.stack_outputs["workspaceResourceId"]
@@ -37,9 +38,23 @@ def test_one_databricks_provider_built_from_the_workspace(rec: Recording, spec: 
     assert "azureClientSecret" not in provider.inputs and "token" not in provider.inputs
 
 
+def test_one_account_provider_for_the_account_console(rec: Recording, spec: EnvironmentSpec) -> None:
+    """Account groups and workspace assignments go through the account console's provider: its host and
+    the account id from stack config (an offline placeholder here), never a workspace host."""
+    from brickwall.project import PLAIN_CONFIG_PLACEHOLDER
+
+    providers = rec.of_type("pulumi:providers:databricks")
+    assert {p.name for p in providers} == {f"{spec.name}-databricks", f"{spec.name}-databricks-account"}
+    account = rec.one("pulumi:providers:databricks", f"{spec.name}-databricks-account")
+    assert account.inputs["host"] == "https://accounts.azuredatabricks.net"
+    assert account.inputs["accountId"] == PLAIN_CONFIG_PLACEHOLDER
+    assert "azureWorkspaceResourceId" not in account.inputs
+    assert "azureClientSecret" not in account.inputs and "token" not in account.inputs
+
+
 def test_every_databricks_resource_uses_it_is_deleted_with_the_workspace_and_waits_for_private_link(
         rec: Recording, spec: EnvironmentSpec) -> None:
-    provider_urn = rec.one("pulumi:providers:databricks").urn
+    provider_urn = rec.one("pulumi:providers:databricks", f"{spec.name}-databricks").urn
     ws = workspace(rec, spec)
     # The workspace's own endpoints (PrivateLink); those of the Key Vault or the data sources are not on its path.
     endpoints = {pe.urn for pe in rec.of_type("azure-native:network:PrivateEndpoint") if "brickwall:network:PrivateLink$" in pe.urn}
@@ -183,12 +198,14 @@ def test_prod_encrypts_traffic_between_nodes(prod: Recording) -> None:
 
 def test_first_preview_with_an_unknown_workspace_url() -> None:
     rec = project.run("prod", preview=True)
-    provider = rec.one("pulumi:providers:databricks")
+    provider = rec.one("pulumi:providers:databricks", "prod-databricks")
+    account = rec.one("pulumi:providers:databricks", "prod-databricks-account")
     assert provider.inputs.get("host", UNKNOWN) is UNKNOWN
     assert rec.stack_outputs.get("workspaceUrl", UNKNOWN) is UNKNOWN
-    # Every Databricks resource is still planned, through the same provider.
+    # Every Databricks resource is still planned, through the workspace's provider or the account's.
     assert len([r for r in rec.registrations if r.type.startswith("databricks:")]) >= 10
-    assert all(r.provider.startswith(provider.urn) for r in rec.registrations if r.type.startswith("databricks:"))
+    assert all(r.provider.startswith((provider.urn, account.urn))
+               for r in rec.registrations if r.type.startswith("databricks:"))
     # The preview's plan file writes the unknowns as "[unknown]", and the policy check skips what it cannot know.
     text = planfile.dumps(planfile.to_plan(rec))
     assert '"host": "[unknown]"' in text
@@ -201,9 +218,9 @@ def test_provider_credentials_from_config_stay_secret() -> None:
     rec = project.run("staging", extra_config={"brickwall:databricksClientId": "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60",
                                                "brickwall:databricksClientSecret": "s3cr3t-value-from-config"},
                       extra_secret_keys=["brickwall:databricksClientSecret"])
-    provider = rec.one("pulumi:providers:databricks")
-    assert isinstance(provider.inputs["azureClientSecret"], Secret)
-    assert provider.inputs["azureClientId"] == "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60"
+    for provider in rec.of_type("pulumi:providers:databricks"):  # the workspace's and the account's
+        assert isinstance(provider.inputs["azureClientSecret"], Secret)
+        assert provider.inputs["azureClientId"] == "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60"
     text = planfile.dumps(planfile.to_plan(rec))
     assert "s3cr3t-value-from-config" not in text and '"azureClientSecret": "[secret]"' in text
 
@@ -226,3 +243,15 @@ def test_readme_documents_every_workspace_setting_with_its_tier_defaults() -> No
 def test_the_program_warns_when_ip_lists_guard_a_private_workspace(staging: Recording, dev: Recording) -> None:
     assert any(level == "warning" and "IP access lists only see public traffic" in msg for level, msg in staging.diagnostics)
     assert not any("IP access lists" in msg for _, msg in dev.diagnostics)
+
+
+def test_an_account_id_that_is_not_a_guid_stops_the_program_before_any_resource() -> None:
+    from brickwall.engine import ProgramError
+
+    with pytest.raises(ProgramError) as caught:
+        project.run("dev", extra_config={"brickwall:databricksAccountId": "my-account"})
+    assert "databricksAccountId: 'my-account' is not a Databricks account id (a GUID" in str(caught.value)
+    assert not [r for r in caught.value.registrations if r.custom]
+    rec = project.run("dev", extra_config={"brickwall:databricksAccountId": "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"})
+    assert rec.one("pulumi:providers:databricks", "dev-databricks-account").inputs["accountId"] == \
+        "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"

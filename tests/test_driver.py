@@ -26,10 +26,19 @@ from brickwall.ledger import Ledger, LedgerError
 from brickwall.project import PROJECT_DIR
 from components.spec import EnvironmentSpec, SpecError
 
+# Plain, not secret: the Databricks account id the account provider needs (required stack config).
+ACCOUNT = {"BRICKWALL_DATABRICKS_ACCOUNT_ID": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}
 SECRETS = {
     "BRICKWALL_OAUTH2_CLIENT_SECRET": "s-oauth-client",
     "BRICKWALL_OAUTH2_COOKIE_SECRET": "s-cookie-0123456789abcdef",
 }
+
+
+@pytest.fixture(autouse=True)
+def _account_id_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI reads os.environ: the account id is there as CI's repository variable puts it."""
+    for key, value in ACCOUNT.items():
+        monkeypatch.setenv(key, value)
 
 
 # --- fakes -----------------------------------------------------------------------------------------------
@@ -128,7 +137,7 @@ class FakeBackend:
 def _driver(tmp_path: Path, backend: FakeBackend, *, environ: Mapping[str, str] | None = None,
             lines: list[str] | None = None, project_dir: Path | None = None) -> Driver:
     out = lines.append if lines is not None else (lambda _line: None)
-    return Driver(backend, state_dir=tmp_path, environ=environ if environ is not None else {}, out=out,
+    return Driver(backend, state_dir=tmp_path, environ=environ if environ is not None else dict(ACCOUNT), out=out,
                   project_dir=project_dir)
 
 
@@ -168,6 +177,7 @@ def test_up_sets_the_spec_file_and_the_base_stack_config(tmp_path: Path) -> None
     config = backend.made["pr-2"].config
     assert config == {
         "brickwall:specFile": (str((tmp_path / "specs" / "pr-2.json").resolve()), False, False),
+        "brickwall:databricksAccountId": (ACCOUNT["BRICKWALL_DATABRICKS_ACCOUNT_ID"], False, False),
         # stacks/Pulumi.staging.yaml's list value, set by path as `pulumi config set --path` would
         "pulumi:disable-default-providers[0]": ("*", False, True),
     }
@@ -182,7 +192,7 @@ def test_base_secrets_come_from_the_environment_marked_secret_and_never_reach_a_
     (project / "stacks" / "Pulumi.staging.yaml").write_text(
         "config:\n  azure-native:location: westeurope\n  brickwall:databricksClientId: 0000-app\n"
         "  brickwall:databricksClientSecret:\n    secure: AAABAKJ0c2VjcmV0\n")
-    environ = {**SECRETS, "BRICKWALL_DATABRICKS_CLIENT_SECRET": "s-databricks"}
+    environ = {**ACCOUNT, **SECRETS, "BRICKWALL_DATABRICKS_CLIENT_SECRET": "s-databricks"}
     backend = FakeBackend(tmp_path / "state")
     _driver(tmp_path / "state", backend, environ=environ, project_dir=project).up("pr-3", "staging", owner="ci",
                                                                                    base=_ingress_base())
@@ -190,6 +200,7 @@ def test_base_secrets_come_from_the_environment_marked_secret_and_never_reach_a_
     assert {k: v[1] for k, v in config.items() if k != "brickwall:specFile"} == {
         "azure-native:location": False, "brickwall:databricksClientId": False,
         "brickwall:databricksClientSecret": True, "brickwall:oauth2ClientSecret": True,
+        "brickwall:databricksAccountId": False,
         "brickwall:oauth2CookieSecret": True}  # connectors sign in with workload identity: no credential to set
     assert config["brickwall:databricksClientSecret"][0] == "s-databricks"
     written = "".join(p.read_text() for p in (tmp_path / "state").rglob("*") if p.is_file())
@@ -198,7 +209,7 @@ def test_base_secrets_come_from_the_environment_marked_secret_and_never_reach_a_
 
 def test_a_missing_secret_variable_is_reported_before_anything_is_allocated(tmp_path: Path) -> None:
     backend = FakeBackend(tmp_path)
-    environ = {k: v for k, v in SECRETS.items() if k != "BRICKWALL_OAUTH2_COOKIE_SECRET"}
+    environ = {**ACCOUNT, **{k: v for k, v in SECRETS.items() if k != "BRICKWALL_OAUTH2_COOKIE_SECRET"}}
     with pytest.raises(DriverError, match=r"BRICKWALL_OAUTH2_COOKIE_SECRET \(brickwall:oauth2CookieSecret, secret\)"):
         _driver(tmp_path, backend, environ=environ).up("pr-4", "staging", owner="ci", base=_ingress_base())
     assert backend.calls == [] and Ledger(tmp_path).list() == [] and not (tmp_path / "specs").exists()
@@ -360,7 +371,7 @@ def test_threads_bringing_environments_up_at_once_get_distinct_allocations(tmp_p
 def _up_in_process(args: tuple[str, str]) -> tuple[str, list[str], str]:
     state_dir, name = args
     backend = FakeBackend(Path(state_dir))
-    Driver(backend, state_dir=state_dir, environ={}, out=lambda _line: None).up(name, "staging", owner="proc")
+    Driver(backend, state_dir=state_dir, environ=dict(ACCOUNT), out=lambda _line: None).up(name, "staging", owner="proc")
     return name, backend.ops(name), backend.made[name].config["brickwall:specFile"][0]
 
 
@@ -532,7 +543,7 @@ def test_the_real_automation_stack_gets_the_driver_calls(tmp_path: Path, monkeyp
     assert (tmp_path / "state").is_dir()
     stack = factory("pr-41", True)
     assert isinstance(stack, auto.Stack)
-    drv = Driver(factory, state_dir=tmp_path, environ={"BRICKWALL_DATABRICKS_CLIENT_SECRET": "s3"})
+    drv = Driver(factory, state_dir=tmp_path, environ={**ACCOUNT, "BRICKWALL_DATABRICKS_CLIENT_SECRET": "s3"})
     drv._configure(stack, drv.stack_config("pr-41", "staging", stacks.load("staging")))
     stack.workspace.remove_stack("pr-41")
 
@@ -545,6 +556,7 @@ def test_the_real_automation_stack_gets_the_driver_calls(tmp_path: Path, monkeyp
         ["stack", "select", "--stack", "pr-41"],
         ["stack", "init", "pr-41", "--secrets-provider", "passphrase"],
         ["config", "set-all", "--stack", "pr-41", "--plaintext", f"brickwall:specFile={spec_file}",
+         "--plaintext", f"brickwall:databricksAccountId={ACCOUNT['BRICKWALL_DATABRICKS_ACCOUNT_ID']}",
          "--secret", "brickwall:databricksClientSecret=s3"],
         ["config", "set-all", "--stack", "pr-41", "--path", "--plaintext", "pulumi:disable-default-providers[0]=*"],
         ["stack", "rm", "--yes", "pr-41"],

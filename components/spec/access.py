@@ -1,16 +1,16 @@
-"""Workspace access control: IP access lists, hardened settings, identities, tokens, cluster policies."""
+"""Workspace access control: IP access lists and hardened settings here; identities (components.spec.identity)
+and compute governance (components.spec.compute) in modules of their own, gathered by AccessSpec."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from components.planning.cluster_policies import BaselineOptions, options_problems
-from components.spec.base import StrictModel, entra_guid
-from components.spec.errors import Problem, raise_problems
+from components.spec.base import StrictModel
+from components.spec.compute import ClusterPolicySpec
+from components.spec.identity import GroupSpec, ServicePrincipalSpec
 
 # Databricks counts every IP or CIDR of every list against one workspace-wide quota.
 MAX_IP_ACCESS_VALUES = 1000
@@ -130,86 +130,8 @@ class WorkspaceSettingsSpec(StrictModel):
     security_headers: bool = True
 
 
-_guid = entra_guid
-
-
-def _display_name(v: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.@()-]{0,99}", v):
-        raise ValueError("1-100 letters, digits, spaces and _ . @ ( ) -")
-    if v.lower() in ("users", "admins", "account users"):
-        raise ValueError(f"{v!r} is a built-in workspace group; the toolkit manages its entitlements itself")
-    return v
-
-
-class GroupSpec(StrictModel):
-    """A workspace group tied to an Entra ID group: removing someone there removes them here."""
-
-    name: str
-    entra_object_id: str
-    databricks_sql_access: bool = False
-    # Unrestricted cluster creation: off, so people launch compute through cluster policies.
-    allow_cluster_create: bool = False
-    # Personal access tokens for the group's members.
-    can_use_tokens: bool = False
-    workspace_admin: bool = False
-
-    _name = field_validator("name")(classmethod(lambda cls, v: _display_name(v)))
-    _oid = field_validator("entra_object_id")(classmethod(lambda cls, v: _guid(v)))
-
-
-class ServicePrincipalSpec(StrictModel):
-    """An Entra ID application for automation. It signs in with Entra OAuth (client credentials or
-    workload identity federation) by default; personal access tokens only when the spec says so."""
-
-    name: str
-    application_id: str
-    authentication: Literal["entra_oauth", "personal_access_token"] = "entra_oauth"
-    allow_cluster_create: bool = False
-    databricks_sql_access: bool = False
-
-    _name = field_validator("name")(classmethod(lambda cls, v: _display_name(v)))
-    _app = field_validator("application_id")(classmethod(lambda cls, v: _guid(v)))
-
-
-class ClusterPolicySpec(StrictModel):
-    """A baseline policy (components.planning.cluster_policies) and the groups that may use it."""
-
-    name: str
-    groups: tuple[str, ...] = ()
-    service_principals: tuple[str, ...] = ()
-    data_security_mode: Literal["USER_ISOLATION", "SINGLE_USER"] = "USER_ISOLATION"
-    autotermination_min: int = 10
-    autotermination_max: int = 120
-    autotermination_default: int = 30
-    node_types: tuple[str, ...] = ("Standard_D4ds_v5", "Standard_D8ds_v5", "Standard_E8ds_v5")
-    min_workers: int = 1
-    max_workers: int = 8
-    lts_versions: tuple[str, ...] = ("15.4", "16.4")
-    init_scripts_allowed_prefix: str | None = None
-    encryption_init_script: str | None = None
-    cluster_log_path: str = "dbfs:/cluster-logs"
-    max_clusters_per_user: int = 2
-
-    @field_validator("name")
-    @classmethod
-    def _policy_name(cls, v: str) -> str:
-        from components.planning.cluster_policies import policy_name_problem
-
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.()-]{0,99}", v):
-            raise ValueError("1-100 letters, digits, spaces and _ . ( ) -")
-        if problem := policy_name_problem(v):
-            raise ValueError(f"{problem}: creating it fails with 'already exists'")
-        return v
-
-    @model_validator(mode="after")
-    def _options(self) -> ClusterPolicySpec:
-        if problems := options_problems(self.baseline_options("env", "cost-center")):
-            raise_problems([Problem((field,), reason) for field, reason in problems])
-        return self
-
-    def baseline_options(self, environment: str, cost_center: str) -> BaselineOptions:
-        return BaselineOptions(environment=environment, cost_center=cost_center,
-                               **self.model_dump(exclude={"name", "groups", "service_principals"}))
+__all__ = ["AccessSpec", "ClusterPolicySpec", "GroupSpec", "IpAccessSpec", "IpList", "ServicePrincipalSpec",
+           "WorkspaceSettingsSpec"]
 
 
 class AccessSpec(StrictModel):

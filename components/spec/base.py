@@ -14,9 +14,14 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
 
+def is_guid(v: str) -> bool:
+    """A canonical, non-nil GUID."""
+    return bool(_GUID.fullmatch(v)) and uuid.UUID(v).int != 0
+
+
 def entra_guid(v: str) -> str:
     """An Entra ID object or application id: a canonical, non-nil GUID, lowercased."""
-    if not _GUID.fullmatch(v) or uuid.UUID(v).int == 0:
+    if not is_guid(v):
         raise ValueError(f"{v!r} is not an Entra ID GUID")
     return v.lower()
 

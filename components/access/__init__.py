@@ -1,0 +1,58 @@
+"""WorkspaceAccessControl: hardened settings, IP access lists, identities, token rights, compute governance.
+
+One module per concern (settings.py, identities.py, compute.py); this component only wires them.
+Every resource goes through the workspace's own Databricks provider (or, for account-level objects,
+the account provider), is created only after the workspace and its private endpoints exist (the
+workspace API answers a little after creation), and is deleted with the workspace, so `pulumi destroy`
+never calls a workspace that is going away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_databricks as databricks
+
+from components.access.compute import cluster_policies, policy_definition
+from components.access.identities import identities, token_permissions, token_users
+from components.access.settings import settings_and_lists
+from components.spec.access import AccessSpec
+
+__all__ = ["WorkspaceAccessArgs", "WorkspaceAccessControl", "policy_definition", "token_users"]
+
+
+@dataclass(frozen=True)
+class WorkspaceAccessArgs:
+    environment: str
+    cost_center: str
+    access: AccessSpec
+    provider: databricks.Provider
+    # The account-level provider (accounts.azuredatabricks.net): account groups, workspace assignments.
+    account_provider: databricks.Provider
+    workspace: pulumi.Resource
+    # The workspace's numeric id, for account-level assignments.
+    workspace_id: pulumi.Input[str]
+    # Created first: the workspace, its private endpoints (the API is reached through them).
+    after: Sequence[pulumi.Resource] = ()
+
+
+class WorkspaceAccessControl(pulumi.ComponentResource):
+    def __init__(self, name: str, args: WorkspaceAccessArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("brickwall:databricks:WorkspaceAccessControl", name, {}, opts)
+        access = args.access
+
+        def kid(*extra: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(
+                parent=self, provider=args.provider, deleted_with=args.workspace,
+                depends_on=[*args.after, *extra],
+            )
+
+        token_groups, token_sps = token_users(access)
+        self.workspace_conf, self.ip_access_lists = settings_and_lists(name, access, len(token_groups) + len(token_sps), kid)
+        ids = identities(name, access, args.provider, self, args.after, kid)
+        token_permissions(name, access, [*ids.all, self.workspace_conf], kid)
+        self.cluster_policies = cluster_policies(name, args.environment, args.cost_center, access, ids.all, kid)
+
+        self.register_outputs({"clusterPolicyIds": {k: v.id for k, v in self.cluster_policies.items()}})

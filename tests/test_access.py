@@ -12,7 +12,17 @@ from brickwall import planfile, project
 from brickwall.engine import UNKNOWN, Recording, Secret
 from components.access.identities import token_users
 from components.planning.cluster_policies import grammar_problems
-from components.planning.workspace_settings import CONF_KEYS, IP_ACCESS_LISTS_KEY, workspace_conf
+from components.planning.workspace_settings import (
+    ALL_KEYS,
+    CONF_KEYS,
+    GROUPS,
+    IP_ACCESS_LISTS_KEY,
+    MAY_BE_REFUSED,
+    PROVIDER_KEYS,
+    conf_groups,
+    resource_suffix,
+    workspace_conf,
+)
 from components.spec import EnvironmentSpec
 from components.spec.tiers import PROD_STRICT_SETTINGS
 
@@ -73,28 +83,72 @@ def test_default_providers_are_disabled_in_every_stack(stack: str) -> None:
     assert config["pulumi:disable-default-providers"] == ["*"]
 
 
-def test_workspace_conf_is_the_planned_table(rec: Recording, spec: EnvironmentSpec) -> None:
-    conf = rec.one(CONF).inputs["customConfig"]
+def merged_conf(rec: Recording) -> dict[str, str]:
+    """Every workspace-conf key the recording writes, across its groups (each key once: asserted below)."""
+    out: dict[str, str] = {}
+    for reg in rec.of_type(CONF):
+        for key, value in reg.inputs["customConfig"].items():
+            assert key not in out, f"{key} written twice"
+            out[key] = value
+    return out
+
+
+def test_workspace_conf_is_the_planned_table_in_groups_by_concern(rec: Recording, spec: EnvironmentSpec) -> None:
     groups, sps = token_users(spec.access)
+    planned = conf_groups(spec.access.settings, spec.access.ip_access.enabled, len(groups) + len(sps))
+    confs = {r.name: r for r in rec.of_type(CONF)}
+    assert set(confs) == {f"{spec.name}-access-{resource_suffix(g)}" for g in GROUPS}
+    for group, keys in planned.items():
+        assert keys, f"group {group} is empty"
+        assert confs[f"{spec.name}-access-{resource_suffix(group)}"].inputs["customConfig"] == keys
+    conf = merged_conf(rec)
     assert conf == workspace_conf(spec.access.settings, spec.access.ip_access.enabled, len(groups) + len(sps))
     assert {c.key for c in CONF_KEYS} | {IP_ACCESS_LISTS_KEY.key} == set(conf)
     assert conf["enableIpAccessLists"] == "true"
     assert conf["enableVerboseAuditLogs"] == "true"
     assert conf["enableDeprecatedGlobalInitScripts"] == "false"
     assert conf["maxTokenLifetimeDays"] == {"dev": "90", "staging": "60", "prod": "30"}[spec.name]
+    # The IP switch keeps the pre-split name, and every other group writes after it (after its reset on migration).
+    switch = confs[f"{spec.name}-access-conf"]
+    assert switch.inputs["customConfig"] == {"enableIpAccessLists": "true"}
+    for reg in confs.values():
+        assert reg is switch or switch.urn in reg.dependencies, reg.name
+    # The keys a newer workspace may refuse share no group with any other key.
+    refusable = {c.group for c in ALL_KEYS if c.key in MAY_BE_REFUSED}
+    assert all(c.key in MAY_BE_REFUSED for c in ALL_KEYS if c.group in refusable)
+    # Token permissions wait for the token settings.
+    tokens = confs[f"{spec.name}-access-conf-tokens"]
+    assert all(tokens.urn in p.dependencies for p in rec.of_type(PERMS) if p.inputs.get("authorization") == "tokens")
+
+
+def test_every_workspace_conf_key_has_its_documented_source() -> None:
+    """Each key the program writes is a key Databricks' own provider knows (its exporter's key list, vendored with
+    provenance in tests/databricks/), or cites the Azure Databricks page that documents it."""
+    vendored = json.loads((ROOT / "tests" / "databricks" / "provider_workspace_conf_keys.json").read_text())
+    assert vendored["source"] == PROVIDER_KEYS
+    provider_keys = set(vendored["keys"])
+    for conf in ALL_KEYS:
+        if conf.source == PROVIDER_KEYS:
+            assert conf.key in provider_keys, f"{conf.key} cites the provider's key list but is not in it"
+        else:
+            assert conf.key not in provider_keys, f"{conf.key} is in the provider's list: cite it"
+            assert conf.source.startswith("https://learn.microsoft.com/azure/databricks/"), conf.key
+    # A typo in a key (the API would answer "Invalid keys") is caught: the check is not vacuous.
+    assert "enableIpAccessList" not in provider_keys and "enableIpAccessLists" in provider_keys
 
 
 def test_prod_settings_are_strict(prod: Recording) -> None:
     import stacks
 
-    conf = prod.one(CONF).inputs["customConfig"]
+    conf = merged_conf(prod)
     by_field = {c.field: c.key for c in CONF_KEYS}
     for field, strict in PROD_STRICT_SETTINGS:
         assert conf[by_field[field]] == str(strict).lower(), field
     assert stacks.load("prod").access.settings.max_token_lifetime_days <= 90
 
 
-def test_ip_access_lists(rec: Recording, spec: EnvironmentSpec) -> None:
+def test_ip_access_lists_are_written_in_an_order_that_cannot_lock_out_the_deployer(
+        rec: Recording, spec: EnvironmentSpec) -> None:
     ip = spec.access.ip_access
     lists = {r.inputs["label"]: r for r in rec.of_type(IPL)}
     allow = {label: r.inputs["ipAddresses"] for label, r in lists.items() if r.inputs["listType"] == "ALLOW"}
@@ -104,10 +158,16 @@ def test_ip_access_lists(rec: Recording, spec: EnvironmentSpec) -> None:
     assert allow["ci-egress"] == list(ip.ci_egress)
     assert allow == {label: list(cidrs) for label, cidrs in ip.allow_lists()}
     assert block == {lst.label: list(lst.cidrs) for lst in ip.block}
-    conf = rec.one(CONF)
-    for reg in lists.values():
+    switch = rec.one(CONF, f"{spec.name}-access-conf")
+    first = lists["ci-egress"]
+    # The deployer's list waits only for the switch; every other list, ALLOW or BLOCK, waits for the deployer's.
+    assert switch.urn in first.dependencies
+    assert not any(other.urn in first.dependencies for other in lists.values())
+    for label, reg in lists.items():
         assert reg.inputs["enabled"] is True
-        assert conf.urn in reg.dependencies  # switched on first: the API then refuses a list that blocks the caller
+        assert switch.urn in reg.dependencies  # switched on first: the API then refuses a list that blocks the caller
+        if reg is not first:
+            assert first.urn in reg.dependencies, f"{label} does not wait for the deployer's list"
     if spec.tier.value != "dev":
         assert all("0.0.0.0/0" not in cidrs for cidrs in allow.values())
 
@@ -148,10 +208,10 @@ def test_service_principals_and_token_rights(rec: Recording, spec: EnvironmentSp
     if not groups and not apps:
         # Nobody may use personal access tokens: none are granted and the feature is off.
         assert token_perms == []
-        assert rec.one(CONF).inputs["customConfig"]["enableTokensConfig"] == "false"
+        assert merged_conf(rec)["enableTokensConfig"] == "false"
         return
     assert len(token_perms) == 1
-    assert rec.one(CONF).inputs["customConfig"]["enableTokensConfig"] == "true"
+    assert merged_conf(rec)["enableTokensConfig"] == "true"
     granted = {(ac.get("groupName") or ac.get("servicePrincipalName"), ac["permissionLevel"])
                for ac in token_perms[0].inputs["accessControls"]}
     assert granted == {(n, "CAN_USE") for n in [*groups, *apps]}
@@ -234,9 +294,10 @@ def test_readme_documents_every_workspace_setting_with_its_tier_defaults() -> No
     for conf in CONF_KEYS:
         values = [str(TIER_DEFAULTS[t].get("access", {}).get("settings", {}).get(conf.field, getattr(prod, conf.field))).lower()
                   for t in ("dev", "staging", "prod")]
-        row = f"| `{conf.key}` | `{conf.field}` | {values[0]} | {values[1]} | {values[2]} | {conf.why} |"
+        row = f"| `{conf.key}` | `{conf.group}` | `{conf.field}` | {values[0]} | {values[1]} | {values[2]} | {conf.why} |"
         assert row in readme, row
-    for rule in ("break_glass", "ci_egress", "compute_plane_egress", "BLOCK wins", "INVALID_STATE"):
+    for rule in ("break_glass", "ci_egress", "compute_plane_egress", "BLOCK wins", "INVALID_STATE", "Invalid keys",
+                 "-conf-legacy-init-scripts", "`ci-egress` (the deployer's own range"):
         assert rule in readme
 
 

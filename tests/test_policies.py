@@ -23,7 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def conf(plan: Plan, key: str, value: str) -> None:
-    inputs(plan, "prod-access-conf")["customConfig"][key] = value
+    """Set a workspace-conf key in the group (WorkspaceConf resource) that holds it."""
+    from components.planning.workspace_settings import ALL_KEYS, resource_suffix
+
+    group = next(c.group for c in ALL_KEYS if c.key == key)
+    inputs(plan, f"prod-access-{resource_suffix(group)}")["customConfig"][key] = value
 
 
 def policy_def(plan: Plan, edit: Callable[[dict[str, Any]], None]) -> None:
@@ -112,7 +116,12 @@ MUTATIONS: Mutations = {
     "ip-lists-disabled": ("databricks-ip-access-lists-enabled", lambda p: conf(p, "enableIpAccessLists", "false"), "not enforced"),
     "token-lifetime-365": ("databricks-token-lifetime-within-tier-limit", lambda p: conf(p, "maxTokenLifetimeDays", "365"), "365"),
     "token-lifetime-unset": ("databricks-token-lifetime-within-tier-limit",
-                             lambda p: inputs(p, "prod-access-conf")["customConfig"].pop("maxTokenLifetimeDays"), "never expire"),
+                             lambda p: inputs(p, "prod-access-conf-tokens")["customConfig"].pop("maxTokenLifetimeDays"), "never expire"),
+    "conf-group-dropped": ("databricks-workspace-conf-complete", lambda p: drop(p, "prod-access-conf-headers"),
+                           "no workspace conf sets enable-X-Frame-Options, enable-X-Content-Type-Options, enable-X-XSS-Protection"),
+    "conf-key-twice": ("databricks-workspace-conf-complete", lambda p: conf(p, "enableIpAccessLists", "true") or
+                       inputs(p, "prod-access-conf-tokens")["customConfig"].update(enableIpAccessLists="true"),
+                       "enableIpAccessLists is set by 2 workspace confs"),
     "ip-list-open": ("databricks-ip-access-list-not-open",
                      lambda p: inputs(p, "prod-access-allow-ci-egress").update(ipAddresses=["0.0.0.0/0"]), "0.0.0.0/0"),
     "policy-init-scripts-unlocked": ("databricks-cluster-policy-locks-security",

@@ -277,7 +277,7 @@ def test_analyze_stack_reports_a_missing_backend_endpoint_with_its_urn(analyzer:
 
 def test_tier_from_policy_config_reaches_the_rules(analyzer: analyzer_pb2_grpc.AnalyzerStub, prod_plan: Plan) -> None:
     """The shipped policies/config.dev.json, as the engine passes it after reconciling, relaxes prod's token cap."""
-    entry = _entry(prod_plan, "prod-access-conf")
+    entry = _entry(prod_plan, "prod-access-conf-tokens")
     props = copy.deepcopy(entry["inputs"])
     props["customConfig"]["maxTokenLifetimeDays"] = "120"
     request = analyze_request(entry, prod_plan, props)

@@ -75,7 +75,8 @@ class IpList(StrictModel):
         return _check_ranges(v, allow_anywhere=True)
 
 
-RESERVED_LABELS = ("break-glass", "ci-egress", "compute-plane-egress")
+# In creation order: the deployer's own range first (components/access/settings.py).
+RESERVED_LABELS = ("ci-egress", "break-glass", "compute-plane-egress")
 
 
 class IpAccessSpec(StrictModel):
@@ -105,7 +106,7 @@ class IpAccessSpec(StrictModel):
         return sum(len(x) for x in lists)
 
     def allow_lists(self) -> list[tuple[str, tuple[str, ...]]]:
-        """Every ALLOW list the workspace gets, the toolkit's own first."""
+        """Every ALLOW list the workspace gets, the toolkit's own first and the deployer's (ci-egress) before them."""
         own = [(label, getattr(self, label.replace("-", "_"))) for label in RESERVED_LABELS]
         return [(label, cidrs) for label, cidrs in own if cidrs] + [(lst.label, lst.cidrs) for lst in self.allow]
 

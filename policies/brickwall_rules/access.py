@@ -8,12 +8,18 @@ from pulumi_policy import Policy, ResourceValidationArgs, StackValidationArgs
 
 from brickwall_rules.base import TIER_CONFIG, Say, as_list, dig, is_secret, resource_rule, stack_rule, tier_of
 from components.planning.tier_limits import MAX_TOKEN_LIFETIME_DAYS
+from components.planning.workspace_settings import ALL_KEYS, IP_ACCESS_LISTS_KEY
 
 WORKSPACE_CONF = "databricks:index/workspaceConf:WorkspaceConf"
 
 
 def _check_ip_lists_enabled(args: ResourceValidationArgs, report: Say) -> None:
-    value = dig(args.props, "customConfig.enableIpAccessLists")
+    # The conf is split by concern: the group that holds the switch answers for it, and
+    # databricks-workspace-conf-complete makes sure some group holds it.
+    config = dig(args.props, "customConfig") or {}
+    if IP_ACCESS_LISTS_KEY.key not in config:
+        return
+    value = config[IP_ACCESS_LISTS_KEY.key]
     if str(value).lower() != "true":
         report(f"customConfig.enableIpAccessLists is {value!r}: IP access lists are stored but not enforced")
 
@@ -28,6 +34,9 @@ IP_ACCESS_LISTS_ENABLED = resource_rule(
 
 
 def _check_token_lifetime(args: ResourceValidationArgs, report: Say) -> None:
+    config = dig(args.props, "customConfig") or {}
+    if not {"maxTokenLifetimeDays", "enableTokensConfig"} & set(config):
+        return  # another concern's group: the tokens group answers for tokens
     tier = tier_of(args.urn, args.get_config())
     limit = MAX_TOKEN_LIFETIME_DAYS[tier]
     value = dig(args.props, "customConfig.maxTokenLifetimeDays")
@@ -138,8 +147,34 @@ DATABRICKS_EXPLICIT_PROVIDER = stack_rule(
 )
 
 
+def _check_conf_complete(args: StackValidationArgs, report: Say) -> None:
+    confs = [r for r in args.resources if r.resource_type == WORKSPACE_CONF]
+    if not confs:
+        return
+    setters: dict[str, list[str]] = {}
+    for res in confs:
+        for key in dig(res.props, "customConfig") or {}:
+            setters.setdefault(str(key), []).append(res.name)
+    missing = [c.key for c in ALL_KEYS if c.key not in setters]
+    if missing:
+        report(f"no workspace conf sets {', '.join(missing)}: the workspace keeps its own defaults for them", confs[0].urn)
+    for key, names in sorted(setters.items()):
+        if len(names) > 1:
+            report(f"{key} is set by {len(names)} workspace confs ({', '.join(sorted(names))}): which one wins is not "
+                   "deterministic", confs[0].urn)
+
+
+WORKSPACE_CONF_COMPLETE = stack_rule(
+    "databricks-workspace-conf-complete",
+    "Every security setting of the workspace-conf table is written, by exactly one WorkspaceConf.",
+    "Keep every key of components/planning/workspace_settings.py ALL_KEYS in one group (conf_groups).",
+    _check_conf_complete,
+)
+
+
 RULES: list[Policy] = [
     IP_ACCESS_LISTS_ENABLED,
+    WORKSPACE_CONF_COMPLETE,
     TOKEN_LIFETIME,
     IP_LIST_NOT_OPEN,
     CLUSTER_POLICY_LOCKS,

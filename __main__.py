@@ -17,7 +17,7 @@ def main() -> None:
     spec_file = pulumi.Config("brickwall").get("specFile")
     try:
         spec = stacks.load_file(spec_file) if spec_file else stacks.load(pulumi.get_stack())
-    except (SpecError, stacks.UnknownStackError) as exc:
+    except (SpecError, stacks.UnknownStackError, stacks.SpecFileError) as exc:
         # RunError: Pulumi prints the message without a traceback.
         raise pulumi.RunError(str(exc)) from None
 
@@ -32,6 +32,10 @@ def main() -> None:
             + ", ".join(f"pulumi config set {'--secret ' if k in stack_config.required_secret_keys(spec) else ''}{k} ..."
                         for k in missing)
         )
+    for key in stack_config.SECRET_KEYS:
+        if config.get(key) is not None and not pulumi.runtime.is_config_secret(f"brickwall:{key}"):
+            pulumi.log.warn(f"brickwall:{key} is set in plain text; it is a credential: remove it from the stack file and "
+                            f"run `pulumi config set --secret {key} ...` (it is then stored encrypted)")
     if problems := stack_config.value_problems(spec, config):
         raise pulumi.RunError("stack config values that would not work: " + "; ".join(problems))
     env = SecureDatabricksEnvironment(

@@ -1,11 +1,10 @@
-"""Command line: `python -m brickwall plan|export|spec ...`.
+"""Command line: `python -m brickwall plan|export|spec|diff|check|report|env|runners|reach ...`.
 
-Exit codes: 0 ok, 1 invalid spec (every problem listed), 2 usage error, 4 internal error (a bug in
-the program: its traceback is printed). A user error never prints a traceback.
-`diff` exits 3 when a replacement, data loss or protected delete is flagged.
-`check` exits 1 (EXIT_POLICY) when a MANDATORY policy is violated.
-`env up|preview|destroy` exit 3 when the idempotency gate fails and 5 when the Pulumi operation fails (stamp_cli).
-`reach` exits 6 (EXIT_UNREACHABLE) when this machine cannot reach the stack's private workspace.
+Exit codes are one table, `brickwall.exits` (documented in the README): 0 ok, 1 invalid input (the spec or the
+stack config, every problem listed) or a MANDATORY policy failed (`check`, `report`), 2 usage (the command line,
+an unknown stack, a file that cannot be read or written), 3 flagged (`diff`, the `env` idempotency gate), 4 internal
+error (a bug: its traceback is printed), 5 the Pulumi operation failed (`env`), 6 unreachable (`reach`). `main` is
+the one place that turns errors into codes; a user error never prints a traceback.
 """
 
 from __future__ import annotations
@@ -17,10 +16,12 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_INVALID_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 4
-EXIT_POLICY = 1  # `check` only: a MANDATORY policy is violated
-EXIT_FLAGGED = 3  # `diff` only: a replacement, data loss or protected delete is flagged (CI gates on it)
-EXIT_UNREACHABLE = 6  # `reach` only: the private workspace does not resolve privately or TCP 443 does not connect
+from brickwall import exits
+
+EXIT_OK, EXIT_INVALID_SPEC, EXIT_USAGE, EXIT_INTERNAL = exits.OK, exits.INVALID, exits.USAGE, exits.INTERNAL
+EXIT_POLICY = exits.INVALID  # `check` and `report`: a MANDATORY policy is violated
+EXIT_FLAGGED = exits.FLAGGED  # `diff`: a replacement, data loss or protected delete is flagged (CI gates on it)
+EXIT_UNREACHABLE = exits.UNREACHABLE  # `reach`: the private workspace does not resolve privately or TCP 443 does not connect
 
 
 class UsageError(Exception):
@@ -141,12 +142,22 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     placeholders, _ = project.offline_placeholders(stack, args.spec, config)
     if placeholders:
         print(f"note: offline placeholders stand in for stack config not on this machine: {', '.join(sorted(placeholders))}")
+    _warn_plaintext_secrets(stack)
     print()
     sys.stdout.write(render.render(plan))
     if args.json:
         planfile.write(plan, args.json)
         print(f"plan file written to {args.json}")
     return EXIT_OK
+
+
+def _warn_plaintext_secrets(stack: str) -> None:
+    from brickwall import project
+
+    for key in project.plaintext_secrets(stack):
+        bare = key.split(":", 1)[-1]
+        print(f"warning: stacks/Pulumi.{stack}.yaml holds {key} in plain text: it is a credential; remove it and run "
+              f"`pulumi config set --secret {bare} ... --stack {stack}` (it is then stored encrypted)", file=sys.stderr)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -220,13 +231,20 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from brickwall import planfile, report
+    from brickwall import check, planfile, report
     from components.spec.rules import advisories
 
     spec, stack, recording = _record(args)
-    written = report.write_report(planfile.to_plan(recording), args.out, tier=spec.tier.value, region=spec.region,
-                                  advisories=advisories(spec), spec=spec)
+    plan = planfile.to_plan(recording)
+    result = check.check_plan(plan)
+    written = report.write_report(plan, args.out, tier=spec.tier.value, region=spec.region,
+                                  advisories=advisories(spec), spec=spec, check_result=result)
     print(f"brickwall report: stack {stack}: wrote {', '.join(str(p) for p in written)}")
+    if not result.ok:
+        # The report is written either way (a reviewer reads why); the exit code says a MANDATORY policy failed.
+        print(f"brickwall report: {len(result.mandatory)} MANDATORY policy violation(s): see the report's policy table",
+              file=sys.stderr)
+        return EXIT_POLICY
     return EXIT_OK
 
 
@@ -252,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = Path(__file__).resolve().parent.parent
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
+    import stacks
+    from brickwall.project import StackConfigError
     from components.spec import SpecError
 
     try:
@@ -261,11 +281,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "runners": _cmd_runners, "reach": _cmd_reach}[args.command](args)
     except _Exit as exc:
         return exc.code
-    except UsageError as exc:
+    except (UsageError, stacks.SpecFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except SpecError as exc:
         print(exc.render(), file=sys.stderr)
+        return EXIT_INVALID_SPEC
+    except StackConfigError as exc:
+        print(f"error: invalid stack config: stacks/{exc}", file=sys.stderr)
         return EXIT_INVALID_SPEC
     except BrokenPipeError:
         # The reader (`| head`) went away: not an error worth a traceback.
@@ -273,3 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:
+        # A path the user gave that cannot be read or written (report --out naming a file, plan --json into a
+        # directory without write access): a usage error, with the path and the reason, never a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE

@@ -22,11 +22,9 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
-
-import yaml
 
 from brickwall.ledger import Entry, Ledger, LedgerError
 from components.planning import stamping
@@ -235,15 +233,14 @@ class UpResult:
 def base_stack_config(base_stack: str, project_dir: Path | None = None) -> tuple[dict[str, Any], list[str]]:
     """The plain values of stacks/Pulumi.<base>.yaml (lists and maps as they are) and its secret keys
     (`secure:` values are encrypted for the base stack and cannot be copied; they come from the environment)."""
-    from brickwall.project import PROJECT_DIR, project_name
+    from brickwall.project import PROJECT_DIR, project_name, read_stack_file
 
     project_dir = project_dir or PROJECT_DIR
-    path = project_dir / "stacks" / f"Pulumi.{base_stack}.yaml"
-    doc = yaml.safe_load(path.read_text()) if path.exists() else None
+    config = read_stack_file(project_dir / "stacks" / f"Pulumi.{base_stack}.yaml")
     project = project_name(project_dir)
     plain: dict[str, Any] = {}
     secret: list[str] = []
-    for key, value in ((doc or {}).get("config") or {}).items():
+    for key, value in config.items():
         full = key if ":" in key else f"{project}:{key}"
         if isinstance(value, dict) and "secure" in value:
             secret.append(full)
@@ -376,6 +373,13 @@ class Driver:
             stamping.allocate_for(base, [])  # the SpecError naming stamping.pool, before anything else
         config = self.stack_config(name, base_stack, base)  # every missing secret reported before allocating
         existing = [e for e in self.ledger.list() if e.name == name]
+        if not existing:
+            # The stamped spec must validate before anything is allocated: a spec the blocks would make invalid
+            # raises SpecError here and leaves no ledger entry behind.
+            now = datetime.now(UTC).replace(microsecond=0)
+            trial = stamping.allocate_for(base, [net for e in self.ledger.list() for net in e.networks()])
+            stamping.stamp(base, name, trial, owner=owner, pull_request=pull_request, created_at=now,
+                           expires_at=now + timedelta(hours=base.stamping.ttl_hours))
         if existing:
             entry = existing[0]
             if entry.base != base.name:

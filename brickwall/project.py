@@ -18,20 +18,56 @@ SECRET_CONFIG_PLACEHOLDER = "offline-placeholder-secret-value"
 PLAIN_CONFIG_PLACEHOLDER = "00000000-0000-0000-0000-00000000c0de"
 
 
-def project_name(project_dir: Path = PROJECT_DIR) -> str:
+def project_name(project_dir: Path | None = None) -> str:
+    project_dir = project_dir or PROJECT_DIR
     return str(yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"])
 
 
-def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict[str, str], list[str]]:
-    """Config from stacks/Pulumi.<stack>.yaml as the engine would pass it; `secure:` values stay secret placeholders."""
-    path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+class StackConfigError(Exception):
+    """stacks/Pulumi.<stack>.yaml cannot be used: not YAML, or its `config` is not a mapping. Invalid input (exit 1)."""
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The `config` mapping of a stack file ({} when the file or the key is absent); StackConfigError otherwise."""
     if not path.exists():
-        return {}, []
-    doc = yaml.safe_load(path.read_text()) or {}
+        return {}
+    try:
+        doc = yaml.safe_load(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise StackConfigError(f"{path.name}: not a valid YAML stack file: {exc}") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise StackConfigError(f"{path.name}: a stack file holds one mapping with a `config:` key, not {type(doc).__name__}")
+    config = doc.get("config")
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise StackConfigError(f"{path.name}: `config` must be a mapping of key: value, not {type(config).__name__}")
+    return config
+
+
+def plaintext_secrets(stack: str, project_dir: Path | None = None) -> list[str]:
+    """Keys that must be secrets but sit in stacks/Pulumi.<stack>.yaml in plain text."""
+    project_dir = project_dir or PROJECT_DIR
+    from stacks.config import SECRET_KEYS
+
+    project = project_name(project_dir)
+    config = read_stack_file(project_dir / "stacks" / f"Pulumi.{stack}.yaml")
+    return sorted(key for key, value in config.items()
+                  if (key if ":" in key else f"{project}:{key}") in {f"brickwall:{k}" for k in SECRET_KEYS}
+                  and not (isinstance(value, dict) and "secure" in value))
+
+
+def stack_config(stack: str, project_dir: Path | None = None) -> tuple[dict[str, str], list[str]]:
+    """Config from stacks/Pulumi.<stack>.yaml as the engine would pass it; `secure:` values stay secret placeholders."""
+    project_dir = project_dir or PROJECT_DIR
+    path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+    raw = read_stack_file(path)
     project = project_name(project_dir)
     config: dict[str, str] = {}
     secret_keys: list[str] = []
-    for key, value in (doc.get("config") or {}).items():
+    for key, value in raw.items():
         full = key if ":" in key else f"{project}:{key}"
         if isinstance(value, dict) and "secure" in value:
             config[full] = SECRET_CONFIG_PLACEHOLDER
@@ -56,7 +92,7 @@ def offline_placeholders(stack: str, spec_file: str | Path | None, config: Mappi
 
     try:
         spec = stacks.load_file(spec_file) if spec_file else stacks.load(stack)
-    except (SpecError, stacks.UnknownStackError):
+    except (SpecError, stacks.UnknownStackError, stacks.SpecFileError):
         return {}, []  # the program reports it, before registering anything
     project = project_name()
     values: dict[str, str] = {}
@@ -71,7 +107,7 @@ def offline_placeholders(stack: str, spec_file: str | Path | None, config: Mappi
     return values, secrets
 
 
-def run(stack: str, spec_file: str | Path | None = None, project_dir: Path = PROJECT_DIR, *,
+def run(stack: str, spec_file: str | Path | None = None, project_dir: Path | None = None, *,
         extra_config: Mapping[str, str] | None = None, extra_secret_keys: Sequence[str] = (),
         preview: bool = False) -> Recording:
     """Record every registration the program makes for `stack` (or for a spec file under that stack name).
@@ -79,6 +115,7 @@ def run(stack: str, spec_file: str | Path | None = None, project_dir: Path = PRO
     `preview` runs as a first `pulumi preview` would: outputs only Azure can compute (the workspace URL)
     stay unknown.
     """
+    project_dir = project_dir or PROJECT_DIR
     config, secret_keys = stack_config(stack, project_dir)
     config.update(extra_config or {})
     secret_keys = [*secret_keys, *extra_secret_keys]

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import importlib
 import json
+import traceback
+import types
+import typing
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from components.spec import EnvironmentSpec, Problem, SpecError
 from components.spec.errors import problems_from
 
 KNOWN_STACKS = ("dev", "staging", "prod")
+STACKS_DIR = Path(__file__).resolve().parent
 
 
 class UnknownStackError(Exception):
@@ -24,6 +30,52 @@ class UnknownStackError(Exception):
         )
 
 
+class SpecFileError(Exception):
+    """The spec file cannot be read at all (missing, a directory, no permission): a usage error, not a bad spec."""
+
+
+@cache
+def _model_paths() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Where each spec model sits in EnvironmentSpec ("*" for an element of a tuple), by class name."""
+    found: dict[str, list[tuple[str, ...]]] = {}
+
+    def models_in(annotation: Any) -> list[tuple[type[BaseModel], bool]]:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return [(annotation, False)]
+        origin = typing.get_origin(annotation)
+        args = typing.get_args(annotation)
+        if origin in (tuple, list):
+            return [(m, True) for a in args if a is not Ellipsis for m, _ in models_in(a)]
+        if origin in (typing.Union, types.UnionType):
+            return [x for a in args for x in models_in(a)]
+        return []
+
+    def walk(model: type[BaseModel], path: tuple[str, ...], seen: frozenset[type[BaseModel]]) -> None:
+        for name, info in model.model_fields.items():
+            for sub, many in models_in(info.annotation):
+                if sub in seen:
+                    continue
+                at = (*path, name, "*") if many else (*path, name)
+                found.setdefault(sub.__name__, []).append(at)
+                walk(sub, at, seen | {sub})
+
+    walk(EnvironmentSpec, (), frozenset({EnvironmentSpec}))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _stack_problems(stack: str, exc: ValidationError) -> list[Problem]:
+    """Problems with the full field path in the spec, as a YAML spec's errors have, and the line of stacks/<stack>.py
+    that built the model: a typed stack builds nested models one by one, so pydantic alone names only the model."""
+    problems = problems_from(exc)
+    paths = _model_paths().get(exc.title, ())
+    prefix: tuple[str, ...] = paths[0] if len(paths) == 1 else ()
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == STACKS_DIR / f"{stack}.py"]
+    where = f" (stacks/{stack}.py line {frames[-1].lineno}, {exc.title})" if frames and exc.title != "EnvironmentSpec" else ""
+    if not prefix and len(paths) > 1:
+        where += f"; {exc.title} is used at " + ", ".join(".".join(p) for p in paths)
+    return [Problem((*prefix, *p.path), p.reason + where) for p in problems]
+
+
 def load(stack: str) -> EnvironmentSpec:
     """The validated spec of a known stack; SpecError lists every problem."""
     if stack not in KNOWN_STACKS:
@@ -32,21 +84,56 @@ def load(stack: str) -> EnvironmentSpec:
     try:
         spec: EnvironmentSpec = module.build()
     except ValidationError as exc:
-        raise SpecError(f"stacks/{stack}.py", problems_from(exc)) from None
+        raise SpecError(f"stacks/{stack}.py", _stack_problems(stack, exc)) from None
     return spec
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML without silent duplicates: a key given twice is an error, not "the last one wins"."""
+
+
+def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark,
+                f"found the key {key!r} twice (first on line {seen[key] + 1})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def _unique_json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
 
 
 def load_file(path: str | Path) -> EnvironmentSpec:
     """A spec from a JSON or YAML file, validated exactly like a stack's spec."""
     path = Path(path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as exc:
-        raise SpecError(str(path), [Problem((), f"cannot read the file: {exc.strerror}")]) from None
+        raise SpecFileError(f"cannot read the spec file {path}: {exc.strerror}") from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise SpecError(str(path), [Problem((), f"not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}")]) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(str(path), [Problem((), f"not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); "
+                                                 "save the spec as UTF-8")]) from None
+    kind = "JSON" if path.suffix == ".json" else "YAML"
+    try:
+        data = (json.loads(text, object_pairs_hook=_unique_json_object) if kind == "JSON"
+                else yaml.load(text, Loader=_UniqueKeyLoader))
+    except (ValueError, yaml.YAMLError) as exc:
+        raise SpecError(str(path), [Problem((), f"not valid {kind}: {exc}")]) from None
     if not isinstance(data, dict):
         raise SpecError(str(path), [Problem((), "the file must hold one mapping (the environment spec)")])
     try:

@@ -16,6 +16,8 @@ OAUTH2_COOKIE_SECRET = "oauth2CookieSecret"
 # How `pulumi up` signs in to the AKS API server through kubelogin: `azurecli` (the `az login` context, a laptop or CI
 # after azure/login) or `workloadidentity` (CI with AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE).
 KUBELOGIN_MODE = "kubeloginMode"
+# Keys that hold credentials: a plain-text value in a stack file is warned about (`pulumi config set --secret`).
+SECRET_KEYS = ("databricksClientSecret", KUBECONFIG, OAUTH2_CLIENT_SECRET, OAUTH2_COOKIE_SECRET)
 # The Databricks account id (account console, top right): the account provider's `account_id`. Not a secret.
 DATABRICKS_ACCOUNT_ID = "databricksAccountId"
 

@@ -174,10 +174,10 @@ def test_invalid_spec_file_lists_every_problem(tmp_path: Path) -> None:
 def test_missing_spec_file_is_a_clear_error(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-spec.yaml"
     result = brickwall("spec", "--spec", str(missing))
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error (a path that does not exist), not an invalid spec
     _no_traceback(result)
     assert str(missing) in result.stderr
-    assert "cannot read the file" in result.stderr
+    assert "cannot read the spec file" in result.stderr
     assert "No such file or directory" in result.stderr
     assert result.stdout == ""
 

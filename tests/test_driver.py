@@ -561,3 +561,19 @@ def test_the_real_automation_stack_gets_the_driver_calls(tmp_path: Path, monkeyp
         ["config", "set-all", "--stack", "pr-41", "--path", "--plaintext", "pulumi:disable-default-providers[0]=*"],
         ["stack", "rm", "--yes", "pr-41"],
     ]
+
+
+def test_env_up_validates_the_stamped_spec_before_allocating(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stamped spec that would not validate stops `env up` before the ledger holds anything."""
+    from components.planning import stamping
+    from components.spec import Problem
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise SpecError("environment pr-9", [Problem(("name",), "refused for the test")])
+
+    monkeypatch.setattr(stamping, "stamp", refuse)
+    backend = FakeBackend(tmp_path)
+    drv = _driver(tmp_path, backend)
+    with pytest.raises(SpecError, match="refused for the test"):
+        drv.up("pr-9", "staging", owner="ci")
+    assert drv.ledger.list() == [] and "pr-9" not in backend.made

@@ -1,0 +1,132 @@
+"""Bad input gets a clear message and the documented exit code (brickwall/exits.py), never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from brickwall import cli, exits, project
+from brickwall.project import StackConfigError, read_stack_file
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_the_readme_carries_the_one_exit_code_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert exits.markdown_table() in readme
+    assert [e.code for e in exits.TABLE] == list(range(7))
+    assert (cli.EXIT_OK, cli.EXIT_INVALID_SPEC, cli.EXIT_USAGE, cli.EXIT_INTERNAL, cli.EXIT_FLAGGED, cli.EXIT_UNREACHABLE) == (
+        exits.OK, exits.INVALID, exits.USAGE, exits.INTERNAL, exits.FLAGGED, exits.UNREACHABLE)
+
+
+def test_a_spec_file_that_is_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "qa.yaml"
+    spec.write_bytes("name: qa\nregion: westeurope\n# caf\xe9\n".encode("latin-1"))
+    code, _, err = run(capsys, "spec", "--spec", str(spec))
+    assert code == exits.INVALID
+    assert "not UTF-8 text (byte" in err and "save the spec as UTF-8" in err
+
+
+def test_a_missing_spec_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "plan", "--spec", str(tmp_path / "nope.yaml"))
+    assert code == exits.USAGE
+    assert f"cannot read the spec file {tmp_path / 'nope.yaml'}: No such file or directory" in err
+    code, _, err = run(capsys, "spec", "--spec", str(tmp_path))  # a directory
+    assert code == exits.USAGE and "cannot read the spec file" in err
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("name: qa\ntier: dev\nname: qa2\n", "found the key 'name' twice (first on line 1)"),
+    ("name: qa\nnetwork:\n  address_space: 10.1.0.0/16\n  address_space: 10.2.0.0/16\n",
+     "found the key 'address_space' twice (first on line 3)"),
+])
+def test_duplicate_keys_in_a_yaml_spec_are_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     text: str, line: str) -> None:
+    spec = tmp_path / "qa.yaml"
+    spec.write_text(text)
+    code, _, err = run(capsys, "spec", "--spec", str(spec))
+    assert code == exits.INVALID and line in err
+
+
+def test_duplicate_keys_in_a_json_spec_are_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "qa.json"
+    spec.write_text('{"name": "qa", "name": "qa2"}')
+    code, _, err = run(capsys, "spec", "--spec", str(spec))
+    assert code == exits.INVALID and "the key 'name' appears twice in one object" in err
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("config:\n  brickwall:x: [unclosed\n", "not a valid YAML stack file"),
+    ("config:\n  - a\n  - b\n", "`config` must be a mapping of key: value, not list"),
+    ("- just a list\n", "a stack file holds one mapping with a `config:` key, not list"),
+])
+def test_a_broken_stack_file_is_invalid_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str], text: str, message: str) -> None:
+    (tmp_path / "stacks").mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(text)
+    with pytest.raises(StackConfigError, match=message):
+        read_stack_file(tmp_path / "stacks" / "Pulumi.dev.yaml")
+    monkeypatch.setattr(project, "PROJECT_DIR", tmp_path)
+    code, _, err = run(capsys, "plan", "--stack", "dev")
+    assert code == exits.INVALID
+    assert f"error: invalid stack config: stacks/Pulumi.dev.yaml: {message}" in err.replace("\n", " ") or message in err
+
+
+def test_a_plaintext_client_secret_in_a_stack_file_is_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "stacks").mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(
+        "config:\n  brickwall:databricksClientSecret: hunter2\n  brickwall:oauth2CookieSecret:\n    secure: AAAB\n")
+    assert project.plaintext_secrets("dev", tmp_path) == ["brickwall:databricksClientSecret"]
+    # The program warns too, at `pulumi preview`/`up` (a plain value is not a secret to the engine).
+    rec = project.run("dev", extra_config={"brickwall:databricksClientSecret": "hunter2"})
+    warnings = [m for level, m in rec.diagnostics if level == "warning" and "databricksClientSecret" in m]
+    assert warnings and "pulumi config set --secret databricksClientSecret" in warnings[0] and "hunter2" not in warnings[0]
+    rec = project.run("dev", extra_config={"brickwall:databricksClientSecret": "hunter2"},
+                      extra_secret_keys=["brickwall:databricksClientSecret"])
+    assert not [m for level, m in rec.diagnostics if level == "warning" and "databricksClientSecret" in m]
+
+
+def test_outputs_that_cannot_be_written_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a_file = tmp_path / "report.txt"
+    a_file.write_text("not a directory")
+    code, _, err = run(capsys, "report", "--stack", "dev", "--out", str(a_file))
+    assert code == exits.USAGE and str(a_file) in err
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        code, _, err = run(capsys, "plan", "--stack", "dev", "--json", str(locked / "dev.json"))
+        if code == exits.OK:  # running as root: permissions do not bind; a path under a file fails for everyone
+            code, _, err = run(capsys, "plan", "--stack", "dev", "--json", str(a_file / "dev.json"))
+        assert code == exits.USAGE and ("dev.json" in err or str(a_file) in err)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_typed_stack_errors_carry_the_full_field_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A typed stack builds nested models one at a time; its error still names the path in the spec and the line."""
+    import stacks
+    import stacks.dev as dev
+    from components.spec import SpecError
+    from components.spec.access import IpAccessSpec
+
+    def broken() -> object:
+        return IpAccessSpec(break_glass=("10.0.0.0/8",), ci_egress=("not-a-cidr",))
+
+    monkeypatch.setattr(dev, "build", broken)
+    with pytest.raises(SpecError) as caught:
+        stacks.load("dev")
+    paths = {p.dotted for p in caught.value.problems}
+    assert paths == {"access.ip_access.break_glass", "access.ip_access.ci_egress"}
+    assert all("stacks/dev.py" not in p.reason or "IpAccessSpec" in p.reason for p in caught.value.problems)

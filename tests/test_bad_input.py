@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -130,3 +131,22 @@ def test_typed_stack_errors_carry_the_full_field_path(monkeypatch: pytest.Monkey
     paths = {p.dotted for p in caught.value.problems}
     assert paths == {"access.ip_access.break_glass", "access.ip_access.ci_egress"}
     assert all("stacks/dev.py" not in p.reason or "IpAccessSpec" in p.reason for p in caught.value.problems)
+
+
+@pytest.mark.parametrize("base", ["dev", "staging"])
+def test_a_stack_of_any_name_is_judged_by_its_spec_tier(base: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """`check` and `report` judge a spec by its own tier, whatever the stack is called: the policy pack reads the
+    tier from the resources' `tier` tag (and, for untagged types, from the stack's tagged resources)."""
+    import stacks
+
+    data = stacks.load(base).model_dump(mode="json")
+    data["name"] = "qa"
+    spec = tmp_path / "qa.json"
+    spec.write_text(json.dumps(data))
+    code, out, _ = run(capsys, "check", "--spec", str(spec), "--stack", "qa")
+    assert code == exits.OK, out
+    code, _, err = run(capsys, "report", "--spec", str(spec), "--stack", "qa", "--out", str(tmp_path / "report"))
+    assert code == exits.OK, err
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert f"- tier: `{base}`" in report and "MANDATORY" not in report.split("## ")[0]

@@ -347,16 +347,10 @@ def test_spec_floors_and_the_pack_share_one_token_lifetime_table() -> None:
 
 
 def _token_messages(tier: str, days: int) -> list[str]:
-    """What the token-lifetime rule reports for a workspace conf of `days` in a stack named `tier`."""
+    """What the token-lifetime rule reports for a workspace conf of `days` in `tier`."""
     import brickwall_rules.access
-    from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
 
-    opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
-    args = ResourceValidationArgs("databricks:index/workspaceConf:WorkspaceConf", {"customConfig": {"maxTokenLifetimeDays": str(days)}},
-                                  f"urn:pulumi:{tier}::brickwall::databricks:index/workspaceConf:WorkspaceConf::conf", "conf", opts, None, {})
-    found: list[str] = []
-    brickwall_rules.access.TOKEN_LIFETIME.validate(args, lambda message, urn=None: found.append(message))
-    return found
+    return brickwall_rules.access.token_lifetime_problems({"customConfig": {"maxTokenLifetimeDays": str(days)}}, tier)
 
 
 def test_policy_config_tier_overrides_the_stack_name(prod_plan: Plan) -> None:

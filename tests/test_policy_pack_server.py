@@ -277,15 +277,19 @@ def test_analyze_stack_reports_a_missing_backend_endpoint_with_its_urn(analyzer:
 
 def test_tier_from_policy_config_reaches_the_rules(analyzer: analyzer_pb2_grpc.AnalyzerStub, prod_plan: Plan) -> None:
     """The shipped policies/config.dev.json, as the engine passes it after reconciling, relaxes prod's token cap."""
-    entry = _entry(prod_plan, "prod-access-conf-tokens")
-    props = copy.deepcopy(entry["inputs"])
-    props["customConfig"]["maxTokenLifetimeDays"] = "120"
-    request = analyze_request(entry, prod_plan, props)
-    [diag] = _analyze(analyzer, request).diagnostics
-    assert diag.policyName == "databricks-token-lifetime-within-tier-limit" and "tier prod allows at most 90 days" in diag.message
+    plan = copy.deepcopy(prod_plan)
+    _entry(plan, "prod-access-conf-tokens")["inputs"]["customConfig"]["maxTokenLifetimeDays"] = "120"
+
+    def token_diags() -> list[Any]:
+        diags = analyzer.AnalyzeStack(stack_request(plan), timeout=TIMEOUT).diagnostics
+        return [d for d in diags if d.policyName == "databricks-token-lifetime-within-tier-limit"]
+
+    [diag] = token_diags()
+    assert "tier prod allows at most 90 days" in diag.message
+    assert diag.urn == _entry(plan, "prod-access-conf-tokens")["urn"]
     try:
         analyzer.Configure(configure_request(json.loads((ROOT / "policies" / "config.dev.json").read_text())), timeout=TIMEOUT)
-        assert list(_analyze(analyzer, request).diagnostics) == []
+        assert token_diags() == []
     finally:
         analyzer.Configure(configure_request(), timeout=TIMEOUT)
 

@@ -215,10 +215,11 @@ def test_policy_pack_configs_named_exist(wfs: dict[str, dict[str, Any]]) -> None
     assert run["uses"].startswith("pulumi/actions@")
     assert (w["command"], w["diff"], w["policyPacks"], w["comment-on-pr"]) == ("preview", True, "policies", True)
     assert w["stack-name"] == "${{ matrix.stack }}"
-    for stack in stacks:
-        config = ROOT / w["policyPackConfigs"].replace("${{ matrix.stack }}", stack)
-        assert config.is_file(), config
-        assert {v["tier"] for v in json.loads(config.read_text()).values()} == {stack}
+    # No per-tier config file: the pack reads the tier from the resources' `tier` tag (brickwall_rules.base.tier_of).
+    assert "policyPackConfigs" not in w
+    for tier in ("dev", "staging", "prod"):  # the shipped overrides still name a tier each
+        config = ROOT / "policies" / f"config.{tier}.json"
+        assert {v["tier"] for v in json.loads(config.read_text()).values()} == {tier}
     assert "vars.AZURE_CLIENT_ID" in preview["if"] and preview["permissions"]["id-token"] == "write"
     login = step(wfs["preview.yml"], "Azure login")["with"]
     assert set(login) == {"client-id", "tenant-id", "subscription-id"}  # federated: no client secret

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from pulumi_policy import Policy, ResourceValidationArgs, StackValidationArgs
 
-from brickwall_rules.base import TIER_CONFIG, Say, as_list, dig, is_secret, resource_rule, stack_rule, tier_of
+from brickwall_rules.base import TIER_CONFIG, Say, as_list, dig, is_secret, of_type, resource_rule, stack_rule, stack_tier
 from components.planning.tier_limits import MAX_TOKEN_LIFETIME_DAYS
 from components.planning.workspace_settings import ALL_KEYS, IP_ACCESS_LISTS_KEY
 
@@ -33,50 +34,60 @@ IP_ACCESS_LISTS_ENABLED = resource_rule(
 )
 
 
-def _check_token_lifetime(args: ResourceValidationArgs, report: Say) -> None:
-    config = dig(args.props, "customConfig") or {}
+def token_lifetime_problems(props: Any, tier: str) -> list[str]:
+    """What the token-lifetime rule says about one WorkspaceConf's inputs in `tier`."""
+    config = dig(props, "customConfig") or {}
     if not {"maxTokenLifetimeDays", "enableTokensConfig"} & set(config):
-        return  # another concern's group: the tokens group answers for tokens
-    tier = tier_of(args.urn, args.get_config())
+        return []  # another concern's group: the tokens group answers for tokens
     limit = MAX_TOKEN_LIFETIME_DAYS[tier]
-    value = dig(args.props, "customConfig.maxTokenLifetimeDays")
+    value = dig(props, "customConfig.maxTokenLifetimeDays")
     if value is None:
-        if str(dig(args.props, "customConfig.enableTokensConfig", "true")).lower() == "true":
-            report(f"maxTokenLifetimeDays is unset: personal access tokens never expire (tier {tier} allows at most {limit} days)")
-        return
+        if str(dig(props, "customConfig.enableTokensConfig", "true")).lower() == "true":
+            return [f"maxTokenLifetimeDays is unset: personal access tokens never expire (tier {tier} allows at most {limit} days)"]
+        return []
     try:
         days = int(float(str(value)))
     except ValueError:
-        report(f"maxTokenLifetimeDays is {value!r}, not a number of days")
-        return
+        return [f"maxTokenLifetimeDays is {value!r}, not a number of days"]
     if days <= 0 or days > limit:
-        report(f"maxTokenLifetimeDays is {days}: tier {tier} allows at most {limit} days")
+        return [f"maxTokenLifetimeDays is {days}: tier {tier} allows at most {limit} days"]
+    return []
 
 
-TOKEN_LIFETIME = resource_rule(
+def _check_token_lifetime(args: StackValidationArgs, report: Say) -> None:
+    # A stack rule: a WorkspaceConf carries no tags, so the tier comes from the stack (stack_tier).
+    tier = stack_tier(args)
+    for res in of_type(args, WORKSPACE_CONF):
+        for problem in token_lifetime_problems(res.props, tier):
+            report(problem, res.urn)
+
+
+TOKEN_LIFETIME = stack_rule(
     "databricks-token-lifetime-within-tier-limit",
     "Personal access tokens expire within the tier's limit (" + ", ".join(f"{t} {d}" for t, d in MAX_TOKEN_LIFETIME_DAYS.items()) + " days).",
     "Set customConfig.maxTokenLifetimeDays (spec access.settings.max_token_lifetime_days) at or below the tier's limit.",
-    [WORKSPACE_CONF],
     _check_token_lifetime,
     config_schema=TIER_CONFIG,
 )
 
 
-def _check_ip_list_open(args: ResourceValidationArgs, report: Say) -> None:
-    tier = tier_of(args.urn, args.get_config())
-    if tier == "dev" or str(dig(args.props, "listType", "")).upper() != "ALLOW" or dig(args.props, "enabled", True) is False:
+def _check_ip_list_open(args: StackValidationArgs, report: Say) -> None:
+    tier = stack_tier(args)
+    if tier == "dev":
         return
-    wide = [str(a) for a in as_list(dig(args.props, "ipAddresses")) if str(a) in ("0.0.0.0/0", "0.0.0.0", "::/0", "*")]
-    if wide:
-        report(f"ALLOW list {dig(args.props, 'label') or args.name!r} admits {', '.join(wide)} in tier {tier}: every address may reach the workspace")
+    for res in of_type(args, "databricks:index/ipAccessList:IpAccessList"):
+        if str(dig(res.props, "listType", "")).upper() != "ALLOW" or dig(res.props, "enabled", True) is False:
+            continue
+        wide = [str(a) for a in as_list(dig(res.props, "ipAddresses")) if str(a) in ("0.0.0.0/0", "0.0.0.0", "::/0", "*")]
+        if wide:
+            report(f"ALLOW list {dig(res.props, 'label') or res.name!r} admits {', '.join(wide)} in tier {tier}: "
+                   "every address may reach the workspace", res.urn)
 
 
-IP_LIST_NOT_OPEN = resource_rule(
+IP_LIST_NOT_OPEN = stack_rule(
     "databricks-ip-access-list-not-open",
     "Outside dev, no enabled ALLOW IP access list admits 0.0.0.0/0.",
     "List the operators', CI and office egress ranges instead of 0.0.0.0/0.",
-    ["databricks:index/ipAccessList:IpAccessList"],
     _check_ip_list_open,
     config_schema=TIER_CONFIG,
 )

@@ -31,6 +31,7 @@ from brickwall_rules.base import (
     of_type,
     resource_rule,
     stack_rule,
+    stack_tier,
     tier_of,
     workspace_key,
 )
@@ -156,7 +157,7 @@ KEY_VAULT_DIAGNOSTICS = stack_rule(
 
 
 def _check_retention(args: ResourceValidationArgs, report: Say) -> None:
-    tier = tier_of(args.urn, args.get_config())
+    tier = tier_of(args.urn, args.get_config(), args.props)
     floor = MIN_LOG_RETENTION_DAYS[tier]
     days = dig(args.props, "retentionInDays")
     if not isinstance(days, (int, float)) or days < floor:
@@ -189,7 +190,7 @@ def _wired_groups(rule: PolicyResource, groups: list[PolicyResource]) -> list[Po
 def _check_alerts_wired(args: StackValidationArgs, report: Say) -> None:
     rules = of_type(args, SCHEDULED_QUERY_RULE)
     groups = of_type(args, ACTION_GROUP)
-    tier = tier_of(rules[0].urn if rules else (args.resources[0].urn if args.resources else ""), args.get_config())
+    tier = stack_tier(args)
     for rule in rules:
         wired = [g for g in _wired_groups(rule, groups) if dig(g.props, "enabled", True) is not False and _receivers(g)]
         if not wired:
@@ -224,7 +225,7 @@ def _check_failed_auth(args: StackValidationArgs, report: Say) -> None:
     workspaces = [w for w in of_type(args, WORKSPACE) if not is_serverless(w.props)]
     if not workspaces:
         return
-    tier = tier_of(workspaces[0].urn, args.get_config())
+    tier = stack_tier(args)
     if tier == "dev":
         return
     if not any(_is_failed_auth(r) and dig(r.props, "enabled", True) is not False for r in rules):
@@ -251,7 +252,7 @@ def _workspace_vnets(args: StackValidationArgs) -> dict[str, PolicyResource]:
 
 def _check_flow_logs(args: StackValidationArgs, report: Say) -> None:
     vnets = _workspace_vnets(args)
-    if not vnets or tier_of(next(iter(vnets.values())).urn, args.get_config()) != "prod":
+    if not vnets or stack_tier(args) != "prod":
         return
     logged = {arm_key(dig(f.props, "targetResourceId")) for f in of_type(args, FLOW_LOG)
               if dig(f.props, "enabled") is True and dig(f.props, "storageId")}
@@ -365,7 +366,7 @@ def _zone_names(args: StackValidationArgs, pe: PolicyResource) -> set[str]:
 
 def _check_log_analytics_private(args: StackValidationArgs, report: Say) -> None:
     workspaces = of_type(args, LOG_ANALYTICS)
-    if not workspaces or tier_of(workspaces[0].urn, args.get_config()) == "dev":
+    if not workspaces or stack_tier(args) == "dev":
         return
     wanted_zones = {zone for zone, _ in AMPLS_ZONES}
     # Scopes (by ARM key) that have an azuremonitor endpoint with every documented zone.

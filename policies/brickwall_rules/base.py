@@ -49,9 +49,33 @@ def stack_of(urn: str) -> str:
     return parts[2] if len(parts) > 3 else ""
 
 
-def tier_of(urn: str, config: Mapping[str, Any]) -> str:
-    tier = config.get("tier") or stack_of(urn)
+def tier_of(urn: str, config: Mapping[str, Any], props: Any = None) -> str:
+    """The tier whose limits apply: the policy config's `tier`, else the resource's own `tier` tag (the program tags
+    every taggable resource with its spec's tier), else the stack name when it is a tier, else prod (the strictest)."""
+    tier = config.get("tier") or _tag_tier(props) or stack_of(urn)
     return tier if tier in KNOWN_TIERS else "prod"
+
+
+def _tag_tier(props: Any) -> str | None:
+    try:
+        tier = dig(props, "tags.tier") if props is not None else None
+    except Exception:  # an unknown value at preview: fall through to the next source
+        return None
+    return str(tier) if tier in KNOWN_TIERS else None
+
+
+def stack_tier(args: StackValidationArgs) -> str:
+    """A stack's tier: the policy config's, else the `tier` tag its resources carry (the strictest if they ever
+    disagree), else the stack name when it is a tier, else prod. Rules on untagged types (Databricks, Kubernetes)
+    read the tier this way, from the stack, so a stack of any name is judged by its spec's tier."""
+    config = args.get_config()
+    if config.get("tier") in KNOWN_TIERS:
+        return str(config["tier"])
+    tagged = {t for r in args.resources if (t := _tag_tier(r.props))}
+    if tagged:
+        return max(tagged, key=KNOWN_TIERS.index)
+    urn = args.resources[0].urn if args.resources else ""
+    return tier_of(urn, {})
 
 
 def dig(props: Any, path: str, default: Any = None) -> Any:

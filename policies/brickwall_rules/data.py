@@ -327,7 +327,7 @@ SQL_PRIVATE_ENDPOINT = stack_rule(
 def _check_data_protected(args: ResourceValidationArgs, report: Say) -> None:
     if args.resource_type == STORAGE_ACCOUNT and not is_data_lake(args.props):
         return
-    if tier_of(args.urn, args.get_config()) == "prod" and not args.opts.protect:
+    if tier_of(args.urn, args.get_config(), args.props) == "prod" and not args.opts.protect:
         kind = {STORAGE_ACCOUNT: "data lake", SQL_SERVER: "SQL server", SQL_DATABASE: "SQL database"}[args.resource_type]
         report(f"{kind} {args.name!r} is not protected in prod: a `pulumi destroy` or a replacement would delete it and its data")
 
@@ -343,7 +343,7 @@ DATA_PROTECTED = resource_rule(
 
 
 def _check_sql_zone_redundant(args: ResourceValidationArgs, report: Say) -> None:
-    if tier_of(args.urn, args.get_config()) == "prod" and dig(args.props, "zoneRedundant") is not True:
+    if tier_of(args.urn, args.get_config(), args.props) == "prod" and dig(args.props, "zoneRedundant") is not True:
         report(f"SQL database {dig(args.props, 'databaseName') or args.name!r} in prod is not zone redundant: the loss of "
                "one availability zone takes it down")
 

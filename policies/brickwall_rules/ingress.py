@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
-from brickwall_rules.base import TIER_CONFIG, Say, as_list, dig, is_secret, of_type, resource_rule, stack_rule, tier_of
+from brickwall_rules.base import TIER_CONFIG, Say, as_list, dig, is_secret, of_type, resource_rule, stack_rule, stack_tier
 from components.planning.workload_identity import CLIENT_ID_ANNOTATION, USE_LABEL
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -219,7 +219,7 @@ def _check_route_allowlist(args: StackValidationArgs, report: Say) -> None:
         for m in of_type(args, MIDDLEWARE)
     }
     for route in of_type(args, INGRESS_ROUTE):
-        if tier_of(route.urn, args.get_config()) != "prod":
+        if stack_tier(args) != "prod":
             continue
         namespace = str(dig(route.props, "metadata.namespace", "default"))
         for i, r in enumerate(as_list(dig(route.props, "spec.routes"))):

@@ -86,7 +86,7 @@ KEY_ROTATION = resource_rule(
 
 
 def _check_key_in_hsm(args: ResourceValidationArgs, report: Say) -> None:
-    if tier_of(args.urn, args.get_config()) != "prod":
+    if tier_of(args.urn, args.get_config(), args.props) != "prod":
         return
     kty = dig(args.props, "properties.kty")
     if not str(kty or "").upper().endswith("-HSM"):
@@ -106,7 +106,7 @@ KEY_IN_HSM_IN_PROD = resource_rule(
 
 
 def _check_workspace_cmk(args: ResourceValidationArgs, report: Say) -> None:
-    if is_serverless(args.props) or tier_of(args.urn, args.get_config()) != "prod":
+    if is_serverless(args.props) or tier_of(args.urn, args.get_config(), args.props) != "prod":
         return
     props, missing = args.props, []
     if not _is(dig(props, "encryption.entities.managedServices.keySource"), KEY_VAULT_SOURCE):
@@ -178,7 +178,7 @@ def _needs_lock(res: PolicyResource) -> bool:
 def _check_prod_locks(args: StackValidationArgs, report: Say) -> None:
     locks = [r for r in args.resources if r.resource_type == LOCK and _is(dig(r.props, "level"), "CanNotDelete")]
     for res in args.resources:
-        if not _needs_lock(res) or tier_of(res.urn, args.get_config()) != "prod":
+        if not _needs_lock(res) or tier_of(res.urn, args.get_config(), res.props) != "prod":
             continue
         path, name_input = LOCKED_IN_PROD[res.resource_type]
         own = f"{path}/{str(dig(res.props, name_input) or dig(res.props, 'name') or res.name).lower()}"
@@ -198,7 +198,7 @@ PROD_LOCKS = stack_rule(
 
 
 def _check_no_locks_in_dev(args: ResourceValidationArgs, report: Say) -> None:
-    if tier_of(args.urn, args.get_config()) == "dev":
+    if tier_of(args.urn, args.get_config(), args.props) == "dev":
         report(f"management lock {dig(args.props, 'lockName') or args.name} in dev: an ephemeral environment must be able to "
                "tear itself down")
 

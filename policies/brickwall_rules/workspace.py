@@ -44,7 +44,7 @@ WORKSPACE_NO_PUBLIC_IP = resource_rule(
 def _check_workspace_public_access(args: ResourceValidationArgs, report: Say) -> None:
     if is_serverless(args.props):
         return
-    tier = tier_of(args.urn, args.get_config())
+    tier = tier_of(args.urn, args.get_config(), args.props)
     access = dig(args.props, "publicNetworkAccess", "Enabled")
     if tier != "dev" and str(access).lower() != "disabled":
         report(f"publicNetworkAccess is {access!r} in tier {tier}: the workspace front end is reachable from the Internet")
@@ -62,7 +62,7 @@ WORKSPACE_PRIVATE_FRONT_END = resource_rule(
 
 
 def _check_workspace_protected(args: ResourceValidationArgs, report: Say) -> None:
-    if tier_of(args.urn, args.get_config()) == "prod" and not args.opts.protect:
+    if tier_of(args.urn, args.get_config(), args.props) == "prod" and not args.opts.protect:
         report("workspace is not protected in prod: a `pulumi destroy` or a replacement would delete it and its data")
 
 

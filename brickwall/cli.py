@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def source(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--stack", help="stack name (dev, staging, prod); with --spec, the stack to render it under")
+        p.add_argument("--stack", help="stack name (`python -m brickwall stacks` lists them); with --spec, the stack "
+                                       "to render it under")
         p.add_argument("--spec", metavar="FILE", help="render this JSON or YAML spec file instead of the stack's own")
 
     plan = sub.add_parser("plan", help="run the program offline and print the resource tree")
@@ -49,9 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     source(export)
     export.add_argument("--out", metavar="DIR", required=True, help="directory to write kubernetes/, helm-values/, azure/ under")
 
-    spec = sub.add_parser("spec", help="print the validated spec")
+    spec = sub.add_parser("spec", help="print the validated spec, or (--schema) the JSON Schema of every spec")
     source(spec)
     spec.add_argument("--format", choices=("json", "yaml"), default="json")
+    spec.add_argument("--schema", action="store_true",
+                      help="print the JSON Schema of the spec (from the pydantic models) for editors: "
+                           "python -m brickwall spec --schema > brickwall.schema.json")
 
     diff = sub.add_parser("diff", help="compare two plan files (or a stack now against a saved plan); exit 3 when "
                                        "anything is replaced, loses data or deletes a protected resource")
@@ -69,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="write a Markdown review report (summary, policies, topology diagram) to DIR/report.md")
     source(report)
     report.add_argument("--out", metavar="DIR", required=True, help="directory to write report.md (and topology.svg) to")
+
+    names = sub.add_parser("stacks", help="list the environments (stacks/<name>.py with a build()), one per line")
+    names.add_argument("--json", action="store_true", help="one line of JSON: [\"dev\", ...]")
 
     from brickwall import reach, runners, stamp_cli
 
@@ -91,7 +98,20 @@ def _load_spec(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         raise UsageError(str(exc)) from None
 
 
+def spec_schema() -> dict[str, object]:
+    """The JSON Schema (draft 2020-12) of EnvironmentSpec: what a YAML or JSON spec may hold. Cross-field rules
+    (tier floors, overlaps) are the validator's; the schema gives editors the fields, types and enums."""
+    from components.spec import EnvironmentSpec
+
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **EnvironmentSpec.model_json_schema()}
+
+
 def _cmd_spec(args: argparse.Namespace) -> int:
+    if args.schema:
+        if args.stack or args.spec:
+            raise UsageError("--schema describes every spec: give it without --stack or --spec")
+        sys.stdout.write(json.dumps(spec_schema(), indent=2) + "\n")
+        return EXIT_OK
     spec = _load_spec(args)
     data = spec.model_dump(mode="json")
     if args.format == "yaml":
@@ -248,6 +268,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_stacks(args: argparse.Namespace) -> int:
+    import stacks
+
+    sys.stdout.write(json.dumps(list(stacks.KNOWN_STACKS)) + "\n" if args.json else "".join(f"{n}\n" for n in stacks.KNOWN_STACKS))
+    return EXIT_OK
+
+
 def _cmd_env(args: argparse.Namespace) -> int:
     from brickwall import stamp_cli
 
@@ -277,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         return {"spec": _cmd_spec, "plan": _cmd_plan, "export": _cmd_export, "diff": _cmd_diff, "check": _cmd_check,
-                "report": _cmd_report, "env": _cmd_env,
+                "report": _cmd_report, "env": _cmd_env, "stacks": _cmd_stacks,
                 "runners": _cmd_runners, "reach": _cmd_reach}[args.command](args)
     except _Exit as exc:
         return exc.code

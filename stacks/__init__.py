@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import traceback
@@ -17,16 +18,34 @@ from pydantic import BaseModel, ValidationError
 from components.spec import EnvironmentSpec, Problem, SpecError
 from components.spec.errors import problems_from
 
-KNOWN_STACKS = ("dev", "staging", "prod")
 STACKS_DIR = Path(__file__).resolve().parent
+# Modules here that are not environments.
+_NOT_STACKS = frozenset({"__init__", "config"})
+
+
+def discover(directory: Path = STACKS_DIR) -> tuple[str, ...]:
+    """Every environment: a module stacks/<name>.py that defines `build()`. Adding an environment is adding one
+    file (and, to deploy it, its stacks/Pulumi.<name>.yaml). Sorted by name."""
+    found = []
+    for path in sorted(directory.glob("*.py")):
+        if path.stem in _NOT_STACKS or path.stem.startswith("_"):
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        if any(isinstance(node, ast.FunctionDef) and node.name == "build" for node in tree.body):
+            found.append(path.stem)
+    return tuple(found)
+
+
+KNOWN_STACKS = discover()
 
 
 class UnknownStackError(Exception):
     def __init__(self, stack: str):
         self.stack = stack
         super().__init__(
-            f"unknown stack {stack!r}: known stacks are {', '.join(KNOWN_STACKS)} "
-            "(or render a spec file with --spec FILE / config brickwall:specFile)"
+            f"unknown stack {stack!r}: the stacks are {', '.join(KNOWN_STACKS)}. To add one, write stacks/{stack}.py "
+            "with a build() that returns its EnvironmentSpec (copy stacks/dev.py), and stacks/Pulumi."
+            f"{stack}.yaml to deploy it; or render a spec file with --spec FILE (config brickwall:specFile)"
         )
 
 

@@ -150,3 +150,36 @@ def test_a_stack_of_any_name_is_judged_by_its_spec_tier(base: str, tmp_path: Pat
     assert code == exits.OK, err
     report = (tmp_path / "report" / "report.md").read_text()
     assert f"- tier: `{base}`" in report and "MANDATORY" not in report.split("## ")[0]
+
+
+def test_stacks_are_discovered_from_their_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import stacks
+
+    assert stacks.KNOWN_STACKS == stacks.discover() == ("dev", "prod", "staging")
+    (tmp_path / "qa.py").write_text("def build():\n    return None\n")
+    (tmp_path / "helpers.py").write_text("X = 1\n")  # no build(): not an environment
+    (tmp_path / "config.py").write_text("def build():\n    pass\n")  # the stack-config module, never an environment
+    assert stacks.discover(tmp_path) == ("qa",)
+    code, out, _ = run(capsys, "stacks")
+    assert code == exits.OK and out.split() == list(stacks.KNOWN_STACKS)
+    code, _, err = run(capsys, "plan", "--stack", "qa")
+    assert code == exits.USAGE
+    assert "the stacks are dev, prod, staging" in err and "write stacks/qa.py with a build()" in err
+
+
+def test_the_readme_example_spec_renders_and_passes_every_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    import jsonschema
+    import yaml
+
+    example = (ROOT / "docs" / "examples" / "qa.yaml").read_text()
+    assert f"```yaml\n{example}```" in (ROOT / "README.md").read_text()
+    # The schema `spec --schema` prints accepts it and refuses a misspelt field; the validator then takes over.
+    code, out, _ = run(capsys, "spec", "--schema")
+    schema = json.loads(out)
+    assert code == exits.OK and schema["$schema"].endswith("2020-12/schema")
+    jsonschema.validate(yaml.safe_load(example), schema)
+    with pytest.raises(jsonschema.ValidationError, match="adress_space"):
+        jsonschema.validate({**yaml.safe_load(example), "network": {"adress_space": "10.40.0.0/20"}}, schema)
+    code, out, err = run(capsys, "check", "--spec", str(ROOT / "docs" / "examples" / "qa.yaml"), "--stack", "qa")
+    assert code == exits.OK, out + err
+    assert "stack qa: 0 violation(s)" in out

@@ -272,7 +272,7 @@ def test_the_exit_code_is_in_the_one_table() -> None:
                                         cli.EXIT_INTERNAL, stamp_cli.EXIT_OPERATION_FAILED}
     assert "6 (EXIT_UNREACHABLE)" in (reach.__doc__ or "")
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert "`reach` exits `6`" in readme
+    assert "| `6` | this machine cannot reach the stack's private workspace | reach |" in readme
 
 
 # --- runners ---------------------------------------------------------------------------------------------------
@@ -283,8 +283,8 @@ def test_runners_json_is_one_line_derived_from_each_spec(capsys: pytest.CaptureF
     assert out.count("\n") == 1  # one line: it goes into $GITHUB_OUTPUT as is
     assert json.loads(out) == [
         {"stack": "dev", "tier": "dev", "private": False},
-        {"stack": "staging", "tier": "staging", "private": True},
         {"stack": "prod", "tier": "prod", "private": True},
+        {"stack": "staging", "tier": "staging", "private": True},
     ]
 
 

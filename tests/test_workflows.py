@@ -209,7 +209,9 @@ def test_policy_pack_configs_named_exist(wfs: dict[str, dict[str, Any]]) -> None
     preview = jobs(wfs["preview.yml"])["preview"]
     assert preview["strategy"]["matrix"] == {"include": "${{ fromJSON(needs.stacks.outputs.include) }}"}
     stacks = [row["stack"] for row in _runners_json()]
-    assert stacks == ["dev", "staging", "prod"]
+    import stacks as stack_modules
+
+    assert stacks == list(stack_modules.KNOWN_STACKS)
     run = step(wfs["preview.yml"], "pulumi preview")
     w = run["with"]
     assert run["uses"].startswith("pulumi/actions@")
@@ -372,7 +374,7 @@ def test_preview_matrix_and_runner_come_from_the_specs(wfs: dict[str, dict[str, 
     assert result.returncode == 0, result.stderr
     assert json.loads(outputs["include"]) == _runners_json()
     assert [(r["stack"], r["private"]) for r in json.loads(outputs["include"])] == [
-        ("dev", False), ("staging", True), ("prod", True)]
+        ("dev", False), ("prod", True), ("staging", True)]
     assert pv["preview"]["runs-on"] == f"${{{{ matrix.private && {PRIVATE_RUNS_ON} || 'ubuntu-latest' }}}}"
     assert pv["stacks"]["runs-on"] == "ubuntu-latest"  # no credentials, nothing private: any runner
 

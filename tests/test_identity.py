@@ -125,3 +125,17 @@ def test_readme_says_how_groups_admins_and_tokens_work() -> None:
     for fact in ("identity_sync", "MwsPermissionAssignment", "break_glass_reason", "PIM for Groups",
                  "databricks token-management list", "expiry_time", "databricks token-management delete"):
         assert fact in readme, fact
+
+
+def test_making_a_group_admin_replaces_its_assignment(prod_plan: dict) -> None:  # type: ignore[type-arg]
+    """The assignment has no update (every field ForceNew): the offline diff says a new permission replaces it, which
+    is why the component deletes it before replacing (the replacement addresses the same workspace and principal)."""
+    import copy
+
+    from brickwall import diff
+
+    new = copy.deepcopy(prod_plan)
+    entry = next(r for r in new["resources"] if r["name"] == "prod-access-assign-analysts")
+    entry["inputs"]["permissions"] = ["ADMIN"]
+    [change] = diff.compare(prod_plan, new).changes
+    assert change.action == "replace" and "ForceNew" in change.replace_reasons["permissions.0"]

@@ -83,7 +83,8 @@ def account_group_id(group: GroupSpec, sync: IdentitySync, account_provider: dat
     found: pulumi.Output[Any]
     if sync == "automatic":
         # Resolves the Entra group by object id and provisions it in the account if needed (AIM only).
-        name = pulumi.Output.concat("accounts/", account_provider.account_id, "/external-groups/", group.entra_object_id)
+        # The account id is the provider's own (stack config databricksAccountId, required and checked as a GUID).
+        name = account_provider.account_id.apply(lambda account: f"accounts/{account}/external-groups/{group.entra_object_id}")
         found = databricks.get_account_iam_external_group_v2_output(name=name, opts=opts)
     else:
         # At the account level the data source reads the group by display name, then its externalId
@@ -120,14 +121,17 @@ def identities(name: str, access: AccessSpec, provider: databricks.Provider, acc
         key = slug(group.name)
         group_id = account_group_id(group, access.identity_sync, account_provider, parent)
         # Account API (accounts.azuredatabricks.net): the workspace must exist (its id), not its private endpoints.
-        # Deleted with the workspace, whose assignments go with it.
+        # Deleted with the workspace, whose assignments go with it. The resource has no update, so every field is
+        # ForceNew (terraform-provider-databricks mws/resource_mws_permission_assignment.go has no Update;
+        # common/resource.go then sets ForceNew on all): USER -> ADMIN replaces it, and the replacement addresses the
+        # same (workspace, principal) pair, so it must be deleted first or the old one's delete would unassign the group.
         assignment = databricks.MwsPermissionAssignment(
             f"{name}-assign-{key}",
             workspace_id=workspace_id,
             principal_id=group_id,
             permissions=[workspace_permission(group)],
             opts=pulumi.ResourceOptions(parent=parent, provider=account_provider, deleted_with=workspace,
-                                        depends_on=[workspace]),
+                                        depends_on=[workspace], delete_before_replace=True),
         )
         out.assignments[group.name] = assignment
         out.entitlements[group.name] = databricks.Entitlements(

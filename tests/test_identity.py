@@ -92,6 +92,8 @@ def test_scim_groups_are_found_by_display_name_and_assigned(scim_dev: tuple[Path
     assert rec.of_type(GROUP) == []
     assert assignments(rec) == {account_group_id(g.entra_object_id): ["ADMIN" if g.workspace_admin else "USER"]
                                 for g in spec.access.groups}
+    # The program says that removals then wait for the provisioning cycle.
+    assert any(level == "warning" and "next provisioning cycle (about 40 minutes)" in msg for level, msg in rec.diagnostics)
 
 
 def test_a_scim_group_with_another_external_id_stops_the_deployment(scim_dev: tuple[Path, EnvironmentSpec]) -> None:

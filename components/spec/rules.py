@@ -16,7 +16,7 @@ from components.planning.naming import name_problems, plan_names, slug
 from components.spec.access import MAX_IP_ACCESS_VALUES
 from components.spec.base import cidr_problem
 from components.spec.errors import Problem
-from components.spec.rules_identity import IDENTITY_RULES
+from components.spec.rules_identity import IDENTITY_RULES, identity_advisories
 from components.spec.tiers import TIER_FLOORS
 
 if TYPE_CHECKING:
@@ -568,6 +568,7 @@ def advisories(spec: EnvironmentSpec) -> list[str]:
     if spec.monitoring.alerts.enabled and spec.ingress.enabled and spec.ingress.cluster != "aks":
         notes.append("ingress alerts need the controller's access logs in Log Analytics; with an existing cluster, "
                      "ship them there yourself (the toolkit wires Container Insights only for the AKS it creates)")
+    notes += identity_advisories(spec)
     enc = spec.encryption
     if enc.customer_managed_keys and enc.dbfs_root == "prepare":
         notes.append("DBFS root encryption is prepared, not applied: once this deployment has run, set "

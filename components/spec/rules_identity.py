@@ -69,3 +69,14 @@ def human_tokens(spec: EnvironmentSpec) -> list[Problem]:
 
 
 IDENTITY_RULES = (standing_admins, human_tokens)
+
+
+def identity_advisories(spec: EnvironmentSpec) -> list[str]:
+    """Notes on a valid spec's identities (components.spec.rules.advisories gathers them)."""
+    notes = []
+    if spec.access.identity_sync == "scim":
+        # Entra's provisioning service runs incremental cycles about every 40 minutes
+        # (https://learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works, "Incremental cycles").
+        notes.append("groups come from the Entra SCIM connector: a removal in Entra ID reaches Databricks at the next "
+                     "provisioning cycle (about 40 minutes), not at once; automatic identity management reads Entra ID itself")
+    return notes

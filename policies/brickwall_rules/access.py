@@ -4,7 +4,6 @@ account groups only and the prod break-glass admin."""
 from __future__ import annotations
 
 import json
-
 from typing import Any
 
 from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs

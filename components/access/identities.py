@@ -49,8 +49,9 @@ def workspace_permission(group: GroupSpec) -> str:
     return "ADMIN" if group.workspace_admin else "USER"
 
 
-class IdentityMismatch(Exception):
-    """The account's group is not the Entra group the spec names (stops the deployment before any change)."""
+class IdentityMismatch(pulumi.RunError):
+    """The account's group is not the Entra group the spec names: stops the preview before any change, printed
+    without a traceback (a RunError)."""
 
 
 def checked_group_id(group: GroupSpec, sync: IdentitySync, found: Any) -> str:

@@ -180,6 +180,11 @@ FORCE_NEW: dict[str, dict[str, str]] = {
     "databricks:index/groupMember:GroupMember": {
         "groupId": "a membership binds one group (ForceNew)", "memberId": "a membership binds one member (ForceNew)",
     },
+    # databricks_mws_permission_assignment has no Update: every field is ForceNew (mws/resource_mws_permission_assignment.go).
+    "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment": {
+        "workspaceId": "an assignment binds one workspace (ForceNew)", "principalId": "an assignment binds one principal (ForceNew)",
+        "permissions": "the assignment has no update: a new permission replaces it (ForceNew)",
+    },
     "databricks:index/entitlements:Entitlements": {
         "groupId": "entitlements bind one principal (ForceNew)",
         "servicePrincipalId": "entitlements bind one principal (ForceNew)",

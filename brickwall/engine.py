@@ -334,8 +334,10 @@ class BrickwallMocks(pulumi.runtime.Mocks):
     first preview.
     """
 
-    def __init__(self, preview: bool = False) -> None:
+    def __init__(self, preview: bool = False, directory: Mapping[str, str] | None = None) -> None:
         self.preview = preview
+        # The Entra ID tenant the account resolves groups in: object id -> display name (lowercase ids).
+        self.directory = {oid.lower(): name for oid, name in (directory or {}).items()}
         # Subnet ARM id -> address prefix, for outputs Azure derives from a subnet (a firewall's private IP).
         self._subnet_prefixes: dict[str, str] = {}
 
@@ -448,11 +450,31 @@ class BrickwallMocks(pulumi.runtime.Mocks):
             return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(
                 aks_user_kubeconfig(str(args.args.get("resourceName"))).encode()).decode()}]}, []
         if args.token == "databricks:index/getGroup:getGroup":
-            # Built-in workspace groups ("users", "admins") exist in every workspace.
             name = str(args.args.get("displayName", ""))
+            by_name = {n: oid for oid, n in self.directory.items()}
+            if name in by_name:
+                # An Entra group the SCIM connector provisioned into the account: its externalId is the object id.
+                oid = by_name[name]
+                return {"id": account_group_id(oid), "displayName": name, "externalId": oid,
+                        "aclPrincipalId": f"groups/{name}"}, []
+            # Built-in workspace groups ("users", "admins") exist in every workspace.
             return {"id": f"mock-group-{name}", "displayName": name}, []
+        if args.token == "databricks:index/getAccountIamExternalGroupV2:getAccountIamExternalGroupV2":
+            # accounts/{account_id}/external-groups/{Entra object id}: AIM resolves the group in Entra ID.
+            resource = str(args.args.get("name", ""))
+            parts = resource.split("/")
+            oid = parts[3].lower() if len(parts) == 4 and parts[0] == "accounts" and parts[2] == "external-groups" else ""
+            if oid not in self.directory:
+                return {}, [("name", f"{resource!r}: no such group in the Entra ID tenant")]
+            return {"accountId": parts[1], "displayName": self.directory[oid], "externalGroupId": oid,
+                    "internalId": account_group_id(oid), "name": resource}, []
         # An empty failure list, not None: MockMonitor iterates the second element of a tuple.
         return {}, []
+
+
+def account_group_id(object_id: str) -> str:
+    """A stable account group id for an Entra group (Databricks ids are decimal numbers, e.g. "123456789")."""
+    return str(uuid.UUID(stable_guid(object_id.lower(), "account-group")).int % 10**16)
 
 
 def aks_user_kubeconfig(cluster: str) -> str:

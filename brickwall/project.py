@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from brickwall.engine import Recording, record
+from brickwall.engine import BrickwallMocks, Recording, record
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # 32 characters: a value that passes the checks real secrets meet (an oauth2-proxy cookie secret is 16, 24 or 32 bytes).
@@ -83,17 +83,30 @@ def _json(value: Any) -> str:
     return json.dumps(value)
 
 
+def _spec(stack: str, spec_file: str | Path | None) -> Any:
+    import stacks
+    from components.spec import SpecError
+
+    try:
+        return stacks.load_file(spec_file) if spec_file else stacks.load(stack)
+    except (SpecError, stacks.UnknownStackError, stacks.SpecFileError):
+        return None  # the program reports it, before registering anything
+
+
+def entra_directory(stack: str, spec_file: str | Path | None) -> dict[str, str]:
+    """The offline Entra tenant: the groups the spec names exist there under the names it gives them."""
+    spec = _spec(stack, spec_file)
+    return {g.entra_object_id: g.name for g in spec.access.groups} if spec is not None else {}
+
+
 def offline_placeholders(stack: str, spec_file: str | Path | None, config: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """Stand-ins for the config values a spec needs that this machine does not have (real secrets live
     encrypted in the user's stack config). Secrets stay Pulumi secrets; nothing is read from anywhere."""
-    import stacks
-    from components.spec import SpecError
     from stacks import config as needs
 
-    try:
-        spec = stacks.load_file(spec_file) if spec_file else stacks.load(stack)
-    except (SpecError, stacks.UnknownStackError, stacks.SpecFileError):
-        return {}, []  # the program reports it, before registering anything
+    spec = _spec(stack, spec_file)
+    if spec is None:
+        return {}, []
     project = project_name()
     values: dict[str, str] = {}
     secrets: list[str] = []
@@ -109,11 +122,12 @@ def offline_placeholders(stack: str, spec_file: str | Path | None, config: Mappi
 
 def run(stack: str, spec_file: str | Path | None = None, project_dir: Path | None = None, *,
         extra_config: Mapping[str, str] | None = None, extra_secret_keys: Sequence[str] = (),
-        preview: bool = False) -> Recording:
+        preview: bool = False, directory: Mapping[str, str] | None = None) -> Recording:
     """Record every registration the program makes for `stack` (or for a spec file under that stack name).
 
     `preview` runs as a first `pulumi preview` would: outputs only Azure can compute (the workspace URL)
-    stay unknown.
+    stay unknown. `directory` (Entra object id -> group display name) replaces the offline tenant, which
+    otherwise holds exactly the spec's groups.
     """
     project_dir = project_dir or PROJECT_DIR
     config, secret_keys = stack_config(stack, project_dir)
@@ -128,5 +142,7 @@ def run(stack: str, spec_file: str | Path | None = None, project_dir: Path | Non
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     entry = str(project_dir / "__main__.py")
+    tenant = entra_directory(stack, spec_file) if directory is None else directory
     return record(lambda: runpy.run_path(entry, run_name="__pulumi_main__"), project=project, stack=stack,
-                  config=config, secret_keys=secret_keys, preview=preview)
+                  config=config, secret_keys=secret_keys, preview=preview,
+                  mocks=BrickwallMocks(preview=preview, directory=tenant))

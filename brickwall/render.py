@@ -108,7 +108,12 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
     "databricks:index/group:Group": _identity,
     "databricks:index/servicePrincipal:ServicePrincipal": _identity,
     "databricks:index/entitlements:Entitlements": lambda i: (
+        f"group={i.get('groupId')} workspaceAccess={i.get('workspaceAccess', False)} sqlAccess={i.get('databricksSqlAccess', False)} "
         f"clusterCreate={i.get('allowClusterCreate', False)} instancePoolCreate={i.get('allowInstancePoolCreate', False)}"),
+    # An account group's (or principal's) assignment to the workspace: USER or ADMIN.
+    "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment": lambda i: (
+        f"principal={i.get('principalId')} workspace={i.get('workspaceId', 'unknown until the workspace exists')} "
+        f"permissions={_list(i.get('permissions'))}"),
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": lambda i: "types=" + _list(_get(i, "spec.policyTypes")) + (
         " (default deny)" if not _get(i, "spec.ingress") and not _get(i, "spec.egress") else ""),
     "kubernetes:helm.sh/v3:Release": lambda i: f"chart={i.get('chart')}@{i.get('version')} namespace={i.get('namespace')}",

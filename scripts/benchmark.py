@@ -46,9 +46,10 @@ config, secret_keys = project.stack_config({stack!r})
 extra, extra_secrets = project.offline_placeholders({stack!r}, None, config)
 pulumi.runtime.set_all_config({{**config, **extra}}, [*secret_keys, *extra_secrets])
 
-# The engine's mocks (the program needs the outputs they compute: workspace URL, kubeconfig, group ids), but the
-# stock monitor: nothing is recorded, converted, planned or rendered.
-Bare = BrickwallMocks
+# The engine's mocks (the program needs the outputs they compute: workspace URL, kubeconfig, group ids, the offline
+# Entra tenant's groups), but the stock monitor: nothing is recorded, converted, planned or rendered.
+def Bare():
+    return BrickwallMocks(directory=project.entra_directory({stack!r}, None))
 
 class Counting(mocks.MockMonitor):
     count = 0

@@ -74,7 +74,12 @@ def build() -> EnvironmentSpec:
             groups=(
                 GroupSpec(name="data-engineers", entra_object_id="3f2b8c1e-6d4a-4e8f-9a1b-2c3d4e5f6a70"),
                 GroupSpec(name="analysts", entra_object_id="c4d5e6f7-a8b9-4c0d-8e1f-2a3b4c5d6e70", databricks_sql_access=True),
-                GroupSpec(name="platform-admins", entra_object_id="8a7b6c5d-4e3f-4a1b-8c2d-1e0f9a8b7c60", workspace_admin=True),
+                # No standing human admins: the deploying service principal administers the workspace; people only
+                # through this group, whose membership Entra PIM for Groups grants just in time.
+                GroupSpec(name="databricks-prod-break-glass", entra_object_id="6b1e9d4a-2c7f-4e3b-9a8d-5f0c1b2e3d47",
+                          workspace_admin=True,
+                          break_glass_reason="Emergency administration only: membership is eligible, never active, in Entra PIM for Groups; "
+                                             "activated for at most 4 hours with approval and a change ticket"),
             ),
             service_principals=(
                 ServicePrincipalSpec(name="ci-deployer", application_id="0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60"),

@@ -44,7 +44,11 @@ def build() -> EnvironmentSpec:
             ip_access=IpAccessSpec(break_glass=("52.174.20.0/28",), ci_egress=("20.61.88.16/28",)),
             groups=(
                 GroupSpec(name="data-engineers", entra_object_id="3f2b8c1e-6d4a-4e8f-9a1b-2c3d4e5f6a70"),
-                GroupSpec(name="platform-admins", entra_object_id="8a7b6c5d-4e3f-4a1b-8c2d-1e0f9a8b7c60", workspace_admin=True),
+                # Like prod: administration through a just-in-time (Entra PIM for Groups) break-glass group.
+                GroupSpec(name="databricks-staging-break-glass", entra_object_id="7c2f0e5b-3d8a-4f4c-8b9e-6a1d2c3f4e58",
+                          workspace_admin=True,
+                          break_glass_reason="Emergency administration only: membership is eligible, never active, in Entra PIM for Groups; "
+                                             "activated for at most 4 hours with approval and a change ticket"),
             ),
             service_principals=(
                 ServicePrincipalSpec(name="ci-deployer", application_id="0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60"),

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from brickwall import planfile, project
-from brickwall.engine import UNKNOWN, Recording, Secret
+from brickwall.engine import UNKNOWN, Recording, Secret, account_group_id
 from components.access.identities import token_users
 from components.planning.cluster_policies import grammar_problems
 from components.planning.workspace_settings import (
@@ -30,6 +30,7 @@ D = "databricks:index/"
 CONF, IPL, GROUP, SP = D + "workspaceConf:WorkspaceConf", D + "ipAccessList:IpAccessList", D + "group:Group", D + "servicePrincipal:ServicePrincipal"
 PERMS, POLICY = D + "permissions:Permissions", D + "clusterPolicy:ClusterPolicy"
 ENT, MEMBER = D + "entitlements:Entitlements", D + "groupMember:GroupMember"
+ASSIGN = D + "mwsPermissionAssignment:MwsPermissionAssignment"
 WS = "azure-native:databricks:Workspace"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,13 +70,21 @@ def test_every_databricks_resource_uses_it_is_deleted_with_the_workspace_and_wai
     # The workspace's own endpoints (PrivateLink); those of the Key Vault or the data sources are not on its path.
     endpoints = {pe.urn for pe in rec.of_type("azure-native:network:PrivateEndpoint") if "brickwall:network:PrivateLink$" in pe.urn}
     assert endpoints
+    account_urn = rec.one("pulumi:providers:databricks", f"{spec.name}-databricks-account").urn
     resources = [r for r in rec.registrations if r.type.startswith("databricks:")]
+    account_level = [r for r in resources if r.provider.startswith(account_urn + "::")]
+    # Only the workspace assignments of the account's groups go through the account console.
+    assert {r.type for r in account_level} == {ASSIGN}
+    assert len(account_level) == len(spec.access.groups)
+    resources = [r for r in resources if r not in account_level]
     assert len(resources) >= 8
     for reg in resources:
         assert reg.provider.startswith(provider_urn + "::"), reg.urn
         assert reg.deleted_with == ws.urn, reg.urn
         assert ws.urn in reg.dependencies, reg.urn
         assert endpoints <= set(reg.dependencies), f"{reg.urn} does not wait for the private endpoints"
+    for reg in account_level:  # the account API is not reached through the workspace's private endpoints
+        assert reg.deleted_with == ws.urn and ws.urn in reg.dependencies, reg.urn
 
 
 def test_default_providers_are_disabled_in_every_stack(stack: str) -> None:
@@ -173,20 +182,18 @@ def test_ip_access_lists_are_written_in_an_order_that_cannot_lock_out_the_deploy
 
 
 def test_groups_follow_entra_id_and_cannot_create_unrestricted_clusters(rec: Recording, spec: EnvironmentSpec) -> None:
-    groups = {r.inputs["displayName"]: r for r in rec.of_type(GROUP)}
-    assert set(groups) == {g.name for g in spec.access.groups}
+    """Account groups assigned to the workspace (tests/test_identity.py goes further); none is workspace-local."""
+    assert rec.of_type(GROUP) == [] and rec.of_type(MEMBER) == []
+    assigned = {r.inputs["principalId"]: r.inputs["permissions"] for r in rec.of_type(ASSIGN)}
+    entitlements = {r.inputs.get("groupId"): r for r in rec.of_type(ENT)}
     for g in spec.access.groups:
-        i = groups[g.name].inputs
-        assert i["externalId"] == g.entra_object_id
+        group_id = account_group_id(g.entra_object_id)
+        assert assigned[group_id] == ["ADMIN" if g.workspace_admin else "USER"]
+        i = entitlements[group_id].inputs
+        assert i["workspaceAccess"] is True and i["databricksSqlAccess"] is g.databricks_sql_access
         assert i.get("allowClusterCreate", False) is False and i.get("allowInstancePoolCreate", False) is False
-    users = rec.one(ENT)
-    assert users.inputs["groupId"] == "mock-group-users"
+    users = entitlements["mock-group-users"]
     assert users.inputs["allowClusterCreate"] is False and users.inputs["allowInstancePoolCreate"] is False
-    admins = [g for g in spec.access.groups if g.workspace_admin]
-    members = rec.of_type(MEMBER)
-    assert len(members) == len(admins)
-    for member in members:
-        assert member.inputs["groupId"] == "mock-group-admins"
 
 
 def test_service_principals_and_token_rights(rec: Recording, spec: EnvironmentSpec) -> None:

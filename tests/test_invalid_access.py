@@ -199,6 +199,40 @@ CASES: list[AccessCase] = [
                (("access.service_principals.2", "the Entra application id repeats entry 1"),)),
     AccessCase("prod-human-group-with-tokens", "prod", {"access.groups.1.can_use_tokens": True},
                (("access.groups.1.can_use_tokens", "prod gives people no personal access tokens"),)),
+    # --- identity: who administers prod, who holds tokens, how groups come from Entra ID --------------------------------
+    AccessCase("prod-standing-human-admin", "prod", {"access.groups.0.workspace_admin": True},
+               (("access.groups.0.workspace_admin", "prod has no standing human workspace admins"),)),
+    AccessCase("prod-admin-group-without-break-glass-reason", "prod", {"access.groups.2.break_glass_reason": None},
+               (("access.groups.2.workspace_admin", "just-in-time (Entra PIM for Groups)"),)),
+    AccessCase("prod-two-break-glass-groups", "prod",
+               {"access.groups.1.workspace_admin": True,
+                "access.groups.1.break_glass_reason": "A second emergency group for the night shift, also PIM-eligible"},
+               (("access.groups.2.break_glass_reason", "prod has one break-glass admin group; groups 1, 2"),)),
+    AccessCase("break-glass-reason-on-a-user-group", "dev",
+               {"access.groups.0.break_glass_reason": "Emergency access for the data engineers on call"},
+               (("access.groups.0.break_glass_reason", "only a workspace_admin group is break-glass"),)),
+    AccessCase("break-glass-reason-too-short", "staging", {"access.groups.1.break_glass_reason": "  emergency  "},
+               (("access.groups.1.break_glass_reason", "at least 20 characters"),)),
+    AccessCase("break-glass-group-with-tokens", "dev",
+               {"access.groups.1.break_glass_reason": "Emergency administration through PIM for Groups",
+                "access.groups.1.can_use_tokens": True},
+               (("access.groups.1.can_use_tokens", "a break-glass group holds no personal access tokens"),)),
+    AccessCase("prod-exception-for-human-tokens", "prod",
+               {"access.groups.1.can_use_tokens": True, "access.allow_human_tokens": True},
+               (("access.groups.1.can_use_tokens", "tokens belong to named service principals"),
+                ("access.allow_human_tokens", "prod makes no exception"))),
+    AccessCase("staging-human-tokens-without-exception", "staging", {"access.groups.0.can_use_tokens": True},
+               (("access.groups.0.can_use_tokens", "staging gives people personal access tokens only with access.allow_human_tokens"),)),
+    AccessCase("unknown-identity-sync", "dev", {"access.identity_sync": "manual"},
+               (("access.identity_sync", "'automatic' or 'scim'"),)),
+    AccessCase("prod-identity-problems-at-once", "prod",
+               {"access.groups.0.workspace_admin": True, "access.groups.1.can_use_tokens": True,
+                "access.allow_human_tokens": True, "access.groups.2.break_glass_reason": None},
+               (("access.groups.0.workspace_admin", "prod has no standing human workspace admins"),
+                ("access.groups.2.workspace_admin", "prod has no standing human workspace admins"),
+                ("access.groups.1.can_use_tokens", "prod gives people no personal access tokens"),
+                ("access.allow_human_tokens", "prod makes no exception")),
+               program=True, fmt="yaml"),
     AccessCase("sp-unknown-authentication", "dev", {"access.service_principals.0.authentication": "client_secret"},
                (("access.service_principals.0.authentication", "'entra_oauth' or 'personal_access_token'"),)),
     AccessCase("group-unknown-field", "staging", {"access.groups.0.members": ["alice@example.com"]},
@@ -395,15 +429,16 @@ def test_private_front_end_needs_no_ci_egress() -> None:
         assert spec.access.ip_access.ci_egress == ()
 
 
-def test_prod_accepts_human_tokens_when_allowed_explicitly() -> None:
-    data = edit(base("prod"), {"access.groups.1.can_use_tokens": True, "access.allow_human_tokens": True})
-    spec = EnvironmentSpec.model_validate(data)
-    assert spec.access.groups[1].can_use_tokens is True
-
-
-def test_staging_accepts_human_tokens_and_a_token_lifetime_at_its_cap() -> None:
-    data = edit(base("staging"), {"access.groups.0.can_use_tokens": True, "access.settings.max_token_lifetime_days": 90})
+def test_prod_accepts_one_break_glass_admin_group_and_staging_human_tokens_by_exception() -> None:
+    prod = EnvironmentSpec.model_validate(base("prod"))
+    assert [g.name for g in prod.access.groups if g.workspace_admin] == ["databricks-prod-break-glass"]
+    assert prod.access.groups[2].break_glass_reason is not None and prod.access.identity_sync == "automatic"
+    data = edit(base("staging"), {"access.groups.0.can_use_tokens": True, "access.allow_human_tokens": True,
+                                  "access.settings.max_token_lifetime_days": 90})
     assert EnvironmentSpec.model_validate(data).access.settings.max_token_lifetime_days == 90
+    # Dev needs no exception, and may keep a standing admin group.
+    dev = EnvironmentSpec.model_validate(edit(base("dev"), {"access.identity_sync": "scim"}))
+    assert dev.access.groups[0].can_use_tokens and dev.access.groups[1].workspace_admin and dev.access.identity_sync == "scim"
 
 
 def test_dev_accepts_a_token_lifetime_at_its_cap() -> None:

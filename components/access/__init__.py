@@ -52,7 +52,8 @@ class WorkspaceAccessControl(pulumi.ComponentResource):
         token_groups, token_sps = token_users(access)
         settings = settings_and_lists(name, access, len(token_groups) + len(token_sps), kid)
         self.workspace_conf, self.ip_access_lists = settings.conf, settings.ip_access_lists
-        ids = identities(name, access, args.provider, self, args.after, kid)
+        ids = identities(name, access, args.provider, args.account_provider, args.workspace, args.workspace_id,
+                         self, args.after, kid)
         token_permissions(name, access, [*ids.all, settings.tokens], kid)
         self.cluster_policies = cluster_policies(name, args.environment, args.cost_center, access, ids.all, kid)
 

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from components.spec.base import StrictModel
 from components.spec.compute import ClusterPolicySpec
-from components.spec.identity import GroupSpec, ServicePrincipalSpec
+from components.spec.identity import GroupSpec, IdentitySync, ServicePrincipalSpec
 
 # Databricks counts every IP or CIDR of every list against one workspace-wide quota.
 MAX_IP_ACCESS_VALUES = 1000
@@ -141,5 +141,8 @@ class AccessSpec(StrictModel):
     groups: tuple[GroupSpec, ...] = ()
     service_principals: tuple[ServicePrincipalSpec, ...] = ()
     cluster_policies: tuple[ClusterPolicySpec, ...] = ()
-    # Personal access tokens for human groups (can_use_tokens); prod rejects them unless this is set.
+    # How groups reach the account from Entra ID: automatic identity management or SCIM (components.spec.identity).
+    identity_sync: IdentitySync = "automatic"
+    # Personal access tokens for human groups (can_use_tokens): dev allows them, staging only with this set,
+    # prod never (tokens there belong to named service principals).
     allow_human_tokens: bool = False

@@ -16,6 +16,7 @@ from components.planning.naming import name_problems, plan_names, slug
 from components.spec.access import MAX_IP_ACCESS_VALUES
 from components.spec.base import cidr_problem
 from components.spec.errors import Problem
+from components.spec.rules_identity import IDENTITY_RULES, identity_advisories
 from components.spec.tiers import TIER_FLOORS
 
 if TYPE_CHECKING:
@@ -286,17 +287,6 @@ def _access_references(spec: EnvironmentSpec) -> list[Problem]:
     return problems
 
 
-def _human_tokens(spec: EnvironmentSpec) -> list[Problem]:
-    access = spec.access
-    if spec.tier.value != "prod" or access.allow_human_tokens:
-        return []
-    return [
-        Problem(("access", "groups", i, "can_use_tokens"),
-                "prod gives people no personal access tokens; set access.allow_human_tokens to make an exception")
-        for i, group in enumerate(access.groups) if group.can_use_tokens
-    ]
-
-
 def _policy_tags(spec: EnvironmentSpec) -> list[Problem]:
     if spec.access.cluster_policies and not spec.tags.get("cost-center", "").strip():
         return [Problem(("tags",), "cluster policies fix custom_tags.cost-center from the spec's 'cost-center' tag; give it a value")]
@@ -560,7 +550,7 @@ def _bastion(spec: EnvironmentSpec) -> list[Problem]:
 RULES: tuple[Rule, ...] = (
     _floors, _nsg_mode, _private_front_end, _workspace_storage, _transit_range, _egress_mode, _firewall_outside_workspace,
     _firewall_next_hop, _firewall_hub_overlaps, _firewall_region, _names,
-    _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags,
+    _lockout, _ip_lists, _access_references, *IDENTITY_RULES, _policy_tags,
     _ingress_cluster, _aks_subnet_capacity, _ingress_routes, _ingress_client_certificates, _ingress_prod,
     _ingress_prod_load_balancer, _ingress_public_load_balancer, _audit, _data_sources, _encryption,
     _bastion,
@@ -578,6 +568,7 @@ def advisories(spec: EnvironmentSpec) -> list[str]:
     if spec.monitoring.alerts.enabled and spec.ingress.enabled and spec.ingress.cluster != "aks":
         notes.append("ingress alerts need the controller's access logs in Log Analytics; with an existing cluster, "
                      "ship them there yourself (the toolkit wires Container Insights only for the AKS it creates)")
+    notes += identity_advisories(spec)
     enc = spec.encryption
     if enc.customer_managed_keys and enc.dbfs_root == "prepare":
         notes.append("DBFS root encryption is prepared, not applied: once this deployment has run, set "

@@ -1,11 +1,12 @@
-"""Databricks workspace access rules: IP access lists, token lifetime, cluster policies, the explicit provider."""
+"""Databricks workspace access rules: IP access lists, token lifetime, cluster policies, the explicit provider,
+account groups only and the prod break-glass admin."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from pulumi_policy import Policy, ResourceValidationArgs, StackValidationArgs
+from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
 from brickwall_rules.base import TIER_CONFIG, Say, as_list, dig, is_secret, of_type, resource_rule, stack_rule, stack_tier
 from components.planning.tier_limits import MAX_TOKEN_LIFETIME_DAYS
@@ -183,6 +184,64 @@ WORKSPACE_CONF_COMPLETE = stack_rule(
 )
 
 
+GROUP = "databricks:index/group:Group"
+ACCOUNT_ASSIGNMENT = "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment"
+WORKSPACE_ASSIGNMENT = "databricks:index/permissionAssignment:PermissionAssignment"
+USER = "databricks:index/user:User"
+# Account console hosts (Databricks provider docs, "Authentication": accounts.azuredatabricks.net on Azure,
+# accounts.cloud.databricks.com on AWS, accounts.gcp.databricks.com on GCP).
+ACCOUNT_HOSTS = ("accounts.azuredatabricks.net", "accounts.cloud.databricks.com", "accounts.gcp.databricks.com")
+
+
+def _is_account_provider(props: Any) -> bool:
+    host = str(dig(props, "host", "") or "").lower().removeprefix("https://").rstrip("/")
+    return host in ACCOUNT_HOSTS and bool(dig(props, "accountId"))
+
+
+def _check_no_workspace_local_group(args: ResourceValidationArgs, report: Say) -> None:
+    provider = args.provider
+    if provider is None or not _is_account_provider(provider.props):
+        report(f"group {dig(args.props, 'displayName') or args.name!r} is created through a workspace provider: a "
+               "workspace-local group, which neither follows Entra ID nor can be granted Unity Catalog privileges")
+
+
+NO_WORKSPACE_LOCAL_GROUPS = resource_rule(
+    "databricks-no-workspace-local-groups",
+    "Groups are account groups (Entra ID) assigned to the workspace, never workspace-local databricks Groups.",
+    "Name the Entra group in access.groups: the toolkit resolves it in the account and assigns it to the workspace "
+    "(MwsPermissionAssignment); a Group, if any, goes through the account provider.",
+    [GROUP],
+    _check_no_workspace_local_group,
+)
+
+
+def _admin_assignments(args: StackValidationArgs) -> list[PolicyResource]:
+    return [r for r in args.resources if r.resource_type in (ACCOUNT_ASSIGNMENT, WORKSPACE_ASSIGNMENT)
+            and "ADMIN" in [str(p).upper() for p in as_list(dig(r.props, "permissions"))]]
+
+
+def _check_prod_admins(args: StackValidationArgs, report: Say) -> None:
+    admins = _admin_assignments(args)
+    if not admins or stack_tier(args) != "prod":
+        return
+    for res in admins:
+        if dig(res.props, "userName") or any(d.resource_type == USER for d in res.dependencies):
+            report(f"{res.name!r} makes a person workspace admin: prod has no standing human admins", res.urn)
+    if len(admins) > 1:
+        report(f"{len(admins)} ADMIN workspace assignments ({', '.join(sorted(r.name for r in admins))}): prod has one, "
+               "the just-in-time break-glass group", admins[1].urn)
+
+
+PROD_ADMINS_BREAK_GLASS_ONLY = stack_rule(
+    "databricks-prod-admin-is-break-glass-only",
+    "In prod at most one principal is assigned to the workspace as ADMIN (the break-glass group), never a user.",
+    "Administer prod as the deploying service principal; give people admin only through the one break-glass group "
+    "(access.groups workspace_admin with break_glass_reason, membership through Entra PIM for Groups).",
+    _check_prod_admins,
+    config_schema=TIER_CONFIG,
+)
+
+
 RULES: list[Policy] = [
     IP_ACCESS_LISTS_ENABLED,
     WORKSPACE_CONF_COMPLETE,
@@ -190,4 +249,6 @@ RULES: list[Policy] = [
     IP_LIST_NOT_OPEN,
     CLUSTER_POLICY_LOCKS,
     DATABRICKS_EXPLICIT_PROVIDER,
+    NO_WORKSPACE_LOCAL_GROUPS,
+    PROD_ADMINS_BREAK_GLASS_ONLY,
 ]

@@ -8,7 +8,11 @@ resource options. A change is flagged
   generic rules in `_generic_force_new`: location and name inputs of Azure resources, metadata.name/namespace of
   Kubernetes objects);
 - DATA LOSS when a data-bearing resource (`DATA_BEARING`) would be replaced or deleted;
-- PROTECTED when a protected resource would be deleted or replaced (the engine refuses: unprotect it first).
+- PROTECTED when a protected resource would be deleted or replaced (the engine refuses: unprotect it first);
+- IN USE when the address range of a subnet that holds a delegation, endpoints or NICs would change: Azure refuses to
+  re-address a subnet in use (InUseSubnetCannotBeUpdated), so `pulumi up` would stop there.
+
+Every changed value is shown old -> new (secrets stay "[secret]": a plan file never holds their values).
 
 A changed parent changes the URN: Pulumi sees a delete and an add (unless an alias is set); the diff pairs them by
 type and name and says so. Secret values are written as "[secret]" in plan files and cannot be compared.
@@ -238,7 +242,10 @@ DATA_BEARING: dict[str, str] = {
 }
 
 DATA_LOSS, PROTECTED, REPLACE, UPDATE, ADD, DELETE = "DATA LOSS", "PROTECTED", "REPLACE", "update", "add", "delete"
-FLAGS = (DATA_LOSS, PROTECTED, REPLACE)
+IN_USE = "IN USE"
+FLAGS = (DATA_LOSS, PROTECTED, REPLACE, IN_USE)
+SUBNET = "azure-native:network:Subnet"
+MISSING = "(unset)"
 OPTIONS = ("protect", "retainOnDelete", "provider", "deletedWith", "ignoreChanges")
 
 
@@ -256,6 +263,7 @@ class ResourceChange:
     replace_reasons: dict[str, str] = field(default_factory=dict)  # path -> reason
     flags: list[str] = field(default_factory=list)  # subset of FLAGS
     note: str = ""
+    values: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # path -> (old, new); MISSING when absent
 
     @property
     def primary(self) -> str | None:
@@ -274,6 +282,7 @@ class ResourceChange:
             "paths": self.paths,
             "options": {k: {"old": o, "new": n} for k, (o, n) in self.options.items()},
             "replaceReasons": self.replace_reasons,
+            "values": {p: {"old": o, "new": n} for p, (o, n) in self.values.items()},
             "flags": self.flags,
             "note": self.note,
         }
@@ -334,6 +343,43 @@ def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
                 out.extend(changed_paths(old[i], new[i], path))
         return out
     return [] if old == new else [prefix]
+
+
+def value_at(inputs: Any, path: str) -> Any:
+    """The value at a dotted path of `changed_paths` (MISSING when a step is absent)."""
+    cur = inputs
+    for part in path.split(".") if path else []:
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return MISSING
+    return cur
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _subnet_in_use(subnet: dict[str, Any], plan: dict[str, Any]) -> list[str]:
+    """What holds the subnet in `plan`: its delegation, and every resource whose inputs name its ARM id (private
+    endpoints, NICs, AKS pools, firewall and Bastion IP configurations)."""
+    i = subnet.get("inputs", {})
+    held = [f"delegated to {d.get('serviceName')}" for d in i.get("delegations") or [] if isinstance(d, dict)]
+    vnet, name = i.get("virtualNetworkName"), i.get("subnetName") or subnet.get("name")
+    if vnet and name:
+        key = f"/virtualnetworks/{vnet}/subnets/{name}".lower()
+        held += [f"{r['type'].rpartition(':')[2]} {r['name']}" for r in plan.get("resources", [])
+                 if r["urn"] != subnet["urn"] and any(s.lower().endswith(key) or f"{key}/" in s.lower()
+                                                      for s in _strings(r.get("inputs", {})))]
+    return held
 
 
 def _matches(pattern: str, path: str) -> bool:
@@ -423,6 +469,13 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> PlanDiff:
     for urn in sorted(set(before) & set(after)):
         updated = _updated(before[urn], after[urn])
         if updated is not None:
+            readdressed = updated.type == SUBNET and any(p.split(".")[0] in ("addressPrefix", "addressPrefixes")
+                                                         for p in updated.paths)
+            if readdressed and (held := _subnet_in_use(before[urn], old)):
+                updated.flags.append(IN_USE)
+                note = ("Azure refuses to change the address range of a subnet in use (" + ", ".join(held) +
+                        "): empty it first, or pin the range in the spec (network.subnets.*_cidr)")
+                updated.note = "; ".join(x for x in (updated.note, note) if x)
             changes.append(updated)
     changes.sort(key=lambda c: c.urn)
     return PlanDiff(str(old.get("stack", "")), str(new.get("stack", "")), changes)
@@ -434,7 +487,8 @@ def _updated(old: dict[str, Any], new: dict[str, Any]) -> ResourceChange | None:
     if not paths and not options:
         return None
     rtype = old["type"]
-    change = ResourceChange(old["urn"], rtype, UPDATE, paths=paths, options=options)
+    values = {p: (value_at(old.get("inputs", {}), p), value_at(new.get("inputs", {}), p)) for p in paths}
+    change = ResourceChange(old["urn"], rtype, UPDATE, paths=paths, options=options, values=values)
     if old.get("custom", True):
         for path in paths:
             reason = force_new_reason(rtype, path, old.get("inputs", {}))
@@ -485,14 +539,27 @@ def _opts(change: ResourceChange) -> str:
     return ", ".join(f"{k}: {json.dumps(o)} -> {json.dumps(n)}" for k, (o, n) in change.options.items())
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    text = value if value == MISSING else json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _changed(change: ResourceChange, path: str) -> str:
+    """`path: old -> new` (the path alone when the values are not known, as for a URN change)."""
+    if path not in change.values:
+        return path
+    old, new = change.values[path]
+    return f"{path}: {_show(old)} -> {_show(new)}"
+
+
 def _detail(change: ResourceChange) -> str:
     if change.replace_reasons:
         rest = [p for p in change.paths if p not in change.replace_reasons]
-        forced = "; ".join(f"{p} ({r})" for p, r in change.replace_reasons.items())
-        return forced + (f"; also changed: {', '.join(rest)}" if rest else "") + change._also()
-    if change.flags and change._also():
+        forced = "; ".join(f"{_changed(change, p)} ({r})" for p, r in change.replace_reasons.items())
+        return forced + (f"; also changed: {', '.join(_changed(change, p) for p in rest)}" if rest else "") + change._also()
+    if change.flags and not change.paths and change._also():
         return change._also().strip()
-    parts = [", ".join(change.paths)] if change.paths else []
+    parts = [", ".join(_changed(change, p) for p in change.paths)] if change.paths else []
     if change.options:
         parts.append(_opts(change))
     return "; ".join(parts)
@@ -516,7 +583,8 @@ def _md_cell(text: str) -> str:
 def render_markdown(diff: PlanDiff) -> str:
     icon = ":warning:" if diff.flagged else ":white_check_mark:"
     out = [f"### brickwall plan diff: `{diff.old_stack or '?'}` -> `{diff.new_stack or '?'}`", "", f"{icon} {diff.summary()}", ""]
-    titles = {DATA_LOSS: "DATA LOSS", PROTECTED: "PROTECTED (the engine refuses: unprotect first)", REPLACE: "REPLACE"}
+    titles = {DATA_LOSS: "DATA LOSS", PROTECTED: "PROTECTED (the engine refuses: unprotect first)", REPLACE: "REPLACE",
+              IN_USE: "IN USE (Azure refuses to re-address a subnet in use)"}
     for flag in FLAGS:
         rows = [c for c in diff.changes if c.primary == flag]
         if not rows:

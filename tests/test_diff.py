@@ -111,10 +111,26 @@ def test_delegated_subnet_prefix_change_is_replacement_or_failure(prod_plan: dic
     host["inputs"]["addressPrefix"] = "10.30.0.0/22"
     endpoints = _resource(new, "azure-native:network:Subnet", "network-endpoints")
     endpoints["inputs"]["addressPrefix"] = "10.30.18.0/26"
-    by_urn = {c.urn: c for c in diff.compare(prod_plan, new).changes}
+    result = diff.compare(prod_plan, new)
+    by_urn = {c.urn: c for c in result.changes}
     assert "replacement or failure" in by_urn[host["urn"]].replace_reasons["addressPrefix"]
-    # Not delegated: resized in place.
-    assert by_urn[endpoints["urn"]].action == "update" and not by_urn[endpoints["urn"]].flags
+    assert diff.IN_USE in by_urn[host["urn"]].flags and "delegated to Microsoft.Databricks/workspaces" in by_urn[host["urn"]].note
+    # Not delegated, but it holds the private endpoints: Azure refuses to re-address it, and the diff says so.
+    moved = by_urn[endpoints["urn"]]
+    assert moved.action == "update" and moved.flags == [diff.IN_USE]
+    assert "PrivateEndpoint" in moved.note and "pin the range in the spec" in moved.note
+    assert moved.values["addressPrefix"] == ("10.30.18.0/27", "10.30.18.0/26")
+    text = diff.render_text(result)
+    assert 'IN USE: update azure-native:network:Subnet::prod-network-endpoints: addressPrefix: "10.30.18.0/27" -> "10.30.18.0/26"' in text
+    assert "IN USE (Azure refuses to re-address a subnet in use)" in diff.render_markdown(result)
+    # The same subnet with nothing in it resizes in place, unflagged.
+    empty_old = copy.deepcopy(prod_plan)
+    empty_old["resources"] = [r for r in empty_old["resources"] if r["type"] != "azure-native:network:PrivateEndpoint"
+                              and "network-endpoints" not in json.dumps(r["inputs"])]
+    empty_new = copy.deepcopy(empty_old)
+    _resource(empty_new, "azure-native:network:Subnet", "network-endpoints")["inputs"]["addressPrefix"] = "10.30.18.0/26"
+    [change] = diff.compare(empty_old, empty_new).changes
+    assert change.action == "update" and not change.flags
 
 
 def test_kubernetes_name_and_namespace_replace(prod_plan: dict[str, Any]) -> None:

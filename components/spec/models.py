@@ -64,13 +64,21 @@ def _workspace_subnet_problem(prefix: int) -> str | None:
             f"(a /{hi} leaves {nodes} usable addresses, so at most {nodes} cluster nodes)")
 
 
+def _aks_subnet_problem(prefix: int) -> str | None:
+    return None if 16 <= prefix <= 28 else f"/{prefix}: an AKS subnet needs /16 to /28"
+
+
 def _endpoint_subnet_problem(prefix: int) -> str | None:
     lo, hi = ENDPOINT_SUBNET_PREFIX_RANGE
     return None if lo <= prefix <= hi else f"/{prefix}: keep the private-endpoint subnet between /{lo} and /{hi}"
 
 
 class SubnetLayout(StrictModel):
-    """Sizes (or exact ranges) of the subnets carved from the workspace VNet."""
+    """Sizes (or exact ranges) of the subnets carved from the workspace VNet.
+
+    Sized subnets are carved in a fixed order, so changing one prefix length can move the subnets after it; a
+    deployed environment pins its ranges (`*_cidr`, what `plan` printed) so a resize moves nothing else. Azure
+    refuses to re-address a subnet that holds NICs, endpoints or a delegation: `brickwall diff` flags it (IN USE)."""
 
     host_prefix_length: int = 22
     container_prefix_length: int = 22
@@ -78,8 +86,9 @@ class SubnetLayout(StrictModel):
     host_cidr: str | None = None
     container_cidr: str | None = None
     private_endpoint_cidr: str | None = None
-    # Address room kept free for the AKS subnet of the ingress tier.
+    # Address room kept free for the AKS subnet of the ingress tier (a size, or its exact range).
     aks_prefix_length: int | None = None
+    aks_cidr: str | None = None
 
     @field_validator("host_prefix_length", "container_prefix_length")
     @classmethod
@@ -98,9 +107,31 @@ class SubnetLayout(StrictModel):
     @field_validator("aks_prefix_length")
     @classmethod
     def _aks_prefix(cls, v: int | None) -> int | None:
-        if v is not None and not 16 <= v <= 28:
-            raise ValueError(f"/{v}: an AKS subnet needs /16 to /28")
+        if v is not None and (bad := _aks_subnet_problem(v)):
+            raise ValueError(bad)
         return v
+
+    @field_validator("aks_cidr")
+    @classmethod
+    def _aks_cidr(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if bad := cidr_problem(v):
+            raise ValueError(bad)
+        if bad := _aks_subnet_problem(parse_network(v).prefixlen):
+            raise ValueError(bad)
+        return v
+
+    @model_validator(mode="after")
+    def _one_aks_form(self) -> SubnetLayout:
+        if self.aks_cidr is not None and self.aks_prefix_length is not None:
+            raise_problems([Problem(("aks_cidr",), "give the AKS subnet as a size or as a range, not both")])
+        return self
+
+    @property
+    def aks_subnet_prefix(self) -> int | None:
+        """The AKS subnet's prefix length, however it is given (None: no AKS subnet)."""
+        return parse_network(self.aks_cidr).prefixlen if self.aks_cidr else self.aks_prefix_length
 
     @field_validator("host_cidr", "container_cidr", "private_endpoint_cidr")
     @classmethod
@@ -173,7 +204,7 @@ class NetworkSpec(StrictModel):
 
     def _field_of(self, name: str) -> str:
         if name == "aks":
-            return "aks_prefix_length"
+            return "aks_cidr" if self.subnets.aks_cidr else "aks_prefix_length"
         return f"{name}_cidr" if getattr(self.subnets, f"{name}_cidr") else f"{name}_prefix_length"
 
     def _requests(self) -> list[SubnetRequest]:
@@ -184,7 +215,9 @@ class NetworkSpec(StrictModel):
             SubnetRequest(ENDPOINTS, cidr=s.private_endpoint_cidr)
             if s.private_endpoint_cidr else SubnetRequest(ENDPOINTS, s.private_endpoint_prefix_length),
         ]
-        if s.aks_prefix_length is not None:
+        if s.aks_cidr is not None:
+            reqs.append(SubnetRequest(AKS, cidr=s.aks_cidr))
+        elif s.aks_prefix_length is not None:
             reqs.append(SubnetRequest(AKS, s.aks_prefix_length))
         return reqs
 

@@ -298,9 +298,10 @@ def _ingress_cluster(spec: EnvironmentSpec) -> list[Problem]:
     if not ingress.enabled:
         return []
     problems = []
-    if ingress.cluster == "aks" and spec.network.subnets.aks_prefix_length is None:
+    if ingress.cluster == "aks" and spec.network.subnets.aks_subnet_prefix is None:
         problems.append(Problem(("network", "subnets", "aks_prefix_length"),
-                                "an AKS cluster needs its own subnet: set network.subnets.aks_prefix_length"))
+                                "an AKS cluster needs its own subnet: set network.subnets.aks_prefix_length "
+                                "(or pin its range with aks_cidr)"))
     if ingress.cluster == "existing" and ingress.api_server_cidr is None:
         problems.append(Problem(("ingress", "api_server_cidr"), "an existing cluster's API server range is needed for the NetworkPolicies"))
     # Local accounts are off: without a named admin group only the identity that ran `pulumi up` could administer it.
@@ -333,7 +334,7 @@ def _aks_subnet_capacity(spec: EnvironmentSpec) -> list[Problem]:
     "configures upgrades to surge with one extra node by default" (articles/aks/upgrade-aks-node-pools-rolling.md), so
     each pool counts (nodes + 1) * (max pods + 1). Azure keeps 5 addresses of every subnet. A subnet that cannot hold
     the pools at their largest fails a scale-out or an upgrade, not the first `pulumi up`."""
-    ingress, prefix = spec.ingress, spec.network.subnets.aks_prefix_length
+    ingress, prefix = spec.ingress, spec.network.subnets.aks_subnet_prefix
     if not ingress.enabled or ingress.cluster != "aks" or prefix is None:
         return []
     aks = ingress.aks
@@ -345,7 +346,8 @@ def _aks_subnet_capacity(spec: EnvironmentSpec) -> list[Problem]:
     if needed <= usable:
         return []
     detail = ", ".join(f"{name}: ({nodes} + 1 surge) x ({max_pods} pods + 1)" for name, nodes, max_pods in pools)
-    return [Problem(("network", "subnets", "aks_prefix_length"),
+    field = "aks_cidr" if spec.network.subnets.aks_cidr else "aks_prefix_length"
+    return [Problem(("network", "subnets", field),
                     f"/{prefix} holds {usable} usable addresses but the AKS pools need {needed} under Azure CNI ({detail}): "
                     "widen the subnet or lower node counts or max_pods")]
 

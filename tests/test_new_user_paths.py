@@ -1,4 +1,6 @@
-"""Bad input gets a clear message and the documented exit code (brickwall/exits.py), never a traceback."""
+"""The paths a new user walks (issue #14): bad input gets a clear message and the documented exit code
+(brickwall/exits.py), never a traceback; environments are discovered; a stack of any name is judged by its tier;
+subnets can be pinned."""
 
 from __future__ import annotations
 
@@ -183,3 +185,32 @@ def test_the_readme_example_spec_renders_and_passes_every_policy(capsys: pytest.
     code, out, err = run(capsys, "check", "--spec", str(ROOT / "docs" / "examples" / "qa.yaml"), "--stack", "qa")
     assert code == exits.OK, out + err
     assert "stack qa: 0 violation(s)" in out
+
+
+def test_every_subnet_can_be_pinned_and_a_pin_moves_nothing() -> None:
+    """Pinned to the ranges the sizes gave, the plan's subnets are the same; resizing one then moves no other."""
+    from pydantic import ValidationError
+
+    import stacks
+    from components.spec import EnvironmentSpec
+
+    data = stacks.load("prod").model_dump(mode="json")
+    plan = stacks.load("prod").network.plan
+    pinned = {"host_cidr": str(plan["host"]), "container_cidr": str(plan["container"]),
+              "private_endpoint_cidr": str(plan["private_endpoints"]), "aks_cidr": str(plan["aks"])}
+    data["network"]["subnets"] = pinned
+    spec = EnvironmentSpec.model_validate(data)
+    assert spec.network.plan.subnets == plan.subnets
+    assert spec.network.subnets.aks_subnet_prefix == plan["aks"].prefixlen
+    # Widen the endpoint subnet inside free room: nothing else moves.
+    data["network"]["subnets"] = {**pinned, "private_endpoint_cidr": "10.30.18.0/26"}
+    widened = EnvironmentSpec.model_validate(data).network.plan
+    assert {k: v for k, v in widened.subnets.items() if k != "private_endpoints"} == \
+        {k: v for k, v in plan.subnets.items() if k != "private_endpoints"}
+    # A size and a range for the same subnet: one problem, at its path.
+    data["network"]["subnets"] = {**pinned, "aks_prefix_length": 23}
+    with pytest.raises(ValidationError) as caught:
+        EnvironmentSpec.model_validate(data)
+    [error] = caught.value.errors()
+    assert error["loc"] == ("network", "subnets", "aks_cidr")
+    assert "give the AKS subnet as a size or as a range, not both" in error["msg"]

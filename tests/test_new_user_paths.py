@@ -214,3 +214,20 @@ def test_every_subnet_can_be_pinned_and_a_pin_moves_nothing() -> None:
     [error] = caught.value.errors()
     assert error["loc"] == ("network", "subnets", "aks_cidr")
     assert "give the AKS subnet as a size or as a range, not both" in error["msg"]
+
+
+@pytest.mark.parametrize(("space", "ok"), [("10.40.0.0/20", True), ("172.20.0.0/20", True), ("192.168.0.0/20", True),
+                                           ("100.64.0.0/20", True), ("20.40.0.0/20", False), ("8.8.0.0/20", False)])
+def test_a_vnet_outside_the_private_ranges_needs_an_explicit_opt_in(space: str, ok: bool) -> None:
+    from pydantic import ValidationError
+
+    from components.spec import NetworkSpec
+
+    if ok:
+        assert NetworkSpec(address_space=space).address_space == space
+        return
+    with pytest.raises(ValidationError) as caught:
+        NetworkSpec(address_space=space)
+    [error] = caught.value.errors()
+    assert error["loc"] == ("address_space",) and "outside the private ranges" in error["msg"]
+    assert NetworkSpec(address_space=space, allow_public_address_space=True).address_space == space

@@ -175,10 +175,18 @@ class EgressSpec(StrictModel):
         return v
 
 
+# Address space a VNet should take: RFC 1918 private ranges and the RFC 6598 shared range. Azure accepts public ranges
+# in a VNet but then routes that public range into the VNet, away from its real owner (Microsoft Learn, "Virtual
+# network concepts and best practices": use the private ranges of RFC 1918).
+VNET_PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"))
+
+
 class NetworkSpec(StrictModel):
     address_space: str
     subnets: SubnetLayout = SubnetLayout()
     egress: EgressSpec = EgressSpec()
+    # Opt in to an address space outside the private ranges (it shadows that public range for everything in the VNet).
+    allow_public_address_space: bool = False
 
     @field_validator("address_space")
     @classmethod
@@ -190,6 +198,17 @@ class NetworkSpec(StrictModel):
         if not lo <= prefix <= hi:
             raise ValueError(f"/{prefix}: Azure Databricks needs a VNet between /{lo} and /{hi}")
         return v
+
+    @model_validator(mode="after")
+    def _private_space(self) -> NetworkSpec:
+        if cidr_problem(self.address_space) or self.allow_public_address_space:
+            return self
+        net = parse_network(self.address_space)
+        if not any(net.subnet_of(r) for r in VNET_PRIVATE_RANGES):
+            raise_problems([Problem(("address_space",), f"{net} is outside the private ranges (10.0.0.0/8, 172.16.0.0/12, "
+                                    "192.168.0.0/16, 100.64.0.0/10): traffic to that public range would stay inside the "
+                                    "VNet; pick a private range, or set allow_public_address_space if you own it")])
+        return self
 
     @model_validator(mode="after")
     def _layout(self) -> NetworkSpec:

@@ -16,6 +16,7 @@ from components.planning.naming import name_problems, plan_names, slug
 from components.spec.access import MAX_IP_ACCESS_VALUES
 from components.spec.base import cidr_problem
 from components.spec.errors import Problem
+from components.spec.rules_serverless import RULES as SERVERLESS_RULES
 from components.spec.tiers import TIER_FLOORS
 
 if TYPE_CHECKING:
@@ -563,7 +564,7 @@ RULES: tuple[Rule, ...] = (
     _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags,
     _ingress_cluster, _aks_subnet_capacity, _ingress_routes, _ingress_client_certificates, _ingress_prod,
     _ingress_prod_load_balancer, _ingress_public_load_balancer, _audit, _data_sources, _encryption,
-    _bastion,
+    _bastion, *SERVERLESS_RULES,
 )
 
 

@@ -60,7 +60,11 @@ def test_every_databricks_resource_uses_it_is_deleted_with_the_workspace_and_wai
     # The workspace's own endpoints (PrivateLink); those of the Key Vault or the data sources are not on its path.
     endpoints = {pe.urn for pe in rec.of_type("azure-native:network:PrivateEndpoint") if "brickwall:network:PrivateLink$" in pe.urn}
     assert endpoints
-    resources = [r for r in rec.registrations if r.type.startswith("databricks:")]
+    # Account-level resources (the account provider's; tests/test_serverless.py) reach accounts.azuredatabricks.net,
+    # not the workspace, so they neither use its provider nor wait for its private endpoints.
+    account_urn = rec.one("pulumi:providers:databricks", f"{spec.name}-databricks-account").urn
+    resources = [r for r in rec.registrations
+                 if r.type.startswith("databricks:") and not r.provider.startswith(account_urn + "::")]
     assert len(resources) >= 8
     for reg in resources:
         assert reg.provider.startswith(provider_urn + "::"), reg.urn

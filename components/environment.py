@@ -364,13 +364,14 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             ServerlessConnectivityArgs(
                 account_provider=self.databricks_account_provider,
                 workspace_id=self.workspace.workspace_id,
+                workspace=self.workspace.workspace,
                 region=ncc.region or spec.region,
                 ncc_name=(ncc.name or ncc_name(spec.naming.prefix, spec.name)) if ncc.enabled else None,
                 targets=tuple(targets),
                 metastore_id=metastore_id,
                 after=[self.workspace.workspace],
             ),
-            opts=pulumi.ResourceOptions(parent=self, deleted_with=self.workspace.workspace),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _firewall_hub(self, name: str, spec: EnvironmentSpec, azure: AzureSettings, kids: pulumi.ResourceOptions) -> FirewallHub:

@@ -42,6 +42,9 @@ class StorageTarget:
 class ServerlessConnectivityArgs:
     account_provider: databricks.Provider
     workspace_id: pulumi.Input[str]  # the workspace's numeric id
+    # The workspace: the binding and the metastore assignment go with it (deleting them after it fails: it is gone).
+    # The NCC and its rules are the account's and outlive it, so they are deleted on their own.
+    workspace: pulumi.Resource
     region: str
     # The NCC and its rules; None: no NCC.
     ncc_name: str | None = None
@@ -67,9 +70,9 @@ class ServerlessConnectivity(pulumi.ComponentResource):
     def __init__(self, name: str, args: ServerlessConnectivityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("brickwall:serverless:ServerlessConnectivity", name, {}, opts)
 
-        def account(*, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, provider=args.account_provider,
-                                          depends_on=[*args.after, *depends_on] or None)
+        def account(*, with_workspace: bool = False) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, provider=args.account_provider, depends_on=list(args.after) or None,
+                                          deleted_with=args.workspace if with_workspace else None)
 
         self.ncc, self.rules, self.binding, self.metastore_assignment = None, [], None, None
         if args.ncc_name is not None:
@@ -89,13 +92,13 @@ class ServerlessConnectivity(pulumi.ComponentResource):
             ]
             self.binding = databricks.MwsNccBinding(
                 f"{name}-ncc-binding", network_connectivity_config_id=ncc_id, workspace_id=args.workspace_id,
-                opts=account())
+                opts=account(with_workspace=True))
         if args.metastore_id is not None:
             # api "account": the assignment is made through the account API, whatever the provider's host
             # (pulumi_databricks MetastoreAssignment `api`: "account" or "workspace").
             self.metastore_assignment = databricks.MetastoreAssignment(
                 f"{name}-metastore", metastore_id=args.metastore_id, workspace_id=args.workspace_id, api="account",
-                opts=account())
+                opts=account(with_workspace=True))
 
         self.approvals = pulumi.Output.all(*[
             pulumi.Output.all(rule.resource_id, rule.group_id, rule.endpoint_name, rule.connection_state)

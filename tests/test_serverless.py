@@ -76,8 +76,10 @@ def test_every_account_level_resource_goes_through_the_account_provider(prod: Re
     for reg in resources:
         assert reg.provider.startswith(account.urn + "::"), reg.urn
         assert reg.parent == component.urn, reg.urn
+    # The binding and the assignment go with the workspace; the NCC and its rules are the account's and outlive it.
     workspace = prod.one("azure-native:databricks:Workspace", f"{prod_spec.name}-workspace-workspace")
-    assert component.deleted_with == workspace.urn
+    for reg in resources:
+        assert reg.deleted_with == (workspace.urn if reg.type in (BINDING, METASTORE) else ""), reg.urn
 
 
 def test_metastore_is_assigned_by_id_through_the_account_api(prod: Recording, prod_spec: EnvironmentSpec) -> None:

@@ -121,7 +121,7 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"name={i.get('name')} region={i.get('region')}"),
     "databricks:index/mwsNccPrivateEndpointRule:MwsNccPrivateEndpointRule": lambda i: (
         f"group={i.get('groupId')} target={str(i.get('resourceId', '')).rsplit('/', 1)[-1]} "
-        f"state={i.get('connectionState', 'PENDING until approved')}"),
+        "(lands pending: the storage owner approves it)"),
     "databricks:index/mwsNccBinding:MwsNccBinding": lambda i: f"workspace={i.get('workspaceId')}",
     "databricks:index/metastoreAssignment:MetastoreAssignment": lambda i: (
         f"metastore={i.get('metastoreId')} workspace={i.get('workspaceId')} api={i.get('api')}"),

@@ -97,6 +97,8 @@ MUTATIONS: Mutations = {
                                 "does not have Azure Virtual Network encryption enabled"),
     "vnet-encryption-disabled": ("network-vnet-encryption-in-prod", lambda p: inputs(p, "prod-network-vnet").update(
         encryption={"enabled": False, "enforcement": "AllowUnencrypted"}), "vnet-bw-prod-weu"),
+    "ncc-other-region": ("databricks-ncc-in-workspace-region", lambda p: inputs(p, "prod-serverless-ncc").update(region="northeurope"),
+                         "'northeurope', not the workspace's region (westeurope)"),
     "delegated-subnet-no-nsg": ("delegated-subnet-has-nsg", lambda p: inputs(p, "prod-network-host").pop("networkSecurityGroup"), "snet-dbw-host"),
     "public-access-enabled": ("databricks-workspace-no-public-access",
                               lambda p: inputs(p, "prod-workspace-workspace").update(publicNetworkAccess="Enabled"), "Enabled"),

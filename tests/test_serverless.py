@@ -160,3 +160,9 @@ def test_each_row_matches_its_documented_series_names() -> None:
         assert features == set(series.features), series
         for feature in features:
             assert series_of(f"Standard_{series.family}8{feature}_v{series.generation}") == series
+
+
+@pytest.mark.parametrize(("prefix", "environment"), [("bw", "prod"), ("abcdef", "abcdefghijkl"), ("p1", "a-b-c-d-e-f")])
+def test_default_ncc_name_fits_databricks_rule(prefix: str, environment: str) -> None:
+    """Any spec's default NCC name (prefix up to 6, environment up to 12 characters) matches ^[0-9a-zA-Z-_]{3,30}$."""
+    assert re.fullmatch(r"[0-9a-zA-Z_-]{3,30}", ncc_name(prefix, environment))

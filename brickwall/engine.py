@@ -327,6 +327,23 @@ def workspace_id_for(arm_id: str) -> str:
     return str(10**15 + int(hashlib.sha256(arm_id.encode()).hexdigest(), 16) % (9 * 10**15))
 
 
+def _ncc_rule_outputs(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What the account API answers for a new private endpoint rule: its id, the Azure private endpoint's name (shaped
+    like the provider docs' example "databricks-088781b3-...-pe-3cb31234") and PENDING until the storage owner approves
+    (terraform-provider-databricks docs/resources/mws_ncc_private_endpoint_rule.md, attribute reference)."""
+    rule_id = stable_guid(name, "rule")
+    return {"ruleId": rule_id, "endpointName": f"databricks-{stable_guid(name, 'ncc-endpoint')}-pe-{rule_id[:8]}",
+            "connectionState": "PENDING"}
+
+
+# Outputs the Databricks account API computes for account-level resources programs consume.
+_ACCOUNT_COMPUTED: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]] = {
+    "databricks:index/mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig": lambda name, inputs: {
+        "networkConnectivityConfigId": stable_guid(name, "ncc")},
+    "databricks:index/mwsNccPrivateEndpointRule:MwsNccPrivateEndpointRule": _ncc_rule_outputs,
+}
+
+
 class BrickwallMocks(pulumi.runtime.Mocks):
     """Deterministic mocks: realistic ARM ids for the topology's azure-native types, `mock-{name}` otherwise.
 
@@ -346,6 +363,8 @@ class BrickwallMocks(pulumi.runtime.Mocks):
         if args.typ == "pulumi:pulumi:StackReference":
             return args.name, {"name": args.name, "outputs": {}, "secretOutputNames": []}
         entry = ARM_ID_TEMPLATES.get(args.typ)
+        if entry is None and args.typ in _ACCOUNT_COMPUTED and not self.preview:  # unknown until created
+            return args.resource_id or f"mock-{args.name}", {**inputs, **_ACCOUNT_COMPUTED[args.typ](args.name, inputs)}
         if entry is None:
             # Everything else, providers (`pulumi:providers:*`) included: state = inputs, a stable id.
             return args.resource_id or f"mock-{args.name}", dict(inputs)

@@ -122,12 +122,21 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"networkPolicy={_get(i, 'networkProfile.networkPolicy')} privateApi={_get(i, 'apiServerAccessProfile.enablePrivateCluster')} "
         f"localAccounts={'off' if i.get('disableLocalAccounts') else 'on'} entraRbac={_get(i, 'aadProfile.enableAzureRBAC')}"),
     "pulumi:providers:databricks": lambda i: f"host={i.get('host', 'unknown until the workspace exists')}",
+    "databricks:index/mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig": lambda i: (
+        f"name={i.get('name')} region={i.get('region')}"),
+    "databricks:index/mwsNccPrivateEndpointRule:MwsNccPrivateEndpointRule": lambda i: (
+        f"group={i.get('groupId')} target={str(i.get('resourceId', '')).rsplit('/', 1)[-1]} "
+        "(lands pending: the storage owner approves it)"),
+    "databricks:index/mwsNccBinding:MwsNccBinding": lambda i: f"workspace={i.get('workspaceId')}",
+    "databricks:index/metastoreAssignment:MetastoreAssignment": lambda i: (
+        f"metastore={i.get('metastoreId')} workspace={i.get('workspaceId')} api={i.get('api')}"),
     "azure-native:databricks:Workspace": _workspace,
     "azure-native:network:Subnet": _subnet,
     "azure-native:network:SecurityRule": _rule,
     "azure-native:network:PrivateEndpoint": _endpoint,
     "azure-native:network:VirtualNetwork": lambda i: _list(_get(i, "addressSpace.addressPrefixes")) + (
-        " inlineSubnets=yes" if i.get("subnets") else ""),
+        " inlineSubnets=yes" if i.get("subnets") else "") + (
+        f" encryption={_get(i, 'encryption.enforcement')}" if _get(i, "encryption.enabled") else " encryption=off"),
     "azure-native:network:NetworkSecurityGroup": lambda i: "inlineRules=yes" if i.get("securityRules") else "rules=standalone",
     "azure-native:network:NatGateway": lambda i: f"sku={_get(i, 'sku.name')} idleTimeout={i.get('idleTimeoutInMinutes')}m",
     "azure-native:network:Route": lambda i: f"{i.get('addressPrefix')} -> {i.get('nextHopType')} {i.get('nextHopIpAddress', '')}".strip(),

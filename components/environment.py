@@ -57,6 +57,7 @@ from components.planning.nsg_rules import (
 )
 from components.planning.reachability import endpoint_classes, inputs_from_spec
 from components.private_link import PrivateLink, PrivateLinkArgs, TransitSide
+from components.serverless import ServerlessConnectivity, ServerlessConnectivityArgs, StorageTarget, ncc_name
 from components.spec import EnvironmentSpec
 from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST
 from components.transit import TransitNetwork, TransitNetworkArgs
@@ -119,6 +120,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     diagnostics: AuditDiagnostics | None = None
     monitor_private_link: MonitorPrivateLink | None = None
     locks: ResourceLocks | None = None
+    serverless: ServerlessConnectivity | None = None
 
     def __init__(self, name: str, spec: EnvironmentSpec, azure: AzureSettings,
                  ingress_secrets: IngressSecrets | None = None, opts: pulumi.ResourceOptions | None = None):
@@ -173,6 +175,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 aks_nsg_name=names.aks_network_security_group if self._creates_aks(spec) else None,
                 # The same rows the reachability matrix evaluates (NetworkInputs.aks_rules).
                 aks_rules=inputs_from_spec(spec).aks_rules() if self._creates_aks(spec) else (),
+                encryption_enforcement=net.vnet_encryption.enforcement if net.vnet_encryption.enabled else None,
             ),
             opts=kids,
         )
@@ -324,6 +327,8 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             ),
         )
 
+        self.serverless = self._serverless(name, spec)
+
         if spec.ingress.enabled:
             assert ingress_secrets is not None
             self._ingress(name, spec, azure, ingress_secrets, provider, kids)
@@ -341,6 +346,33 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             "workspaceResourceId": self.workspace_resource_id,
             "workspaceId": self.workspace_id,
         })
+
+    def _serverless(self, name: str, spec: EnvironmentSpec) -> ServerlessConnectivity | None:
+        """Serverless compute's network connectivity configuration (rules to the workspace storage and the lake, bound
+        to the workspace) and the Unity Catalog metastore assignment: account-level, after the workspace exists."""
+        ncc, metastore_id = spec.serverless.network_connectivity, spec.unity_catalog.metastore_id
+        if not ncc.enabled and metastore_id is None:
+            return None
+        targets = []
+        if ncc.enabled and ncc.workspace_storage:
+            # The DBFS root account lives in the managed resource group; its id is known once the workspace's is.
+            targets.append(StorageTarget("workspace-storage", self.workspace.storage_account_id))
+        if ncc.enabled and ncc.lake and self.data is not None and self.data.lake_id is not None:
+            targets.append(StorageTarget("lake", self.data.lake_id))
+        return ServerlessConnectivity(
+            f"{name}-serverless",
+            ServerlessConnectivityArgs(
+                account_provider=self.databricks_account_provider,
+                workspace_id=self.workspace.workspace_id,
+                workspace=self.workspace.workspace,
+                region=ncc.region or spec.region,
+                ncc_name=(ncc.name or ncc_name(spec.naming.prefix, spec.name)) if ncc.enabled else None,
+                targets=tuple(targets),
+                metastore_id=metastore_id,
+                after=[self.workspace.workspace],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _firewall_hub(self, name: str, spec: EnvironmentSpec, azure: AzureSettings, kids: pulumi.ResourceOptions) -> FirewallHub:
         """The hub the default route leads to. An existing hub's resources (its side of the peering, the rule collection

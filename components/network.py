@@ -53,6 +53,8 @@ class DatabricksNetworkArgs:
     # Its NSG (components/planning/nsg_rules.py aks_subnet_rules), created with the subnet.
     aks_nsg_name: str | None = None
     aks_rules: Sequence[NsgRule] = ()
+    # Azure Virtual Network encryption (components/planning/vnet_encryption.py): None leaves it off.
+    encryption_enforcement: Literal["AllowUnencrypted", "DropUnencrypted"] | None = None
 
 
 class DatabricksNetwork(pulumi.ComponentResource):
@@ -80,6 +82,11 @@ class DatabricksNetwork(pulumi.ComponentResource):
             resource_group_name=rg.name,
             location=args.location,
             address_space=network.AddressSpaceArgs(address_prefixes=[args.address_space]),
+            # Traffic between the VNet's VMs encrypted by the Azure hosts (DTLS) for supported sizes with Accelerated
+            # Networking (https://learn.microsoft.com/azure/virtual-network/virtual-network-encryption-overview; ARM
+            # Microsoft.Network/virtualNetworks properties.encryption {enabled, enforcement}).
+            encryption=network.VirtualNetworkEncryptionArgs(enabled=True, enforcement=args.encryption_enforcement)
+            if args.encryption_enforcement else None,
             tags=tags,
             opts=child(self),
         )

@@ -1,5 +1,6 @@
 """prod: private end to end, egress through the hub firewall, a dedicated web-auth workspace,
-strict workspace settings and encrypted traffic between cluster nodes."""
+strict workspace settings, Azure VNet encryption between cluster nodes, serverless compute reaching the lake and the
+workspace storage through private endpoints, and the region's Unity Catalog metastore."""
 
 from components.spec import (
     EgressSpec,
@@ -31,6 +32,8 @@ from components.spec.ingress import (
     OAuth2ProxySpec,
     RouteSpec,
 )
+from components.spec.models import VnetEncryptionSpec
+from components.spec.serverless import NetworkConnectivitySpec, ServerlessSpec, UnityCatalogSpec
 
 SECURITY_SCRIPTS = "/Volumes/platform/security/init-scripts"
 TENANT_ISSUER = "https://login.microsoftonline.com/5b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d10/v2.0"
@@ -41,6 +44,8 @@ HUB_RG = "/subscriptions/3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a/resourceGroups/rg-
 HUB_RANGE = "10.0.0.0/22"  # on-premises clients over ExpressRoute
 # The first-party AzureDatabricks application's object id in this tenant (it differs per tenant).
 AZURE_DATABRICKS_APP = "6a1e2f3b-9c8d-4e7f-8a6b-5c4d3e2f1a09"
+# The account's westeurope Unity Catalog metastore (one per region), assigned to the workspace.
+METASTORE_ID = "7c1e4b2a-5d3f-4e6a-9b8c-0d1e2f3a4b5c"
 
 
 def build() -> EnvironmentSpec:
@@ -60,6 +65,8 @@ def build() -> EnvironmentSpec:
                 address_space=(HUB_RANGE,),
                 firewall_policy_id=f"{HUB_RG}/providers/Microsoft.Network/firewallPolicies/afwp-hub-weu",
             )),
+            # Traffic between cluster nodes (and AKS nodes) encrypted by Azure; every policy's node types are supported sizes.
+            vnet_encryption=VnetEncryptionSpec(enabled=True),
         ),
         private_link=PrivateLinkSpec(
             browser_authentication="dedicated_workspace",
@@ -90,12 +97,10 @@ def build() -> EnvironmentSpec:
             cluster_policies=(
                 ClusterPolicySpec(name="brickwall-baseline", groups=("data-engineers",),
                                   init_scripts_allowed_prefix=SECURITY_SCRIPTS,
-                                  encryption_init_script=f"{SECURITY_SCRIPTS}/encrypt-inter-node.sh",
                                   cluster_log_path="/Volumes/platform/audit/cluster-logs"),
                 ClusterPolicySpec(name="brickwall-jobs", service_principals=("etl-jobs",), data_security_mode="SINGLE_USER",
                                   autotermination_default=20, max_workers=16,
                                   init_scripts_allowed_prefix=SECURITY_SCRIPTS,
-                                  encryption_init_script=f"{SECURITY_SCRIPTS}/encrypt-inter-node.sh",
                                   cluster_log_path="/Volumes/platform/audit/cluster-logs"),
             ),
         ),
@@ -110,6 +115,10 @@ def build() -> EnvironmentSpec:
             sql=SqlDatabaseSpec(enabled=True, entra_admin_group="sql-admins",
                                 entra_admin_object_id="2b3c4d5e-6f70-4a81-92a3-b4c5d6e7f801"),
         ),
+        # Serverless compute reaches the lake and the workspace storage through private endpoints the storage owners
+        # approve (the stack output serverlessEndpointApprovals lists them).
+        serverless=ServerlessSpec(network_connectivity=NetworkConnectivitySpec(enabled=True)),
+        unity_catalog=UnityCatalogSpec(metastore_id=METASTORE_ID),
         # A steady-state prod: the first deployment ran with dbfs_root="prepare".
         encryption=EncryptionSpec(dbfs_root="apply", databricks_app_object_id=AZURE_DATABRICKS_APP),
         ingress=IngressSpec(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import stacks
 from brickwall import planfile, project
 from brickwall.engine import UNKNOWN, Recording, Secret, account_group_id
 from components.access.identities import token_users
@@ -247,8 +248,6 @@ def test_cluster_policies_lock_security_settings(rec: Recording, spec: Environme
         else:
             assert definition["init_scripts.*.volumes.destination"]["type"] == "regex"
         assert definition["init_scripts.*.dbfs.destination"]["type"] == "forbidden"
-        if policy.encryption_init_script:
-            assert definition["spark_conf.spark.network.crypto.enabled"]["value"] == "true"
         assert reg.inputs["maxClustersPerUser"] == policy.max_clusters_per_user
         use = perms[f"mock-{reg.name}"].inputs["accessControls"]
         sp_ids = {s.name: s.application_id for s in spec.access.service_principals}
@@ -256,11 +255,15 @@ def test_cluster_policies_lock_security_settings(rec: Recording, spec: Environme
             *((g, "CAN_USE") for g in policy.groups), *((sp_ids[s], "CAN_USE") for s in policy.service_principals)}
 
 
-def test_prod_encrypts_traffic_between_nodes(prod: Recording) -> None:
+def test_prod_encrypts_traffic_between_nodes_in_the_vnet_not_by_init_script(prod: Recording) -> None:
+    """Azure VNet encryption on the workspace VNet encrypts node-to-node traffic; no policy pins the old init script."""
+    vnets = {v.inputs["virtualNetworkName"]: v for v in prod.of_type("azure-native:network:VirtualNetwork")}
+    workspace_vnet = vnets[stacks.load("prod").names.virtual_network]
+    assert workspace_vnet.inputs["encryption"] == {"enabled": True, "enforcement": "AllowUnencrypted"}
     for reg in prod.of_type(POLICY):
         definition = json.loads(reg.inputs["definition"])
-        assert definition["init_scripts.0.volumes.destination"]["type"] == "fixed"
-        assert definition["spark_conf.spark.authenticate"]["value"] == "true"
+        assert "init_scripts.0.volumes.destination" not in definition
+        assert not any(key.startswith("spark_conf.") for key in definition)
 
 
 def test_first_preview_with_an_unknown_workspace_url() -> None:

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from components.planning.cluster_policies import (
     AZURE_INIT_SCRIPT_TYPES,
     BUILT_IN_POLICY_FAMILY_NAMES,
-    ENCRYPTION_SPARK_CONF,
     POLICY_TYPES,
     AllowList,
     BaselineOptions,
@@ -36,7 +35,6 @@ from components.planning.cluster_policies import (
 )
 
 PREFIX = "/Volumes/main/ops/scripts/init"
-SCRIPT = f"{PREFIX}/encrypt-inter-node.sh"
 
 
 def opts(**kw: Any) -> BaselineOptions:
@@ -238,11 +236,6 @@ BAD_OPTIONS: list[tuple[dict, str, str]] = [
     ({"init_scripts_allowed_prefix": "/Volumes/main/ops"}, "init_scripts_allowed_prefix", "under /Volumes/<catalog>/<schema>/<volume>/"),
     ({"init_scripts_allowed_prefix": "/Volumes/main/ops/scripts/../other"}, "init_scripts_allowed_prefix", "contains '..'"),
     ({"init_scripts_allowed_prefix": "/Volumes/main/ops/scripts//x"}, "init_scripts_allowed_prefix", "empty path segment"),
-    ({"encryption_init_script": "/Volumes/main/ops/scripts"}, "encryption_init_script", "names a volume, not a script"),
-    ({"encryption_init_script": "dbfs:/init/encrypt.sh"}, "encryption_init_script", "under /Volumes/"),
-    ({"encryption_init_script": "/Volumes/main/ops/scripts/init/"}, "encryption_init_script", "names a folder"),
-    ({"init_scripts_allowed_prefix": PREFIX, "encryption_init_script": "/Volumes/main/ops/scripts/init-evil/encrypt.sh"},
-     "encryption_init_script", "not under init_scripts_allowed_prefix"),
     ({"cluster_log_path": "abfss://logs@acct.dfs.core.windows.net/"}, "cluster_log_path", "must start with dbfs:/ or /Volumes/"),
     ({"cluster_log_path": "dbfs:/logs/../secrets"}, "cluster_log_path", "without '..'"),
     ({"cluster_log_path": "/Volumes/main/logs"}, "cluster_log_path", "under /Volumes/<catalog>/<schema>/<volume>/"),
@@ -261,7 +254,7 @@ def test_options_problems(changes: dict, field: str, fragment: str) -> None:
 def test_default_and_full_options_have_no_problems() -> None:
     assert options_problems(opts()) == []
     full = opts(
-        data_security_mode="SINGLE_USER", init_scripts_allowed_prefix=PREFIX + "/", encryption_init_script=SCRIPT,
+        data_security_mode="SINGLE_USER", init_scripts_allowed_prefix=PREFIX + "/",
         cluster_log_path="/Volumes/main/ops/logs/clusters", lts_versions=("15.4", "16.4", "17.3"),
     )
     assert options_problems(full) == []
@@ -348,26 +341,18 @@ def test_init_scripts_from_the_approved_volume_only_with_a_prefix() -> None:
 
 
 @pytest.mark.parametrize("prefix", [None, PREFIX])
-def test_encryption_pins_the_script_and_the_spark_switches(prefix: str | None) -> None:
-    d = as_json(baseline_policy(opts(init_scripts_allowed_prefix=prefix, encryption_init_script=SCRIPT)))
-    assert d["init_scripts.0.volumes.destination"] == {"type": "fixed", "value": SCRIPT}
-    assert d["spark_conf.spark.authenticate"] == {"type": "fixed", "value": "true"}
-    assert d["spark_conf.spark.network.crypto.enabled"] == {"type": "fixed", "value": "true"}
-    assert d["spark_conf.spark.network.crypto.saslFallback"] == {"type": "fixed", "value": "false"}
-    assert d["spark_conf.spark.io.encryption.enabled"] == {"type": "fixed", "value": "true"}
-    assert d["spark_conf.spark.authenticate.secret"] == {"type": "forbidden"}
-    assert set(ENCRYPTION_SPARK_CONF) == {"spark.authenticate", "spark.network.crypto.enabled", "spark.network.crypto.saslFallback",
-                                          "spark.io.encryption.enabled"}
-    wildcard = d["init_scripts.*.volumes.destination"]
-    if prefix is None:
-        assert wildcard == {"type": "forbidden"}  # the encryption script and nothing else
-    else:
-        assert re.fullmatch(wildcard["pattern"], SCRIPT)
+def test_no_init_script_encryption_route(prefix: str | None) -> None:
+    """Inter-node encryption is Azure VNet encryption's job (components/planning/vnet_encryption.py): the init-script
+    route, with its world-readable keystore, is gone, so no policy pins a script or Spark's crypto switches."""
+    assert "encryption_init_script" not in {f.name for f in dataclasses.fields(BaselineOptions)}
+    d = as_json(baseline_policy(opts(init_scripts_allowed_prefix=prefix)))
+    assert "init_scripts.0.volumes.destination" not in d
+    assert not any(k.startswith("spark_conf.") for k in d)
     assert grammar_problems(d) == []
 
 
 def test_baseline_rules_are_typed_and_serialize_through_rule_to_json() -> None:
-    rules = baseline_policy(opts(encryption_init_script=SCRIPT))
+    rules = baseline_policy(opts(init_scripts_allowed_prefix=PREFIX))
     assert rules["enable_local_disk_encryption"] == Fixed(True)
     assert json.loads(definition_json(rules)) == {p: rule_to_json(r) for p, r in rules.items()}
 
@@ -393,10 +378,6 @@ def baseline_options(draw: st.DrawFn) -> BaselineOptions:
     at_max = draw(st.integers(at_min, 10_000))
     min_w = draw(st.integers(1, 1000))
     prefix = draw(st.none() | st.builds(lambda c, s, v, d: f"/Volumes/{c}/{s}/{v}/{d}", volume_names, volume_names, volume_names, volume_names))
-    if prefix is None:
-        script = draw(st.none() | st.builds(lambda c, f: f"/Volumes/{c}/ops/scripts/{f}.sh", volume_names, volume_names))
-    else:
-        script = draw(st.none() | st.builds(lambda f: f"{prefix}/{f}.sh", volume_names))
     log = draw(st.sampled_from(["dbfs:/cluster-logs", "dbfs:/logs/prod", "/Volumes/main/ops/logs", "/Volumes/main/ops/logs/c"]))
     return BaselineOptions(
         environment=draw(st.text(min_size=1, max_size=256).filter(str.strip)),
@@ -410,7 +391,6 @@ def baseline_options(draw: st.DrawFn) -> BaselineOptions:
         max_workers=draw(st.integers(min_w, 1000)),
         lts_versions=tuple(draw(st.lists(lts_lines, min_size=1, max_size=4, unique=True))),
         init_scripts_allowed_prefix=prefix,
-        encryption_init_script=script,
         cluster_log_path=log,
         max_clusters_per_user=draw(st.integers(1, 50)),
     )
@@ -426,13 +406,7 @@ def test_any_valid_options_yield_a_grammatical_policy(o: BaselineOptions) -> Non
     assert at["minValue"] <= at["defaultValue"] <= at["maxValue"]
     assert re.fullmatch(d["spark_version"]["pattern"], d["spark_version"]["defaultValue"])
     assert d["data_security_mode"]["value"] == o.data_security_mode
-    if o.encryption_init_script is not None:
-        assert d["init_scripts.0.volumes.destination"]["value"] == o.encryption_init_script
-        if o.init_scripts_allowed_prefix is not None:
-            # The pinned script also satisfies the wildcard rule its own folder sets.
-            assert re.fullmatch(d["init_scripts.*.volumes.destination"]["pattern"], o.encryption_init_script)
-    else:
-        assert not any(k.startswith("spark_conf.") for k in d)
+    assert not any(k.startswith("spark_conf.") for k in d)
 
 
 numbers = st.integers(-1000, 1000) | st.floats(-1000, 1000, allow_nan=False)

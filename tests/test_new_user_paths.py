@@ -231,3 +231,13 @@ def test_a_vnet_outside_the_private_ranges_needs_an_explicit_opt_in(space: str, 
     [error] = caught.value.errors()
     assert error["loc"] == ("address_space",) and "outside the private ranges" in error["msg"]
     assert NetworkSpec(address_space=space, allow_public_address_space=True).address_space == space
+
+
+def test_the_readmes_rule_count_is_the_packs() -> None:
+    """Numbers in the README are tested, never stale."""
+    import re
+
+    from brickwall import check
+
+    [count] = re.findall(r"^(\d+) rules in all", (ROOT / "README.md").read_text(), re.M)
+    assert int(count) == len(check.load_policies())

@@ -97,6 +97,12 @@ MUTATIONS: Mutations = {
         destinationAddressPrefixes=None, destinationAddressPrefix="10.30.0.0/21"), "10.30.8.0/21"),
     "aks-allow-vnet-first": ("aks-subnet-closed-to-clusters", lambda p: inputs(p, "prod-network-aks-nsg-allow-aks-subnet-outbound").update(
         destinationAddressPrefix="VirtualNetwork", priority=150), "allow-aks-subnet-outbound"),
+    "vnet-encryption-removed": ("network-vnet-encryption-in-prod", lambda p: inputs(p, "prod-network-vnet").pop("encryption"),
+                                "does not have Azure Virtual Network encryption enabled"),
+    "vnet-encryption-disabled": ("network-vnet-encryption-in-prod", lambda p: inputs(p, "prod-network-vnet").update(
+        encryption={"enabled": False, "enforcement": "AllowUnencrypted"}), "vnet-bw-prod-weu"),
+    "ncc-other-region": ("databricks-ncc-in-workspace-region", lambda p: inputs(p, "prod-serverless-ncc").update(region="northeurope"),
+                         "'northeurope', not the workspace's region (westeurope)"),
     "delegated-subnet-no-nsg": ("delegated-subnet-has-nsg", lambda p: inputs(p, "prod-network-host").pop("networkSecurityGroup"), "snet-dbw-host"),
     "public-access-enabled": ("databricks-workspace-no-public-access",
                               lambda p: inputs(p, "prod-workspace-workspace").update(publicNetworkAccess="Enabled"), "Enabled"),

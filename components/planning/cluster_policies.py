@@ -23,18 +23,11 @@ A limiting rule (every type but fixed and forbidden) makes its attribute require
 index (that element): `init_scripts.0...` fixed plus `init_scripts.*...` forbidden is the
 documented way to require exactly one script.
 
-Encrypting traffic between worker nodes on Azure Databricks: by default the data that
-cluster nodes exchange (shuffle, broadcast, driver-executor RPC) is not encrypted. Azure's
-documentation ("Encrypt traffic between cluster worker nodes", learn.microsoft.com/azure/
-databricks/security/encryption/encrypt-otw; Premium plan) describes an init script that
-turns on Spark's own authentication and AES-based network encryption (AES-256 over TLS 1.3
-in the current page) and derives the shared `spark.authenticate.secret` from a hash of the
-workspace's JKS keystore. The page warns that (a) its sample keeps the keystore in DBFS, so
-anyone with DBFS access can read the secret, and (b) rotating the keystore means restarting
-every running cluster, or workers fail to authenticate to the driver. Encryption also costs
-shuffle-heavy queries some speed. Nothing in the policy can create the script or the keystore:
-the policy only makes every cluster run the script and keeps the Spark switches on. On
-USER_ISOLATION (standard) compute, Unity Catalog must also allowlist the script's volume path.
+Inter-node encryption is not a policy concern here: Azure Virtual Network encryption on the workspace VNet encrypts
+traffic between cluster nodes at the Azure hosts (components/planning/vnet_encryption.py). The init-script route
+Azure Databricks documents ("Encrypt traffic between cluster worker nodes") was removed: its sample keeps the JKS
+keystore, from which the shared secret is derived, world-readable in DBFS, and doing it properly would need the
+keystore as a secret plus a Unity Catalog artifact allowlist for the script, none of which a policy can provide.
 """
 
 from __future__ import annotations
@@ -393,17 +386,6 @@ AUTOTERMINATION_CEILING = 10_000
 MAX_WORKERS_CEILING = 1000  # a sanity bound: more than this is a typo, not a plan
 AZURE_TAG_VALUE_MAX = 256
 
-# Spark settings that turn on authenticated, AES-encrypted RPC and shuffle between nodes. The
-# encryption init script supplies spark.authenticate.secret (derived from the workspace keystore),
-# as Azure Databricks documents for encrypting traffic between worker nodes; the policy pins the
-# switches so no cluster can turn them off, or fall back to unencrypted SASL.
-ENCRYPTION_SPARK_CONF = {
-    "spark.authenticate": "true",
-    "spark.network.crypto.enabled": "true",
-    "spark.network.crypto.saslFallback": "false",
-    "spark.io.encryption.enabled": "true",
-}
-
 _AZURE_VM_SIZE = re.compile(r"Standard_[A-Za-z0-9_]+")
 _LTS_VERSION = re.compile(r"[0-9]+\.[0-9]+")
 # /Volumes/<catalog>/<schema>/<volume>[/...]: Unity Catalog names hold no period, space or slash.
@@ -423,12 +405,11 @@ class BaselineOptions:
     max_workers: int = 8
     lts_versions: tuple[str, ...] = ("15.4", "16.4")  # spark_version is limited to these LTS lines
     init_scripts_allowed_prefix: str | None = None  # None: no init scripts; else Unity Catalog volume scripts under this prefix only
-    encryption_init_script: str | None = None  # the volume script that sets up inter-node encryption, pinned at init_scripts.0
     cluster_log_path: str = "dbfs:/cluster-logs"  # dbfs:/... -> DBFS, /Volumes/... -> VOLUMES
     max_clusters_per_user: int = 2
 
 
-def _volume_path_problem(path: str, what: str, need_file: bool) -> str | None:
+def _volume_path_problem(path: str, what: str) -> str | None:
     if ".." in path.split("/"):
         return f"{what} {path!r} contains '..'"
     if re.search(r"\s", path) or "//" in path:
@@ -439,10 +420,6 @@ def _volume_path_problem(path: str, what: str, need_file: bool) -> str | None:
     rest = path[m.end():]
     if rest and not rest.startswith("/"):
         return f"{what} {path!r} must lie under /Volumes/<catalog>/<schema>/<volume>/"
-    if need_file and not rest.strip("/"):
-        return f"{what} {path!r} names a volume, not a script inside it"
-    if need_file and path.endswith("/"):
-        return f"{what} {path!r} ends in '/', so it names a folder, not a script"
     return None
 
 
@@ -507,21 +484,16 @@ def options_problems(opts: BaselineOptions) -> list[tuple[str, str]]:
     if len(set(opts.lts_versions)) != len(opts.lts_versions):
         out.append(("lts_versions", "lists a runtime line twice"))
 
-    prefix, script = opts.init_scripts_allowed_prefix, opts.encryption_init_script
-    if prefix is not None and (p := _volume_path_problem(prefix, "init script prefix", need_file=False)):
+    prefix = opts.init_scripts_allowed_prefix
+    if prefix is not None and (p := _volume_path_problem(prefix, "init script prefix")):
         out.append(("init_scripts_allowed_prefix", p))
-    if script is not None:
-        if p := _volume_path_problem(script, "encryption init script", need_file=True):
-            out.append(("encryption_init_script", p))
-        elif prefix is not None and not script.startswith(prefix.rstrip("/") + "/"):
-            out.append(("encryption_init_script", f"{script!r} is not under init_scripts_allowed_prefix {prefix!r}"))
 
     log = opts.cluster_log_path
     if log.startswith("dbfs:/"):
         if ".." in log.split("/") or re.search(r"\s", log) or log == "dbfs:/":
             out.append(("cluster_log_path", f"{log!r} must name a folder under dbfs:/ without '..' or whitespace"))
     elif log.startswith("/Volumes/"):
-        if p := _volume_path_problem(log, "cluster log path", need_file=False):
+        if p := _volume_path_problem(log, "cluster log path"):
             out.append(("cluster_log_path", p))
     else:
         out.append(("cluster_log_path", f"{log!r} must start with dbfs:/ or /Volumes/"))
@@ -592,14 +564,6 @@ def baseline_policy(opts: BaselineOptions) -> dict[str, Rule]:
             rules["init_scripts.*.volumes.destination"] = Regex(init_script_pattern(prefix), optional=True)
         else:
             rules[f"init_scripts.*.{kind}.destination"] = Forbidden()
-
-    if opts.encryption_init_script is not None:
-        # Index rules win over the * rule for their element: element 0 is always the encryption script.
-        rules["init_scripts.0.volumes.destination"] = Fixed(opts.encryption_init_script)
-        for key, value in ENCRYPTION_SPARK_CONF.items():
-            rules[f"spark_conf.{key}"] = Fixed(value)
-        # The secret comes from the init script; one typed into spark_conf would sit in the cluster spec in clear text.
-        rules["spark_conf.spark.authenticate.secret"] = Forbidden()
 
     leftover = grammar_problems(json.loads(definition_json(rules)))
     if leftover:  # a bug in this module, never the caller's options

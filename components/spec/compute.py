@@ -27,7 +27,6 @@ class ClusterPolicySpec(StrictModel):
     max_workers: int = 8
     lts_versions: tuple[str, ...] = ("15.4", "16.4")
     init_scripts_allowed_prefix: str | None = None
-    encryption_init_script: str | None = None
     cluster_log_path: str = "dbfs:/cluster-logs"
     max_clusters_per_user: int = 2
 

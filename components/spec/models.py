@@ -38,6 +38,7 @@ from components.spec.encryption import EncryptionSpec
 from components.spec.errors import Problem, problems_from, raise_problems
 from components.spec.firewall import HubSpec
 from components.spec.ingress import IngressSpec
+from components.spec.serverless import ServerlessSpec, UnityCatalogSpec
 from components.spec.stamping import StampingSpec
 
 # Azure Databricks VNet injection limits.
@@ -181,12 +182,33 @@ class EgressSpec(StrictModel):
 VNET_PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"))
 
 
+class VnetEncryptionSpec(StrictModel):
+    """Azure Virtual Network encryption on the workspace VNet: traffic between its VMs (cluster nodes, AKS nodes) is
+    encrypted by the Azure hosts (DTLS), for the VM sizes Azure supports (components/planning/vnet_encryption.py)."""
+
+    enabled: bool = True
+    # ARM `encryption.enforcement`; Azure supports only AllowUnencrypted at general availability
+    # (https://learn.microsoft.com/azure/virtual-network/virtual-network-encryption-overview, "Limitations").
+    enforcement: Literal["AllowUnencrypted", "DropUnencrypted"] = "AllowUnencrypted"
+
+    @field_validator("enforcement")
+    @classmethod
+    def _enforcement(cls, v: str) -> str:
+        from components.planning.vnet_encryption import SUPPORTED_ENFORCEMENT
+
+        if v != SUPPORTED_ENFORCEMENT:
+            raise ValueError(f"{v}: Azure supports only {SUPPORTED_ENFORCEMENT} at general availability "
+                             "(DropUnencrypted is announced for the future); unsupported VM sizes are rejected by the spec instead")
+        return v
+
+
 class NetworkSpec(StrictModel):
     address_space: str
     subnets: SubnetLayout = SubnetLayout()
     egress: EgressSpec = EgressSpec()
     # Opt in to an address space outside the private ranges (it shadows that public range for everything in the VNet).
     allow_public_address_space: bool = False
+    vnet_encryption: VnetEncryptionSpec = VnetEncryptionSpec()
 
     @field_validator("address_space")
     @classmethod
@@ -364,6 +386,10 @@ class EnvironmentSpec(StrictModel):
     stamping: StampingSpec = StampingSpec()
     # The engineers' way in: Azure Bastion and a jump host in the transit VNet (components/spec/bastion.py).
     bastion: BastionSpec = BastionSpec()
+    # Serverless compute's private reach (a network connectivity configuration) and the Unity Catalog metastore
+    # (components/spec/serverless.py): account-level, through the account provider.
+    serverless: ServerlessSpec = ServerlessSpec()
+    unity_catalog: UnityCatalogSpec = UnityCatalogSpec()
 
     @field_validator("name")
     @classmethod
@@ -438,7 +464,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "naming": NamingSpec, "network": NetworkSpec, "workspace": WorkspaceSpec,
     "private_link": PrivateLinkSpec, "protection": ProtectionSpec, "access": AccessSpec, "ingress": IngressSpec,
     "monitoring": MonitoringSpec, "data": DataSpec, "encryption": EncryptionSpec, "stamping": StampingSpec,
-    "bastion": BastionSpec,
+    "bastion": BastionSpec, "serverless": ServerlessSpec, "unity_catalog": UnityCatalogSpec,
 }
 
 

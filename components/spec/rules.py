@@ -17,6 +17,7 @@ from components.spec.access import MAX_IP_ACCESS_VALUES
 from components.spec.base import cidr_problem
 from components.spec.errors import Problem
 from components.spec.rules_identity import IDENTITY_RULES, identity_advisories
+from components.spec.rules_serverless import RULES as SERVERLESS_RULES
 from components.spec.tiers import TIER_FLOORS
 
 if TYPE_CHECKING:
@@ -555,7 +556,7 @@ RULES: tuple[Rule, ...] = (
     _lockout, _ip_lists, _access_references, *IDENTITY_RULES, _policy_tags,
     _ingress_cluster, _aks_subnet_capacity, _ingress_routes, _ingress_client_certificates, _ingress_prod,
     _ingress_prod_load_balancer, _ingress_public_load_balancer, _audit, _data_sources, _encryption,
-    _bastion,
+    _bastion, *SERVERLESS_RULES,
 )
 
 

@@ -26,7 +26,8 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "workspace": {"public_network_access": "Enabled", "default_storage_firewall": False},
         "private_link": {"frontend": False, "browser_authentication": "none", "workspace_storage": False},
         "protection": {"protect_data": False, "locks": False},
-        "network": {"egress": {"allow_internet_outbound": True}},
+        # VNet encryption off: a dev box may use any VM size (prod requires it; staging keeps prod's default).
+        "network": {"egress": {"allow_internet_outbound": True}, "vnet_encryption": {"enabled": False}},
         # Audit stays on; flow logs, alerts and customer-managed keys cost more than a dev box is worth.
         # Its workspace takes public ingestion and queries, without an Azure Monitor Private Link Scope.
         "monitoring": {"log_retention_days": 30, "flow_logs": {"enabled": False}, "alerts": {"enabled": False},
@@ -138,6 +139,10 @@ TIER_FLOORS: tuple[Floor, ...] = (
     Floor(_PROD, ("encryption", "dbfs_root"),
           lambda s: not s.encryption.customer_managed_keys or s.encryption.dbfs_root != "off",
           "prod encrypts the DBFS root with its own key ('prepare' on the first deployment, then 'apply')"),
+    # Traffic between the workspace VNet's VMs encrypted by Azure (components/planning/vnet_encryption.py); the sizes
+    # every cluster policy admits are checked against Azure's list (components/spec/rules_serverless.py).
+    Floor(_PROD, ("network", "vnet_encryption", "enabled"), lambda s: s.network.vnet_encryption.enabled,
+          "prod encrypts traffic between the workspace VNet's VMs (Azure Virtual Network encryption)"),
     Floor(_PROD, ("protection", "locks"), lambda s: s.protection.locks,
           "prod requires CanNotDelete locks on data-bearing resources"),
     # Keys that never leave an HSM: RSA-HSM in a premium vault (https://learn.microsoft.com/azure/key-vault/keys/about-keys).

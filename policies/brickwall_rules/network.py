@@ -10,7 +10,20 @@ from typing import Any
 
 from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
-from brickwall_rules.base import PRIVATE_ENDPOINT, Say, arm_key, as_list, dig, endpoint_groups, of_type, resource_rule, stack_rule
+from brickwall_rules.base import (
+    PRIVATE_ENDPOINT,
+    TIER_CONFIG,
+    WORKSPACE,
+    Say,
+    arm_key,
+    as_list,
+    dig,
+    endpoint_groups,
+    of_type,
+    resource_rule,
+    stack_rule,
+    tier_of,
+)
 from brickwall_rules.bastion import is_bastion_https_rule
 from components.planning.data_paths import BACKEND, CONNECTOR_PORTS, MONITOR, SQL_PORTS
 
@@ -123,6 +136,7 @@ DELEGATED_SUBNET_HAS_NSG = resource_rule(
 
 
 SUBNET, NSG_RULE = "azure-native:network:Subnet", "azure-native:network:SecurityRule"
+VNET = "azure-native:network:VirtualNetwork"
 DATABRICKS_DELEGATION = "microsoft.databricks/workspaces"
 WORKSPACE_API = "databricks_ui_api"  # the back-end endpoint's group id
 # The endpoints the ingress tier's AKS nodes may reach, by group id: the workspace API (connectors) and the Azure
@@ -288,6 +302,40 @@ AKS_SUBNET_CLOSED_TO_CLUSTERS = stack_rule(
 )
 
 
+def _workspace_vnets(args: StackValidationArgs) -> list[PolicyResource]:
+    """The VNets a workspace is injected into (its customVirtualNetworkId parameter), matched by ARM key."""
+    wanted = {arm_key(dig(w.props, "parameters.customVirtualNetworkId.value")) for w in of_type(args, WORKSPACE)}
+    found = []
+    for vnet in of_type(args, VNET):
+        rg = dig(vnet.props, "resourceGroupName", "")
+        name = dig(vnet.props, "virtualNetworkName") or dig(vnet.props, "name") or vnet.name
+        key = arm_key(dig(vnet.props, "id") or f"/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{name}")
+        if key in wanted:
+            found.append(vnet)
+    return found
+
+
+def _check_vnet_encryption(args: StackValidationArgs, report: Say) -> None:
+    vnets = _workspace_vnets(args)
+    if not vnets or tier_of(vnets[0].urn, args.get_config()) != "prod":
+        return
+    for vnet in vnets:
+        if dig(vnet.props, "encryption.enabled") is not True:
+            report(f"workspace VNet {dig(vnet.props, 'virtualNetworkName') or vnet.name!r} does not have Azure Virtual "
+                   "Network encryption enabled: traffic between cluster nodes crosses it unencrypted", vnet.urn)
+
+
+VNET_ENCRYPTION_IN_PROD = stack_rule(
+    "network-vnet-encryption-in-prod",
+    "In prod, the workspace VNet has Azure Virtual Network encryption enabled (encryption.enabled), so traffic between "
+    "cluster nodes of supported VM sizes is encrypted by the Azure hosts.",
+    "Keep network.vnet_encryption.enabled in prod (a tier floor) and cluster policies on supported VM sizes "
+    "(components/planning/vnet_encryption.py; https://learn.microsoft.com/azure/virtual-network/virtual-network-encryption-overview).",
+    _check_vnet_encryption,
+    config_schema=TIER_CONFIG,
+)
+
+
 RULES: list[Policy] = [
     NSG_NO_INTERNET_INBOUND,
     NSG_NO_INLINE_RULES,
@@ -295,4 +343,5 @@ RULES: list[Policy] = [
     DELEGATED_SUBNET_HAS_NSG,
     PRIVATE_ENDPOINT_NSG_BY_CLASS,
     AKS_SUBNET_CLOSED_TO_CLUSTERS,
+    VNET_ENCRYPTION_IN_PROD,
 ]

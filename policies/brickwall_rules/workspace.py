@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pulumi_policy import Policy, ResourceValidationArgs
+from pulumi_policy import Policy, ResourceValidationArgs, StackValidationArgs
 
-from brickwall_rules.base import TIER_CONFIG, WORKSPACE, Say, dig, is_serverless, resource_rule, tier_of
+from brickwall_rules.base import TIER_CONFIG, WORKSPACE, Say, dig, is_serverless, of_type, resource_rule, stack_rule, tier_of
 
 
 def _check_workspace_premium(args: ResourceValidationArgs, report: Say) -> None:
@@ -76,9 +76,32 @@ WORKSPACE_PROTECTED = resource_rule(
 )
 
 
+NCC = "databricks:index/mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig"
+
+
+def _check_ncc_region(args: StackValidationArgs, report: Say) -> None:
+    regions = {str(dig(w.props, "location", "")).lower() for w in of_type(args, WORKSPACE) if not is_serverless(w.props)}
+    regions.discard("")
+    for ncc in of_type(args, NCC):
+        region = str(dig(ncc.props, "region", "")).lower()
+        if regions and region not in regions:
+            report(f"network connectivity configuration {dig(ncc.props, 'name') or ncc.name!r} is in {region or 'no region'!r}, "
+                   f"not the workspace's region ({', '.join(sorted(regions))}): it cannot be bound to the workspace", ncc.urn)
+
+
+NCC_IN_WORKSPACE_REGION = stack_rule(
+    "databricks-ncc-in-workspace-region",
+    "A network connectivity configuration for serverless compute is in the region of the stack's workspace: an NCC "
+    "serves only workspaces of its own region (databricks_mws_ncc_binding).",
+    "Leave serverless.network_connectivity.region unset (it follows the environment's region) or give that region.",
+    _check_ncc_region,
+)
+
+
 RULES: list[Policy] = [
     WORKSPACE_PREMIUM,
     WORKSPACE_NO_PUBLIC_IP,
     WORKSPACE_PRIVATE_FRONT_END,
     WORKSPACE_PROTECTED,
+    NCC_IN_WORKSPACE_REGION,
 ]

@@ -74,9 +74,13 @@ def test_every_databricks_resource_uses_it_is_deleted_with_the_workspace_and_wai
     account_urn = rec.one("pulumi:providers:databricks", f"{spec.name}-databricks-account").urn
     resources = [r for r in rec.registrations if r.type.startswith("databricks:")]
     account_level = [r for r in resources if r.provider.startswith(account_urn + "::")]
-    # Only the workspace assignments of the account's groups go through the account console.
-    assert {r.type for r in account_level} == {ASSIGN}
-    assert len(account_level) == len(spec.access.groups)
+    # Through the account console: the workspace assignments of the account's groups, and the serverless network
+    # connectivity and metastore assignment (tests/test_serverless.py).
+    serverless = {D + t for t in ("mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig",
+                                  "mwsNccPrivateEndpointRule:MwsNccPrivateEndpointRule", "mwsNccBinding:MwsNccBinding",
+                                  "metastoreAssignment:MetastoreAssignment")}
+    assert {r.type for r in account_level} - serverless == {ASSIGN}
+    assert len([r for r in account_level if r.type == ASSIGN]) == len(spec.access.groups)
     resources = [r for r in resources if r not in account_level]
     assert len(resources) >= 8
     for reg in resources:
@@ -84,8 +88,12 @@ def test_every_databricks_resource_uses_it_is_deleted_with_the_workspace_and_wai
         assert reg.deleted_with == ws.urn, reg.urn
         assert ws.urn in reg.dependencies, reg.urn
         assert endpoints <= set(reg.dependencies), f"{reg.urn} does not wait for the private endpoints"
-    for reg in account_level:  # the account API is not reached through the workspace's private endpoints
-        assert reg.deleted_with == ws.urn and ws.urn in reg.dependencies, reg.urn
+    # The account API is not reached through the workspace's private endpoints. What binds to the workspace goes with
+    # it; the NCC and its rules are the account's and outlive it (tests/test_serverless.py).
+    bound = {ASSIGN, D + "mwsNccBinding:MwsNccBinding", D + "metastoreAssignment:MetastoreAssignment"}
+    for reg in account_level:
+        if reg.type in bound:
+            assert reg.deleted_with == ws.urn and ws.urn in reg.dependencies, reg.urn
 
 
 def test_default_providers_are_disabled_in_every_stack(stack: str) -> None:

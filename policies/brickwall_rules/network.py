@@ -22,7 +22,7 @@ from brickwall_rules.base import (
     of_type,
     resource_rule,
     stack_rule,
-    tier_of,
+    stack_tier,
 )
 from brickwall_rules.bastion import is_bastion_https_rule
 from components.planning.data_paths import BACKEND, CONNECTOR_PORTS, MONITOR, SQL_PORTS
@@ -317,7 +317,7 @@ def _workspace_vnets(args: StackValidationArgs) -> list[PolicyResource]:
 
 def _check_vnet_encryption(args: StackValidationArgs, report: Say) -> None:
     vnets = _workspace_vnets(args)
-    if not vnets or tier_of(vnets[0].urn, args.get_config()) != "prod":
+    if not vnets or stack_tier(args) != "prod":
         return
     for vnet in vnets:
         if dig(vnet.props, "encryption.enabled") is not True:

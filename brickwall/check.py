@@ -78,6 +78,7 @@ class CheckResult:
     stack: str
     violations: list[Violation] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    rules: int = 0  # how many policies ran
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -94,6 +95,7 @@ class CheckResult:
         return {
             "stack": self.stack,
             "ok": self.ok,
+            "rules": self.rules,
             "violations": [asdict(v) for v in self.violations],
             "skipped": [asdict(s) for s in self.skipped],
         }
@@ -172,7 +174,7 @@ def check_plan(plan: Mapping[str, Any], policies: Sequence[Policy] | None = None
     policy_config = {"secretMarkers": True, **(config or {})}
     entries = list(plan.get("resources", []))
     by_urn = {e["urn"]: e for e in entries}
-    result = CheckResult(stack=stack)
+    result = CheckResult(stack=stack, rules=len(policies))
 
     def provider_of(entry: Mapping[str, Any]) -> PolicyProviderResource | None:
         ref = provider_ref(entry, by_urn, stack, project)
@@ -242,6 +244,6 @@ def render(result: CheckResult) -> str:
         lines.append(f"    resource: {v.urn or '(stack)'}")
         lines.append(f"    remediation: {v.remediation}")
     mandatory = len(result.mandatory)
-    lines.append(f"brickwall check: stack {result.stack}: {len(result.violations)} violation(s), {mandatory} mandatory, "
-                 f"{len(result.skipped)} check(s) skipped")
+    lines.append(f"brickwall check: stack {result.stack}: {result.rules} rules ran: {len(result.violations)} violation(s), "
+                 f"{mandatory} mandatory, {len(result.skipped)} check(s) skipped")
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from brickwall import exits
 
@@ -33,49 +34,95 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+def output_options(p: argparse.ArgumentParser, formats: Sequence[str], default: str, legacy_json: bool = True) -> None:
+    """The one way every command asks for a format and a destination: --format F, --output FILE ('-': stdout).
+    `--json` stays as a hidden alias of `--format json` for scripts written before."""
+    p.add_argument("--format", choices=tuple(formats), default=default, help=f"output format (default {default})")
+    p.add_argument("--output", metavar="FILE", default="-", help="write the output here instead of stdout ('-')")
+    if "json" in formats and legacy_json:
+        p.add_argument("--json", dest="format", action="store_const", const="json", help=argparse.SUPPRESS)
+
+
+def emit(args: argparse.Namespace, text: str) -> None:
+    """Write a command's output where --output says (stdout for '-')."""
+    if getattr(args, "output", "-") in ("-", None):
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+
+
+def progress(message: str) -> None:
+    """A progress line for long commands, on a terminal only (CI logs and pipes stay clean)."""
+    if sys.stderr.isatty():
+        print(f"\r{message}\033[K", end="", file=sys.stderr, flush=True)
+
+
+def _command(sub: Any, name: str, summary: str, example: str, description: str = "") -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=summary, description=(description or summary) + ".",
+                          epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m brickwall", description="Offline engine for the brickwall Pulumi program.")
+    from brickwall import __version__
+
+    parser = _Parser(prog="python -m brickwall", description="Offline engine for the brickwall Pulumi program. "
+                     "Exit codes: brickwall/exits.py (README, 'Exit codes').")
+    parser.add_argument("--version", action="version", version=f"brickwall {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def source(p: argparse.ArgumentParser) -> None:
+    def source(p: argparse.ArgumentParser, saved: bool = False) -> None:
         p.add_argument("--stack", help="stack name (`python -m brickwall stacks` lists them); with --spec, the stack "
                                        "to render it under")
         p.add_argument("--spec", metavar="FILE", help="render this JSON or YAML spec file instead of the stack's own")
+        if saved:
+            p.add_argument("--plan", metavar="FILE", help="use this saved plan file (plan --format json) instead of "
+                                                          "running the program again")
 
-    plan = sub.add_parser("plan", help="run the program offline and print the resource tree")
-    source(plan)
-    plan.add_argument("--json", metavar="FILE", help="also write the plan file (JSON) here")
+    plan = _command(sub, "plan", "run the program offline and print the resource tree (or the plan file)",
+                    "python -m brickwall plan --stack prod --format json --output prod.json")
+    source(plan, saved=True)
+    output_options(plan, ("text", "json"), "text", legacy_json=False)
+    plan.add_argument("--save", metavar="FILE", help="print the tree and also write the plan file (JSON) here")
+    # Hidden: `plan --json FILE` from before --save (CI renders a base branch with its own, possibly older, code).
+    plan.add_argument("--json", dest="save", metavar="FILE", help=argparse.SUPPRESS)
 
-    export = sub.add_parser("export", help="write Kubernetes manifests, Helm values and an ARM template for scanners")
+    export = _command(sub, "export", "write Kubernetes manifests, Helm values and an ARM template for scanners",
+                      "python -m brickwall export --stack prod --output out/")
     source(export)
-    export.add_argument("--out", metavar="DIR", required=True, help="directory to write kubernetes/, helm-values/, azure/ under")
+    export.add_argument("--output", "--out", dest="out", metavar="DIR", required=True,
+                        help="directory to write kubernetes/, helm-values/, azure/ under")
 
-    spec = sub.add_parser("spec", help="print the validated spec, or (--schema) the JSON Schema of every spec")
+    spec = _command(sub, "spec", "print the validated spec, or (--schema) the JSON Schema of every spec",
+                    "python -m brickwall spec --stack dev --format yaml")
     source(spec)
-    spec.add_argument("--format", choices=("json", "yaml"), default="json")
+    output_options(spec, ("json", "yaml"), "json")
     spec.add_argument("--schema", action="store_true",
                       help="print the JSON Schema of the spec (from the pydantic models) for editors: "
-                           "python -m brickwall spec --schema > brickwall.schema.json")
+                           "python -m brickwall spec --schema --output brickwall.schema.json")
 
-    diff = sub.add_parser("diff", help="compare two plan files (or a stack now against a saved plan); exit 3 when "
-                                       "anything is replaced, loses data or deletes a protected resource")
-    diff.add_argument("plans", nargs="*", metavar="PLAN", help="OLD.json NEW.json (plan files written by `plan --json`)")
+    diff = _command(sub, "diff", "compare two plan files (or a stack now against a saved plan); exit 3 when "
+                                 "anything is replaced, loses data, deletes a protected resource or moves a subnet in use",
+                    "python -m brickwall diff base.json head.json --format markdown")
+    diff.add_argument("plans", nargs="*", metavar="PLAN", help="OLD.json NEW.json (plan files: plan --format json)")
     source(diff)
     diff.add_argument("--against", metavar="FILE", help="with --stack: the saved plan file to compare the stack with")
-    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    diff.add_argument("--json", action="store_true", help="same as --format json")
+    output_options(diff, ("text", "markdown", "json"), "text")
 
-    check = sub.add_parser("check", help="run the policy pack (policies/) offline; exit 1 when a MANDATORY policy fails")
-    source(check)
-    check.add_argument("--plan", metavar="FILE", help="check this saved plan file instead of running a stack")
-    check.add_argument("--json", action="store_true", help="print the violations as JSON")
+    check = _command(sub, "check", "run the policy pack (policies/) offline; exit 1 when a MANDATORY policy fails",
+                     "python -m brickwall check --plan prod.json --format json")
+    source(check, saved=True)
+    output_options(check, ("text", "json"), "text")
 
-    report = sub.add_parser("report", help="write a Markdown review report (summary, policies, topology diagram) to DIR/report.md")
-    source(report)
-    report.add_argument("--out", metavar="DIR", required=True, help="directory to write report.md (and topology.svg) to")
+    report = _command(sub, "report", "write a Markdown review report (summary, policies, topology diagram) to "
+                                     "DIR/report.md; exit 1 when a MANDATORY policy fails (the report is written anyway)",
+                      "python -m brickwall report --plan prod.json --output report/")
+    source(report, saved=True)
+    report.add_argument("--output", "--out", dest="out", metavar="DIR", required=True,
+                        help="directory to write report.md (and topology.svg) to")
 
-    names = sub.add_parser("stacks", help="list the environments (stacks/<name>.py with a build()), one per line")
-    names.add_argument("--json", action="store_true", help="one line of JSON: [\"dev\", ...]")
+    names = _command(sub, "stacks", "list the environments (stacks/<name>.py with a build()), one per line",
+                     "python -m brickwall stacks --format json")
+    output_options(names, ("text", "json"), "text")
 
     from brickwall import reach, runners, stamp_cli
 
@@ -110,16 +157,16 @@ def _cmd_spec(args: argparse.Namespace) -> int:
     if args.schema:
         if args.stack or args.spec:
             raise UsageError("--schema describes every spec: give it without --stack or --spec")
-        sys.stdout.write(json.dumps(spec_schema(), indent=2) + "\n")
+        emit(args, json.dumps(spec_schema(), indent=2) + "\n")
         return EXIT_OK
     spec = _load_spec(args)
     data = spec.model_dump(mode="json")
     if args.format == "yaml":
         import yaml
 
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False))
+        emit(args, yaml.safe_dump(data, sort_keys=False))
     else:
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        emit(args, json.dumps(data, indent=2) + "\n")
     return EXIT_OK
 
 
@@ -148,26 +195,44 @@ def _record(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         raise _Exit(EXIT_INTERNAL) from None
 
 
+def _saved_plan(path: str) -> dict[str, Any]:
+    from brickwall import diff
+
+    try:
+        return diff.load(path)
+    except diff.PlanFileError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _cmd_plan(args: argparse.Namespace) -> int:
     from brickwall import planfile, project, render
     from components.spec.rules import advisories
 
-    spec, stack, recording = _record(args)
+    if args.plan:
+        if args.stack or args.spec:
+            raise UsageError("give either --plan FILE, or --stack NAME / --spec FILE")
+        plan = _saved_plan(args.plan)
+        emit(args, json.dumps(plan, indent=2, sort_keys=True) + "\n" if args.format == "json" else render.render(plan))
+        return EXIT_OK
 
+    spec, stack, recording = _record(args)
     plan = planfile.to_plan(recording)
-    print(f"brickwall plan: stack {stack}, tier {spec.tier.value}, {spec.region} (offline: mock runtime, nothing sent to Azure)")
-    for note in advisories(spec):
-        print(f"note: {note}")
+    if args.save:
+        planfile.write(plan, args.save)
+    if args.format == "json":
+        emit(args, planfile.dumps(plan))
+        return EXIT_OK
+    lines = [f"brickwall plan: stack {stack}, tier {spec.tier.value}, {spec.region} (offline: mock runtime, nothing sent to Azure)"]
+    lines += [f"note: {note}" for note in advisories(spec)]
     config, _ = project.stack_config(stack)
     placeholders, _ = project.offline_placeholders(stack, args.spec, config)
     if placeholders:
-        print(f"note: offline placeholders stand in for stack config not on this machine: {', '.join(sorted(placeholders))}")
+        lines.append(f"note: offline placeholders stand in for stack config not on this machine: {', '.join(sorted(placeholders))}")
     _warn_plaintext_secrets(stack)
-    print()
-    sys.stdout.write(render.render(plan))
-    if args.json:
-        planfile.write(plan, args.json)
-        print(f"plan file written to {args.json}")
+    text = "\n".join(lines) + "\n\n" + render.render(plan)
+    if args.save:
+        text += f"plan file written to {args.save}\n"
+    emit(args, text)
     return EXIT_OK
 
 
@@ -216,13 +281,12 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     except diff.PlanFileError as exc:
         raise UsageError(str(exc)) from None
     result = diff.compare(old, new)
-    fmt = "json" if args.json else args.format
-    if fmt == "json":
-        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
-    elif fmt == "markdown":
-        sys.stdout.write(diff.render_markdown(result))
+    if args.format == "json":
+        emit(args, json.dumps(result.to_json(), indent=2) + "\n")
+    elif args.format == "markdown":
+        emit(args, diff.render_markdown(result))
     else:
-        sys.stdout.write(diff.render_text(result))
+        emit(args, diff.render_text(result))
     return EXIT_FLAGGED if result.flagged else EXIT_OK
 
 
@@ -233,20 +297,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.plan:
         if args.stack or args.spec:
             raise UsageError("give either --plan FILE, or --stack NAME / --spec FILE")
-        try:
-            plan = json.loads(Path(args.plan).read_text())
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot read plan file {args.plan}: {exc}") from None
-        if not isinstance(plan, dict) or not isinstance(plan.get("resources"), list):
-            raise UsageError(f"{args.plan} is not a brickwall plan file (no resources list)")
-        result = check.check_plan(plan)
+        result = check.check_plan(_saved_plan(args.plan))
     else:
         _, _, recording = _record(args)
         result = check.check_recording(recording)
-    if args.json:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
-    else:
-        sys.stdout.write(check.render(result))
+    emit(args, json.dumps(result.to_json(), indent=2) + "\n" if args.format == "json" else check.render(result))
     return EXIT_OK if result.ok else EXIT_POLICY
 
 
@@ -254,8 +309,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from brickwall import check, planfile, report
     from components.spec.rules import advisories
 
-    spec, stack, recording = _record(args)
-    plan = planfile.to_plan(recording)
+    if args.plan:
+        import stacks
+
+        plan = _saved_plan(args.plan)
+        stack = args.stack or str(plan.get("stack", ""))
+        # The report's reachability matrix reads the spec: the stack's own, or the --spec file the plan came from.
+        if args.spec:
+            spec = _load_spec(args)
+        elif stack in stacks.KNOWN_STACKS:
+            spec = stacks.load(stack)
+        else:
+            raise UsageError(f"the plan is of stack {stack!r}, not one of {', '.join(stacks.KNOWN_STACKS)}: "
+                             "give the spec it was rendered from with --spec FILE")
+    else:
+        spec, stack, recording = _record(args)
+        plan = planfile.to_plan(recording)
     result = check.check_plan(plan)
     written = report.write_report(plan, args.out, tier=spec.tier.value, region=spec.region,
                                   advisories=advisories(spec), spec=spec, check_result=result)
@@ -271,7 +340,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_stacks(args: argparse.Namespace) -> int:
     import stacks
 
-    sys.stdout.write(json.dumps(list(stacks.KNOWN_STACKS)) + "\n" if args.json else "".join(f"{n}\n" for n in stacks.KNOWN_STACKS))
+    emit(args, json.dumps(list(stacks.KNOWN_STACKS)) + "\n" if args.format == "json" else "".join(f"{n}\n" for n in stacks.KNOWN_STACKS))
     return EXIT_OK
 
 

@@ -42,9 +42,11 @@ def add_parser(sub: Any) -> None:
     plan.add_argument("--owner", default=None, help="the owner tag (default: your user name)")
     plan.add_argument("--pull-request", default=None, help="the pull-request tag")
     plan.add_argument("--state-dir", metavar="DIR", help="also keep clear of the environments in this ledger (read only)")
+    plan.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
 
     lst = env_sub.add_parser("list", help="the stamped environments in the ledger, with their expiry")
     lst.add_argument("--state-dir", metavar="DIR", help="the state directory (default <project>/.brickwall)")
+    lst.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
 
     def deployed(p: argparse.ArgumentParser) -> None:
         p.add_argument("name", metavar="NAME", help="the environment (for example pr-123)")
@@ -147,7 +149,7 @@ def _plan(args: argparse.Namespace) -> int:
 
     import stacks
     from brickwall import project
-    from brickwall.cli import EXIT_INTERNAL, EXIT_INVALID_SPEC, EXIT_OK, UsageError
+    from brickwall.cli import EXIT_INTERNAL, EXIT_INVALID_SPEC, EXIT_OK, UsageError, progress
     from brickwall.engine import ProgramError
     from brickwall.ledger import Ledger
     from components.planning import stamping
@@ -171,7 +173,8 @@ def _plan(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="brickwall-env-plan-") as tmp:
         scratch = Ledger(Path(tmp) / "ledger")
         scratch.seed(existing)
-        for name in names:
+        for i, name in enumerate(names, 1):
+            progress(f"brickwall env plan: rendering {name} ({i}/{len(names)})")
             entry = scratch.allocate(name, base, owner=owner, pull_request=args.pull_request)
             spec = stamping.stamp(base, name, entry.cidrs, owner=owner, pull_request=args.pull_request,
                                   created_at=datetime.fromisoformat(entry.created_at), expires_at=entry.expires)
@@ -209,6 +212,13 @@ def _plan(args: argparse.Namespace) -> int:
                 problems_found.append(f"global name {value} of {owner_name} is also {seen[value]}'s")
             seen.setdefault(value, owner_name)
 
+    progress("")
+    if args.format == "json":
+        print(json.dumps({"base": base.name, "pool": base.stamping.pool, "collisions": problems_found,
+                          "environments": [{"name": s.name, "cidrs": list(s.cidrs), "rendered_cidrs": list(s.rendered_cidrs),
+                                            "global_names": s.global_names, "resources": s.resources,
+                                            "expires_at": s.expires_at} for s in stamps]}, indent=2))
+        return EXIT_INTERNAL if problems_found else EXIT_OK
     print(f"brickwall env plan: {len(stamps)} environment(s) stamped from {base.name} (pool {base.stamping.pool}; "
           "scratch ledger, offline: nothing persists, nothing sent to Azure)")
     print()
@@ -277,6 +287,12 @@ def _list(args: argparse.Namespace) -> int:
 
     ledger = Ledger(args.state_dir)
     entries = ledger.list()
+    now = datetime.now(UTC)
+    if args.format == "json":
+        print(json.dumps([{"name": e.name, "base": e.base, "cidrs": list(e.cidrs), "owner": e.owner,
+                           "pull_request": e.pull_request, "created_at": e.created_at, "expires_at": e.expires_at,
+                           "expired": e.expired(now)} for e in entries], indent=2))
+        return EXIT_OK
     if not entries:
         print(f"no stamped environments in {ledger.path}")
         return EXIT_OK

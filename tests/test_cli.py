@@ -44,8 +44,8 @@ def dev_plans(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path, Run,
     """Two independent `plan --stack dev --json` runs (separate processes, so no shared state)."""
     out = tmp_path_factory.mktemp("plans")
     first, second = out / "first" / "dev.json", out / "second" / "dev.json"
-    return (brickwall("plan", "--stack", "dev", "--json", str(first)), first,
-            brickwall("plan", "--stack", "dev", "--json", str(second)), second)
+    return (brickwall("plan", "--stack", "dev", "--save", str(first)), first,
+            brickwall("plan", "--stack", "dev", "--save", str(second)), second)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_spec_json_validates_back_to_the_stack_spec(prod_spec_json: tuple[Run, P
 def test_spec_json_fed_back_plans_like_the_stack(prod_spec_json: tuple[Run, Path], tmp_path: Path) -> None:
     _, spec_file = prod_spec_json
     plan_file = tmp_path / "prod.json"
-    result = brickwall("plan", "--spec", str(spec_file), "--stack", "prod", "--json", str(plan_file))
+    result = brickwall("plan", "--spec", str(spec_file), "--stack", "prod", "--save", str(plan_file))
     assert result.returncode == 0, result.stderr
     _no_traceback(result)
     assert "\nSecureDatabricksEnvironment prod\n" in result.stdout

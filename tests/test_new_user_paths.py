@@ -109,9 +109,9 @@ def test_outputs_that_cannot_be_written_are_usage_errors(tmp_path: Path, capsys:
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        code, _, err = run(capsys, "plan", "--stack", "dev", "--json", str(locked / "dev.json"))
+        code, _, err = run(capsys, "plan", "--stack", "dev", "--format", "json", "--output", str(locked / "dev.json"))
         if code == exits.OK:  # running as root: permissions do not bind; a path under a file fails for everyone
-            code, _, err = run(capsys, "plan", "--stack", "dev", "--json", str(a_file / "dev.json"))
+            code, _, err = run(capsys, "plan", "--stack", "dev", "--format", "json", "--output", str(a_file / "dev.json"))
         assert code == exits.USAGE and ("dev.json" in err or str(a_file) in err)
     finally:
         locked.chmod(0o700)
@@ -184,7 +184,7 @@ def test_the_readme_example_spec_renders_and_passes_every_policy(capsys: pytest.
         jsonschema.validate({**yaml.safe_load(example), "network": {"adress_space": "10.40.0.0/20"}}, schema)
     code, out, err = run(capsys, "check", "--spec", str(ROOT / "docs" / "examples" / "qa.yaml"), "--stack", "qa")
     assert code == exits.OK, out + err
-    assert "stack qa: 0 violation(s)" in out
+    assert "stack qa: " in out and " rules ran: 0 violation(s)" in out
 
 
 def test_every_subnet_can_be_pinned_and_a_pin_moves_nothing() -> None:
@@ -241,3 +241,47 @@ def test_the_readmes_rule_count_is_the_packs() -> None:
 
     [count] = re.findall(r"^(\d+) rules in all", (ROOT / "README.md").read_text(), re.M)
     assert int(count) == len(check.load_policies())
+
+
+def test_one_command_line_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--format and --output mean the same everywhere; saved plans feed check, report and plan; --version; help has
+    a description and an example; check says how many rules ran."""
+    from brickwall import __version__, check
+
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"brickwall {__version__}"
+    for command in ("plan", "check", "diff", "report", "spec", "export", "stacks"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        text = capsys.readouterr().out
+        assert "example:\n  python -m brickwall " + command in text, command
+        if command not in ("export", "report"):
+            assert "--format" in text and "--output FILE" in text, command
+
+    saved = tmp_path / "dev.json"
+    code, out, _ = run(capsys, "plan", "--stack", "dev", "--format", "json", "--output", str(saved))
+    assert code == exits.OK and out == ""
+    plan = json.loads(saved.read_text())
+    assert plan["stack"] == "dev"
+    code, out, _ = run(capsys, "plan", "--plan", str(saved))  # the tree of a saved plan, nothing re-rendered
+    assert code == exits.OK and "SecureDatabricksEnvironment dev" in out
+    code, out, _ = run(capsys, "check", "--plan", str(saved), "--format", "json", "--output", "-")
+    result = json.loads(out)
+    assert code == exits.OK and result["ok"] is True and result["rules"] == len(check.load_policies())
+    code, out, _ = run(capsys, "check", "--plan", str(saved))
+    assert f"{len(check.load_policies())} rules ran: 0 violation(s)" in out
+    code, out, _ = run(capsys, "report", "--plan", str(saved), "--output", str(tmp_path / "report"))
+    assert code == exits.OK and (tmp_path / "report" / "report.md").is_file()
+    code, out, _ = run(capsys, "diff", str(saved), str(saved), "--format", "json", "--output", str(tmp_path / "d.json"))
+    assert code == exits.OK and json.loads((tmp_path / "d.json").read_text())["flagged"] is False
+    code, out, _ = run(capsys, "stacks", "--format", "json")
+    assert json.loads(out) == ["dev", "prod", "staging"]
+    code, out, _ = run(capsys, "env", "list", "--state-dir", str(tmp_path / "state"), "--format", "json")
+    assert code == exits.OK and json.loads(out) == []
+    # A saved plan of a stack that is not a known one needs the spec the report reads its matrix from.
+    plan["stack"] = "qa"
+    other = tmp_path / "qa.json"
+    other.write_text(json.dumps(plan))
+    code, _, err = run(capsys, "report", "--plan", str(other), "--output", str(tmp_path / "r2"))
+    assert code == exits.USAGE and "give the spec it was rendered from with --spec FILE" in err

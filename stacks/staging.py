@@ -52,8 +52,8 @@ def build() -> EnvironmentSpec:
             ),
             cluster_policies=(
                 ClusterPolicySpec(name="brickwall-baseline", groups=("data-engineers",)),
-                ClusterPolicySpec(name="brickwall-jobs", service_principals=("etl-jobs",), data_security_mode="SINGLE_USER",
-                                  autotermination_default=20, max_workers=16),
+                ClusterPolicySpec(name="brickwall-jobs", cluster_type="job", service_principals=("etl-jobs",),
+                                  data_security_mode="SINGLE_USER", max_workers=16),
             ),
         ),
     )

@@ -169,8 +169,21 @@ def test_cluster_policies_lock_security_settings(rec: Recording, spec: Environme
         definition = json.loads(reg.inputs["definition"])
         assert grammar_problems(definition) == []
         assert definition["data_security_mode"] == {"type": "fixed", "value": policy.data_security_mode}
-        auto = definition["autotermination_minutes"]
-        assert auto["type"] == "range" and auto["maxValue"] == policy.autotermination_max
+        # Each policy serves one kind of compute, pinned.
+        assert definition["cluster_type"] == {"type": "fixed", "value": policy.cluster_type}
+        if policy.cluster_type == "all-purpose":
+            auto = definition["autotermination_minutes"]
+            assert auto["type"] == "range" and auto["maxValue"] == (policy.autotermination_max or 120)
+        else:
+            # Job clusters end with their run and take no autotermination_minutes: the policy never requires it.
+            assert "autotermination_minutes" not in definition
+            assert policy.groups == ()
+            if policy.data_security_mode == "SINGLE_USER":
+                # Each job cluster is dedicated to the service principal it runs as.
+                app_ids = [s.application_id for s in spec.access.service_principals if s.name in policy.service_principals]
+                expected = ({"type": "fixed", "value": app_ids[0]} if len(app_ids) == 1
+                            else {"type": "allowlist", "values": app_ids})
+                assert definition["single_user_name"] == expected
         assert definition["custom_tags.environment"]["value"] == spec.name
         assert definition["custom_tags.cost-center"]["value"] == spec.tags["cost-center"]
         assert definition["ssh_public_keys.*"]["type"] == "forbidden"

@@ -20,6 +20,7 @@ from components.spec.access import (
     ServicePrincipalSpec,
 )
 from components.spec.audit import AlertsSpec, MonitoringSpec, SiemSpec
+from components.spec.compute import ComputeGovernanceSpec, PersonalComputeSpec, SqlWarehouseSpec
 from components.spec.data import DataLakeSpec, DataSpec, SqlDatabaseSpec
 from components.spec.encryption import EncryptionSpec
 from components.spec.firewall import HubSpec
@@ -92,6 +93,14 @@ def build() -> EnvironmentSpec:
                                   init_scripts_allowed_prefix=SECURITY_SCRIPTS,
                                   encryption_init_script=f"{SECURITY_SCRIPTS}/encrypt-inter-node.sh",
                                   cluster_log_path="/Volumes/platform/audit/cluster-logs"),
+            ),
+            # Every other compute path: Personal Compute for data engineers only (the account setting DELEGATE, the
+            # baseline's locks over the family), one serverless SQL warehouse for analysts, serverless egress restricted
+            # to Unity Catalog locations, legacy access and DBFS off, workspace admins restricted (all prod floors).
+            compute=ComputeGovernanceSpec(
+                personal_compute=PersonalComputeSpec(groups=("data-engineers",),
+                                                     cluster_log_path="/Volumes/platform/audit/cluster-logs"),
+                sql_warehouses=(SqlWarehouseSpec(name="analysts", groups=("analysts",), max_clusters=2),),
             ),
         ),
         monitoring=MonitoringSpec(

@@ -9,7 +9,7 @@ import re
 from pydantic import Field, field_validator
 
 from components.spec.base import StrictModel
-from components.spec.compute import ClusterPolicySpec
+from components.spec.compute import ClusterPolicySpec, ComputeGovernanceSpec
 from components.spec.identity import GroupSpec, ServicePrincipalSpec
 
 # Databricks counts every IP or CIDR of every list against one workspace-wide quota.
@@ -140,5 +140,7 @@ class AccessSpec(StrictModel):
     groups: tuple[GroupSpec, ...] = ()
     service_principals: tuple[ServicePrincipalSpec, ...] = ()
     cluster_policies: tuple[ClusterPolicySpec, ...] = ()
+    # Personal Compute, SQL warehouses, serverless egress, legacy access and DBFS, workspace admins.
+    compute: ComputeGovernanceSpec = ComputeGovernanceSpec()
     # Personal access tokens for human groups (can_use_tokens); prod rejects them unless this is set.
     allow_human_tokens: bool = False

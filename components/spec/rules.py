@@ -16,6 +16,7 @@ from components.planning.naming import name_problems, plan_names, slug
 from components.spec.access import MAX_IP_ACCESS_VALUES
 from components.spec.base import cidr_problem
 from components.spec.errors import Problem
+from components.spec.rules_compute import RULES as COMPUTE_RULES
 from components.spec.tiers import TIER_FLOORS
 
 if TYPE_CHECKING:
@@ -563,7 +564,7 @@ RULES: tuple[Rule, ...] = (
     _lockout, _ip_lists, _access_references, _human_tokens, _policy_tags,
     _ingress_cluster, _aks_subnet_capacity, _ingress_routes, _ingress_client_certificates, _ingress_prod,
     _ingress_prod_load_balancer, _ingress_public_load_balancer, _audit, _data_sources, _encryption,
-    _bastion,
+    _bastion, *COMPUTE_RULES,
 )
 
 
@@ -578,6 +579,11 @@ def advisories(spec: EnvironmentSpec) -> list[str]:
     if spec.monitoring.alerts.enabled and spec.ingress.enabled and spec.ingress.cluster != "aks":
         notes.append("ingress alerts need the controller's access logs in Log Analytics; with an existing cluster, "
                      "ship them there yourself (the toolkit wires Container Insights only for the AKS it creates)")
+    pc = spec.access.compute.personal_compute
+    if not pc.groups:
+        notes.append("the built-in Personal Compute policy gets no permissions from this spec: under the account's "
+                     "DELEGATE setting only principals already on its access list may use it; name "
+                     "access.compute.personal_compute.groups to set that list")
     enc = spec.encryption
     if enc.customer_managed_keys and enc.dbfs_root == "prepare":
         notes.append("DBFS root encryption is prepared, not applied: once this deployment has run, set "

@@ -34,7 +34,17 @@ def _workspace(i: dict[str, Any]) -> str:
         f"sku={_get(i, 'sku.name')} publicNetworkAccess={i.get('publicNetworkAccess')} "
         f"requiredNsgRules={i.get('requiredNsgRules')} noPublicIp={_get(i, 'parameters.enableNoPublicIp.value')} "
         f"storageFirewall={i.get('defaultStorageFirewall')} storage={_get(i, 'parameters.storageAccountName.value')}"
+        + _enhanced_security(i.get("enhancedSecurityCompliance"))
     )
+
+
+def _enhanced_security(esc: Any) -> str:
+    if not isinstance(esc, dict):
+        return ""
+    on = [label for key, label in (("complianceSecurityProfile", "complianceProfile"), ("enhancedSecurityMonitoring", "monitoring"),
+                                   ("automaticClusterUpdate", "autoUpdate")) if _get(esc, f"{key}.value") == "Enabled"]
+    standards = _get(esc, "complianceSecurityProfile.complianceStandards") or []
+    return f" enhancedSecurity={','.join(on) or 'none'}" + (f" standards={_list(standards)}" if standards else "")
 
 
 def _subnet(i: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from components.spec.access import MAX_IP_ACCESS_VALUES
 from components.spec.base import cidr_problem
 from components.spec.errors import Problem
 from components.spec.rules_compute import RULES as COMPUTE_RULES
+from components.spec.rules_compute import compliance_advisories
 from components.spec.tiers import TIER_FLOORS
 
 if TYPE_CHECKING:
@@ -579,6 +580,7 @@ def advisories(spec: EnvironmentSpec) -> list[str]:
     if spec.monitoring.alerts.enabled and spec.ingress.enabled and spec.ingress.cluster != "aks":
         notes.append("ingress alerts need the controller's access logs in Log Analytics; with an existing cluster, "
                      "ship them there yourself (the toolkit wires Container Insights only for the AKS it creates)")
+    notes += compliance_advisories(spec)
     pc = spec.access.compute.personal_compute
     if not pc.groups:
         notes.append("the built-in Personal Compute policy gets no permissions from this spec: under the account's "

@@ -98,4 +98,26 @@ def serverless_egress(spec: EnvironmentSpec) -> list[Problem]:
     return []
 
 
-RULES = (compute_references, legacy_features, serverless_egress)
+def enhanced_security(spec: EnvironmentSpec) -> list[Problem]:
+    """The add-on's features need a Premium workspace
+    (https://learn.microsoft.com/azure/databricks/security/privacy/enhanced-security-compliance)."""
+    ws = spec.workspace
+    if ws.enhanced_security.any_enabled and ws.sku != "premium":
+        return [Problem(("workspace", "sku"), "enhanced security and compliance features need a Premium workspace")]
+    return []
+
+
+def compliance_advisories(spec: EnvironmentSpec) -> list[str]:
+    """What the compliance security profile asks of the rest of the environment (learn.microsoft.com/azure/databricks/
+    security/privacy/enhanced-security-compliance and .../security-profile)."""
+    es = spec.workspace.enhanced_security
+    notes = []
+    if es.compliance_security_profile:
+        notes.append("the compliance security profile is permanent once deployed, needs outbound TCP 2443 from the "
+                     "compute plane where egress is restricted (the hub firewall), and refuses Gen2 and Arm64 VM sizes")
+        if "PCI_DSS" in es.compliance_standards:
+            notes.append("with PCI_DSS, Azure Databricks starts no serverless compute in this workspace")
+    return notes
+
+
+RULES = (compute_references, legacy_features, serverless_egress, enhanced_security)

@@ -19,11 +19,15 @@ from components.planning.tier_limits import MAX_TOKEN_LIFETIME_DAYS
 if TYPE_CHECKING:
     from components.spec.models import EnvironmentSpec
 
+# Below prod, the paid Enhanced Security and Compliance add-on stays off unless the spec turns it on.
+_NO_ADD_ON = {"enhanced_security_monitoring": False, "automatic_cluster_update": False}
+
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     # dev: public front end (restricted later by IP access lists), back-end private link kept,
     # nothing protected so the environment can be torn down.
     "dev": {
-        "workspace": {"public_network_access": "Enabled", "default_storage_firewall": False},
+        "workspace": {"public_network_access": "Enabled", "default_storage_firewall": False,
+                      "enhanced_security": _NO_ADD_ON},
         "private_link": {"frontend": False, "browser_authentication": "none", "workspace_storage": False},
         "protection": {"protect_data": False, "locks": False},
         "network": {"egress": {"allow_internet_outbound": True}},
@@ -45,6 +49,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         },
     },
     "staging": {
+        "workspace": {"enhanced_security": _NO_ADD_ON},
         "network": {"egress": {"allow_internet_outbound": True}},
         "data": {"sql": {"zone_redundant": False}},
         "monitoring": {"log_retention_days": 90},
@@ -154,6 +159,13 @@ TIER_FLOORS: tuple[Floor, ...] = (
     Floor(_PROD, ("ingress", "aks", "os_disk_type"),
           lambda s: not (s.ingress.enabled and s.ingress.cluster == "aks") or s.ingress.aks.os_disk_type == "Ephemeral",
           "prod keeps AKS node state off Azure Storage (ephemeral OS disks)"),
+    # The Enhanced Security and Compliance add-on's monitoring and patching (components/spec/compliance.py).
+    Floor(_PROD, ("workspace", "enhanced_security", "enhanced_security_monitoring"),
+          lambda s: s.workspace.enhanced_security.enhanced_security_monitoring,
+          "prod runs classic compute on the hardened, monitored image (enhanced security monitoring)"),
+    Floor(_PROD, ("workspace", "enhanced_security", "automatic_cluster_update"),
+          lambda s: s.workspace.enhanced_security.automatic_cluster_update,
+          "prod keeps long-running clusters patched (automatic cluster update)"),
     # Every compute path governed in prod (components/spec/compute.py ComputeGovernanceSpec).
     Floor(_PROD, ("access", "compute", "personal_compute", "account_setting"),
           lambda s: s.access.compute.personal_compute.account_setting == "delegate",

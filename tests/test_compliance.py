@@ -25,7 +25,7 @@ CASES: list[Case] = [
     # Below prod the add-on is off by default, so turning the profile on alone asks for its two companions.
     Case("dev-profile-alone", "dev", {f"{ES}.compliance_security_profile": True},
          ((f"{ES}.enhanced_security_monitoring", "requires it on"), (f"{ES}.automatic_cluster_update", "requires it on"))),
-    Case("standards-without-profile", "staging", {f"{ES}.compliance_standards": ["HIPAA"]},
+    Case("standards-without-profile", "dev", {f"{ES}.compliance_standards": ["HIPAA"]},
          ((f"{ES}.compliance_standards", "need compliance_security_profile on"),)),
     Case("unknown-standard", "prod", {f"{ES}.compliance_security_profile": True, f"{ES}.compliance_standards": ["HIPAA", "SOC2"]},
          ((f"{ES}.compliance_standards.1", "'NONE', 'HIPAA', 'PCI_DSS'"),)),
@@ -59,7 +59,7 @@ def test_tier_defaults_and_the_recorded_workspace(dev: Recording, staging: Recor
     for name, rec in (("dev", dev), ("staging", staging), ("prod", prod)):
         es = stacks.load(name).workspace.enhanced_security
         ws = next(r for r in rec.of_type(WORKSPACE) if r.inputs.get("computeMode") == "Hybrid")
-        if name == "prod":
+        if name in ("staging", "prod"):
             assert es.enhanced_security_monitoring and es.automatic_cluster_update and not es.compliance_security_profile
             assert ws.inputs["enhancedSecurityCompliance"] == {
                 "complianceSecurityProfile": {"value": "Disabled"},
@@ -67,7 +67,7 @@ def test_tier_defaults_and_the_recorded_workspace(dev: Recording, staging: Recor
                 "automaticClusterUpdate": {"value": "Enabled"},
             }
         else:
-            # The paid add-on stays off below prod unless a spec turns it on; then the workspace does not name it.
+            # dev leaves the paid add-on off unless its spec turns it on; the workspace then does not name it.
             assert not es.any_enabled
             assert "enhancedSecurityCompliance" not in ws.inputs
 

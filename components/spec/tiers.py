@@ -19,7 +19,8 @@ from components.planning.tier_limits import MAX_TOKEN_LIFETIME_DAYS
 if TYPE_CHECKING:
     from components.spec.models import EnvironmentSpec
 
-# Below prod, the paid Enhanced Security and Compliance add-on stays off unless the spec turns it on.
+# In dev the paid Enhanced Security and Compliance add-on stays off unless the spec turns it on; staging runs it like
+# prod, so the hardened image and its maintenance restarts meet workloads there first.
 _NO_ADD_ON = {"enhanced_security_monitoring": False, "automatic_cluster_update": False}
 
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -49,7 +50,6 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         },
     },
     "staging": {
-        "workspace": {"enhanced_security": _NO_ADD_ON},
         "network": {"egress": {"allow_internet_outbound": True}},
         "data": {"sql": {"zone_redundant": False}},
         "monitoring": {"log_retention_days": 90},

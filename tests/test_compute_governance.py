@@ -41,7 +41,7 @@ def test_personal_compute_is_delegated_overridden_and_granted_to_named_groups(re
     settings = rec.of_type(ACCOUNT_SETTING)
     if pc.account_setting == "delegate":
         (setting,) = settings
-        assert setting.inputs == {"name": "personal_compute", "personalCompute": {"value": "DELEGATE"}}
+        assert setting.inputs == {"name": "features.personalCompute.enabled", "personalCompute": {"value": "DELEGATE"}}
         # Account-level (the account provider), and left in place on destroy: deleting it turns Personal Compute ON.
         assert setting.provider.split("::")[-2].endswith("-databricks-account")
         assert setting.retain_on_delete is True
@@ -150,7 +150,7 @@ def test_prod_governs_every_compute_path(prod: Recording) -> None:
 
 def test_render_shows_the_governance_lines(prod_plan: dict) -> None:
     text = render.render(prod_plan)
-    lines = [line for line in text.splitlines() if "personal_compute=DELEGATE" in line or "RESTRICTED_ACCESS ENFORCED" in line
+    lines = [line for line in text.splitlines() if "features.personalCompute.enabled=DELEGATE" in line or "RESTRICTED_ACCESS ENFORCED" in line
              or "status=RESTRICT_TOKENS_AND_JOB_RUN_AS" in line or "family=personal-vm overrides" in line
              or "PRO serverless=True" in line or "warehouse " in line]
     assert len(lines) >= 6, text[-3000:]

@@ -23,6 +23,7 @@ from components.planning.naming import slug
 from components.spec.compute import ComputeGovernanceSpec, ServerlessEgressSpec
 
 Kid = Callable[..., pulumi.ResourceOptions]
+PERSONAL_COMPUTE_SETTING = "features.personalCompute.enabled"
 
 
 @dataclass
@@ -54,8 +55,9 @@ def governance(name: str, environment: str, cost_center: str, compute: ComputeGo
         # Account-wide: DELEGATE makes each workspace's Personal Compute permissions decide who may use it (ON grants it
         # to all users whatever they say; databricks-sdk settings.PersonalComputeMessageEnum). Deleting the setting
         # reverts the whole account to ON, so a destroyed stack leaves it in place.
+        # The setting's settings-v2 name (terraform-provider-databricks exporter/impl_settings_test.go, settings-metadata).
         account_setting.append(databricks.AccountSettingV2(
-            f"{name}-personal-compute-delegate", name="personal_compute",
+            f"{name}-personal-compute-delegate", name=PERSONAL_COMPUTE_SETTING,
             personal_compute=databricks.AccountSettingV2PersonalComputeArgs(value="DELEGATE"),
             opts=account_kid(retain_on_delete=True),
         ))

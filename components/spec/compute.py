@@ -81,7 +81,7 @@ class ClusterPolicySpec(StrictModel):
 class PersonalComputeSpec(StrictModel):
     """The built-in Personal Compute policy (single-node, dedicated all-purpose compute).
 
-    By default every user of the account may use it. The account-wide `personal_compute` setting decides
+    By default every user of the account may use it. The account-wide Personal Compute setting decides
     that: ON grants it to all users of every workspace whatever the policy's permissions say; DELEGATE
     leaves it to each workspace's policy permissions (databricks-sdk settings.PersonalComputeMessageEnum).
     So the toolkit sets DELEGATE (`account_setting`), grants the policy to `groups` only (its permissions

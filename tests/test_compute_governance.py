@@ -116,7 +116,10 @@ def test_serverless_egress_is_bound_to_the_workspace(rec: Recording, spec: Envir
     egress = spec.access.compute.serverless_egress
     policies, options = rec.of_type(NETWORK_POLICY), rec.of_type(NETWORK_OPTION)
     if egress.mode == "account_default":
-        assert policies == [] and options == []
+        # Bound to the account's own default-policy explicitly.
+        assert policies == []
+        (option,) = options
+        assert option.inputs["networkPolicyId"] == "default-policy"
         return
     (policy,), (option,) = policies, options
     access = policy.inputs["egress"]["networkAccess"]

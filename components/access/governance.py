@@ -24,6 +24,7 @@ from components.spec.compute import ComputeGovernanceSpec, ServerlessEgressSpec
 
 Kid = Callable[..., pulumi.ResourceOptions]
 PERSONAL_COMPUTE_SETTING = "features.personalCompute.enabled"
+DEFAULT_NETWORK_POLICY = "default-policy"  # every account's own (provider docs, account_network_policy)
 
 
 @dataclass
@@ -125,8 +126,17 @@ def governance(name: str, environment: str, cost_center: str, compute: ComputeGo
 def serverless_egress(name: str, egress: ServerlessEgressSpec, workspace_id: pulumi.Input[str],
                       account_kid: Kid) -> databricks.AccountNetworkPolicy | None:
     """An account network policy for this workspace's serverless compute, and the workspace bound to it
-    (provider docs: account_network_policy, workspace_network_option; both account-level)."""
+    (provider docs: account_network_policy, workspace_network_option; both account-level).
+
+    The binding always exists: with "account_default" it names the account's `default-policy` (which every account
+    has and which cannot be deleted), so leaving "restricted" rebinds the workspace before the old policy goes
+    (Pulumi deletes last). Deleting a binding does nothing in the provider, so a destroyed environment leaves its
+    network policy in the account (deletedWith the workspace): an account admin removes it."""
     if egress.mode == "account_default":
+        databricks.WorkspaceNetworkOption(
+            f"{name}-serverless-egress-binding", workspace_id=workspace_id, network_policy_id=DEFAULT_NETWORK_POLICY,
+            opts=account_kid(),
+        )
         return None
     policy_id = f"{slug(name)}-serverless-egress"
     access = databricks.AccountNetworkPolicyEgressNetworkAccessArgs(

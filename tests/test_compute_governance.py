@@ -64,8 +64,8 @@ def test_personal_compute_is_delegated_overridden_and_granted_to_named_groups(re
     for path in ("instance_pool_id", "driver_instance_pool_id", "ssh_public_keys.*", "docker_image.url"):
         assert overrides[path] == {"type": "forbidden"}
     assert ("cluster_log_conf.path" in overrides) is (pc.cluster_log_path is not None)
-    # A single node has nothing to scale: the family keeps its own worker rules.
-    assert not {"num_workers", "autoscale.min_workers", "autoscale.max_workers"} & set(overrides)
+    # A single node has nothing to scale, and the family names its single user: both stay the family's.
+    assert not {"num_workers", "autoscale.min_workers", "autoscale.max_workers", "single_user_name"} & set(overrides)
 
     use = [p for p in rec.of_type(PERMS) if p.inputs.get("clusterPolicyId") == f"mock-{policy.name}"]
     if pc.groups:

@@ -674,13 +674,14 @@ def personal_compute_overrides(opts: BaselineOptions, ship_logs: bool = True) ->
     """The baseline's security locks laid over the Personal Compute family: the family keeps its single-node
     shape (no worker rules here), the overrides pin tags, node types, logs (unless `ship_logs` is off), disk
     encryption, runtime lines, init scripts, pools, SSH keys and containers, and bound autotermination (the
-    family's own default is 72 hours). A single node has no traffic between nodes, so no encryption script."""
+    family's own default is 72 hours). The family names the single user (the creator) itself. A single node has no
+    traffic between nodes, so no encryption script."""
     personal = BaselineOptions(**{**opts.__dict__, "data_security_mode": "SINGLE_USER", "cluster_type": "all-purpose",
                                   "single_user_names": (), "encryption_init_script": None})
     base = baseline_policy(personal)
     keep = ("cluster_type", "data_security_mode", "autotermination_minutes", "node_type_id", "driver_node_type_id",
             "instance_pool_id", "driver_instance_pool_id", "custom_tags.environment", "custom_tags.cost-center",
-            "spark_version", "ssh_public_keys.*", "enable_local_disk_encryption", "docker_image.url", "single_user_name",
+            "spark_version", "ssh_public_keys.*", "enable_local_disk_encryption", "docker_image.url",
             *(("cluster_log_conf.type", "cluster_log_conf.path") if ship_logs else ()))
     rules = {path: base[path] for path in keep}
     rules.update({path: rule for path, rule in base.items() if path.startswith("init_scripts.")})

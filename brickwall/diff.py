@@ -179,6 +179,7 @@ FORCE_NEW: dict[str, dict[str, str]] = {
     "databricks:index/permissions:Permissions": {
         "clusterPolicyId": "permissions are bound to one object (ForceNew in terraform-provider-databricks)",
         "authorization": "permissions are bound to one object (ForceNew in terraform-provider-databricks)",
+        "sqlEndpointId": "permissions are bound to one object (ForceNew in terraform-provider-databricks)",
     },
     # databricks_group_member and databricks_entitlements have no update of the principal they bind (ForceNew).
     "databricks:index/groupMember:GroupMember": {

@@ -34,7 +34,17 @@ def _workspace(i: dict[str, Any]) -> str:
         f"sku={_get(i, 'sku.name')} publicNetworkAccess={i.get('publicNetworkAccess')} "
         f"requiredNsgRules={i.get('requiredNsgRules')} noPublicIp={_get(i, 'parameters.enableNoPublicIp.value')} "
         f"storageFirewall={i.get('defaultStorageFirewall')} storage={_get(i, 'parameters.storageAccountName.value')}"
+        + _enhanced_security(i.get("enhancedSecurityCompliance"))
     )
+
+
+def _enhanced_security(esc: Any) -> str:
+    if not isinstance(esc, dict):
+        return ""
+    on = [label for key, label in (("complianceSecurityProfile", "complianceProfile"), ("enhancedSecurityMonitoring", "monitoring"),
+                                   ("automaticClusterUpdate", "autoUpdate")) if _get(esc, f"{key}.value") == "Enabled"]
+    standards = _get(esc, "complianceSecurityProfile.complianceStandards") or []
+    return f" enhancedSecurity={','.join(on) or 'none'}" + (f" standards={_list(standards)}" if standards else "")
 
 
 def _subnet(i: dict[str, Any]) -> str:
@@ -73,7 +83,12 @@ def _conf(i: dict[str, Any]) -> str:
 
 
 def _access_controls(i: dict[str, Any]) -> str:
-    target = "tokens" if i.get("authorization") == "tokens" else f"policy {str(i.get('clusterPolicyId', '')).removeprefix('mock-')}"
+    if i.get("authorization") == "tokens":
+        target = "tokens"
+    elif i.get("sqlEndpointId"):
+        target = f"warehouse {str(i.get('sqlEndpointId')).removeprefix('mock-')}"
+    else:
+        target = f"policy {str(i.get('clusterPolicyId', '')).removeprefix('mock-')}"
     who = [
         f"{ac.get('groupName') or ac.get('servicePrincipalName') or ac.get('userName')}:{ac.get('permissionLevel')}"
         for ac in i.get("accessControls", [])
@@ -84,14 +99,25 @@ def _access_controls(i: dict[str, Any]) -> str:
 def _policy(i: dict[str, Any]) -> str:
     import json
 
+    family = i.get("policyFamilyId")
     try:
-        definition = json.loads(i.get("definition", "{}"))
+        # A built-in policy (Personal Compute) carries its locks as overrides of its family's definition.
+        definition = json.loads(i.get("policyFamilyDefinitionOverrides" if family else "definition", "{}"))
     except (TypeError, ValueError):
         return "definition=?"
     locked = [k for k, rule in sorted(definition.items()) if rule.get("type") in ("fixed", "forbidden")]
     mode = definition.get("data_security_mode", {}).get("value")
-    return (f"dataSecurityMode={mode} locked={len(locked)} rules={len(definition)} "
-            f"maxClustersPerUser={i.get('maxClustersPerUser')}")
+    kind = definition.get("cluster_type", {}).get("value")
+    return (f"{'family=' + family + ' overrides: ' if family else ''}clusterType={kind} dataSecurityMode={mode} "
+            f"locked={len(locked)} rules={len(definition)} maxClustersPerUser={i.get('maxClustersPerUser')}")
+
+
+def _network_policy(i: dict[str, Any]) -> str:
+    access = _get(i, "egress.networkAccess") or {}
+    allowed = [d.get("destination") for d in access.get("allowedInternetDestinations") or []]
+    storage = [d.get("azureStorageAccount") for d in access.get("allowedStorageDestinations") or []]
+    return (f"{access.get('restrictionMode')} {_get(access, 'policyEnforcement.enforcementMode')} "
+            f"domains={_list(allowed)} storage={_list(storage)}")
 
 
 def _identity(i: dict[str, Any]) -> str:
@@ -107,6 +133,20 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
     "databricks:index/clusterPolicy:ClusterPolicy": _policy,
     "databricks:index/group:Group": _identity,
     "databricks:index/servicePrincipal:ServicePrincipal": _identity,
+    "databricks:index/accountSettingV2:AccountSettingV2": lambda i: (
+        f"{i.get('name')}={_get(i, 'personalCompute.value') or _get(i, 'booleanVal.value')}"),
+    "databricks:index/disableLegacyAccessSetting:DisableLegacyAccessSetting": lambda i: (
+        f"disableLegacyAccess={_get(i, 'disableLegacyAccess.value')}"),
+    "databricks:index/disableLegacyDbfsSetting:DisableLegacyDbfsSetting": lambda i: (
+        f"disableLegacyDbfs={_get(i, 'disableLegacyDbfs.value')}"),
+    "databricks:index/restrictWorkspaceAdminsSetting:RestrictWorkspaceAdminsSetting": lambda i: (
+        f"status={_get(i, 'restrictWorkspaceAdmins.status')}"),
+    "databricks:index/sqlEndpoint:SqlEndpoint": lambda i: (
+        f"{i.get('warehouseType')} serverless={i.get('enableServerlessCompute')} size={i.get('clusterSize')} "
+        f"clusters={i.get('minNumClusters')}-{i.get('maxNumClusters')} autoStop={i.get('autoStopMins')}m"),
+    "databricks:index/accountNetworkPolicy:AccountNetworkPolicy": _network_policy,
+    "databricks:index/workspaceNetworkOption:WorkspaceNetworkOption": lambda i: (
+        f"workspace={i.get('workspaceId')} networkPolicy={i.get('networkPolicyId')}"),
     "databricks:index/entitlements:Entitlements": lambda i: (
         f"group={i.get('groupId')} workspaceAccess={i.get('workspaceAccess', False)} sqlAccess={i.get('databricksSqlAccess', False)} "
         f"clusterCreate={i.get('allowClusterCreate', False)} instancePoolCreate={i.get('allowInstancePoolCreate', False)}"),
@@ -172,6 +212,8 @@ _OWN_NAME_KEY = {
     "databricks:index/group:Group": "displayName",
     "databricks:index/servicePrincipal:ServicePrincipal": "displayName",
     "databricks:index/clusterPolicy:ClusterPolicy": "name",
+    "databricks:index/sqlEndpoint:SqlEndpoint": "name",
+    "databricks:index/accountNetworkPolicy:AccountNetworkPolicy": "networkPolicyId",
 }
 
 

@@ -215,6 +215,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 depends_on=[*self.network.workspace_subnets,
                             *([self.keys.managed_services_grant] if self.keys and self.keys.managed_services_grant else [])],
                 encryption=self._workspace_encryption(spec),
+                enhanced_security=spec.workspace.enhanced_security,
             ),
             opts=kids,
         )

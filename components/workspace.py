@@ -10,6 +10,7 @@ import pulumi
 from pulumi_azure_native import databricks
 
 from components._base import child
+from components.spec.compliance import EnhancedSecuritySpec
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class SecureWorkspaceArgs:
     # managed-services key grant: the workspace cannot name a key its control plane may not use.
     depends_on: Sequence[pulumi.Resource] = ()
     encryption: WorkspaceEncryption | None = None
+    enhanced_security: EnhancedSecuritySpec | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ class SecureWorkspace(pulumi.ComponentResource):
             access_connector=databricks.WorkspacePropertiesAccessConnectorArgs(
                 id=access_connector.id, identity_type="SystemAssigned"
             ) if access_connector else None,
+            enhanced_security_compliance=enhanced_security_compliance(args.enhanced_security),
             tags=tags,
             opts=child(self, protect=args.protect, depends_on=args.depends_on),
         )
@@ -187,3 +190,23 @@ class SecureWorkspace(pulumi.ComponentResource):
         self.register_outputs(
             {"workspaceId": self.workspace_id, "workspaceUrl": self.workspace_url, "resourceId": self.resource_id}
         )
+
+
+def enhanced_security_compliance(spec: EnhancedSecuritySpec | None) -> databricks.EnhancedSecurityComplianceDefinitionArgs | None:
+    """The workspace's `enhancedSecurityCompliance` (ARM 2026-01-01): each feature Enabled or Disabled, the compliance
+    standards with the profile. Left out while all are off, so a workspace without the add-on never names it."""
+    if spec is None or not spec.any_enabled:
+        return None
+
+    def status(on: bool) -> str:
+        return "Enabled" if on else "Disabled"
+
+    return databricks.EnhancedSecurityComplianceDefinitionArgs(
+        compliance_security_profile=databricks.ComplianceSecurityProfileDefinitionArgs(
+            value=status(spec.compliance_security_profile),
+            compliance_standards=list(spec.compliance_standards) or None,
+        ),
+        enhanced_security_monitoring=databricks.EnhancedSecurityMonitoringDefinitionArgs(
+            value=status(spec.enhanced_security_monitoring)),
+        automatic_cluster_update=databricks.AutomaticClusterUpdateDefinitionArgs(value=status(spec.automatic_cluster_update)),
+    )

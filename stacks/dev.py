@@ -9,6 +9,7 @@ from components.spec.access import (
     IpList,
     ServicePrincipalSpec,
 )
+from components.spec.compute import ComputeGovernanceSpec, PersonalComputeSpec
 
 
 def build() -> EnvironmentSpec:
@@ -34,5 +35,6 @@ def build() -> EnvironmentSpec:
             cluster_policies=(
                 ClusterPolicySpec(name="brickwall-baseline", groups=("data-engineers",)),
             ),
+            compute=ComputeGovernanceSpec(personal_compute=PersonalComputeSpec(groups=("data-engineers",))),
         ),
     )

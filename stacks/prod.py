@@ -21,6 +21,7 @@ from components.spec.access import (
     ServicePrincipalSpec,
 )
 from components.spec.audit import AlertsSpec, MonitoringSpec, SiemSpec
+from components.spec.compute import ComputeGovernanceSpec, PersonalComputeSpec, SqlWarehouseSpec
 from components.spec.data import DataLakeSpec, DataSpec, SqlDatabaseSpec
 from components.spec.encryption import EncryptionSpec
 from components.spec.firewall import HubSpec
@@ -98,10 +99,18 @@ def build() -> EnvironmentSpec:
                 ClusterPolicySpec(name="brickwall-baseline", groups=("data-engineers",),
                                   init_scripts_allowed_prefix=SECURITY_SCRIPTS,
                                   cluster_log_path="/Volumes/platform/audit/cluster-logs"),
-                ClusterPolicySpec(name="brickwall-jobs", service_principals=("etl-jobs",), data_security_mode="SINGLE_USER",
-                                  autotermination_default=20, max_workers=16,
+                ClusterPolicySpec(name="brickwall-jobs", cluster_type="job", service_principals=("etl-jobs",),
+                                  data_security_mode="SINGLE_USER", max_workers=16,
                                   init_scripts_allowed_prefix=SECURITY_SCRIPTS,
                                   cluster_log_path="/Volumes/platform/audit/cluster-logs"),
+            ),
+            # Every other compute path: Personal Compute for data engineers only (the account setting DELEGATE, the
+            # baseline's locks over the family), one serverless SQL warehouse for analysts, serverless egress restricted
+            # to Unity Catalog locations, legacy access and DBFS off, workspace admins restricted (all prod floors).
+            compute=ComputeGovernanceSpec(
+                personal_compute=PersonalComputeSpec(groups=("data-engineers",),
+                                                     cluster_log_path="/Volumes/platform/audit/cluster-logs"),
+                sql_warehouses=(SqlWarehouseSpec(name="analysts", groups=("analysts",), max_clusters=2),),
             ),
         ),
         monitoring=MonitoringSpec(

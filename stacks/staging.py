@@ -11,6 +11,7 @@ from components.spec import (
 from components.spec.access import AccessSpec, ClusterPolicySpec, GroupSpec, IpAccessSpec, ServicePrincipalSpec
 from components.spec.audit import AlertsSpec, MonitoringSpec
 from components.spec.bastion import BastionSpec
+from components.spec.compute import ComputeGovernanceSpec, PersonalComputeSpec
 from components.spec.data import DataLakeSpec, DataSpec
 from components.spec.encryption import EncryptionSpec
 from components.spec.stamping import StampingSpec
@@ -56,8 +57,9 @@ def build() -> EnvironmentSpec:
             ),
             cluster_policies=(
                 ClusterPolicySpec(name="brickwall-baseline", groups=("data-engineers",)),
-                ClusterPolicySpec(name="brickwall-jobs", service_principals=("etl-jobs",), data_security_mode="SINGLE_USER",
-                                  autotermination_default=20, max_workers=16),
+                ClusterPolicySpec(name="brickwall-jobs", cluster_type="job", service_principals=("etl-jobs",),
+                                  data_security_mode="SINGLE_USER", max_workers=16),
             ),
+            compute=ComputeGovernanceSpec(personal_compute=PersonalComputeSpec(groups=("data-engineers",))),
         ),
     )

@@ -64,6 +64,13 @@ def test_one_account_provider_for_the_account_console(rec: Recording, spec: Envi
     assert "azureClientSecret" not in account.inputs and "token" not in account.inputs
 
 
+ACCOUNT_LEVEL = frozenset({
+    "databricks:index/accountSettingV2:AccountSettingV2",
+    "databricks:index/accountNetworkPolicy:AccountNetworkPolicy",
+    "databricks:index/workspaceNetworkOption:WorkspaceNetworkOption",
+})
+
+
 def test_every_databricks_resource_uses_it_is_deleted_with_the_workspace_and_waits_for_private_link(
         rec: Recording, spec: EnvironmentSpec) -> None:
     provider_urn = rec.one("pulumi:providers:databricks", f"{spec.name}-databricks").urn
@@ -84,8 +91,13 @@ def test_every_databricks_resource_uses_it_is_deleted_with_the_workspace_and_wai
     resources = [r for r in resources if r not in account_level]
     assert len(resources) >= 8
     for reg in resources:
-        assert reg.provider.startswith(provider_urn + "::"), reg.urn
-        assert reg.deleted_with == ws.urn, reg.urn
+        if reg.type in ACCOUNT_LEVEL:
+            # Account-level objects about this workspace go through the account provider.
+            assert reg.provider.startswith(account_urn + "::"), reg.urn
+        else:
+            assert reg.provider.startswith(provider_urn + "::"), reg.urn
+        # The account-wide Personal Compute setting outlives the stack (deleting it turns Personal Compute ON).
+        assert reg.deleted_with == ("" if reg.retain_on_delete else ws.urn), reg.urn
         assert ws.urn in reg.dependencies, reg.urn
         assert endpoints <= set(reg.dependencies), f"{reg.urn} does not wait for the private endpoints"
     # The account API is not reached through the workspace's private endpoints. What binds to the workspace goes with
@@ -237,7 +249,8 @@ def test_service_principals_and_token_rights(rec: Recording, spec: EnvironmentSp
 
 
 def test_cluster_policies_lock_security_settings(rec: Recording, spec: EnvironmentSpec) -> None:
-    policies = {r.inputs["name"]: r for r in rec.of_type(POLICY)}
+    # The toolkit's own policies (the built-in Personal Compute override is tests/test_compute_governance.py's).
+    policies = {r.inputs["name"]: r for r in rec.of_type(POLICY) if "policyFamilyId" not in r.inputs}
     assert set(policies) == {p.name for p in spec.access.cluster_policies}
     perms = {p.inputs["clusterPolicyId"]: p for p in rec.of_type(PERMS) if "clusterPolicyId" in p.inputs}
     for policy in spec.access.cluster_policies:
@@ -245,8 +258,21 @@ def test_cluster_policies_lock_security_settings(rec: Recording, spec: Environme
         definition = json.loads(reg.inputs["definition"])
         assert grammar_problems(definition) == []
         assert definition["data_security_mode"] == {"type": "fixed", "value": policy.data_security_mode}
-        auto = definition["autotermination_minutes"]
-        assert auto["type"] == "range" and auto["maxValue"] == policy.autotermination_max
+        # Each policy serves one kind of compute, pinned.
+        assert definition["cluster_type"] == {"type": "fixed", "value": policy.cluster_type}
+        if policy.cluster_type == "all-purpose":
+            auto = definition["autotermination_minutes"]
+            assert auto["type"] == "range" and auto["maxValue"] == (policy.autotermination_max or 120)
+        else:
+            # Job clusters end with their run and take no autotermination_minutes: the policy never requires it.
+            assert "autotermination_minutes" not in definition
+            assert policy.groups == ()
+            if policy.data_security_mode == "SINGLE_USER":
+                # Each job cluster is dedicated to the service principal it runs as.
+                app_ids = [s.application_id for s in spec.access.service_principals if s.name in policy.service_principals]
+                expected = ({"type": "fixed", "value": app_ids[0]} if len(app_ids) == 1
+                            else {"type": "allowlist", "values": app_ids})
+                assert definition["single_user_name"] == expected
         assert definition["custom_tags.environment"]["value"] == spec.name
         assert definition["custom_tags.cost-center"]["value"] == spec.tags["cost-center"]
         assert definition["ssh_public_keys.*"]["type"] == "forbidden"
@@ -268,7 +294,7 @@ def test_prod_encrypts_traffic_between_nodes_in_the_vnet_not_by_init_script(prod
     vnets = {v.inputs["virtualNetworkName"]: v for v in prod.of_type("azure-native:network:VirtualNetwork")}
     workspace_vnet = vnets[stacks.load("prod").names.virtual_network]
     assert workspace_vnet.inputs["encryption"] == {"enabled": True, "enforcement": "AllowUnencrypted"}
-    for reg in prod.of_type(POLICY):
+    for reg in [r for r in prod.of_type(POLICY) if "policyFamilyId" not in r.inputs]:  # single-node Personal Compute
         definition = json.loads(reg.inputs["definition"])
         assert "init_scripts.0.volumes.destination" not in definition
         assert not any(key.startswith("spark_conf.") for key in definition)

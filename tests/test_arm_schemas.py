@@ -92,6 +92,23 @@ def test_the_workspace_sends_compute_mode_and_the_api_names_of_its_key_fields(pr
     assert {"keyName", "keyVaultUri", "keyVersion"} <= set(disk)
 
 
+def test_the_workspace_sends_its_enhanced_security_and_compliance(prod_template: dict[str, Any], dev: Recording) -> None:
+    workspace = _one(prod_template, "Microsoft.Databricks/workspaces", "dbw-bw-prod-weu")
+    # prod: monitoring and automatic cluster update on (floors), the permanent compliance profile off.
+    assert workspace["properties"]["enhancedSecurityCompliance"] == {
+        "complianceSecurityProfile": {"value": "Disabled"},
+        "enhancedSecurityMonitoring": {"value": "Enabled"},
+        "automaticClusterUpdate": {"value": "Enabled"},
+    }
+    # dev leaves the paid add-on out entirely.
+    dev_ws = next(r for r in export.arm_resources(dev)["resources"] if r["type"] == "Microsoft.Databricks/workspaces")
+    assert "enhancedSecurityCompliance" not in dev_ws["properties"]
+    # The schema holds the values to Enabled/Disabled.
+    bad = copy.deepcopy(workspace)
+    bad["properties"]["enhancedSecurityCompliance"]["enhancedSecurityMonitoring"]["value"] = "On"
+    assert arm_validation.violations(bad)
+
+
 def test_log_analytics_sku_is_a_property_and_data_export_has_its_destination(prod_template: dict[str, Any]) -> None:
     workspace = _one(prod_template, "Microsoft.OperationalInsights/workspaces", "log-bw-prod-weu")
     assert "sku" not in workspace and workspace["properties"]["sku"] == {"name": "PerGB2018"}

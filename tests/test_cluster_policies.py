@@ -379,10 +379,16 @@ def baseline_options(draw: st.DrawFn) -> BaselineOptions:
     min_w = draw(st.integers(1, 1000))
     prefix = draw(st.none() | st.builds(lambda c, s, v, d: f"/Volumes/{c}/{s}/{v}/{d}", volume_names, volume_names, volume_names, volume_names))
     log = draw(st.sampled_from(["dbfs:/cluster-logs", "dbfs:/logs/prod", "/Volumes/main/ops/logs", "/Volumes/main/ops/logs/c"]))
+    mode = draw(st.sampled_from(["USER_ISOLATION", "SINGLE_USER"]))
+    kind = draw(st.sampled_from(["all-purpose", "job"]))
+    app_ids = st.lists(st.uuids().map(str), min_size=1 if kind == "job" else 0, max_size=3, unique=True)
+    names = tuple(draw(app_ids)) if mode == "SINGLE_USER" else ()
     return BaselineOptions(
+        cluster_type=kind,
+        single_user_names=names,
         environment=draw(st.text(min_size=1, max_size=256).filter(str.strip)),
         cost_center=draw(st.text(alphabet="ABCDEFGHIJ0123456789-", min_size=1, max_size=20)),
-        data_security_mode=draw(st.sampled_from(["USER_ISOLATION", "SINGLE_USER"])),
+        data_security_mode=mode,
         autotermination_min=at_min,
         autotermination_max=at_max,
         autotermination_default=draw(st.integers(at_min, at_max)),
@@ -402,8 +408,20 @@ def test_any_valid_options_yield_a_grammatical_policy(o: BaselineOptions) -> Non
     assert options_problems(o) == []
     d = json.loads(definition_json(baseline_policy(o)))
     assert grammar_problems(d) == []
-    at = d["autotermination_minutes"]
-    assert at["minValue"] <= at["defaultValue"] <= at["maxValue"]
+    assert d["cluster_type"] == {"type": "fixed", "value": o.cluster_type}
+    if o.cluster_type == "job":
+        assert "autotermination_minutes" not in d  # job clusters carry none
+    else:
+        at = d["autotermination_minutes"]
+        assert at["minValue"] <= at["defaultValue"] <= at["maxValue"]
+    if o.data_security_mode == "USER_ISOLATION":
+        assert d["single_user_name"] == {"type": "forbidden"}
+    elif len(o.single_user_names) == 1:
+        assert d["single_user_name"] == {"type": "fixed", "value": o.single_user_names[0]}
+    elif o.single_user_names:
+        assert d["single_user_name"] == {"type": "allowlist", "values": list(o.single_user_names)}
+    else:
+        assert o.cluster_type == "all-purpose" and d["single_user_name"] == {"type": "unlimited"}
     assert re.fullmatch(d["spark_version"]["pattern"], d["spark_version"]["defaultValue"])
     assert d["data_security_mode"]["value"] == o.data_security_mode
     assert not any(k.startswith("spark_conf.") for k in d)
@@ -447,3 +465,37 @@ def test_init_script_pattern_stays_inside_its_folder(name: str) -> None:
 def test_options_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         opts().environment = "prod"  # type: ignore[misc]
+
+
+def test_a_job_policy_pins_its_kind_leaves_autotermination_out_and_ties_the_cluster_to_its_principal() -> None:
+    app = "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10"
+    d = json.loads(definition_json(baseline_policy(opts(cluster_type="job", data_security_mode="SINGLE_USER", single_user_names=(app,)))))
+    assert d["cluster_type"] == {"type": "fixed", "value": "job"}
+    assert "autotermination_minutes" not in d
+    assert d["single_user_name"] == {"type": "fixed", "value": app}
+    interactive = json.loads(definition_json(baseline_policy(opts())))
+    assert interactive["cluster_type"] == {"type": "fixed", "value": "all-purpose"}
+    assert interactive["autotermination_minutes"]["type"] == "range"
+
+
+@pytest.mark.parametrize(("kw", "field", "fragment"), [
+    ({"cluster_type": "job", "data_security_mode": "SINGLE_USER"}, "single_user_names", "name at least one"),
+    ({"single_user_names": ("a",)}, "single_user_names", "only a SINGLE_USER policy"),
+    ({"data_security_mode": "SINGLE_USER", "single_user_names": ("a", "a")}, "single_user_names", "names a principal twice"),
+    ({"data_security_mode": "SINGLE_USER", "single_user_names": (" ",)}, "single_user_names", "must not be empty"),
+    ({"cluster_type": "dlt"}, "cluster_type", "is not one of all-purpose, job"),
+])
+def test_bad_kind_or_single_user_options(kw: dict[str, Any], field: str, fragment: str) -> None:
+    problems = options_problems(opts(**kw))
+    assert any(f == field and fragment in r for f, r in problems), problems
+
+
+def test_personal_compute_overrides_lock_the_family_without_reshaping_it() -> None:
+    from components.planning.cluster_policies import personal_compute_overrides
+
+    d = json.loads(definition_json(personal_compute_overrides(opts(cluster_log_path="/Volumes/main/ops/logs"))))
+    assert grammar_problems(d) == []
+    assert d["cluster_type"]["value"] == "all-purpose" and d["data_security_mode"]["value"] == "SINGLE_USER"
+    assert not {"num_workers", "autoscale.min_workers", "single_user_name"} & set(d)
+    assert "spark_conf.spark.authenticate" not in d  # one node: no traffic between nodes to encrypt
+    assert "cluster_log_conf.path" not in json.loads(definition_json(personal_compute_overrides(opts(), ship_logs=False)))

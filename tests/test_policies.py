@@ -30,11 +30,18 @@ def conf(plan: Plan, key: str, value: str) -> None:
     inputs(plan, f"prod-access-{resource_suffix(group)}")["customConfig"][key] = value
 
 
-def policy_def(plan: Plan, edit: Callable[[dict[str, Any]], None]) -> None:
-    entry = inputs(plan, "prod-access-policy-brickwall-baseline")
+def policy_def(plan: Plan, edit: Callable[[dict[str, Any]], None], policy: str = "brickwall-baseline") -> None:
+    entry = inputs(plan, f"prod-access-policy-{policy}")
     definition = json.loads(entry["definition"])
     edit(definition)
     entry["definition"] = json.dumps(definition)
+
+
+def personal_compute_def(plan: Plan, edit: Callable[[dict[str, Any]], None]) -> None:
+    entry = inputs(plan, "prod-access-personal-compute")
+    overrides = json.loads(entry["policyFamilyDefinitionOverrides"])
+    edit(overrides)
+    entry["policyFamilyDefinitionOverrides"] = json.dumps(overrides)
 
 
 def _to_addresses(plan: Plan, rule: str) -> None:
@@ -138,6 +145,32 @@ MUTATIONS: Mutations = {
     "policy-autotermination-unlocked": ("databricks-cluster-policy-locks-security",
                                         lambda p: policy_def(p, lambda d: d.pop("autotermination_minutes")), "autotermination"),
     "databricks-default-provider": ("databricks-explicit-provider", lambda p: res(p, "prod-access-conf").update(provider=""), "default"),
+    # Compute governance: every policy pins its kind, job policies require no autotermination, Personal Compute overridden.
+    "policy-cluster-type-unpinned": ("databricks-cluster-policy-locks-security",
+                                     lambda p: policy_def(p, lambda d: d.pop("cluster_type")), "cluster_type"),
+    "job-policy-requires-autotermination": ("databricks-cluster-policy-locks-security", lambda p: policy_def(
+        p, lambda d: d.update(autotermination_minutes={"type": "range", "minValue": 10, "maxValue": 60}), "brickwall-jobs"),
+        "job clusters cannot carry"),
+    "personal-compute-init-scripts-unlocked": ("databricks-cluster-policy-locks-security", lambda p: personal_compute_def(
+        p, lambda d: d.pop("init_scripts.*.workspace.destination")), "workspace"),
+    "warehouse-never-stops": ("databricks-sql-warehouse-auto-stops",
+                              lambda p: inputs(p, "prod-access-warehouse-analysts").update(autoStopMins=0), "never stops"),
+    "legacy-dbfs-left-on": ("databricks-compute-governed-in-prod", partial(drop, name="prod-access-disable-legacy-dbfs"), "DBFS"),
+    "legacy-access-left-on": ("databricks-compute-governed-in-prod", lambda p: inputs(
+        p, "prod-access-disable-legacy-access")["disableLegacyAccess"].update(value=False), "legacy access"),
+    "workspace-admins-unrestricted": ("databricks-compute-governed-in-prod", lambda p: inputs(
+        p, "prod-access-restrict-workspace-admins")["restrictWorkspaceAdmins"].update(status="ALLOW_ALL"), "admins"),
+    "personal-compute-on-for-all": ("databricks-compute-governed-in-prod", lambda p: inputs(
+        p, "prod-access-personal-compute-delegate")["personalCompute"].update(value="ON"), "every user"),
+    "personal-compute-not-overridden": ("databricks-compute-governed-in-prod", partial(drop, name="prod-access-personal-compute"),
+                                        "Personal Compute policy"),
+    "serverless-egress-full-access": ("databricks-compute-governed-in-prod", lambda p: inputs(
+        p, "prod-access-serverless-egress")["egress"]["networkAccess"].update(restrictionMode="FULL_ACCESS"), "serverless egress"),
+    "serverless-egress-dry-run": ("databricks-compute-governed-in-prod", lambda p: inputs(
+        p, "prod-access-serverless-egress")["egress"]["networkAccess"]["policyEnforcement"].update(enforcementMode="DRY_RUN"),
+        "serverless egress"),
+    "serverless-egress-unbound": ("databricks-compute-governed-in-prod", partial(drop, name="prod-access-serverless-egress-binding"),
+                                  "serverless egress"),
     # Every namespace the tier creates or uses: its own three, the metrics namespace, and default.
     **{f"no-default-deny-{ns}": ("ingress-namespace-default-deny", partial(drop, name=f"prod-ingress-netpol-{ns}-default-deny"),
                                  f"namespace '{ns}'")

@@ -1,6 +1,6 @@
 """WorkspaceAccessControl: hardened settings, IP access lists, identities, token rights, compute governance.
 
-One module per concern (settings.py, identities.py, compute.py); this component only wires them.
+One module per concern (settings.py, identities.py, compute.py, governance.py); this component only wires them.
 Every resource goes through the workspace's own Databricks provider (or, for account-level objects,
 the account provider), is created only after the workspace and its private endpoints exist (the
 workspace API answers a little after creation), and is deleted with the workspace, so `pulumi destroy`
@@ -16,6 +16,7 @@ import pulumi
 import pulumi_databricks as databricks
 
 from components.access.compute import cluster_policies, policy_definition
+from components.access.governance import governance
 from components.access.identities import identities, token_permissions, token_users
 from components.access.settings import settings_and_lists
 from components.spec.access import AccessSpec
@@ -57,4 +58,20 @@ class WorkspaceAccessControl(pulumi.ComponentResource):
         token_permissions(name, access, [*ids.all, settings.tokens], kid)
         self.cluster_policies = cluster_policies(name, args.environment, args.cost_center, access, ids.all, kid)
 
-        self.register_outputs({"clusterPolicyIds": {k: v.id for k, v in self.cluster_policies.items()}})
+        def account_kid(*extra: pulumi.Resource, retain_on_delete: bool = False) -> pulumi.ResourceOptions:
+            # Account-level objects about this workspace: after it exists, gone with it (a retained one stays).
+            return pulumi.ResourceOptions(
+                parent=self, provider=args.account_provider, depends_on=[*args.after, *extra],
+                retain_on_delete=retain_on_delete, deleted_with=None if retain_on_delete else args.workspace,
+            )
+
+        self.governance = governance(
+            name, args.environment, args.cost_center, access.compute,
+            {s.name: s.application_id for s in access.service_principals}, args.workspace_id, ids.all, kid, account_kid,
+        )
+
+        self.register_outputs({
+            "clusterPolicyIds": {k: v.id for k, v in self.cluster_policies.items()},
+            "personalComputePolicyId": self.governance.personal_compute.id,
+            "sqlWarehouseIds": {k: v.id for k, v in self.governance.warehouses.items()},
+        })

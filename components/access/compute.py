@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pulumi
 import pulumi_databricks as databricks
@@ -14,8 +14,13 @@ from components.spec.access import AccessSpec, ClusterPolicySpec
 Kid = Callable[..., pulumi.ResourceOptions]
 
 
-def policy_definition(environment: str, cost_center: str, policy: ClusterPolicySpec) -> str:
-    return definition_json(baseline_policy(policy.baseline_options(environment, cost_center)))
+def policy_definition(environment: str, cost_center: str, policy: ClusterPolicySpec,
+                      service_principals: Mapping[str, str] | None = None) -> str:
+    """The policy's JSON; `service_principals` maps the spec's service-principal names to application ids
+    (a SINGLE_USER job policy pins single_user_name to them)."""
+    ids = service_principals or {}
+    return definition_json(baseline_policy(policy.baseline_options(
+        environment, cost_center, tuple(ids[s] for s in policy.service_principals if s in ids))))
 
 
 def cluster_policies(name: str, environment: str, cost_center: str, access: AccessSpec,
@@ -26,7 +31,7 @@ def cluster_policies(name: str, environment: str, cost_center: str, access: Acce
         resource = databricks.ClusterPolicy(
             f"{name}-policy-{slug(policy.name)}",
             name=policy.name,
-            definition=policy_definition(environment, cost_center, policy),
+            definition=policy_definition(environment, cost_center, policy, sp_ids),
             max_clusters_per_user=policy.max_clusters_per_user,
             description=f"brickwall baseline for {environment}: security settings locked at cluster launch",
             opts=kid(),

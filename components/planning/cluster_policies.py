@@ -40,6 +40,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+# The policy definition language's rule types (compute policy reference, "Supported policy types":
+# https://learn.microsoft.com/azure/databricks/admin/clusters/policy-definition). databricks-sdk carries a
+# definition only as a string in that language (compute.Policy.definition), so the docs are the source.
 POLICY_TYPES = ("fixed", "forbidden", "allowlist", "blocklist", "regex", "range", "unlimited")
 
 # Creating a policy with one of these names collides with the built-in policy families.
@@ -79,13 +82,20 @@ ENUM_PATHS: dict[str, tuple[str, ...]] = {
     "azure_attributes.availability": ("ON_DEMAND_AZURE", "SPOT_AZURE", "SPOT_WITH_FALLBACK_AZURE"),
     "cluster_type": ("all-purpose", "job", "dlt"),  # virtual path: which kind of compute may use the policy
     "cluster_log_conf.type": ("DBFS", "VOLUMES"),
+    "kind": ("CLASSIC_PREVIEW",),  # the SDK's compute.Kind; with it, is_single_node and use_ml_runtime apply
 }
 STRING_PATHS = frozenset({
-    "spark_version", "node_type_id", "driver_node_type_id", "single_user_name", "cluster_name", "kind",
+    "spark_version", "node_type_id", "driver_node_type_id", "single_user_name", "cluster_name",
     "instance_pool_id", "driver_instance_pool_id", "cluster_log_conf.path",
     "docker_image.url", "docker_image.basic_auth.username", "docker_image.basic_auth.password",
 })
 KNOWN_PATHS = NUMERIC_PATHS | BOOLEAN_PATHS | frozenset(ENUM_PATHS) | STRING_PATHS
+# Paths a policy knows that are no field of the Clusters API's cluster spec (compute policy reference,
+# https://learn.microsoft.com/azure/databricks/admin/clusters/policy-definition): the virtual attributes
+# cluster_type and dbus_per_hour, and cluster_log_conf flattened to a type (DBFS or VOLUMES, the API's
+# cluster_log_conf.dbfs / .volumes) and a path (their destination). Every other known path is a field of
+# databricks-sdk's compute.ClusterSpec (tests/test_policy_sdk.py proves it).
+POLICY_ONLY_PATHS = frozenset({"cluster_type", "dbus_per_hour", "cluster_log_conf.type", "cluster_log_conf.path"})
 
 # Cluster request fields that look like attributes but that no policy can limit.
 NOT_POLICY_ATTRIBUTES = {
@@ -381,6 +391,10 @@ def policy_name_problem(name: str) -> str | None:
 
 # ---------- the baseline ----------
 
+# The kinds of classic compute a baseline policy can serve (the virtual attribute cluster_type also
+# knows "dlt", for pipeline clusters, which the toolkit does not govern with this baseline).
+CLUSTER_TYPES = ("all-purpose", "job")
+
 AUTOTERMINATION_FLOOR = 10  # Clusters API: 10-10000 minutes (0 would disable termination, which the baseline never allows)
 AUTOTERMINATION_CEILING = 10_000
 MAX_WORKERS_CEILING = 1000  # a sanity bound: more than this is a typo, not a plan
@@ -407,6 +421,12 @@ class BaselineOptions:
     init_scripts_allowed_prefix: str | None = None  # None: no init scripts; else Unity Catalog volume scripts under this prefix only
     cluster_log_path: str = "dbfs:/cluster-logs"  # dbfs:/... -> DBFS, /Volumes/... -> VOLUMES
     max_clusters_per_user: int = 2
+    # Which compute may launch under the policy (virtual attribute cluster_type, pinned): interactive
+    # (all-purpose) clusters or the clusters a job run creates (job).
+    cluster_type: Literal["all-purpose", "job"] = "all-purpose"
+    # SINGLE_USER only: the principals a cluster may be dedicated to (single_user_name). One is pinned
+    # (fixed), several are allowlisted; none leaves it to the cluster's creator (all-purpose only).
+    single_user_names: tuple[str, ...] = ()
 
 
 def _volume_path_problem(path: str, what: str) -> str | None:
@@ -498,6 +518,19 @@ def options_problems(opts: BaselineOptions) -> list[tuple[str, str]]:
     else:
         out.append(("cluster_log_path", f"{log!r} must start with dbfs:/ or /Volumes/"))
 
+    if opts.cluster_type not in CLUSTER_TYPES:
+        out.append(("cluster_type", f"{opts.cluster_type!r} is not one of {', '.join(CLUSTER_TYPES)}"))
+    names = opts.single_user_names
+    if names and opts.data_security_mode != "SINGLE_USER":
+        out.append(("single_user_names", "only a SINGLE_USER policy names the principal a cluster is dedicated to"))
+    if any(not isinstance(n, str) or not n.strip() for n in names):
+        out.append(("single_user_names", "a single-user name must not be empty"))
+    elif len(set(names)) != len(names):
+        out.append(("single_user_names", "names a principal twice"))
+    if opts.cluster_type == "job" and opts.data_security_mode == "SINGLE_USER" and not names:
+        out.append(("single_user_names", "a SINGLE_USER job policy ties every job cluster to the service principal it "
+                                         "runs as: name at least one"))
+
     if not _is_int(opts.max_clusters_per_user) or opts.max_clusters_per_user < 1:
         out.append(("max_clusters_per_user", f"{opts.max_clusters_per_user!r} must be a whole number of at least 1"))
     return out
@@ -524,16 +557,32 @@ def init_script_pattern(prefix: str) -> str:
     return rf"^{folder}/(?!.*\.\.)[^/\s]+(/[^/\s]+)*$"
 
 
+def _single_user_rule(opts: BaselineOptions) -> Rule:
+    """Shared (USER_ISOLATION) clusters are never pinned to one principal; a SINGLE_USER cluster names its own:
+    the one principal the policy serves (fixed), one of several (allowlist), or, on an all-purpose policy
+    without named principals, whoever creates it (required, any value)."""
+    if opts.data_security_mode != "SINGLE_USER":
+        return Forbidden()
+    names = opts.single_user_names
+    if len(names) == 1:
+        return Fixed(names[0])
+    if names:
+        return AllowList(tuple(names))
+    return Unlimited()
+
+
 def baseline_policy(opts: BaselineOptions) -> dict[str, Rule]:
-    """The locked-down policy every all-purpose and job cluster launches under."""
+    """The locked-down policy an all-purpose or a job cluster (opts.cluster_type) launches under."""
     problems = options_problems(opts)
     if problems:
         raise ValueError("baseline policy options are invalid: " + "; ".join(f"{f}: {r}" for f, r in problems))
 
     workers = Range(min=opts.min_workers, max=opts.max_workers, optional=True)
     rules: dict[str, Rule] = {
+        # Pinned: an all-purpose policy never launches job clusters and a job policy never launches
+        # interactive ones (virtual attribute, https://learn.microsoft.com/azure/databricks/admin/clusters/policy-definition).
+        "cluster_type": Fixed(opts.cluster_type),
         "data_security_mode": Fixed(opts.data_security_mode),
-        "autotermination_minutes": Range(min=opts.autotermination_min, max=opts.autotermination_max, default=opts.autotermination_default),
         "node_type_id": AllowList(opts.node_types, default=opts.node_types[0]),
         # Optional: left out, the driver uses node_type_id, which is allowlisted already.
         "driver_node_type_id": AllowList(opts.node_types, optional=True),
@@ -553,9 +602,14 @@ def baseline_policy(opts: BaselineOptions) -> dict[str, Rule]:
         "cluster_log_conf.path": Fixed(opts.cluster_log_path, hidden=True),
         "enable_local_disk_encryption": Fixed(True),
         "docker_image.url": Forbidden(),  # no custom containers: the runtime is Databricks' image
-        # Shared (USER_ISOLATION) clusters must not be pinned to one person; SINGLE_USER clusters must name theirs.
-        "single_user_name": Unlimited() if opts.data_security_mode == "SINGLE_USER" else Forbidden(),
+        "single_user_name": _single_user_rule(opts),
     }
+    if opts.cluster_type == "all-purpose":
+        # Job clusters end with their run and the Jobs API does not take autotermination_minutes on a job
+        # cluster (terraform-provider-databricks docs/resources/job.md, new_cluster: "autotermination_minutes -
+        # isn't supported"), so only an all-purpose policy requires it.
+        rules["autotermination_minutes"] = Range(min=opts.autotermination_min, max=opts.autotermination_max,
+                                                 default=opts.autotermination_default)
 
     prefix = opts.init_scripts_allowed_prefix
     for kind in AZURE_INIT_SCRIPT_TYPES:
@@ -568,4 +622,30 @@ def baseline_policy(opts: BaselineOptions) -> dict[str, Rule]:
     leftover = grammar_problems(json.loads(definition_json(rules)))
     if leftover:  # a bug in this module, never the caller's options
         raise RuntimeError("baseline policy breaks the policy grammar: " + "; ".join(leftover))
+    return rules
+
+
+# ---------- the built-in Personal Compute policy ----------
+
+# The Personal Compute policy's family (ClusterPolicy docs in pulumi-databricks, "Overriding the built-in cluster
+# policies": name "Personal Compute", policy_family_id "personal-vm"). Its clusters are single-node, dedicated
+# (single user) all-purpose compute (https://learn.microsoft.com/azure/databricks/admin/clusters/personal-compute).
+PERSONAL_COMPUTE_NAME = "Personal Compute"
+PERSONAL_COMPUTE_FAMILY = "personal-vm"
+
+
+def personal_compute_overrides(opts: BaselineOptions, ship_logs: bool = True) -> dict[str, Rule]:
+    """The baseline's security locks laid over the Personal Compute family: the family keeps its single-node
+    shape (no worker rules here), the overrides pin tags, node types, logs (unless `ship_logs` is off), disk
+    encryption, runtime lines, init scripts, pools, SSH keys and containers, and bound autotermination (the
+    family's own default is 72 hours). The family names the single user (the creator) itself."""
+    personal = BaselineOptions(**{**opts.__dict__, "data_security_mode": "SINGLE_USER", "cluster_type": "all-purpose",
+                                  "single_user_names": ()})
+    base = baseline_policy(personal)
+    keep = ("cluster_type", "data_security_mode", "autotermination_minutes", "node_type_id", "driver_node_type_id",
+            "instance_pool_id", "driver_instance_pool_id", "custom_tags.environment", "custom_tags.cost-center",
+            "spark_version", "ssh_public_keys.*", "enable_local_disk_encryption", "docker_image.url",
+            *(("cluster_log_conf.type", "cluster_log_conf.path") if ship_logs else ()))
+    rules = {path: base[path] for path in keep}
+    rules.update({path: rule for path, rule in base.items() if path.startswith("init_scripts.")})
     return rules

@@ -9,7 +9,7 @@ import re
 from pydantic import Field, field_validator
 
 from components.spec.base import StrictModel
-from components.spec.compute import ClusterPolicySpec
+from components.spec.compute import ClusterPolicySpec, ComputeGovernanceSpec
 from components.spec.identity import GroupSpec, IdentitySync, ServicePrincipalSpec
 
 # Databricks counts every IP or CIDR of every list against one workspace-wide quota.
@@ -143,6 +143,8 @@ class AccessSpec(StrictModel):
     cluster_policies: tuple[ClusterPolicySpec, ...] = ()
     # How groups reach the account from Entra ID: automatic identity management or SCIM (components.spec.identity).
     identity_sync: IdentitySync = "automatic"
+    # Personal Compute, SQL warehouses, serverless egress, legacy access and DBFS, workspace admins.
+    compute: ComputeGovernanceSpec = ComputeGovernanceSpec()
     # Personal access tokens for human groups (can_use_tokens): dev allows them, staging only with this set,
     # prod never (tokens there belong to named service principals).
     allow_human_tokens: bool = False

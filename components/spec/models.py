@@ -33,6 +33,7 @@ from components.spec.access import AccessSpec
 from components.spec.audit import MonitoringSpec
 from components.spec.base import StrictModel, cidr_problem
 from components.spec.bastion import BastionSpec
+from components.spec.compliance import EnhancedSecuritySpec
 from components.spec.data import DataSpec
 from components.spec.encryption import EncryptionSpec
 from components.spec.errors import Problem, problems_from, raise_problems
@@ -282,6 +283,8 @@ class WorkspaceSpec(StrictModel):
     ] = "Standard_ZRS"
     # Workspace storage reachable only through its private endpoints, via an access connector.
     default_storage_firewall: bool = True
+    # The Enhanced Security and Compliance add-on (components/spec/compliance.py), set on the workspace.
+    enhanced_security: EnhancedSecuritySpec = EnhancedSecuritySpec()
 
 
 _ARM_VNET = re.compile(r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+", re.I)

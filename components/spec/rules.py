@@ -16,6 +16,8 @@ from components.planning.naming import name_problems, plan_names, slug
 from components.spec.access import MAX_IP_ACCESS_VALUES
 from components.spec.base import cidr_problem
 from components.spec.errors import Problem
+from components.spec.rules_compute import RULES as COMPUTE_RULES
+from components.spec.rules_compute import compliance_advisories
 from components.spec.rules_identity import IDENTITY_RULES, identity_advisories
 from components.spec.rules_serverless import RULES as SERVERLESS_RULES
 from components.spec.tiers import TIER_FLOORS
@@ -556,7 +558,7 @@ RULES: tuple[Rule, ...] = (
     _lockout, _ip_lists, _access_references, *IDENTITY_RULES, _policy_tags,
     _ingress_cluster, _aks_subnet_capacity, _ingress_routes, _ingress_client_certificates, _ingress_prod,
     _ingress_prod_load_balancer, _ingress_public_load_balancer, _audit, _data_sources, _encryption,
-    _bastion, *SERVERLESS_RULES,
+    _bastion, *SERVERLESS_RULES, *COMPUTE_RULES,
 )
 
 
@@ -572,6 +574,12 @@ def advisories(spec: EnvironmentSpec) -> list[str]:
         notes.append("ingress alerts need the controller's access logs in Log Analytics; with an existing cluster, "
                      "ship them there yourself (the toolkit wires Container Insights only for the AKS it creates)")
     notes += identity_advisories(spec)
+    notes += compliance_advisories(spec)
+    pc = spec.access.compute.personal_compute
+    if not pc.groups:
+        notes.append("the built-in Personal Compute policy gets no permissions from this spec: under the account's "
+                     "DELEGATE setting only principals already on its access list may use it; name "
+                     "access.compute.personal_compute.groups to set that list")
     enc = spec.encryption
     if enc.customer_managed_keys and enc.dbfs_root == "prepare":
         notes.append("DBFS root encryption is prepared, not applied: once this deployment has run, set "

@@ -19,11 +19,16 @@ from components.planning.tier_limits import MAX_TOKEN_LIFETIME_DAYS
 if TYPE_CHECKING:
     from components.spec.models import EnvironmentSpec
 
+# In dev the paid Enhanced Security and Compliance add-on stays off unless the spec turns it on; staging runs it like
+# prod, so the hardened image and its maintenance restarts meet workloads there first.
+_NO_ADD_ON = {"enhanced_security_monitoring": False, "automatic_cluster_update": False}
+
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     # dev: public front end (restricted later by IP access lists), back-end private link kept,
     # nothing protected so the environment can be torn down.
     "dev": {
-        "workspace": {"public_network_access": "Enabled", "default_storage_firewall": False},
+        "workspace": {"public_network_access": "Enabled", "default_storage_firewall": False,
+                      "enhanced_security": _NO_ADD_ON},
         "private_link": {"frontend": False, "browser_authentication": "none", "workspace_storage": False},
         "protection": {"protect_data": False, "locks": False},
         # VNet encryption off: a dev box may use any VM size (prod requires it; staging keeps prod's default).
@@ -41,13 +46,15 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 "table_clipboard": True, "dbfs_file_browser": True, "upload_data_uis": True, "web_terminal": True,
             },
             "allow_human_tokens": True,
+            # Cluster logs stay on DBFS and serverless keeps the account's default network policy.
+            "compute": {"disable_legacy_dbfs": False, "serverless_egress": {"mode": "account_default"}},
         },
     },
     "staging": {
         "network": {"egress": {"allow_internet_outbound": True}},
         "data": {"sql": {"zone_redundant": False}},
         "monitoring": {"log_retention_days": 90},
-        "access": {"settings": {"max_token_lifetime_days": 60}},
+        "access": {"settings": {"max_token_lifetime_days": 60}, "compute": {"disable_legacy_dbfs": False}},
     },
     "prod": {},
 }
@@ -157,6 +164,29 @@ TIER_FLOORS: tuple[Floor, ...] = (
     Floor(_PROD, ("ingress", "aks", "os_disk_type"),
           lambda s: not (s.ingress.enabled and s.ingress.cluster == "aks") or s.ingress.aks.os_disk_type == "Ephemeral",
           "prod keeps AKS node state off Azure Storage (ephemeral OS disks)"),
+    # The Enhanced Security and Compliance add-on's monitoring and patching (components/spec/compliance.py).
+    Floor(_PROD, ("workspace", "enhanced_security", "enhanced_security_monitoring"),
+          lambda s: s.workspace.enhanced_security.enhanced_security_monitoring,
+          "prod runs classic compute on the hardened, monitored image (enhanced security monitoring)"),
+    Floor(_PROD, ("workspace", "enhanced_security", "automatic_cluster_update"),
+          lambda s: s.workspace.enhanced_security.automatic_cluster_update,
+          "prod keeps long-running clusters patched (automatic cluster update)"),
+    # Every compute path governed in prod (components/spec/compute.py ComputeGovernanceSpec).
+    Floor(_PROD, ("access", "compute", "personal_compute", "account_setting"),
+          lambda s: s.access.compute.personal_compute.account_setting == "delegate",
+          "prod sets the account's Personal Compute setting to DELEGATE, or every user may use Personal Compute"),
+    Floor(_PROD, ("access", "compute", "serverless_egress", "mode"),
+          lambda s: s.access.compute.serverless_egress.mode == "restricted",
+          "prod restricts serverless egress to Unity Catalog locations and the destinations it lists"),
+    Floor(_PROD, ("access", "compute", "serverless_egress", "enforcement"),
+          lambda s: s.access.compute.serverless_egress.enforcement == "ENFORCED",
+          "prod enforces its serverless network policy (DRY_RUN only logs)"),
+    Floor(_PROD, ("access", "compute", "disable_legacy_access"), lambda s: s.access.compute.disable_legacy_access,
+          "prod disables legacy access (direct Hive metastore access, fallback mode, runtimes before 13.3 LTS)"),
+    Floor(_PROD, ("access", "compute", "disable_legacy_dbfs"), lambda s: s.access.compute.disable_legacy_dbfs,
+          "prod disables the legacy DBFS root and mounts"),
+    Floor(_PROD, ("access", "compute", "restrict_workspace_admins"), lambda s: s.access.compute.restrict_workspace_admins,
+          "prod restricts workspace admins (tokens and job run-as only for service principals they hold the role on)"),
     *(
         Floor(frozenset({"prod"}), ("access", "settings", field),
               (lambda f, v: lambda s: getattr(s.access.settings, f) == v)(field, strict),

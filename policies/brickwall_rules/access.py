@@ -1,5 +1,5 @@
 """Databricks workspace access rules: IP access lists, token lifetime, cluster policies, the explicit provider,
-account groups only and the prod break-glass admin."""
+account groups only, the prod break-glass admin, compute governance."""
 
 from __future__ import annotations
 
@@ -99,7 +99,8 @@ UNSAFE_SECURITY_MODES = {"NONE", "NO_ISOLATION", "LEGACY_PASSTHROUGH", "LEGACY_T
 
 
 def _check_cluster_policy(args: ResourceValidationArgs, report: Say) -> None:
-    raw = dig(args.props, "definition")
+    # A built-in policy (Personal Compute) carries its rules as overrides of its family's definition.
+    raw = dig(args.props, "policyFamilyDefinitionOverrides") if dig(args.props, "policyFamilyId") else dig(args.props, "definition")
     if raw is None or is_secret(raw):
         return
     try:
@@ -112,8 +113,15 @@ def _check_cluster_policy(args: ResourceValidationArgs, report: Say) -> None:
     allowed = {str(mode.get("value"))} if mode.get("type") == "fixed" else {str(v) for v in mode.get("values", [])}
     if mode.get("type") not in ("fixed", "allowlist") or mode.get("isOptional") or allowed & UNSAFE_SECURITY_MODES or not allowed:
         problems.append("data_security_mode is not fixed to an isolating access mode")
+    kind = definition.get("cluster_type") or {}
+    if kind.get("type") != "fixed" or kind.get("value") not in ("all-purpose", "job"):
+        problems.append("cluster_type is not pinned to all-purpose or job")
     auto = definition.get("autotermination_minutes") or {}
-    if auto.get("type") == "fixed":
+    if kind.get("value") == "job":
+        # Job clusters end with their run and take no autotermination_minutes (Jobs API): a job policy must not require it.
+        if auto and auto.get("type") not in ("forbidden",) and not auto.get("isOptional"):
+            problems.append("a job policy requires autotermination_minutes, which job clusters cannot carry")
+    elif auto.get("type") == "fixed":
         if not isinstance(auto.get("value"), (int, float)) or auto["value"] <= 0:
             problems.append("autotermination_minutes is fixed to no termination")
     elif auto.get("type") == "range":
@@ -131,9 +139,11 @@ def _check_cluster_policy(args: ResourceValidationArgs, report: Say) -> None:
 
 CLUSTER_POLICY_LOCKS = resource_rule(
     "databricks-cluster-policy-locks-security",
-    "Cluster policies lock data_security_mode, autotermination_minutes and every init-script source.",
-    "In the definition: data_security_mode {type: fixed, value: USER_ISOLATION|SINGLE_USER}; autotermination_minutes "
-    "as a range with minValue > 0 and maxValue; init_scripts.*.<abfss|dbfs|file|volumes|workspace>.destination forbidden "
+    "Cluster policies (and overrides of built-in ones) pin cluster_type and lock data_security_mode, autotermination_minutes "
+    "(all-purpose) and every init-script source.",
+    "In the definition: cluster_type {type: fixed, value: all-purpose|job}; data_security_mode {type: fixed, value: "
+    "USER_ISOLATION|SINGLE_USER}; on an all-purpose policy autotermination_minutes as a range with minValue > 0 and "
+    "maxValue (a job policy leaves it out); init_scripts.*.<abfss|dbfs|file|volumes|workspace>.destination forbidden "
     "or pinned (fixed/regex/allowlist).",
     ["databricks:index/clusterPolicy:ClusterPolicy"],
     _check_cluster_policy,
@@ -238,6 +248,61 @@ PROD_ADMINS_BREAK_GLASS_ONLY = stack_rule(
     "Administer prod as the deploying service principal; give people admin only through the one break-glass group "
     "(access.groups workspace_admin with break_glass_reason, membership through Entra PIM for Groups).",
     _check_prod_admins,
+)
+
+
+def _check_warehouse_auto_stop(args: ResourceValidationArgs, report: Say) -> None:
+    # auto_stop_mins: 0 means never stop; the API takes 0 or at least 10 (databricks-sdk sql.CreateWarehouseRequest).
+    value = dig(args.props, "autoStopMins")
+    if value is not None and (not isinstance(value, (int, float)) or value < 10):
+        report(f"SQL warehouse {dig(args.props, 'name') or args.name!r} has autoStopMins {value!r}: it never stops when idle")
+
+
+WAREHOUSE_AUTO_STOP = resource_rule(
+    "databricks-sql-warehouse-auto-stops",
+    "SQL warehouses stop when idle (autoStopMins at least 10, never 0).",
+    "Set access.compute.sql_warehouses[].auto_stop_minutes (10 or more); 0 keeps a warehouse running forever.",
+    ["databricks:index/sqlEndpoint:SqlEndpoint"],
+    _check_warehouse_auto_stop,
+)
+
+
+def _check_compute_governed(args: StackValidationArgs, report: Say) -> None:
+    """In prod, a stack with Databricks workspace resources governs every other compute path too."""
+    anchor = next((r for r in args.resources if r.resource_type == WORKSPACE_CONF), None)
+    if anchor is None or stack_tier(args) != "prod":
+        return
+
+    def any_with(type_: str, path: str, value: object) -> bool:
+        return any(dig(r.props, path) == value for r in of_type(args, f"databricks:index/{type_}"))
+
+    if not any_with("disableLegacyAccessSetting:DisableLegacyAccessSetting", "disableLegacyAccess.value", True):
+        report("legacy access is not disabled (DisableLegacyAccessSetting value true)", anchor.urn)
+    if not any_with("disableLegacyDbfsSetting:DisableLegacyDbfsSetting", "disableLegacyDbfs.value", True):
+        report("the legacy DBFS root and mounts are not disabled (DisableLegacyDbfsSetting value true)", anchor.urn)
+    if not any_with("restrictWorkspaceAdminsSetting:RestrictWorkspaceAdminsSetting", "restrictWorkspaceAdmins.status",
+                    "RESTRICT_TOKENS_AND_JOB_RUN_AS"):
+        report("workspace admins are not restricted (RestrictWorkspaceAdminsSetting RESTRICT_TOKENS_AND_JOB_RUN_AS)", anchor.urn)
+    if not any_with("accountSettingV2:AccountSettingV2", "personalCompute.value", "DELEGATE"):
+        report("the account's Personal Compute setting is not DELEGATE: every user may use Personal Compute", anchor.urn)
+    if not any(dig(p.props, "policyFamilyId") == "personal-vm" for p in of_type(args, "databricks:index/clusterPolicy:ClusterPolicy")):
+        report("the built-in Personal Compute policy is not overridden with the baseline's locks", anchor.urn)
+    restricted = {dig(p.props, "networkPolicyId") for p in of_type(args, "databricks:index/accountNetworkPolicy:AccountNetworkPolicy")
+                  if dig(p.props, "egress.networkAccess.restrictionMode") == "RESTRICTED_ACCESS"
+                  and dig(p.props, "egress.networkAccess.policyEnforcement.enforcementMode", "ENFORCED") == "ENFORCED"}
+    bound = {dig(o.props, "networkPolicyId") for o in of_type(args, "databricks:index/workspaceNetworkOption:WorkspaceNetworkOption")}
+    if not restricted & bound:
+        report("serverless egress is not bound to a restricted, enforced network policy (WorkspaceNetworkOption -> "
+               "AccountNetworkPolicy RESTRICTED_ACCESS, ENFORCED)", anchor.urn)
+
+
+COMPUTE_GOVERNED_IN_PROD = stack_rule(
+    "databricks-compute-governed-in-prod",
+    "In prod, every compute path is governed: legacy access and DBFS disabled, workspace admins restricted, Personal "
+    "Compute delegated and overridden, serverless egress bound to a restricted, enforced network policy.",
+    "Keep the prod floors of access.compute (components/spec/compute.py); WorkspaceAccessControl creates the settings, "
+    "the Personal Compute override and the network policy with its workspace binding.",
+    _check_compute_governed,
     config_schema=TIER_CONFIG,
 )
 
@@ -251,4 +316,6 @@ RULES: list[Policy] = [
     DATABRICKS_EXPLICIT_PROVIDER,
     NO_WORKSPACE_LOCAL_GROUPS,
     PROD_ADMINS_BREAK_GLASS_ONLY,
+    WAREHOUSE_AUTO_STOP,
+    COMPUTE_GOVERNED_IN_PROD,
 ]

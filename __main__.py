@@ -58,7 +58,7 @@ def main() -> None:
     pulumi.export("maxClusterNodes", spec.network.max_cluster_nodes)
     pulumi.export("subnets", {k: str(v) for k, v in spec.network.plan.subnets.items()})
     if env.serverless is not None and env.serverless.rules:
-        # Each serverless private endpoint lands pending on its storage account: the owner approves it (README, "Data sources").
+        # Each serverless private endpoint lands pending on its storage account: the owner approves it (docs/audit-data-keys.md, "Data sources").
         pulumi.export("serverlessEndpointApprovals", env.serverless.approvals)
 
 

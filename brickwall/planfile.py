@@ -1,6 +1,6 @@
 """The plan file: every recorded registration as stable, secret-free JSON.
 
-Schema (documented in the README):
+Schema (documented in docs/architecture.md):
     {"project": str, "stack": str,
      "resources": [{"urn", "type", "name", "parent", "custom", "provider", "protect",
                     "retainOnDelete", "deletedWith", "ignoreChanges", "dependencies", "inputs"}],

@@ -10,7 +10,7 @@ Why no trusted-service bypass and no resource-instance rule for the access conne
 public endpoint's firewall, and with public network access Disabled the public endpoint refuses everything, so
 neither would be evaluated. Classic compute reads the lake through the private endpoints below; the connector's
 identity only signs the requests. (Serverless compute needs a private endpoint rule in a Databricks network
-connectivity configuration, which the lake owner approves; see the README.)
+connectivity configuration, which the lake owner approves; see docs/audit-data-keys.md.)
 
 The `privatelink.dfs/blob.core.windows.net` zones are the ones PrivateLink made for the workspace storage when it
 did (two zones of one name in one resource group collide), else this component makes and links them.

@@ -519,7 +519,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
 
         The workspace storage account (DBFS root) lives in the Databricks-managed resource group, whose deny
         assignment lets only Azure Databricks write there, locks included: the workspace lock and `protect` are
-        what guard it (README "Customer-managed keys and locks")."""
+        what guard it (docs/audit-data-keys.md "Customer-managed keys and locks")."""
         self.locks = ResourceLocks(
             f"{name}-locks",
             ResourceLocksArgs(

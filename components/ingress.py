@@ -184,7 +184,7 @@ class IngressTier(pulumi.ComponentResource):
         # certificates signed before and after the renewal verify against the old root and the renewed one alike, so
         # clients that still hold last year's root keep working until it expires (renewBefore: 30 days later) and
         # in-cluster `ca.crt` copies may lag behind; a new key would break every client at once (cert-manager issues
-        # #2478 and #5851: the CA issuer does not re-issue or re-bundle on CA rotation). README "Trusting the private
+        # #2478 and #5851: the CA issuer does not re-issue or re-bundle on CA rotation). docs/ingress.md "Trusting the private
         # CA" has the client distribution and rollover procedure.
         self._custom("ca-root", CERT_MANAGER_API, "Certificate", CERT_MANAGER_NAMESPACE, ROOT_CA_SECRET, {
             "isCA": True, "commonName": ROOT_CA_COMMON_NAME, "secretName": ROOT_CA_SECRET,

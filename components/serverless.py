@@ -17,7 +17,7 @@ mws_ncc_private_endpoint_rule.md). Approving by code would need the connection's
 (azure-native storage.PrivateEndpointConnection `private_endpoint_connection_name`), which Azure assigns when Databricks
 creates the endpoint, after this program has planned; and approving is the storage owner's decision, which this
 program should not take for them (an existing lake belongs to another team). The component exports what to approve
-(`approvals`: target, sub-resource and the Azure private endpoint's name) and the README says how.
+(`approvals`: target, sub-resource and the Azure private endpoint's name) and docs/audit-data-keys.md says how.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ class WorkspaceEncryption:
 
     dbfs_root "prepare" creates the workspace's storage identity (prepareEncryption); "apply" also sets the key on
     the DBFS root, which Azure only accepts once that identity holds the key: a second deployment after "prepare"
-    (README "Customer-managed keys and locks"). Both keep prepareEncryption on: Azure cannot un-prepare.
+    (docs/audit-data-keys.md "Customer-managed keys and locks"). Both keep prepareEncryption on: Azure cannot un-prepare.
     """
 
     key: WorkspaceKey

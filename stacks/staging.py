@@ -37,9 +37,9 @@ def build() -> EnvironmentSpec:
         monitoring=MonitoringSpec(alerts=AlertsSpec(emails=("data-platform-oncall@contoso.com",))),
         data=DataSpec(lake=DataLakeSpec(enabled=True)),
         stamping=StampingSpec(pool=STAMP_POOL, reserved=STAMP_RESERVED),
-        # Off in staging itself; on by default in every environment stamped from it (README "Engineers' access").
+        # Off in staging itself; on by default in every environment stamped from it (docs/access-control.md "Engineers' access").
         bastion=BastionSpec(entra_login_group_object_id=PLATFORM_ENGINEERS, admin_ssh_public_key=JUMP_HOST_KEY),
-        # A fresh staging deploys with dbfs_root "prepare" (the default); see the README on the second step.
+        # A fresh staging deploys with dbfs_root "prepare" (the default); see docs/audit-data-keys.md on the second step.
         encryption=EncryptionSpec(databricks_app_object_id="6a1e2f3b-9c8d-4e7f-8a6b-5c4d3e2f1a09"),
         access=AccessSpec(
             ip_access=IpAccessSpec(break_glass=("52.174.20.0/28",), ci_egress=("20.61.88.16/28",)),

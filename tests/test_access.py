@@ -26,6 +26,7 @@ from components.planning.workspace_settings import (
 )
 from components.spec import EnvironmentSpec
 from components.spec.tiers import PROD_STRICT_SETTINGS
+from tests.docs import doc
 
 D = "databricks:index/"
 CONF, IPL, GROUP, SP = D + "workspaceConf:WorkspaceConf", D + "ipAccessList:IpAccessList", D + "group:Group", D + "servicePrincipal:ServicePrincipal"
@@ -329,20 +330,20 @@ def test_provider_credentials_from_config_stay_secret() -> None:
     assert "s3cr3t-value-from-config" not in text and '"azureClientSecret": "[secret]"' in text
 
 
-def test_readme_documents_every_workspace_setting_with_its_tier_defaults() -> None:
+def test_the_docs_document_every_workspace_setting_with_its_tier_defaults() -> None:
     import stacks
     from components.spec.tiers import TIER_DEFAULTS
 
-    readme = (ROOT / "README.md").read_text()
+    text = doc("access-control")
     prod = stacks.load("prod").access.settings
     for conf in CONF_KEYS:
         values = [str(TIER_DEFAULTS[t].get("access", {}).get("settings", {}).get(conf.field, getattr(prod, conf.field))).lower()
                   for t in ("dev", "staging", "prod")]
         row = f"| `{conf.key}` | `{conf.group}` | `{conf.field}` | {values[0]} | {values[1]} | {values[2]} | {conf.why} |"
-        assert row in readme, row
+        assert row in text, row
     for rule in ("break_glass", "ci_egress", "compute_plane_egress", "BLOCK wins", "INVALID_STATE", "Invalid keys",
                  "-conf-legacy-init-scripts", "`ci-egress` (the deployer's own range"):
-        assert rule in readme
+        assert rule in text
 
 
 def test_the_program_warns_when_ip_lists_guard_a_private_workspace(staging: Recording, dev: Recording) -> None:

@@ -456,7 +456,7 @@ def test_container_insights_reaches_the_scope_endpoint_and_nothing_new_opens(pro
     """The AKS agent sends to Log Analytics through the scope's endpoint: its subnet is in the VNet the five zones are
     linked to, and the endpoint subnet's NSG (the table the component creates) admits the AKS subnet on 443 to the
     scope's endpoint (class `monitor`), not to the SIEM endpoint. A peered network cannot reach either (the SIEM hub's
-    AMQP 5671-5672, HTTPS 443 or Kafka 9093), so a SIEM outside the workspace VNet needs its own way in (README)."""
+    AMQP 5671-5672, HTTPS 443 or Kafka 9093), so a SIEM outside the workspace VNet needs its own way in (docs/audit-data-keys.md)."""
     from components.planning.reachability import flow, inputs_from_spec
     from components.spec.models import AKS, ENDPOINTS
 

@@ -14,6 +14,7 @@ from brickwall import planfile, project, render
 from brickwall.engine import ProgramError, Recording, account_group_id
 from components.access.identities import IdentityMismatch
 from components.spec import EnvironmentSpec
+from tests.docs import doc
 
 D = "databricks:index/"
 GROUP, MEMBER = D + "group:Group", D + "groupMember:GroupMember"
@@ -122,11 +123,11 @@ def test_an_entra_group_named_otherwise_stops_the_deployment() -> None:
     assert "its display name is 'Data Engineers (EU)': set access.groups name to the Entra group's display name" in str(caught.value)
 
 
-def test_readme_says_how_groups_admins_and_tokens_work() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_say_how_groups_admins_and_tokens_work() -> None:
+    text = doc("access-control")
     for fact in ("identity_sync", "MwsPermissionAssignment", "break_glass_reason", "PIM for Groups",
                  "databricks token-management list", "expiry_time", "databricks token-management delete"):
-        assert fact in readme, fact
+        assert fact in text, fact
 
 
 def test_making_a_group_admin_replaces_its_assignment(prod_plan: dict) -> None:  # type: ignore[type-arg]

@@ -179,7 +179,7 @@ def test_short_lived_certificates_by_automation(prod: Recording) -> None:
 
 def test_the_private_root_keeps_its_key_across_its_yearly_renewal(prod: Recording) -> None:
     """Leaves rotate their keys on every renewal; the root does not: its renewal 30 days before expiry re-signs the
-    same key, so certificates issued before and after verify against either root (README "Trusting the private CA")."""
+    same key, so certificates issued before and after verify against either root (docs/ingress.md "Trusting the private CA")."""
     certs = {(ns, name): r.inputs["spec"] for (ns, name), r in by_name(prod, CERT).items()}  # type: ignore[attr-defined]
     root = certs[("cert-manager", "brickwall-ca")]
     assert root["isCA"] is True and root["issuerRef"] == {"name": "brickwall-selfsigned", "kind": "ClusterIssuer"}

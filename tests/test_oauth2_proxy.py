@@ -256,7 +256,7 @@ def test_a_cookie_secret_that_would_not_start_stops_the_program_before_any_resou
     assert "oauth2CookieSecret: gives a 20-byte key; oauth2-proxy starts only with 16, 24 or 32 bytes" in message
     assert short not in message
     assert not [r for r in caught.value.registrations if r.custom]
-    # 32 random bytes, base64url as the README says: accepted.
+    # 32 random bytes, base64url as docs/ingress.md says: accepted.
     good = base64.urlsafe_b64encode(bytes(range(32))).decode()
     rec = project.run("prod", extra_config={"brickwall:oauth2CookieSecret": good}, extra_secret_keys=["brickwall:oauth2CookieSecret"])
     assert rec.of_type("kubernetes:apps/v1:Deployment")

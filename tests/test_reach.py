@@ -18,6 +18,7 @@ import pytest
 import stacks
 from brickwall import cli, reach, stamp_cli
 from components.private_link import DATABRICKS_ZONE
+from tests.docs import readme
 
 HOST = "adb-1234567890123456.7.azuredatabricks.net"
 FRONT_END_IP = "10.130.0.4"  # prod's transit VNet is 10.130.0.0/24; its endpoint subnet the first /27
@@ -271,8 +272,7 @@ def test_the_exit_code_is_in_the_one_table() -> None:
     assert cli.EXIT_UNREACHABLE not in {cli.EXIT_OK, cli.EXIT_INVALID_SPEC, cli.EXIT_USAGE, cli.EXIT_FLAGGED,
                                         cli.EXIT_INTERNAL, stamp_cli.EXIT_OPERATION_FAILED}
     assert "6 (EXIT_UNREACHABLE)" in (reach.__doc__ or "")
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert "| `6` | this machine cannot reach the stack's private workspace | reach |" in readme
+    assert "| `6` | this machine cannot reach the stack's private workspace | reach |" in readme()
 
 
 # --- runners ---------------------------------------------------------------------------------------------------

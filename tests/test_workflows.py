@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from brickwall import cli
+from tests.docs import doc, readme
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -229,8 +230,7 @@ def test_policy_pack_configs_named_exist(wfs: dict[str, dict[str, Any]]) -> None
 
 
 def test_pr_test_command_is_the_readmes(wfs: dict[str, dict[str, Any]]) -> None:
-    readme = (ROOT / "README.md").read_text()
-    m = re.search(r"Run the whole test suite:\s*```sh\n(.+?)\n```", readme, re.S)
+    m = re.search(r"Run the whole test suite:\s*```sh\n(.+?)\n```", readme(), re.S)
     assert m, "README's test command"
     parts = [p.strip() for p in m.group(1).split("&&")]
     assert parts[0] == "python3 -m venv .venv"
@@ -441,7 +441,6 @@ def test_ephemeral_jobs_run_where_the_base_workspace_is_reachable(wfs: dict[str,
 
 
 def test_the_runner_variable_is_documented() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert "`PRIVATE_RUNNER_LABELS`" in readme
+    assert "`PRIVATE_RUNNER_LABELS`" in doc("ci")
     for path in (WORKFLOWS / "preview.yml", WORKFLOWS / "ephemeral.yml"):
         assert "PRIVATE_RUNNER_LABELS" in path.read_text().split("name:", 1)[0], f"{path.name}: header comment"

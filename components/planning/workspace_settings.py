@@ -1,7 +1,7 @@
 """The workspace conf table: each security-relevant admin setting, its Databricks key, its group and its source.
 
-Pure data: the component registers one `WorkspaceConf` per group (`conf_groups`), the README documents this
-table, the policy pack checks every key is set, and the checks read it. Values are strings because the
+Pure data: the component registers one `WorkspaceConf` per group (`conf_groups`), docs/access-control.md documents
+this table, the policy pack checks every key is set, and the checks read it. Values are strings because the
 workspace-conf API takes strings.
 
 Why groups: the workspace-conf API applies a PATCH whole or not at all, and answers `Invalid keys: [...]` for

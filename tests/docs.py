@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -55,3 +56,18 @@ def anchors(text: str) -> set[str]:
         seen[slug] = n + 1
         out.add(slug if n == 0 else f"{slug}-{n}")
     return out
+
+
+def broken_links(path: Path) -> list[str]:
+    """The relative links of a Markdown file that point at no file, or at a heading its target does not have."""
+    broken = []
+    for target in links(path.read_text()):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto: ...
+            continue
+        file, _, anchor = target.partition("#")
+        dest = (path.parent / unquote(file)).resolve() if file else path
+        if not dest.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and dest.suffix == ".md" and anchor not in anchors(dest.read_text()):
+            broken.append(f"{target}: {dest.name} has no heading with that anchor")
+    return broken

@@ -573,8 +573,7 @@ def boundary_views(spec: EnvironmentSpec, plan: dict[str, Any] | None = None, pe
     combined matrix's verdict (`components.planning.combined.combined_rows`: the NSG tables, the front end, the
     load balancer and the NetworkPolicies), the firewall's rule collection group (`firewall.rule_collection_group`,
     as `components.environment.firewall_rules` builds it) or a private endpoint's link to its service."""
-    from components.planning.combined import WORKSPACE, combined_rows, labels, topology_from_spec
-    from components.planning.reachability import INTERNET
+    from components.planning.combined import combined_rows, labels, topology_from_spec
 
     t = topology_from_spec(spec, peered)
     names = labels(t)
@@ -607,12 +606,14 @@ def boundary_views(spec: EnvironmentSpec, plan: dict[str, Any] | None = None, pe
         view.node(dkey, dlabel, dz)
         crossings[(view.key, src, dz)][("n_" + sanitize(dkey), row.protocol, row.access, dlabel)].append(row.port)
 
+    denied_into: dict[tuple[str, str], dict[str, tuple[str, str]]] = defaultdict(dict)  # what the denials were about
     for (vkey, src, zone), flows in crossings.items():
         view = views[vkey]
         inner = view.nodes[src][1]
         # A zone-wide denial (never to the box that holds the source: AKS sits in the workspace VNet).
         if all(access == "Deny" for _, _, access, _ in flows) and ZONES[inner][1] != zone:
             view.edge(src, "zone:" + zone, "denied", DENY)  # nothing gets into the zone: one edge to the whole box
+            denied_into[(vkey, zone)].update({dst: view.nodes[dst] for dst, _, _, _ in flows})
             continue
         by_target: dict[tuple[str, str], list[str]] = defaultdict(list)
         for (dst, protocol, access, _), ports in flows.items():
@@ -668,13 +669,10 @@ def boundary_views(spec: EnvironmentSpec, plan: dict[str, Any] | None = None, pe
             inside.edge(nid, target, "Private Link", LINK)
     for view in views.values():
         _tidy(view)
-        # A box only denials point at still shows what it holds.
+        # A box only denials point at still shows what they were about.
         for zone in {d.split(":", 1)[1] for _, d, _, _ in view.edges if d.startswith("zone:")}:
             if not any(z == zone for _, z in view.nodes.values()):
-                held = {"vnet": t.net.host, "aks": t.net.aks, "control": WORKSPACE, "internet": INTERNET}.get(zone)
-                if held:
-                    _, key, label = _zone_of(held, t, names)
-                    view.node(key, label, zone)
+                view.nodes.update(denied_into[(view.key, zone)])
     return [v for v in (inbound, outbound, inside) if v.edges]
 
 
@@ -703,8 +701,9 @@ def _zone_id(zone: str) -> str:
 
 
 def view_mermaid(view: View) -> str:
-    """A flowchart (top to bottom, narrow): one subgraph per zone, the legend as a note, edges coloured by kind."""
-    lines = ["flowchart TB"]
+    """A flowchart (left to right: sources stack in a column, so it stays narrow): one subgraph per zone, the
+    legend as a note, edges coloured by kind."""
+    lines = ["flowchart LR"]
 
     def emit(parent: str | None, depth: int) -> None:
         for zone in view.zones():
@@ -736,7 +735,7 @@ def view_mermaid(view: View) -> str:
 
 def view_dot(view: View) -> str:
     """The same view for Graphviz: clusters for zones (an invisible anchor each, for edges to a whole zone)."""
-    lines = [f"digraph {sanitize(view.key)} {{", "    rankdir=TB;", "    compound=true;", "    newrank=true;",
+    lines = [f"digraph {sanitize(view.key)} {{", "    rankdir=LR;", "    compound=true;", "    newrank=true;",
              f"    label={_dot_str(view.title)};", "    labelloc=t;", '    fontname="Helvetica";',
              '    node [shape=box, style="rounded,filled", fillcolor=white, fontname="Helvetica", fontsize=11];',
              '    edge [fontname="Helvetica", fontsize=10];']
@@ -755,8 +754,9 @@ def view_dot(view: View) -> str:
             lines.append(f"{pad}}}")
 
     emit(None, 1)
+    legend = "".join(line.replace("\\", "\\\\").replace('"', '\\"') + "\\l" for line in LEGEND_LINES[1:])  # left-justified
     lines += ["    subgraph cluster_legend {", f"        label={_dot_str(LEGEND_LINES[0])}; style=rounded; color=\"#9e9e9e\";",
-              f"        legend [shape=note, style=filled, fillcolor=white, label={_dot_str(chr(10).join(LEGEND_LINES[1:]))}];",
+              f"        legend [shape=note, style=filled, fillcolor=white, label=\"{legend}\"];",
               "    }"]
     styles = {ALLOW: "", DENY: ", style=dashed, arrowhead=tee", OTHER: ", style=dotted", LINK: ", style=dotted"}
     for src, dst, label, kind in view.edges:

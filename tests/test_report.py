@@ -265,7 +265,7 @@ def test_cli_report_dev_without_secrets(tmp_path: Path, capsys: pytest.CaptureFi
     # The CLI renders the combined matrix: the workspace front end through public access and the IP access lists.
     assert "| workspace | Tcp 443 | 52.174.20.0/28 (ALLOW break-glass) -> workspace UI/API: allowed by " in text
     assert text.startswith("# brickwall report: stack dev") and "```mermaid\nflowchart LR" in text
-    assert "## Trust boundaries" in text and "```mermaid\nflowchart TB" in text
+    assert "## Trust boundaries" in text and "### Inbound: who reaches" in text
     for body in (text, prod_report[0]):
         assert project.SECRET_CONFIG_PLACEHOLDER not in body and "s3cr3t-value-from-config" not in body
     assert cli.main(["report", "--stack", "nope", "--out", str(tmp_path)]) == cli.EXIT_USAGE
@@ -365,7 +365,7 @@ def test_prod_trust_boundaries(prod_full: tuple[str, list[report.View]]) -> None
     assert text.index("## Trust boundaries") < text.index("## Resources by component")
     for view in views:
         block = text.split(f"### {view.title}", 1)[1].split("```", 2)[1]
-        assert block.startswith("mermaid\nflowchart TB") and "Legend<br/>" in block
+        assert block.startswith("mermaid\nflowchart LR") and "Legend<br/>" in block
         assert "style z_" in block and "linkStyle" in block
 
 

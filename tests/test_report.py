@@ -423,6 +423,15 @@ def test_every_mermaid_block_parses_with_mermaid(prod_full: tuple[str, list[repo
     node = node_with_packages(MERMAID_DIR, "the Mermaid parse check")
     blocks = [b for text, _ in (prod_full, dev_full) for b in re.findall(r"```mermaid\n(.*?)```", text, re.S)]
     assert len(blocks) == 8  # three views and the resource topology, per stack
+    # Every edge kind, a denial of a whole box and a label with quotes and line breaks.
+    every = report.View("every", "every kind", "")
+    a, b = every.node("a", 'say "hi"\nthere', "internet"), every.node("b", "b", "aks")
+    for kind in (report.ALLOW, report.DENY, report.OTHER, report.LINK):
+        every.edge(a, b, f"Tcp 443 ({kind})", kind)
+    every.edge(a, "zone:vnet", "denied", report.DENY)
+    text = report.view_mermaid(every)
+    assert "linkStyle 2 stroke:#ef6c00" in text and "n_a -.-x|\"denied\"| z_vnet" in text and "#quot;hi#quot;<br/>there" in text
+    blocks.append(text)
     broken = "flowchart TB\n    a -->|\"x\"| ]["
     done = subprocess.run([node, str(MERMAID_DIR / "parse.mjs")], input=json.dumps([*blocks, broken]), cwd=MERMAID_DIR,
                           capture_output=True, text=True, timeout=NODE_TIMEOUT, check=False)

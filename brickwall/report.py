@@ -718,6 +718,9 @@ def view_mermaid(view: View) -> str:
 
     emit(None, 1)
     lines.append(f"    legend[{_mermaid_label(chr(10).join(LEGEND_LINES))}]")
+    # Edges may link to and from subgraphs; `--x` is the cross edge, `-.-` the dotted link (Mermaid's flowchart
+    # syntax, mermaid-js/mermaid docs/syntax/flowchart.md); `linkStyle <indexes>` styles edges by definition order.
+    # tests/test_report.py parses every diagram with Mermaid's own parser.
     arrows = {ALLOW: "-->", DENY: "-.-x", OTHER: "-.->", LINK: "-.->"}
     for src, dst, label, kind in view.edges:
         target = _zone_id(dst.split(":", 1)[1]) if dst.startswith("zone:") else dst
@@ -734,7 +737,8 @@ def view_mermaid(view: View) -> str:
 
 
 def view_dot(view: View) -> str:
-    """The same view for Graphviz: clusters for zones (an invisible anchor each, for edges to a whole zone)."""
+    """The same view for Graphviz: clusters for zones (an invisible anchor each, for edges to a whole zone: with
+    `compound=true`, `lhead=cluster_x` clips the edge at the cluster's border, https://graphviz.org/docs/attrs/lhead/)."""
     lines = [f"digraph {sanitize(view.key)} {{", "    rankdir=LR;", "    compound=true;", "    newrank=true;",
              f"    label={_dot_str(view.title)};", "    labelloc=t;", '    fontname="Helvetica";',
              '    node [shape=box, style="rounded,filled", fillcolor=white, fontname="Helvetica", fontsize=11];',

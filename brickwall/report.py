@@ -1,9 +1,12 @@
 """`report`: a Markdown review document for one stack, built from the recorded registrations.
 
-Sections: header and plan summary, resources by component, policy results and advisories, the reachability
-matrix (`components.planning.combined`: NSGs, the workspace front end, the AKS subnet, the ingress load balancer and
-the NetworkPolicies in one table, when the spec is given), and a network topology diagram (Mermaid, plus an SVG
-from an equivalent Graphviz DOT graph when `dot` is on PATH).
+Sections: header and plan summary; the trust boundaries (when the spec is given: three small views, inbound,
+outbound and inside, of the boundaries and the paths across them with their ports, built from the combined matrix,
+the firewall's rule collection group and the private endpoints; `boundary_views`); resources by component; policy
+results and advisories; the reachability matrix (`components.planning.combined`: NSGs, the workspace front end, the
+AKS subnet, the ingress load balancer and the NetworkPolicies, the ports that share a verdict grouped into one
+`source -> destination: allowed/denied by <rule>` row); and the topology of every resource. Each diagram is Mermaid
+in the Markdown, and an SVG rendered offline by Graphviz when `dot` is on PATH (the report says when it is not).
 Everything is read from the plan form of the recording (`planfile.to_plan`), so secrets are "[secret]" at most,
 and the report only ever prints names, address prefixes and settings, never input values wholesale.
 """

@@ -185,6 +185,7 @@ def _record(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     spec = _load_spec(args)
     stack = args.stack or spec.name
     try:
+        progress(f"brickwall: rendering {stack} offline ...")
         return spec, stack, project.run(stack, spec_file=args.spec)
     except ProgramError as exc:
         if isinstance(exc.original, pulumi.RunError):
@@ -193,6 +194,8 @@ def _record(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         traceback.print_exception(exc.original, file=sys.stderr)
         print(f"internal error: the program failed ({exc}); please report it with the traceback above", file=sys.stderr)
         raise _Exit(EXIT_INTERNAL) from None
+    finally:
+        progress("")
 
 
 def _saved_plan(path: str) -> dict[str, Any]:

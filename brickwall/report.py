@@ -1,15 +1,19 @@
 """`report`: a Markdown review document for one stack, built from the recorded registrations.
 
-Sections: header and plan summary, resources by component, policy results and advisories, the reachability
-matrix (`components.planning.combined`: NSGs, the workspace front end, the AKS subnet, the ingress load balancer and
-the NetworkPolicies in one table, when the spec is given), and a network topology diagram (Mermaid, plus an SVG
-from an equivalent Graphviz DOT graph when `dot` is on PATH).
+Sections: header and plan summary; the trust boundaries (when the spec is given: three small views, inbound,
+outbound and inside, of the boundaries and the paths across them with their ports, built from the combined matrix,
+the firewall's rule collection group and the private endpoints; `boundary_views`); resources by component; policy
+results and advisories; the reachability matrix (`components.planning.combined`: NSGs, the workspace front end, the
+AKS subnet, the ingress load balancer and the NetworkPolicies, the ports that share a verdict grouped into one
+`source -> destination: allowed/denied by <rule>` row); and the topology of every resource. Each diagram is Mermaid
+in the Markdown, and an SVG rendered offline by Graphviz when `dot` is on PATH (the report says when it is not).
 Everything is read from the plan form of the recording (`planfile.to_plan`), so secrets are "[secret]" at most,
 and the report only ever prints names, address prefixes and settings, never input values wholesale.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shutil
 import subprocess
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from brickwall import render
 
 if TYPE_CHECKING:
+    from components.planning.combined import Topology
     from components.spec import EnvironmentSpec
 
 Resource = dict[str, Any]
@@ -435,6 +440,344 @@ def topology(plan: dict[str, Any]) -> Graph:
     return g
 
 
+# --- trust boundaries: the zones, and the paths the planners open (or close) between them ----------------------
+
+# The zones a reviewer reasons about, outermost first: (label, parent zone, Mermaid/Graphviz fill, border).
+ZONES: dict[str, tuple[str, str | None, str, str]] = {
+    "internet": ("Internet", None, "#fdecea", "#c62828"),
+    "corporate": ("corporate network (peered / on-premises ranges)", None, "#e8eaf6", "#3949ab"),
+    "transit": ("transit VNet (front-end Private Link)", None, "#e3f2fd", "#1565c0"),
+    "hub": ("hub VNet (egress firewall)", None, "#fff8e1", "#f9a825"),
+    "vnet": ("workspace VNet", None, "#e8f5e9", "#2e7d32"),
+    "aks": ("AKS (ingress tier: nodes and pods)", "vnet", "#e0f2f1", "#00695c"),
+    "control": ("Databricks control plane", None, "#f3e5f5", "#6a1b9a"),
+    "azure": ("Azure services (public endpoints)", None, "#eceff1", "#546e7a"),
+}
+OUTSIDE = ("internet", "corporate", "transit", "control", "azure")  # zones outside our VNets' NSGs
+INSIDE = ("vnet", "aks")
+# What each private-endpoint class connects to over Private Link (components/planning/data_paths.py's table).
+ENDPOINT_SERVICE = {"backend": ("control", "workspace UI / REST API"), "workspace-storage": ("azure", "workspace storage (DBFS root)"),
+                    "lake": ("azure", "data lake (ADLS Gen2)"), "sql": ("azure", "Azure SQL"), "key-vault": ("azure", "Key Vault"),
+                    "monitor": ("azure", "Azure Monitor (Private Link Scope)"), "siem": ("azure", "Event Hub namespace (SIEM)")}
+ALLOW, DENY, OTHER, LINK = "allow", "deny", "other", "link"  # edge kinds
+EDGE_COLOURS = {ALLOW: "#2e7d32", DENY: "#c62828", OTHER: "#ef6c00", LINK: "#78909c"}
+LEGEND_LINES = (
+    "Legend",
+    "box: a trust boundary (nested: AKS runs in the workspace VNet)",
+    "green solid arrow: allowed; label: protocol and ports (and the firewall rule)",
+    "red dashed arrow, cross or bar end: denied on every port asked (to the whole box)",
+    "orange dotted arrow: partly allowed, or decided outside the spec",
+    "grey dotted arrow: Private Link or the route to the egress device",
+)
+
+
+@dataclass
+class View:
+    """One diagram: the zones it touches, its nodes (id -> label, zone) and its edges (src, dst, label, kind);
+    an edge's dst is a node or, for a denial of a whole zone, `zone:<key>`."""
+
+    key: str
+    title: str
+    caption: str
+    nodes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    edges: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def node(self, key: str, label: str, zone: str) -> str:
+        nid = "n_" + sanitize(key)
+        if nid not in self.nodes:
+            self.nodes[nid] = (label, zone)
+        return nid
+
+    def edge(self, src: str, dst: str, label: str, kind: str) -> None:
+        if (src, dst, label, kind) not in self.edges:
+            self.edges.append((src, dst, label, kind))
+
+    def zones(self) -> list[str]:
+        """The zones of this view's nodes, with their parents, in ZONES order."""
+        used = {zone for _, zone in self.nodes.values()} | {d.split(":", 1)[1] for _, d, _, _ in self.edges if d.startswith("zone:")}
+        used |= {parent for z in used if (parent := ZONES[z][1]) is not None}
+        return [z for z in ZONES if z in used]
+
+
+def _port_key(port: str) -> tuple[int, int]:
+    from components.planning.reachability import parse_ports
+
+    return parse_ports(port)
+
+
+def port_set(protocol: str, ports: Sequence[str]) -> str:
+    """"Tcp", ["443", "22"] -> "Tcp 22, 443"; every port of every protocol -> "every port, any protocol"."""
+    unique = sorted(dict.fromkeys(ports), key=_port_key)
+    # A port inside another range of the set says nothing more: 1433, 3306 and 1433-65535 are 1433-65535.
+    unique = [p for p in unique if not any(q != p and _port_key(q)[0] <= _port_key(p)[0] and _port_key(p)[1] <= _port_key(q)[1]
+                                           for q in unique)] or unique
+    if unique == ["*"] or not unique:
+        return "every port, any protocol" if protocol == "*" else f"{protocol} every port"
+    return f"{'any protocol' if protocol == '*' else protocol} {', '.join(unique)}"
+
+
+def _zone_of(endpoint: str, t: Topology, names: dict[str, str]) -> tuple[str, str, str]:
+    """(zone, node key, node label) of a matrix endpoint: an address, a service tag, a private endpoint or a pod."""
+    from components.planning.combined import WORKSPACE
+    from components.planning.front_end import is_public
+    from components.planning.reachability import AZURE_DATABRICKS, INTERNET, KNOWN_TAGS, is_cidr
+
+    net = t.net
+    if endpoint == INTERNET:
+        return "internet", "internet", "Internet (any public address)"
+    if endpoint == AZURE_DATABRICKS:
+        return "control", "cp", "control plane addresses (AzureDatabricks tag)"
+    if endpoint == WORKSPACE:
+        return "control", "ui", "workspace UI / REST API"
+    if endpoint in KNOWN_TAGS or endpoint.split(".")[0] in KNOWN_TAGS:
+        return "azure", "tag_" + endpoint, f"{endpoint} (service tag)"
+    nic = next((n for n in net.endpoint_nics if str(n) == endpoint), None)
+    if nic is not None:
+        members = [n.name for n in net.endpoint_nics if n.endpoint_class == nic.endpoint_class]
+        return "vnet", "pe_" + nic.endpoint_class, f"private endpoints: {nic.endpoint_class}\n({', '.join(members)})"
+    if endpoint.startswith("ingress LB"):
+        return "aks", "lb", endpoint
+    if not is_cidr(endpoint):  # a pod, "namespace/name"
+        return "aks", "pod_" + endpoint, f"pod {endpoint}"
+    if endpoint in (net.host, net.container):
+        return "vnet", "cluster", f"Databricks cluster nodes\nhost {net.host}, container {net.container}"
+    if endpoint == net.endpoints:
+        return "vnet", "pe_subnet", f"private-endpoint subnet {net.endpoints}"
+    address = ipaddress.IPv4Network(endpoint, strict=False)
+    if net.aks and address.subnet_of(ipaddress.IPv4Network(net.aks)):
+        return "aks", "aks", f"AKS nodes and pods\n{net.aks}"
+    if address.subnet_of(ipaddress.IPv4Network(net.vnet)):
+        return "vnet", "vnet_" + endpoint, names.get(endpoint, endpoint)
+    if endpoint == t.front_end.transit:
+        return "transit", "transit", names.get(endpoint, endpoint)
+    if is_public(endpoint):
+        return "internet", "net_" + endpoint, names.get(endpoint, endpoint)
+    return "corporate", "net_" + endpoint, names.get(endpoint, endpoint)
+
+
+def _kind(access: str) -> str:
+    return {"Allow": ALLOW, "Deny": DENY}.get(access, OTHER)
+
+
+def _egress_node(view: View, t: Topology, plan: dict[str, Any] | None, spec: EnvironmentSpec) -> str:
+    """The device the VNet leaves through: the hub firewall (firewall egress) or the NAT gateway (from the plan)."""
+    if spec.network.egress.mode == "firewall":
+        from components.environment import firewall_rules
+
+        hop = spec.network.egress.firewall_private_ip or "(the hub the toolkit creates)"
+        return view.node("firewall", f"Azure Firewall {hop}\nrule collection group {firewall_rules(spec).name}", "hub")
+    nats = [r["inputs"].get("natGatewayName", r["name"]) for r in (plan or {}).get("resources", []) if r["type"] == NAT]
+    return view.node("nat", f"NAT gateway {', '.join(nats) or ''}".strip(), "vnet")
+
+
+def boundary_views(spec: EnvironmentSpec, plan: dict[str, Any] | None = None, peered: Sequence[str] = ()) -> list[View]:
+    """Three views of the trust boundaries, each small enough for a pull-request comment: who gets in, how the
+    VNets get out, and what crosses between the cluster nodes, AKS and the private endpoints. Every edge is the
+    combined matrix's verdict (`components.planning.combined.combined_rows`: the NSG tables, the front end, the
+    load balancer and the NetworkPolicies), the firewall's rule collection group (`firewall.rule_collection_group`,
+    as `components.environment.firewall_rules` builds it) or a private endpoint's link to its service."""
+    from components.planning.combined import combined_rows, labels, topology_from_spec
+
+    t = topology_from_spec(spec, peered)
+    names = labels(t)
+    inbound = View("inbound", "Inbound: who reaches the workspace, the cluster nodes and the ingress tier",
+                   "From the Internet, the corporate network, the transit VNet and the control plane's addresses.")
+    outbound = View("outbound", "Outbound: how the VNets get out",
+                    "The NSGs decide what leaves a subnet; the egress device and, for a firewall, its rules decide where it goes.")
+    inside = View("inside", "Inside: cluster nodes, AKS and the private endpoints",
+                  "The data paths to each class of private endpoint, and each endpoint's Private Link to its service.")
+    # (view, src node, dst zone) -> {(dst node, protocol, access): [ports]} for every crossing row.
+    crossings: dict[tuple[str, str, str], dict[tuple[str, str, str, str], list[str]]] = defaultdict(lambda: defaultdict(list))
+    views = {v.key: v for v in (inbound, outbound, inside)}
+    egress_ports: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for row in combined_rows(t):
+        sz, skey, slabel = _zone_of(row.source, t, names)
+        dz, dkey, dlabel = _zone_of(row.destination, t, names)
+        if dkey.startswith("pe_") and sz in OUTSIDE:  # seen from outside, the endpoints are one thing
+            dkey, dlabel = "pe_all", f"private endpoints ({len(t.net.endpoint_nics)}, in {t.net.endpoints})"
+        if (sz, skey) == (dz, dkey) or (sz == dz and not dkey.startswith("pe_")):
+            continue  # within one boundary: not a crossing (pod to pod, host to container)
+        if sz in OUTSIDE:
+            view = inbound
+        elif dz in OUTSIDE:
+            view = outbound
+            if row.access == "Allow" and dz != "corporate":
+                egress_ports[skey].append((row.protocol, row.port))
+        else:
+            view = inside
+        src = view.node(skey, slabel, sz)
+        view.node(dkey, dlabel, dz)
+        crossings[(view.key, src, dz)][("n_" + sanitize(dkey), row.protocol, row.access, dlabel)].append(row.port)
+
+    denied_into: dict[tuple[str, str], dict[str, tuple[str, str]]] = defaultdict(dict)  # what the denials were about
+    for (vkey, src, zone), flows in crossings.items():
+        view = views[vkey]
+        inner = view.nodes[src][1]
+        # A zone-wide denial (never to the box that holds the source: AKS sits in the workspace VNet).
+        if all(access == "Deny" for _, _, access, _ in flows) and ZONES[inner][1] != zone:
+            view.edge(src, "zone:" + zone, "denied", DENY)  # nothing gets into the zone: one edge to the whole box
+            denied_into[(vkey, zone)].update({dst: view.nodes[dst] for dst, _, _, _ in flows})
+            continue
+        by_target: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for (dst, protocol, access, _), ports in flows.items():
+            by_target[(dst, access)].append(port_set(protocol, ports))
+        for (dst, access), sets in by_target.items():
+            if access == "Deny":
+                if not any(d == dst and a != "Deny" for d, a in by_target):
+                    view.edge(src, dst, "denied", DENY)
+            elif not (view is outbound and access == "Allow" and zone != "corporate"):  # else: through the egress device
+                view.edge(src, dst, "; ".join(sets), _kind(access))
+
+    # Outbound through the egress device: what the NSGs let out, then what the firewall's rules allow (or the NAT).
+    if egress_ports:
+        device = _egress_node(outbound, t, plan, spec)
+        for skey, outgoing in egress_ports.items():
+            by_protocol: dict[str, list[str]] = defaultdict(list)
+            for protocol, port in outgoing:
+                by_protocol[protocol].append(port)
+            src = "n_" + sanitize(skey)
+            outbound.edge(src, device, "; ".join(port_set(p, ps) for p, ps in by_protocol.items()), LINK)
+        if spec.network.egress.mode == "firewall":
+            from components.environment import firewall_rules
+            from components.planning.firewall import NetworkRule
+
+            for collection in firewall_rules(spec).collections:
+                for rule in collection.rules:
+                    if isinstance(rule, NetworkRule):
+                        for dest in rule.destinations:
+                            zone, key, label = ("internet", "internet", "Internet (any public address)") if dest == "*" \
+                                else ("azure", "tag_" + dest, f"{dest} (service tag)")
+                            outbound.edge(device, outbound.node(key, label, zone),
+                                          f"{port_set('/'.join(p.capitalize() for p in rule.protocols), rule.ports)} ({rule.name})", ALLOW)
+                    else:
+                        what = (f"FQDN tag {', '.join(rule.fqdn_tags)}" if rule.fqdn_tags
+                                else "any host" if rule.target_fqdns == ("*",) else f"{len(rule.target_fqdns)} FQDNs")
+                        target = outbound.node("fqdn_" + rule.name, f"{rule.name}\n{what}", "internet" if rule.target_fqdns == ("*",) else "azure")
+                        schemes = ", ".join(f"{proto} {port}" for proto, port in rule.protocols)
+                        outbound.edge(device, target, f"{schemes} ({rule.name})", ALLOW)
+        else:
+            for (vkey, _src, zone), flows in crossings.items():
+                if vkey != "outbound" or zone == "corporate":
+                    continue
+                for (dst, protocol, access, _), ports in flows.items():
+                    if access == "Allow":
+                        outbound.edge(device, dst, port_set(protocol, ports), ALLOW)
+
+    # Private Link: each endpoint class to the service it serves.
+    for nid in list(inside.nodes):
+        cls = nid.removeprefix("n_pe_").replace("_", "-")
+        if nid.startswith("n_pe_") and cls in ENDPOINT_SERVICE:
+            szone, slabel = ENDPOINT_SERVICE[cls]
+            target = inside.node("ui" if cls == "backend" else "svc_" + cls, slabel, szone)
+            inside.edge(nid, target, "Private Link", LINK)
+    for view in views.values():
+        _tidy(view)
+        # A box only denials point at still shows what they were about.
+        for zone in {d.split(":", 1)[1] for _, d, _, _ in view.edges if d.startswith("zone:")}:
+            if not any(z == zone for _, z in view.nodes.values()):
+                view.nodes.update(denied_into[(view.key, zone)])
+    return [v for v in (inbound, outbound, inside) if v.edges]
+
+
+def _tidy(view: View) -> None:
+    """Drop nodes no edge touches, and merge sources of one zone whose edges are the same (the ranges of one IP
+    access list verdict, say) into one node listing them."""
+    used = {s for s, *_ in view.edges} | {d for _, d, *_ in view.edges}
+    view.nodes = {n: v for n, v in view.nodes.items() if n in used}
+    targets = {d for _, d, *_ in view.edges}
+    same: dict[tuple[str, frozenset[tuple[str, str, str]]], list[str]] = defaultdict(list)
+    for nid, (_, zone) in view.nodes.items():
+        if nid not in targets:
+            same[(zone, frozenset((d, lab, k) for s, d, lab, k in view.edges if s == nid))].append(nid)
+    for (zone, _), group in same.items():
+        if len(group) < 2:
+            continue
+        keep = group[0]
+        view.nodes[keep] = ("\n".join(view.nodes[n][0] for n in group), zone)
+        for n in group[1:]:
+            del view.nodes[n]
+        view.edges = list(dict.fromkeys((keep if s in group else s, d, lab, k) for s, d, lab, k in view.edges))
+
+
+def _zone_id(zone: str) -> str:
+    return "z_" + zone
+
+
+def view_mermaid(view: View) -> str:
+    """A flowchart (left to right: sources stack in a column, so it stays narrow): one subgraph per zone, the
+    legend as a note, edges coloured by kind."""
+    lines = ["flowchart LR"]
+
+    def emit(parent: str | None, depth: int) -> None:
+        for zone in view.zones():
+            label, zparent, _, _ = ZONES[zone]
+            if zparent != parent:
+                continue
+            pad = "    " * depth
+            lines.append(f"{pad}subgraph {_zone_id(zone)}[{_mermaid_label(label)}]")
+            lines.extend(f"{pad}    {nid}[{_mermaid_label(text)}]" for nid, (text, z) in view.nodes.items() if z == zone)
+            emit(zone, depth + 1)
+            lines.append(f"{pad}end")
+
+    emit(None, 1)
+    lines.append(f"    legend[{_mermaid_label(chr(10).join(LEGEND_LINES))}]")
+    # Edges may link to and from subgraphs; `--x` is the cross edge, `-.-` the dotted link (Mermaid's flowchart
+    # syntax, mermaid-js/mermaid docs/syntax/flowchart.md); `linkStyle <indexes>` styles edges by definition order.
+    # tests/test_report.py parses every diagram with Mermaid's own parser.
+    arrows = {ALLOW: "-->", DENY: "-.-x", OTHER: "-.->", LINK: "-.->"}
+    for src, dst, label, kind in view.edges:
+        target = _zone_id(dst.split(":", 1)[1]) if dst.startswith("zone:") else dst
+        lines.append(f"    {src} {arrows[kind]}|{_mermaid_label(label)}| {target}")
+    for zone in view.zones():
+        _, _, fill, border = ZONES[zone]
+        lines.append(f"    style {_zone_id(zone)} fill:{fill},stroke:{border}")
+    lines.append("    style legend fill:#ffffff,stroke:#9e9e9e,text-align:left")
+    for kind, colour in EDGE_COLOURS.items():
+        indexes = [str(i) for i, e in enumerate(view.edges) if e[3] == kind]
+        if indexes:
+            lines.append(f"    linkStyle {','.join(indexes)} stroke:{colour},stroke-width:2px")
+    return "\n".join(lines) + "\n"
+
+
+def view_dot(view: View) -> str:
+    """The same view for Graphviz: clusters for zones (an invisible anchor each, for edges to a whole zone: with
+    `compound=true`, `lhead=cluster_x` clips the edge at the cluster's border, https://graphviz.org/docs/attrs/lhead/)."""
+    lines = [f"digraph {sanitize(view.key)} {{", "    rankdir=LR;", "    compound=true;", "    newrank=true;",
+             f"    label={_dot_str(view.title)};", "    labelloc=t;", '    fontname="Helvetica";',
+             '    node [shape=box, style="rounded,filled", fillcolor=white, fontname="Helvetica", fontsize=11];',
+             '    edge [fontname="Helvetica", fontsize=10];']
+
+    def emit(parent: str | None, depth: int) -> None:
+        for zone in view.zones():
+            label, zparent, fill, border = ZONES[zone]
+            if zparent != parent:
+                continue
+            pad = "    " * depth
+            lines.append(f"{pad}subgraph cluster_{zone} {{")
+            lines.append(f'{pad}    label={_dot_str(label)}; style="rounded,filled"; fillcolor="{fill}"; color="{border}";')
+            lines.append(f"{pad}    anchor_{zone} [shape=point, style=invis, width=0, label=\"\"];")
+            lines.extend(f"{pad}    {nid} [label={_dot_str(text)}];" for nid, (text, z) in view.nodes.items() if z == zone)
+            emit(zone, depth + 1)
+            lines.append(f"{pad}}}")
+
+    emit(None, 1)
+    legend = "".join(line.replace("\\", "\\\\").replace('"', '\\"') + "\\l" for line in LEGEND_LINES[1:])  # left-justified
+    lines += ["    subgraph cluster_legend {", f"        label={_dot_str(LEGEND_LINES[0])}; style=rounded; color=\"#9e9e9e\";",
+              f"        legend [shape=note, style=filled, fillcolor=white, label=\"{legend}\"];",
+              "    }"]
+    styles = {ALLOW: "", DENY: ", style=dashed, arrowhead=tee", OTHER: ", style=dotted", LINK: ", style=dotted"}
+    for src, dst, label, kind in view.edges:
+        if dst.startswith("zone:"):
+            zone = dst.split(":", 1)[1]
+            target, extra = f"anchor_{zone}", f", lhead=cluster_{zone}"
+        else:
+            target, extra = dst, ""
+        lines.append(f"    {src} -> {target} [label={_dot_str(label)}, color=\"{EDGE_COLOURS[kind]}\", "
+                     f"fontcolor=\"{EDGE_COLOURS[kind]}\"{styles[kind]}{extra}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 # --- the report -------------------------------------------------------------------------------------------------
 
 def components_summary(plan: dict[str, Any]) -> list[tuple[str, str, Counter[str]]]:
@@ -458,14 +801,41 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+VERDICT = {"Allow": "allowed by", "Deny": "denied by", "Partial": "partly allowed:", "Depends": "depends on"}
+
+
+def grouped_reachability(t: Topology) -> str:
+    """The combined matrix (`combined.combined_rows`), one row per source, destination and verdict: the ports that
+    share a verdict and its deciding rule grouped, each row worded `source -> destination: allowed/denied by <rule>`."""
+    from components.planning.combined import LEGEND, combined_rows, labels
+
+    names = labels(t)
+    groups: dict[tuple[str, str, str, str, str, str], list[str]] = defaultdict(list)
+    for r in combined_rows(t):
+        groups[(r.plane, r.source, r.destination, r.protocol, r.access, r.decided_by)].append(r.port)
+    lines = [LEGEND, "", "Rows with the same source, destination, verdict and deciding rule are one row, with their ports.", "",
+             "| plane | ports | source -> destination: verdict |", "|---|---|---|"]
+    for (plane, source, destination, protocol, access, decided), ports in groups.items():
+        flow = f"{names.get(source, source)} -> {names.get(destination, destination)}: {VERDICT[access]} {decided}"
+        lines.append(f"| {plane} | {_cell(port_set(protocol, ports))} | {_cell(flow)} |")
+    return "\n".join(lines) + "\n"
+
+
+def svg_name(view: View) -> str:
+    return f"boundaries-{view.key}.svg"
+
+
 def build_report(plan: dict[str, Any], *, tier: str = "?", region: str = "?", advisories: list[str] | None = None,
                  check_result: Any = None, dot_available: bool | None = None,
                  reachability: str | None = None, spec: EnvironmentSpec | None = None,
-                 peered: Sequence[str] = ()) -> tuple[str, str, str]:
-    """(report markdown, mermaid text, dot text) for a plan (the `planfile` schema).
+                 peered: Sequence[str] = (), views: Sequence[View] | None = None,
+                 svg_error: str | None = None) -> tuple[str, str, str]:
+    """(report markdown, mermaid text, dot text of the resource topology) for a plan (the `planfile` schema).
 
-    With `spec`, the reachability section is the combined matrix of every layer (`peered`: further corporate
-    ranges routed into the VNet); `reachability` alone is a ready-made NSG matrix (`reachability.matrix_markdown`).
+    With `spec`, the report opens with the trust-boundary views (`boundary_views`, or the `views` given) and its
+    reachability section is the combined matrix of every layer, grouped (`peered`: further corporate ranges routed
+    into the VNet); `reachability` alone is a ready-made NSG matrix (`reachability.matrix_markdown`). The SVGs are
+    named when `dot_available`; otherwise, or with `svg_error`, the report says they were skipped and why.
     """
     from brickwall import check
 
@@ -477,8 +847,27 @@ def build_report(plan: dict[str, Any], *, tier: str = "?", region: str = "?", ad
 
     out = [f"# brickwall report: stack {plan['stack']}", "",
            f"- stack: `{plan['stack']}`", f"- tier: `{tier}`", f"- region: `{region}`",
-           "- offline: mock runtime (nothing sent to Azure)", "", f"**Plan summary:** {render.summary(plan)}", "",
-           "## Resources by component", "", "| Component | Type | Resources |", "| --- | --- | --- |"]
+           "- offline: mock runtime (nothing sent to Azure)", "", f"**Plan summary:** {render.summary(plan)}", ""]
+    if views is None and spec is not None:
+        views = boundary_views(spec, plan, peered)
+    svgs = [SVG_FILE, *(svg_name(v) for v in views or [])]
+    if svg_error:
+        svg_note = f"SVG renderings skipped: Graphviz (`dot`) failed: {svg_error}"
+    elif dot_available:
+        svg_note = "SVG renderings (Graphviz, offline) beside this report: " + ", ".join(f"`{n}`" for n in svgs) + "."
+    else:
+        svg_note = (f"SVG renderings ({', '.join(f'`{n}`' for n in svgs)}) skipped: Graphviz (`dot`) is not installed "
+                    "on this machine (install the distribution's `graphviz` package).")
+    if views:
+        out += ["## Trust boundaries", "",
+                "Each box is a trust boundary; each arrow a path across one, with its protocol and ports, as the "
+                "reachability matrix below decides it (NSGs, the workspace front end, the load balancer, the "
+                "NetworkPolicies) and, for egress through a firewall, its rule collection group. One view per concern, "
+                "so each stays readable; every view carries its legend.", ""]
+        for view in views:
+            out += [f"### {view.title}", "", view.caption, "", "```mermaid", view_mermaid(view).rstrip("\n"), "```", ""]
+        out += [svg_note, ""]
+    out += ["## Resources by component", "", "| Component | Type | Resources |", "| --- | --- | --- |"]
     for name, type_, counter in components_summary(plan):
         cells = ", ".join(f"{t} x{n}" for t, n in sorted(counter.items()))
         out.append(f"| {_cell(name)} | {_cell(type_)} | {_cell(cells)} |")
@@ -499,37 +888,49 @@ def build_report(plan: dict[str, Any], *, tier: str = "?", region: str = "?", ad
     out += [f"- {note}" for note in advisories or []] or ["None."]
 
     if spec is not None:
-        from components.planning.combined import combined_markdown, topology_from_spec
+        from components.planning.combined import topology_from_spec
 
         out += ["", "## Reachability", "",
                 "Every layer between a source and what it reaches, evaluated from the same tables and objects the "
                 "components create: the subnets' NSGs (with the rules Databricks injects and Azure's default rules, first "
                 "match by priority), the workspace's public network access, IP access lists and private endpoints, the AKS "
                 "subnet, the ingress load balancer and its source ranges, and the Kubernetes NetworkPolicies.", "",
-                combined_markdown(topology_from_spec(spec, peered)).rstrip("\n")]
+                grouped_reachability(topology_from_spec(spec, peered)).rstrip("\n")]
     elif reachability:
         out += ["", "## Reachability (NSGs)", "",
                 "Each flow evaluated against both subnets' NSG rule tables (the same tables the components create, "
                 "plus the rules Databricks injects and Azure's default rules), first match by priority.", "",
                 reachability.rstrip("\n")]
-    out += ["", "## Topology", "", "Built from the recorded registrations.", "", "```mermaid", mermaid.rstrip("\n"), "```", ""]
-    if dot_available:
-        out.append(f"An SVG rendering of the same graph (Graphviz) is in `{SVG_FILE}`.")
-    else:
-        out.append(f"`{SVG_FILE}` skipped: Graphviz (`dot`) is not installed on this machine.")
+    out += ["", "## Topology", "", "Every resource, built from the recorded registrations (large: open it when needed).", "",
+            "<details><summary>Resource topology (Mermaid)</summary>", "", "```mermaid", mermaid.rstrip("\n"), "```", "",
+            "</details>", ""]
+    if not views:
+        out.append(svg_note)
     return "\n".join(out) + "\n", mermaid, dot
 
 
 def write_report(plan: dict[str, Any], out_dir: str | Path, **kwargs: Any) -> list[Path]:
+    """report.md, and the SVGs Graphviz renders offline from the same graphs when `dot` is on PATH."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dot_bin = shutil.which("dot")
-    text, _, dot = build_report(plan, dot_available=dot_bin is not None, **kwargs)
-    written = []
+    spec = kwargs.get("spec")
+    views = boundary_views(spec, plan, kwargs.get("peered", ())) if spec is not None else []
+    sources = {SVG_FILE: to_dot(topology(plan)), **{svg_name(v): view_dot(v) for v in views}}
+    written: list[Path] = []
+    error = None
     if dot_bin:
-        svg = subprocess.run([dot_bin, "-Tsvg"], input=dot, capture_output=True, text=True, check=True).stdout
-        (out / SVG_FILE).write_text(svg)
-        written.append(out / SVG_FILE)
+        for name, source in sources.items():
+            try:
+                done = subprocess.run([dot_bin, "-Tsvg"], input=source, capture_output=True, text=True, check=False, timeout=120)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                error = f"{name}: {exc}"
+                break
+            if done.returncode != 0:
+                error = f"{name}: exit {done.returncode}: {done.stderr.strip()[:300]}"
+                break
+            (out / name).write_text(done.stdout)
+            written.append(out / name)
+    text, _, _ = build_report(plan, dot_available=dot_bin is not None, views=views, svg_error=error, **kwargs)
     (out / REPORT_FILE).write_text(text)
-    written.insert(0, out / REPORT_FILE)
-    return written
+    return [out / REPORT_FILE, *written]

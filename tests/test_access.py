@@ -87,7 +87,11 @@ def test_every_databricks_resource_uses_it_is_deleted_with_the_workspace_and_wai
     serverless = {D + t for t in ("mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig",
                                   "mwsNccPrivateEndpointRule:MwsNccPrivateEndpointRule", "mwsNccBinding:MwsNccBinding",
                                   "metastoreAssignment:MetastoreAssignment")}
-    assert {r.type for r in account_level} - serverless == {ASSIGN}
+    # ... and the compute governance that lives in the account: the Personal Compute setting, the serverless network
+    # policy and its workspace binding (tests/test_compute_governance.py).
+    governance = {D + t for t in ("accountSettingV2:AccountSettingV2", "accountNetworkPolicy:AccountNetworkPolicy",
+                                  "workspaceNetworkOption:WorkspaceNetworkOption")}
+    assert {r.type for r in account_level} - serverless - governance == {ASSIGN}
     assert len([r for r in account_level if r.type == ASSIGN]) == len(spec.access.groups)
     resources = [r for r in resources if r not in account_level]
     assert len(resources) >= 8
@@ -103,7 +107,8 @@ def test_every_databricks_resource_uses_it_is_deleted_with_the_workspace_and_wai
         assert endpoints <= set(reg.dependencies), f"{reg.urn} does not wait for the private endpoints"
     # The account API is not reached through the workspace's private endpoints. What binds to the workspace goes with
     # it; the NCC and its rules are the account's and outlive it (tests/test_serverless.py).
-    bound = {ASSIGN, D + "mwsNccBinding:MwsNccBinding", D + "metastoreAssignment:MetastoreAssignment"}
+    bound = {ASSIGN, D + "mwsNccBinding:MwsNccBinding", D + "metastoreAssignment:MetastoreAssignment",
+             D + "workspaceNetworkOption:WorkspaceNetworkOption"}
     for reg in account_level:
         if reg.type in bound:
             assert reg.deleted_with == ws.urn and ws.urn in reg.dependencies, reg.urn

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,11 @@ import pytest
 import stacks
 from brickwall import check, cli, planfile, project, report
 from brickwall.engine import Recording
+from components.planning.reachability import parse_ports
 from components.spec.rules import advisories
+from tests.node_tools import NODE_TIMEOUT, node_with_packages, tail
+
+MERMAID_DIR = Path(__file__).resolve().parent / "mermaid"
 
 ID = r"[A-Za-z0-9_]+"
 NODE_RE = re.compile(rf'^\s*({ID})(\[\(|\{{\{{|\[|\()"(?:[^"]*)"(\)\]|\}}\}}|\]|\))$')
@@ -235,7 +242,7 @@ def test_dot_graph(prod_report: tuple[str, str, str]) -> None:
     declared = set(re.findall(rf"^\s*({ID}) \[label=", dot, re.M))
     assert {n for e in dot_edges for n in e} <= declared
     assert 'label="firewall / NVA\\n10.0.1.4"' in dot
-    assert "topology.svg` skipped: Graphviz (`dot`) is not installed" in text
+    assert "(`topology.svg`) skipped: Graphviz (`dot`) is not installed" in text
 
 
 def test_sanitize() -> None:
@@ -253,11 +260,12 @@ def test_cli_report_dev_without_secrets(tmp_path: Path, capsys: pytest.CaptureFi
     text = (tmp_path / "report.md").read_text()
     # The NSG reachability matrix, evaluated from the rule tables: nothing from the Internet reaches cluster nodes.
     assert "## Reachability" in text
-    assert "| Internet | host (10.10.0.0/22) | 22 | Tcp | Deny | workspace inbound: deny-internet-inbound |" in text
+    assert ("| subnets | Tcp 22, 443, 3306, 3389, 5557, 6666, 8443-8451 | Internet -> host (10.10.0.0/22): denied by "
+            "workspace inbound: deny-internet-inbound |") in text
     # The CLI renders the combined matrix: the workspace front end through public access and the IP access lists.
-    assert "| 52.174.20.0/28 (ALLOW break-glass) | workspace UI/API | 443 | Tcp | Allow |" in text
+    assert "| workspace | Tcp 443 | 52.174.20.0/28 (ALLOW break-glass) -> workspace UI/API: allowed by " in text
     assert text.startswith("# brickwall report: stack dev") and "```mermaid\nflowchart LR" in text
-    assert not (tmp_path / "topology.svg").exists()
+    assert "## Trust boundaries" in text and "### Inbound: who reaches" in text
     for body in (text, prod_report[0]):
         assert project.SECRET_CONFIG_PLACEHOLDER not in body and "s3cr3t-value-from-config" not in body
     assert cli.main(["report", "--stack", "nope", "--out", str(tmp_path)]) == cli.EXIT_USAGE
@@ -268,21 +276,216 @@ def test_combined_reachability_section(prod: Recording, dev: Recording) -> None:
     assert "## Reachability\n" in prod_text and "Planes:" in prod_text
     section = prod_text.split("## Reachability\n", 1)[1].split("## Topology", 1)[0]
     for line in (
-        "| Internet | workspace UI/API | 443 | Tcp | Deny | public network access: Disabled, and this source has no private path |",
-        "| Internet | ingress LB (internal) to traefik:8443 | 443 | Tcp | Deny | internal load balancer: a private frontend only: "
-        "nothing on the Internet reaches it |",
-        "| Internet | aks (10.30.16.0/23) | 22 | Tcp | Deny | route: AKS nodes and pods have private addresses only "
-        "(private cluster, no public IP) |",
-        "| Internet | host (10.30.0.0/21) | 22 | Tcp | Deny | workspace inbound: deny-internet-inbound |",
+        "| workspace | Tcp 443 | Internet -> workspace UI/API: denied by public network access: Disabled, and this source "
+        "has no private path |",
+        "| ingress | Tcp 443 | Internet -> ingress LB (internal) to traefik:8443: denied by internal load balancer: a private "
+        "frontend only: nothing on the Internet reaches it |",
+        "| aks subnet | Tcp 22, 443, 10250 | Internet -> aks (10.30.16.0/23): denied by route: AKS nodes and pods have private "
+        "addresses only (private cluster, no public IP) |",
+        "| subnets | Tcp 22, 443, 3306, 3389, 5557, 6666, 8443-8451 | Internet -> host (10.30.0.0/21): denied by workspace "
+        "inbound: deny-internet-inbound |",
     ):
         assert line in section, line
     # Connectors reach Entra ID (workload identity) over public HTTPS; the firewall is what narrows it to its rules.
-    assert ("| databricks-apps/jobs-api | Internet | 443 | Tcp | Allow | NetworkPolicy: databricks-apps/jobs-api allows egress;"
-            in section) and "egress: firewall 10.0.1.4 in the peered hub, allowing only what rule collection group" in section
+    assert ("| kubernetes | Tcp 443 | databricks-apps/jobs-api -> Internet: allowed by NetworkPolicy: databricks-apps/jobs-api "
+            "allows egress;" in section) and "egress: firewall 10.0.1.4 in the peered hub, allowing only what rule collection group" in section
     # Pods and nodes of the AKS subnet never reach the cluster nodes, on any port or protocol.
-    assert "| aks (10.30.16.0/23) | host (10.30.0.0/21) | * | * | Deny | aks outbound: deny-databricks-clusters-outbound |" in section
-    assert "| aks (10.30.16.0/23) | container (10.30.8.0/21) | * | * | Deny | aks outbound: deny-databricks-clusters-outbound |" in section
+    for workers in ("host (10.30.0.0/21)", "container (10.30.8.0/21)"):
+        assert (f"| subnets | every port, any protocol | aks (10.30.16.0/23) -> {workers}: denied by aks outbound: "
+                "deny-databricks-clusters-outbound |") in section
     dev_text, _, _ = _report(dev, spec=stacks.load("dev"))
-    assert "| 52.174.20.0/28 (ALLOW break-glass) | workspace UI/API | 443 | Tcp | Allow |" in dev_text
-    assert "| Internet | workspace UI/API | 443 | Tcp | Deny | IP access lists: on no ALLOW list |" in dev_text
+    assert "| workspace | Tcp 443 | 52.174.20.0/28 (ALLOW break-glass) -> workspace UI/API: allowed by " in dev_text
+    assert "| workspace | Tcp 443 | Internet -> workspace UI/API: denied by IP access lists: on no ALLOW list |" in dev_text
     assert "ingress LB" not in dev_text
+
+
+# --- trust boundaries, the grouped matrix, Mermaid's own parser and the Graphviz SVGs ----------------------------
+
+
+@pytest.fixture(scope="module")
+def prod_full(prod: Recording) -> tuple[str, list[report.View]]:
+    spec = stacks.load("prod")
+    views = report.boundary_views(spec, planfile.to_plan(prod))
+    text, _, _ = _report(prod, spec=spec, views=views)
+    return text, views
+
+
+@pytest.fixture(scope="module")
+def dev_full(dev: Recording) -> tuple[str, list[report.View]]:
+    spec = stacks.load("dev")
+    views = report.boundary_views(spec, planfile.to_plan(dev))
+    text, _, _ = _report(dev, spec=spec, views=views)
+    return text, views
+
+
+def _edges(view: report.View) -> dict[tuple[str, str], tuple[str, str]]:
+    """(source label, destination label or `zone:<key>`) -> (edge label, kind)."""
+    def name(node: str) -> str:
+        return node if node.startswith("zone:") else view.nodes[node][0]
+    return {(name(s), name(d)): (label, kind) for s, d, label, kind in view.edges}
+
+
+def _zones_of(views: list[report.View]) -> set[str]:
+    return {report.ZONES[z][0] for v in views for z in v.zones()}
+
+
+def test_prod_trust_boundaries(prod_full: tuple[str, list[report.View]]) -> None:
+    text, views = prod_full
+    assert [v.key for v in views] == ["inbound", "outbound", "inside"]
+    # Every boundary the issue names is drawn: Internet, corporate network, hub, workspace VNet, AKS, control plane.
+    assert {"Internet", "corporate network (peered / on-premises ranges)", "hub VNet (egress firewall)", "workspace VNet",
+            "AKS (ingress tier: nodes and pods)", "Databricks control plane"} <= _zones_of(views)
+    inbound, outbound, inside = (_edges(v) for v in views)
+    cluster = "Databricks cluster nodes\nhost 10.30.0.0/21, container 10.30.8.0/21"
+    # Nothing from the Internet or the control plane's addresses gets into the VNet or AKS, on any port asked.
+    for zone in ("zone:vnet", "zone:aks", "zone:control"):
+        assert inbound[("Internet (any public address)", zone)] == ("denied", report.DENY)
+    # A peered range reaches the cluster nodes on every port asked (the worker-to-worker rule Databricks injects)
+    # but no private endpoint; the corporate client range reaches the internal load balancer and Traefik.
+    assert inbound[("peered 10.200.0.0/16", cluster)] == ("Tcp 22, 443, 3306, 3389, 5557, 6666, 8443-8451", report.ALLOW)
+    assert inbound[("peered 10.200.0.0/16", "private endpoints (9, in 10.30.18.0/27)")][1] == report.DENY
+    assert inbound[("10.200.10.0/24", "ingress LB (internal) to traefik:8443")] == ("Tcp 443", report.ALLOW)
+    assert inbound[("10.200.10.0/24", "pod ingress/traefik")] == ("Tcp 8443", report.ALLOW)
+    assert inbound[("transit VNet (10.130.0.0/24)", "workspace UI / REST API")] == ("Tcp 443", report.ALLOW)
+    # Egress: the NSGs let the service tags out to the hub firewall, whose rule collection group names each rule.
+    firewall = "Azure Firewall 10.0.1.4\nrule collection group rcg-databricks-prod"
+    assert outbound[(cluster, firewall)] == ("Tcp 443, 3306, 9093", report.LINK)
+    assert outbound[(firewall, "Sql.WestEurope (service tag)")] == ("Tcp 3306 (databricks-metastore)", report.ALLOW)
+    assert outbound[(firewall, "Internet (any public address)")] == ("Udp 123 (aks-ntp)", report.ALLOW)
+    assert outbound[(cluster, "zone:internet")] == ("denied", report.DENY)
+    # Inside: the promised data paths, with their ports, and the AKS subnet kept off the cluster nodes.
+    assert inside[(cluster, "private endpoints: backend\n(backend)")] == ("Tcp 443, 3306, 6666, 8443-8451", report.ALLOW)
+    assert inside[(cluster, "private endpoints: sql\n(sql)")] == ("Tcp 1433-65535", report.ALLOW)
+    assert inside[(cluster, "private endpoints: key-vault\n(vault)")] == ("denied", report.DENY)
+    aks = next(label for label, zone in views[2].nodes.values() if label.startswith("AKS nodes and pods"))
+    assert inside[(aks, cluster)] == ("denied", report.DENY)
+    assert inside[(aks, "private endpoints: monitor\n(monitor)")] == ("Tcp 443", report.ALLOW)
+    assert inside[("private endpoints: backend\n(backend)", "workspace UI / REST API")] == ("Private Link", report.LINK)
+    # In the report: a section per view, each with its legend, before the resource tables.
+    assert text.index("## Trust boundaries") < text.index("## Resources by component")
+    for view in views:
+        block = text.split(f"### {view.title}", 1)[1].split("```", 2)[1]
+        assert block.startswith("mermaid\nflowchart LR") and "Legend<br/>" in block
+        assert "style z_" in block and "linkStyle" in block
+
+
+def test_dev_trust_boundaries(dev_full: tuple[str, list[report.View]]) -> None:
+    _, views = dev_full
+    zones = _zones_of(views)
+    assert "hub VNet (egress firewall)" not in zones and "AKS (ingress tier: nodes and pods)" not in zones
+    inbound, outbound, _ = (_edges(v) for v in views)
+    # The NAT gateway is the plan's; the IP access lists' ALLOW ranges share one verdict, so one node.
+    nat = "NAT gateway ng-bw-dev-weu"
+    assert outbound[(nat, "Internet (any public address)")] == ("Tcp 443", report.ALLOW)
+    allowed = next(k for k in inbound if "52.174.20.0/28 (ALLOW break-glass)" in k[0])
+    assert "194.8.240.0/24 (ALLOW office)" in allowed[0] and inbound[allowed] == ("Tcp 443", report.ALLOW)
+    assert inbound[("Internet (any public address)", "zone:control")] == ("denied", report.DENY)
+
+
+def test_grouped_reachability_covers_every_row() -> None:
+    from components.planning.combined import combined_rows, labels, topology_from_spec
+
+    for stack in ("dev", "prod"):
+        t = topology_from_spec(stacks.load(stack))
+        rows = combined_rows(t)
+        table = [line for line in report.grouped_reachability(t).splitlines() if line.startswith("| ")]
+        assert table[0] == "| plane | ports | source -> destination: verdict |"
+        body = table[1:]
+        assert len(body) < len(rows) / 2  # identical port sets grouped
+        assert len(set(body)) == len(body)
+        verdicts = {"Allow": "allowed by", "Deny": "denied by", "Partial": "partly allowed:", "Depends": "depends on"}
+        names = labels(t)
+        for r in rows:  # every flow lands in exactly one row, worded with its verdict and rule, its port in the set
+            words = (f" | {names.get(r.source, r.source)} -> {names.get(r.destination, r.destination)}: "
+                     f"{verdicts[r.access]} {r.decided_by.replace('|', chr(92) + '|')} |")
+            hits = [line for line in body if line.startswith(f"| {r.plane} | ") and line.endswith(words)
+                    and _covers(line.split(" | ")[1], r.protocol, r.port)]
+            assert len(hits) == 1, (r.plane, r.source, r.destination, r.port, hits)
+
+
+def _covers(cell: str, protocol: str, port: str) -> bool:
+    if cell == "every port, any protocol":
+        return protocol == "*" and port == "*"
+    proto, _, ports = cell.partition(" ")
+    lo, hi = parse_ports(port)
+    return proto == protocol and any(parse_ports(p)[0] <= lo and hi <= parse_ports(p)[1] for p in ports.split(", "))
+
+
+def test_port_set() -> None:
+    assert report.port_set("Tcp", ["443", "22", "443"]) == "Tcp 22, 443"
+    assert report.port_set("Tcp", ["3306", "1433-65535", "1433"]) == "Tcp 1433-65535"
+    assert report.port_set("*", ["*"]) == "every port, any protocol"
+
+
+def test_every_mermaid_block_parses_with_mermaid(prod_full: tuple[str, list[report.View]],
+                                                dev_full: tuple[str, list[report.View]]) -> None:
+    """Mermaid's own parser (tests/mermaid, pinned) accepts every diagram the reports carry, and rejects a broken one."""
+    node = node_with_packages(MERMAID_DIR, "the Mermaid parse check")
+    blocks = [b for text, _ in (prod_full, dev_full) for b in re.findall(r"```mermaid\n(.*?)```", text, re.S)]
+    assert len(blocks) == 8  # three views and the resource topology, per stack
+    # Every edge kind, a denial of a whole box and a label with quotes and line breaks.
+    every = report.View("every", "every kind", "")
+    a, b = every.node("a", 'say "hi"\nthere', "internet"), every.node("b", "b", "aks")
+    for kind in (report.ALLOW, report.DENY, report.OTHER, report.LINK):
+        every.edge(a, b, f"Tcp 443 ({kind})", kind)
+    every.edge(a, "zone:vnet", "denied", report.DENY)
+    text = report.view_mermaid(every)
+    assert "linkStyle 2 stroke:#ef6c00" in text and "n_a -.-x|\"denied\"| z_vnet" in text and "#quot;hi#quot;<br/>there" in text
+    blocks.append(text)
+    broken = "flowchart TB\n    a -->|\"x\"| ]["
+    done = subprocess.run([node, str(MERMAID_DIR / "parse.mjs")], input=json.dumps([*blocks, broken]), cwd=MERMAID_DIR,
+                          capture_output=True, text=True, timeout=NODE_TIMEOUT, check=False)
+    assert done.returncode == 0, tail(done.stderr)
+    results = json.loads(done.stdout)
+    assert [r["ok"] for r in results] == [True] * len(blocks) + [False], [r for r in results if not r["ok"]]
+    assert {r["type"] for r in results[:-1]} == {"flowchart-v2"}
+
+
+def _write(tmp_path: Path, rec: Recording) -> tuple[list[Path], str]:
+    spec = stacks.load(rec.stack)
+    written = report.write_report(planfile.to_plan(rec), tmp_path, tier=spec.tier.value, region=spec.region, spec=spec)
+    return written, (tmp_path / "report.md").read_text()
+
+
+SVGS = ("topology.svg", "boundaries-inbound.svg", "boundaries-outbound.svg", "boundaries-inside.svg")
+
+
+def test_svgs_rendered_by_graphviz(tmp_path: Path, prod: Recording) -> None:
+    """With `dot` on PATH, each view is an SVG holding its boundaries and legend; without, the report says so."""
+    written, text = _write(tmp_path, prod)
+    if shutil.which("dot") is None:
+        assert [p.name for p in written] == ["report.md"]
+        assert "skipped: Graphviz (`dot`) is not installed" in text
+        return
+    assert [p.name for p in written] == ["report.md", *SVGS]
+    assert "SVG renderings (Graphviz, offline) beside this report: `topology.svg`, `boundaries-inbound.svg`" in text
+    for name, zones in (("boundaries-inbound.svg", ("Internet", "corporate network", "workspace VNet", "AKS (ingress tier",
+                                                    "Databricks control plane")),
+                        ("boundaries-outbound.svg", ("hub VNet (egress firewall)", "Azure services")),
+                        ("boundaries-inside.svg", ("workspace VNet", "AKS (ingress tier"))):
+        svg = (tmp_path / name).read_text()
+        assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+        titles = set(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+        for zone in zones:
+            assert any(t.startswith(zone) for t in titles), (name, zone)
+        assert "Legend" in titles and any(t.startswith("red dashed arrow") for t in titles)
+    assert "Tcp 3306 (databricks&#45;metastore)" in (tmp_path / "boundaries-outbound.svg").read_text()
+
+
+def test_svgs_skipped_without_graphviz(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dev: Recording) -> None:
+    monkeypatch.setattr(report.shutil, "which", lambda name: None)
+    written, text = _write(tmp_path, dev)
+    assert [p.name for p in written] == ["report.md"] and not list(tmp_path.glob("*.svg"))
+    assert ("SVG renderings (`topology.svg`, `boundaries-inbound.svg`, `boundaries-outbound.svg`, `boundaries-inside.svg`) "
+            "skipped: Graphviz (`dot`) is not installed on this machine") in text
+
+
+def test_svgs_skipped_when_graphviz_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dev: Recording) -> None:
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'syntax error in line 1' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(report.shutil, "which", lambda name: str(fake))
+    written, text = _write(tmp_path / "out", dev)
+    assert [p.name for p in written] == ["report.md"]
+    assert "SVG renderings skipped: Graphviz (`dot`) failed: topology.svg: exit 1: syntax error in line 1" in text

@@ -418,7 +418,8 @@ def test_case_ids_are_unique_and_numerous() -> None:
     assert len(ids) == len(set(ids))
     assert len(CASES) >= 30
     assert sum(len({p for p, _ in c.expected}) >= 3 for c in CASES) >= 3
-    assert 4 <= len(PROGRAM_CASES) <= 6
+    # Each program case renders a stack (~10 s): a handful proves nothing registers; the rest validate the spec only.
+    assert 4 <= len(PROGRAM_CASES) <= 7
 
 
 def test_bases_are_valid_and_edit_changes_only_what_it_names() -> None:

@@ -248,6 +248,7 @@ PROD_ADMINS_BREAK_GLASS_ONLY = stack_rule(
     "Administer prod as the deploying service principal; give people admin only through the one break-glass group "
     "(access.groups workspace_admin with break_glass_reason, membership through Entra PIM for Groups).",
     _check_prod_admins,
+    config_schema=TIER_CONFIG,
 )
 
 

@@ -237,6 +237,8 @@ def test_service_principals_and_token_rights(rec: Recording, spec: EnvironmentSp
                    for ac in p.inputs["accessControls"])
     for reg in sps.values():
         assert reg.inputs.get("allowClusterCreate", False) is False
+        # The deployer exists in the workspace before the first `pulumi up` (Azure makes the creator an admin): adopted.
+        assert reg.inputs["force"] is True
     token_perms = [p for p in rec.of_type(PERMS) if p.inputs.get("authorization") == "tokens"]
     groups, apps = token_users(spec.access)
     if not groups and not apps:

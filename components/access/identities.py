@@ -154,6 +154,11 @@ def identities(name: str, access: AccessSpec, provider: databricks.Provider, acc
             databricks_sql_access=sp.databricks_sql_access,
             allow_cluster_create=sp.allow_cluster_create,
             allow_instance_pool_create=False,
+            # The deploying principal (and, in an identity-federated workspace, any principal already in the account)
+            # may exist in the workspace before the first `pulumi up`: Azure adds the workspace's creator as an admin.
+            # `force` adopts it instead of failing with "Service principal with application ID X already exists"
+            # (pulumi-databricks ServicePrincipal docs, `force`).
+            force=True,
             opts=kid(),
         )
     return out

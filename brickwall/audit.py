@@ -100,6 +100,7 @@ class Expected:
     admin_groups: frozenset[str]
     admin_principals: frozenset[str]  # application ids: the deploying (and auditing) service principal
     max_token_days: int
+    names: Mapping[str, str] = field(default_factory=dict)  # application id -> the spec's service principal name
 
 
 def expected(spec: Any, plan: Mapping[str, Any], admin_principals: Iterable[str]) -> Expected:
@@ -138,6 +139,7 @@ def expected(spec: Any, plan: Mapping[str, Any], admin_principals: Iterable[str]
         admin_groups=frozenset(g.name for g in spec.access.groups if g.workspace_admin),
         admin_principals=frozenset(a.lower() for a in admin_principals),
         max_token_days=spec.access.settings.max_token_lifetime_days,
+        names={s.application_id.lower(): s.name for s in spec.access.service_principals},
     )
 
 
@@ -167,22 +169,25 @@ class Unreachable(Exception):
     pass
 
 
-# Why each read may be refused, and what to grant. Token management, IP access lists and workspace conf are
-# workspace-admin APIs (https://docs.databricks.com/api/azure/workspace/tokenmanagement,
-# .../ipaccesslists, .../workspaceconf); a non-admin sees only the clusters and policies it may use.
+# What to grant when a read is refused. Token management and IP access lists are admin APIs (databricks-sdk
+# settings.TokenManagementAPI: "Enables administrators to get all tokens"; settings.IpAccessListsAPI: "enables admins
+# to configure IP access lists"), workspace conf holds the workspace admin settings, and cluster and policy ACLs hide
+# from anyone else what they may not use (compute.ClusterPoliciesAPI: "Cluster policies have ACLs"). Databricks has
+# no read-only admin role, so the auditor is a workspace admin, best the deploying service principal itself.
 GRANT = {
-    "clusters": "workspace admin (the `admins` group): a non-admin lists only the clusters it may attach to",
-    "cluster policies": "workspace admin (the `admins` group): a non-admin lists only the policies it may use",
+    "clusters": "workspace admin (the `admins` group): cluster ACLs hide other principals' clusters",
+    "cluster policies": "workspace admin (the `admins` group): policy ACLs hide the policies a principal may not use",
     "tokens": "workspace admin (the `admins` group): the token management API is for workspace admins",
     "groups": "workspace access (the `users` entitlement workspace-access) to read SCIM groups",
     "service principals": "workspace access (the `users` entitlement workspace-access) to read SCIM service principals",
     "IP access lists": "workspace admin (the `admins` group): IP access lists are an admin API",
-    "workspace conf": "workspace admin (the `admins` group): workspace-conf is an admin API",
+    "workspace conf": "workspace admin (the `admins` group): workspace-conf holds the workspace admin settings",
 }
 
 
 def _one_line(text: object) -> str:
-    return " ".join(str(text).split())[:300]
+    """One line, without the SDK's "Config: host=..., Env: ..." debug suffix (credentials masked there anyway)."""
+    return " ".join(re.split(r"\s*Config: ", str(text))[0].split())[:300]
 
 
 def read(client: Any, conf_keys: Sequence[str], progress: Callable[[str], None] = lambda _: None) -> Live:
@@ -322,7 +327,7 @@ def compare(exp: Expected, live: Live, *, now: float | None = None) -> list[Find
     group_by_name = {g.display_name: g for g in live.groups}
 
     # Cluster policies: each planned one exists, with the planned definition; none besides.
-    live_policies = {p.name: p for p in live.policies}
+    live_policies = {p.name or "": p for p in live.policies}
     for name, planned in sorted(exp.policies.items()):
         found = live_policies.get(name)
         what = f"cluster policy {name}"
@@ -361,16 +366,16 @@ def compare(exp: Expected, live: Live, *, now: float | None = None) -> list[Find
                                f"a cluster policy ({', '.join(sorted(exp.policies))})",
                                f"no policy ({state}, created by {c.creator_user_name or 'unknown'}, source {source})"))
             continue
-        name = policy_name.get(c.policy_id)
-        planned = exp.policies.get(name or "")
-        if planned is None:
+        under = policy_name.get(c.policy_id)
+        governing = exp.policies.get(under or "")
+        if governing is None:
             out.append(Finding("cluster-undeclared-policy", HIGH, _cluster_name(c),
                                f"a cluster policy ({', '.join(sorted(exp.policies))})",
-                               f"policy {name or c.policy_id} ({state})"))
+                               f"policy {under or c.policy_id} ({state})"))
             continue
-        for path, allowed, actual in policy_violations(planned.rules, c.as_dict()):
+        for path, allowed, actual in policy_violations(governing.rules, c.as_dict()):
             out.append(Finding("cluster-policy-violation", HIGH, _cluster_name(c),
-                               f"{path} {allowed} (policy {name})", f"{path} {actual} ({state})"))
+                               f"{path} {allowed} (policy {under})", f"{path} {actual} ({state})"))
 
     # Personal access tokens: younger than the maximum lifetime, held by principals the spec grants them.
     token_members = _members(exp.token_groups, group_by_name, group_by_id)
@@ -386,7 +391,8 @@ def compare(exp: Expected, live: Live, *, now: float | None = None) -> list[Find
                                    f"at most {exp.max_token_days} days old (access.settings.max_token_lifetime_days)",
                                    f"{int(age_days)} days old"))
         if owner not in granted_sps and owner not in token_members:
-            grants = sorted(exp.token_groups) + sorted(exp.token_service_principals)
+            grants = ([f"group {g}" for g in sorted(exp.token_groups)]
+                      + [_sp_text(a, exp) for a in sorted(exp.token_service_principals)])
             out.append(Finding("token-ungranted", HIGH, what,
                                f"held only by {', '.join(grants) if grants else 'nobody (tokens are off)'}",
                                f"held by {who}"))
@@ -415,7 +421,7 @@ def compare(exp: Expected, live: Live, *, now: float | None = None) -> list[Find
                            "not in admins"))
 
     # IP access lists: the planned ones, unchanged, and no others.
-    live_lists = {x.label: x for x in live.ip_lists}
+    live_lists = {x.label or "": x for x in live.ip_lists}
     for label, (list_type, addresses, enabled) in sorted(exp.ip_lists.items()):
         found = live_lists.get(label)
         what = f"IP access list {label}"
@@ -487,8 +493,13 @@ def _principal(owner: str, sp_by_id: Mapping[str, Any], token: Any) -> str:
     return f"principal {owner or 'unknown'}"
 
 
+def _sp_text(app_id: str, exp: Expected) -> str:
+    name = exp.names.get(app_id)
+    return f"service principal {name} ({app_id})" if name else f"service principal {app_id}"
+
+
 def _admins_expected(exp: Expected) -> str:
-    parts = [f"group {g}" for g in sorted(exp.admin_groups)] + [f"service principal {a}" for a in sorted(exp.admin_principals)]
+    parts = [f"group {g}" for g in sorted(exp.admin_groups)] + [_sp_text(a, exp) for a in sorted(exp.admin_principals)]
     return "admins: " + (", ".join(parts) if parts else "nobody declared")
 
 
@@ -612,12 +623,20 @@ def _deployers(args: argparse.Namespace, stack: str) -> list[str]:
 
 
 def client_for(host: str, timeout: float) -> Any:
-    from databricks.sdk import WorkspaceClient
+    try:
+        from databricks.sdk import WorkspaceClient
+        from databricks.sdk.config import Config
+    except ImportError:
+        from brickwall.cli import UsageError
+
+        raise UsageError("the audit reads the workspace with databricks-sdk: pip install databricks-sdk==0.162.0 "
+                         "(requirements-dev.txt)") from None
 
     # Credentials come from the environment as the provider's do (DATABRICKS_TOKEN, DATABRICKS_CLIENT_ID/SECRET,
     # ARM_CLIENT_ID/SECRET/TENANT_ID, the Azure CLI): databricks-sdk Config. TLS is verified by requests, which
     # trusts REQUESTS_CA_BUNDLE when set (the SDK has no CA option of its own).
-    return WorkspaceClient(host=host, retry_timeout_seconds=max(1, int(timeout)), http_timeout_seconds=timeout)
+    config = Config(host=host, retry_timeout_seconds=max(1, int(timeout)), http_timeout_seconds=timeout)
+    return WorkspaceClient(config=config)
 
 
 def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
@@ -662,9 +681,11 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     progress("")
     findings = compare(exp, live)
     notes = list(live.notes)
-    if not (live.clusters or live.policies or live.tokens or live.ip_lists) and exp.policies:
-        notes.append("the workspace holds no clusters, policies, tokens or IP access lists: is this the stack's "
-                     "workspace, and has it been deployed?")
+    own = {name for name, p in exp.policies.items() if p.definition is not None}  # not built-in Personal Compute
+    if (own or exp.ip_lists) and not ({p.name for p in live.policies} & own
+                                      or {x.label for x in live.ip_lists} & set(exp.ip_lists)):
+        notes.append("the workspace holds none of the planned cluster policies and IP access lists: is this the "
+                     "stack's workspace, and has it been deployed?")
     report = Report(stack, host, findings, counts_of(live), notes)
     if args.format == "json":
         emit(args, json.dumps(report.to_json(), indent=2) + "\n")

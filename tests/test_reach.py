@@ -272,7 +272,8 @@ def test_the_exit_code_is_in_the_one_table() -> None:
                                         cli.EXIT_INTERNAL, stamp_cli.EXIT_OPERATION_FAILED}
     assert "6 (EXIT_UNREACHABLE)" in (reach.__doc__ or "")
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert "| `6` | this machine cannot reach the stack's private workspace | reach |" in readme
+    assert ("| `6` | this machine cannot reach the stack's private workspace; `audit`: the workspace host does not "
+            "answer | reach, audit |") in readme
 
 
 # --- runners ---------------------------------------------------------------------------------------------------

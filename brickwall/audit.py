@@ -187,7 +187,7 @@ GRANT = {
 
 def _one_line(text: object) -> str:
     """One line, without the SDK's "Config: host=..., Env: ..." debug suffix (credentials masked there anyway)."""
-    return " ".join(re.split(r"\s*Config: ", str(text))[0].split())[:300]
+    return " ".join(re.split(r"\s*Config: ", str(text))[0].split())[:600]
 
 
 def read(client: Any, conf_keys: Sequence[str], progress: Callable[[str], None] = lambda _: None) -> Live:
@@ -584,7 +584,8 @@ def add_parser(sub: Any) -> None:
     output_options(p, ("text", "markdown", "json"), "text", legacy_json=False)
 
 
-def _host(args: argparse.Namespace, stack: str, environ: Mapping[str, str]) -> str:
+def _host(args: argparse.Namespace, stack: str, environ: Mapping[str, str],
+          outputs: Callable[[str], Mapping[str, Any] | None] | None) -> str:
     from brickwall import driver, reach
     from brickwall.cli import UsageError
     from brickwall.ledger import default_state_dir
@@ -594,11 +595,13 @@ def _host(args: argparse.Namespace, stack: str, environ: Mapping[str, str]) -> s
     else:
         state_dir = default_state_dir()
         try:
-            explicit = args.backend or environ.get(driver.BACKEND_ENV) or environ.get("PULUMI_BACKEND_URL")
-            backend = driver.resolve_backend(explicit, state_dir, environ)
-            secrets_provider = args.secrets_provider or environ.get(driver.SECRETS_PROVIDER_ENV) or None
-            driver.check_secrets(backend, secrets_provider, environ)
-            found = reach.backend_outputs(backend, secrets_provider)(stack)
+            if outputs is None:
+                explicit = args.backend or environ.get(driver.BACKEND_ENV) or environ.get("PULUMI_BACKEND_URL")
+                backend = driver.resolve_backend(explicit, state_dir, environ)
+                secrets_provider = args.secrets_provider or environ.get(driver.SECRETS_PROVIDER_ENV) or None
+                driver.check_secrets(backend, secrets_provider, environ)
+                outputs = reach.backend_outputs(backend, secrets_provider)
+            found = outputs(stack)
         except driver.DriverError as exc:
             raise UsageError(f"{stack}: cannot read its {reach.OUTPUT} output ({_one_line(exc)}); give --host URL") from None
         value = (found or {}).get(reach.OUTPUT)
@@ -640,7 +643,9 @@ def client_for(host: str, timeout: float) -> Any:
 
 
 def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
+        outputs: Callable[[str], Mapping[str, Any] | None] | None = None,
         client_factory: Callable[[str, float], Any] = client_for) -> int:
+    """`outputs` reads a stack's outputs (default: the Pulumi backend through the Automation API, as `reach`)."""
     from brickwall import exits
     from brickwall.cli import UsageError, _load_spec, _record, _saved_plan, emit, progress
 
@@ -657,7 +662,7 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         progress(f"brickwall audit: rendering {stack} offline")
         plan = planfile.to_plan(_record(args)[2])
     exp = expected(spec, plan, _deployers(args, stack))
-    host = _host(args, stack, environ)
+    host = _host(args, stack, environ, outputs)
     # The SDK logs its own retries and a failed host-metadata probe as warnings: the one-line messages here say it.
     logging.getLogger("databricks.sdk").setLevel(logging.CRITICAL)
     try:

@@ -371,6 +371,36 @@ def test_unreachable_host(env: Workspace, server: Any, capsys: pytest.CaptureFix
     assert "python -m brickwall reach" in err
 
 
+def test_the_host_comes_from_the_stack_output(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --host: the stack's workspaceUrl output (a bare host name, as the workspace resource gives it)."""
+    host, _, _, plan = server
+    args = cli._parser().parse_args(["audit", "--stack", "prod", "--plan", str(plan), "--deployer", DEPLOYER,
+                                     "--format", "json", "--timeout", "5"])
+    asked: list[str] = []
+
+    def outputs(stack: str) -> dict[str, Any] | None:
+        asked.append(stack)
+        return {"workspaceUrl": host.removeprefix("https://")}
+
+    assert audit.run(args, outputs=outputs) == exits.OK
+    assert asked == ["prod"] and json.loads(capsys.readouterr().out)["host"] == host
+    with pytest.raises(cli.UsageError, match="prod: no workspaceUrl output in the backend \\(not deployed\\?\\); "
+                                             "give --host URL"):
+        audit.run(args, outputs=lambda stack: None)
+
+
+def test_no_credentials_is_a_usage_error(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABRICKS_TOKEN")
+    host, _, _, plan = server
+    code = cli.main(["audit", "--stack", "prod", "--plan", str(plan), "--host", host, "--timeout", "5"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (exits.USAGE, "")
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"error: cannot authenticate to {host}: default auth: cannot configure default credentials")
+    assert env.requests == []  # nothing was asked without credentials
+
+
 def test_unknown_stack(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["audit", "--stack", "nope", "--host", "https://127.0.0.1:1"]) == exits.USAGE
     _, err = capsys.readouterr()

@@ -190,6 +190,25 @@ def _one_line(text: object) -> str:
     return " ".join(re.split(r"\s*Config: ", str(text))[0].split())[:600]
 
 
+def network_reason(exc: BaseException) -> str:
+    """Why a host did not answer, in a few words: the SDK retries connection errors until its timeout and raises
+    TimeoutError from the last requests error, whose text holds the whole URL and urllib3's chain."""
+    chain: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and e not in chain:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    text = " ".join(str(x) for x in chain)
+    if "CERTIFICATE_VERIFY_FAILED" in text or any(type(x).__name__ == "SSLError" for x in chain):
+        return ("its TLS certificate is not trusted here; a TLS-inspecting proxy's CA goes in REQUESTS_CA_BUNDLE"
+                if "CERTIFICATE_VERIFY_FAILED" in text else "the TLS handshake failed")
+    if found := re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text):
+        return found.group(1).strip().rstrip(".")
+    if any("timeout" in type(x).__name__.lower() for x in chain[1:]) or "timed out" in text.lower():
+        return "no answer in time"
+    return type(chain[-1]).__name__
+
+
 def read(client: Any, conf_keys: Sequence[str], progress: Callable[[str], None] = lambda _: None) -> Live:
     """Each API once, in parallel. Raises Unreachable, or Unreadable naming every API that failed and why."""
     import requests
@@ -222,6 +241,8 @@ def read(client: Any, conf_keys: Sequence[str], progress: Callable[[str], None] 
         futures = {pool.submit(fn): name for name, fn in reads.items()}
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             name = futures[future]
+            if future.cancelled():
+                continue
             progress(f"brickwall audit: read {done}/{len(reads)} ({name})")
             try:
                 results[name] = future.result()
@@ -230,12 +251,17 @@ def read(client: Any, conf_keys: Sequence[str], progress: Callable[[str], None] 
             except Unauthenticated as exc:
                 problems.append(f"{name}: not authenticated ({_one_line(exc)}): check the credentials in the environment")
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, TimeoutError) as exc:
-                unreachable = _one_line(exc.__cause__ or exc)
+                unreachable = network_reason(exc)
+                for pending in futures:  # the host is down for every read: waiting on the rest says nothing more
+                    pending.cancel()
             except DatabricksError as exc:
                 problems.append(f"{name}: the API refused ({_one_line(exc)})")
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                # requests' JSONDecodeError is a ValueError; from_dict on the wrong shape fails with the others.
+            except requests.exceptions.JSONDecodeError as exc:
+                problems.append(f"{name}: the answer is not the API's shape (not JSON: {_one_line(exc)})")
+            except (KeyError, TypeError, AttributeError) as exc:  # from_dict on another shape
                 problems.append(f"{name}: the answer is not the API's shape ({type(exc).__name__}: {_one_line(exc)})")
+            except ValueError as exc:  # a field of the wrong type (an int64 that is not a number), or the credentials
+                problems.append(f"{name}: failed ({type(exc).__name__}: {_one_line(exc)})")
     if unreachable is not None:
         raise Unreachable(unreachable)
     if problems:
@@ -656,6 +682,8 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     stack = args.stack or spec.name
     if args.plan:
         plan = _saved_plan(args.plan)
+        if plan.get("stack") and plan["stack"] != stack:
+            raise UsageError(f"{args.plan} is the plan of stack {plan['stack']}, not {stack}")
     else:
         from brickwall import planfile
 
@@ -674,7 +702,7 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     except Unreachable as exc:
         progress("")
         print(f"error: {stack}: {host} does not answer ({exc}); run from a network that reaches the workspace "
-              "(python -m brickwall reach)", file=sys.stderr)
+              f"(python -m brickwall reach --stack {stack})", file=sys.stderr)
         return exits.UNREACHABLE
     except Unreadable as exc:
         progress("")

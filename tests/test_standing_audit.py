@@ -367,8 +367,29 @@ def test_unreachable_host(env: Workspace, server: Any, capsys: pytest.CaptureFix
     out, err = capsys.readouterr()
     assert (code, out) == (exits.UNREACHABLE, "")
     assert len(err.splitlines()) == 1
-    assert err.startswith(f"error: prod: https://127.0.0.1:{port} does not answer (")
-    assert "python -m brickwall reach" in err
+    assert err == (f"error: prod: https://127.0.0.1:{port} does not answer (Connection refused); run from a network "
+                   "that reaches the workspace (python -m brickwall reach --stack prod)\n")
+
+
+def test_an_untrusted_certificate_is_said_so(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the test CA (REQUESTS_CA_BUNDLE unset, certifi's CAs), the server's certificate is not trusted."""
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    host, _, _, plan = server
+    code = cli.main(["audit", "--stack", "prod", "--plan", str(plan), "--host", host, "--timeout", "1"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (exits.UNREACHABLE, "")
+    assert err == (f"error: prod: {host} does not answer (its TLS certificate is not trusted here; a TLS-inspecting "
+                   "proxy's CA goes in REQUESTS_CA_BUNDLE); run from a network that reaches the workspace "
+                   "(python -m brickwall reach --stack prod)\n")
+    assert env.requests == []
+
+
+def test_a_plan_of_another_stack_is_refused(server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    host, _, _, plan = server
+    assert cli.main(["audit", "--stack", "dev", "--plan", str(plan), "--host", host]) == exits.USAGE
+    assert capsys.readouterr().err == f"error: {plan} is the plan of stack prod, not dev\n"
 
 
 def test_the_host_comes_from_the_stack_output(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str]) -> None:

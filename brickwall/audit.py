@@ -297,6 +297,15 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, list[Any]]:
     return out
 
 
+# "USER_ISOLATION: Legacy alias for DATA_SECURITY_MODE_STANDARD", "SINGLE_USER: Legacy alias for
+# DATA_SECURITY_MODE_DEDICATED" (databricks-sdk compute.DataSecurityMode): either name satisfies a rule naming the other.
+MODE_ALIASES = {"DATA_SECURITY_MODE_STANDARD": "USER_ISOLATION", "DATA_SECURITY_MODE_DEDICATED": "SINGLE_USER"}
+
+
+def _canonical(path: str, value: Any) -> Any:
+    return MODE_ALIASES.get(value, value) if path == "data_security_mode" and isinstance(value, str) else value
+
+
 def _show(path: str, value: Any) -> str:
     if path.startswith(HIDDEN_VALUES):
         return "a value (not shown)"
@@ -318,13 +327,16 @@ def policy_violations(rules: Mapping[str, Any], cluster: Mapping[str, Any]) -> l
             want = rule.get("value")
             if path == "data_security_mode" and not values:
                 out.append((path, json.dumps(want), "not set"))
-            out += [(path, json.dumps(want), _show(path, v)) for v in values if v != want]
+            out += [(path, json.dumps(want), _show(path, v)) for v in values
+                    if _canonical(path, v) != _canonical(path, want)]
         elif kind == "allowlist":
             allowed = rule.get("values") or []
-            out += [(path, f"one of {json.dumps(allowed)}", _show(path, v)) for v in values if v not in allowed]
+            ok = {_canonical(path, a) for a in allowed if isinstance(a, (str, int, float, bool))}
+            out += [(path, f"one of {json.dumps(allowed)}", _show(path, v)) for v in values if _canonical(path, v) not in ok]
         elif kind == "blocklist":
             blocked = rule.get("values") or []
-            out += [(path, f"none of {json.dumps(blocked)}", _show(path, v)) for v in values if v in blocked]
+            bad = {_canonical(path, b) for b in blocked if isinstance(b, (str, int, float, bool))}
+            out += [(path, f"none of {json.dumps(blocked)}", _show(path, v)) for v in values if _canonical(path, v) in bad]
         elif kind == "regex":
             pattern = re.compile(rule.get("pattern", ""))
             out += [(path, f"matching {rule.get('pattern')}", _show(path, v)) for v in values

@@ -461,6 +461,10 @@ def test_policy_rules_evaluate_like_the_policy_language() -> None:
             "spark_version": "16.4.x-scala2.12", "autotermination_minutes": 30,
             "spark_conf": {"spark.secret": "{{secrets/s/k}}"}}
     assert audit.policy_violations(rules, good) == []
+    # The new access-mode names are the legacy ones' aliases (databricks-sdk compute.DataSecurityMode).
+    assert audit.policy_violations(rules, {**good, "data_security_mode": "DATA_SECURITY_MODE_STANDARD"}) == []
+    assert audit.policy_violations(rules, {**good, "data_security_mode": "DATA_SECURITY_MODE_DEDICATED"}) == [
+        ("data_security_mode", '"USER_ISOLATION"', '"DATA_SECURITY_MODE_DEDICATED"')]
     bad = {"node_type_id": "Standard_E64ds_v5", "spark_version": "12.2.x-scala2.12", "autotermination_minutes": 0,
            "ssh_public_keys": ["k1"], "spark_conf": {"spark.secret": "plain-value"}}
     assert audit.policy_violations(rules, bad) == [

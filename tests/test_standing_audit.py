@@ -297,6 +297,9 @@ def test_drift_report_in_markdown_and_text(env: Workspace, server: Any, capsys: 
     assert md.startswith("## brickwall audit: `prod`\n")
     assert "**19 finding(s): 15 high, 4 medium**" in md
     assert "| high | cluster-without-policy | cluster erik-scratch (1202-101010-zz9yy8xx) |" in md
+    # docs/audit.md shows this very report (its host a workspace's, its heading a level down).
+    sample = md.replace(server[0], "https://adb-1242009244308051.11.azuredatabricks.net").replace("## ", "#### ", 1)
+    assert sample in (ROOT / "docs" / "audit.md").read_text()
     code, text, _ = _audit(server, capsys, fmt="text")
     assert code == exits.AUDIT_FINDINGS
     assert "[HIGH] token-ungranted: token 0f1e2d3c" in text

@@ -154,6 +154,7 @@ class Live:
     service_principals: list[Any] = field(default_factory=list)
     ip_lists: list[Any] = field(default_factory=list)
     conf: dict[str, Any] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)  # workspace-conf keys this workspace does not know
     notes: list[str] = field(default_factory=list)
 
 
@@ -190,6 +191,21 @@ def _one_line(text: object) -> str:
     return " ".join(re.split(r"\s*Config: ", str(text))[0].split())[:600]
 
 
+REFUSED = "__refused__"  # in the conf read: the keys the workspace answered "Invalid keys" for
+
+
+def invalid_keys(exc: BaseException) -> list[str]:
+    """The keys of a workspace-conf "Invalid keys: [\"a\", \"b\"]" error (a JSON list, as the provider parses it)."""
+    found = re.search(r"Invalid keys: (\[[^\]]*\])", str(exc))
+    if not found:
+        return []
+    try:
+        keys = json.loads(found.group(1))
+    except ValueError:
+        return []
+    return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
+
+
 def network_reason(exc: BaseException) -> str:
     """Why a host did not answer, in a few words: the SDK retries connection errors until its timeout and raises
     TimeoutError from the last requests error, whose text holds the whole URL and urllib3's chain."""
@@ -215,15 +231,17 @@ def read(client: Any, conf_keys: Sequence[str], progress: Callable[[str], None] 
     from databricks.sdk.errors import DatabricksError, PermissionDenied, Unauthenticated
 
     def conf() -> dict[str, Any]:
+        # As the provider reads it (terraform-provider-databricks workspace/resource_workspace_conf.go, SafeGetStatus):
+        # a workspace that does not know a key answers "Invalid keys: [...]" for the whole request; read again
+        # without those keys, and say which were refused.
         try:
             return dict(client.workspace_conf.get_status(keys=",".join(conf_keys)) or {})
         except DatabricksError as exc:
-            # A workspace that no longer knows the legacy init-script switches may refuse them ("Invalid keys",
-            # components/planning/workspace_settings.py MAY_BE_REFUSED): read the others.
-            if "invalid keys" not in str(exc).lower():
+            refused = invalid_keys(exc)
+            kept = [k for k in conf_keys if k not in refused]
+            if not refused or not kept:
                 raise
-            kept = [k for k in conf_keys if k not in MAY_BE_REFUSED]
-            return {**dict(client.workspace_conf.get_status(keys=",".join(kept)) or {}), "__refused__": True}
+            return {**dict(client.workspace_conf.get_status(keys=",".join(kept)) or {}), REFUSED: refused}
 
     reads: dict[str, Callable[[], Any]] = {
         "clusters": lambda: list(client.clusters.list()),
@@ -272,8 +290,10 @@ def read(client: Any, conf_keys: Sequence[str], progress: Callable[[str], None] 
                 ip_lists=results["IP access lists"], conf=live_conf)
     if not isinstance(live_conf, dict):
         raise Unreadable([f"workspace conf: the answer is not the API's shape (a {type(live_conf).__name__})"])
-    if live_conf.pop("__refused__", False):
-        live.notes.append(f"the workspace refuses the legacy keys {', '.join(sorted(MAY_BE_REFUSED))} (end of life): "
+    live.refused = sorted(live_conf.pop(REFUSED, []))
+    legacy = [k for k in live.refused if k in MAY_BE_REFUSED]
+    if legacy:
+        live.notes.append(f"the workspace no longer knows {', '.join(legacy)} (legacy init scripts, end of life): "
                           "not compared")
     return live
 
@@ -479,8 +499,11 @@ def compare(exp: Expected, live: Live, *, now: float | None = None) -> list[Find
 
     # Workspace conf: every planned key at its planned value.
     for key, want in sorted(exp.conf.items()):
-        if key not in live.conf and key in MAY_BE_REFUSED:
-            continue  # refused by this workspace (noted)
+        if key in live.refused:
+            if key not in MAY_BE_REFUSED:  # the legacy switches are noted; any other key the program sets too
+                out.append(Finding("setting-refused", MEDIUM, f"workspace conf {key}", want,
+                                   "the workspace does not know the key (Invalid keys)"))
+            continue
         have = live.conf.get(key)
         if have is None:
             out.append(Finding("setting-unset", MEDIUM, f"workspace conf {key}", want, "not set (the workspace default)"))

@@ -88,6 +88,7 @@ class Workspace:
     def __init__(self, plan: dict[str, Any]) -> None:
         self.sets: list[str] = ["clean"]
         self.forbidden: dict[str, str] = {}  # path -> message (403)
+        self.unknown_keys: set[str] = set()  # workspace-conf keys this workspace does not know (400 "Invalid keys")
         self.requests: list[tuple[str, str]] = []
         self.planned = {r["inputs"]["name"]: r["inputs"] for r in plan["resources"]
                         if r["type"] == "databricks:index/clusterPolicy:ClusterPolicy"}
@@ -155,7 +156,12 @@ def _handler(ws: Workspace) -> type[http.server.BaseHTTPRequestHandler]:
                         "Resources": every[start - 1:start - 1 + count]}
                 body["itemsPerPage"] = len(body["Resources"])
             if url.path == "/api/2.0/workspace-conf":
-                body = {k: body.get(k) for k in query.get("keys", "").split(",") if k}
+                keys = [k for k in query.get("keys", "").split(",") if k]
+                if unknown := [k for k in keys if k in ws.unknown_keys]:
+                    # The message terraform-provider-databricks parses (workspace/resource_workspace_conf.go).
+                    return self._send(400, {"error_code": "INVALID_PARAMETER_VALUE",
+                                            "message": f"Invalid keys: {json.dumps(unknown)}"})
+                body = {k: body.get(k) for k in keys}
             return self._send(200, body)
 
     return Handler
@@ -191,7 +197,7 @@ def env(monkeypatch: pytest.MonkeyPatch, server: tuple[str, Path, Workspace, Pat
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "no-databrickscfg"))
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server[1]))
     ws = server[2]
-    ws.sets, ws.forbidden, ws.requests[:] = ["clean"], {}, []
+    ws.sets, ws.forbidden, ws.unknown_keys, ws.requests[:] = ["clean"], {}, set(), []
     return ws
 
 
@@ -305,6 +311,24 @@ def test_drift_report_in_markdown_and_text(env: Workspace, server: Any, capsys: 
     assert "[HIGH] token-ungranted: token 0f1e2d3c" in text
     # The spark_conf of the drifted cluster holds a storage key: its value never appears, in any format.
     assert "fs.azure.account.key" not in md + text
+
+
+def test_keys_the_workspace_no_longer_knows(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """A workspace past the end of legacy init scripts refuses their switches: read again without them (as the
+    provider does), note it; a key the program sets that the workspace refuses is a finding."""
+    env.unknown_keys = {"enableDeprecatedGlobalInitScripts", "enableDeprecatedClusterNamedInitScripts"}
+    code, out, _ = _audit(server, capsys)
+    assert code == exits.OK
+    report = json.loads(out)
+    assert report["notes"] == ["the workspace no longer knows enableDeprecatedClusterNamedInitScripts, "
+                               "enableDeprecatedGlobalInitScripts (legacy init scripts, end of life): not compared"]
+    assert report["read"]["workspace_conf_keys"] == 16
+    assert [q.count("%2C") + 1 for p, q in env.requests if p == "/api/2.0/workspace-conf"] == [18, 16]
+    env.unknown_keys = {"enableDcs"}
+    code, out, _ = _audit(server, capsys)
+    assert code == exits.AUDIT_FINDINGS
+    assert [(f["kind"], f["object"], f["actual"]) for f in json.loads(out)["findings"]] == [
+        ("setting-refused", "workspace conf enableDcs", "the workspace does not know the key (Invalid keys)")]
 
 
 def test_without_the_deployer_the_deploying_service_principal_is_an_undeclared_admin(

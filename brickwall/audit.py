@@ -9,7 +9,8 @@ personal access tokens (the `Permissions` on authorization "tokens"); the spec g
 
 The live side is read with databricks-sdk's `WorkspaceClient` (authenticated as the provider is: the host from
 `--host` or the stack's `workspaceUrl` output, credentials from the environment, databricks-sdk `Config`), each API
-once, in parallel, through the SDK's own list iterators (they follow `next_page_token` and SCIM `startIndex`):
+once (workspace conf a second time when the workspace refuses keys it does not know), in parallel, through the SDK's
+own list iterators (they follow `next_page_token` and SCIM `startIndex`):
 
     clusters          GET /api/2.1/clusters/list             compute.ClustersAPI.list (pinned, running, and
                                                              terminated in the last 30 days)
@@ -54,8 +55,8 @@ SEVERITIES = (HIGH, MEDIUM, LOW)
 DEFAULT_TIMEOUT = 60.0
 ADMINS_GROUP = "admins"  # the workspace system group of workspace admins
 DEPLOYER_CONFIG = "brickwall:databricksClientId"  # the provider's Entra application (stack config), when CI uses one
-# Clusters Databricks runs for itself: SQL warehouses' and model serving's compute and pipeline maintenance take no
-# cluster policy (compute.ClusterSource).
+# Compute Databricks manages itself (compute.ClusterSource SQL, MODELS, PIPELINE_MAINTENANCE): cluster policies do
+# not govern SQL warehouses (components/spec/compute.py SqlWarehouseSpec) and the rest is not launched by anyone.
 SYSTEM_SOURCES = frozenset({"SQL", "MODELS", "PIPELINE_MAINTENANCE"})
 # Cluster attributes whose values are never printed: Spark properties and environment variables can hold secrets.
 HIDDEN_VALUES = ("spark_conf.", "spark_env_vars.")

@@ -475,7 +475,7 @@ def compare(exp: Expected, live: Live, *, now: float | None = None) -> list[Find
         else:
             out.append(Finding("admin-undeclared", HIGH, f"user {m.display or mid} in admins", _admins_expected(exp),
                                "a standing member of admins"))
-    for gname in sorted(exp.admin_groups - present_groups):
+    for gname in sorted(exp.admin_groups - present_groups) if admins else ():
         out.append(Finding("admin-group-missing", LOW, f"group {gname}", "a member of admins (workspace_admin)",
                            "not in admins"))
 
@@ -750,6 +750,8 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     progress("")
     findings = compare(exp, live)
     notes = list(live.notes)
+    if not any(g.display_name == ADMINS_GROUP for g in live.groups):
+        notes.append(f"the groups answer holds no `{ADMINS_GROUP}` group: workspace admins were not compared")
     own = {name for name, p in exp.policies.items() if p.definition is not None}  # not built-in Personal Compute
     if (own or exp.ip_lists) and not ({p.name for p in live.policies} & own
                                       or {x.label for x in live.ip_lists} & set(exp.ip_lists)):

@@ -331,6 +331,13 @@ def test_keys_the_workspace_no_longer_knows(env: Workspace, server: Any, capsys:
         ("setting-refused", "workspace conf enableDcs", "the workspace does not know the key (Invalid keys)")]
 
 
+def test_a_groups_answer_without_admins_is_noted(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    env.sets = ["no-admins", "clean"]
+    code, out, _ = _audit(server, capsys)
+    assert code == exits.OK
+    assert json.loads(out)["notes"] == ["the groups answer holds no `admins` group: workspace admins were not compared"]
+
+
 def test_without_the_deployer_the_deploying_service_principal_is_an_undeclared_admin(
         env: Workspace, server: Any, capsys: pytest.CaptureFixture[str]) -> None:
     host, _, _, plan = server

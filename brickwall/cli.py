@@ -1,9 +1,10 @@
-"""Command line: `python -m brickwall plan|export|spec|diff|check|report|env|runners|reach ...`.
+"""Command line: `python -m brickwall plan|export|spec|diff|check|report|env|runners|reach|audit ...`.
 
 Exit codes are one table, `brickwall.exits` (documented in the README): 0 ok, 1 invalid input (the spec or the
 stack config, every problem listed) or a MANDATORY policy failed (`check`, `report`), 2 usage (the command line,
 an unknown stack, a file that cannot be read or written), 3 flagged (`diff`, the `env` idempotency gate), 4 internal
-error (a bug: its traceback is printed), 5 the Pulumi operation failed (`env`), 6 unreachable (`reach`). `main` is
+error (a bug: its traceback is printed), 5 the Pulumi operation failed (`env`), 6 unreachable (`reach`, `audit`),
+7 findings and 8 unreadable (`audit`). `main` is
 the one place that turns errors into codes; a user error never prints a traceback.
 """
 
@@ -124,11 +125,12 @@ def _parser() -> argparse.ArgumentParser:
                      "python -m brickwall stacks --format json")
     output_options(names, ("text", "json"), "text")
 
-    from brickwall import reach, runners, stamp_cli
+    from brickwall import audit, reach, runners, stamp_cli
 
     stamp_cli.add_parser(sub)
     runners.add_parser(sub)
     reach.add_parser(sub)
+    audit.add_parser(sub)
     return parser
 
 
@@ -365,6 +367,12 @@ def _cmd_reach(args: argparse.Namespace) -> int:
     return reach.run(args)
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from brickwall import audit
+
+    return audit.run(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     root = Path(__file__).resolve().parent.parent
     if str(root) not in sys.path:
@@ -377,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         return {"spec": _cmd_spec, "plan": _cmd_plan, "export": _cmd_export, "diff": _cmd_diff, "check": _cmd_check,
                 "report": _cmd_report, "env": _cmd_env, "stacks": _cmd_stacks,
-                "runners": _cmd_runners, "reach": _cmd_reach}[args.command](args)
+                "runners": _cmd_runners, "reach": _cmd_reach, "audit": _cmd_audit}[args.command](args)
     except _Exit as exc:
         return exc.code
     except (UsageError, stacks.SpecFileError) as exc:

@@ -14,7 +14,9 @@ USAGE = 2  # the command line, a file that cannot be read or written, an unknown
 FLAGGED = 3  # `diff`: a replacement, data loss or protected delete; `env`: the idempotency gate failed
 INTERNAL = 4  # a bug in the program: its traceback is printed
 OPERATION_FAILED = 5  # `env up|preview|destroy`: Azure or the Pulumi engine refused; the output says why
-UNREACHABLE = 6  # `reach`: the private workspace does not resolve privately or TCP 443 does not connect
+UNREACHABLE = 6  # `reach`, `audit`: the (private) workspace does not resolve privately, connect, or answer
+AUDIT_FINDINGS = 7  # `audit`: the live workspace differs from the spec (every finding listed)
+AUDIT_UNREADABLE = 8  # `audit`: an API refused a read or answered nonsense (the permission to grant is named)
 
 
 @dataclass(frozen=True)
@@ -28,13 +30,18 @@ TABLE: tuple[ExitCode, ...] = (
     ExitCode(OK, "success; for `check` and `report`, no MANDATORY policy failed; for `diff`, nothing flagged", "all"),
     ExitCode(INVALID, "invalid input: the spec or the stack config (every problem listed with its field path or key); "
              "a MANDATORY policy failed; the address pool is full",
-             "plan, export, spec, check, report, diff, env, reach, runners"),
+             "plan, export, spec, check, report, diff, env, reach, runners, audit"),
     ExitCode(USAGE, "usage: a bad command line, an unknown stack (the known ones are listed), a file that cannot be "
              "read or written, a missing tool, variable or passphrase", "all"),
     ExitCode(FLAGGED, "flagged: a replacement, data loss or protected delete; the idempotency gate failed", "diff, env"),
     ExitCode(INTERNAL, "internal error: a bug in the program (its traceback is printed; please report it)", "all"),
     ExitCode(OPERATION_FAILED, "the Pulumi operation failed (its output is above)", "env up, env preview, env destroy"),
-    ExitCode(UNREACHABLE, "this machine cannot reach the stack's private workspace", "reach"),
+    ExitCode(UNREACHABLE, "this machine cannot reach the stack's private workspace; `audit`: the workspace host does "
+             "not answer", "reach, audit"),
+    ExitCode(AUDIT_FINDINGS, "findings: the live workspace differs from the spec and the plan (each finding names the "
+             "object, the expected value, the live one and a severity)", "audit"),
+    ExitCode(AUDIT_UNREADABLE, "could not read: an API refused (the permission to grant is named) or answered "
+             "something that is not the API's shape", "audit"),
 )
 
 

@@ -26,7 +26,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def test_the_readme_carries_the_one_exit_code_table() -> None:
     assert exits.markdown_table() in readme()
-    assert [e.code for e in exits.TABLE] == list(range(7))
+    assert [e.code for e in exits.TABLE] == list(range(9))
     assert (cli.EXIT_OK, cli.EXIT_INVALID_SPEC, cli.EXIT_USAGE, cli.EXIT_INTERNAL, cli.EXIT_FLAGGED, cli.EXIT_UNREACHABLE) == (
         exits.OK, exits.INVALID, exits.USAGE, exits.INTERNAL, exits.FLAGGED, exits.UNREACHABLE)
 

@@ -1,0 +1,767 @@
+"""`python -m brickwall audit --stack NAME`: does the live workspace still match what the spec declared?
+
+Read-only. The expected values are the plan's, never restated here: the program is rendered offline (or a saved plan
+file is read with `--plan`) and its Databricks resources give the workspace conf (`WorkspaceConf` custom_config,
+components/planning/workspace_settings.py), the IP access lists (`IpAccessList`, components/spec/access.py), the
+cluster policies with their definitions (`ClusterPolicy`, components/planning/cluster_policies.py) and who may use
+personal access tokens (the `Permissions` on authorization "tokens"); the spec gives the admin groups
+(`workspace_admin`) and the maximum token lifetime.
+
+The live side is read with databricks-sdk's `WorkspaceClient` (authenticated as the provider is: the host from
+`--host` or the stack's `workspaceUrl` output, credentials from the environment, databricks-sdk `Config`), each API
+once (workspace conf a second time when the workspace refuses keys it does not know), in parallel, through the SDK's
+own list iterators (they follow `next_page_token` and SCIM `startIndex`):
+
+    clusters          GET /api/2.1/clusters/list             compute.ClustersAPI.list (pinned, running, and
+                                                             terminated in the last 30 days)
+    cluster policies  GET /api/2.0/policies/clusters/list    compute.ClusterPoliciesAPI.list
+    tokens            GET /api/2.0/token-management/tokens   settings.TokenManagementAPI.list
+    groups            GET /api/2.0/preview/scim/v2/Groups    iam.GroupsAPI.list
+    service principals GET /api/2.0/preview/scim/v2/ServicePrincipals  iam.ServicePrincipalsAPI.list
+    IP access lists   GET /api/2.0/ip-access-lists           settings.IpAccessListsAPI.list
+    workspace conf    GET /api/2.0/workspace-conf?keys=...   settings.WorkspaceConfAPI.get_status
+
+(paths: databricks-sdk 0.162.0, databricks/sdk/service/{compute,settings,iam}.py). Workspace admins are the members
+of the workspace's `admins` system group ("all workspace admins are members of the admins group",
+https://learn.microsoft.com/azure/databricks/admin/users-groups/groups); Azure also puts there every principal with
+Contributor or Owner on the workspace resource, which is how the deploying service principal gets there.
+
+No secret value is ever read (the token list carries no token values) or printed: a cluster's spark_conf and
+spark_env_vars values are never shown, only their keys.
+
+Exit codes (brickwall/exits.py): 0 clean; AUDIT_FINDINGS findings exist; AUDIT_UNREADABLE an API refused or answered
+something that is not the API's shape (which permission to grant is said); UNREACHABLE the host does not answer;
+USAGE an unknown stack, no host, no credentials; INVALID an invalid spec.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from components.planning.workspace_settings import ALL_KEYS, MAY_BE_REFUSED
+
+HIGH, MEDIUM, LOW = "high", "medium", "low"
+SEVERITIES = (HIGH, MEDIUM, LOW)
+DEFAULT_TIMEOUT = 60.0
+ADMINS_GROUP = "admins"  # the workspace system group of workspace admins
+DEPLOYER_CONFIG = "brickwall:databricksClientId"  # the provider's Entra application (stack config), when CI uses one
+# Compute Databricks manages itself (compute.ClusterSource SQL, MODELS, PIPELINE_MAINTENANCE): cluster policies do
+# not govern SQL warehouses (components/spec/compute.py SqlWarehouseSpec) and the rest is not launched by anyone.
+SYSTEM_SOURCES = frozenset({"SQL", "MODELS", "PIPELINE_MAINTENANCE"})
+# Cluster attributes whose values are never printed: Spark properties and environment variables can hold secrets.
+HIDDEN_VALUES = ("spark_conf.", "spark_env_vars.")
+# Plan resource types (pulumi-databricks tokens).
+T_CONF = "databricks:index/workspaceConf:WorkspaceConf"
+T_IP_LIST = "databricks:index/ipAccessList:IpAccessList"
+T_POLICY = "databricks:index/clusterPolicy:ClusterPolicy"
+T_PERMISSIONS = "databricks:index/permissions:Permissions"
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    severity: str
+    object: str
+    expected: str
+    actual: str
+
+
+# --- what the spec and the plan expect --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlannedPolicy:
+    name: str
+    definition: dict[str, Any] | None  # a policy of its own
+    family_id: str | None  # a policy family's (Personal Compute): its overrides
+    overrides: dict[str, Any] | None
+    max_clusters_per_user: int | None
+
+    @property
+    def rules(self) -> dict[str, Any]:
+        return self.definition if self.definition is not None else (self.overrides or {})
+
+
+@dataclass(frozen=True)
+class Expected:
+    conf: dict[str, str]
+    ip_lists: dict[str, tuple[str, tuple[str, ...], bool]]  # label -> (ALLOW|BLOCK, addresses, enabled)
+    policies: dict[str, PlannedPolicy]
+    token_groups: frozenset[str]
+    token_service_principals: frozenset[str]  # application ids
+    admin_groups: frozenset[str]
+    admin_principals: frozenset[str]  # application ids: the deploying (and auditing) service principal
+    max_token_days: int
+    names: Mapping[str, str] = field(default_factory=dict)  # application id -> the spec's service principal name
+
+
+def expected(spec: Any, plan: Mapping[str, Any], admin_principals: Iterable[str]) -> Expected:
+    resources = plan.get("resources", [])
+
+    def of(type_: str) -> list[dict[str, Any]]:
+        return [r for r in resources if r.get("type") == type_]
+
+    conf: dict[str, str] = {}
+    for r in of(T_CONF):
+        conf.update({k: str(v) for k, v in (r["inputs"].get("customConfig") or {}).items()})
+    lists = {r["inputs"]["label"]: (r["inputs"]["listType"], tuple(sorted(r["inputs"].get("ipAddresses") or ())),
+                                    bool(r["inputs"].get("enabled", True)))
+             for r in of(T_IP_LIST)}
+    policies = {}
+    for r in of(T_POLICY):
+        i = r["inputs"]
+        policies[i["name"]] = PlannedPolicy(
+            name=i["name"], definition=json.loads(i["definition"]) if i.get("definition") else None,
+            family_id=i.get("policyFamilyId"),
+            overrides=json.loads(i["policyFamilyDefinitionOverrides"]) if i.get("policyFamilyDefinitionOverrides") else None,
+            max_clusters_per_user=i.get("maxClustersPerUser"))
+    groups: set[str] = set()
+    sps: set[str] = set()
+    for r in of(T_PERMISSIONS):
+        if r["inputs"].get("authorization") != "tokens":
+            continue
+        for ac in r["inputs"].get("accessControls") or ():
+            if ac.get("groupName"):
+                groups.add(ac["groupName"])
+            if ac.get("servicePrincipalName"):
+                sps.add(ac["servicePrincipalName"].lower())
+    return Expected(
+        conf=conf, ip_lists=lists, policies=policies, token_groups=frozenset(groups),
+        token_service_principals=frozenset(sps),
+        admin_groups=frozenset(g.name for g in spec.access.groups if g.workspace_admin),
+        admin_principals=frozenset(a.lower() for a in admin_principals),
+        max_token_days=spec.access.settings.max_token_lifetime_days,
+        names={s.application_id.lower(): s.name for s in spec.access.service_principals},
+    )
+
+
+# --- what the workspace holds -----------------------------------------------------------------------------------
+
+@dataclass
+class Live:
+    clusters: list[Any] = field(default_factory=list)
+    policies: list[Any] = field(default_factory=list)
+    tokens: list[Any] = field(default_factory=list)
+    groups: list[Any] = field(default_factory=list)
+    service_principals: list[Any] = field(default_factory=list)
+    ip_lists: list[Any] = field(default_factory=list)
+    conf: dict[str, Any] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)  # workspace-conf keys this workspace does not know
+    notes: list[str] = field(default_factory=list)
+
+
+class Unreadable(Exception):
+    """An API refused or answered nonsense: exit AUDIT_UNREADABLE, one line each."""
+
+    def __init__(self, lines: Sequence[str]):
+        super().__init__("; ".join(lines))
+        self.lines = list(lines)
+
+
+class Unreachable(Exception):
+    pass
+
+
+# What to grant when a read is refused. Token management and IP access lists are admin APIs (databricks-sdk
+# settings.TokenManagementAPI: "Enables administrators to get all tokens"; settings.IpAccessListsAPI: "enables admins
+# to configure IP access lists"), workspace conf holds the workspace admin settings, and cluster and policy ACLs hide
+# from anyone else what they may not use (compute.ClusterPoliciesAPI: "Cluster policies have ACLs"). Databricks has
+# no read-only admin role, so the auditor is a workspace admin, best the deploying service principal itself.
+GRANT = {
+    "clusters": "workspace admin (the `admins` group): cluster ACLs hide other principals' clusters",
+    "cluster policies": "workspace admin (the `admins` group): policy ACLs hide the policies a principal may not use",
+    "tokens": "workspace admin (the `admins` group): the token management API is for workspace admins",
+    "groups": "workspace access (the `users` entitlement workspace-access) to read SCIM groups",
+    "service principals": "workspace access (the `users` entitlement workspace-access) to read SCIM service principals",
+    "IP access lists": "workspace admin (the `admins` group): IP access lists are an admin API",
+    "workspace conf": "workspace admin (the `admins` group): workspace-conf holds the workspace admin settings",
+}
+
+
+def _one_line(text: object) -> str:
+    """One line, without the SDK's "Config: host=..., Env: ..." debug suffix (credentials masked there anyway)."""
+    return " ".join(re.split(r"\s*Config: ", str(text))[0].split())[:600]
+
+
+REFUSED = "__refused__"  # in the conf read: the keys the workspace answered "Invalid keys" for
+
+
+def invalid_keys(exc: BaseException) -> list[str]:
+    """The keys of a workspace-conf "Invalid keys: [\"a\", \"b\"]" error (a JSON list, as the provider parses it)."""
+    found = re.search(r"Invalid keys: (\[[^\]]*\])", str(exc))
+    if not found:
+        return []
+    try:
+        keys = json.loads(found.group(1))
+    except ValueError:
+        return []
+    return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
+
+
+def network_reason(exc: BaseException) -> str:
+    """Why a host did not answer, in a few words: the SDK retries connection errors until its timeout and raises
+    TimeoutError from the last requests error, whose text holds the whole URL and urllib3's chain."""
+    chain: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and e not in chain:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    text = " ".join(str(x) for x in chain)
+    if "CERTIFICATE_VERIFY_FAILED" in text or any(type(x).__name__ == "SSLError" for x in chain):
+        return ("its TLS certificate is not trusted here; a TLS-inspecting proxy's CA goes in REQUESTS_CA_BUNDLE"
+                if "CERTIFICATE_VERIFY_FAILED" in text else "the TLS handshake failed")
+    if found := re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text):
+        return found.group(1).strip().rstrip(".")
+    if any("timeout" in type(x).__name__.lower() for x in chain[1:]) or "timed out" in text.lower():
+        return "no answer in time"
+    return type(chain[-1]).__name__
+
+
+def read(client: Any, conf_keys: Sequence[str], progress: Callable[[str], None] = lambda _: None) -> Live:
+    """Each API once, in parallel. Raises Unreachable, or Unreadable naming every API that failed and why."""
+    import requests
+    from databricks.sdk.errors import DatabricksError, PermissionDenied, Unauthenticated
+
+    def conf() -> dict[str, Any]:
+        # As the provider reads it (terraform-provider-databricks workspace/resource_workspace_conf.go, SafeGetStatus):
+        # a workspace that does not know a key answers "Invalid keys: [...]" for the whole request; read again
+        # without those keys, and say which were refused.
+        try:
+            return dict(client.workspace_conf.get_status(keys=",".join(conf_keys)) or {})
+        except DatabricksError as exc:
+            refused = invalid_keys(exc)
+            kept = [k for k in conf_keys if k not in refused]
+            if not refused or not kept:
+                raise
+            return {**dict(client.workspace_conf.get_status(keys=",".join(kept)) or {}), REFUSED: refused}
+
+    reads: dict[str, Callable[[], Any]] = {
+        "clusters": lambda: list(client.clusters.list()),
+        "cluster policies": lambda: list(client.cluster_policies.list()),
+        "tokens": lambda: list(client.token_management.list()),
+        "groups": lambda: list(client.groups.list()),
+        "service principals": lambda: list(client.service_principals.list()),
+        "IP access lists": lambda: list(client.ip_access_lists.list()),
+        "workspace conf": conf,
+    }
+    results: dict[str, Any] = {}
+    problems: list[str] = []
+    unreachable: str | None = None
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {pool.submit(fn): name for name, fn in reads.items()}
+        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+            name = futures[future]
+            if future.cancelled():
+                continue
+            progress(f"brickwall audit: read {done}/{len(reads)} ({name})")
+            try:
+                results[name] = future.result()
+            except PermissionDenied as exc:
+                problems.append(f"{name}: permission denied ({_one_line(exc)}): grant {GRANT[name]}")
+            except Unauthenticated as exc:
+                problems.append(f"{name}: not authenticated ({_one_line(exc)}): check the credentials in the environment")
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, TimeoutError) as exc:
+                unreachable = network_reason(exc)
+                for pending in futures:  # the host is down for every read: waiting on the rest says nothing more
+                    pending.cancel()
+            except DatabricksError as exc:
+                problems.append(f"{name}: the API refused ({_one_line(exc)})")
+            except requests.exceptions.JSONDecodeError as exc:
+                problems.append(f"{name}: the answer is not the API's shape (not JSON: {_one_line(exc)})")
+            except (KeyError, TypeError, AttributeError) as exc:  # from_dict on another shape
+                problems.append(f"{name}: the answer is not the API's shape ({type(exc).__name__}: {_one_line(exc)})")
+            except ValueError as exc:  # a field of the wrong type (an int64 that is not a number), or the credentials
+                problems.append(f"{name}: failed ({type(exc).__name__}: {_one_line(exc)})")
+    if unreachable is not None:
+        raise Unreachable(unreachable)
+    if problems:
+        raise Unreadable(sorted(problems))
+    live_conf = results["workspace conf"]
+    live = Live(clusters=results["clusters"], policies=results["cluster policies"], tokens=results["tokens"],
+                groups=results["groups"], service_principals=results["service principals"],
+                ip_lists=results["IP access lists"], conf=live_conf)
+    if not isinstance(live_conf, dict):
+        raise Unreadable([f"workspace conf: the answer is not the API's shape (a {type(live_conf).__name__})"])
+    live.refused = sorted(live_conf.pop(REFUSED, []))
+    legacy = [k for k in live.refused if k in MAY_BE_REFUSED]
+    if legacy:
+        live.notes.append(f"the workspace no longer knows {', '.join(legacy)} (legacy init scripts, end of life): "
+                          "not compared")
+    return live
+
+
+# --- comparing ----------------------------------------------------------------------------------------------------
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, list[Any]]:
+    """A cluster as policy-language paths (https://learn.microsoft.com/azure/databricks/admin/clusters/policy-definition:
+    `init_scripts.*.volumes.destination`, `ssh_public_keys.*`, `spark_conf.<key>`): path -> values found."""
+    out: dict[str, list[Any]] = {}
+    if isinstance(value, dict):
+        for k, v in value.items():
+            for p, vs in _flatten(v, f"{prefix}{k}.").items():
+                out.setdefault(p, []).extend(vs)
+    elif isinstance(value, list):
+        for v in value:
+            for p, vs in _flatten(v, f"{prefix}*.").items():
+                out.setdefault(p, []).extend(vs)
+    else:
+        out[prefix[:-1]] = [value]
+    return out
+
+
+# "USER_ISOLATION: Legacy alias for DATA_SECURITY_MODE_STANDARD", "SINGLE_USER: Legacy alias for
+# DATA_SECURITY_MODE_DEDICATED" (databricks-sdk compute.DataSecurityMode): either name satisfies a rule naming the other.
+MODE_ALIASES = {"DATA_SECURITY_MODE_STANDARD": "USER_ISOLATION", "DATA_SECURITY_MODE_DEDICATED": "SINGLE_USER"}
+
+
+def _canonical(path: str, value: Any) -> Any:
+    return MODE_ALIASES.get(value, value) if path == "data_security_mode" and isinstance(value, str) else value
+
+
+def _show(path: str, value: Any) -> str:
+    if path.startswith(HIDDEN_VALUES):
+        return "a value (not shown)"
+    return json.dumps(value)
+
+
+def policy_violations(rules: Mapping[str, Any], cluster: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(attribute, what the policy allows, what the cluster has) for each rule the cluster breaks. Virtual
+    attributes (cluster_type, cluster_log_conf.path) have no cluster field and are not checked."""
+    flat = _flatten(cluster)
+    out = []
+    for path, rule in sorted(rules.items()):
+        kind = rule.get("type")
+        values = flat.get(path, [])
+        if kind == "forbidden":
+            if values:
+                out.append((path, "forbidden", ", ".join(_show(path, v) for v in values)))
+        elif kind == "fixed":
+            want = rule.get("value")
+            if path == "data_security_mode" and not values:
+                out.append((path, json.dumps(want), "not set"))
+            out += [(path, json.dumps(want), _show(path, v)) for v in values
+                    if _canonical(path, v) != _canonical(path, want)]
+        elif kind == "allowlist":
+            allowed = rule.get("values") or []
+            ok = {_canonical(path, a) for a in allowed if isinstance(a, (str, int, float, bool))}
+            out += [(path, f"one of {json.dumps(allowed)}", _show(path, v)) for v in values if _canonical(path, v) not in ok]
+        elif kind == "blocklist":
+            blocked = rule.get("values") or []
+            bad = {_canonical(path, b) for b in blocked if isinstance(b, (str, int, float, bool))}
+            out += [(path, f"none of {json.dumps(blocked)}", _show(path, v)) for v in values if _canonical(path, v) in bad]
+        elif kind == "regex":
+            pattern = re.compile(rule.get("pattern", ""))
+            out += [(path, f"matching {rule.get('pattern')}", _show(path, v)) for v in values
+                    if not isinstance(v, str) or not pattern.fullmatch(v)]
+        elif kind == "range":
+            lo, hi = rule.get("minValue"), rule.get("maxValue")
+            out += [(path, f"{lo if lo is not None else '-inf'}..{hi if hi is not None else 'inf'}", _show(path, v))
+                    for v in values if isinstance(v, (int, float))
+                    and ((lo is not None and v < lo) or (hi is not None and v > hi))]
+    return out
+
+
+def _cluster_name(c: Any) -> str:
+    return f"cluster {c.cluster_name or '?'} ({c.cluster_id})"
+
+
+def _enum(value: Any) -> str | None:
+    return None if value is None else str(getattr(value, "value", value))
+
+
+def compare(exp: Expected, live: Live, *, now: float | None = None) -> list[Finding]:
+    now = time.time() if now is None else now
+    out: list[Finding] = []
+    sp_by_id = {str(s.id): s for s in live.service_principals if s.id is not None}
+    group_by_id = {str(g.id): g for g in live.groups if g.id is not None}
+    group_by_name = {g.display_name: g for g in live.groups}
+
+    # Cluster policies: each planned one exists, with the planned definition; none besides.
+    live_policies = {p.name or "": p for p in live.policies}
+    for name, planned in sorted(exp.policies.items()):
+        found = live_policies.get(name)
+        what = f"cluster policy {name}"
+        if found is None:
+            out.append(Finding("policy-missing", HIGH, what, "the planned policy", "no policy of that name"))
+            continue
+        if planned.definition is not None:
+            actual = _json_or_none(found.definition)
+            if actual != planned.definition:
+                out.append(Finding("policy-changed", HIGH, f"{what} ({found.policy_id})", "the planned definition",
+                                   _rule_diff(planned.definition, actual)))
+        else:
+            actual = _json_or_none(found.policy_family_definition_overrides) or {}
+            if found.policy_family_id != planned.family_id or actual != planned.overrides:
+                out.append(Finding("policy-changed", HIGH, f"{what} ({found.policy_id})",
+                                   f"family {planned.family_id} with the planned overrides",
+                                   f"family {found.policy_family_id}: " + _rule_diff(planned.overrides or {}, actual)))
+        if planned.max_clusters_per_user is not None and found.max_clusters_per_user != planned.max_clusters_per_user:
+            out.append(Finding("policy-changed", MEDIUM, f"{what} ({found.policy_id})",
+                               f"max_clusters_per_user {planned.max_clusters_per_user}",
+                               f"max_clusters_per_user {found.max_clusters_per_user}"))
+    for name, found in sorted(live_policies.items()):
+        if name not in exp.policies:
+            out.append(Finding("policy-undeclared", MEDIUM, f"cluster policy {name} ({found.policy_id})",
+                               "only the spec's policies", f"created by {found.creator_user_name or 'unknown'}"))
+
+    # Clusters: each under one of the planned policies, and within it.
+    policy_name = {p.policy_id: p.name for p in live.policies}
+    for c in live.clusters:
+        source = _enum(c.cluster_source)
+        if source in SYSTEM_SOURCES:
+            continue
+        state = _enum(c.state) or "?"
+        if not c.policy_id:
+            out.append(Finding("cluster-without-policy", HIGH, _cluster_name(c),
+                               f"a cluster policy ({', '.join(sorted(exp.policies))})",
+                               f"no policy ({state}, created by {c.creator_user_name or 'unknown'}, source {source})"))
+            continue
+        under = policy_name.get(c.policy_id)
+        governing = exp.policies.get(under or "")
+        if governing is None:
+            out.append(Finding("cluster-undeclared-policy", HIGH, _cluster_name(c),
+                               f"a cluster policy ({', '.join(sorted(exp.policies))})",
+                               f"policy {under or c.policy_id} ({state})"))
+            continue
+        for path, allowed, actual in policy_violations(governing.rules, c.as_dict()):
+            out.append(Finding("cluster-policy-violation", HIGH, _cluster_name(c),
+                               f"{path} {allowed} (policy {under})", f"{path} {actual} ({state})"))
+
+    # Personal access tokens: younger than the maximum lifetime, held by principals the spec grants them.
+    token_members = _members(exp.token_groups, group_by_name, group_by_id)
+    granted_sps = {sid for sid, s in sp_by_id.items() if (s.application_id or "").lower() in exp.token_service_principals}
+    for t in live.tokens:
+        owner = str(t.owner_id) if t.owner_id is not None else ""
+        who = _principal(owner, sp_by_id, t)
+        what = f"token {t.token_id} of {who}"
+        if t.creation_time is not None:
+            age_days = (now * 1000 - t.creation_time) / 86_400_000
+            if age_days > exp.max_token_days:
+                out.append(Finding("token-too-old", MEDIUM, what,
+                                   f"at most {exp.max_token_days} days old (access.settings.max_token_lifetime_days)",
+                                   f"{int(age_days)} days old"))
+        if owner not in granted_sps and owner not in token_members:
+            grants = ([f"group {g}" for g in sorted(exp.token_groups)]
+                      + [_sp_text(a, exp) for a in sorted(exp.token_service_principals)])
+            out.append(Finding("token-ungranted", HIGH, what,
+                               f"held only by {', '.join(grants) if grants else 'nobody (tokens are off)'}",
+                               f"held by {who}"))
+
+    # Workspace admins: the admin groups and the deploying service principal, nobody else.
+    admins = group_by_name.get(ADMINS_GROUP)
+    present_groups: set[str] = set()
+    for m in (admins.members or []) if admins else []:
+        mid = str(m.value)
+        if mid in group_by_id:
+            gname = group_by_id[mid].display_name
+            present_groups.add(gname)
+            if gname not in exp.admin_groups:
+                out.append(Finding("admin-undeclared", HIGH, f"group {gname} in admins",
+                                   _admins_expected(exp), "a member of admins"))
+        elif mid in sp_by_id:
+            sp = sp_by_id[mid]
+            if (sp.application_id or "").lower() not in exp.admin_principals:
+                out.append(Finding("admin-undeclared", HIGH, f"service principal {sp.display_name} ({sp.application_id}) "
+                                   "in admins", _admins_expected(exp), "a member of admins"))
+        else:
+            out.append(Finding("admin-undeclared", HIGH, f"user {m.display or mid} in admins", _admins_expected(exp),
+                               "a standing member of admins"))
+    for gname in sorted(exp.admin_groups - present_groups) if admins else ():
+        out.append(Finding("admin-group-missing", LOW, f"group {gname}", "a member of admins (workspace_admin)",
+                           "not in admins"))
+
+    # IP access lists: the planned ones, unchanged, and no others.
+    live_lists = {x.label or "": x for x in live.ip_lists}
+    for label, (list_type, addresses, enabled) in sorted(exp.ip_lists.items()):
+        found = live_lists.get(label)
+        what = f"IP access list {label}"
+        if found is None:
+            out.append(Finding("ip-list-missing", HIGH, what, f"{list_type} {', '.join(addresses)}", "no list of that label"))
+            continue
+        actual = (_enum(found.list_type), tuple(sorted(found.ip_addresses or ())), bool(found.enabled))
+        if actual != (list_type, addresses, enabled):
+            out.append(Finding("ip-list-changed", HIGH, f"{what} ({found.list_id})",
+                               _list_text(list_type, addresses, enabled), _list_text(*actual)))
+    for label, found in sorted(live_lists.items()):
+        if label not in exp.ip_lists:
+            kind = _enum(found.list_type) or "?"
+            out.append(Finding("ip-list-undeclared", HIGH if kind == "ALLOW" else MEDIUM,
+                               f"IP access list {label} ({found.list_id})", "only the spec's lists",
+                               _list_text(kind, tuple(sorted(found.ip_addresses or ())), bool(found.enabled))))
+
+    # Workspace conf: every planned key at its planned value.
+    for key, want in sorted(exp.conf.items()):
+        if key in live.refused:
+            if key not in MAY_BE_REFUSED:  # the legacy switches are noted; any other key the program sets too
+                out.append(Finding("setting-refused", MEDIUM, f"workspace conf {key}", want,
+                                   "the workspace does not know the key (Invalid keys)"))
+            continue
+        have = live.conf.get(key)
+        if have is None:
+            out.append(Finding("setting-unset", MEDIUM, f"workspace conf {key}", want, "not set (the workspace default)"))
+        elif str(have).strip().lower() != want.lower():
+            out.append(Finding("setting-drifted", HIGH, f"workspace conf {key}", want, str(have)))
+    return sorted(out, key=lambda f: (SEVERITIES.index(f.severity), f.kind, f.object))
+
+
+def _json_or_none(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text
+
+
+def _rule_diff(want: Mapping[str, Any], have: Any) -> str:
+    if not isinstance(have, dict):
+        return "no definition" if have is None else "a definition that is not JSON"
+    parts = [f"{k} {json.dumps(have[k])}" for k in sorted(want) if k in have and have[k] != want[k]]
+    parts += [f"{k} removed" for k in sorted(want) if k not in have]
+    parts += [f"{k} added" for k in sorted(have) if k not in want]
+    return "; ".join(parts) or "a different definition"
+
+
+def _members(names: Iterable[str], by_name: Mapping[str, Any], by_id: Mapping[str, Any]) -> set[str]:
+    """Every principal id in these groups, nested groups followed."""
+    seen_groups: set[str] = set()
+    found: set[str] = set()
+    todo = [by_name[n] for n in names if n in by_name]
+    while todo:
+        g = todo.pop()
+        if str(g.id) in seen_groups:
+            continue
+        seen_groups.add(str(g.id))
+        for m in g.members or []:
+            found.add(str(m.value))
+            if str(m.value) in by_id:
+                todo.append(by_id[str(m.value)])
+    return found
+
+
+def _principal(owner: str, sp_by_id: Mapping[str, Any], token: Any) -> str:
+    if owner in sp_by_id:
+        sp = sp_by_id[owner]
+        return f"service principal {sp.display_name} ({sp.application_id})"
+    if token.created_by_id is not None and str(token.created_by_id) == owner and token.created_by_username:
+        return f"user {token.created_by_username}"
+    return f"principal {owner or 'unknown'}"
+
+
+def _sp_text(app_id: str, exp: Expected) -> str:
+    name = exp.names.get(app_id)
+    return f"service principal {name} ({app_id})" if name else f"service principal {app_id}"
+
+
+def _admins_expected(exp: Expected) -> str:
+    parts = [f"group {g}" for g in sorted(exp.admin_groups)] + [_sp_text(a, exp) for a in sorted(exp.admin_principals)]
+    return "admins: " + (", ".join(parts) if parts else "nobody declared")
+
+
+def _list_text(list_type: str | None, addresses: Sequence[str], enabled: bool) -> str:
+    return f"{list_type} {', '.join(addresses) or '(none)'}{'' if enabled else ' (disabled)'}"
+
+
+# --- the report ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    stack: str
+    host: str
+    findings: list[Finding]
+    counts: dict[str, int]
+    notes: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stack": self.stack, "host": self.host, "clean": not self.findings, "read": self.counts,
+                "notes": self.notes, "findings": [asdict(f) for f in self.findings]}
+
+
+def counts_of(live: Live) -> dict[str, int]:
+    return {"clusters": len(live.clusters), "cluster_policies": len(live.policies), "tokens": len(live.tokens),
+            "groups": len(live.groups), "service_principals": len(live.service_principals),
+            "ip_access_lists": len(live.ip_lists), "workspace_conf_keys": len(live.conf)}
+
+
+def _summary(report: Report) -> str:
+    by = {s: sum(1 for f in report.findings if f.severity == s) for s in SEVERITIES}
+    if not report.findings:
+        return "clean: the workspace matches the spec"
+    return f"{len(report.findings)} finding(s): " + ", ".join(f"{n} {s}" for s, n in by.items() if n)
+
+
+def render_text(report: Report) -> str:
+    lines = [f"brickwall audit: stack {report.stack}, {report.host}: {_summary(report)}",
+             "read: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.counts.items())]
+    lines += [f"note: {n}" for n in report.notes]
+    for f in report.findings:
+        lines.append(f"[{f.severity.upper()}] {f.kind}: {f.object}: expected {f.expected}; found {f.actual}")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Report) -> str:
+    lines = [f"## brickwall audit: `{report.stack}`", "",
+             f"Workspace `{report.host}`: **{_summary(report)}**.", "",
+             "Read: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.counts.items()) + "."]
+    lines += [f"> note: {n}" for n in report.notes]
+    if report.findings:
+        lines += ["", "| severity | finding | object | expected (spec) | found |", "|---|---|---|---|---|"]
+        lines += [f"| {f.severity} | {f.kind} | {_cell(f.object)} | {_cell(f.expected)} | {_cell(f.actual)} |"
+                  for f in report.findings]
+    return "\n".join(lines) + "\n"
+
+
+# --- the command ----------------------------------------------------------------------------------------------------
+
+def add_parser(sub: Any) -> None:
+    from brickwall.cli import _command, output_options
+
+    p = _command(sub, "audit", "read the live workspace (read-only) and compare it with the spec and the plan: "
+                               "clusters, policies, tokens, admins, IP access lists, workspace conf; exit 7 when "
+                               "findings exist, 8 when something could not be read",
+                 "python -m brickwall audit --stack prod --format markdown --output audit.md")
+    p.add_argument("--stack", help="the stack (python -m brickwall stacks); with --spec, the stack to render it under")
+    p.add_argument("--spec", metavar="FILE", help="audit against this JSON or YAML spec file instead of the stack's own")
+    p.add_argument("--plan", metavar="FILE", help="a saved plan file (plan --format json) instead of rendering again")
+    p.add_argument("--host", metavar="URL", help="the workspace URL (default: the stack's workspaceUrl output)")
+    p.add_argument("--deployer", action="append", metavar="APP_ID", default=None,
+                   help="application id of a service principal that administers the workspace besides the admin groups "
+                        f"(the deploying one; repeat for the auditing one); default: stack config {DEPLOYER_CONFIG}")
+    p.add_argument("--backend", metavar="URL", help="the Pulumi state backend to read workspaceUrl from (default "
+                                                    "$BRICKWALL_BACKEND, else $PULUMI_BACKEND_URL)")
+    p.add_argument("--secrets-provider", metavar="URL", help="the stack secrets provider (default $BRICKWALL_SECRETS_PROVIDER)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                   help=f"seconds to keep retrying an API that does not answer (default {DEFAULT_TIMEOUT:g})")
+    output_options(p, ("text", "markdown", "json"), "text", legacy_json=False)
+
+
+def _host(args: argparse.Namespace, stack: str, environ: Mapping[str, str],
+          outputs: Callable[[str], Mapping[str, Any] | None] | None) -> str:
+    from brickwall import driver, reach
+    from brickwall.cli import UsageError
+    from brickwall.ledger import default_state_dir
+
+    if args.host:
+        url = args.host
+    else:
+        state_dir = default_state_dir()
+        try:
+            if outputs is None:
+                explicit = args.backend or environ.get(driver.BACKEND_ENV) or environ.get("PULUMI_BACKEND_URL")
+                backend = driver.resolve_backend(explicit, state_dir, environ)
+                secrets_provider = args.secrets_provider or environ.get(driver.SECRETS_PROVIDER_ENV) or None
+                driver.check_secrets(backend, secrets_provider, environ)
+                outputs = reach.backend_outputs(backend, secrets_provider)
+            found = outputs(stack)
+        except driver.DriverError as exc:
+            raise UsageError(f"{stack}: cannot read its {reach.OUTPUT} output ({_one_line(exc)}); give --host URL") from None
+        value = (found or {}).get(reach.OUTPUT)
+        if not isinstance(value, str) or not value:
+            raise UsageError(f"{stack}: no {reach.OUTPUT} output in the backend (not deployed?); give --host URL")
+        url = value
+    host = url.strip().rstrip("/")
+    return host if "://" in host else f"https://{host}"
+
+
+def _deployers(args: argparse.Namespace, stack: str) -> list[str]:
+    if args.deployer:
+        return list(args.deployer)
+    from brickwall import project
+
+    try:
+        config, _ = project.stack_config(stack)
+    except Exception:  # an unknown stack name under --spec: no stack file, no config
+        return []
+    value = config.get(DEPLOYER_CONFIG)
+    return [value] if value else []
+
+
+def client_for(host: str, timeout: float) -> Any:
+    try:
+        from databricks.sdk import WorkspaceClient
+        from databricks.sdk.config import Config
+    except ImportError:
+        from brickwall.cli import UsageError
+
+        raise UsageError("the audit reads the workspace with databricks-sdk: pip install databricks-sdk==0.162.0 "
+                         "(requirements-dev.txt)") from None
+
+    # Credentials come from the environment as the provider's do (DATABRICKS_TOKEN, DATABRICKS_CLIENT_ID/SECRET,
+    # ARM_CLIENT_ID/SECRET/TENANT_ID, the Azure CLI): databricks-sdk Config. TLS is verified by requests, which
+    # trusts REQUESTS_CA_BUNDLE when set (the SDK has no CA option of its own).
+    config = Config(host=host, retry_timeout_seconds=max(1, int(timeout)), http_timeout_seconds=timeout)
+    return WorkspaceClient(config=config)
+
+
+def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
+        outputs: Callable[[str], Mapping[str, Any] | None] | None = None,
+        client_factory: Callable[[str, float], Any] = client_for) -> int:
+    """`outputs` reads a stack's outputs (default: the Pulumi backend through the Automation API, as `reach`)."""
+    from brickwall import exits
+    from brickwall.cli import UsageError, _load_spec, _record, _saved_plan, emit, progress
+
+    environ = os.environ if environ is None else environ
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    spec = _load_spec(args)
+    stack = args.stack or spec.name
+    if args.plan:
+        plan = _saved_plan(args.plan)
+        if plan.get("stack") and plan["stack"] != stack:
+            raise UsageError(f"{args.plan} is the plan of stack {plan['stack']}, not {stack}")
+    else:
+        from brickwall import planfile
+
+        progress(f"brickwall audit: rendering {stack} offline")
+        plan = planfile.to_plan(_record(args)[2])
+    exp = expected(spec, plan, _deployers(args, stack))
+    host = _host(args, stack, environ, outputs)
+    # The SDK logs its own retries and a failed host-metadata probe as warnings: the one-line messages here say it.
+    logging.getLogger("databricks.sdk").setLevel(logging.CRITICAL)
+    try:
+        client = client_factory(host, args.timeout)
+    except ValueError as exc:
+        raise UsageError(f"cannot authenticate to {host}: {_one_line(exc)}") from None
+    try:
+        live = read(client, [k.key for k in ALL_KEYS if k.key in exp.conf] or [k.key for k in ALL_KEYS], progress)
+    except Unreachable as exc:
+        progress("")
+        print(f"error: {stack}: {host} does not answer ({exc}); run from a network that reaches the workspace "
+              f"(python -m brickwall reach --stack {stack})", file=sys.stderr)
+        return exits.UNREACHABLE
+    except Unreadable as exc:
+        progress("")
+        for line in exc.lines:
+            print(f"error: {stack}: cannot read {line}", file=sys.stderr)
+        return exits.AUDIT_UNREADABLE
+    except ValueError as exc:  # credentials the SDK could not turn into a header (no usable auth in the environment)
+        raise UsageError(f"cannot authenticate to {host}: {_one_line(exc)}") from None
+    progress("")
+    findings = compare(exp, live)
+    notes = list(live.notes)
+    if not any(g.display_name == ADMINS_GROUP for g in live.groups):
+        notes.append(f"the groups answer holds no `{ADMINS_GROUP}` group: workspace admins were not compared")
+    own = {name for name, p in exp.policies.items() if p.definition is not None}  # not built-in Personal Compute
+    if (own or exp.ip_lists) and not ({p.name for p in live.policies} & own
+                                      or {x.label for x in live.ip_lists} & set(exp.ip_lists)):
+        notes.append("the workspace holds none of the planned cluster policies and IP access lists: is this the "
+                     "stack's workspace, and has it been deployed?")
+    report = Report(stack, host, findings, counts_of(live), notes)
+    if args.format == "json":
+        emit(args, json.dumps(report.to_json(), indent=2) + "\n")
+    elif args.format == "markdown":
+        emit(args, render_markdown(report))
+    else:
+        emit(args, render_text(report))
+    return exits.AUDIT_FINDINGS if findings else exits.OK

@@ -88,8 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", dest="save", metavar="FILE", help=argparse.SUPPRESS)
 
     export = _command(sub, "export", "write Kubernetes manifests, Helm values and an ARM template for scanners",
-                      "python -m brickwall export --stack prod --output out/")
-    source(export)
+                      "python -m brickwall export --plan prod.json --output out/")
+    source(export, saved=True)
     export.add_argument("--output", "--out", dest="out", metavar="DIR", required=True,
                         help="directory to write kubernetes/, helm-values/, azure/ under")
 
@@ -253,7 +253,15 @@ def _warn_plaintext_secrets(stack: str) -> None:
 def _cmd_export(args: argparse.Namespace) -> int:
     from brickwall import export
 
-    _, stack, recording = _record(args)
+    if args.plan:
+        from brickwall import planfile
+
+        if args.stack or args.spec:
+            raise UsageError("give either --plan FILE, or --stack NAME / --spec FILE")
+        recording = planfile.to_recording(_saved_plan(args.plan))
+        stack = recording.stack
+    else:
+        _, stack, recording = _record(args)
     try:
         written = export.write_export(recording, args.out)
     except export.ExportError as exc:

@@ -62,7 +62,9 @@ def resource_entry(reg: Registration) -> dict[str, Any]:
         "deletedWith": reg.deleted_with,
         "ignoreChanges": sorted(reg.ignore_changes),
         "dependencies": sorted(reg.dependencies),
-        "inputs": redact(reg.inputs),
+        # A secret keeps its shape (a Secret's data its keys, each value "[secret]"): never a value, but enough for
+        # `export --plan` to write the same manifests as the live recording does.
+        "inputs": redact(reg.inputs, keep_secret_shape=True),
     }
 
 
@@ -74,6 +76,18 @@ def to_plan(recording: Recording) -> dict[str, Any]:
         "resources": sorted((resource_entry(r) for r in recording.registrations), key=lambda e: e["urn"]),
         "outputs": redact(recording.stack_outputs),
     }
+
+
+def to_recording(plan: dict[str, Any]) -> Recording:
+    """A saved plan as the recording the exporter reads (secret values are placeholders already): `export --plan`."""
+    regs = [Registration(urn=e["urn"], type=e["type"], name=e["name"], parent=e.get("parent", ""), custom=e.get("custom", True),
+                         remote=False, provider=e.get("provider", ""), protect=e.get("protect", False),
+                         retain_on_delete=e.get("retainOnDelete", False), deleted_with=e.get("deletedWith", ""),
+                         ignore_changes=tuple(e.get("ignoreChanges", ())), dependencies=tuple(e.get("dependencies", ())),
+                         inputs=e.get("inputs", {}))
+            for e in plan.get("resources", [])]
+    return Recording(project=str(plan.get("project", "")), stack=str(plan.get("stack", "")), registrations=regs,
+                     stack_outputs=dict(plan.get("outputs", {})))
 
 
 def dumps(plan: dict[str, Any]) -> str:

@@ -285,3 +285,16 @@ def test_one_command_line_language(tmp_path: Path, capsys: pytest.CaptureFixture
     other.write_text(json.dumps(plan))
     code, _, err = run(capsys, "report", "--plan", str(other), "--output", str(tmp_path / "r2"))
     assert code == exits.USAGE and "give the spec it was rendered from with --spec FILE" in err
+
+
+def test_export_from_a_saved_plan_is_the_export_of_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plan file keeps each secret's shape (never its value), so `export --plan` writes the same files as a run."""
+    saved = tmp_path / "prod.json"
+    assert run(capsys, "plan", "--stack", "prod", "--format", "json", "--output", str(saved))[0] == exits.OK
+    assert run(capsys, "export", "--stack", "prod", "--output", str(tmp_path / "live"))[0] == exits.OK
+    assert run(capsys, "export", "--plan", str(saved), "--output", str(tmp_path / "saved"))[0] == exits.OK
+    live = {p.relative_to(tmp_path / "live"): p.read_bytes() for p in (tmp_path / "live").rglob("*") if p.is_file()}
+    again = {p.relative_to(tmp_path / "saved"): p.read_bytes() for p in (tmp_path / "saved").rglob("*") if p.is_file()}
+    assert live and live == again
+    text = saved.read_text()
+    assert '"[secret]"' in text and "offline-placeholder-secret-value" not in text

@@ -34,7 +34,7 @@ SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 ALLOWED_ACTIONS = {"actions/checkout", "actions/setup-python", "actions/github-script", "actions/upload-artifact",
                    "azure/login", "pulumi/actions"}
 # The only job permissions any workflow grants, and only where the job needs them.
-ALLOWED_PERMISSIONS = {("contents", "read"), ("pull-requests", "write"), ("id-token", "write")}
+ALLOWED_PERMISSIONS = {("contents", "read"), ("pull-requests", "write"), ("id-token", "write"), ("issues", "write")}
 # `env` subcommands the workflows call that another change adds: parsed strictly as soon as the parser has them.
 PENDING_ENV_COMMANDS = {"up", "preview", "destroy"}
 
@@ -112,6 +112,8 @@ def test_permissions_least_privilege(wfs: dict[str, dict[str, Any]]) -> None:
                 str((s.get("with") or {}).get("comment-on-pr", "")).lower() == "true" for s in job.get("steps", []))
             assert (perms.get("pull-requests") == "write") == comments, f"{name}/{job_name}: pull-requests write iff it comments"
             assert (perms.get("id-token") == "write") == ("azure/login" in uses), f"{name}/{job_name}: id-token iff Azure OIDC"
+            issues = any(re.search(r"\bgh (issue|label) ", s.get("run", "")) for s in job.get("steps", []))
+            assert (perms.get("issues") == "write") == issues, f"{name}/{job_name}: issues write iff it posts an issue"
 
 
 def test_every_action_pinned_by_sha_with_version_comment() -> None:
@@ -193,7 +195,7 @@ def test_brickwall_commands_are_real_subcommands_and_flags() -> None:
         except cli.UsageError as exc:
             pytest.fail(f"{where}: {exc}")
         seen.add(args.command if args.command != "env" else f"env {args.env_command}")
-    assert {"plan", "check", "diff", "report", "env list", "runners", "reach"} <= seen
+    assert {"plan", "check", "diff", "report", "env list", "runners", "reach", "audit"} <= seen
     assert {"env up", "env preview", "env destroy"} <= {s.removesuffix(" (pending)") for s in seen}
 
 
@@ -444,3 +446,237 @@ def test_the_runner_variable_is_documented() -> None:
     assert "`PRIVATE_RUNNER_LABELS`" in doc("ci")
     for path in (WORKFLOWS / "preview.yml", WORKFLOWS / "ephemeral.yml"):
         assert "PRIVATE_RUNNER_LABELS" in path.read_text().split("name:", 1)[0], f"{path.name}: header comment"
+
+
+# --- the standing audit (audit.yml): daily per deployed stack, the rolling issue, the key-version refresh ----------
+
+AUDIT = WORKFLOWS / "audit.yml"
+
+
+def test_audit_runs_daily_and_on_demand(wfs: dict[str, dict[str, Any]]) -> None:
+    on = triggers(wfs["audit.yml"])
+    assert set(on) == {"schedule", "workflow_dispatch"}  # no pull request ever runs it
+    crons = [c["cron"] for c in on["schedule"]]
+    assert len(crons) == 1
+    minute, hour, dom, month, dow = crons[0].split()
+    assert minute.isdigit() and 0 <= int(minute) < 60 and hour.isdigit() and 0 <= int(hour) < 24
+    assert (dom, month, dow) == ("*", "*", "*")  # once a day, every day
+    # A queued run waits: a `pulumi up` is never cancelled mid-way.
+    assert wfs["audit.yml"]["concurrency"]["cancel-in-progress"] is False
+
+
+def test_audit_matrix_and_runner_come_from_the_specs(wfs: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """The `stacks` job's step, run for real, writes the matrix `runners --json` derives from the specs; each stack's
+    audit runs on PRIVATE_RUNNER_LABELS when its workspace is private, as preview.yml's preview does."""
+    au = jobs(wfs["audit.yml"])
+    assert set(au) == {"stacks", "audit"}
+    assert au["stacks"]["outputs"]["include"] == "${{ steps.runners.outputs.include }}"
+    assert au["stacks"]["runs-on"] == "ubuntu-latest" and au["stacks"]["permissions"] == {"contents": "read"}
+    job = au["audit"]
+    assert job["needs"] == "stacks" and job["if"] == au["stacks"]["if"]
+    assert "vars.AZURE_CLIENT_ID" in job["if"] and "vars.PULUMI_BACKEND_URL" in job["if"]
+    assert job["strategy"] == {"fail-fast": False, "matrix": {"include": "${{ fromJSON(needs.stacks.outputs.include) }}"}}
+    assert job["runs-on"] == jobs(wfs["preview.yml"])["preview"]["runs-on"]
+    assert job["runs-on"] == f"${{{{ matrix.private && {PRIVATE_RUNS_ON} || 'ubuntu-latest' }}}}"
+    assert step(wfs["audit.yml"], "Runners per stack")["run"] == step(wfs["preview.yml"], "Runners per stack")["run"]
+    result, outputs = _run_step(step(wfs["audit.yml"], "Runners per stack")["run"], {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(outputs["include"]) == _runners_json()
+    assert [r["stack"] for r in json.loads(outputs["include"])] == ["dev", "prod", "staging"]
+    assert "PRIVATE_RUNNER_LABELS" in AUDIT.read_text().split("name:", 1)[0]  # the header says so
+
+
+def test_audit_job_signs_in_with_oidc_and_least_permissions(wfs: dict[str, dict[str, Any]]) -> None:
+    job = jobs(wfs["audit.yml"])["audit"]
+    assert job["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
+    assert wfs["audit.yml"]["permissions"] == {}
+    login = step(wfs["audit.yml"], "Azure login")
+    assert set(login["with"]) == {"client-id", "tenant-id", "subscription-id"}  # federated: no client secret
+    assert login["uses"] == step(wfs["preview.yml"], "Azure login")["uses"]
+    env = job["env"]
+    assert env["ARM_USE_OIDC"] == "true" and env["ARM_CLIENT_ID"] == "${{ vars.AZURE_CLIENT_ID }}"
+    assert "ARM_CLIENT_SECRET" not in AUDIT.read_text()
+    assert env["STACK"] == "${{ matrix.stack }}" and env["BRICKWALL_BACKEND"] == "${{ vars.PULUMI_BACKEND_URL }}"
+    # The preflight before the audit, after the login and the CLI the audit reads the workspaceUrl output with.
+    order = {n: _index(job, lambda s, n=n: str(s.get("name", "")).startswith(n))
+             for n in ("Azure login", "Install the Pulumi CLI", "Preflight", "Audit", "Post the report")}
+    assert order["Azure login"] < order["Preflight"] < order["Audit"] < order["Post the report"]
+    assert order["Install the Pulumi CLI"] < order["Audit"]
+    assert step(wfs["audit.yml"], "Preflight")["run"] == step(wfs["preview.yml"], "Preflight")["run"]
+    assert '-m brickwall audit --stack "$STACK" --format markdown --output "$REPORT"' in step(wfs["audit.yml"], "Audit")["run"]
+
+
+def _fake_audit(tmp_path: Path, status: int) -> Path:
+    """A stand-in for `.venv/bin/python -m brickwall audit` (exit codes as brickwall/exits.py): writes a report
+    to --output on 0 and 7, one error line per refused API on stderr otherwise, as audit.run does."""
+    work = tmp_path / f"work-{status}"
+    (work / ".venv" / "bin").mkdir(parents=True)
+    fake = work / ".venv" / "bin" / "python"
+    fake.write_text(f"""#!/usr/bin/env bash
+out=""
+while [ $# -gt 0 ]; do [ "$1" = --output ] && out="$2"; shift; done
+case {status} in
+  0) printf '#### brickwall audit: `dev`\\n\\nno findings\\n' > "$out" ;;
+  7) printf '#### brickwall audit: `dev`\\n\\n| high | setting-drifted |\\n' > "$out" ;;
+  *) echo "error: dev: cannot read token management: 403 grant workspace admin" >&2 ;;
+esac
+exit {status}
+""")
+    fake.chmod(0o755)
+    return work
+
+
+def _audit_step(wfs: dict[str, dict[str, Any]], tmp_path: Path, status: int) -> tuple[subprocess.CompletedProcess[str],
+                                                                                      dict[str, str], Path]:
+    work = _fake_audit(tmp_path, status)
+    outputs, summary = work / "outputs", work / "summary.md"
+    outputs.write_text("")
+    env = {"PATH": os.environ["PATH"], "STACK": "dev", "REPORT": "audit-dev.md", "GITHUB_OUTPUT": str(outputs),
+           "GITHUB_STEP_SUMMARY": str(summary)}
+    # GitHub runs a `run:` step as `bash -e {0}` with pipefail (the default shell on Linux).
+    result = subprocess.run(["bash", "-eo", "pipefail", "-c", step(wfs["audit.yml"], "Audit")["run"]], env=env,
+                            cwd=work, capture_output=True, text=True, timeout=60, check=False)
+    return result, dict(line.split("=", 1) for line in outputs.read_text().splitlines()), work
+
+
+def test_audit_exit_7_is_a_report_and_8_fails_the_job(wfs: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    from brickwall import exits
+
+    fail = step(wfs["audit.yml"], "Fail when the audit could not read")
+    for status in (exits.OK, exits.AUDIT_FINDINGS, exits.AUDIT_UNREADABLE, exits.UNREACHABLE):
+        result, outputs, work = _audit_step(wfs, tmp_path, status)
+        # The audit step itself never fails: the report is posted first, then the last step decides.
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert outputs == {"status": str(status)}
+        report = (work / "audit-dev.md").read_text()
+        assert (work / "summary.md").read_text() == report
+        if status in (exits.OK, exits.AUDIT_FINDINGS):
+            assert "::error" not in result.stdout
+        else:
+            assert f"could not complete (exit {status})" in report and "cannot read token management" in report
+            assert "::error title=audit dev::error: dev: cannot read token management" in result.stdout
+    # The last step runs whatever failed before it, skips 0 and 7, and exits with the audit's code otherwise.
+    assert fail["if"].startswith("always()")
+    assert "steps.audit.outputs.status != '0'" in fail["if"] and "steps.audit.outputs.status != '7'" in fail["if"]
+    assert fail["env"] == {"STATUS": "${{ steps.audit.outputs.status }}"}
+    for status in (exits.AUDIT_UNREADABLE, exits.UNREACHABLE):
+        result = subprocess.run(["bash", "-e", "-c", fail["run"]], env={"PATH": os.environ["PATH"], "STACK": "dev",
+                                "STATUS": str(status)}, capture_output=True, text=True, timeout=30, check=False)
+        assert result.returncode == status
+        assert result.stdout.startswith(f"::error title=audit dev::the audit of dev exited {status}")
+    job = jobs(wfs["audit.yml"])["audit"]
+    assert _index(job, lambda s: s is fail) == len(job["steps"]) - 1
+
+
+FAKE_GH = """#!/usr/bin/env bash
+printf '%s\\n' "$*" >> "$GH_LOG"
+if [ "$1 $2" = "issue list" ]; then printf '%s' "$FAKE_ISSUES"; fi
+"""
+
+
+def _post(wfs: dict[str, dict[str, Any]], tmp_path: Path, status: int, issues: list[dict[str, Any]],
+          report: str = "#### brickwall audit: `prod`\n\n| high | setting-drifted |\n") -> tuple[list[str], Path]:
+    """The posting script for real against a fake `gh` that records each call and answers `issue list`."""
+    work = tmp_path / f"post-{len(list(tmp_path.iterdir()))}"
+    (work / "bin").mkdir(parents=True)
+    gh = work / "bin" / "gh"
+    gh.write_text(FAKE_GH)
+    gh.chmod(0o755)
+    (work / "audit-prod.md").write_text(report)
+    log = work / "gh.log"
+    env = {"PATH": f"{work / 'bin'}:{os.environ['PATH']}", "STACK": "prod", "REPORT": "audit-prod.md",
+           "STATUS": str(status), "AUDIT_LABEL": "brickwall-audit", "RUN_URL": "https://github.com/o/r/actions/runs/1",
+           "GH_LOG": str(log), "FAKE_ISSUES": json.dumps(issues)}
+    result = subprocess.run(["bash", "-e", "-c", step(wfs["audit.yml"], "Post the report")["run"]], env=env, cwd=work,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return log.read_text().splitlines(), work
+
+
+def test_audit_report_goes_to_one_rolling_issue_per_stack(wfs: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    import hashlib
+
+    post = step(wfs["audit.yml"], "Post the report")
+    assert post["if"] == "always() && steps.audit.outputs.status != ''"
+    assert post["env"]["GH_TOKEN"] == "${{ github.token }}" and post["env"]["GH_REPO"] == "${{ github.repository }}"
+    report = "#### brickwall audit: `prod`\n\n| high | setting-drifted |\n"
+    digest = hashlib.sha256(report.encode()).hexdigest()
+    listing = "issue list --label brickwall-audit --state all --limit 100 --json number,title,state,body"
+    other = {"number": 3, "title": "brickwall audit: staging", "state": "OPEN", "body": f"<!-- brickwall-audit digest:{digest} -->"}
+
+    # Findings, no issue yet (another stack's issue is not this one's): the label, then one new issue.
+    calls, work = _post(wfs, tmp_path, 7, [other])
+    assert calls == [listing, "label create brickwall-audit --force --color B60205 --description brickwall audit: live "
+                     "drift from the spec", "issue create --title brickwall audit: prod --label brickwall-audit "
+                     "--body-file body.md"]
+    body = (work / "body.md").read_text()
+    assert body.startswith(f"<!-- brickwall-audit digest:{digest} -->\n\n{report}")
+    assert body.rstrip().endswith("Run: https://github.com/o/r/actions/runs/1")
+
+    # The same findings again: nothing posted.
+    same = {"number": 9, "title": "brickwall audit: prod", "state": "OPEN", "body": body}
+    assert _post(wfs, tmp_path, 7, [other, same])[0] == [listing]
+    # Different findings: the body replaced and one comment (the notification).
+    changed = {**same, "body": "<!-- brickwall-audit digest:0123abcd -->\n\nold report"}
+    calls, _ = _post(wfs, tmp_path, 7, [changed])
+    assert calls[1:] == ["issue edit 9 --body-file body.md",
+                         "issue comment 9 --body The audit of `prod` changed (exit 7): the report above is new. "
+                         "https://github.com/o/r/actions/runs/1"]
+    # Findings back after a clean spell: the newest issue of the title reopened, then updated.
+    closed = {**same, "state": "CLOSED"}
+    calls, _ = _post(wfs, tmp_path, 7, [{**closed, "number": 2}, closed])
+    assert calls[1:3] == ["issue reopen 9", "issue edit 9 --body-file body.md"] and len(calls) == 4
+    # Clean: an open issue is closed with a comment; with none open, nothing at all is posted.
+    calls, _ = _post(wfs, tmp_path, 0, [same], report="#### brickwall audit: `prod`\n\nno findings\n")
+    assert calls[1:] == ["issue close 9 --comment Clean again: the audit of `prod` found nothing. "
+                         "https://github.com/o/r/actions/runs/1"]
+    assert _post(wfs, tmp_path, 0, [closed, other])[0] == [listing]
+    assert _post(wfs, tmp_path, 0, [])[0] == [listing]
+    # Could not read (8): the state changed, so the issue says why.
+    calls, work = _post(wfs, tmp_path, 8, [same], report="**The audit could not complete (exit 8):**\n")
+    assert calls[1] == "issue edit 9 --body-file body.md" and "exit 8" in calls[2]
+    assert "could not complete (exit 8)" in (work / "body.md").read_text()
+    # A huge report still fits an issue body (65536 characters at most).
+    calls, work = _post(wfs, tmp_path, 7, [], report="| high | x |\n" * 20000)
+    assert len((work / "body.md").read_text()) <= 60000 and calls[-1].startswith("issue create")
+
+
+def test_audit_refreshes_key_versions_then_gates(wfs: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """After the audit, stacks whose spec uses customer-managed keys run `pulumi up --refresh` (Pulumi's action, the
+    SHA the other workflows pin) and then the idempotency gate: a second preview that fails on any change."""
+    job = jobs(wfs["audit.yml"])["audit"]
+    keys = step(wfs["audit.yml"], "Customer-managed keys")
+    up = step(wfs["audit.yml"], "pulumi up --refresh")
+    gate = step(wfs["audit.yml"], "Idempotency gate")
+    order = [_index(job, lambda s, x=x: s is x) for x in (step(wfs["audit.yml"], "Audit"), keys, up, gate)]
+    assert order == sorted(order)
+    preview_action = step(wfs["preview.yml"], "pulumi preview")["uses"]
+    assert up["uses"] == gate["uses"] == preview_action
+    assert up["with"]["command"] == "up" and up["with"]["refresh"] is True
+    assert gate["with"]["command"] == "preview" and gate["with"]["expect-no-changes"] is True
+    assert "refresh" not in gate["with"]
+    for s in (up, gate):
+        assert s["with"]["stack-name"] == "${{ matrix.stack }}"
+        assert s["with"]["pulumi-version"] == "${{ steps.versions.outputs.pulumi }}"
+        assert s["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
+        assert s["with"]["policyPacks"] == "policies" and s["with"]["suppress-outputs"] is True
+        assert s["if"] == "steps.keys.outputs.cmk == 'true' && github.ref == 'refs/heads/main'"
+    # Why, in the workflow itself: ARM "create if not exist" never moves a pinned key version.
+    text = AUDIT.read_text()
+    assert "create if not exist" in text and "docs/audit-data-keys.md" in text
+    # The step for real: which stacks hold customer-managed keys, from their specs.
+    import stacks as stack_modules
+
+    for name in stack_modules.KNOWN_STACKS:
+        result, outputs = _run_step(keys["run"], {"STACK": name}, tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert outputs == {"cmk": str(stack_modules.load(name).encryption.customer_managed_keys).lower()}
+    assert _run_step(keys["run"], {"STACK": "prod"}, tmp_path)[1] == {"cmk": "true"}
+    assert _run_step(keys["run"], {"STACK": "dev"}, tmp_path)[1] == {"cmk": "false"}
+
+
+def test_audit_workflow_is_documented() -> None:
+    ci = doc("ci")
+    assert "**`audit.yml`**" in ci and "brickwall-audit" in ci
+    audit = doc("audit")
+    assert "audit.yml" in audit and "pulumi up --refresh" in audit

@@ -80,8 +80,8 @@ def wfs() -> dict[str, dict[str, Any]]:
     return {p.name: load(p) for p in FILES}
 
 
-def test_the_three_workflows_exist(wfs: dict[str, dict[str, Any]]) -> None:
-    assert {"pr.yml", "preview.yml", "ephemeral.yml"} <= set(wfs)
+def test_the_four_workflows_exist(wfs: dict[str, dict[str, Any]]) -> None:
+    assert {"pr.yml", "preview.yml", "ephemeral.yml", "audit.yml"} <= set(wfs)
     assert "pull_request" in triggers(wfs["pr.yml"])
     assert "pull_request" in triggers(wfs["preview.yml"])
     eph = triggers(wfs["ephemeral.yml"])
@@ -675,8 +675,12 @@ def test_audit_refreshes_key_versions_then_gates(wfs: dict[str, dict[str, Any]],
     assert _run_step(keys["run"], {"STACK": "dev"}, tmp_path)[1] == {"cmk": "false"}
 
 
-def test_audit_workflow_is_documented() -> None:
+def test_audit_workflow_is_documented(wfs: dict[str, dict[str, Any]]) -> None:
+    minute, hour = triggers(wfs["audit.yml"])["schedule"][0]["cron"].split()[:2]
+    when = f"{int(hour):02d}:{int(minute):02d} UTC"
     ci = doc("ci")
-    assert "**`audit.yml`**" in ci and "brickwall-audit" in ci
+    assert "**`audit.yml`**" in ci and "brickwall-audit" in ci and when in ci
+    assert "Four GitHub Actions workflows" in ci and len(FILES) == 4
     audit = doc("audit")
-    assert "audit.yml" in audit and "pulumi up --refresh" in audit
+    assert "audit.yml" in audit and "pulumi up --refresh" in audit and when in audit
+    assert "scheduled workflow" not in audit.split("## Not yet", 1)[1]  # no longer "still to come"

@@ -660,7 +660,8 @@ def test_audit_refreshes_key_versions_then_gates(wfs: dict[str, dict[str, Any]],
         assert s["with"]["pulumi-version"] == "${{ steps.versions.outputs.pulumi }}"
         assert s["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
         assert s["with"]["policyPacks"] == "policies" and s["with"]["suppress-outputs"] is True
-        assert s["if"] == "steps.keys.outputs.cmk == 'true' && github.ref == 'refs/heads/main'"
+        assert s["if"] == ("steps.keys.outputs.cmk == 'true' && github.ref == 'refs/heads/main' "
+                           "&& vars.BRICKWALL_SCHEDULED_UP == 'true'")
     # Why, in the workflow itself: ARM "create if not exist" never moves a pinned key version.
     text = AUDIT.read_text()
     assert "create if not exist" in text and "docs/audit-data-keys.md" in text

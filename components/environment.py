@@ -311,6 +311,11 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             azure_client_secret=azure.databricks_client_secret,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # Before access control: the workspace's identities, legacy-access setting and grants need its Unity Catalog
+        # metastore (identity federation and DisableLegacyAccess work on a workspace assigned to one), so they wait for
+        # the assignment when the spec names a metastore.
+        self.serverless = self._serverless(name, spec)
+        metastore = [self.serverless.metastore_assignment] if self.serverless and self.serverless.metastore_assignment else []
         self.access = WorkspaceAccessControl(
             f"{name}-access",
             WorkspaceAccessArgs(
@@ -321,14 +326,13 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 account_provider=self.databricks_account_provider,
                 workspace=self.workspace.workspace,
                 workspace_id=self.workspace.workspace_id,
-                after=[self.workspace.workspace, self.private_link],
+                after=[self.workspace.workspace, self.private_link, *metastore],
+                account_after=metastore,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self, providers={"databricks": self.databricks_provider}, deleted_with=self.workspace.workspace,
             ),
         )
-
-        self.serverless = self._serverless(name, spec)
 
         if spec.ingress.enabled:
             assert ingress_secrets is not None

@@ -368,3 +368,14 @@ def test_an_account_id_that_is_not_a_guid_stops_the_program_before_any_resource(
     rec = project.run("dev", extra_config={"brickwall:databricksAccountId": "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"})
     assert rec.one("pulumi:providers:databricks", "dev-databricks-account").inputs["accountId"] == \
         "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
+
+
+def test_access_control_waits_for_the_metastore_assignment(prod: Recording) -> None:
+    """Identity federation and disabling legacy access need the workspace on its Unity Catalog metastore: with a
+    metastore in the spec, every access-control resource is created after the assignment."""
+    [assignment] = prod.of_type(D + "metastoreAssignment:MetastoreAssignment")
+    access = [r for r in prod.registrations if r.custom and "WorkspaceAccessControl" in r.parent]
+    assert {D + "mwsPermissionAssignment:MwsPermissionAssignment", D + "disableLegacyAccessSetting:DisableLegacyAccessSetting"} \
+        <= {r.type for r in access}
+    for reg in access:
+        assert assignment.urn in reg.dependencies, reg.urn

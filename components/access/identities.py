@@ -108,7 +108,7 @@ class Identities:
 
 def identities(name: str, access: AccessSpec, provider: databricks.Provider, account_provider: databricks.Provider,
                workspace: pulumi.Resource, workspace_id: pulumi.Input[str], parent: pulumi.Resource,
-               after: Sequence[pulumi.Resource], kid: Kid) -> Identities:
+               after: Sequence[pulumi.Resource], kid: Kid, account_after: Sequence[pulumi.Resource] = ()) -> Identities:
     out = Identities()
     # Ordinary users launch compute through cluster policies, never unrestricted.
     users = databricks.get_group_output(display_name="users", opts=pulumi.InvokeOutputOptions(
@@ -132,7 +132,7 @@ def identities(name: str, access: AccessSpec, provider: databricks.Provider, acc
             principal_id=group_id,
             permissions=[workspace_permission(group)],
             opts=pulumi.ResourceOptions(parent=parent, provider=account_provider, deleted_with=workspace,
-                                        depends_on=[workspace], delete_before_replace=True),
+                                        depends_on=[workspace, *account_after], delete_before_replace=True),
         )
         out.assignments[group.name] = assignment
         out.entitlements[group.name] = databricks.Entitlements(

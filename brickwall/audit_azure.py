@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from brickwall.audit import HIGH, MEDIUM, Finding, Unreachable, Unreadable, _one_line
+from brickwall.audit import HIGH, MEDIUM, Finding, Unreachable, Unreadable, _one_line, network_reason
 
 T_NSG = "azure-native:network:NetworkSecurityGroup"
 T_RULE = "azure-native:network:SecurityRule"
@@ -170,6 +171,8 @@ def default_credential() -> Any:
 
     from brickwall.cli import UsageError
 
+    # azure-identity logs every credential of the chain it tried as a warning: the one-line usage error says it.
+    logging.getLogger("azure.identity").setLevel(logging.CRITICAL)
     credential = DefaultAzureCredential()
     try:
         credential.get_token(ARM_SCOPE)
@@ -284,7 +287,7 @@ def read_azure(clients: AzureClients, exp: AzureExpected, subscription: str, pla
                 problems.append(f"{name}: not authenticated ({_error(exc)}): check the Azure credential")
                 continue
             except ServiceRequestError as exc:
-                unreachable = _one_line(exc)
+                unreachable = network_reason(exc)
                 for pending in futures:
                     pending.cancel()
                 continue

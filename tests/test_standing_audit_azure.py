@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import http.server
 import json
+import socket
 import ssl
 import threading
 import time
@@ -50,11 +51,18 @@ class Arm:
         self.requests: list[str] = []
 
     def fixture(self, name: str) -> Any | None:
+        """The first set's file: JSON, or a `.txt` served as is (not JSON)."""
         for s in self.sets:
             path = FIXTURES / s / f"{name}.json"
             if path.is_file():
                 return json.loads(path.read_text())
+            if (text := FIXTURES / s / f"{name}.txt").is_file():
+                return RawBody(text.read_text())
         return None
+
+
+class RawBody(str):
+    pass
 
 
 def _name(path: str) -> str | None:
@@ -75,9 +83,10 @@ def _handler(arm: Arm) -> type[http.server.BaseHTTPRequestHandler]:
             pass
 
         def _send(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
+            raw = isinstance(body, RawBody)
+            data = (str(body) if raw else json.dumps(body)).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", "text/html" if raw else "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -230,6 +239,47 @@ def test_no_subscription_is_a_usage_error_unless_skipped(env: Workspace, server:
     assert (code, err) == (exits.OK, "")
     assert json.loads(out)["skipped"] == [
         "Azure (--skip-azure): NSG rules, the workspace's network settings and the locks were not compared"]
+
+
+def test_no_azure_credential_is_a_usage_error(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
+                                              capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """DefaultAzureCredential with nothing to sign in with (AZURE_TOKEN_CREDENTIALS keeps its chain to the
+    environment's credential, so the machine's own Azure CLI or managed identity cannot answer instead)."""
+    monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "EnvironmentCredential")
+    host, _, _, plan = server
+    arm[1].requests[:] = []
+    code = cli.main(["audit", "--stack", "prod", "--plan", str(plan), "--host", host, "--deployer", DEPLOYER,
+                     "--subscription", SUBSCRIPTION, "--arm-endpoint", arm[0]])
+    out, err = capsys.readouterr()
+    assert (code, out) == (exits.USAGE, "")
+    assert len(err.splitlines()) == 1
+    assert err.startswith("error: no Azure credential: sign in (az login), or set AZURE_CLIENT_ID/AZURE_TENANT_ID")
+    assert arm[1].requests == [] and env.requests == []  # nothing read before the usage error
+
+
+def test_malformed_answers_are_unreadable(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    arm[1].sets, arm[1].forbidden = ["malformed", "clean"], set()
+    code, out, err = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION)
+    assert (code, out) == (exits.AUDIT_UNREADABLE, "")
+    assert err.splitlines() == [
+        "error: prod: cannot read locks on kvbwprodweup7k2: the answer is not the API's shape (DeserializationError: "
+        "Unable to deserialize response data. Data: [{'id': 42, 'name': ['not', 'a', 'lock'], 'properties': "
+        "'CanNotDelete'}], [ManagementLockObject])",
+        "error: prod: cannot read workspace dbw-bw-prod-weu: the answer is not the API's shape (JSONDecodeError: "
+        "Expecting value: line 1 column 1 (char 0))"]
+
+
+def test_unreachable_resource_manager(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out, err = _audit(server, (f"https://127.0.0.1:{port}", arm[1]), capsys, "--subscription", SUBSCRIPTION)
+    assert (code, out) == (exits.UNREACHABLE, "")
+    assert err == ("error: prod: Azure Resource Manager does not answer (Connection refused); run from a network "
+                   "that reaches it, or --skip-azure\n")
 
 
 def test_expected_side_is_the_plan(prod_plan: dict) -> None:

@@ -61,13 +61,23 @@ def _prefixes(one: Any, many: Any) -> tuple[str, ...]:
     return tuple(sorted({str(x) for x in ([one] if one else []) + list(many or [])}))
 
 
+def _asgs(refs: Any) -> list[str]:
+    """Application security groups by name (`asg:NAME`): the plan's ids hold the offline placeholder subscription."""
+    return [f"asg:{str(r.get('id') or '').rstrip('/').rsplit('/', 1)[-1]}" for r in refs or [] if isinstance(r, Mapping)]
+
+
 def shape(p: Mapping[str, Any]) -> Shape:
-    """A rule's meaning from its ARM properties (camelCase, as the plan's inputs and the REST body name them)."""
+    """A rule's meaning from its ARM properties (camelCase, as the plan's inputs and the REST body name them):
+    sources and destinations are address prefixes and application security groups (components/network.py
+    security_rule: a row's destination may be ASGs instead of prefixes)."""
     return (str(p.get("direction") or ""), int(p.get("priority") or 0), str(p.get("access") or ""),
             str(p.get("protocol") or ""),
-            _prefixes(p.get("sourceAddressPrefix"), p.get("sourceAddressPrefixes")),
+            _prefixes(p.get("sourceAddressPrefix"),
+                      list(p.get("sourceAddressPrefixes") or []) + _asgs(p.get("sourceApplicationSecurityGroups"))),
             _prefixes(p.get("sourcePortRange"), p.get("sourcePortRanges")),
-            _prefixes(p.get("destinationAddressPrefix"), p.get("destinationAddressPrefixes")),
+            _prefixes(p.get("destinationAddressPrefix"),
+                      list(p.get("destinationAddressPrefixes") or [])
+                      + _asgs(p.get("destinationApplicationSecurityGroups"))),
             _prefixes(p.get("destinationPortRange"), p.get("destinationPortRanges")))
 
 
@@ -206,7 +216,9 @@ def _props(rule: Any) -> dict[str, Any]:
             "sourcePortRange": p.source_port_range, "sourcePortRanges": p.source_port_ranges,
             "destinationAddressPrefix": p.destination_address_prefix,
             "destinationAddressPrefixes": p.destination_address_prefixes,
-            "destinationPortRange": p.destination_port_range, "destinationPortRanges": p.destination_port_ranges}
+            "destinationPortRange": p.destination_port_range, "destinationPortRanges": p.destination_port_ranges,
+            "sourceApplicationSecurityGroups": [{"id": a.id} for a in p.source_application_security_groups or []],
+            "destinationApplicationSecurityGroups": [{"id": a.id} for a in p.destination_application_security_groups or []]}
 
 
 def read_azure(clients: AzureClients, exp: AzureExpected, subscription: str, placeholder: str,

@@ -176,6 +176,11 @@ def test_drifted_environment_reports_each_drift(env: Workspace, server: Any, arm
         ("nsg-rule-changed", "NSG nsg-bw-prod-weu-dbw rule allow-frontdoor-outbound"): (
             "high", "Outbound 201 Allow Tcp from VirtualNetwork port * to AzureFrontDoor.Frontend port 443",
             "Outbound 201 Allow Tcp from VirtualNetwork port * to AzureFrontDoor.Frontend port *"),
+        # A destination of application security groups (the private endpoints'), compared by name.
+        ("nsg-rule-changed", "NSG nsg-bw-prod-weu-pe rule allow-workspace-to-lake"): (
+            "high", "Inbound 220 Allow Tcp from 10.30.0.0/21,10.30.8.0/21 port * to asg:asg-bw-prod-weu-pe-lake port 443",
+            "Inbound 220 Allow Tcp from 10.30.0.0/21,10.30.8.0/21 port * to "
+            "asg:asg-bw-prod-weu-pe-lake,asg:asg-bw-prod-weu-pe-sql port 443"),
         ("nsg-rule-missing", "NSG nsg-bw-prod-weu-dbw rule deny-internet-outbound"): (
             "high", "Outbound 4096 Deny * from * port * to Internet port *", "no rule of that name"),
         ("workspace-drifted", "workspace dbw-bw-prod-weu publicNetworkAccess"): ("high", "Disabled", "Enabled"),
@@ -193,7 +198,7 @@ def test_drift_in_markdown(env: Workspace, server: Any, arm: tuple[str, Arm],  #
     arm[1].sets, arm[1].forbidden = ["drift", "clean"], set()
     code, md, _ = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION, fmt="markdown")
     assert code == exits.AUDIT_FINDINGS
-    assert f", Azure subscription `{SUBSCRIPTION}`: **7 finding(s): 7 high**." in md
+    assert f", Azure subscription `{SUBSCRIPTION}`: **8 finding(s): 8 high**." in md
     # docs/audit.md shows this very report (its host a workspace's, its heading a level down).
     sample = md.replace(server[0], "https://adb-1242009244308051.11.azuredatabricks.net").replace("## ", "#### ", 1)
     assert sample in (Path(__file__).resolve().parent.parent / "docs" / "audit.md").read_text()

@@ -254,8 +254,9 @@ def read_azure(clients: AzureClients, exp: AzureExpected, subscription: str, pla
         ops = clients.locks.management_locks
         # list_by_scope's URL template "/{scope}/..." quotes the scope's slashes (azure-mgmt-resource-locks 1.0.0
         # operations/_operations.py: _SERIALIZER.url("scope", ...) without skip_quote): a resource's locks are read
-        # with list_at_resource_level (its parent path empty for a top-level resource, as azure-cli passes it), a
-        # resource group's with list_at_resource_group_level.
+        # with list_at_resource_level (its parent path empty for a top-level resource, so the URL holds
+        # "{namespace}//{type}": not yet verified against live ARM), a resource group's with
+        # list_at_resource_group_level.
         if m := _RESOURCE.match(scope):
             rg, namespace, path, name = m.groups()
             parent, _, type_ = path.rpartition("/")

@@ -304,3 +304,17 @@ def test_expected_side_is_the_plan(prod_plan: dict) -> None:
 def test_parser_has_the_azure_options() -> None:
     args = cli._parser().parse_args(["audit", "--stack", "prod", "--skip-azure", "--subscription", SUBSCRIPTION])
     assert isinstance(args, argparse.Namespace) and args.skip_azure and args.subscription == SUBSCRIPTION
+
+
+def test_the_subscription_comes_from_the_flag_the_stack_config_or_real_plan_ids() -> None:
+    from brickwall import audit_azure, engine
+
+    plan = {"resources": [{"inputs": {"scope": f"/subscriptions/{engine.SUBSCRIPTION_ID}/resourceGroups/rg"}}]}
+    config = {"azure-native:subscriptionId": SUBSCRIPTION}
+    assert audit_azure.subscription_of("11111111-2222-4333-8444-555555555555", config, plan, engine.SUBSCRIPTION_ID) \
+        == "11111111-2222-4333-8444-555555555555"
+    assert audit_azure.subscription_of(None, config, plan, engine.SUBSCRIPTION_ID) == SUBSCRIPTION
+    # An offline plan's ids hold the engine's placeholder: no subscription; a plan of real ids gives theirs.
+    assert audit_azure.subscription_of(None, {}, plan, engine.SUBSCRIPTION_ID) is None
+    real = {"resources": [{"inputs": {"scope": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg"}}]}
+    assert audit_azure.subscription_of(None, {}, real, engine.SUBSCRIPTION_ID) == SUBSCRIPTION

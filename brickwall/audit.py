@@ -578,10 +578,13 @@ class Report:
     findings: list[Finding]
     counts: dict[str, int]
     notes: list[str]
+    subscription: str | None = None  # the Azure subscription read, None when Azure was skipped
+    skipped: list[str] = field(default_factory=list)  # what was not read at all, and why
 
     def to_json(self) -> dict[str, Any]:
-        return {"stack": self.stack, "host": self.host, "clean": not self.findings, "read": self.counts,
-                "notes": self.notes, "findings": [asdict(f) for f in self.findings]}
+        return {"stack": self.stack, "host": self.host, "subscription": self.subscription, "clean": not self.findings,
+                "read": self.counts, "notes": self.notes, "skipped": self.skipped,
+                "findings": [asdict(f) for f in self.findings]}
 
 
 def counts_of(live: Live) -> dict[str, int]:
@@ -593,7 +596,7 @@ def counts_of(live: Live) -> dict[str, int]:
 def _summary(report: Report) -> str:
     by = {s: sum(1 for f in report.findings if f.severity == s) for s in SEVERITIES}
     if not report.findings:
-        return "clean: the workspace matches the spec"
+        return "clean: the workspace matches the spec" + ("" if report.subscription is None else " (and Azure the plan)")
     return f"{len(report.findings)} finding(s): " + ", ".join(f"{n} {s}" for s, n in by.items() if n)
 
 
@@ -601,6 +604,7 @@ def render_text(report: Report) -> str:
     lines = [f"brickwall audit: stack {report.stack}, {report.host}: {_summary(report)}",
              "read: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.counts.items())]
     lines += [f"note: {n}" for n in report.notes]
+    lines += [f"skipped: {n}" for n in report.skipped]
     for f in report.findings:
         lines.append(f"[{f.severity.upper()}] {f.kind}: {f.object}: expected {f.expected}; found {f.actual}")
     return "\n".join(lines) + "\n"
@@ -612,9 +616,12 @@ def _cell(text: str) -> str:
 
 def render_markdown(report: Report) -> str:
     lines = [f"## brickwall audit: `{report.stack}`", "",
-             f"Workspace `{report.host}`: **{_summary(report)}**.", "",
+             f"Workspace `{report.host}`"
+             + ("" if report.subscription is None else f", Azure subscription `{report.subscription}`")
+             + f": **{_summary(report)}**.", "",
              "Read: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.counts.items()) + "."]
     lines += [f"> note: {n}" for n in report.notes]
+    lines += [f"> skipped: {n}" for n in report.skipped]
     if report.findings:
         lines += ["", "| severity | finding | object | expected (spec) | found |", "|---|---|---|---|---|"]
         lines += [f"| {f.severity} | {f.kind} | {_cell(f.object)} | {_cell(f.expected)} | {_cell(f.actual)} |"
@@ -628,7 +635,8 @@ def add_parser(sub: Any) -> None:
     from brickwall.cli import _command, output_options
 
     p = _command(sub, "audit", "read the live workspace (read-only) and compare it with the spec and the plan: "
-                               "clusters, policies, tokens, admins, IP access lists, workspace conf; exit 7 when "
+                               "clusters, policies, tokens, admins, IP access lists, workspace conf, and in Azure the "
+                               "NSG rules, the workspace's network settings and the locks; exit 7 when "
                                "findings exist, 8 when something could not be read",
                  "python -m brickwall audit --stack prod --format markdown --output audit.md")
     p.add_argument("--stack", help="the stack (python -m brickwall stacks); with --spec, the stack to render it under")
@@ -643,6 +651,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--secrets-provider", metavar="URL", help="the stack secrets provider (default $BRICKWALL_SECRETS_PROVIDER)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                    help=f"seconds to keep retrying an API that does not answer (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--subscription", metavar="ID", help="the Azure subscription of the environment (default: stack "
+                                                        "config azure-native:subscriptionId, else the plan's ARM ids)")
+    p.add_argument("--skip-azure", action="store_true", help="audit the Databricks workspace only (no NSG rules, "
+                                                              "workspace network settings or locks)")
+    p.add_argument("--arm-endpoint", metavar="URL", help="the Azure Resource Manager endpoint (default: the public "
+                                                         "cloud's, https://management.azure.com)")
     output_options(p, ("text", "markdown", "json"), "text", legacy_json=False)
 
 
@@ -704,10 +718,43 @@ def client_for(host: str, timeout: float) -> Any:
     return WorkspaceClient(config=config)
 
 
+def _azure_setup(args: argparse.Namespace, stack: str, plan: Mapping[str, Any],
+                 credential: Any) -> tuple[str, Any, Any]:
+    """The subscription, the management clients and what the plan expects; a usage error when there is no
+    subscription or no credential (--skip-azure says the Azure part is not wanted)."""
+    from brickwall import audit_azure, engine, project
+    from brickwall.cli import UsageError
+
+    try:
+        config, _ = project.stack_config(stack)
+    except Exception:  # an unknown stack name under --spec: no stack file, no config
+        config = {}
+    subscription = audit_azure.subscription_of(args.subscription, config, plan, engine.SUBSCRIPTION_ID)
+    if problems := audit_azure.usage_problems(subscription):
+        raise UsageError(problems[0])
+    assert subscription is not None
+    import importlib.util
+
+    try:
+        absent = [m for m in ("azure.identity", "azure.mgmt.databricks", "azure.mgmt.network", "azure.mgmt.resource.locks")
+                  if importlib.util.find_spec(m) is None]
+    except ModuleNotFoundError:  # no azure namespace package at all
+        absent = ["azure"]
+    if absent:
+        raise UsageError("the audit reads Azure with Microsoft's SDKs: pip install -r requirements.txt "
+                         "(azure-identity, azure-mgmt-network, azure-mgmt-databricks, azure-mgmt-resource-locks), "
+                         "or --skip-azure") from None
+    if credential is None:
+        credential = audit_azure.default_credential()
+    clients = audit_azure.clients_for(credential, subscription, args.arm_endpoint, args.timeout)
+    return subscription, clients, audit_azure.expected_azure(plan)
+
+
 def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         outputs: Callable[[str], Mapping[str, Any] | None] | None = None,
-        client_factory: Callable[[str, float], Any] = client_for) -> int:
-    """`outputs` reads a stack's outputs (default: the Pulumi backend through the Automation API, as `reach`)."""
+        client_factory: Callable[[str, float], Any] = client_for, azure_credential: Any = None) -> int:
+    """`outputs` reads a stack's outputs (default: the Pulumi backend through the Automation API, as `reach`);
+    `azure_credential` is any azure.core TokenCredential (default: azure-identity's DefaultAzureCredential)."""
     from brickwall import exits
     from brickwall.cli import UsageError, _load_spec, _record, _saved_plan, emit, progress
 
@@ -726,6 +773,7 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         progress(f"brickwall audit: rendering {stack} offline")
         plan = planfile.to_plan(_record(args)[2])
     exp = expected(spec, plan, _deployers(args, stack))
+    azure = None if args.skip_azure else _azure_setup(args, stack, plan, azure_credential)
     host = _host(args, stack, environ, outputs)
     # The SDK logs its own retries and a failed host-metadata probe as warnings: the one-line messages here say it.
     logging.getLogger("databricks.sdk").setLevel(logging.CRITICAL)
@@ -747,8 +795,31 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         return exits.AUDIT_UNREADABLE
     except ValueError as exc:  # credentials the SDK could not turn into a header (no usable auth in the environment)
         raise UsageError(f"cannot authenticate to {host}: {_one_line(exc)}") from None
-    progress("")
     findings = compare(exp, live)
+    counts = counts_of(live)
+    skipped = ["Azure (--skip-azure): NSG rules, the workspace's network settings and the locks were not compared"]
+    subscription = None
+    if azure is not None:
+        from brickwall import audit_azure, engine
+
+        subscription, clients, azure_exp = azure
+        try:
+            azure_live = audit_azure.read_azure(clients, azure_exp, subscription, engine.SUBSCRIPTION_ID, progress)
+        except Unreachable as exc:
+            progress("")
+            print(f"error: {stack}: Azure Resource Manager does not answer ({exc}); run from a network that reaches "
+                  "it, or --skip-azure", file=sys.stderr)
+            return exits.UNREACHABLE
+        except Unreadable as exc:
+            progress("")
+            for line in exc.lines:
+                print(f"error: {stack}: cannot read {line}", file=sys.stderr)
+            return exits.AUDIT_UNREADABLE
+        findings = sorted(findings + audit_azure.compare_azure(azure_exp, azure_live),
+                          key=lambda f: (SEVERITIES.index(f.severity), f.kind, f.object))
+        counts.update(audit_azure.counts_of(azure_live))
+        skipped = []
+    progress("")
     notes = list(live.notes)
     if not any(g.display_name == ADMINS_GROUP for g in live.groups):
         notes.append(f"the groups answer holds no `{ADMINS_GROUP}` group: workspace admins were not compared")
@@ -757,7 +828,7 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
                                       or {x.label for x in live.ip_lists} & set(exp.ip_lists)):
         notes.append("the workspace holds none of the planned cluster policies and IP access lists: is this the "
                      "stack's workspace, and has it been deployed?")
-    report = Report(stack, host, findings, counts_of(live), notes)
+    report = Report(stack, host, findings, counts, notes, subscription, skipped)
     if args.format == "json":
         emit(args, json.dumps(report.to_json(), indent=2) + "\n")
     elif args.format == "markdown":

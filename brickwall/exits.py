@@ -14,8 +14,8 @@ USAGE = 2  # the command line, a file that cannot be read or written, an unknown
 FLAGGED = 3  # `diff`: a replacement, data loss or protected delete; `env`: the idempotency gate failed
 INTERNAL = 4  # a bug in the program: its traceback is printed
 OPERATION_FAILED = 5  # `env up|preview|destroy`: Azure or the Pulumi engine refused; the output says why
-UNREACHABLE = 6  # `reach`, `audit`: the (private) workspace does not resolve privately, connect, or answer
-AUDIT_FINDINGS = 7  # `audit`: the live workspace differs from the spec (every finding listed)
+UNREACHABLE = 6  # `reach`, `audit`: the (private) workspace does not resolve privately, connect, or answer (or ARM)
+AUDIT_FINDINGS = 7  # `audit`: the live workspace or its Azure resources differ from the spec (every finding listed)
 AUDIT_UNREADABLE = 8  # `audit`: an API refused a read or answered nonsense (the permission to grant is named)
 
 
@@ -37,8 +37,9 @@ TABLE: tuple[ExitCode, ...] = (
     ExitCode(INTERNAL, "internal error: a bug in the program (its traceback is printed; please report it)", "all"),
     ExitCode(OPERATION_FAILED, "the Pulumi operation failed (its output is above)", "env up, env preview, env destroy"),
     ExitCode(UNREACHABLE, "this machine cannot reach the stack's private workspace; `audit`: the workspace host does "
-             "not answer", "reach, audit"),
-    ExitCode(AUDIT_FINDINGS, "findings: the live workspace differs from the spec and the plan (each finding names the "
+             "not answer, or Azure Resource Manager does not", "reach, audit"),
+    ExitCode(AUDIT_FINDINGS, "findings: the live workspace or its Azure resources differ from the spec and the plan "
+             "(each finding names the "
              "object, the expected value, the live one and a severity)", "audit"),
     ExitCode(AUDIT_UNREADABLE, "could not read: an API refused (the permission to grant is named) or answered "
              "something that is not the API's shape", "audit"),

@@ -204,7 +204,7 @@ def env(monkeypatch: pytest.MonkeyPatch, server: tuple[str, Path, Workspace, Pat
 def _audit(server: tuple[str, Path, Workspace, Path], capsys: pytest.CaptureFixture[str], *extra: str,
            fmt: str = "json") -> tuple[int, str, str]:
     host, _, _, plan = server
-    code = cli.main(["audit", "--stack", "prod", "--plan", str(plan), "--host", host, "--deployer", DEPLOYER,
+    code = cli.main(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--host", host, "--deployer", DEPLOYER,
                      "--format", fmt, "--timeout", "5", *extra])
     out, err = capsys.readouterr()
     for secret in PLANTED:
@@ -341,7 +341,7 @@ def test_a_groups_answer_without_admins_is_noted(env: Workspace, server: Any, ca
 def test_without_the_deployer_the_deploying_service_principal_is_an_undeclared_admin(
         env: Workspace, server: Any, capsys: pytest.CaptureFixture[str]) -> None:
     host, _, _, plan = server
-    code = cli.main(["audit", "--stack", "prod", "--plan", str(plan), "--host", host, "--format", "json"])
+    code = cli.main(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--host", host, "--format", "json"])
     out, _ = capsys.readouterr()
     assert code == exits.AUDIT_FINDINGS
     assert _findings(out) == [("admin-undeclared", "high",
@@ -372,7 +372,7 @@ def test_bad_credentials_are_unreadable(env: Workspace, server: Any, capsys: pyt
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong")
     host, _, _, plan = server
-    code = cli.main(["audit", "--stack", "prod", "--plan", str(plan), "--host", host, "--timeout", "5"])
+    code = cli.main(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--host", host, "--timeout", "5"])
     out, err = capsys.readouterr()
     assert (code, out) == (exits.AUDIT_UNREADABLE, "")
     assert len(err.splitlines()) == 7  # one line per API
@@ -396,7 +396,7 @@ def test_unreachable_host(env: Workspace, server: Any, capsys: pytest.CaptureFix
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     _, _, _, plan = server
-    code = cli.main(["audit", "--stack", "prod", "--plan", str(plan), "--host", f"https://127.0.0.1:{port}",
+    code = cli.main(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--host", f"https://127.0.0.1:{port}",
                      "--timeout", "1"])
     out, err = capsys.readouterr()
     assert (code, out) == (exits.UNREACHABLE, "")
@@ -411,7 +411,7 @@ def test_an_untrusted_certificate_is_said_so(env: Workspace, server: Any, capsys
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     host, _, _, plan = server
-    code = cli.main(["audit", "--stack", "prod", "--plan", str(plan), "--host", host, "--timeout", "1"])
+    code = cli.main(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--host", host, "--timeout", "1"])
     out, err = capsys.readouterr()
     assert (code, out) == (exits.UNREACHABLE, "")
     assert err == (f"error: prod: {host} does not answer (its TLS certificate is not trusted here; a TLS-inspecting "
@@ -429,7 +429,7 @@ def test_a_plan_of_another_stack_is_refused(server: Any, capsys: pytest.CaptureF
 def test_the_host_comes_from_the_stack_output(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str]) -> None:
     """Without --host: the stack's workspaceUrl output (a bare host name, as the workspace resource gives it)."""
     host, _, _, plan = server
-    args = cli._parser().parse_args(["audit", "--stack", "prod", "--plan", str(plan), "--deployer", DEPLOYER,
+    args = cli._parser().parse_args(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--deployer", DEPLOYER,
                                      "--format", "json", "--timeout", "5"])
     asked: list[str] = []
 
@@ -448,7 +448,7 @@ def test_no_credentials_is_a_usage_error(env: Workspace, server: Any, capsys: py
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABRICKS_TOKEN")
     host, _, _, plan = server
-    code = cli.main(["audit", "--stack", "prod", "--plan", str(plan), "--host", host, "--timeout", "5"])
+    code = cli.main(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--host", host, "--timeout", "5"])
     out, err = capsys.readouterr()
     assert (code, out) == (exits.USAGE, "")
     assert len(err.splitlines()) == 1
@@ -471,7 +471,7 @@ def test_real_process_renders_a_spec_file_and_writes_the_report(env: Workspace, 
     env.sets = ["drift", "clean"]
     spec_file, out = tmp_path / "prod.yaml", tmp_path / "audit.md"
     assert cli.main(["spec", "--stack", "prod", "--format", "yaml", "--output", str(spec_file)]) == exits.OK
-    result = subprocess.run([sys.executable, "-m", "brickwall", "audit", "--spec", str(spec_file), "--stack", "prod",
+    result = subprocess.run([sys.executable, "-m", "brickwall", "audit", "--skip-azure", "--spec", str(spec_file), "--stack", "prod",
                              "--host", host, "--deployer", DEPLOYER, "--format", "markdown", "--output", str(out)],
                             cwd=ROOT, capture_output=True, text=True, timeout=300, env=dict(os.environ), check=False)
     assert result.returncode == exits.AUDIT_FINDINGS, result.stderr

@@ -10,7 +10,8 @@ https://kubernetes.io/docs/reference/using-api/api-concepts/#retrieving-large-re
                      NetworkingV1Api.list_namespaced_network_policy
     Traefik objects  GET /apis/traefik.io/v1alpha1/namespaces/{ns}/{ingressroutes,middlewares}
                      CustomObjectsApi.list_namespaced_custom_object (the group and version components/ingress.py
-                     TRAEFIK_API gives its objects; Traefik v3 serves traefik.io, the old traefik.containo.us is gone)
+                     TRAEFIK_API gives its objects; Traefik v3 no longer serves the v2 group traefik.containo.us,
+                     https://gitlab.com/gitlab-org/charts/gitlab/-/issues/5488 quoting the v3.0.0 release)
     Secrets          GET /api/v1/namespaces/{ns}/secrets, metadata only (see below)
 
 Namespaces: the tier's, i.e. the namespaces the plan creates and those it puts NetworkPolicies or routes in. Secrets
@@ -18,8 +19,8 @@ are only looked at in the namespaces the plan creates (`default` holds other peo
 
 Secret values are never read into a finding and never printed. The Secret list asks the API server for metadata
 only (`Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`, the server-side conversion
-client-go's metadata client uses, https://kubernetes.io/docs/reference/using-api/api-concepts/#receiving-resources-as-tables
-and k8s.io/client-go/metadata/metadata.go), and keeps only each item's name and labels from whatever comes back, so
+client-go's metadata-only client asks for, kubernetes/client-go metadata/metadata.go), and keeps only each item's
+name and labels from whatever comes back, so
 even a server that ignores the header and sends `data` has it dropped at once. RBAC cannot tell the two apart:
 `list` on secrets grants the values as well (docs/audit.md "Kubernetes").
 
@@ -51,7 +52,7 @@ from brickwall import planfile
 from brickwall.audit import HIGH, MEDIUM, SEVERITIES, Finding, Unreachable, Unreadable
 from brickwall.export import kubernetes_manifests
 
-TRAEFIK_GROUP, TRAEFIK_VERSION = "traefik.io", "v1alpha1"  # components/ingress.py TRAEFIK_API
+TRAEFIK_GROUP, TRAEFIK_VERSION = "traefik.io", "v1alpha1"  # = components/ingress.py TRAEFIK_API (a test holds them equal)
 TRAEFIK_API = f"{TRAEFIK_GROUP}/{TRAEFIK_VERSION}"
 CERT_MANAGER_API = "cert-manager.io/v1"
 PAGE = 250

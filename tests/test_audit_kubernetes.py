@@ -232,6 +232,12 @@ def _by(findings: list[audit.Finding], kind: str) -> dict[str, audit.Finding]:
     return {f.object: f for f in findings if f.kind == kind}
 
 
+def test_reads_the_group_the_program_writes() -> None:
+    from components.ingress import TRAEFIK_API
+
+    assert TRAEFIK_API == ak.TRAEFIK_API
+
+
 # --- the fixtures are the API's shape ---------------------------------------------------------------------------
 
 def test_fixtures_are_shaped_as_the_client_models(cluster: Cluster) -> None:

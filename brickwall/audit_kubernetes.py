@@ -41,6 +41,7 @@ resource to grant; a cluster that does not answer raises brickwall.audit.Unreach
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -189,6 +190,16 @@ def _status_message(exc: Any) -> str:
     return f"{exc.status} {exc.reason or ''}".strip()
 
 
+def _why(exc: BaseException) -> str:
+    """Why the API server did not answer, in a few words (urllib3 wraps the cause in MaxRetryError.reason)."""
+    text = f"{exc} {getattr(exc, 'reason', '')}"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "its TLS certificate is not trusted (the kubeconfig's certificate-authority names the CA to trust)"
+    if found := re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text):
+        return found.group(1).strip().rstrip(".")
+    return type(getattr(exc, "reason", None) or exc).__name__
+
+
 def _pages(fetch: Callable[[str | None], tuple[list[Any], str | None]]) -> list[Any]:
     items: list[Any] = []
     token: str | None = None
@@ -253,21 +264,29 @@ def read_cluster(api: Any, plan: Planned, progress: Callable[[str], None] = lamb
         reads.append(("middlewares", ns, partial(customs, ns, "middlewares", live.middlewares)))
     for ns in plan.secret_namespaces:
         reads.append(("secrets", ns, partial(secrets, ns)))
-    for resource, ns, do in reads:
+    def attempt(resource: str, ns: str, do: Callable[[], None]) -> str | None:
+        """None when read; else the one line saying why not. Unreachable propagates."""
         progress(f"kubernetes: {resource} in {ns}")
         try:
             do()
         except ApiException as e:
             if e.status in (401, 403):
-                problems.append(f"kubernetes {resource} in namespace {ns}: {e.status} {_status_message(e)}; grant "
-                                f"{GRANT[resource]} in namespace {ns} (docs/audit.md \"Kubernetes\")")
-            else:
-                problems.append(f"kubernetes {resource} in namespace {ns}: {_status_message(e)}")
+                return (f"kubernetes {resource} in namespace {ns}: {e.status} {_status_message(e)}; grant "
+                        f"{GRANT[resource]} in namespace {ns} (docs/audit.md \"Kubernetes\")")
+            if e.status == 404 and resource in ("ingressroutes", "middlewares"):
+                return (f"kubernetes {resource} in namespace {ns}: the API server does not serve {TRAEFIK_API} "
+                        f"{resource} (are Traefik's CRDs installed?)")
+            return f"kubernetes {resource} in namespace {ns}: {_status_message(e)}"
         except HTTPError as e:
-            raise Unreachable(f"the Kubernetes API server does not answer: {type(e).__name__}") from None
+            raise Unreachable(f"the Kubernetes API server does not answer: {_why(e)}") from None
         except (ValueError, KeyError, TypeError) as e:  # pydantic's ValidationError is a ValueError
-            problems.append(f"kubernetes {resource} in namespace {ns}: the answer is not the API's shape "
-                            f"({type(e).__name__})")
+            return f"kubernetes {resource} in namespace {ns}: the answer is not the API's shape ({type(e).__name__})"
+        return None
+
+    # In parallel: the client's urllib3 PoolManager is thread-safe, and each read fills its own keys.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(reads) or 1)) as pool:
+        answers = list(pool.map(lambda r: attempt(*r), reads))
+    problems += [a for a in answers if a]
     if problems:
         raise Unreadable(problems)
     return live

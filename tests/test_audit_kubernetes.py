@@ -118,11 +118,13 @@ class Cluster:
         self.state = copy.deepcopy(self.clean)
         self.forbidden: set[tuple[str, str]] = set()
         self.malformed: set[tuple[str, str]] = set()
+        self.without_traefik = False  # Traefik's CRDs not installed: its paths 404
         self.honour_metadata_only = True
         self.requests: list[tuple[str, str, str]] = []  # path, query, Accept
 
     def reset(self) -> None:
         self.state, self.forbidden, self.malformed, self.honour_metadata_only = copy.deepcopy(self.clean), set(), set(), True
+        self.without_traefik = False
         self.requests.clear()
 
     def items(self, ns: str, plural: str) -> list[dict[str, Any]]:
@@ -161,7 +163,7 @@ def _handler(c: Cluster) -> type[http.server.BaseHTTPRequestHandler]:
                 return self._status(404, "NotFound", "the server could not find the requested resource")
             ns, plural = parts[1].split("/")
             prefix, list_kind, api_version = NS_PATH.get(plural, ("", "", ""))
-            if parts[0] != prefix:
+            if parts[0] != prefix or (c.without_traefik and "traefik.io" in prefix):
                 return self._status(404, "NotFound", "the server could not find the requested resource")
             if (ns, plural) in c.forbidden:
                 group = prefix.split("/")[2] if prefix.startswith("/apis/") else ""
@@ -403,6 +405,26 @@ def test_malformed_answer_is_unreadable(cluster: Cluster, api: Any, prod_plan: d
     assert all("not the API's shape" in line for line in exc.value.lines)
 
 
+def test_traefik_crds_missing_is_unreadable(cluster: Cluster, api: Any, prod_plan: dict) -> None:
+    cluster.without_traefik = True
+    with pytest.raises(audit.Unreadable) as exc:
+        ak.kubernetes_findings(prod_plan, api)
+    p = ak.planned(prod_plan)
+    assert len(exc.value.lines) == 2 * len(p.namespaces)
+    assert all("are Traefik's CRDs installed?" in line for line in exc.value.lines)
+
+
+def test_untrusted_certificate_is_unreachable(server: tuple[Cluster, Path], prod_plan: dict, tmp_path: Path) -> None:
+    config = json.loads(server[1].read_text())
+    del config["clusters"][0]["cluster"]["certificate-authority"]  # the system CAs do not know the test CA
+    path = tmp_path / "kubeconfig"
+    path.write_text(json.dumps(config))
+    api = ak.make_api(str(path), "prod")
+    api.configuration.retries = 0
+    with pytest.raises(audit.Unreachable, match="TLS certificate is not trusted"):
+        ak.kubernetes_findings(prod_plan, api)
+
+
 def test_no_token_is_unreadable(server: tuple[Cluster, Path], cluster: Cluster, prod_plan: dict, tmp_path: Path) -> None:
     config = json.loads(server[1].read_text())
     config["users"][0]["user"]["token"] = "wrong"
@@ -417,7 +439,7 @@ def test_no_token_is_unreadable(server: tuple[Cluster, Path], cluster: Cluster, 
 def test_unreachable_cluster(server: tuple[Cluster, Path], prod_plan: dict) -> None:
     api = ak.make_api(str(server[1]), None)  # the current context: nothing listens on port 1
     api.configuration.retries = 0
-    with pytest.raises(audit.Unreachable):
+    with pytest.raises(audit.Unreachable, match="Connection refused"):
         ak.kubernetes_findings(prod_plan, api)
 
 

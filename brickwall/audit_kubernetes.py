@@ -47,11 +47,14 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brickwall import planfile
 from brickwall.audit import HIGH, MEDIUM, SEVERITIES, Finding, Unreachable, Unreadable
 from brickwall.export import kubernetes_manifests
+
+if TYPE_CHECKING:  # imported where used: the rest of brickwall runs without the kubernetes package
+    from kubernetes.client import ApiClient
 
 TRAEFIK_GROUP, TRAEFIK_VERSION = "traefik.io", "v1alpha1"  # = components/ingress.py TRAEFIK_API (a test holds them equal)
 TRAEFIK_API = f"{TRAEFIK_GROUP}/{TRAEFIK_VERSION}"
@@ -163,7 +166,7 @@ class LiveCluster:
     secrets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (ns, name) -> labels, nothing else
 
 
-def make_api(kubeconfig_path: str | None, context: str | None) -> Any:
+def make_api(kubeconfig_path: str | None, context: str | None) -> ApiClient:
     """An ApiClient from a kubeconfig (the file given, else $KUBECONFIG or ~/.kube/config, its `context` or the
     current one), or from the pod's service account when neither is there (kubernetes.config.load_incluster_config).
     The client's own loaders: kubernetes/config/kube_config.py new_client_from_config."""
@@ -210,7 +213,7 @@ def _pages(fetch: Callable[[str | None], tuple[list[Any], str | None]]) -> list[
             return items
 
 
-def read_cluster(api: Any, plan: Planned, progress: Callable[[str], None] = lambda _: None) -> LiveCluster:
+def read_cluster(api: ApiClient, plan: Planned, progress: Callable[[str], None] = lambda _: None) -> LiveCluster:
     """Every list once per namespace. Raises Unreachable, or Unreadable with one line per refused list."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
@@ -435,8 +438,8 @@ def compare_cluster(plan: Planned, live: LiveCluster) -> list[Finding]:
     for key, have in sorted(live.routes.items()):
         if key in plan.routes:
             continue
-        guarded = all(any(m in plan.guards or _live_guard(live, m) for m in r["middlewares"])
-                      for r in _route_view(key[0], have))
+        # Only the plan's guards count: a hand-made allowlist is not compared with anything.
+        guarded = all(any(m in plan.guards for m in r["middlewares"]) for r in _route_view(key[0], have))
         out.append(Finding("route-undeclared", MEDIUM if guarded else HIGH, f"IngressRoute {key[0]}/{key[1]}",
                            "no such route (not in the plan)",
                            _route_text(key[0], have) + ("" if guarded else ": no allowlist or authentication middleware")))
@@ -453,11 +456,6 @@ def compare_cluster(plan: Planned, live: LiveCluster) -> list[Finding]:
     return sorted(out, key=lambda f: (SEVERITIES.index(f.severity), f.kind, f.object))
 
 
-def _live_guard(live: LiveCluster, ref: tuple[str, str]) -> bool:
-    spec = live.middlewares.get(ref)
-    return spec is not None and is_guard(spec)
-
-
 def _managed_secret(plan: Planned, key: tuple[str, str], labels: Mapping[str, str]) -> bool:
     """A Secret a planned controller keeps for itself: a planned Helm release's revision, cert-manager's next key."""
     if labels.get(HELM_OWNER_LABEL) == "helm" and (key[0], labels.get(HELM_NAME_LABEL, "")) in plan.helm_releases:
@@ -465,7 +463,7 @@ def _managed_secret(plan: Planned, key: tuple[str, str], labels: Mapping[str, st
     return labels.get(NEXT_PRIVATE_KEY_LABEL) == "true"
 
 
-def kubernetes_findings(plan: dict[str, Any], api: Any,
+def kubernetes_findings(plan: dict[str, Any], api: ApiClient,
                         progress: Callable[[str], None] = lambda _: None) -> list[Finding]:
     """The entry point: the plan's Kubernetes objects against the cluster `api` (a kubernetes.client.ApiClient)
     talks to. No Kubernetes objects in the plan (the tier is off): no reads, no findings."""

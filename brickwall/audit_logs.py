@@ -28,9 +28,11 @@ A source is matched to the matrix row whose source range holds it most narrowly 
 its own: the row of `Internet`); rows whose verdict is Partial or Depends, and addresses no row speaks for, are not
 judged. Only counts and addresses are printed: no identity, request parameter or token is ever read.
 
-A refused query (401/403) raises `LogsUnreadable` naming the role to grant: Log Analytics Reader on the workspace
-(https://learn.microsoft.com/azure/azure-monitor/logs/manage-access, "Log Analytics Reader": read all monitoring
-data), which the maintainer maps to exits.AUDIT_UNREADABLE.
+A refused query (401/403) raises `LogsUnreadable` naming the role to grant, Log Analytics Reader on the workspace
+(https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/monitor; access modes:
+https://learn.microsoft.com/azure/azure-monitor/logs/manage-access), as does an answer that is not a query result:
+the maintainer maps it to exits.AUDIT_UNREADABLE. An endpoint that does not answer (connection, TLS) raises
+`LogsUnreachable` (exits.UNREACHABLE).
 """
 
 from __future__ import annotations

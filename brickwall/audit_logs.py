@@ -7,10 +7,15 @@ azure-monitor-query 2.0.0 azure/monitor/query/_patch.py and _operations/_operati
 
 - FLOWS_QUERY, NTANetAnalytics (traffic analytics over the VNet flow log the plan creates, components/audit.py
   `network.FlowLog`; read only when the plan holds one with traffic analytics on): flows grouped by source address,
-  destination address, port, protocol and status. Columns (Azure Monitor table reference, NTANetAnalytics): SubType
-  "FlowLog"/"StatusMessage", FlowStatus allowed or denied, L4Protocol "T" (TCP) or "U" (UDP), Allowed/DeniedInFlows
-  and Allowed/DeniedOutFlows (long), SrcIp, DestIp, DestPort. The same table and filter as the `denied_flows` alert
-  (components/planning/alerts.py), compared case-insensitively (the reference spells the subtype "Flowlog").
+  destination address, port, protocol and status. Columns: the Azure Monitor table reference (NTANetAnalytics, vendored
+  in tests/kql/) and the traffic analytics schema (MicrosoftDocs/azure-docs articles/network-watcher/
+  traffic-analytics-schema.md, "Virtual network flow logs" tab): SubType "FlowLog", FlowStatus allowed or denied
+  ("A"/"D" in the schema's table, "Allowed"/"Denied" where the alerts read it: both are accepted, any case),
+  L4Protocol "T" (TCP) or "U" (UDP), Allowed/DeniedInFlows and Allowed/DeniedOutFlows, DestIp, DestPort, and SrcIp,
+  which is blank in AzurePublic and ExternalPublic flows: their sources are the entries of SrcPublicIps,
+  "<SOURCE_PUBLIC_IP>|<FLOW_STARTED_COUNT>|..." (the schema shows one entry; several are taken as separated by
+  spaces, an assumption not verified against live data), each credited with its record's flow count. A flow whose
+  destination address is blank is not judged.
 - ACCOUNTS_QUERY, DatabricksAccounts (the workspace's diagnostic logs, "accounts" service): IP access list denials
   (alerts.IP_ACCESS_DENIED_ACTIONS), failed sign-ins (alerts.LOGIN_ACTIONS answered 4xx, `Response.statusCode`)
   and sign-ins that succeeded, grouped by SourceIPAddress, as the `failed_auth` and `ip_access_denied` alerts read them.
@@ -72,9 +77,14 @@ def _kql_list(values: Iterable[str]) -> str:
 
 FLOWS_QUERY = """
 NTANetAnalytics
-| where SubType =~ "FlowLog" and FlowStatus in~ ("Allowed", "Denied")
-| extend Flows = iff(FlowStatus =~ "Denied", DeniedInFlows + DeniedOutFlows, AllowedInFlows + AllowedOutFlows)
-| summarize Flows = sum(Flows) by SrcIp, DestIp, DestPort, L4Protocol, Outcome = tolower(FlowStatus)
+| where SubType =~ "FlowLog" and FlowStatus in~ ("Allowed", "Denied", "A", "D")
+| extend Outcome = iff(FlowStatus in~ ("Denied", "D"), "denied", "allowed")
+| extend Flows = iff(Outcome == "denied", DeniedInFlows + DeniedOutFlows, AllowedInFlows + AllowedOutFlows)
+| extend PublicSource = iff(isnotempty(SrcIp), dynamic([""]), split(SrcPublicIps, " "))
+| mv-expand PublicSource to typeof(string)
+| extend Source = iff(isnotempty(SrcIp), SrcIp, tostring(split(PublicSource, "|")[0]))
+| where isnotempty(Source)
+| summarize Flows = sum(Flows) by SrcIp = Source, DestIp, DestPort, L4Protocol, Outcome
 | where Flows > 0
 """.strip()
 

@@ -138,3 +138,16 @@ def test_a_column_missing_from_the_reference_is_reported(node: str, tables: dict
     pruned = {**tables, "NTANetAnalytics": {c: t for c, t in tables["NTANetAnalytics"].items() if c != "DeniedOutFlows"}}
     found = problems(node, pruned, {"q": query})
     assert any("KS142" in p and "DeniedOutFlows" in p for p in found), found
+
+
+def test_the_audit_log_queries_compile(node: str, tables: dict[str, dict[str, str]]) -> None:
+    # brickwall/audit_logs.py reads the same tables as the alerts: the flows and the Databricks sign-ins by source.
+    from brickwall import audit_logs
+
+    queries = {f"audit/{key}": query for key, query in audit_logs.QUERIES.items()}
+    assert {q.split("\n", 1)[0] for q in queries.values()} == {"NTANetAnalytics", "DatabricksAccounts"}
+    assert problems(node, tables, queries) == []
+    # The binder sees these queries too: a column the audit reads, dropped from the reference, is reported.
+    pruned = {**tables, "DatabricksAccounts": {c: t for c, t in tables["DatabricksAccounts"].items() if c != "SourceIPAddress"}}
+    found = problems(node, pruned, {"q": audit_logs.ACCOUNTS_QUERY})
+    assert any("KS142" in p and "SourceIPAddress" in p for p in found), found

@@ -657,7 +657,52 @@ def add_parser(sub: Any) -> None:
                                                               "workspace network settings or locks)")
     p.add_argument("--arm-endpoint", metavar="URL", help="the Azure Resource Manager endpoint (default: the public "
                                                          "cloud's, https://management.azure.com)")
+    # Opt-in parts (they need inputs of their own): the ingress tier's cluster, and the Log Analytics workspace.
+    p.add_argument("--kubeconfig", metavar="FILE", help="also audit the ingress tier's cluster (NetworkPolicies, routes, "
+                                                        "Secrets) through this kubeconfig (brickwall/audit_kubernetes.py)")
+    p.add_argument("--context", metavar="NAME", help="with --kubeconfig: the kubeconfig context (default its current one)")
+    p.add_argument("--logs-workspace", metavar="ID", help="also read the logs: the Log Analytics workspace id (its "
+                                                          "customer id) to query (brickwall/audit_logs.py)")
+    p.add_argument("--days", type=int, default=7, help="with --logs-workspace: the window in days (default 7)")
+    p.add_argument("--logs-endpoint", metavar="URL", help="with --logs-workspace: the query endpoint (default the "
+                                                          "public cloud's, https://api.loganalytics.io)")
     output_options(p, ("text", "markdown", "json"), "text", legacy_json=False)
+
+
+def _optional_parts(args: argparse.Namespace, stack: str, spec: Any, plan: dict[str, Any], credential: Any,
+                    progress: Callable[[str], None]) -> tuple[list[Finding], dict[str, int]]:
+    """The opt-in Kubernetes and Logs parts: their findings and read counts. Unreachable/Unreadable as the others."""
+    from brickwall.cli import UsageError
+
+    findings: list[Finding] = []
+    counts: dict[str, int] = {}
+    if args.kubeconfig:
+        from kubernetes.config import ConfigException
+
+        from brickwall import audit_kubernetes
+
+        try:
+            api = audit_kubernetes.make_api(args.kubeconfig, args.context)
+        except (ConfigException, OSError) as exc:
+            raise UsageError(f"cannot load the kubeconfig {args.kubeconfig}: {_one_line(exc)}") from None
+        findings += audit_kubernetes.kubernetes_findings(plan, api, progress)
+    if args.logs_workspace:
+        from brickwall import audit_azure, audit_logs
+
+        if args.days < 1:
+            raise UsageError("--days must be at least 1")
+        credential = credential if credential is not None else audit_azure.default_credential()
+        client = audit_logs.make_client(args.logs_endpoint, credential)
+        progress(f"brickwall audit: querying the logs of {stack} ({args.days} days)")
+        try:
+            found = audit_logs.log_findings(plan, spec, client, args.logs_workspace, args.days)
+        except audit_logs.LogsUnreachable as exc:
+            raise Unreachable(f"the Log Analytics query endpoint: {exc}") from None
+        except audit_logs.LogsUnreadable as exc:
+            raise Unreadable([str(exc)]) from None
+        findings += found
+        counts["log_findings"] = len(found)
+    return findings, counts
 
 
 def _host(args: argparse.Namespace, stack: str, environ: Mapping[str, str],
@@ -819,6 +864,19 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
                           key=lambda f: (SEVERITIES.index(f.severity), f.kind, f.object))
         counts.update(audit_azure.counts_of(azure_live))
         skipped = []
+    try:
+        extra, extra_counts = _optional_parts(args, stack, spec, plan, azure_credential, progress)
+    except Unreachable as exc:
+        progress("")
+        print(f"error: {stack}: {exc}", file=sys.stderr)
+        return exits.UNREACHABLE
+    except Unreadable as exc:
+        progress("")
+        for line in exc.lines:
+            print(f"error: {stack}: cannot read {line}", file=sys.stderr)
+        return exits.AUDIT_UNREADABLE
+    findings = sorted(findings + extra, key=lambda f: (SEVERITIES.index(f.severity), f.kind, f.object))
+    counts.update(extra_counts)
     progress("")
     notes = list(live.notes)
     if not any(g.display_name == ADMINS_GROUP for g in live.groups):

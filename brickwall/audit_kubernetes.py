@@ -221,14 +221,22 @@ def read_cluster(api: ApiClient, plan: Planned, progress: Callable[[str], None] 
 
     net = client.NetworkingV1Api(api)
     custom = client.CustomObjectsApi(api)
-    core = client.CoreV1Api(api)
     live = LiveCluster()
     problems: list[str] = []
 
     def policies(ns: str) -> None:
         def fetch(token: str | None) -> tuple[list[Any], str | None]:
             resp = net.list_namespaced_network_policy(ns, limit=PAGE, _continue=token)
-            return list(resp.items or []), (resp.metadata.var_continue if resp.metadata else None)
+            # The generated deserializer of kubernetes 33.x lets a wrong-shaped `items` through: check it here.
+            # (a string of items comes back as one empty model per character): every item must name itself.
+            if not isinstance(resp.items, list) or not all(isinstance(i, client.V1NetworkPolicy) and i.metadata
+                                                           and i.metadata.name for i in resp.items):
+                raise ValueError("not a list of networkpolicies")
+            # The list's continue token: `_continue` in the client's generated models (kubernetes 33.x), `var_continue`
+            # in later ones.
+            meta = resp.metadata
+            token = (getattr(meta, "var_continue", None) or getattr(meta, "_continue", None)) if meta else None
+            return list(resp.items or []), token
         for item in _pages(fetch):
             d = api.sanitize_for_serialization(item)
             live.network_policies[_key(d)] = d.get("spec") or {}
@@ -248,8 +256,12 @@ def read_cluster(api: ApiClient, plan: Planned, progress: Callable[[str], None] 
     def secrets(ns: str) -> None:
         def fetch(token: str | None) -> tuple[list[Any], str | None]:
             # Unparsed (_preload_content=False: the urllib3 response), so no V1Secret model is ever built.
-            resp: Any = core.list_namespaced_secret(ns, limit=PAGE, _continue=token, _preload_content=False,
-                                                    _headers={"Accept": METADATA_ONLY})
+            # The client's generic call_api (kubernetes 33.x's generated list methods take no custom headers): the
+            # same GET /api/v1/namespaces/{ns}/secrets with the metadata-only Accept header, bearer auth as configured.
+            query: list[tuple[str, Any]] = [("limit", PAGE)] + ([("continue", token)] if token else [])
+            resp: Any = api.call_api(f"/api/v1/namespaces/{ns}/secrets", "GET", query_params=query,
+                                     header_params={"Accept": METADATA_ONLY}, auth_settings=["BearerToken"],
+                                     _preload_content=False, _return_http_data_only=True)
             body = json.loads(resp.data)
             if not isinstance(body, dict) or not isinstance(body.get("items"), list):
                 raise ValueError("not a list of secrets")

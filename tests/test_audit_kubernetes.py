@@ -244,14 +244,21 @@ def test_reads_the_group_the_program_writes() -> None:
 
 def test_fixtures_are_shaped_as_the_client_models(cluster: Cluster) -> None:
     """Every served NetworkPolicy and Secret parses as the client's own models (extra fields forbidden would fail)."""
+    class Response:  # what ApiClient.deserialize reads: the body as text
+        def __init__(self, body: dict[str, Any]) -> None:
+            self.data = json.dumps(body)
+
+    def parse(body: dict[str, Any], model: str) -> Any:
+        return client.ApiClient().deserialize(Response(body), model)
+
     for (ns, plural), items in cluster.state.items():
         if plural == "networkpolicies":
-            policies = client.V1NetworkPolicyList.from_dict({"kind": "NetworkPolicyList", "apiVersion": "networking.k8s.io/v1",
-                                                             "metadata": {}, "items": items})
+            policies = parse({"kind": "NetworkPolicyList", "apiVersion": "networking.k8s.io/v1", "metadata": {}, "items": items},
+                             "V1NetworkPolicyList")
             assert policies is not None
             assert [i.metadata.name for i in policies.items if i.metadata] == [i["metadata"]["name"] for i in items]
         if plural == "secrets":
-            secrets = client.V1SecretList.from_dict({"kind": "SecretList", "apiVersion": "v1", "metadata": {}, "items": items})
+            secrets = parse({"kind": "SecretList", "apiVersion": "v1", "metadata": {}, "items": items}, "V1SecretList")
             assert secrets is not None
             assert [i.metadata.namespace for i in secrets.items if i.metadata] == [ns] * len(items)
 

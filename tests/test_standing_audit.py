@@ -517,3 +517,26 @@ def test_exit_codes_are_documented() -> None:
     assert "audit" in codes[exits.UNREACHABLE].commands
     assert exits.markdown_table() in (ROOT / "README.md").read_text()
     assert "python -m brickwall audit" in (ROOT / "docs" / "audit.md").read_text()
+
+
+def test_the_opt_in_parts_are_wired_with_their_errors(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str],
+                                                      tmp_path: Path) -> None:
+    """--kubeconfig and --logs-workspace add the Kubernetes and Logs parts (their own tests:
+    tests/test_audit_kubernetes.py, tests/test_audit_logs.py); their failures reach the one exit-code table."""
+
+    class Token:  # azure-core's TokenCredential protocol: the SDK's own extension point, nothing patched
+        def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+            from azure.core.credentials import AccessToken
+
+            return AccessToken("t0k3n-for-the-logs-endpoint", int(time.time()) + 3600)
+
+    code, _, err = _audit(server, capsys, "--kubeconfig", str(tmp_path / "no-such-kubeconfig"))
+    assert code == exits.USAGE and "cannot load the kubeconfig" in err
+    host, _, _, plan = server
+    args = cli._parser().parse_args(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--host", host,
+                                     "--deployer", DEPLOYER, "--timeout", "5", "--logs-workspace",
+                                     "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "--logs-endpoint", "https://127.0.0.1:1"])
+    code = audit.run(args, azure_credential=Token())
+    out, err = capsys.readouterr()
+    assert code == exits.UNREACHABLE and "the Log Analytics query endpoint" in err
+    assert "t0k3n-for-the-logs-endpoint" not in out + err and "Traceback" not in err

@@ -131,6 +131,16 @@ def _parser() -> argparse.ArgumentParser:
     runners.add_parser(sub)
     reach.add_parser(sub)
     audit.add_parser(sub)
+    # The commands defined in their own modules get the same description and example as the ones above.
+    examples = {"env": "python -m brickwall env plan --base staging --count 20",
+                "runners": "python -m brickwall runners --json",
+                "reach": "python -m brickwall reach --stack prod",
+                "audit": "python -m brickwall audit --stack prod --format markdown --output audit.md"}
+    for name, example in examples.items():
+        command = sub.choices[name]
+        command.description = command.description or next(a.help for a in sub._choices_actions if a.dest == name)
+        command.epilog = f"example:\n  {example}"
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 

@@ -251,12 +251,12 @@ def test_one_command_line_language(tmp_path: Path, capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit) as done:
         cli.main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out.strip() == f"brickwall {__version__}"
-    for command in ("plan", "check", "diff", "report", "spec", "export", "stacks"):
+    for command in ("plan", "check", "diff", "report", "spec", "export", "stacks", "env", "runners", "reach", "audit"):
         with pytest.raises(SystemExit):
             cli.main([command, "--help"])
         text = capsys.readouterr().out
         assert "example:\n  python -m brickwall " + command in text, command
-        if command not in ("export", "report"):
+        if command in ("plan", "check", "diff", "spec", "stacks", "audit"):
             assert "--format" in text and "--output FILE" in text, command
 
     saved = tmp_path / "dev.json"

@@ -795,6 +795,20 @@ def _azure_setup(args: argparse.Namespace, stack: str, plan: Mapping[str, Any],
     return subscription, clients, audit_azure.expected_azure(plan)
 
 
+def _failed(stack: str, exc: Exception, unreachable: str = "") -> int:
+    """One line per problem and the exit code: UNREACHABLE (what did not answer) or AUDIT_UNREADABLE (each refusal)."""
+    from brickwall import exits
+    from brickwall.cli import progress
+
+    progress("")
+    if isinstance(exc, Unreadable):
+        for line in exc.lines:
+            print(f"error: {stack}: cannot read {line}", file=sys.stderr)
+        return exits.AUDIT_UNREADABLE
+    print(f"error: {stack}: {unreachable}", file=sys.stderr)
+    return exits.UNREACHABLE
+
+
 def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         outputs: Callable[[str], Mapping[str, Any] | None] | None = None,
         client_factory: Callable[[str, float], Any] = client_for, azure_credential: Any = None) -> int:
@@ -829,15 +843,10 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     try:
         live = read(client, [k.key for k in ALL_KEYS if k.key in exp.conf] or [k.key for k in ALL_KEYS], progress)
     except Unreachable as exc:
-        progress("")
-        print(f"error: {stack}: {host} does not answer ({exc}); run from a network that reaches the workspace "
-              f"(python -m brickwall reach --stack {stack})", file=sys.stderr)
-        return exits.UNREACHABLE
+        return _failed(stack, exc, f"{host} does not answer ({exc}); run from a network that reaches the workspace "
+                                   f"(python -m brickwall reach --stack {stack})")
     except Unreadable as exc:
-        progress("")
-        for line in exc.lines:
-            print(f"error: {stack}: cannot read {line}", file=sys.stderr)
-        return exits.AUDIT_UNREADABLE
+        return _failed(stack, exc)
     except ValueError as exc:  # credentials the SDK could not turn into a header (no usable auth in the environment)
         raise UsageError(f"cannot authenticate to {host}: {_one_line(exc)}") from None
     findings = compare(exp, live)
@@ -851,30 +860,18 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         try:
             azure_live = audit_azure.read_azure(clients, azure_exp, subscription, engine.SUBSCRIPTION_ID, progress)
         except Unreachable as exc:
-            progress("")
-            print(f"error: {stack}: Azure Resource Manager does not answer ({exc}); run from a network that reaches "
-                  "it, or --skip-azure", file=sys.stderr)
-            return exits.UNREACHABLE
+            return _failed(stack, exc, f"Azure Resource Manager does not answer ({exc}); run from a network that "
+                                       "reaches it, or --skip-azure")
         except Unreadable as exc:
-            progress("")
-            for line in exc.lines:
-                print(f"error: {stack}: cannot read {line}", file=sys.stderr)
-            return exits.AUDIT_UNREADABLE
+            return _failed(stack, exc)
         findings = sorted(findings + audit_azure.compare_azure(azure_exp, azure_live),
                           key=lambda f: (SEVERITIES.index(f.severity), f.kind, f.object))
         counts.update(audit_azure.counts_of(azure_live))
         skipped = []
     try:
         extra, extra_counts = _optional_parts(args, stack, spec, plan, azure_credential, progress)
-    except Unreachable as exc:
-        progress("")
-        print(f"error: {stack}: {exc}", file=sys.stderr)
-        return exits.UNREACHABLE
-    except Unreadable as exc:
-        progress("")
-        for line in exc.lines:
-            print(f"error: {stack}: cannot read {line}", file=sys.stderr)
-        return exits.AUDIT_UNREADABLE
+    except (Unreachable, Unreadable) as exc:
+        return _failed(stack, exc, str(exc))
     findings = sorted(findings + extra, key=lambda f: (SEVERITIES.index(f.severity), f.kind, f.object))
     counts.update(extra_counts)
     progress("")

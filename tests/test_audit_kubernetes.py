@@ -13,9 +13,7 @@ certificates and webhook CA), so the clean cluster follows the planners. Nothing
 from __future__ import annotations
 
 import copy
-import datetime
 import http.server
-import ipaddress
 import json
 import ssl
 import threading
@@ -27,15 +25,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from kubernetes import client
 
 from brickwall import audit, planfile
 from brickwall import audit_kubernetes as ak
 from brickwall.export import kubernetes_manifests
+from tests.tls import certificates
 
 TOKEN = "k8s-audit-fixture-bearer-token-0123456789"
 PLANTED = "fixture-k8s-secret-value-DO-NOT-PRINT"
@@ -48,36 +43,6 @@ NS_PATH = {  # list path (after /namespaces/{ns}/) -> (API prefix, list kind, li
 }
 KIND_PLURAL = {"NetworkPolicy": "networkpolicies", "IngressRoute": "ingressroutes", "Middleware": "middlewares",
                "Secret": "secrets"}
-
-
-def _certificates(tmp: Path) -> tuple[Path, Path, Path]:
-    """A throwaway CA and a server certificate for 127.0.0.1 it signed (as tests/test_standing_audit.py makes them)."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "brickwall kubernetes audit test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-          .not_valid_after(now + datetime.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                                       key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                       encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    paths = tmp / "ca.pem", tmp / "server.pem", tmp / "server.key"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return paths
 
 
 def _stored(obj: dict[str, Any]) -> dict[str, Any]:
@@ -191,7 +156,7 @@ def _handler(c: Cluster) -> type[http.server.BaseHTTPRequestHandler]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, prod_plan: dict) -> Iterator[tuple[Cluster, Path]]:
     tmp = tmp_path_factory.mktemp("audit-k8s")
-    ca, cert, key = _certificates(tmp)
+    ca, cert, key = certificates(tmp)
     cluster = Cluster(prod_plan)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(cluster))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

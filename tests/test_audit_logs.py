@@ -28,7 +28,7 @@ import stacks
 from brickwall import audit_logs
 from brickwall.audit import HIGH, LOW, MEDIUM, Finding
 from components.spec import EnvironmentSpec
-from tests.test_standing_audit import _certificates
+from tests.tls import certificates
 
 FIXTURES = Path(__file__).resolve().parent / "audit_fixtures" / "logs"
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.logs-audit-fixture-bearer-4f1c2a"
@@ -91,7 +91,7 @@ def _handler(ws: Workspace) -> type[http.server.BaseHTTPRequestHandler]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Workspace]]:
     tmp = tmp_path_factory.mktemp("audit-logs")
-    ca, cert, key = _certificates(tmp)
+    ca, cert, key = certificates(tmp)
     ws = Workspace()
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(ws))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

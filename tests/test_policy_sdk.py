@@ -12,7 +12,6 @@ import dataclasses
 import enum
 import json
 import re
-import sys
 import typing
 from typing import Any
 
@@ -22,13 +21,13 @@ from databricks.sdk.service import compute
 from brickwall.engine import Recording
 from components.planning.cluster_policies import (
     AZURE_INIT_SCRIPT_TYPES,
-    BOOLEAN_PATHS,
     ENUM_PATHS,
     INIT_SCRIPT_TYPES,
     KNOWN_PATHS,
     NUMERIC_PATHS,
     POLICY_ONLY_PATHS,
     POLICY_TYPES,
+    attribute_kind,
 )
 
 POLICY = "databricks:index/clusterPolicy:ClusterPolicy"
@@ -82,16 +81,6 @@ def sdk_type(path: str, root: type = compute.ClusterSpec) -> Any:
     return _unwrap(tp)
 
 
-def path_kind(path: str) -> str:
-    if path in NUMERIC_PATHS:
-        return "number"
-    if path in BOOLEAN_PATHS:
-        return "boolean"
-    if path in ENUM_PATHS:
-        return "enum"
-    return "string"
-
-
 def path_problems(path: str) -> list[str]:
     """Why the planner's view of `path` disagrees with the SDK, or []."""
     if path in POLICY_ONLY_PATHS:
@@ -100,13 +89,13 @@ def path_problems(path: str) -> list[str]:
         tp = sdk_type(path)
     except KeyError as exc:
         return [str(exc)]
-    kind = path_kind(path)
+    kind = attribute_kind(path)  # the planner's own classification, the one its grammar checks use
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         if kind != "enum":
             return [f"{path}: the SDK types it as the enum {tp.__name__}; the planner treats it as {kind}"]
         missing = set(ENUM_PATHS[path]) - {m.value for m in tp}
         return [f"{path}: {sorted(missing)} not in the SDK's {tp.__name__}"] if missing else []
-    expected = {"number": (int, float), "boolean": (bool,), "string": (str,), "enum": ()}[kind]
+    expected = {"number": (int, float), "boolean": (bool,), "string": (str,), "enum": ()}.get(kind, ())
     if tp not in expected:
         return [f"{path}: the SDK types it {getattr(tp, '__name__', tp)}; the planner treats it as {kind}"]
     return []
@@ -264,5 +253,7 @@ def test_a_bogus_known_path_or_enum_value_in_the_planner_fails(monkeypatch: pyte
     monkeypatch.setitem(ENUM_PATHS, "runtime_engine", ("PHOTON", "TURBO"))
     assert path_problems("runtime_engine")
     # A path the planner types wrongly: single_user_name is a string, not a number.
-    monkeypatch.setattr(sys.modules[__name__], "NUMERIC_PATHS", NUMERIC_PATHS | {"single_user_name"})
+    import components.planning.cluster_policies as planner
+
+    monkeypatch.setattr(planner, "NUMERIC_PATHS", NUMERIC_PATHS | {"single_user_name"})
     assert path_problems("single_user_name") == ["single_user_name: the SDK types it str; the planner treats it as number"]

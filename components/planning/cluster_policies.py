@@ -247,7 +247,8 @@ def is_valid_attribute_path(path: str) -> bool:
     return _path_problem(path) is None
 
 
-def _path_kind(path: str) -> str:
+def attribute_kind(path: str) -> str:
+    """number, boolean, enum or string: how the grammar checks values of `path` (unknown: not an attribute it knows)."""
     if path in NUMERIC_PATHS:
         return "number"
     if path in BOOLEAN_PATHS:
@@ -272,7 +273,7 @@ def _is_scalar(v: object) -> bool:
 
 def _kind_problem(path: str, value: object, what: str) -> str | None:
     """Why `value` cannot be a value of the attribute at `path`, or None."""
-    kind = _path_kind(path)
+    kind = attribute_kind(path)
     if kind == "number" and not _is_number(value):
         return f"{what} {value!r} is not a number; {path} is numeric"
     if kind == "boolean" and not isinstance(value, bool):
@@ -298,7 +299,7 @@ def _rule_problems(path: str, rule: object) -> list[str]:
         if flag in rule and not isinstance(rule[flag], bool):
             out.append(f"{flag} must be true or false, got {rule[flag]!r}")
 
-    path_kind = _path_kind(path)
+    path_kind = attribute_kind(path)
     if kind == "regex" and path_kind in ("number", "boolean"):
         out.append(f"a regex rule only applies to string attributes; {path} is {path_kind}")
     if kind == "range" and path_kind in ("string", "enum", "boolean"):

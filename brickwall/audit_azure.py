@@ -21,6 +21,9 @@ give the locks. Each resource is read once, in parallel:
 (https://learn.microsoft.com/azure/databricks/security/network/classic/vnet-inject#network-security-group-rules) and
 are not the program's: they are skipped.
 
+The effective rules on the cluster NICs (brickwall/audit_azure_nics.py) and the storage accounts' and Key Vaults'
+public network access and firewalls (brickwall/audit_azure_data.py) are read and compared in modules of their own.
+
 Least role: Reader on the environment's resource groups (Reader's actions are `*/read`,
 https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/general#reader); the reads need exactly
 Microsoft.Network/networkSecurityGroups/read, Microsoft.Databricks/workspaces/read, Microsoft.Authorization/locks/read.
@@ -36,6 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from brickwall import audit_azure_data, audit_azure_nics
 from brickwall.audit import HIGH, MEDIUM, Finding, Unreachable, Unreadable, _one_line, network_reason
 
 T_NSG = "azure-native:network:NetworkSecurityGroup"
@@ -92,15 +96,20 @@ class AzureExpected:
     nsgs: dict[tuple[str, str], dict[str, Shape]]  # (resource group, NSG) -> rule name -> shape
     workspaces: dict[tuple[str, str], dict[str, str]]  # (resource group, workspace) -> property -> value
     locks: dict[str, dict[str, str]]  # scope (placeholder subscription) -> lock name -> level
+    data: dict[audit_azure_data.Key, dict[str, str]] = field(default_factory=dict)  # storage accounts, Key Vaults
+    nics: list[audit_azure_nics.NicExpected] = field(default_factory=list)  # cluster NICs against the matrix
 
     @property
     def resource_groups(self) -> list[str]:
         groups = {rg for rg, _ in self.nsgs} | {rg for rg, _ in self.workspaces}
+        groups |= {rg for _, rg, _ in self.data} | {e.managed_rg for e in self.nics}
         groups |= {m.group(1) for s in self.locks if (m := re.search(r"/resourceGroups/([^/]+)", s, re.IGNORECASE))}
         return sorted(groups)
 
 
-def expected_azure(plan: Mapping[str, Any]) -> AzureExpected:
+def expected_azure(plan: Mapping[str, Any], spec: Any = None) -> AzureExpected:
+    """`spec` gives the reachability matrix the cluster NICs are compared with (default: the plan's stack's own spec,
+    used only when its cluster subnets are the plan's)."""
     resources = plan.get("resources", [])
     nsgs: dict[tuple[str, str], dict[str, Shape]] = {}
     for r in resources:
@@ -124,7 +133,17 @@ def expected_azure(plan: Mapping[str, Any]) -> AzureExpected:
         if r.get("type") == T_LOCK:
             i = r["inputs"]
             locks.setdefault(i["scope"], {})[i["lockName"]] = str(i["level"])
-    return AzureExpected(nsgs, workspaces, locks)
+    return AzureExpected(nsgs, workspaces, locks, audit_azure_data.expected_data(plan),
+                         audit_azure_nics.expected_nics(plan, spec if spec is not None else _stack_spec(plan)))
+
+
+def _stack_spec(plan: Mapping[str, Any]) -> Any:
+    import stacks
+
+    try:
+        return stacks.load(str(plan.get("stack") or ""))
+    except Exception:  # not a known stack (a --spec file's plan): no matrix, the NICs are not compared
+        return None
 
 
 def subscription_of(given: str | None, config: Mapping[str, str], plan: Mapping[str, Any],
@@ -149,6 +168,8 @@ class AzureLive:
     nsgs: dict[tuple[str, str], dict[str, Shape] | None] = field(default_factory=dict)  # None: no such NSG
     workspaces: dict[tuple[str, str], dict[str, str] | None] = field(default_factory=dict)
     locks: dict[str, dict[str, str] | None] = field(default_factory=dict)  # scope -> lock name -> level
+    data: dict[audit_azure_data.Key, dict[str, str] | None] = field(default_factory=dict)
+    nics: dict[str, audit_azure_nics.NicLive] = field(default_factory=dict)  # workspace -> its cluster NICs
 
 
 @dataclass(frozen=True)
@@ -156,12 +177,17 @@ class AzureClients:
     network: Any
     databricks: Any
     locks: Any
+    storage: Any = None
+    keyvault: Any = None
+    timeout: float = 60.0
 
 
 def clients_for(credential: Any, subscription: str, endpoint: str | None, timeout: float) -> AzureClients:
     from azure.mgmt.databricks import AzureDatabricksManagementClient
+    from azure.mgmt.keyvault import KeyVaultManagementClient
     from azure.mgmt.network import NetworkManagementClient
     from azure.mgmt.resource.locks import ManagementLockClient
+    from azure.mgmt.storage import StorageManagementClient
 
     # TLS is verified by requests (azure-core RequestsTransport: session.trust_env, so REQUESTS_CA_BUNDLE is honoured
     # as for the Databricks part); a few retries only, so that a host that does not answer is said quickly.
@@ -170,7 +196,9 @@ def clients_for(credential: Any, subscription: str, endpoint: str | None, timeou
         kwargs["base_url"] = endpoint.rstrip("/")
     return AzureClients(NetworkManagementClient(credential, subscription, **kwargs),
                         AzureDatabricksManagementClient(credential, subscription, **kwargs),
-                        ManagementLockClient(credential, subscription, **kwargs))
+                        ManagementLockClient(credential, subscription, **kwargs),
+                        StorageManagementClient(credential, subscription, **kwargs),
+                        KeyVaultManagementClient(credential, subscription, **kwargs), timeout)
 
 
 def default_credential() -> Any:
@@ -279,9 +307,27 @@ def read_azure(clients: AzureClients, exp: AzureExpected, subscription: str, pla
     for scope in exp.locks:
         live_scope = _scope(scope, subscription, placeholder)
         reads[f"locks on {live_scope.rsplit('/', 1)[-1]}"] = (_rg_of(scope), functools.partial(locks, live_scope))
-    grant = {"NSG": "Microsoft.Network/networkSecurityGroups/read", "workspace": "Microsoft.Databricks/workspaces/read",
-             "locks": "Microsoft.Authorization/locks/read"}
     live = AzureLive()
+
+    def live_data_set(key: audit_azure_data.Key, result: Any) -> None:
+        live.data[key] = result
+
+    def live_nics_set(workspace: str, result: Any) -> None:
+        if result is not None:  # None: the managed resource group is gone (the workspace finding says it)
+            live.nics[workspace] = result
+
+    # The storage accounts and Key Vaults, and each VNet-injected workspace's cluster NICs (kinds "storage", "vault",
+    # "NICs"): stored by `later`.
+    later: dict[str, Callable[[Any], None]] = {}
+    for name, (rg, fn, key) in audit_azure_data.reads(clients, exp.data).items():
+        reads[name] = (rg, fn)
+        later[name] = functools.partial(live_data_set, key)
+    for name, (rg, fn, e) in audit_azure_nics.reads(clients, exp.nics, clients.timeout).items():
+        reads[name] = (rg, fn)
+        later[name] = functools.partial(live_nics_set, e.workspace)
+    grant = {"NSG": "Microsoft.Network/networkSecurityGroups/read", "workspace": "Microsoft.Databricks/workspaces/read",
+             "locks": "Microsoft.Authorization/locks/read", "NICs": audit_azure_nics.LIST_GRANT,
+             **audit_azure_data.GRANT}
     problems: list[str] = []
     unreachable: str | None = None
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
@@ -296,6 +342,9 @@ def read_azure(clients: AzureClients, exp: AzureExpected, subscription: str, pla
                 result = future.result()
             except ResourceNotFoundError:
                 result = None  # the resource (or the lock's scope) is gone: a finding, not a failed read
+            except audit_azure_nics.ReadProblem as exc:
+                problems.append(f"{name}: {exc}")
+                continue
             except ClientAuthenticationError as exc:
                 problems.append(f"{name}: not authenticated ({_error(exc)}): check the Azure credential")
                 continue
@@ -314,7 +363,9 @@ def read_azure(clients: AzureClients, exp: AzureExpected, subscription: str, pla
             except (DecodeError, DeserializationError, KeyError, TypeError, AttributeError, ValueError) as exc:
                 problems.append(f"{name}: the answer is not the API's shape ({type(exc).__name__}: {_one_line(exc)})")
                 continue
-            if kind == "NSG":
+            if name in later:
+                later[name](result)
+            elif kind == "NSG":
                 live.nsgs[next(k for k in exp.nsgs if f"NSG {k[1]}" == name)] = result
             elif kind == "workspace":
                 live.workspaces[next(k for k in exp.workspaces if f"workspace {k[1]}" == name)] = result
@@ -379,13 +430,21 @@ def compare_azure(exp: AzureExpected, live: AzureLive) -> list[Finding]:
                 out.append(Finding("lock-missing", HIGH, obj, level, "no lock of that name"))
             elif held[lock].lower() != level.lower():
                 out.append(Finding("lock-changed", MEDIUM, obj, level, held[lock]))
+    out += audit_azure_data.compare_data(exp.data, live.data)
+    for e in exp.nics:
+        if e.workspace in live.nics:
+            out += audit_azure_nics.compare_nics(e, live.nics[e.workspace])
     return out
 
 
 def counts_of(live: AzureLive) -> dict[str, int]:
     return {"nsg_rules": sum(len(r or {}) for r in live.nsgs.values()),
             "azure_workspaces": sum(1 for w in live.workspaces.values() if w is not None),
-            "locks": sum(len(x or {}) for x in live.locks.values())}
+            "locks": sum(len(x or {}) for x in live.locks.values()),
+            "storage_accounts": sum(1 for k, v in live.data.items() if k[0] == audit_azure_data.STORAGE and v is not None),
+            "key_vaults": sum(1 for k, v in live.data.items() if k[0] == audit_azure_data.VAULT and v is not None),
+            "cluster_nics": sum(n.listed for n in live.nics.values()),
+            "effective_rule_sets": sum(len(n.checked) for n in live.nics.values())}
 
 
 def usage_problems(subscription: str | None) -> Sequence[str]:

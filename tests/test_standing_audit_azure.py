@@ -1,11 +1,17 @@
-"""The Azure part of `python -m brickwall audit`: the real azure-mgmt-network, azure-mgmt-databricks and
-azure-mgmt-resource-locks clients against a local HTTPS server that answers like Azure Resource Manager.
+"""The Azure part of `python -m brickwall audit`: the real azure-mgmt-network, azure-mgmt-databricks,
+azure-mgmt-resource-locks, azure-mgmt-storage and azure-mgmt-keyvault clients against a local HTTPS server that
+answers like Azure Resource Manager.
 
 The ARM server (127.0.0.1, the same throwaway CA as the Databricks server of tests/test_standing_audit.py, trusted
 through REQUESTS_CA_BUNDLE: azure-core's RequestsTransport keeps requests' trust_env) serves the JSON fixtures under
 tests/audit_fixtures/azure/ at the ARM paths the SDKs call, and answers 401 to a request without the bearer token.
 The credential is a TokenCredential of the test's own (azure.core.credentials protocol: get_token), the SDKs'
 supported extension point; the clients' base_url is the server (--arm-endpoint). Nothing patches the SDKs.
+
+The effective-rules read of a cluster NIC is a long-running POST: the server answers it as ARM does, 202 with a
+Location (and Retry-After) to poll, then 200 with the result on the poll (azure-rest-api-specs specification/network/
+resource-manager/Microsoft.Network/stable/2025-03-01/examples/NetworkInterfaceEffectiveNSGList.json: 200 body, 202
+Location header); the NIC list is served in two pages (`nextLink`).
 """
 
 from __future__ import annotations
@@ -48,14 +54,15 @@ class Arm:
     def __init__(self) -> None:
         self.sets: list[str] = ["clean"]
         self.forbidden: set[str] = set()  # fixture names answered 403
+        self.deny_assigned: set[str] = set()  # fixture names answered 403 by Databricks' deny assignment
         self.requests: list[str] = []
 
-    def fixture(self, name: str) -> Any | None:
-        """The first set's file: JSON, or a `.txt` served as is (not JSON)."""
+    def fixture(self, name: str, arm: str = "") -> Any | None:
+        """The first set's file: JSON (`${arm}` replaced by the server's own URL), or a `.txt` served as is."""
         for s in self.sets:
             path = FIXTURES / s / f"{name}.json"
             if path.is_file():
-                return json.loads(path.read_text())
+                return json.loads(path.read_text().replace("${arm}", arm))
             if (text := FIXTURES / s / f"{name}.txt").is_file():
                 return RawBody(text.read_text())
         return None
@@ -65,9 +72,26 @@ class RawBody(str):
     pass
 
 
+OPERATION = "/providers/Microsoft.Network/locations/westeurope/operationResults/"
+
+
 def _name(path: str) -> str | None:
-    """ARM path -> fixture name (the SDKs' URL templates: see brickwall/audit_azure.py)."""
+    """ARM path -> fixture name (the SDKs' URL templates: see brickwall/audit_azure.py, audit_azure_nics.py and
+    audit_azure_data.py)."""
     parts = path.split("/")
+    if path.endswith("/effectiveNetworkSecurityGroups"):
+        return f"effective.{parts[-2]}"
+    if OPERATION in path:  # the poll of an effective-rules POST: its NIC's name is the operation id here
+        return f"effective.{parts[-1]}"
+    if path.endswith("/providers/Microsoft.Network/networkInterfaces"):
+        return f"nics.{parts[4]}"
+    if "/providers/Microsoft.Network/virtualNetworks/" in path and "/subnets/" in path:
+        return f"subnet.{parts[-1]}"
+    if "/providers/Microsoft.Authorization/" not in path:
+        if "/providers/Microsoft.Storage/storageAccounts/" in path:
+            return f"storage.{parts[-1]}"
+        if "/providers/Microsoft.KeyVault/vaults/" in path:
+            return f"vault.{parts[-1]}"
     if "/providers/Microsoft.Network/networkSecurityGroups/" in path:
         return f"nsg.{parts[-1]}"
     if "/providers/Microsoft.Databricks/workspaces/" in path and "/providers/Microsoft.Authorization/" not in path:
@@ -82,33 +106,56 @@ def _handler(arm: Arm) -> type[http.server.BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def _send(self, status: int, body: Any) -> None:
+        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             raw = isinstance(body, RawBody)
-            data = (str(body) if raw else json.dumps(body)).encode()
+            data = b"" if body is None else (str(body) if raw else json.dumps(body)).encode()
             self.send_response(status)
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
             self.send_header("Content-Type", "text/html" if raw else "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.do_GET("POST")
+
+        def do_GET(self, method: str = "GET") -> None:
             url = urlsplit(self.path)
             path = unquote(url.path)
             if self.headers.get("Authorization") != f"Bearer {ARM_TOKEN}":
                 return self._send(401, {"error": {"code": "AuthenticationFailed", "message": "Authentication failed."}})
-            arm.requests.append(path)
+            page = f"?{url.query[url.query.index('$skiptoken='):]}" if "$skiptoken=" in url.query else ""
+            arm.requests.append(f"POST {path}" if method == "POST" else path + page)
             name = _name(path)
-            if name is None or "api-version=" not in url.query:
+            # POST only for the effective rules; those are read with GET only at the operation's Location.
+            if name is None or "api-version=" not in url.query or (method == "POST") != path.endswith(
+                    "/effectiveNetworkSecurityGroups"):
                 return self._send(400, {"error": {"code": "InvalidApiVersionParameter", "message": path}})
+            if "skiptoken=" in url.query:  # the NIC list's next page
+                name += "." + url.query.split("skiptoken=", 1)[1].split("&")[0]
+            action = f"{path.split('/providers/', 1)[-1].rsplit('/', 1)[0]}/{'action' if method == 'POST' else 'read'}"
             if name in arm.forbidden:
-                # The shape ARM answers a principal without the read action.
+                # The shape ARM answers a principal without the action.
                 return self._send(403, {"error": {"code": "AuthorizationFailed", "message": (
                     "The client 'c0ffee00-0000-4000-8000-000000000001' with object id "
                     "'c0ffee00-0000-4000-8000-000000000001' does not have authorization to perform action "
-                    f"'Microsoft.Network/networkSecurityGroups/read' over scope '{path}' or the scope is invalid.")}})
-            body = arm.fixture(name)
+                    f"'{action}' over scope '{path}' or the scope is invalid.")}})
+            if name in arm.deny_assigned and method == "POST":
+                # The shape of a refusal by Databricks' deny assignment (MicrosoftDocs/azure-docs issue #51173).
+                return self._send(403, {"error": {"code": "DenyAssignmentAuthorizationFailed", "message": (
+                    "The client 'c0ffee00-0000-4000-8000-000000000001' with object id "
+                    f"'c0ffee00-0000-4000-8000-000000000001' has permission to perform action '{action}' on scope "
+                    f"'{path}'; however, the access is denied because of the deny assignment with name 'System deny "
+                    "assignment created by Azure Databricks /subscriptions/.../workspaces/dbw-bw-prod-weu'.")}})
+            base = f"https://{self.headers['Host']}"
+            body = arm.fixture(name, base)
             if body is None:
                 return self._send(404, {"error": {"code": "ResourceNotFound", "message": f"{path} was not found."}})
+            if method == "POST":  # accepted: poll the Location (ARM's asynchronous pattern)
+                location = f"{base}/subscriptions/{SUBSCRIPTION}{OPERATION}{path.split('/')[-2]}?api-version=2026-03-01"
+                return self._send(202, None, {"Location": location, "Retry-After": "1"})
             return self._send(200, body)
 
     return Handler
@@ -148,16 +195,27 @@ def test_clean_environment_has_no_findings(env: Workspace, server: Any, arm: tup
     arm[1].sets, arm[1].forbidden, arm[1].requests[:] = ["clean"], set(), []
     credential = Credential()
     code, out, err = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION, credential=credential)
-    assert (code, err) == (exits.OK, "")
+    assert (code, err) == (exits.OK, ""), err
     report = json.loads(out)
     assert report["clean"] is True and report["findings"] == [] and report["skipped"] == []
     assert report["subscription"] == SUBSCRIPTION
-    # 19 planned rules plus the two Databricks injects (skipped), 2 workspaces, 5 locks.
-    assert {k: report["read"][k] for k in ("nsg_rules", "azure_workspaces", "locks")} == {
-        "nsg_rules": 21, "azure_workspaces": 2, "locks": 5}
-    # Each planned resource read once, at the real subscription (the plan's placeholder replaced in lock scopes).
-    assert len(arm[1].requests) == len(set(arm[1].requests)) == 3 + 2 + 5
-    assert [p for p in arm[1].requests if not p.lower().startswith(f"/subscriptions/{SUBSCRIPTION}/resourcegroups/")] == []
+    # 19 planned rules plus the two Databricks injects (skipped), 2 workspaces, 5 locks, the lake's and the flow
+    # logs' storage accounts, the Key Vault; 4 cluster NICs (2 nodes), of which one per subnet is read.
+    assert {k: report["read"][k] for k in ("nsg_rules", "azure_workspaces", "locks", "storage_accounts", "key_vaults",
+                                           "cluster_nics", "effective_rule_sets")} == {
+        "nsg_rules": 21, "azure_workspaces": 2, "locks": 5, "storage_accounts": 2, "key_vaults": 1,
+        "cluster_nics": 4, "effective_rule_sets": 2}
+    # Each planned resource read once, at the real subscription (the plan's placeholder replaced in lock scopes); the
+    # NIC list in its two pages, then each sampled NIC's effective rules: a POST and a poll of its Location.
+    assert len(arm[1].requests) == len(set(arm[1].requests)) == 3 + 2 + 5 + 3 + 2 + 2 * 2
+    nics = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-bw-prod-weu-dbw-managed/providers/Microsoft.Network/" \
+           "networkInterfaces"
+    assert {r for r in arm[1].requests if "networkInterfaces" in r or "operationResults" in r} == {
+        nics, f"{nics}?$skiptoken=page-2",
+        *(f"POST {nics}/5d0c7f3a9b1e4c26-{n}/effectiveNetworkSecurityGroups" for n in ("publicNIC", "privateNIC")),
+        *(f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Network/locations/westeurope/operationResults/"
+          f"5d0c7f3a9b1e4c26-{n}" for n in ("publicNIC", "privateNIC"))}
+    assert [p for p in arm[1].requests if not p.lower().removeprefix("post ").startswith(f"/subscriptions/{SUBSCRIPTION}/")] == []
     # A top-level resource's locks: list_at_resource_level with an empty parent path (the SDK's URL template).
     assert f"/subscriptions/{SUBSCRIPTION}/resourcegroups/rg-bw-prod-weu/providers/Microsoft.KeyVault//vaults/" \
            "kvbwprodweup7k2/providers/Microsoft.Authorization/locks" in arm[1].requests
@@ -188,6 +246,21 @@ def test_drifted_environment_reports_each_drift(env: Workspace, server: Any, arm
         ("workspace-drifted", "workspace dbw-bw-prod-weu enableNoPublicIp"): ("high", "true", "false"),
         ("lock-missing", "lock do-not-delete on Microsoft.KeyVault/vaults/kvbwprodweup7k2"): (
             "high", "CanNotDelete", "no lock of that name"),
+        # The data stores' firewalls: the lake opened to the Internet with an IP rule, the vault's default Allow.
+        ("storage-drifted", "storage account dlbwprodweup7k2 publicNetworkAccess"): ("high", "Disabled", "Enabled"),
+        ("storage-drifted", "storage account dlbwprodweup7k2 networkAcls.ipRules"): ("high", "(none)", "203.0.113.0/24"),
+        ("key-vault-drifted", "Key Vault kvbwprodweup7k2 networkAcls.defaultAction"): ("high", "Deny", "Allow"),
+        # What the NSG drift leaves open on the cluster NICs, row by row of the reachability matrix: the hand-added
+        # SSH rule (the AzureDatabricks tag's addresses are in Internet), the removed outbound deny.
+        **{("nic-port-open", f"cluster NICs (container, host subnet): {flow}"): (
+            "high", f"Deny (matrix: workspace NSG {flow.split()[0]}: {planned})",
+            f"allowed (nsg-bw-prod-weu-dbw rule {rule}) on 5d0c7f3a9b1e4c26-privateNIC (+1 alike), "
+            "5d0c7f3a9b1e4c26-publicNIC (+1 alike)")
+           for flow, planned, rule in (
+               ("inbound from Internet port 22/Tcp", "deny-internet-inbound", "allow-ssh-from-anywhere"),
+               ("inbound from AzureDatabricks port 22/Tcp", "deny-internet-inbound", "allow-ssh-from-anywhere"),
+               ("outbound to Internet port 443/Tcp", "deny-internet-outbound", "AllowInternetOutBound"),
+               ("outbound to AzureDatabricks port 443/Tcp", "deny-internet-outbound", "AllowInternetOutBound"))},
     }
     # The Databricks-injected rules of the same NSG are not reported.
     assert not any("UseOnly" in obj for _, obj in found)
@@ -198,7 +271,7 @@ def test_drift_in_markdown(env: Workspace, server: Any, arm: tuple[str, Arm],  #
     arm[1].sets, arm[1].forbidden = ["drift", "clean"], set()
     code, md, _ = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION, fmt="markdown")
     assert code == exits.AUDIT_FINDINGS
-    assert f", Azure subscription `{SUBSCRIPTION}`: **8 finding(s): 8 high**." in md
+    assert f", Azure subscription `{SUBSCRIPTION}`: **15 finding(s): 15 high**." in md
     # docs/audit.md shows this very report (its host a workspace's, its heading a level down).
     sample = md.replace(server[0], "https://adb-1242009244308051.11.azuredatabricks.net").replace("## ", "#### ", 1)
     assert sample in (Path(__file__).resolve().parent.parent / "docs" / "audit.md").read_text()
@@ -215,6 +288,86 @@ def test_forbidden_read_names_the_role_to_grant(env: Workspace, server: Any, arm
     assert err.startswith("error: prod: cannot read NSG nsg-bw-prod-weu-pe: permission denied (AuthorizationFailed: ")
     assert err.endswith("): grant Reader on resource group rg-bw-prod-weu (it holds "
                         "Microsoft.Network/networkSecurityGroups/read)\n")
+
+
+MANAGED = "rg-bw-prod-weu-dbw-managed"
+HOST_NIC, CONTAINER_NIC = "5d0c7f3a9b1e4c26-publicNIC", "5d0c7f3a9b1e4c26-privateNIC"
+
+
+def test_forbidden_nic_list_names_reader_on_the_managed_group(env: Workspace, server: Any,  # noqa: F811
+                                                              arm: tuple[str, Arm],
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    arm[1].sets, arm[1].forbidden = ["clean"], {f"nics.{MANAGED}"}
+    code, out, err = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION)
+    assert (code, out) == (exits.AUDIT_UNREADABLE, "")
+    assert len(err.splitlines()) == 1
+    assert err.startswith("error: prod: cannot read NICs of dbw-bw-prod-weu: permission denied (AuthorizationFailed: ")
+    assert err.endswith(f"): grant Reader on resource group {MANAGED} (it holds "
+                        "Microsoft.Network/networkInterfaces/read)\n")
+
+
+def test_forbidden_effective_rules_name_the_action(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The POST is an action, not a read: Reader does not hold it, and the message says what does."""
+    arm[1].sets, arm[1].forbidden = ["clean"], {f"effective.{HOST_NIC}"}
+    code, out, err = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION)
+    assert (code, out) == (exits.AUDIT_UNREADABLE, "")
+    assert len(err.splitlines()) == 1
+    assert err.startswith("error: prod: cannot read NICs of dbw-bw-prod-weu: permission denied (AuthorizationFailed: ")
+    assert err.endswith("): grant Microsoft.Network/networkInterfaces/effectiveNetworkSecurityGroups/action on resource "
+                        f"group {MANAGED} (a custom role with it and networkInterfaces/read; Reader's */read does not "
+                        "include it)\n")
+
+
+def test_deny_assignment_composes_the_rules_from_reads(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Databricks' deny assignment refuses the effective-rules POST whatever the role: the rules are then composed
+    from the subnet's NSG (read through the subnet) and the NIC's own (none here), with Reader only."""
+    arm[1].forbidden, arm[1].deny_assigned = set(), {f"effective.{HOST_NIC}", f"effective.{CONTAINER_NIC}"}
+    try:
+        arm[1].sets, arm[1].requests[:] = ["clean"], []
+        code, out, err = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION)
+        assert (code, err) == (exits.OK, ""), err
+        assert json.loads(out)["read"]["effective_rule_sets"] == 2
+        subnets = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-bw-prod-weu/providers/Microsoft.Network/" \
+                  "virtualNetworks/vnet-bw-prod-weu/subnets"
+        assert {f"{subnets}/snet-dbw-host", f"{subnets}/snet-dbw-container"} <= set(arm[1].requests)
+        assert not [r for r in arm[1].requests if "operationResults" in r]  # refused: nothing to poll
+        # The drifted NSG, read that way, leaves the same flows open; the findings say how the rules were read.
+        arm[1].sets = ["drift", "clean"]
+        code, out, _ = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION)
+        nic = [f for f in json.loads(out)["findings"] if f["kind"] == "nic-port-open"]
+        assert code == exits.AUDIT_FINDINGS
+        assert sorted(f["object"].split(": ", 1)[1] for f in nic) == [
+            "inbound from AzureDatabricks port 22/Tcp", "inbound from Internet port 22/Tcp",
+            "outbound to AzureDatabricks port 443/Tcp", "outbound to Internet port 443/Tcp"]
+        assert all(f["actual"].endswith("(composed from the NSGs: the effective-rules read is denied)") for f in nic)
+    finally:
+        arm[1].deny_assigned = set()
+
+
+def test_effective_reads_are_bounded(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
+                                     capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """12 nodes, each NIC with an NSG of its own (so none can stand for another): still at most 8 effective-rules
+    reads (brickwall/audit_azure_nics.py MAX_EFFECTIVE_READS). The reads answer 404 here (nodes gone since the
+    list): those NICs are skipped, not an error."""
+    from brickwall.audit_azure_nics import MAX_EFFECTIVE_READS
+
+    listed = json.loads((FIXTURES / "clean" / f"nics.{MANAGED}.json").read_text())["value"][0]
+    nics = []
+    for n in range(12):
+        nic = json.loads(json.dumps(listed).replace("5d0c7f3a9b1e4c26", f"node{n:02d}"))
+        nic["properties"]["networkSecurityGroup"] = {"id": listed["id"].split("/providers/")[0] +
+                                                     f"/providers/Microsoft.Network/networkSecurityGroups/nsg-{n}"}
+        nics.append(nic)
+    (tmp_path / "many").mkdir()
+    (tmp_path / "many" / f"nics.{MANAGED}.json").write_text(json.dumps({"value": nics}))
+    arm[1].sets, arm[1].forbidden, arm[1].requests[:] = [str(tmp_path / "many"), "clean"], set(), []
+    code, out, err = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION)
+    assert (code, err) == (exits.OK, ""), err
+    assert sum(1 for r in arm[1].requests if r.startswith("POST ")) == MAX_EFFECTIVE_READS == 8
+    assert {k: json.loads(out)["read"][k] for k in ("cluster_nics", "effective_rule_sets")} == {
+        "cluster_nics": 12, "effective_rule_sets": 0}
 
 
 def test_missing_nsg_and_workspace_are_findings(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
@@ -298,7 +451,23 @@ def test_expected_side_is_the_plan(prod_plan: dict) -> None:
     assert exp.workspaces[("rg-bw-prod-weu", "dbw-bw-prod-weu")] == {
         "publicNetworkAccess": "Disabled", "requiredNsgRules": "NoAzureDatabricksRules", "enableNoPublicIp": "true"}
     assert {lvl for locks in exp.locks.values() for lvl in locks.values()} == {"CanNotDelete"}
-    assert exp.resource_groups == ["rg-bw-prod-weu", "rg-bw-prod-weu-transit"]
+    assert exp.resource_groups == ["rg-bw-prod-weu", "rg-bw-prod-weu-dbw-managed", "rg-bw-prod-weu-transit"]
+    # Every storage account and Key Vault the plan creates, with the planned public access and firewall.
+    assert exp.data == {
+        ("storage", "rg-bw-prod-weu", "dlbwprodweup7k2"): {
+            "publicNetworkAccess": "Disabled", "defaultAction": "Deny", "bypass": "None", "ipRules": "(none)",
+            "virtualNetworkRules": "(none)"},
+        ("storage", "rg-bw-prod-weu", "flbwprodweup7k2"): {
+            "publicNetworkAccess": "Enabled", "defaultAction": "Deny", "bypass": "AzureServices", "ipRules": "(none)",
+            "virtualNetworkRules": "(none)"},
+        ("vault", "rg-bw-prod-weu", "kvbwprodweup7k2"): {
+            "publicNetworkAccess": "Disabled", "defaultAction": "Deny", "bypass": "AzureServices", "ipRules": "(none)",
+            "virtualNetworkRules": "(none)"}}
+    # The VNet-injected workspace's cluster NICs: its managed resource group and subnets, and the stack's matrix.
+    [nics] = exp.nics
+    assert (nics.workspace, nics.managed_rg) == ("dbw-bw-prod-weu", "rg-bw-prod-weu-dbw-managed")
+    assert [(s.role, s.cidr) for s in nics.subnets] == [("host", "10.30.0.0/21"), ("container", "10.30.8.0/21")]
+    assert (nics.inputs.host, nics.inputs.container) == ("10.30.0.0/21", "10.30.8.0/21")
 
 
 def test_parser_has_the_azure_options() -> None:

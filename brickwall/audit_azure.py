@@ -184,10 +184,17 @@ class AzureClients:
 
 def clients_for(credential: Any, subscription: str, endpoint: str | None, timeout: float) -> AzureClients:
     from azure.mgmt.databricks import AzureDatabricksManagementClient
-    from azure.mgmt.keyvault import KeyVaultManagementClient
     from azure.mgmt.network import NetworkManagementClient
     from azure.mgmt.resource.locks import ManagementLockClient
-    from azure.mgmt.storage import StorageManagementClient
+
+    try:
+        from azure.mgmt.keyvault import KeyVaultManagementClient
+        from azure.mgmt.storage import StorageManagementClient
+    except ModuleNotFoundError:  # requirements.txt pins them since the storage and Key Vault firewalls are audited
+        from brickwall.cli import UsageError
+
+        raise UsageError("the audit reads the storage and Key Vault firewalls with Microsoft's SDKs: pip install -r "
+                         "requirements.txt (azure-mgmt-storage, azure-mgmt-keyvault), or --skip-azure") from None
 
     # TLS is verified by requests (azure-core RequestsTransport: session.trust_env, so REQUESTS_CA_BUNDLE is honoured
     # as for the Databricks part); a few retries only, so that a host that does not answer is said quickly.

@@ -237,7 +237,8 @@ def read_nics(clients: Any, e: NicExpected, timeout: float) -> NicLive:
             live.listed += 1
             own = str(p.network_security_group.id if p.network_security_group else "")
             groups.setdefault((s.path, own), []).append(str(nic.name))
-    picked = sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1].lower()))[:MAX_EFFECTIVE_READS]
+    roles = [s.path for s in e.subnets]  # host first, then container
+    picked = sorted(groups.items(), key=lambda kv: (roles.index(kv[0][0]), kv[0][1].lower()))[:MAX_EFFECTIVE_READS]
 
     def nsg(nsg_id: str) -> AppliedNsg:
         rg, name = nsg_id.split("/resourceGroups/", 1)[1].split("/")[0], nsg_id.rstrip("/").rsplit("/", 1)[-1]

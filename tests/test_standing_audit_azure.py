@@ -252,10 +252,10 @@ def test_drifted_environment_reports_each_drift(env: Workspace, server: Any, arm
         ("key-vault-drifted", "Key Vault kvbwprodweup7k2 networkAcls.defaultAction"): ("high", "Deny", "Allow"),
         # What the NSG drift leaves open on the cluster NICs, row by row of the reachability matrix: the hand-added
         # SSH rule (the AzureDatabricks tag's addresses are in Internet), the removed outbound deny.
-        **{("nic-port-open", f"cluster NICs (container, host subnet): {flow}"): (
+        **{("nic-port-open", f"cluster NICs (host, container subnet): {flow}"): (
             "high", f"Deny (matrix: workspace NSG {flow.split()[0]}: {planned})",
-            f"allowed (nsg-bw-prod-weu-dbw rule {rule}) on 5d0c7f3a9b1e4c26-privateNIC (+1 alike), "
-            "5d0c7f3a9b1e4c26-publicNIC (+1 alike)")
+            f"allowed (nsg-bw-prod-weu-dbw rule {rule}) on 5d0c7f3a9b1e4c26-publicNIC (+1 alike), "
+            "5d0c7f3a9b1e4c26-privateNIC (+1 alike)")
            for flow, planned, rule in (
                ("inbound from Internet port 22/Tcp", "deny-internet-inbound", "allow-ssh-from-anywhere"),
                ("inbound from AzureDatabricks port 22/Tcp", "deny-internet-inbound", "allow-ssh-from-anywhere"),
@@ -487,3 +487,73 @@ def test_the_subscription_comes_from_the_flag_the_stack_config_or_real_plan_ids(
     assert audit_azure.subscription_of(None, {}, plan, engine.SUBSCRIPTION_ID) is None
     real = {"resources": [{"inputs": {"scope": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg"}}]}
     assert audit_azure.subscription_of(None, {}, real, engine.SUBSCRIPTION_ID) == SUBSCRIPTION
+
+
+def test_effective_rules_read_as_the_planner_reads_rules() -> None:
+    """The spec example's shapes (NetworkInterfaceEffectiveNSGList.json): 0.0.0.0/0 is "*", "All" every protocol,
+    "3389-3389" one port, 0-65535 every port; Azure's default rules are left to the planner's `evaluate`."""
+    from azure.mgmt.network.models import EffectiveNetworkSecurityRule
+
+    from brickwall.audit_azure_nics import live_rule
+
+    rdp = live_rule(EffectiveNetworkSecurityRule({
+        "name": "securityRules/default-allow-rdp", "access": "Allow", "destinationAddressPrefix": "0.0.0.0/0",
+        "destinationPortRange": "3389-3389", "direction": "Inbound", "priority": 1000,
+        "sourceAddressPrefix": "1.1.1.1/32", "sourcePortRange": "0-65535", "protocol": "Tcp"}))
+    assert rdp is not None
+    assert (rdp.name, rdp.priority, rdp.direction, rdp.access, rdp.protocol, rdp.sources, rdp.destinations,
+            rdp.destination_ports, rdp.source_ports) == (
+        "default-allow-rdp", 1000, "Inbound", "Allow", "Tcp", ("1.1.1.1/32",), ("*",), ("3389",), ("*",))
+    every = live_rule(EffectiveNetworkSecurityRule({
+        "name": "securityRules/open", "access": "Allow", "destinationAddressPrefix": "VirtualNetwork",
+        "destinationPortRanges": ["0-65535"], "direction": "Outbound", "priority": 300,
+        "sourceAddressPrefixes": ["10.30.0.0/21", "10.30.8.0/21"], "sourcePortRange": "0-65535", "protocol": "All"}))
+    assert every is not None
+    assert (every.protocol, every.sources, every.destination_ports) == ("*", ("10.30.0.0/21", "10.30.8.0/21"), ("*",))
+    assert live_rule(EffectiveNetworkSecurityRule({
+        "name": "defaultSecurityRules/AllowInternetOutBound", "access": "Allow", "destinationAddressPrefix": "Internet",
+        "destinationPortRange": "0-65535", "direction": "Outbound", "priority": 65001, "sourceAddressPrefix": "0.0.0.0/0",
+        "sourcePortRange": "0-65535", "protocol": "All"})) is None
+
+
+def test_no_nsg_on_a_nic_leaves_every_denied_flow_open(prod_plan: dict) -> None:
+    """A cluster NIC with no NSG at all (its subnet's dissociated): Azure lets everything through, and every flow the
+    matrix denies at the workspace NSG is a finding, the public ones high."""
+    from brickwall import audit_azure
+    from brickwall.audit_azure_nics import CheckedNic, NicLive, compare_nics
+
+    [e] = audit_azure.expected_azure(prod_plan).nics
+    found = compare_nics(e, NicLive(1, [CheckedNic("n-publicNIC", e.subnets[0], ())]))
+    assert {f.object.split(": ", 1)[1] for f in found} >= {"inbound from Internet port 22/Tcp",
+                                                          "outbound to Internet port 443/Tcp"}
+    assert {f.severity for f in found if "Internet" in f.object} == {"high"}
+    assert all(f.actual == "allowed (no NSG applies to the NIC) on n-publicNIC" for f in found)
+
+
+def test_nics_are_compared_only_with_the_plans_own_matrix(prod_plan: dict) -> None:
+    """Another spec's matrix (dev's subnets are not prod's) is not prod's: no NIC comparison rather than a wrong one."""
+    import stacks
+    from brickwall.audit_azure_nics import expected_nics
+
+    assert [e.workspace for e in expected_nics(prod_plan, stacks.load("prod"))] == ["dbw-bw-prod-weu"]
+    assert expected_nics(prod_plan, stacks.load("dev")) == []
+    assert expected_nics(prod_plan, None) == []
+
+
+def test_firewall_drift_severity_and_bypass_as_a_set() -> None:
+    from brickwall.audit_azure_data import compare_data
+
+    key = ("storage", "rg", "st1")
+    want = {"publicNetworkAccess": "Enabled", "defaultAction": "Deny", "bypass": "AzureServices, Logging, Metrics",
+            "ipRules": "(none)", "virtualNetworkRules": "(none)"}
+    same = dict(want, bypass="Metrics, AzureServices, Logging")
+    assert compare_data({key: want}, {key: same}) == []
+    # Closed further than planned: drift, but not an exposure.
+    closed = dict(want, publicNetworkAccess="Disabled", bypass="AzureServices")
+    assert {(f.object, f.severity) for f in compare_data({key: want}, {key: closed})} == {
+        ("storage account st1 publicNetworkAccess", "medium"), ("storage account st1 networkAcls.bypass", "medium")}
+    # A VNet rule added by hand lets a subnet in: high.
+    opened = dict(want, virtualNetworkRules="rg/providers/microsoft.network/virtualnetworks/v/subnets/s")
+    [f] = compare_data({key: want}, {key: opened})
+    assert (f.kind, f.severity, f.expected) == ("storage-drifted", "high", "(none)")
+    assert [f.kind for f in compare_data({("vault", "rg", "kv"): want}, {})] == ["key-vault-missing"]

@@ -26,6 +26,7 @@ neither read returns keys or secrets.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -47,8 +48,7 @@ def _set(values: Any) -> str:
 
 def _vnet_rule(rule_id: Any) -> str:
     """A subnet by resource group, VNet and name: the plan's ids hold the offline placeholder subscription."""
-    text = str(rule_id or "")
-    return text.split("/resourceGroups/", 1)[-1].lower() if "/resourcegroups/" in text.lower() else text.lower()
+    return re.split(r"/resourceGroups/", str(rule_id or ""), maxsplit=1, flags=re.IGNORECASE)[-1].lower()
 
 
 def _acls(public: Any, acls: Mapping[str, Any] | None, ip_key: str, vnet_key: str) -> dict[str, str]:

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import ipaddress
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -110,7 +111,8 @@ class NicExpected:
 
 
 def _subnet_path(text: str) -> str:
-    return text.split("/resourceGroups/", 1)[-1].lower() if "/resourcegroups/" in text.lower() else text.lower()
+    """An ARM id from its resource group on, lower case (ARM ids are case-insensitive: some spell `resourcegroups`)."""
+    return re.split(r"/resourceGroups/", text, maxsplit=1, flags=re.IGNORECASE)[-1].lower()
 
 
 def expected_nics(plan: Mapping[str, Any], spec: EnvironmentSpec | None) -> list[NicExpected]:
@@ -241,7 +243,7 @@ def read_nics(clients: Any, e: NicExpected, timeout: float) -> NicLive:
     picked = sorted(groups.items(), key=lambda kv: (roles.index(kv[0][0]), kv[0][1].lower()))[:MAX_EFFECTIVE_READS]
 
     def nsg(nsg_id: str) -> AppliedNsg:
-        rg, name = nsg_id.split("/resourceGroups/", 1)[1].split("/")[0], nsg_id.rstrip("/").rsplit("/", 1)[-1]
+        rg, name = _subnet_path(nsg_id).split("/")[0], nsg_id.rstrip("/").rsplit("/", 1)[-1]
         found = clients.network.network_security_groups.get(rg, name)
         return AppliedNsg(name, tuple(nsg_rule(r) for r in (found.properties.security_rules if found.properties else None)
                                       or []))

@@ -30,7 +30,9 @@ when each allows it) are evaluated with the planner's own `evaluate` (components
 row of the reachability matrix (`subnet_matrix`, the rows `python -m brickwall report` shows) that crosses the
 workspace NSG at a cluster subnet: inbound to it, outbound from it. A flow the matrix's workspace-NSG leg denies but
 the live rules allow is a `nic-port-open` finding: HIGH when the other end is public (Internet, a public service tag
-or address), MEDIUM when it is private. Effective rules name "*" 0.0.0.0/0, every port 0-65535 and every protocol
+or address), MEDIUM when it is private. The matrix probes the ports the design cares about; a live rule may open
+others (an NSG associated by hand), so each live Allow rule's own flows (its prefixes and ports) are asked of the
+planned workspace rules the same way, and flagged when the plan denies them. Effective rules name "*" 0.0.0.0/0, every port 0-65535 and every protocol
 "All" (the example above): read as "*". Azure's default rules are evaluated once (the planner adds them).
 
 Databricks' deny assignment. On a cluster NIC the POST may be refused whatever role the auditor holds: Databricks' system
@@ -339,8 +341,12 @@ def compare_nics(e: NicExpected, live: NicLive) -> list[Finding]:
                 if access == "Deny":
                     continue
                 other = row.source if leg.direction == "Inbound" else row.destination
-                key = (leg.direction, label(other, e.inputs), row.port, row.protocol)
+                key: tuple[str, str, str, str] = (leg.direction, label(other, e.inputs), row.port, row.protocol)
                 open_.setdefault(key, []).append((nic, access, by, leg.decision.rule_name, other))
+    for nic in live.checked:  # flows the matrix does not probe: each live allow rule's own sources and ports
+        for extra, hit in _beyond_the_matrix(e, nic).items():
+            if extra not in open_:
+                open_[extra] = [hit]
     out = []
     for (direction, other, port, protocol), hits in open_.items():
         nic, access, by, planned_rule, raw = hits[0]
@@ -353,6 +359,36 @@ def compare_nics(e: NicExpected, live: NicLive) -> list[Finding]:
             f"port {port}/{protocol}",
             f"Deny (matrix: workspace NSG {direction.lower()}: {planned_rule})",
             f"{'partly allowed' if access == 'Partial' else 'allowed'} ({by}) on {nics}{how}"))
+    return out
+
+
+def _beyond_the_matrix(e: NicExpected, nic: CheckedNic
+                       ) -> dict[tuple[str, str, str, str], tuple[CheckedNic, str, str, str, Target]]:
+    """The matrix asks about the ports and sources the design cares about (INBOUND_PORTS, OUTBOUND_TAG_FLOWS); a live
+    rule may open others (an NSG associated by hand, say). Each live Allow rule's own flows (its prefixes, "*" asked
+    as Internet, and ports) are asked of the planned workspace rules the same way; partly covered ones are not judged."""
+    out: dict[tuple[str, str, str, str], tuple[CheckedNic, str, str, str, Target]] = {}
+    cidr, planned, ctx = nic.subnet.cidr, e.inputs.workspace_rules(), e.inputs.context
+    for applied in nic.nsgs:
+        for rule in applied.rules:
+            if rule.access != "Allow":
+                continue
+            ends = rule.sources if rule.direction == "Inbound" else rule.destinations
+            for end in ends:
+                other: Target = INTERNET if end == ANY else end
+                source, destination = (other, cidr) if rule.direction == "Inbound" else (cidr, other)
+                for port in rule.destination_ports:
+                    try:
+                        want = evaluate(planned, rule.direction, source, destination, port, rule.protocol, ctx)
+                    except PartialMatchError:
+                        continue
+                    if want.access != "Deny":
+                        continue
+                    access, by = live_decision(nic.nsgs, rule.direction, source, destination, port, rule.protocol,
+                                               e.inputs)
+                    if access == "Allow":
+                        key = (rule.direction, label(other, e.inputs), port, rule.protocol)
+                        out.setdefault(key, (nic, access, by, want.rule_name, other))
     return out
 
 

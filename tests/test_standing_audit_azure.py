@@ -557,3 +557,24 @@ def test_firewall_drift_severity_and_bypass_as_a_set() -> None:
     [f] = compare_data({key: want}, {key: opened})
     assert (f.kind, f.severity, f.expected) == ("storage-drifted", "high", "(none)")
     assert [f.kind for f in compare_data({("vault", "rg", "kv"): want}, {})] == ["key-vault-missing"]
+
+
+def test_a_port_the_matrix_does_not_probe_is_still_found(prod_plan: dict) -> None:
+    """Another NSG associated by hand that opens 8080 to the Internet (no matrix row asks about 8080): each live
+    allow rule's own flow is asked of the planned rules too."""
+    from brickwall import audit_azure
+    from brickwall.audit_azure_nics import AppliedNsg, CheckedNic, NicLive, compare_nics
+    from components.planning.nsg_rules import NsgRule
+
+    [e] = audit_azure.expected_azure(prod_plan).nics
+    web = NsgRule(name="allow-web", priority=300, direction="Inbound", access="Allow", protocol="Tcp",
+                  sources=("*",), destinations=("*",), destination_ports=("8080",), owner="toolkit", description="")
+    found = compare_nics(e, NicLive(1, [CheckedNic("n-privateNIC", e.subnets[1], (AppliedNsg("nsg-handmade", (web,)),))]))
+    assert ("nic-port-open", "high", "cluster NICs (container subnet): inbound from Internet port 8080/Tcp",
+            "Deny (matrix: workspace NSG inbound: deny-internet-inbound)",
+            "allowed (nsg-handmade rule allow-web) on n-privateNIC") in [
+        (f.kind, f.severity, f.object, f.expected, f.actual) for f in found]
+    # That NSG in the planned one's place has no outbound deny either: Azure's AllowInternetOutBound lets it out.
+    assert sorted(f.object.split(": ", 1)[1] for f in found) == [
+        "inbound from Internet port 8080/Tcp", "outbound to AzureDatabricks port 443/Tcp",
+        "outbound to Internet port 443/Tcp"]

@@ -306,6 +306,19 @@ def test_forbidden_nic_list_names_reader_on_the_managed_group(env: Workspace, se
                         "Microsoft.Network/networkInterfaces/read)\n")
 
 
+@pytest.mark.parametrize(("fixture", "read", "action"), [
+    ("storage.dlbwprodweup7k2", "storage dlbwprodweup7k2", "Microsoft.Storage/storageAccounts/read"),
+    ("vault.kvbwprodweup7k2", "vault kvbwprodweup7k2", "Microsoft.KeyVault/vaults/read")])
+def test_forbidden_firewall_reads_name_the_role(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
+                                                capsys: pytest.CaptureFixture[str], fixture: str, read: str,
+                                                action: str) -> None:
+    arm[1].sets, arm[1].forbidden = ["clean"], {fixture}
+    code, out, err = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION)
+    assert (code, out) == (exits.AUDIT_UNREADABLE, "")
+    assert err.startswith(f"error: prod: cannot read {read}: permission denied (AuthorizationFailed: ")
+    assert err.endswith(f"): grant Reader on resource group rg-bw-prod-weu (it holds {action})\n")
+
+
 def test_forbidden_effective_rules_name_the_action(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """The POST is an action, not a read: Reader does not hold it, and the message says what does."""

@@ -5,10 +5,11 @@ Where the NICs are. A VNet-injected workspace's cluster VMs live in the workspac
 workspace's `managedResourceGroupId` in the plan) with their NICs in the host and container subnets (the workspace's
 `parameters.customPublicSubnetName` / `customPrivateSubnetName` in `customVirtualNetworkId`:
 https://learn.microsoft.com/azure/databricks/security/network/classic/vnet-inject, "Virtual network requirements": a
-container subnet, sometimes called the private subnet, and a host subnet, sometimes called the public subnet). That
-group is locked by Databricks with a deny assignment (the same page: "deployed to a locked resource group"); deny
-assignments block the actions they list even where a role grants them
-(https://learn.microsoft.com/azure/role-based-access-control/deny-assignments): the audit only reads, and a refusal
+container subnet, sometimes called the private subnet, and a host subnet, sometimes called the public subnet). A
+cluster NIC of a VNet-injected workspace, `<id>-privateNIC`, in the managed resource group and under Databricks' system
+deny assignment there, is what MicrosoftDocs/azure-docs issue #51173 shows (it names that deny assignment "System deny
+assignment created by Azure Databricks"); deny assignments block the actions they list even where a role grants them
+(https://learn.microsoft.com/azure/role-based-access-control/deny-assignments). The audit only reads, and a refusal
 names what to grant.
 
 What is read, bounded (prod can run hundreds of nodes):

@@ -40,8 +40,10 @@ Databricks' deny assignment. On a cluster NIC the POST may be refused whatever r
 deny assignment on the managed resource group denied `.../networkInterfaces/effectiveRouteTable/action` there
 (MicrosoftDocs/azure-docs issue #51173: DenyAssignmentAuthorizationFailed, "System deny assignment created by Azure
 Databricks"), and the effective-NSG action is of the same kind. A refusal with that code is not a missing grant: the
-audit then composes the same rules from plain reads, which the deny assignment does not block (the NIC list above, and
-ARM answers reads of the managed group's resources in that issue): the NIC's subnet
+audit then composes the same rules from plain reads. The refusals by that deny assignment on record are actions
+(#51173's effectiveRouteTable/action; Azure/migAz issue #266: storageAccounts/listKeys/action), not reads: reads of the
+managed group are taken to pass (not verified against a live deny assignment; a refused read is a 403 line naming
+Reader, like any other). Only the NIC list reads the managed group; the NIC's subnet
 (GET .../virtualNetworks/{vnet}/subnets/{subnet}, `subnets.get`, in the workspace's resource group) names the subnet's
 NSG, the NIC list names the NIC's own NSG, and each is read with `network_security_groups.get`: at most 2 more GETs
 per sampled NIC. The finding says which way the rules were read.

@@ -5,7 +5,8 @@ file is read with `--plan`) and its Databricks resources give the workspace conf
 components/planning/workspace_settings.py), the IP access lists (`IpAccessList`, components/spec/access.py), the
 cluster policies with their definitions (`ClusterPolicy`, components/planning/cluster_policies.py) and who may use
 personal access tokens (the `Permissions` on authorization "tokens"); the spec gives the admin groups
-(`workspace_admin`) and the maximum token lifetime.
+(`workspace_admin`), the maximum token lifetime, and the job policies with the service principals jobs run as
+(`job_findings`).
 
 The live side is read with databricks-sdk's `WorkspaceClient` (authenticated as the provider is: the host from
 `--host` or the stack's `workspaceUrl` output, credentials from the environment, databricks-sdk `Config`), each API

@@ -413,6 +413,33 @@ def test_job_findings_follow_the_spec_and_the_tier(env: Workspace, server: Any, 
     assert jobs_of(replace(exp, job_policies=(), job_principals=frozenset())) == [("job-owner-gone", "high")] * 3
 
 
+def test_run_as_from_the_settings_a_group_and_an_unknown_run_as() -> None:
+    """Without the list's run_as_user_name, a `run_as` in the settings is used (write-only, but honoured should an
+    answer carry it); a job running as a group is not a service principal; a job whose run-as is unknown is noted,
+    not guessed. SDK dataclasses built with from_dict, the comparison as the command runs it."""
+    from databricks.sdk.service.iam import Group, ServicePrincipal, User
+    from databricks.sdk.service.jobs import BaseJob
+
+    exp = audit.Expected(conf={}, ip_lists={}, policies={}, token_groups=frozenset(), token_service_principals=frozenset(),
+                         admin_groups=frozenset(), admin_principals=frozenset(), max_token_days=30,
+                         job_policies=("jobs",), job_principals=frozenset({"5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10"}))
+    jobs = [audit.LiveJob(BaseJob.from_dict(j)) for j in (
+        {"job_id": 1, "creator_user_name": "dana@contoso.com",
+         "settings": {"name": "as-sp", "run_as": {"service_principal_name": "5E4D3C2B-1A0F-4E9D-8C7B-6A5F4E3D2C10"}}},
+        {"job_id": 2, "creator_user_name": "dana@contoso.com",
+         "settings": {"name": "as-group", "run_as": {"group_name": "data-engineers"}}},
+        {"job_id": 3, "creator_user_name": "dana@contoso.com", "settings": {"name": "unknown"}})]
+    live = audit.Live(jobs=jobs, users=[User.from_dict({"id": "1", "userName": "Dana@contoso.com", "active": True})],
+                      groups=[Group.from_dict({"id": "2", "displayName": "data-engineers"})],
+                      service_principals=[ServicePrincipal.from_dict(
+                          {"id": "3", "applicationId": "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10", "displayName": "etl-jobs",
+                           "active": True})])
+    assert [(f.kind, f.object, f.actual) for f in audit.compare(exp, live)] == [
+        ("job-runs-as-human", "job as-group (2)", "runs as group data-engineers")]
+    assert audit._job_notes(jobs) == [
+        "job unknown (3): the list does not say whom it runs as (no run_as_user_name): not compared"]
+
+
 def test_job_and_user_fixtures_are_the_sdks_shapes() -> None:
     """Every recorded job is a jobs.BaseJob (databricks-sdk 0.162.0): from_dict and back gives the same JSON, so no
     field is misspelt; the one field beside it is run_as_user_name, which the list carries and BaseJob does not

@@ -181,8 +181,8 @@ class LiveJob:
     """A job of the list: databricks-sdk's jobs.BaseJob, and the principal it runs as.
 
     `run_as_user_name` is the list answer's own top-level field, which BaseJob.from_dict (0.162.0) does not keep
-    (databricks/databricks-sdk-py#967: "the field run_as_user_name ... is given alongside creator_user_name" in
-    GET /api/2.2/jobs/list, while JobSettings.run_as stays empty). terraform-provider-databricks reads it from
+    (databricks/databricks-sdk-py#967, on GET /api/2.2/jobs/list: "the field `run_as_user_name` should be used. It
+    is given alongside `creator_user_name`", while JobSettings.run_as stays empty). terraform-provider-databricks reads it from
     the same list (jobs/resource_job.go, `JobListResponse{Jobs []Job}`, `Job.RunAsUserName
     json:"run_as_user_name"`) because `run_as` "can only be set on write and is not returned on read"
     (jobs/jobs_api_go_sdk.go). It is "the email of an active workspace user or the application ID of a service

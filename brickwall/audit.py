@@ -5,7 +5,8 @@ file is read with `--plan`) and its Databricks resources give the workspace conf
 components/planning/workspace_settings.py), the IP access lists (`IpAccessList`, components/spec/access.py), the
 cluster policies with their definitions (`ClusterPolicy`, components/planning/cluster_policies.py) and who may use
 personal access tokens (the `Permissions` on authorization "tokens"); the spec gives the admin groups
-(`workspace_admin`) and the maximum token lifetime.
+(`workspace_admin`), the maximum token lifetime, and the job policies with the service principals jobs run as
+(`job_findings`).
 
 The live side is read with databricks-sdk's `WorkspaceClient` (authenticated as the provider is: the host from
 `--host` or the stack's `workspaceUrl` output, credentials from the environment, databricks-sdk `Config`), each API
@@ -20,8 +21,11 @@ own list iterators (they follow `next_page_token` and SCIM `startIndex`):
     service principals GET /api/2.0/preview/scim/v2/ServicePrincipals  iam.ServicePrincipalsAPI.list
     IP access lists   GET /api/2.0/ip-access-lists           settings.IpAccessListsAPI.list
     workspace conf    GET /api/2.0/workspace-conf?keys=...   settings.WorkspaceConfAPI.get_status
+    jobs              GET /api/2.2/jobs/list?expand_tasks=true&limit=100   the path and paging of jobs.JobsAPI.list,
+                                                             through the SDK's ApiClient (see read_jobs)
+    users             GET /api/2.0/preview/scim/v2/Users?attributes=id,userName,active   iam.UsersAPI.list
 
-(paths: databricks-sdk 0.162.0, databricks/sdk/service/{compute,settings,iam}.py). Workspace admins are the members
+(paths: databricks-sdk 0.162.0, databricks/sdk/service/{compute,settings,iam,jobs}.py). Workspace admins are the members
 of the workspace's `admins` system group ("all workspace admins are members of the admins group",
 https://learn.microsoft.com/azure/databricks/admin/users-groups/groups); Azure also puts there every principal with
 Contributor or Owner on the workspace resource, which is how the deploying service principal gets there.
@@ -102,6 +106,12 @@ class Expected:
     admin_principals: frozenset[str]  # application ids: the deploying (and auditing) service principal
     max_token_days: int
     names: Mapping[str, str] = field(default_factory=dict)  # application id -> the spec's service principal name
+    # Where the spec says service principals: its job policies (cluster_type "job", components/spec/compute.py
+    # ClusterPolicySpec) serve service principals only, each job cluster dedicated to the one it runs as. With a job
+    # policy declared, jobs run as service principals; these are the policies and the application ids they serve.
+    job_policies: tuple[str, ...] = ()
+    job_principals: frozenset[str] = frozenset()
+    strict: bool = False  # the prod tier: a person's identity in prod automation is a high finding
 
 
 def expected(spec: Any, plan: Mapping[str, Any], admin_principals: Iterable[str]) -> Expected:
@@ -134,6 +144,8 @@ def expected(spec: Any, plan: Mapping[str, Any], admin_principals: Iterable[str]
                 groups.add(ac["groupName"])
             if ac.get("servicePrincipalName"):
                 sps.add(ac["servicePrincipalName"].lower())
+    job_policies = [p for p in spec.access.cluster_policies if p.cluster_type == "job"]
+    app_of = {s.name: s.application_id.lower() for s in spec.access.service_principals}
     return Expected(
         conf=conf, ip_lists=lists, policies=policies, token_groups=frozenset(groups),
         token_service_principals=frozenset(sps),
@@ -141,6 +153,9 @@ def expected(spec: Any, plan: Mapping[str, Any], admin_principals: Iterable[str]
         admin_principals=frozenset(a.lower() for a in admin_principals),
         max_token_days=spec.access.settings.max_token_lifetime_days,
         names={s.application_id.lower(): s.name for s in spec.access.service_principals},
+        job_policies=tuple(p.name for p in job_policies),
+        job_principals=frozenset(app_of[n] for p in job_policies for n in p.service_principals if n in app_of),
+        strict=str(getattr(spec.tier, "value", spec.tier)) == "prod",
     )
 
 
@@ -157,6 +172,25 @@ class Live:
     conf: dict[str, Any] = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)  # workspace-conf keys this workspace does not know
     notes: list[str] = field(default_factory=list)
+    jobs: list[LiveJob] = field(default_factory=list)
+    users: list[Any] = field(default_factory=list)  # iam.User with id, user_name and active only
+
+
+@dataclass(frozen=True)
+class LiveJob:
+    """A job of the list: databricks-sdk's jobs.BaseJob, and the principal it runs as.
+
+    `run_as_user_name` is the list answer's own top-level field, which BaseJob.from_dict (0.162.0) does not keep
+    (databricks/databricks-sdk-py#967, on GET /api/2.2/jobs/list: "the field `run_as_user_name` should be used. It
+    is given alongside `creator_user_name`", while JobSettings.run_as stays empty). terraform-provider-databricks reads it from
+    the same list (jobs/resource_job.go, `JobListResponse{Jobs []Job}`, `Job.RunAsUserName
+    json:"run_as_user_name"`) because `run_as` "can only be set on write and is not returned on read"
+    (jobs/jobs_api_go_sdk.go). It is "the email of an active workspace user or the application ID of a service
+    principal that the job runs as", by default the job's creator or, with job access control, the user holding
+    IS_OWNER (databricks-sdk jobs.Job.run_as_user_name)."""
+
+    job: Any
+    run_as_user_name: str | None = None
 
 
 class Unreadable(Exception):
@@ -184,6 +218,10 @@ GRANT = {
     "service principals": "workspace access (the `users` entitlement workspace-access) to read SCIM service principals",
     "IP access lists": "workspace admin (the `admins` group): IP access lists are an admin API",
     "workspace conf": "workspace admin (the `admins` group): workspace-conf holds the workspace admin settings",
+    # "Workspace admins have the CAN MANAGE permission on all jobs in their workspace"; anyone else sees the jobs
+    # they hold a permission on (https://learn.microsoft.com/azure/databricks/security/auth-authz/access-control/jobs-acl).
+    "jobs": "workspace admin (the `admins` group): job permissions hide from anyone else the jobs they may not view",
+    "users": "workspace access (the `users` entitlement workspace-access) to read SCIM users",
 }
 
 
@@ -226,6 +264,61 @@ def network_reason(exc: BaseException) -> str:
     return type(chain[-1]).__name__
 
 
+JOBS_PAGE = 100  # jobs.JobsAPI.list `limit`: "greater than 0 and less or equal to 100" (default 20)
+JOBS_PATH = "/api/2.2/jobs/list"  # jobs.JobsAPI.list
+# SCIM attributes read per user (iam.UsersAPI.list `attributes`: "Comma-separated list of attributes to return"):
+# enough to tell whether a principal a job names still exists and is active; no names, emails or groups.
+USER_ATTRIBUTES = "id,userName,active"
+
+
+def read_jobs(client: Any) -> list[LiveJob]:
+    """Every job, one paged list: GET /api/2.2/jobs/list with expand_tasks (job clusters and task clusters, the
+    first 100 of each) through the SDK's own ApiClient (authentication, retries and errors as every other read),
+    following next_page_token as jobs.JobsAPI.list does. Each job is parsed with jobs.BaseJob.from_dict; its
+    run_as_user_name, which BaseJob drops, is kept beside it (LiveJob).
+
+    Per job nothing else is read: creator_user_name and run_as_user_name (by default the owner) come with the list.
+    The IS_OWNER principal of a job whose run-as was set to someone else is only in its permissions
+    (GET /api/2.0/permissions/jobs/{id}, one request per job), which the audit does not read; nor does it call
+    jobs/get for a job the list cuts short (has_more, as JobsExt.list would): both are said in a note."""
+    from databricks.sdk.service.jobs import BaseJob
+
+    headers = {"Accept": "application/json"}
+    if client.config.workspace_id:  # as the generated JobsAPI.list sends it
+        headers["X-Databricks-Workspace-Id"] = client.config.workspace_id
+    query: dict[str, Any] = {"expand_tasks": True, "limit": JOBS_PAGE}
+    found: list[LiveJob] = []
+    seen: set[str] = set()
+    while True:
+        page = client.api_client.do("GET", JOBS_PATH, query=query, headers=headers)
+        if not isinstance(page, dict):
+            raise TypeError(f"a {type(page).__name__}, not an object with `jobs`")
+        for item in page.get("jobs") or []:
+            if not isinstance(item, dict):
+                raise TypeError(f"a job that is a {type(item).__name__}")
+            run_as = item.get("run_as_user_name")
+            found.append(LiveJob(BaseJob.from_dict(item), run_as if isinstance(run_as, str) and run_as else None))
+        token = page.get("next_page_token")
+        if not token or token in seen:  # the last page (or a server repeating itself)
+            return found
+        seen.add(token)
+        query = {**query, "page_token": token}
+
+
+def _job_notes(jobs: Sequence[LiveJob]) -> list[str]:
+    notes = []
+    cut = [_job_name(j.job) for j in jobs if j.job.has_more]
+    if cut:
+        notes.append(f"{', '.join(cut)}: more tasks or job clusters than the list shows (has_more): the first 100 "
+                     "were compared")
+    if creatorless := sum(1 for j in jobs if not j.job.creator_user_name):
+        notes.append(f"{creatorless} job(s) list no creator (creator_user_name is left out once the user is "
+                     "deleted): judged by the principal they run as")
+    if unknown := [_job_name(j.job) for j in jobs if _run_as(j) is None]:
+        notes.append(f"{', '.join(unknown)}: the list does not say whom it runs as (no run_as_user_name): not compared")
+    return notes
+
+
 def read(client: Any, conf_keys: Sequence[str], progress: Callable[[str], None] = lambda _: None) -> Live:
     """Each API once, in parallel. Raises Unreachable, or Unreadable naming every API that failed and why."""
     import requests
@@ -252,6 +345,8 @@ def read(client: Any, conf_keys: Sequence[str], progress: Callable[[str], None] 
         "service principals": lambda: list(client.service_principals.list()),
         "IP access lists": lambda: list(client.ip_access_lists.list()),
         "workspace conf": conf,
+        "jobs": lambda: read_jobs(client),
+        "users": lambda: list(client.users.list(attributes=USER_ATTRIBUTES)),
     }
     results: dict[str, Any] = {}
     problems: list[str] = []
@@ -288,7 +383,7 @@ def read(client: Any, conf_keys: Sequence[str], progress: Callable[[str], None] 
     live_conf = results["workspace conf"]
     live = Live(clusters=results["clusters"], policies=results["cluster policies"], tokens=results["tokens"],
                 groups=results["groups"], service_principals=results["service principals"],
-                ip_lists=results["IP access lists"], conf=live_conf)
+                ip_lists=results["IP access lists"], conf=live_conf, jobs=results["jobs"], users=results["users"])
     if not isinstance(live_conf, dict):
         raise Unreadable([f"workspace conf: the answer is not the API's shape (a {type(live_conf).__name__})"])
     live.refused = sorted(live_conf.pop(REFUSED, []))
@@ -296,6 +391,7 @@ def read(client: Any, conf_keys: Sequence[str], progress: Callable[[str], None] 
     if legacy:
         live.notes.append(f"the workspace no longer knows {', '.join(legacy)} (legacy init scripts, end of life): "
                           "not compared")
+    live.notes += _job_notes(live.jobs)
     return live
 
 
@@ -415,6 +511,7 @@ def compare(exp: Expected, live: Live, *, now: float | None = None) -> list[Find
 
     # Clusters: each under one of the planned policies, and within it.
     policy_name = {p.policy_id: p.name for p in live.policies}
+    dedicated_flagged: set[str] = set()  # clusters whose single_user_name the policy check already reports
     for c in live.clusters:
         source = _enum(c.cluster_source)
         if source in SYSTEM_SOURCES:
@@ -435,6 +532,12 @@ def compare(exp: Expected, live: Live, *, now: float | None = None) -> list[Find
         for path, allowed, actual in policy_violations(governing.rules, c.as_dict()):
             out.append(Finding("cluster-policy-violation", HIGH, _cluster_name(c),
                                f"{path} {allowed} (policy {under})", f"{path} {actual} ({state})"))
+            if path == "single_user_name":
+                dedicated_flagged.add(str(c.cluster_id))
+
+    # Jobs and the clusters they create: run as service principals where the spec says so, and as principals the
+    # workspace still has.
+    out += job_findings(exp, live, policy_name, dedicated_flagged)
 
     # Personal access tokens: younger than the maximum lifetime, held by principals the spec grants them.
     token_members = _members(exp.token_groups, group_by_name, group_by_id)
@@ -511,6 +614,135 @@ def compare(exp: Expected, live: Live, *, now: float | None = None) -> list[Find
         elif str(have).strip().lower() != want.lower():
             out.append(Finding("setting-drifted", HIGH, f"workspace conf {key}", want, str(have)))
     return sorted(out, key=lambda f: (SEVERITIES.index(f.severity), f.kind, f.object))
+
+
+# A service principal is named by its application id (a UUID) in run_as_user_name, single_user_name and
+# creator_user_name; a user by their email (databricks-sdk jobs.JobRunAs: service_principal_name "Application ID of an
+# active service principal", user_name "The email of an active workspace user"). terraform-provider-databricks tells
+# the two apart the same way (jobs/jobs_api_go_sdk.go: common.StringIsUUID(job.RunAsUserName) -> service principal).
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+SP = "service principal"
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # SP, "user", "group", or "principal" (an unknown name that is neither email nor UUID)
+    text: str  # as the report names it
+    gone: str | None = None  # why the workspace no longer has it (None: a present, active principal)
+
+
+def _principals(live: Live) -> Callable[[str], Principal]:
+    sps = {(s.application_id or "").lower(): s for s in live.service_principals if s.application_id}
+    users = {(u.user_name or "").lower(): u for u in live.users if u.user_name}
+    groups = {g.display_name for g in live.groups if g.display_name}
+
+    def who(name: str) -> Principal:
+        key = name.strip().lower()
+        if key in sps:
+            sp = sps[key]
+            return Principal(SP, f"service principal {sp.display_name or '?'} ({sp.application_id})",
+                             "deactivated (SCIM active false)" if sp.active is False else None)
+        if key in users:
+            return Principal("user", f"user {users[key].user_name}",
+                             "deactivated (SCIM active false)" if users[key].active is False else None)
+        if name in groups:  # JobRunAs.group_name, or a cluster dedicated to a group
+            return Principal("group", f"group {name}")
+        if _UUID.fullmatch(name.strip()):
+            return Principal(SP, f"service principal {name}", "no service principal of that application id in the workspace")
+        if "@" in name:
+            return Principal("user", f"user {name}", "no user of that name in the workspace")
+        return Principal("principal", f"principal {name}", "no user, service principal or group of that name in the workspace")
+
+    return who
+
+
+def _job_name(job: Any) -> str:
+    return f"job {(job.settings.name if job.settings else None) or '?'} ({job.job_id})"
+
+
+def _run_as(lj: LiveJob) -> str | None:
+    """Whom the job runs as: the list's run_as_user_name, else a `run_as` in the settings (write-only, but
+    honoured should an answer carry it)."""
+    if lj.run_as_user_name:
+        return lj.run_as_user_name
+    run_as = lj.job.settings.run_as if lj.job.settings else None
+    return (run_as.service_principal_name or run_as.user_name or run_as.group_name) if run_as else None
+
+
+def _job_clusters(job: Any) -> list[tuple[str, Any]]:
+    """The clusters a job's runs create (jobs.JobSettings.job_clusters[].new_cluster, jobs.Task.new_cluster):
+    (where, compute.ClusterSpec)."""
+    settings = job.settings
+    if settings is None:
+        return []
+    found = [(f"job cluster {jc.job_cluster_key}", jc.new_cluster) for jc in settings.job_clusters or [] if jc.new_cluster]
+    found += [(f"task {t.task_key}", t.new_cluster) for t in settings.tasks or [] if t.new_cluster]
+    return found
+
+
+def _service_principals_wanted(exp: Expected) -> str:
+    sps = ", ".join(_sp_text(a, exp).removeprefix("service principal ") for a in sorted(exp.job_principals))
+    policies = ", ".join(exp.job_policies)
+    return f"a service principal (job polic{'y' if len(exp.job_policies) == 1 else 'ies'} {policies}" + \
+        (f": {sps})" if sps else ")")
+
+
+def job_findings(exp: Expected, live: Live, policy_name: Mapping[str, str | None],
+                 dedicated_flagged: set[str]) -> list[Finding]:
+    """Jobs and job clusters running as people where the spec says service principals, and jobs owned by or
+    running as principals the workspace no longer has.
+
+    Severity. A person's identity in automation (`job-runs-as-human`, `job-cluster-as-human`,
+    `cluster-runs-as-human`) is high in prod and medium in staging and dev: prod's data is the data the job reaches
+    with that person's grants, prod restricts workspace admins to service principals they hold the role on
+    (components/spec/tiers.py floor restrict_workspace_admins: RESTRICT_TOKENS_AND_JOB_RUN_AS), and the job breaks
+    when the person leaves; elsewhere it is a habit to correct before it reaches prod. Only where the spec declares
+    a job policy is a person wrong at all (dev declares none: people may run their own jobs there). A job whose
+    run-as or creator is gone (`job-owner-gone`) is high in prod and medium elsewhere: "jobs run as the identity of
+    the user in the Run as setting" and the creator holds IS_OWNER by default
+    (https://learn.microsoft.com/azure/databricks/jobs/privileges), so the job runs as, or is owned by, nobody
+    accountable; in prod that is a production job with no owner. A principal that is gone is reported as gone,
+    not also as a person."""
+    out: list[Finding] = []
+    who = _principals(live)
+    people_sev = HIGH if exp.strict else MEDIUM
+    gone_sev = HIGH if exp.strict else MEDIUM
+    wanted = _service_principals_wanted(exp) if exp.job_policies else ""
+    for lj in live.jobs:
+        job = lj.job
+        what = _job_name(job)
+        run_as = _run_as(lj)
+        if run_as is not None:
+            p = who(run_as)
+            if p.gone:
+                out.append(Finding("job-owner-gone", gone_sev, what, "runs as a principal of the workspace",
+                                   f"runs as {p.text}: {p.gone}"))
+            elif exp.job_policies and p.kind != SP:
+                out.append(Finding("job-runs-as-human", people_sev, what, f"runs as {wanted}", f"runs as {p.text}"))
+        if job.creator_user_name and job.creator_user_name != run_as:
+            p = who(job.creator_user_name)
+            if p.gone:
+                out.append(Finding("job-owner-gone", gone_sev, what,
+                                   "created (and by default owned, IS_OWNER) by a principal of the workspace",
+                                   f"created by {p.text}: {p.gone}"))
+        if not exp.job_policies:
+            continue
+        for where, spec in _job_clusters(job):
+            if spec.single_user_name and (p := who(spec.single_user_name)).kind != SP:
+                out.append(Finding("job-cluster-as-human", people_sev, f"{what} {where}", f"dedicated to {wanted}",
+                                   f"dedicated to {p.text} (single_user_name" + (f"; {p.gone})" if p.gone else ")")))
+    if not exp.job_policies:
+        return out
+    for c in live.clusters:
+        source = _enum(c.cluster_source)
+        if not c.single_user_name or str(c.cluster_id) in dedicated_flagged:
+            continue
+        if source != "JOB" and policy_name.get(c.policy_id or "") not in exp.job_policies:
+            continue
+        if (p := who(c.single_user_name)).kind != SP:
+            out.append(Finding("cluster-runs-as-human", people_sev, _cluster_name(c), f"dedicated to {wanted}",
+                               f"dedicated to {p.text} (single_user_name; {_enum(c.state) or '?'}, source {source})"))
+    return out
 
 
 def _json_or_none(text: str | None) -> Any:
@@ -590,7 +822,8 @@ class Report:
 def counts_of(live: Live) -> dict[str, int]:
     return {"clusters": len(live.clusters), "cluster_policies": len(live.policies), "tokens": len(live.tokens),
             "groups": len(live.groups), "service_principals": len(live.service_principals),
-            "ip_access_lists": len(live.ip_lists), "workspace_conf_keys": len(live.conf)}
+            "ip_access_lists": len(live.ip_lists), "workspace_conf_keys": len(live.conf), "jobs": len(live.jobs),
+            "users": len(live.users)}
 
 
 def _summary(report: Report) -> str:

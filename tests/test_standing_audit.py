@@ -33,9 +33,11 @@ FIXTURES = Path(__file__).resolve().parent / "audit_fixtures"
 TOKEN = "dapi-audit-fixture-bearer-0123456789abcdef"
 DEPLOYER = "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60"
 # Secret values planted in the drift fixtures (a registry password, a storage key in spark_conf): never printed.
-PLANTED = ("fixture-registry-password-DO-NOT-PRINT", "fixture-storage-key-DO-NOT-PRINT", TOKEN)
+# A job cluster's environment variable and a notebook parameter in the drifted jobs: never printed either.
+PLANTED = ("fixture-registry-password-DO-NOT-PRINT", "fixture-storage-key-DO-NOT-PRINT", TOKEN,
+           "fixture-job-env-secret-DO-NOT-PRINT", "fixture-job-parameter-secret-DO-NOT-PRINT")
 SCIM_PAGE = 2
-ROUTES = {  # API path -> fixture name (databricks-sdk 0.162.0 service/{compute,settings,iam}.py)
+ROUTES = {  # API path -> fixture name (databricks-sdk 0.162.0 service/{compute,settings,iam,jobs}.py)
     "/api/2.1/clusters/list": "clusters",
     "/api/2.0/policies/clusters/list": "policies",
     "/api/2.0/token-management/tokens": "tokens",
@@ -43,6 +45,8 @@ ROUTES = {  # API path -> fixture name (databricks-sdk 0.162.0 service/{compute,
     "/api/2.0/preview/scim/v2/ServicePrincipals": "service-principals",
     "/api/2.0/ip-access-lists": "ip-access-lists",
     "/api/2.0/workspace-conf": "workspace-conf",
+    "/api/2.2/jobs/list": "jobs",
+    "/api/2.0/preview/scim/v2/Users": "users",
 }
 
 
@@ -106,8 +110,8 @@ def _handler(ws: Workspace) -> type[http.server.BaseHTTPRequestHandler]:
             if url.path in ws.forbidden:
                 return self._send(403, {"error_code": "PERMISSION_DENIED", "message": ws.forbidden[url.path]})
             name = ROUTES[url.path]
-            if url.path.endswith("/clusters/list") and "page_token" in query:
-                name = f"clusters.{query['page_token']}"
+            if url.path.endswith(("/clusters/list", "/jobs/list")) and "page_token" in query:
+                name = f"{name}.{query['page_token']}"
             found = ws.fixture(name)
             if found is None:
                 return self._send(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": name})
@@ -121,6 +125,9 @@ def _handler(ws: Workspace) -> type[http.server.BaseHTTPRequestHandler]:
                 body = {**body, "totalResults": len(every), "startIndex": start,
                         "Resources": every[start - 1:start - 1 + count]}
                 body["itemsPerPage"] = len(body["Resources"])
+                if "attributes" in query:  # only the attributes asked for; id always (RFC 7644 section 3.9)
+                    keep = set(query["attributes"].split(",")) | {"id", "schemas"}
+                    body["Resources"] = [{k: v for k, v in r.items() if k in keep} for r in body["Resources"]]
             if url.path == "/api/2.0/workspace-conf":
                 keys = [k for k in query.get("keys", "").split(",") if k]
                 if unknown := [k for k in keys if k in ws.unknown_keys]:
@@ -191,15 +198,23 @@ def test_clean_workspace_has_no_findings_and_each_api_is_read_once(env: Workspac
     assert (code, err) == (exits.OK, "")
     report = json.loads(out)
     assert report["clean"] is True and report["findings"] == []
-    # Every page of every list was read: 3 clusters over two pages, 5 groups over three SCIM pages.
+    # Every page of every list was read: 3 clusters over two pages, 5 groups over three SCIM pages, 2 jobs over two.
     assert report["read"] == {"clusters": 3, "cluster_policies": 3, "tokens": 1, "groups": 5, "service_principals": 3,
-                              "ip_access_lists": 3, "workspace_conf_keys": 18}
+                              "ip_access_lists": 3, "workspace_conf_keys": 18, "jobs": 2, "users": 2}
+    assert report["notes"] == []
     # Each API once: no request repeated, every API asked; pagination is the only second request to a path.
     assert len(env.requests) == len(set(env.requests))
     assert {p for p, _ in env.requests} == set(ROUTES)
     assert [q for p, q in env.requests if p == "/api/2.1/clusters/list"] == ["", "page_token=page-2"]
     assert sorted(q for p, q in env.requests if p.endswith("/Groups")) == [
         "startIndex=1&count=10000", "startIndex=3&count=10000", "startIndex=5&count=10000", "startIndex=6&count=10000"]
+    # Jobs: the largest page the API allows, with the job and task clusters (jobs.JobsAPI.list limit, expand_tasks).
+    assert [q for p, q in env.requests if p == "/api/2.2/jobs/list"] == [
+        "expand_tasks=true&limit=100", "expand_tasks=true&limit=100&page_token=page-2"]
+    # Users: only the attributes the comparison needs (no names, emails or group memberships).
+    assert sorted(q for p, q in env.requests if p.endswith("/Users")) == [
+        "attributes=id%2CuserName%2Cactive&startIndex=1&count=10000",
+        "attributes=id%2CuserName%2Cactive&startIndex=3&count=10000"]
 
 
 def test_drifted_workspace_reports_each_drift(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -215,8 +230,15 @@ def test_drifted_workspace_reports_each_drift(env: Workspace, server: Any, capsy
         ("cluster-policy-violation", "high", "cluster engineering-debug (1202-111111-bad0bad1)"),
         ("cluster-policy-violation", "high", "cluster engineering-debug (1202-111111-bad0bad1)"),
         ("cluster-policy-violation", "high", "cluster engineering-debug (1202-111111-bad0bad1)"),
+        ("cluster-runs-as-human", "high", "cluster job-789-run-1011 (1202-131313-er1kj0b5)"),
         ("cluster-undeclared-policy", "high", "cluster erik-power (1130-080808-pu1pu2pu)"),
         ("cluster-without-policy", "high", "cluster erik-scratch (1202-101010-zz9yy8xx)"),
+        ("cluster-without-policy", "high", "cluster job-789-run-1011 (1202-131313-er1kj0b5)"),
+        ("job-cluster-as-human", "high", "job erik-adhoc-export (789) task export"),
+        ("job-owner-gone", "high", "job bi-extract (791)"),
+        ("job-owner-gone", "high", "job bi-extract (791)"),
+        ("job-owner-gone", "high", "job legacy-sync (790)"),
+        ("job-runs-as-human", "high", "job erik-adhoc-export (789)"),
         ("ip-list-changed", "high", "IP access list ci-egress (8a4c1f3e-2b7d-4e9a-b6c5-1d0e9f8a7b6c)"),
         ("ip-list-missing", "high", "IP access list known-bad"),
         ("ip-list-undeclared", "high", "IP access list vendor-access (bd7f4c6b-5eaf-4bcd-a9f8-4a3b2c1d0e9f)"),
@@ -260,6 +282,34 @@ def test_drifted_workspace_reports_each_drift(env: Workspace, server: Any, capsy
     assert too_old["actual"] == "45 days old"
     admins = by[("admin-undeclared", "user erik@contoso.com in admins")]
     assert admins["expected"] == f"admins: group databricks-prod-break-glass, service principal ci-deployer ({DEPLOYER})"
+    # Jobs: prod declares the job policy brickwall-jobs for etl-jobs, so jobs and their clusters run as it.
+    etl = "a service principal (job policy brickwall-jobs: etl-jobs (5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10))"
+    assert (by[("job-runs-as-human", "job erik-adhoc-export (789)")]["expected"],
+            by[("job-runs-as-human", "job erik-adhoc-export (789)")]["actual"]) == (
+        f"runs as {etl}", "runs as user erik@contoso.com")
+    assert (by[("job-cluster-as-human", "job erik-adhoc-export (789) task export")]["expected"],
+            by[("job-cluster-as-human", "job erik-adhoc-export (789) task export")]["actual"]) == (
+        f"dedicated to {etl}", "dedicated to user erik@contoso.com (single_user_name)")
+    assert by[("cluster-runs-as-human", "cluster job-789-run-1011 (1202-131313-er1kj0b5)")]["actual"] == \
+        "dedicated to user erik@contoso.com (single_user_name; RUNNING, source JOB)"
+    gone = sorted((f["object"], f["expected"], f["actual"]) for f in report["findings"] if f["kind"] == "job-owner-gone")
+    assert gone == [
+        ("job bi-extract (791)", "created (and by default owned, IS_OWNER) by a principal of the workspace",
+         "created by user gina@contoso.com: deactivated (SCIM active false)"),
+        ("job bi-extract (791)", "runs as a principal of the workspace",
+         "runs as service principal 2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d: no service principal of that application id "
+         "in the workspace"),
+        ("job legacy-sync (790)", "runs as a principal of the workspace",
+         "runs as user frank@contoso.com: no user of that name in the workspace"),
+    ]
+    # What the list could not say is noted: a job cut short (has_more), a creator the API leaves out once deleted.
+    assert report["notes"] == [
+        "job legacy-sync (790): more tasks or job clusters than the list shows (has_more): the first 100 were compared",
+        "1 job(s) list no creator (creator_user_name is left out once the user is deleted): judged by the principal "
+        "they run as"]
+    # Jobs that run as the service principal are clean: etl-nightly on its dedicated job cluster, curated-refresh
+    # (created by dana, serverless) on page 2.
+    assert not any("etl-nightly" in f["object"] or "curated-refresh" in f["object"] for f in report["findings"])
 
 
 def test_drift_report_in_markdown_and_text(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -267,7 +317,7 @@ def test_drift_report_in_markdown_and_text(env: Workspace, server: Any, capsys: 
     code, md, _ = _audit(server, capsys, fmt="markdown")
     assert code == exits.AUDIT_FINDINGS
     assert md.startswith("## brickwall audit: `prod`\n")
-    assert "**19 finding(s): 15 high, 4 medium**" in md
+    assert "**26 finding(s): 22 high, 4 medium**" in md
     assert "| high | cluster-without-policy | cluster erik-scratch (1202-101010-zz9yy8xx) |" in md
     # docs/audit.md shows this very report (its host a workspace's, its heading a level down).
     sample = md.replace(server[0], "https://adb-1242009244308051.11.azuredatabricks.net").replace("## ", "#### ", 1)
@@ -324,6 +374,92 @@ def test_forbidden_api_names_the_permission_to_grant(env: Workspace, server: Any
                    "grant workspace admin (the `admins` group): the token management API is for workspace admins\n")
 
 
+def test_forbidden_jobs_and_users_name_their_grants(env: Workspace, server: Any,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    env.forbidden = {"/api/2.2/jobs/list": "User is not authorized to list jobs.",
+                     "/api/2.0/preview/scim/v2/Users": "Missing workspace-access."}
+    code, out, err = _audit(server, capsys)
+    assert (code, out) == (exits.AUDIT_UNREADABLE, "")
+    assert err.splitlines() == [
+        "error: prod: cannot read jobs: permission denied (User is not authorized to list jobs.): grant workspace admin "
+        "(the `admins` group): job permissions hide from anyone else the jobs they may not view",
+        "error: prod: cannot read users: permission denied (Missing workspace-access.): grant workspace access (the "
+        "`users` entitlement workspace-access) to read SCIM users"]
+
+
+def test_job_findings_follow_the_spec_and_the_tier(env: Workspace, server: Any, prod_plan: dict) -> None:
+    """The same drifted workspace read by the real client, compared as prod (strict), as a tier below prod
+    (people in automation are medium), and as a spec without a job policy (dev: nothing says service principals,
+    so only the principals that are gone remain)."""
+    from dataclasses import replace
+
+    import stacks
+
+    env.sets = ["drift", "clean"]
+    exp = audit.expected(stacks.load("prod"), prod_plan, [DEPLOYER])
+    assert (exp.job_policies, exp.job_principals, exp.strict) == (
+        ("brickwall-jobs",), frozenset({"5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10"}), True)
+    live = audit.read(audit.client_for(server[0], 5), sorted(exp.conf))
+    assert [j.run_as_user_name for j in live.jobs] == [
+        "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10", "erik@contoso.com", "frank@contoso.com",
+        "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10", "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"]
+    people = ("job-runs-as-human", "job-cluster-as-human", "cluster-runs-as-human")
+
+    def jobs_of(e: audit.Expected) -> list[tuple[str, str]]:
+        return sorted((f.kind, f.severity) for f in audit.compare(e, live) if f.kind in (*people, "job-owner-gone"))
+
+    assert jobs_of(exp) == sorted([(k, "high") for k in people] + [("job-owner-gone", "high")] * 3)
+    assert jobs_of(replace(exp, strict=False)) == sorted([(k, "medium") for k in people] + [("job-owner-gone", "medium")] * 3)
+    assert jobs_of(replace(exp, job_policies=(), job_principals=frozenset())) == [("job-owner-gone", "high")] * 3
+
+
+def test_run_as_from_the_settings_a_group_and_an_unknown_run_as() -> None:
+    """Without the list's run_as_user_name, a `run_as` in the settings is used (write-only, but honoured should an
+    answer carry it); a job running as a group is not a service principal; a job whose run-as is unknown is noted,
+    not guessed. SDK dataclasses built with from_dict, the comparison as the command runs it."""
+    from databricks.sdk.service.iam import Group, ServicePrincipal, User
+    from databricks.sdk.service.jobs import BaseJob
+
+    exp = audit.Expected(conf={}, ip_lists={}, policies={}, token_groups=frozenset(), token_service_principals=frozenset(),
+                         admin_groups=frozenset(), admin_principals=frozenset(), max_token_days=30,
+                         job_policies=("jobs",), job_principals=frozenset({"5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10"}))
+    jobs = [audit.LiveJob(BaseJob.from_dict(j)) for j in (
+        {"job_id": 1, "creator_user_name": "dana@contoso.com",
+         "settings": {"name": "as-sp", "run_as": {"service_principal_name": "5E4D3C2B-1A0F-4E9D-8C7B-6A5F4E3D2C10"}}},
+        {"job_id": 2, "creator_user_name": "dana@contoso.com",
+         "settings": {"name": "as-group", "run_as": {"group_name": "data-engineers"}}},
+        {"job_id": 3, "creator_user_name": "dana@contoso.com", "settings": {"name": "unknown"}})]
+    live = audit.Live(jobs=jobs, users=[User.from_dict({"id": "1", "userName": "Dana@contoso.com", "active": True})],
+                      groups=[Group.from_dict({"id": "2", "displayName": "data-engineers"})],
+                      service_principals=[ServicePrincipal.from_dict(
+                          {"id": "3", "applicationId": "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10", "displayName": "etl-jobs",
+                           "active": True})])
+    assert [(f.kind, f.object, f.actual) for f in audit.compare(exp, live)] == [
+        ("job-runs-as-human", "job as-group (2)", "runs as group data-engineers")]
+    assert audit._job_notes(jobs) == [
+        "job unknown (3): the list does not say whom it runs as (no run_as_user_name): not compared"]
+
+
+def test_job_and_user_fixtures_are_the_sdks_shapes() -> None:
+    """Every recorded job is a jobs.BaseJob (databricks-sdk 0.162.0): from_dict and back gives the same JSON, so no
+    field is misspelt; the one field beside it is run_as_user_name, which the list carries and BaseJob does not
+    keep (databricks/databricks-sdk-py#967). Users likewise are iam.User."""
+    from databricks.sdk.service.iam import User
+    from databricks.sdk.service.jobs import BaseJob, ListJobsResponse
+
+    pages = sorted(p for s in ("clean", "drift", "empty") for p in (FIXTURES / s).glob("jobs*.json"))
+    assert len(pages) == 5
+    for page in pages:
+        body = json.loads(page.read_text())
+        jobs = [{k: v for k, v in job.items() if k != "run_as_user_name"} for job in body.get("jobs", [])]
+        assert all(isinstance(job.get("run_as_user_name"), str) for job in body.get("jobs", [])), page
+        assert ListJobsResponse.from_dict(body).as_dict() == {**body, **({"jobs": jobs} if jobs else {})}, page
+        assert [BaseJob.from_dict(job).as_dict() for job in jobs] == jobs, page
+    for users in sorted(p for s in ("clean", "drift", "empty") for p in (FIXTURES / s).glob("users.json")):
+        for user in json.loads(users.read_text())["Resources"]:
+            assert User.from_dict(user).as_dict() == user, users
+
+
 def test_malformed_response_is_unreadable(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str]) -> None:
     env.sets = ["malformed", "clean"]
     code, out, err = _audit(server, capsys)
@@ -331,6 +467,7 @@ def test_malformed_response_is_unreadable(env: Workspace, server: Any, capsys: p
     lines = err.splitlines()
     assert [line.split(" (")[0] for line in lines] == [
         "error: prod: cannot read IP access lists: the answer is not the API's shape",
+        "error: prod: cannot read jobs: the answer is not the API's shape",
         "error: prod: cannot read tokens: the answer is not the API's shape"]
 
 
@@ -341,7 +478,7 @@ def test_bad_credentials_are_unreadable(env: Workspace, server: Any, capsys: pyt
     code = cli.main(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--host", host, "--timeout", "5"])
     out, err = capsys.readouterr()
     assert (code, out) == (exits.AUDIT_UNREADABLE, "")
-    assert len(err.splitlines()) == 7  # one line per API
+    assert len(err.splitlines()) == 9  # one line per API
     assert all("not authenticated (Invalid access token.)" in line for line in err.splitlines())
 
 
@@ -443,7 +580,7 @@ def test_real_process_renders_a_spec_file_and_writes_the_report(env: Workspace, 
     assert result.returncode == exits.AUDIT_FINDINGS, result.stderr
     assert result.stdout == "" and "Traceback" not in result.stderr
     text = out.read_text()
-    assert "**19 finding(s): 15 high, 4 medium**" in text
+    assert "**26 finding(s): 22 high, 4 medium**" in text
     assert "| high | ip-list-undeclared | IP access list vendor-access" in text
     assert all(secret not in text + result.stderr for secret in PLANTED)
 

@@ -9,7 +9,7 @@ The credential is a TokenCredential of the test's own (azure.core.credentials pr
 supported extension point; the clients' base_url is the server (--arm-endpoint). Nothing patches the SDKs.
 
 The effective-rules read of a cluster NIC is a long-running POST: the server answers it as ARM does, 202 with a
-Location (and Retry-After) to poll, then 200 with the result on the poll (azure-rest-api-specs specification/network/
+Location (and Retry-After) to poll, 202 again on the first poll, then 200 with the result (azure-rest-api-specs specification/network/
 resource-manager/Microsoft.Network/stable/2025-03-01/examples/NetworkInterfaceEffectiveNSGList.json: 200 body, 202
 Location header); the NIC list is served in two pages (`nextLink`).
 """
@@ -55,6 +55,7 @@ class Arm:
         self.sets: list[str] = ["clean"]
         self.forbidden: set[str] = set()  # fixture names answered 403
         self.deny_assigned: set[str] = set()  # fixture names answered 403 by Databricks' deny assignment
+        self.polled: set[str] = set()  # operations polled once already (the first poll answers "still running")
         self.requests: list[str] = []
 
     def fixture(self, name: str, arm: str = "") -> Any | None:
@@ -153,8 +154,16 @@ def _handler(arm: Arm) -> type[http.server.BaseHTTPRequestHandler]:
             body = arm.fixture(name, base)
             if body is None:
                 return self._send(404, {"error": {"code": "ResourceNotFound", "message": f"{path} was not found."}})
-            if method == "POST":  # accepted: poll the Location (ARM's asynchronous pattern)
-                location = f"{base}/subscriptions/{SUBSCRIPTION}{OPERATION}{path.split('/')[-2]}?api-version=2026-03-01"
+            # ARM's asynchronous pattern (https://learn.microsoft.com/azure/azure-resource-manager/management/
+            # async-operations): 202 with a Location (and Retry-After) to GET; the GET answers 202 again while the
+            # operation runs (here: the first poll), then 200 with the result.
+            location = f"{base}/subscriptions/{SUBSCRIPTION}{OPERATION}{path.split('/')[-2 if method == 'POST' else -1]}" \
+                       "?api-version=2026-03-01"
+            if method == "POST":
+                arm.polled.discard(path.split("/")[-2])
+                return self._send(202, None, {"Location": location, "Retry-After": "1"})
+            if OPERATION in path and path.split("/")[-1] not in arm.polled:
+                arm.polled.add(path.split("/")[-1])
                 return self._send(202, None, {"Location": location, "Retry-After": "1"})
             return self._send(200, body)
 
@@ -206,8 +215,12 @@ def test_clean_environment_has_no_findings(env: Workspace, server: Any, arm: tup
         "nsg_rules": 21, "azure_workspaces": 2, "locks": 5, "storage_accounts": 2, "key_vaults": 1,
         "cluster_nics": 4, "effective_rule_sets": 2}
     # Each planned resource read once, at the real subscription (the plan's placeholder replaced in lock scopes); the
-    # NIC list in its two pages, then each sampled NIC's effective rules: a POST and a poll of its Location.
-    assert len(arm[1].requests) == len(set(arm[1].requests)) == 3 + 2 + 5 + 3 + 2 + 2 * 2
+    # NIC list in its two pages, then each sampled NIC's effective rules: a POST and two polls of its Location (the
+    # first answers "still running").
+    polls = [r for r in arm[1].requests if "operationResults" in r]
+    assert len(polls) == 2 * 2 and len(set(polls)) == 2
+    once = [r for r in arm[1].requests if r not in polls]
+    assert len(once) == len(set(once)) == 3 + 2 + 5 + 3 + 2 + 2
     nics = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-bw-prod-weu-dbw-managed/providers/Microsoft.Network/" \
            "networkInterfaces"
     assert {r for r in arm[1].requests if "networkInterfaces" in r or "operationResults" in r} == {

@@ -263,7 +263,8 @@ def read_nics(clients: Any, e: NicExpected, timeout: float) -> NicLive:
     def effective(nic: str, path: str, own: str) -> tuple[tuple[AppliedNsg, ...], bool] | None:
         try:
             poller = ops.begin_list_effective_network_security_groups(e.managed_rg, nic, polling_interval=POLL_SECONDS)
-            result = poller.result(timeout=timeout)
+            poller.wait(timeout)  # azure-core LROPoller: returns after `timeout` s even when still running
+            result = poller.result() if poller.done() else None
         except ResourceNotFoundError:
             return None  # the node went away between the list and the read (a cluster scaled down)
         except HttpResponseError as exc:
@@ -273,7 +274,7 @@ def read_nics(clients: Any, e: NicExpected, timeout: float) -> NicLive:
                 raise ReadProblem(f"permission denied ({_error(exc)}): grant {EFFECTIVE_GRANT} on resource group "
                                   f"{e.managed_rg} ({ROLE_HINT})") from None
             raise
-        if not poller.done() or result is None:
+        if result is None:
             raise ReadProblem(f"the effective rules of {nic} were not ready after {timeout:g} s (--timeout)")
         return tuple(AppliedNsg(str(g.network_security_group.id if g.network_security_group else "").rsplit("/", 1)[-1],
                                 tuple(x for r in g.effective_security_rules or [] if (x := live_rule(r)) is not None))

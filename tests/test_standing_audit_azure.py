@@ -56,6 +56,7 @@ class Arm:
         self.forbidden: set[str] = set()  # fixture names answered 403
         self.deny_assigned: set[str] = set()  # fixture names answered 403 by Databricks' deny assignment
         self.polled: set[str] = set()  # operations polled once already (the first poll answers "still running")
+        self.stuck: set[str] = set()  # operations (NIC names) that never finish
         self.requests: list[str] = []
 
     def fixture(self, name: str, arm: str = "") -> Any | None:
@@ -162,7 +163,7 @@ def _handler(arm: Arm) -> type[http.server.BaseHTTPRequestHandler]:
             if method == "POST":
                 arm.polled.discard(path.split("/")[-2])
                 return self._send(202, None, {"Location": location, "Retry-After": "1"})
-            if OPERATION in path and path.split("/")[-1] not in arm.polled:
+            if OPERATION in path and (path.split("/")[-1] not in arm.polled or path.split("/")[-1] in arm.stuck):
                 arm.polled.add(path.split("/")[-1])
                 return self._send(202, None, {"Location": location, "Retry-After": "1"})
             return self._send(200, body)
@@ -370,6 +371,19 @@ def test_deny_assignment_composes_the_rules_from_reads(env: Workspace, server: A
         assert all(f["actual"].endswith("(composed from the NSGs: the effective-rules read is denied)") for f in nic)
     finally:
         arm[1].deny_assigned = set()
+
+
+def test_effective_rules_that_never_come_are_unreadable(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """An operation still running after --timeout (5 s here) is one line and exit 8, not a hang."""
+    arm[1].sets, arm[1].forbidden, arm[1].stuck = ["clean"], set(), {HOST_NIC}
+    try:
+        code, out, err = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION)
+    finally:
+        arm[1].stuck = set()
+    assert (code, out) == (exits.AUDIT_UNREADABLE, "")
+    assert err == (f"error: prod: cannot read NICs of dbw-bw-prod-weu: the effective rules of {HOST_NIC} were not ready "
+                   "after 5 s (--timeout)\n")
 
 
 def test_effective_reads_are_bounded(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811

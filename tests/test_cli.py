@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 import stacks
-from brickwall import cli, planfile, project
+from brickwall import cli, exits, planfile, project
 from components.spec import EnvironmentSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,13 +194,13 @@ def test_a_bug_in_the_program_is_an_internal_error_with_its_traceback(
             raise ProgramError(exc) from exc
 
     monkeypatch.setattr(project, "run", broken)
-    assert cli.main(["plan", "--stack", "dev"]) == cli.EXIT_INTERNAL
+    assert cli.main(["plan", "--stack", "dev"]) == exits.INTERNAL
     err = capsys.readouterr().err
     assert "Traceback" in err and "missing-key" in err and "internal error" in err
 
 
 def test_plan_notes_that_ip_lists_on_a_private_workspace_are_defence_in_depth(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["plan", "--stack", "staging"]) == cli.EXIT_OK
+    assert cli.main(["plan", "--stack", "staging"]) == exits.OK
     out = capsys.readouterr().out
     assert "note: IP access lists only see public traffic" in out
     assert "WorkspaceAccessControl staging-access" in out

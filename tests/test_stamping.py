@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import stacks
-from brickwall import cli
+from brickwall import cli, exits
 from brickwall.ledger import Ledger, LedgerError
 from components.planning import stamping
 from components.planning.naming import NAME_RULES, name_problems
@@ -267,7 +267,7 @@ def test_env_list_shows_expiry_and_flags_expired_ones(tmp_path: Path, capsys: py
     ledger, base = Ledger(tmp_path), _staging()
     ledger.allocate("pr-old", base, owner="alice", pull_request="41", now=datetime.now(UTC) - timedelta(hours=100))
     ledger.allocate("pr-new", base, owner="bob", now=datetime.now(UTC))
-    assert cli.main(["env", "list", "--state-dir", str(tmp_path)]) == cli.EXIT_OK
+    assert cli.main(["env", "list", "--state-dir", str(tmp_path)]) == exits.OK
     out = capsys.readouterr().out
     rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("pr-")}
     assert "EXPIRED" in rows["pr-old"] and "41" in rows["pr-old"]
@@ -276,7 +276,7 @@ def test_env_list_shows_expiry_and_flags_expired_ones(tmp_path: Path, capsys: py
 
 
 def test_env_list_of_an_empty_state_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["env", "list", "--state-dir", str(tmp_path / "none")]) == cli.EXIT_OK
+    assert cli.main(["env", "list", "--state-dir", str(tmp_path / "none")]) == exits.OK
     assert "no stamped environments" in capsys.readouterr().out
     assert not (tmp_path / "none").exists()
 
@@ -288,7 +288,7 @@ def test_env_plan_renders_stamps_and_proves_no_collision(tmp_path: Path, capsys:
     before = (tmp_path / "environments.json").read_text()
     code = cli.main(["env", "plan", "--base", "staging", "--count", "5", "--state-dir", str(tmp_path), "--owner", "ci"])
     captured = capsys.readouterr()
-    assert code == cli.EXIT_OK, captured.err
+    assert code == exits.OK, captured.err
     rows = [line.split() for line in captured.out.splitlines() if line.startswith("pr-")]
     assert [r[0] for r in rows] == [f"pr-{i}" for i in range(1, 6)]
     nets = [IPv4Network(c) for r in rows for c in r[1:3]]
@@ -300,13 +300,13 @@ def test_env_plan_renders_stamps_and_proves_no_collision(tmp_path: Path, capsys:
 
 
 @pytest.mark.parametrize(("argv", "code", "fragment"), [
-    (["env", "plan", "--base", "staging", "--count", "0"], cli.EXIT_USAGE, "--count"),
-    (["env", "plan", "--base", "qa"], cli.EXIT_USAGE, "unknown stack"),
-    (["env", "plan", "--base", "prod"], cli.EXIT_INVALID_SPEC, "stamping.pool"),
-    (["env", "plan", "--base", "staging", "--prefix", "Pr"], cli.EXIT_INVALID_SPEC, "name"),
-    (["env"], cli.EXIT_USAGE, "env"),
-    (["env", "deploy"], cli.EXIT_USAGE, "invalid choice"),
-    (["env", "up"], cli.EXIT_USAGE, "required"),
+    (["env", "plan", "--base", "staging", "--count", "0"], exits.USAGE, "--count"),
+    (["env", "plan", "--base", "qa"], exits.USAGE, "unknown stack"),
+    (["env", "plan", "--base", "prod"], exits.INVALID, "stamping.pool"),
+    (["env", "plan", "--base", "staging", "--prefix", "Pr"], exits.INVALID, "name"),
+    (["env"], exits.USAGE, "env"),
+    (["env", "deploy"], exits.USAGE, "invalid choice"),
+    (["env", "up"], exits.USAGE, "required"),
 ])
 def test_env_errors_have_the_cli_exit_codes(argv: list[str], code: int, fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(argv) == code

@@ -217,7 +217,7 @@ def _raising(exc: BaseException) -> Callable[[], int]:
 def test_the_error_table_gives_codes_and_messages_and_lets_a_bug_through(capsys: pytest.CaptureFixture[str]) -> None:
     """brickwall/cli/errors.py: the first row an error is an instance of gives its code and its message; an error no
     row names is a bug and propagates (its traceback is Python's)."""
-    from brickwall import audit, exits
+    from brickwall import audit
     from brickwall.cli.errors import InternalError, exit_code
     from brickwall.errors import Unreachable, UsageError
 

@@ -41,6 +41,7 @@ from typing import Any
 
 from brickwall import audit_azure_data, audit_azure_nics
 from brickwall.audit import HIGH, MEDIUM, Finding, Unreachable, Unreadable, _one_line, network_reason
+from brickwall.errors import UsageError
 
 T_NSG = "azure-native:network:NetworkSecurityGroup"
 T_RULE = "azure-native:network:SecurityRule"
@@ -213,8 +214,6 @@ def default_credential() -> Any:
     up front so that no credential at all is a usage error, not one unreadable line per resource."""
     from azure.core.exceptions import ClientAuthenticationError
     from azure.identity import DefaultAzureCredential
-
-    from brickwall.cli import UsageError
 
     # azure-identity logs every credential of the chain it tried as a warning: the one-line usage error says it.
     logging.getLogger("azure.identity").setLevel(logging.CRITICAL)

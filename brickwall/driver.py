@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, MutableMapping
@@ -26,9 +27,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from pulumi import automation as auto
+from pulumi._version import version as SDK_VERSION
+
+import stacks
+from brickwall import project
 from brickwall.ledger import Entry, Ledger, LedgerError
 from components.planning import stamping
-from components.spec import EnvironmentSpec
+from components.spec import EnvironmentSpec, SpecError
+from stacks import config as needs
 
 SPECS_DIR = "specs"
 STATE_DIR = "state"
@@ -149,17 +156,13 @@ def check_secrets(backend: str, secrets_provider: str | None, environ: Mapping[s
 
 
 def install_hint(reason: str = "the Pulumi CLI is not on PATH") -> str:
-    from pulumi._version import version
-
     return (f"{reason}; env up|preview|destroy drive it through the Automation API. Install it "
-            f"(the SDK here is {version}; any CLI v{version.major}.x works, this pins the same release):\n"
-            f"  curl -fsSL https://get.pulumi.com | sh -s -- --version {version}\n"
+            f"(the SDK here is {SDK_VERSION}; any CLI v{SDK_VERSION.major}.x works, this pins the same release):\n"
+            f"  curl -fsSL https://get.pulumi.com | sh -s -- --version {SDK_VERSION}\n"
             "then put ~/.pulumi/bin on PATH (or see https://www.pulumi.com/docs/install/)")
 
 
 def check_cli(which: Callable[[str], str | None] | None = None) -> None:
-    import shutil
-
     if (which or shutil.which)("pulumi") is None:
         raise CliMissingError(install_hint())
 
@@ -171,8 +174,6 @@ def workspace_options(backend: str, *, project_dir: Path, secrets_provider: str 
     """The LocalWorkspaceOptions every stack of the driver uses: the project directory itself as work_dir
     (Pulumi.yaml, stackConfigDir stacks/, the .venv runtime), the backend as PULUMI_BACKEND_URL (the project's
     Pulumi.yaml is never rewritten), and the secrets provider when one is given."""
-    from pulumi import automation as auto
-
     return auto.LocalWorkspaceOptions(
         work_dir=str(project_dir),
         env_vars={"PULUMI_BACKEND_URL": backend, "PULUMI_SKIP_UPDATE_CHECK": "true"},
@@ -185,10 +186,6 @@ def automation_stack_factory(backend: str, *, project_dir: Path | None = None,
                              secrets_provider: str | None = None) -> StackFactory:
     """Stacks of this project through pulumi.automation. Raises CliMissingError (with the install command)
     when the Pulumi CLI is not on PATH, before anything is allocated or written."""
-    from pulumi import automation as auto
-
-    from brickwall.project import PROJECT_DIR
-
     check_cli()
     try:
         command = auto.PulumiCommand()
@@ -200,7 +197,7 @@ def automation_stack_factory(backend: str, *, project_dir: Path | None = None,
         raise DriverError(install_hint(f"`pulumi version` failed (exit {exc.returncode})")) from None
     if backend.startswith("file://"):
         Path(backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-    opts = workspace_options(backend, project_dir=project_dir or PROJECT_DIR, secrets_provider=secrets_provider,
+    opts = workspace_options(backend, project_dir=project_dir or project.PROJECT_DIR, secrets_provider=secrets_provider,
                              pulumi_command=command)
 
     def factory(name: str, create: bool) -> StackLike:
@@ -216,8 +213,6 @@ def automation_stack_factory(backend: str, *, project_dir: Path | None = None,
 
 
 def automation_config_value(value: str, secret: bool) -> Any:
-    from pulumi import automation as auto
-
     return auto.ConfigValue(value=value, secret=secret)
 
 
@@ -233,15 +228,13 @@ class UpResult:
 def base_stack_config(base_stack: str, project_dir: Path | None = None) -> tuple[dict[str, Any], list[str]]:
     """The plain values of stacks/Pulumi.<base>.yaml (lists and maps as they are) and its secret keys
     (`secure:` values are encrypted for the base stack and cannot be copied; they come from the environment)."""
-    from brickwall.project import PROJECT_DIR, project_name, read_stack_file
-
-    project_dir = project_dir or PROJECT_DIR
-    config = read_stack_file(project_dir / "stacks" / f"Pulumi.{base_stack}.yaml")
-    project = project_name(project_dir)
+    project_dir = project_dir or project.PROJECT_DIR
+    config = project.read_stack_file(project_dir / "stacks" / f"Pulumi.{base_stack}.yaml")
+    name = project.project_name(project_dir)
     plain: dict[str, Any] = {}
     secret: list[str] = []
     for key, value in config.items():
-        full = key if ":" in key else f"{project}:{key}"
+        full = key if ":" in key else f"{name}:{key}"
         if isinstance(value, dict) and "secure" in value:
             secret.append(full)
         else:
@@ -268,12 +261,10 @@ class Driver:
     def __init__(self, stack_factory: StackFactory, *, state_dir: str | Path | None = None,
                  project_dir: Path | None = None, environ: Mapping[str, str] | None = None,
                  out: OnOutput = print, config_value: ConfigValueFactory | None = None):
-        from brickwall.project import PROJECT_DIR
-
         self.stack_factory = stack_factory
         self.ledger = Ledger(state_dir)
         self.state_dir = self.ledger.state_dir
-        self.project_dir = project_dir or PROJECT_DIR
+        self.project_dir = project_dir or project.PROJECT_DIR
         self.environ = os.environ if environ is None else environ
         self.out = out
         self.config_value = config_value or automation_config_value
@@ -285,8 +276,6 @@ class Driver:
 
     def stack_config(self, name: str, base_stack: str, base: EnvironmentSpec) -> StackConfig:
         """Every config value the stack gets. Raises DriverError listing each missing environment variable."""
-        from stacks import config as needs
-
         base_plain, base_secret = base_stack_config(base_stack, self.project_dir)
         plain: dict[str, Value] = {SPEC_FILE_KEY: Value(str(self.spec_file(name)))}
         paths: dict[str, Value] = {}
@@ -314,14 +303,10 @@ class Driver:
         return StackConfig(plain, paths)
 
     def _check_name(self, name: str) -> None:
-        import stacks
-
         if name in stacks.KNOWN_STACKS:
             raise DriverError(f"{name!r} is one of the project's own stacks ({', '.join(stacks.KNOWN_STACKS)}); "
                               "pick another name for a test environment")
         if problems := stamping.env_name_problems(name):
-            from components.spec import SpecError
-
             raise SpecError(f"environment {name!r}", problems)
 
     def _entry(self, name: str) -> Entry:
@@ -365,8 +350,6 @@ class Driver:
            base: EnvironmentSpec | None = None) -> UpResult:
         """Allocate (or reuse the ledger entry of an environment already up), write the spec, create or select
         the stack, set its config, `up`, then the idempotency gate. On failure the ledger entry stays."""
-        import stacks
-
         self._check_name(name)
         base = base or stacks.load(base_stack)
         if base.stamping.pool is None:
@@ -409,8 +392,6 @@ class Driver:
 
     def preview(self, name: str, base: EnvironmentSpec | None = None) -> dict[str, int]:
         """What `up` would change for an environment in the ledger; its spec and config are refreshed first."""
-        import stacks
-
         self._check_name(name)
         entry = self._entry(name)
         base = base or stacks.load(entry.base)

@@ -1,6 +1,6 @@
 """The one table of exit codes: what each code means, and which commands use it.
 
-Every command (`python -m brickwall ...`) turns its errors into these codes in one place (`brickwall.cli.main`);
+Every command (`python -m brickwall ...`) turns its errors into these codes in one place (`brickwall/cli/errors.py`);
 the README's table is this table (a test compares them). A user error never prints a traceback.
 """
 

@@ -20,8 +20,9 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
+from brickwall import project
 from components.planning import stamping
-from components.spec import EnvironmentSpec
+from components.spec import EnvironmentSpec, SpecError
 
 LEDGER_FILE = "environments.json"
 LOCK_FILE = "environments.lock"
@@ -29,9 +30,7 @@ VERSION = 1
 
 
 def default_state_dir() -> Path:
-    from brickwall.project import PROJECT_DIR
-
-    return PROJECT_DIR / ".brickwall"
+    return project.PROJECT_DIR / ".brickwall"
 
 
 class LedgerError(Exception):
@@ -115,8 +114,6 @@ class Ledger:
         """Reserve the address blocks of environment `name` stamped from `base`. Raises SpecError for a bad
         name or a base without a pool, PoolExhaustedError when the pool is full, LedgerError when `name` is taken."""
         if problems := stamping.env_name_problems(name):
-            from components.spec import SpecError
-
             raise SpecError(f"environment {name!r}", problems)
         created = (now or datetime.now(UTC)).replace(microsecond=0)
         with self._locked():

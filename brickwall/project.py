@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import runpy
 import sys
 from collections.abc import Mapping, Sequence
@@ -10,7 +11,11 @@ from typing import Any
 
 import yaml
 
+import stacks
 from brickwall.engine import BrickwallMocks, Recording, record
+from components.spec import SpecError
+from stacks import config as needs
+from stacks.config import SECRET_KEYS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # 32 characters: a value that passes the checks real secrets meet (an oauth2-proxy cookie secret is 16, 24 or 32 bytes).
@@ -50,8 +55,6 @@ def read_stack_file(path: Path) -> dict[str, Any]:
 def plaintext_secrets(stack: str, project_dir: Path | None = None) -> list[str]:
     """Keys that must be secrets but sit in stacks/Pulumi.<stack>.yaml in plain text."""
     project_dir = project_dir or PROJECT_DIR
-    from stacks.config import SECRET_KEYS
-
     project = project_name(project_dir)
     config = read_stack_file(project_dir / "stacks" / f"Pulumi.{stack}.yaml")
     return sorted(key for key, value in config.items()
@@ -78,15 +81,10 @@ def stack_config(stack: str, project_dir: Path | None = None) -> tuple[dict[str,
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value)
 
 
 def _spec(stack: str, spec_file: str | Path | None) -> Any:
-    import stacks
-    from components.spec import SpecError
-
     try:
         return stacks.load_file(spec_file) if spec_file else stacks.load(stack)
     except (SpecError, stacks.UnknownStackError, stacks.SpecFileError):
@@ -102,8 +100,6 @@ def entra_directory(stack: str, spec_file: str | Path | None) -> dict[str, str]:
 def offline_placeholders(stack: str, spec_file: str | Path | None, config: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """Stand-ins for the config values a spec needs that this machine does not have (real secrets live
     encrypted in the user's stack config). Secrets stay Pulumi secrets; nothing is read from anywhere."""
-    from stacks import config as needs
-
     spec = _spec(stack, spec_file)
     if spec is None:
         return {}, []

@@ -15,27 +15,25 @@ fails deep inside the provider. This preflight says so first, in one line:
    (first deployment) passes, saying so;
 3. the host must resolve, to private addresses only (the private zone answered), and TCP 443 must connect.
 
-The checks take their resolver, connector and outputs reader by injection (`check`, `run`): tests pass fakes,
-nothing here needs the network to be tested.
+The checks take their resolver, connector and outputs reader by injection (`check`, and the command,
+brickwall/cli/reach.py): tests pass fakes, nothing here needs the network to be tested.
 
 Exit codes: 0 reachable, public workspace or first deployment; 1 invalid spec; 2 usage or environment (an unknown
-stack without --base, no Pulumi CLI, no passphrase, an unreadable backend); 6 (EXIT_UNREACHABLE) this machine cannot
-reach the private workspace.
+stack without --base, no Pulumi CLI, no passphrase, an unreadable backend); 6 (UNREACHABLE, brickwall/exits.py) this
+machine cannot reach the private workspace.
 """
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
-import os
 import socket
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from brickwall import driver
 from components.planning.bastion import TRANSIT_ENDPOINTS, transit_layout
 from components.private_link import DATABRICKS_ZONE  # the zone the endpoints register in, named in one place
 from components.spec import EnvironmentSpec
@@ -93,7 +91,7 @@ def fix(stack: str) -> str:
 
 @dataclass(frozen=True)
 class Verdict:
-    reachable: bool  # False: exit EXIT_UNREACHABLE
+    reachable: bool  # False: exit UNREACHABLE
     line: str
 
 
@@ -163,8 +161,6 @@ def tcp_connect(address: str, port: int, timeout: float) -> None:
 
 def backend_outputs(backend: str, secrets_provider: str | None) -> OutputsReader:
     """Reads a stack's outputs through the Automation API, as `env up|preview|destroy` reach their stacks."""
-    from brickwall import driver
-
     factory = driver.automation_stack_factory(backend, secrets_provider=secrets_provider)  # DriverError without the CLI
 
     def read(name: str) -> Mapping[str, Any] | None:
@@ -180,74 +176,12 @@ def backend_outputs(backend: str, secrets_provider: str | None) -> OutputsReader
     return read
 
 
-# --- the command ---------------------------------------------------------------------------------------------
-
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("reach", help="preflight: can this machine reach the stack's workspace (private DNS answers, "
-                                     "TCP 443 connects)? One line; exit 6 when it cannot")
-    p.add_argument("--stack", required=True, help="the stack (dev, staging, prod) or a stamped environment (with --base)")
-    p.add_argument("--spec", metavar="FILE", help="the spec file the stack renders (default: the stack's own)")
-    p.add_argument("--base", metavar="STACK", help="for a stamped environment: the stack it was stamped from (its "
-                                                   "stamped spec in <state>/specs/ is read when there)")
-    p.add_argument("--url", metavar="URL", help="the workspace URL (default: the stack's workspaceUrl output in the backend)")
-    p.add_argument("--state-dir", metavar="DIR", help="the state directory of stamped environments (default <project>/.brickwall)")
-    p.add_argument("--backend", metavar="URL", help="the Pulumi state backend (default $BRICKWALL_BACKEND, else "
-                                                    "$PULUMI_BACKEND_URL, else file://<state-dir>/state)")
-    p.add_argument("--secrets-provider", metavar="URL", help="the stack secrets provider (default $BRICKWALL_SECRETS_PROVIDER)")
-    p.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS, help=f"TCP connect timeout in seconds (default {TIMEOUT_SECONDS:g})")
-
-
-def load_spec(args: argparse.Namespace, state_dir: Path) -> EnvironmentSpec:
-    import stacks
-    from brickwall.cli import UsageError
-    from brickwall.driver import SPECS_DIR
-
-    if args.spec:
-        return stacks.load_file(args.spec)
-    if args.stack in stacks.KNOWN_STACKS:
-        return stacks.load(args.stack)
-    if not args.base:
-        raise UsageError(f"{args.stack} is not one of {', '.join(stacks.KNOWN_STACKS)}: give --base STACK (the stack "
-                         "it was stamped from) or --spec FILE")
-    stamped = state_dir / SPECS_DIR / f"{args.stack}.json"
-    if stamped.is_file():
-        return stacks.load_file(stamped)
-    try:
-        return stacks.load(args.base)
-    except stacks.UnknownStackError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def run(args: argparse.Namespace, *, resolve: Resolver = system_resolve, connect: Connector = tcp_connect,
-        outputs: OutputsReader | None = None, environ: Mapping[str, str] | None = None) -> int:
-    from brickwall import driver
-    from brickwall.cli import EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, UsageError
-    from brickwall.ledger import default_state_dir
-
-    environ = os.environ if environ is None else environ
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
-    state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
-    spec = load_spec(args, state_dir)
-    url = args.url
-    try:
-        if url is None and private_workspace(spec):
-            if outputs is None:
-                explicit = args.backend or environ.get(driver.BACKEND_ENV) or environ.get("PULUMI_BACKEND_URL")
-                backend = driver.resolve_backend(explicit, state_dir, environ)
-                secrets_provider = args.secrets_provider or environ.get(driver.SECRETS_PROVIDER_ENV) or None
-                driver.check_secrets(backend, secrets_provider, environ)
-                outputs = backend_outputs(backend, secrets_provider)
-            found = outputs(args.stack)
-            value = (found or {}).get(OUTPUT)
-            url = value if isinstance(value, str) and value else None
-    except driver.DriverError as exc:
-        one_line = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())  # install hints span lines
-        print(f"error: {args.stack}: {one_line}", file=sys.stderr)
-        return EXIT_USAGE
-    verdict = check(args.stack, spec, url, resolve=resolve, connect=connect, timeout=args.timeout)
-    if verdict.reachable:
-        print(verdict.line)
-        return EXIT_OK
-    print(f"error: {verdict.line}", file=sys.stderr)
-    return EXIT_UNREACHABLE
+def outputs_reader(backend: str | None, secrets_provider: str | None, state_dir: Path,
+                   environ: Mapping[str, str]) -> OutputsReader:
+    """The backend's outputs reader as `reach` and `audit` find it: the backend given, else $BRICKWALL_BACKEND, else
+    $PULUMI_BACKEND_URL, else the state directory's file backend; DriverError without a passphrase or the CLI."""
+    explicit = backend or environ.get(driver.BACKEND_ENV) or environ.get("PULUMI_BACKEND_URL")
+    resolved = driver.resolve_backend(explicit, state_dir, environ)
+    secrets = secrets_provider or environ.get(driver.SECRETS_PROVIDER_ENV) or None
+    driver.check_secrets(resolved, secrets, environ)
+    return backend_outputs(resolved, secrets)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
 import stacks
-from brickwall import cli, planfile, project
+from brickwall import cli, exits, planfile, project
 from components.spec import EnvironmentSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,14 +195,41 @@ def test_a_bug_in_the_program_is_an_internal_error_with_its_traceback(
             raise ProgramError(exc) from exc
 
     monkeypatch.setattr(project, "run", broken)
-    assert cli.main(["plan", "--stack", "dev"]) == cli.EXIT_INTERNAL
+    assert cli.main(["plan", "--stack", "dev"]) == exits.INTERNAL
     err = capsys.readouterr().err
     assert "Traceback" in err and "missing-key" in err and "internal error" in err
 
 
 def test_plan_notes_that_ip_lists_on_a_private_workspace_are_defence_in_depth(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["plan", "--stack", "staging"]) == cli.EXIT_OK
+    assert cli.main(["plan", "--stack", "staging"]) == exits.OK
     out = capsys.readouterr().out
     assert "note: IP access lists only see public traffic" in out
     assert "WorkspaceAccessControl staging-access" in out
     assert "IpAccessList staging-access-allow-break-glass (break-glass): ALLOW 52.174.20.0/28" in out
+
+
+def _raising(exc: BaseException) -> Callable[[], int]:
+    def command() -> int:
+        raise exc
+    return command
+
+
+def test_the_error_table_gives_codes_and_messages_and_lets_a_bug_through(capsys: pytest.CaptureFixture[str]) -> None:
+    """brickwall/cli/errors.py: the first row an error is an instance of gives its code and its message; an error no
+    row names is a bug and propagates (its traceback is Python's)."""
+    from brickwall import audit
+    from brickwall.cli.errors import InternalError, exit_code
+    from brickwall.errors import Unreachable, UsageError
+
+    assert exit_code(lambda: exits.FLAGGED) == exits.FLAGGED
+    assert exit_code(_raising(UsageError("give --stack NAME"))) == exits.USAGE
+    assert exit_code(_raising(Unreachable("prod: no answer"))) == exits.UNREACHABLE
+    assert exit_code(_raising(audit.Unreadable(["prod: cannot read tokens", "prod: cannot read groups"]))) == exits.AUDIT_UNREADABLE
+    assert exit_code(_raising(FileNotFoundError(2, "No such file or directory", "out/x.json"))) == exits.USAGE
+    assert exit_code(_raising(InternalError("cannot export stack dev: no ARM type"))) == exits.INTERNAL
+    assert capsys.readouterr().err.splitlines() == [
+        "error: give --stack NAME", "error: prod: no answer", "error: prod: cannot read tokens",
+        "error: prod: cannot read groups", "error: out/x.json: No such file or directory",
+        "internal error: cannot export stack dev: no ARM type"]
+    with pytest.raises(KeyError):
+        exit_code(_raising(KeyError("a bug")))

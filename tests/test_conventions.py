@@ -104,3 +104,109 @@ def test_specs_and_planners_are_pure(folder: Path) -> None:
             else:
                 continue
             assert not any(n.split(".")[0].startswith("pulumi") for n in names), f"{path} imports Pulumi"
+
+
+# --- the import graph of brickwall/ (issue #16: imports point one way) --------------------------------------------
+
+BRICKWALL = ROOT / "brickwall"
+CLI_SHARED = {"brickwall.cli.errors", "brickwall.cli.loading", "brickwall.cli.output", "brickwall.cli.parsing"}
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported(path: Path, known: set[str]) -> set[str]:
+    """Every module `path` imports, at module level or inside a function or a TYPE_CHECKING block: `from a import b`
+    is `a.b` when that is a module of `known`, else `a` (a package's own __init__ is not counted as imported by its
+    submodules: importing a.b runs a/__init__.py, but that is Python's, not an arrow of the code)."""
+    package = _module(path) if path.name == "__init__.py" else _module(path).rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            found.update(f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names)
+    return found
+
+
+def _graph(folder: Path) -> dict[str, set[str]]:
+    files = {_module(p): p for p in folder.rglob("*.py")}
+    known = set(files)
+    return {name: _imported(path, known) - {name} for name, path in files.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each a cycle of imports."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v] & graph.keys()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while (w := stack.pop()) != v:
+                component.append(w)
+            if component:
+                found.append(sorted([v, *component]))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_a_cycle_is_found() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_import_graph_of_brickwall_has_no_cycle() -> None:
+    """Function-level imports count: an import moved into a function to dodge a cycle is still the cycle."""
+    graph = _graph(BRICKWALL)
+    assert {"brickwall.cli", "brickwall.cli.audit", "brickwall.engine"} <= graph.keys()
+    assert "brickwall.cli.errors" in graph["brickwall.cli.plan"] | graph["brickwall.cli.export"]
+    assert _cycles(graph) == []
+
+
+def test_nothing_below_the_cli_imports_it() -> None:
+    """The engine (engine, planfile, render, report, export, diff, check, audit*, reach, runners, stamps, driver,
+    ledger) never imports the command line; only `python -m brickwall` (brickwall/__main__.py) starts it."""
+    graph = _graph(BRICKWALL)
+    upward = {name: sorted(t for t in targets if t == "brickwall.cli" or t.startswith("brickwall.cli."))
+              for name, targets in graph.items()
+              if name not in ("brickwall.__main__", "brickwall.cli") and not name.startswith("brickwall.cli.")}
+    assert {name: found for name, found in upward.items() if found} == {}
+
+
+def test_the_cli_commands_import_only_the_shared_cli_modules() -> None:
+    """A command module imports the shared ones (errors, loading, output, parsing), never another command or the
+    package root; the shared ones import no command."""
+    graph = _graph(BRICKWALL)
+    cli = {name for name in graph if name.startswith("brickwall.cli.")}
+    for name in sorted(cli):
+        inside = {t for t in graph[name] if t == "brickwall.cli" or t.startswith("brickwall.cli.")}
+        allowed = CLI_SHARED - {name} if name not in CLI_SHARED else {"brickwall.cli.errors", "brickwall.cli.output"}
+        assert inside <= allowed, f"{name} imports {sorted(inside - allowed)}"
+    assert cli > CLI_SHARED
+
+
+@pytest.mark.parametrize("folder", [ROOT / "components", ROOT / "policies"], ids=lambda p: p.name)
+def test_components_and_policies_never_import_brickwall(folder: Path) -> None:
+    for path in folder.rglob("*.py"):
+        imported = _imported(path, set())
+        assert not {m for m in imported if m.split(".")[0] == "brickwall"}, f"{path.relative_to(ROOT)} imports brickwall"

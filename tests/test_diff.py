@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from brickwall import cli, diff, planfile
+from brickwall import cli, diff, exits, planfile
 from brickwall.engine import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,12 +234,12 @@ def test_unreadable_plan_files_are_usage_errors(tmp_path: Path, capsys: pytest.C
     bad.write_text("{not json")
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"resources": []}))
-    assert cli.main(["diff", str(tmp_path / "missing.json"), str(good)]) == cli.EXIT_USAGE
+    assert cli.main(["diff", str(tmp_path / "missing.json"), str(good)]) == exits.USAGE
     assert "missing.json" in capsys.readouterr().err
-    assert cli.main(["diff", str(good), str(bad)]) == cli.EXIT_USAGE
+    assert cli.main(["diff", str(good), str(bad)]) == exits.USAGE
     assert "bad.json" in capsys.readouterr().err
-    assert cli.main(["diff", str(good)]) == cli.EXIT_USAGE
-    assert cli.main(["diff", str(good), str(good)]) == cli.EXIT_OK
+    assert cli.main(["diff", str(good)]) == exits.USAGE
+    assert cli.main(["diff", str(good), str(good)]) == exits.OK
 
 
 def test_cli_markdown_end_to_end(prod_plan: dict[str, Any], tmp_path: Path) -> None:
@@ -256,7 +256,7 @@ def test_cli_markdown_end_to_end(prod_plan: dict[str, Any], tmp_path: Path) -> N
         timeout=60,
         check=False,
     )
-    assert run.returncode == cli.EXIT_FLAGGED, run.stderr
+    assert run.returncode == exits.FLAGGED, run.stderr
     assert "#### DATA LOSS" in run.stdout and "VirtualNetworkIdChangeNotAllowed" in run.stdout
     assert "| replace |" in run.stdout
 
@@ -264,7 +264,7 @@ def test_cli_markdown_end_to_end(prod_plan: dict[str, Any], tmp_path: Path) -> N
 def test_stack_against_its_own_saved_plan_exits_0(dev: Recording, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     saved = tmp_path / "dev.json"
     planfile.write(planfile.to_plan(dev), saved)
-    assert cli.main(["diff", "--stack", "dev", "--against", str(saved), "--json"]) == cli.EXIT_OK
+    assert cli.main(["diff", "--stack", "dev", "--against", str(saved), "--json"]) == exits.OK
     out = json.loads(capsys.readouterr().out)
     assert out["changes"] == [] and out["flagged"] is False
 

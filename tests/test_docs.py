@@ -46,7 +46,7 @@ def _commands_table() -> list[tuple[str, str]]:
 
 def test_the_command_table_is_the_command_lines() -> None:
     """One row per command of the parser, in the README's table, and each row's example parses as it is written."""
-    parser = cli._parser()
+    parser = cli.parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     rows = _commands_table()
     assert sorted(example.split()[0] for example, _ in rows) == sorted(sub.choices)

@@ -20,7 +20,7 @@ import pytest
 from pulumi import automation as auto
 
 import stacks
-from brickwall import cli, driver, stamp_cli
+from brickwall import cli, driver, exits
 from brickwall.driver import Driver, DriverError, IdempotencyError, OperationError, StackMissingError
 from brickwall.ledger import Ledger, LedgerError
 from brickwall.project import PROJECT_DIR
@@ -406,14 +406,14 @@ def fake_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
 
 def test_env_up_preview_destroy_end_to_end(tmp_path: Path, fake_cli: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     state = ["--state-dir", str(tmp_path)]
-    assert cli.main(["env", "up", "pr-21", "--base", "staging", "--owner", "ci", "--pull-request", "21", *state]) == cli.EXIT_OK
+    assert cli.main(["env", "up", "pr-21", "--base", "staging", "--owner", "ci", "--pull-request", "21", *state]) == exits.OK
     out = capsys.readouterr().out
     assert fake_cli["backend"] == f"file://{(tmp_path / 'state').resolve()}"  # the default backend, under the state dir
     assert "Updating (pr-21)" in out and "passed the idempotency gate" in out and "workspaceUrl: adb-1" in out
-    assert cli.main(["env", "list", *state]) == cli.EXIT_OK and "pr-21" in capsys.readouterr().out
-    assert cli.main(["env", "preview", "pr-21", *state]) == cli.EXIT_OK
+    assert cli.main(["env", "list", *state]) == exits.OK and "pr-21" in capsys.readouterr().out
+    assert cli.main(["env", "preview", "pr-21", *state]) == exits.OK
     assert "pr-21: 64 same" in capsys.readouterr().out
-    assert cli.main(["env", "destroy", "pr-21", "--yes", *state]) == cli.EXIT_OK
+    assert cli.main(["env", "destroy", "pr-21", "--yes", *state]) == exits.OK
     assert fake_cli["fake"].ops("pr-21") == ["create_or_select", "set_all_config", "set_all_config", "up", "preview",
                                              "select", "set_all_config", "set_all_config", "preview",
                                              "select", "destroy", "remove_stack"]
@@ -423,14 +423,14 @@ def test_env_up_preview_destroy_end_to_end(tmp_path: Path, fake_cli: dict[str, A
 def test_env_up_exits_3_when_the_idempotency_gate_fails(tmp_path: Path, fake_cli: dict[str, Any],
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     fake_cli["summary"] = {"same": 10, "update": 1}
-    assert cli.main(["env", "up", "pr-22", "--base", "staging", "--state-dir", str(tmp_path)]) == cli.EXIT_FLAGGED
+    assert cli.main(["env", "up", "pr-22", "--base", "staging", "--state-dir", str(tmp_path)]) == exits.FLAGGED
     err = capsys.readouterr().err
     assert "FLAGGED: idempotency gate" in err and "Traceback" not in err
 
 
 def test_env_up_exits_5_when_pulumi_fails(tmp_path: Path, fake_cli: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     fake_cli["fail_up"] = True
-    assert cli.main(["env", "up", "pr-23", "--base", "staging", "--state-dir", str(tmp_path)]) == stamp_cli.EXIT_OPERATION_FAILED
+    assert cli.main(["env", "up", "pr-23", "--base", "staging", "--state-dir", str(tmp_path)]) == exits.OPERATION_FAILED
     err = capsys.readouterr().err
     assert "`up` of pr-23 failed" in err and "env destroy pr-23 --yes" in err and "Traceback" not in err
 
@@ -440,30 +440,30 @@ def test_without_a_passphrase_env_up_exits_2_before_allocating(tmp_path: Path, f
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     for var in driver.PASSPHRASE_ENVS:
         monkeypatch.delenv(var, raising=False)
-    assert cli.main(["env", "up", "pr-24", "--base", "staging", "--state-dir", str(tmp_path)]) == cli.EXIT_USAGE
+    assert cli.main(["env", "up", "pr-24", "--base", "staging", "--state-dir", str(tmp_path)]) == exits.USAGE
     err = capsys.readouterr().err
     assert "PULUMI_CONFIG_PASSPHRASE" in err and "Traceback" not in err
     assert Ledger(tmp_path).list() == []
     # Pulumi Cloud keeps the secrets itself; a secrets provider replaces the passphrase
     assert cli.main(["env", "up", "pr-24", "--base", "staging", "--state-dir", str(tmp_path),
-                     "--backend", "https://api.pulumi.com"]) == cli.EXIT_OK
+                     "--backend", "https://api.pulumi.com"]) == exits.OK
     assert fake_cli["backend"] == "https://api.pulumi.com"
     monkeypatch.setenv("BRICKWALL_SECRETS_PROVIDER", "azurekeyvault://kv.vault.azure.net/keys/pulumi")
     monkeypatch.setenv("BRICKWALL_BACKEND", "azblob://brickwall-state")
-    assert cli.main(["env", "up", "pr-25", "--base", "staging", "--state-dir", str(tmp_path)]) == cli.EXIT_OK
+    assert cli.main(["env", "up", "pr-25", "--base", "staging", "--state-dir", str(tmp_path)]) == exits.OK
     assert fake_cli["backend"] == "azblob://brickwall-state"
     assert fake_cli["secrets_provider"] == "azurekeyvault://kv.vault.azure.net/keys/pulumi"
 
 
 @pytest.mark.parametrize(("argv", "code", "fragment"), [
-    (["env", "up", "pr-1", "--base", "staging", "--backend", "ftp://x"], cli.EXIT_USAGE, "give a URL"),
-    (["env", "up", "pr-1", "--base", "qa"], cli.EXIT_USAGE, "unknown stack"),
-    (["env", "up", "pr-1", "--base", "prod"], cli.EXIT_INVALID_SPEC, "stamping.pool"),
-    (["env", "up", "staging", "--base", "staging"], cli.EXIT_USAGE, "own stacks"),
-    (["env", "up", "pr-1"], cli.EXIT_USAGE, "--base"),
-    (["env", "preview", "pr-404"], cli.EXIT_USAGE, "no environment 'pr-404'"),
-    (["env", "destroy", "pr-404", "--yes"], cli.EXIT_USAGE, "no environment 'pr-404'"),
-    (["env", "destroy", "pr-404"], cli.EXIT_USAGE, "pass --yes"),
+    (["env", "up", "pr-1", "--base", "staging", "--backend", "ftp://x"], exits.USAGE, "give a URL"),
+    (["env", "up", "pr-1", "--base", "qa"], exits.USAGE, "unknown stack"),
+    (["env", "up", "pr-1", "--base", "prod"], exits.INVALID, "stamping.pool"),
+    (["env", "up", "staging", "--base", "staging"], exits.USAGE, "own stacks"),
+    (["env", "up", "pr-1"], exits.USAGE, "--base"),
+    (["env", "preview", "pr-404"], exits.USAGE, "no environment 'pr-404'"),
+    (["env", "destroy", "pr-404", "--yes"], exits.USAGE, "no environment 'pr-404'"),
+    (["env", "destroy", "pr-404"], exits.USAGE, "pass --yes"),
 ])
 def test_env_deploy_errors_have_the_cli_exit_codes(argv: list[str], code: int, fragment: str, tmp_path: Path,
                                                    fake_cli: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
@@ -484,7 +484,7 @@ def test_without_the_pulumi_cli_env_up_exits_2_with_the_install_command(tmp_path
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "x")
     code = cli.main(["env", "up", "pr-31", "--base", "staging", "--state-dir", str(tmp_path / "state")])
     err = capsys.readouterr().err
-    assert code == cli.EXIT_USAGE and "Traceback" not in err
+    assert code == exits.USAGE and "Traceback" not in err
     assert "Pulumi CLI is not on PATH" in err and "curl -fsSL https://get.pulumi.com | sh -s -- --version 3." in err
     assert not (tmp_path / "state").exists()  # nothing allocated, nothing written
 

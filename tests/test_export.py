@@ -21,7 +21,7 @@ import pytest
 import yaml
 from pulumi_kubernetes.apiextensions import CustomResource
 
-from brickwall import cli, engine, export, project
+from brickwall import cli, engine, exits, export, project
 from brickwall.engine import Recording, record
 from tests.k8s_checks import Flow, allowed_flows, documents, parse_connectivity, stand_in_pod, validate_manifests
 
@@ -567,9 +567,9 @@ def test_cli_export_end_to_end(prod: Recording, tmp_path: Path) -> None:
 
 
 def test_cli_export_needs_out_and_a_known_stack(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["export", "--stack", "prod"]) == cli.EXIT_USAGE
+    assert cli.main(["export", "--stack", "prod"]) == exits.USAGE
     assert "--out" in capsys.readouterr().err
-    assert cli.main(["export", "--stack", "qa", "--out", "x"]) == cli.EXIT_USAGE
+    assert cli.main(["export", "--stack", "qa", "--out", "x"]) == exits.USAGE
     assert "'qa'" in capsys.readouterr().err
 
 
@@ -581,6 +581,6 @@ def test_cli_export_reports_an_unmapped_type_as_an_internal_error(
 
     unmapped = record(program, project="brickwall", stack="dev")
     monkeypatch.setattr(project, "run", lambda stack, spec_file=None: unmapped)
-    assert cli.main(["export", "--stack", "dev", "--out", str(tmp_path)]) == cli.EXIT_INTERNAL
+    assert cli.main(["export", "--stack", "dev", "--out", str(tmp_path)]) == exits.INTERNAL
     err = capsys.readouterr().err
     assert "azure-native:web:AppServicePlan" in err and "Traceback" not in err

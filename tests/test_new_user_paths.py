@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from brickwall import cli, exits, project
+from brickwall.cli.errors import FAILURES
 from brickwall.project import StackConfigError, read_stack_file
 from tests.docs import doc, readme
 
@@ -27,8 +28,17 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_the_readme_carries_the_one_exit_code_table() -> None:
     assert exits.markdown_table() in readme()
     assert [e.code for e in exits.TABLE] == list(range(9))
-    assert (cli.EXIT_OK, cli.EXIT_INVALID_SPEC, cli.EXIT_USAGE, cli.EXIT_INTERNAL, cli.EXIT_FLAGGED, cli.EXIT_UNREACHABLE) == (
-        exits.OK, exits.INVALID, exits.USAGE, exits.INTERNAL, exits.FLAGGED, exits.UNREACHABLE)
+
+
+def test_the_cli_turns_errors_into_the_tables_codes() -> None:
+    """brickwall/cli/errors.py is the one map from errors to codes: each of its codes is in the table, and every
+    code of the table but AUDIT_FINDINGS (a result the audit returns, like diff's FLAGGED) is some error's."""
+    codes = {e.code for e in exits.TABLE}
+    assert {f.code for f in FAILURES} <= codes
+    assert codes - {f.code for f in FAILURES} == {exits.AUDIT_FINDINGS}
+    # An error is matched by the first row of its class: a subclass's row comes before its base's.
+    for i, row in enumerate(FAILURES):
+        assert not any(issubclass(row.error, earlier.error) for earlier in FAILURES[:i]), row.error
 
 
 def test_a_spec_file_that_is_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 import stacks
-from brickwall import cli, reach, stamp_cli
+from brickwall import cli, exits, reach
+from brickwall.cli import reach as reach_command
+from brickwall.cli.errors import exit_code
 from components.private_link import DATABRICKS_ZONE
 from tests.docs import readme
 
@@ -48,7 +50,12 @@ class Connector:
 
 
 def _args(*argv: str) -> argparse.Namespace:
-    return cli._parser().parse_args(["reach", *argv])
+    return cli.parser().parse_args(["reach", *argv])
+
+
+def _reach(*argv: str, **fakes: Any) -> int:
+    """The command as `main` runs it (what it raises turned into its exit code and message), with fakes."""
+    return exit_code(lambda: reach_command.run(_args(*argv), **fakes))
 
 
 def _run(capsys: pytest.CaptureFixture[str], argv: list[str], *, resolve: Resolver, connect: Connector,
@@ -60,7 +67,7 @@ def _run(capsys: pytest.CaptureFixture[str], argv: list[str], *, resolve: Resolv
         asked.append(stack)
         return (outputs or {}).get(stack)
 
-    code = reach.run(_args(*argv), resolve=resolve, connect=connect, outputs=read)
+    code = _reach(*argv, resolve=resolve, connect=connect, outputs=read)
     out = capsys.readouterr()
     return code, [line for line in (out.out + out.err).splitlines() if line]
 
@@ -69,7 +76,7 @@ def test_private_and_connecting_passes_naming_the_endpoint_subnet(capsys: pytest
     resolve, connect = Resolver([FRONT_END_IP]), Connector()
     code, lines = _run(capsys, ["--stack", "prod"], resolve=resolve, connect=connect,
                        outputs={"prod": {"workspaceUrl": HOST, "maxClusterNodes": 2043}})
-    assert code == cli.EXIT_OK
+    assert code == exits.OK
     assert len(lines) == 1
     assert lines[0].startswith(f"prod: {HOST} resolves to {FRONT_END_IP} (private, in the transit endpoint subnet 10.130.0.0/27)")
     assert resolve.asked == [HOST]
@@ -79,13 +86,13 @@ def test_private_and_connecting_passes_naming_the_endpoint_subnet(capsys: pytest
 def test_a_url_with_scheme_and_path_is_reduced_to_its_host(capsys: pytest.CaptureFixture[str]) -> None:
     resolve = Resolver([FRONT_END_IP])
     code, _ = _run(capsys, ["--stack", "prod", "--url", f"https://{HOST.upper()}/?o=1"], resolve=resolve, connect=Connector())
-    assert code == cli.EXIT_OK and resolve.asked == [HOST]
+    assert code == exits.OK and resolve.asked == [HOST]
 
 
 def test_resolving_public_fails_in_one_line_saying_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
     connect = Connector()
     code, lines = _run(capsys, ["--stack", "prod", "--url", HOST], resolve=Resolver(["20.38.85.1"]), connect=connect)
-    assert code == cli.EXIT_UNREACHABLE == 6
+    assert code == exits.UNREACHABLE == 6
     assert len(lines) == 1
     line = lines[0]
     assert f"prod: {HOST} resolves to 20.38.85.1 (public)" in line
@@ -97,13 +104,13 @@ def test_resolving_public_fails_in_one_line_saying_what_to_do(capsys: pytest.Cap
 def test_one_public_address_among_private_ones_is_public(capsys: pytest.CaptureFixture[str]) -> None:
     code, lines = _run(capsys, ["--stack", "prod", "--url", HOST], resolve=Resolver([FRONT_END_IP, "2603:1020::1"]),
                        connect=Connector())
-    assert code == cli.EXIT_UNREACHABLE and "2603:1020::1 (public)" in lines[0]
+    assert code == exits.UNREACHABLE and "2603:1020::1 (public)" in lines[0]
 
 
 def test_not_resolving_fails_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     gaierror = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     code, lines = _run(capsys, ["--stack", "staging", "--url", HOST], resolve=Resolver(gaierror), connect=Connector())
-    assert code == cli.EXIT_UNREACHABLE
+    assert code == exits.UNREACHABLE
     assert len(lines) == 1
     assert f"staging: {HOST} does not resolve from this runner (Name or service not known)" in lines[0]
     assert "PRIVATE_RUNNER_LABELS" in lines[0]
@@ -119,7 +126,7 @@ def test_private_but_not_connecting_fails_naming_the_path_not_dns(capsys: pytest
     connect = Connector({FRONT_END_IP: failure})
     code, lines = _run(capsys, ["--stack", "prod", "--url", HOST, "--timeout", "2"], resolve=Resolver([FRONT_END_IP]),
                        connect=connect)
-    assert code == cli.EXIT_UNREACHABLE
+    assert code == exits.UNREACHABLE
     assert len(lines) == 1
     assert f"{FRONT_END_IP}:443 {said}" in lines[0]
     assert "DNS is right, the path is not" in lines[0]
@@ -130,7 +137,7 @@ def test_the_next_address_is_tried_when_one_does_not_connect(capsys: pytest.Capt
     other = "10.130.0.5"
     connect = Connector({FRONT_END_IP: TimeoutError()})
     code, lines = _run(capsys, ["--stack", "prod", "--url", HOST], resolve=Resolver([FRONT_END_IP, other]), connect=connect)
-    assert code == cli.EXIT_OK and f"resolves to {other}" in lines[0]
+    assert code == exits.OK and f"resolves to {other}" in lines[0]
     assert [t[0] for t in connect.tried] == [FRONT_END_IP, other]
 
 
@@ -139,7 +146,7 @@ def test_first_deployment_has_no_url_and_passes_saying_so(capsys: pytest.Capture
     cases: list[dict[str, dict[str, Any]]] = [{}, {"prod": {}}]
     for outputs in cases:  # no stack in the backend; a stack that was never deployed
         code, lines = _run(capsys, ["--stack", "prod"], resolve=resolve, connect=Connector(), outputs=outputs)
-        assert code == cli.EXIT_OK
+        assert code == exits.OK
         assert len(lines) == 1 and lines[0].startswith("prod: first deployment (no workspaceUrl output in the backend yet)")
     assert resolve.asked == []
 
@@ -147,7 +154,7 @@ def test_first_deployment_has_no_url_and_passes_saying_so(capsys: pytest.Capture
 def test_a_public_workspace_needs_no_private_network_and_touches_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     resolve, connect = Resolver(OSError("must not be called")), Connector()
     code, lines = _run(capsys, ["--stack", "dev"], resolve=resolve, connect=connect, outputs={"dev": {"workspaceUrl": HOST}})
-    assert code == cli.EXIT_OK
+    assert code == exits.OK
     assert lines == ["dev: workspace.public_network_access Enabled: its front end answers on the Internet; "
                      "any runner reaches it, no private network needed"]
     assert resolve.asked == [] and connect.tried == []
@@ -164,10 +171,10 @@ def test_privacy_comes_from_the_spec(tmp_path: Path, capsys: pytest.CaptureFixtu
     private_dev.write_text(json.dumps(data))
     code, lines = _run(capsys, ["--stack", "dev", "--spec", str(private_dev), "--url", HOST],
                        resolve=Resolver(["20.38.85.1"]), connect=Connector())
-    assert code == cli.EXIT_UNREACHABLE and "(public)" in lines[0]
+    assert code == exits.UNREACHABLE and "(public)" in lines[0]
     code, lines = _run(capsys, ["--stack", "dev", "--spec", str(private_dev), "--url", HOST],
                        resolve=Resolver(["10.140.0.4"]), connect=Connector())
-    assert code == cli.EXIT_OK and "in the transit endpoint subnet 10.140.0.0/27" in lines[0]
+    assert code == exits.OK and "in the transit endpoint subnet 10.140.0.0/27" in lines[0]
 
 
 def test_a_stamped_environment_is_judged_by_its_stamped_spec_or_its_base(tmp_path: Path,
@@ -176,7 +183,7 @@ def test_a_stamped_environment_is_judged_by_its_stamped_spec_or_its_base(tmp_pat
     # Not yet stamped (first `env up`): the base decides, and without a URL it is a first deployment.
     code, lines = _run(capsys, ["--stack", "pr-7", "--base", "staging", "--state-dir", str(state)],
                        resolve=Resolver([]), connect=Connector())
-    assert code == cli.EXIT_OK and lines[0].startswith("pr-7: first deployment")
+    assert code == exits.OK and lines[0].startswith("pr-7: first deployment")
     # Stamped: its own spec, with its own transit range.
     data = stacks.load("staging").model_dump(mode="json")
     data["private_link"]["transit"]["address_space"] = "10.66.0.0/24"
@@ -184,19 +191,18 @@ def test_a_stamped_environment_is_judged_by_its_stamped_spec_or_its_base(tmp_pat
     (state / "specs" / "pr-7.json").write_text(json.dumps(data))
     code, lines = _run(capsys, ["--stack", "pr-7", "--base", "staging", "--state-dir", str(state)],
                        resolve=Resolver(["10.66.0.4"]), connect=Connector(), outputs={"pr-7": {"workspaceUrl": HOST}})
-    assert code == cli.EXIT_OK and "in the transit endpoint subnet 10.66.0.0/27" in lines[0]
+    assert code == exits.OK and "in the transit endpoint subnet 10.66.0.0/27" in lines[0]
 
 
 def test_a_stamped_name_without_its_base_is_a_usage_error() -> None:
-    assert cli.main(["reach", "--stack", "pr-7"]) == cli.EXIT_USAGE
+    assert cli.main(["reach", "--stack", "pr-7"]) == exits.USAGE
 
 
 def test_an_unreadable_backend_is_an_environment_error_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """No passphrase for a self-managed backend: exit 2 before the Pulumi CLI is even looked for."""
-    code = reach.run(_args("--stack", "prod", "--backend", f"file://{tmp_path}"), resolve=Resolver([]), connect=Connector(),
-                     environ={})
+    code = _reach("--stack", "prod", "--backend", f"file://{tmp_path}", resolve=Resolver([]), connect=Connector(), environ={})
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == cli.EXIT_USAGE and len(err) == 1 and "PULUMI_CONFIG_PASSPHRASE" in err[0]
+    assert code == exits.USAGE and len(err) == 1 and "PULUMI_CONFIG_PASSPHRASE" in err[0]
 
 
 class _Output:
@@ -246,11 +252,11 @@ def test_the_backend_reader_maps_stacks_and_failures(monkeypatch: pytest.MonkeyP
     assert seen == [("azblob://state", None)]
 
     environ = {"PULUMI_CONFIG_PASSPHRASE": "x", "PULUMI_BACKEND_URL": "azblob://state"}
-    code = reach.run(_args("--stack", "staging"), resolve=Resolver([]), connect=Connector(), environ=environ)
+    code = _reach("--stack", "staging", resolve=Resolver([]), connect=Connector(), environ=environ)
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == cli.EXIT_USAGE and len(err) == 1 and "incorrect passphrase" in err[0]
-    code = reach.run(_args("--stack", "prod"), resolve=Resolver([FRONT_END_IP]), connect=Connector(), environ=environ)
-    assert code == cli.EXIT_OK and HOST in capsys.readouterr().out
+    assert code == exits.USAGE and len(err) == 1 and "incorrect passphrase" in err[0]
+    code = _reach("--stack", "prod", resolve=Resolver([FRONT_END_IP]), connect=Connector(), environ=environ)
+    assert code == exits.OK and HOST in capsys.readouterr().out
 
 
 def test_no_pulumi_cli_is_an_environment_error_in_one_line(monkeypatch: pytest.MonkeyPatch,
@@ -261,20 +267,18 @@ def test_no_pulumi_cli_is_an_environment_error_in_one_line(monkeypatch: pytest.M
         raise driver.CliMissingError(driver.install_hint())
 
     monkeypatch.setattr(driver, "automation_stack_factory", no_cli)
-    code = reach.run(_args("--stack", "prod", "--backend", "azblob://state"), resolve=Resolver([]), connect=Connector(),
-                     environ={"PULUMI_CONFIG_PASSPHRASE": "x"})
+    code = _reach("--stack", "prod", "--backend", "azblob://state", resolve=Resolver([]), connect=Connector(),
+                  environ={"PULUMI_CONFIG_PASSPHRASE": "x"})
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == cli.EXIT_USAGE and len(err) == 1
+    assert code == exits.USAGE and len(err) == 1
     assert "the Pulumi CLI is not on PATH" in err[0] and "curl -fsSL https://get.pulumi.com" in err[0]
 
 
 def test_the_exit_code_is_in_the_one_table() -> None:
-    assert cli.EXIT_UNREACHABLE not in {cli.EXIT_OK, cli.EXIT_INVALID_SPEC, cli.EXIT_USAGE, cli.EXIT_FLAGGED,
-                                        cli.EXIT_INTERNAL, stamp_cli.EXIT_OPERATION_FAILED}
-    assert "6 (EXIT_UNREACHABLE)" in (reach.__doc__ or "")
-    from brickwall import exits
-
-    [row] = [e for e in exits.TABLE if e.code == cli.EXIT_UNREACHABLE]
+    assert exits.UNREACHABLE not in {exits.OK, exits.INVALID, exits.USAGE, exits.FLAGGED,
+                                        exits.INTERNAL, exits.OPERATION_FAILED}
+    assert "6 (UNREACHABLE, brickwall/exits.py)" in (reach.__doc__ or "")
+    [row] = [e for e in exits.TABLE if e.code == exits.UNREACHABLE]
     assert "this machine cannot reach the stack's private workspace" in row.meaning and "reach" in row.commands
     assert f"| `6` | {row.meaning} | {row.commands} |" in readme()
 
@@ -282,7 +286,7 @@ def test_the_exit_code_is_in_the_one_table() -> None:
 # --- runners ---------------------------------------------------------------------------------------------------
 
 def test_runners_json_is_one_line_derived_from_each_spec(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["runners", "--json"]) == cli.EXIT_OK
+    assert cli.main(["runners", "--json"]) == exits.OK
     out = capsys.readouterr().out
     assert out.count("\n") == 1  # one line: it goes into $GITHUB_OUTPUT as is
     assert json.loads(out) == [
@@ -299,13 +303,13 @@ def test_runners_follow_the_spec_field(tmp_path: Path, capsys: pytest.CaptureFix
                                  "transit": {"address_space": "10.140.0.0/24"}})
     path = tmp_path / "dev.json"
     path.write_text(json.dumps(data))
-    assert cli.main(["runners", "--spec", str(path), "--json"]) == cli.EXIT_OK
+    assert cli.main(["runners", "--spec", str(path), "--json"]) == exits.OK
     assert json.loads(capsys.readouterr().out) == [{"stack": "dev", "tier": "dev", "private": True}]
 
 
 def test_runners_table_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["runners", "--stack", "staging"]) == cli.EXIT_OK
+    assert cli.main(["runners", "--stack", "staging"]) == exits.OK
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["STACK", "TIER", "RUNNER", "WHY"]
     assert out[1].split()[:3] == ["staging", "staging", "private"]
-    assert cli.main(["runners", "--stack", "nope"]) == cli.EXIT_USAGE
+    assert cli.main(["runners", "--stack", "nope"]) == exits.USAGE

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import stacks
-from brickwall import check, cli, planfile, project, report
+from brickwall import check, cli, exits, planfile, project, report
 from brickwall.engine import Recording
 from components.planning.reachability import parse_ports
 from components.spec.rules import advisories
@@ -268,7 +268,7 @@ def test_cli_report_dev_without_secrets(tmp_path: Path, capsys: pytest.CaptureFi
     assert "## Trust boundaries" in text and "### Inbound: who reaches" in text
     for body in (text, prod_report[0]):
         assert project.SECRET_CONFIG_PLACEHOLDER not in body and "s3cr3t-value-from-config" not in body
-    assert cli.main(["report", "--stack", "nope", "--out", str(tmp_path)]) == cli.EXIT_USAGE
+    assert cli.main(["report", "--stack", "nope", "--out", str(tmp_path)]) == exits.USAGE
 
 
 def test_combined_reachability_section(prod: Recording, dev: Recording) -> None:

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import stacks
-from brickwall import cli
-from brickwall.ledger import Ledger, LedgerError
+from brickwall import cli, exits, stamps
+from brickwall.engine import Recording
+from brickwall.ledger import Entry, Ledger, LedgerError
 from components.planning import stamping
 from components.planning.naming import NAME_RULES, name_problems
 from components.spec import EnvironmentSpec, SpecError
@@ -267,7 +268,7 @@ def test_env_list_shows_expiry_and_flags_expired_ones(tmp_path: Path, capsys: py
     ledger, base = Ledger(tmp_path), _staging()
     ledger.allocate("pr-old", base, owner="alice", pull_request="41", now=datetime.now(UTC) - timedelta(hours=100))
     ledger.allocate("pr-new", base, owner="bob", now=datetime.now(UTC))
-    assert cli.main(["env", "list", "--state-dir", str(tmp_path)]) == cli.EXIT_OK
+    assert cli.main(["env", "list", "--state-dir", str(tmp_path)]) == exits.OK
     out = capsys.readouterr().out
     rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("pr-")}
     assert "EXPIRED" in rows["pr-old"] and "41" in rows["pr-old"]
@@ -276,7 +277,7 @@ def test_env_list_shows_expiry_and_flags_expired_ones(tmp_path: Path, capsys: py
 
 
 def test_env_list_of_an_empty_state_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["env", "list", "--state-dir", str(tmp_path / "none")]) == cli.EXIT_OK
+    assert cli.main(["env", "list", "--state-dir", str(tmp_path / "none")]) == exits.OK
     assert "no stamped environments" in capsys.readouterr().out
     assert not (tmp_path / "none").exists()
 
@@ -288,7 +289,7 @@ def test_env_plan_renders_stamps_and_proves_no_collision(tmp_path: Path, capsys:
     before = (tmp_path / "environments.json").read_text()
     code = cli.main(["env", "plan", "--base", "staging", "--count", "5", "--state-dir", str(tmp_path), "--owner", "ci"])
     captured = capsys.readouterr()
-    assert code == cli.EXIT_OK, captured.err
+    assert code == exits.OK, captured.err
     rows = [line.split() for line in captured.out.splitlines() if line.startswith("pr-")]
     assert [r[0] for r in rows] == [f"pr-{i}" for i in range(1, 6)]
     nets = [IPv4Network(c) for r in rows for c in r[1:3]]
@@ -300,15 +301,48 @@ def test_env_plan_renders_stamps_and_proves_no_collision(tmp_path: Path, capsys:
 
 
 @pytest.mark.parametrize(("argv", "code", "fragment"), [
-    (["env", "plan", "--base", "staging", "--count", "0"], cli.EXIT_USAGE, "--count"),
-    (["env", "plan", "--base", "qa"], cli.EXIT_USAGE, "unknown stack"),
-    (["env", "plan", "--base", "prod"], cli.EXIT_INVALID_SPEC, "stamping.pool"),
-    (["env", "plan", "--base", "staging", "--prefix", "Pr"], cli.EXIT_INVALID_SPEC, "name"),
-    (["env"], cli.EXIT_USAGE, "env"),
-    (["env", "deploy"], cli.EXIT_USAGE, "invalid choice"),
-    (["env", "up"], cli.EXIT_USAGE, "required"),
+    (["env", "plan", "--base", "staging", "--count", "0"], exits.USAGE, "--count"),
+    (["env", "plan", "--base", "qa"], exits.USAGE, "unknown stack"),
+    (["env", "plan", "--base", "prod"], exits.INVALID, "stamping.pool"),
+    (["env", "plan", "--base", "staging", "--prefix", "Pr"], exits.INVALID, "name"),
+    (["env"], exits.USAGE, "env"),
+    (["env", "deploy"], exits.USAGE, "invalid choice"),
+    (["env", "up"], exits.USAGE, "required"),
 ])
 def test_env_errors_have_the_cli_exit_codes(argv: list[str], code: int, fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(argv) == code
     err = capsys.readouterr().err
     assert fragment in err and "Traceback" not in err
+
+
+# --- the collision proof itself (brickwall/stamps.py), on stamps made to collide -----------------------------------
+
+def test_the_proof_reads_a_renders_vnets_and_flags_a_render_that_is_not_its_allocation(staging: Recording) -> None:
+    spec = _staging()
+    cidrs, strings = stamps.rendered(staging)
+    assert sorted(cidrs) == sorted(str(n) for n in stamping.base_ranges(spec))
+    assert spec.names.global_names()["workspace_storage_account"] in strings
+    right = Entry("staging", "staging", tuple(cidrs), NOW.isoformat(), (NOW + timedelta(hours=1)).isoformat(), "ci")
+    stamp, problems = stamps.stamp_of(right, spec, staging)
+    assert problems == [] and stamp.rendered_cidrs == cidrs and stamp.resources == len(staging.registrations)
+    wrong = Entry("pr-1", "staging", ("10.250.0.0/24",), NOW.isoformat(), NOW.isoformat(), "ci")
+    _, problems = stamps.stamp_of(wrong, spec, staging)
+    assert problems == [f"pr-1: rendered VNets {cidrs} are not its allocation ['10.250.0.0/24']"]
+
+
+def test_the_proof_finds_overlapping_ranges_and_shared_global_names() -> None:
+    staging, prod = _staging(), stacks.load("prod")
+    prod_vnet = stamping.base_ranges(prod)[0]
+    a = stamps.Stamp("pr-1", ("10.250.0.0/24",), ["10.250.0.0/24"], {"key_vault": "kv-pr-1"})
+    b = stamps.Stamp("pr-2", ("10.250.0.128/25",), ["10.250.0.128/25"], dict(prod.names.global_names()))
+    c = stamps.Stamp("pr-3", (str(prod_vnet),), [str(prod_vnet)], {"key_vault": "kv-pr-1"})
+    stamped, fixed = stamps.ranges([a, b, c], staging, {"prod": prod}, [])
+    assert ("prod", prod_vnet) in fixed and len(stamped) == 3
+    assert ("staging reserved", prod_vnet) in fixed  # staging's stamping.reserved keeps clear of prod's VNet too
+    assert stamps.overlaps(stamped, fixed) == ["10.250.0.0/24 (pr-1) overlaps 10.250.0.128/25 (pr-2)",
+                                               f"{prod_vnet} (pr-3) overlaps {prod_vnet} (prod)",
+                                               f"{prod_vnet} (pr-3) overlaps {prod_vnet} (staging reserved)"]
+    shared = stamps.name_collisions([a, b, c], {"prod": prod})
+    assert "global name kv-pr-1 of pr-3 is also pr-1's" in shared
+    assert {f"global name {v} of prod is also pr-2's" for v in prod.names.global_names().values()} <= set(shared)
+    assert stamps.overlaps(stamped[:1], []) == [] and stamps.name_collisions([a], {}) == []

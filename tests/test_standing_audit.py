@@ -26,6 +26,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from brickwall import audit, cli, exits
+from brickwall.cli import audit as audit_command
+from brickwall.cli.errors import exit_code
+from brickwall.errors import UsageError
 from tests.tls import certificates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -532,7 +535,7 @@ def test_a_plan_of_another_stack_is_refused(server: Any, capsys: pytest.CaptureF
 def test_the_host_comes_from_the_stack_output(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str]) -> None:
     """Without --host: the stack's workspaceUrl output (a bare host name, as the workspace resource gives it)."""
     host, _, _, plan = server
-    args = cli._parser().parse_args(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--deployer", DEPLOYER,
+    args = cli.parser().parse_args(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--deployer", DEPLOYER,
                                      "--format", "json", "--timeout", "5"])
     asked: list[str] = []
 
@@ -540,11 +543,11 @@ def test_the_host_comes_from_the_stack_output(env: Workspace, server: Any, capsy
         asked.append(stack)
         return {"workspaceUrl": host.removeprefix("https://")}
 
-    assert audit.run(args, outputs=outputs) == exits.OK
+    assert audit_command.run(args, outputs=outputs) == exits.OK
     assert asked == ["prod"] and json.loads(capsys.readouterr().out)["host"] == host
-    with pytest.raises(cli.UsageError, match="prod: no workspaceUrl output in the backend \\(not deployed\\?\\); "
+    with pytest.raises(UsageError, match="prod: no workspaceUrl output in the backend \\(not deployed\\?\\); "
                                              "give --host URL"):
-        audit.run(args, outputs=lambda stack: None)
+        audit_command.run(args, outputs=lambda stack: None)
 
 
 def test_no_credentials_is_a_usage_error(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str],
@@ -636,10 +639,10 @@ def test_the_opt_in_parts_are_wired_with_their_errors(env: Workspace, server: An
     code, _, err = _audit(server, capsys, "--kubeconfig", str(tmp_path / "no-such-kubeconfig"))
     assert code == exits.USAGE and "cannot load the kubeconfig" in err
     host, _, _, plan = server
-    args = cli._parser().parse_args(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--host", host,
+    args = cli.parser().parse_args(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--host", host,
                                      "--deployer", DEPLOYER, "--timeout", "5", "--logs-workspace",
                                      "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "--logs-endpoint", "https://127.0.0.1:1"])
-    code = audit.run(args, azure_credential=Token())
+    code = exit_code(lambda: audit_command.run(args, azure_credential=Token()))
     out, err = capsys.readouterr()
     assert code == exits.UNREACHABLE and "the Log Analytics query endpoint" in err
     assert "t0k3n-for-the-logs-endpoint" not in out + err and "Traceback" not in err

@@ -31,7 +31,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from azure.core.credentials import AccessToken
 
-from brickwall import audit, cli, exits
+from brickwall import cli, exits
+from brickwall.cli import audit as audit_command
+from brickwall.cli.errors import exit_code
 from tests.test_standing_audit import DEPLOYER, PLANTED, Workspace, env, server  # noqa: F401 (fixtures)
 
 FIXTURES = Path(__file__).resolve().parent / "audit_fixtures" / "azure"
@@ -191,8 +193,8 @@ def _audit(server: Any, arm: tuple[str, Arm], capsys: pytest.CaptureFixture[str]
     host, _, _, plan = server
     argv = ["audit", "--stack", "prod", "--plan", str(plan), "--host", host, "--deployer", DEPLOYER,
             "--format", fmt, "--timeout", "5", "--arm-endpoint", arm[0], *extra]
-    args = cli._parser().parse_args(argv)
-    code = audit.run(args, azure_credential=credential or Credential())
+    args = cli.parser().parse_args(argv)
+    code = exit_code(lambda: audit_command.run(args, azure_credential=credential or Credential()))
     out, err = capsys.readouterr()
     for secret in (*PLANTED, ARM_TOKEN):
         assert secret not in out and secret not in err
@@ -511,7 +513,7 @@ def test_expected_side_is_the_plan(prod_plan: dict) -> None:
 
 
 def test_parser_has_the_azure_options() -> None:
-    args = cli._parser().parse_args(["audit", "--stack", "prod", "--skip-azure", "--subscription", SUBSCRIPTION])
+    args = cli.parser().parse_args(["audit", "--stack", "prod", "--skip-azure", "--subscription", SUBSCRIPTION])
     assert isinstance(args, argparse.Namespace) and args.skip_azure and args.subscription == SUBSCRIPTION
 
 

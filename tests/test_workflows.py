@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
-from brickwall import cli
+from brickwall import cli, exits
+from brickwall.errors import UsageError
 from tests.docs import doc, readme
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,7 +179,7 @@ def _brickwall_commands() -> list[tuple[str, list[str]]]:
 
 
 def test_brickwall_commands_are_real_subcommands_and_flags() -> None:
-    parser = cli._parser()
+    parser = cli.parser()
     sub_action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     env_parser = sub_action.choices["env"]
     env_action = next(a for a in env_parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -192,7 +193,7 @@ def test_brickwall_commands_are_real_subcommands_and_flags() -> None:
             continue
         try:
             args = parser.parse_args(argv)
-        except cli.UsageError as exc:
+        except UsageError as exc:
             pytest.fail(f"{where}: {exc}")
         seen.add(args.command if args.command != "env" else f"env {args.env_command}")
     assert {"plan", "check", "diff", "report", "env list", "runners", "reach", "audit"} <= seen
@@ -406,7 +407,7 @@ def test_the_preflight_step_passes_a_public_stack_and_fails_in_one_annotated_lin
         "dev: workspace.public_network_access Enabled: its front end answers on the Internet; any runner reaches it, "
         "no private network needed"]
     result, _ = _run_step(script, {"STACK": "prod", "BRICKWALL_BACKEND": f"file://{tmp_path}/state"}, tmp_path)
-    assert result.returncode == cli.EXIT_USAGE, result.stdout + result.stderr
+    assert result.returncode == exits.USAGE, result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("::error title=preflight prod::error: prod: no passphrase")
 
@@ -508,7 +509,7 @@ def test_audit_job_signs_in_with_oidc_and_least_permissions(wfs: dict[str, dict[
 
 def _fake_audit(tmp_path: Path, status: int) -> Path:
     """A stand-in for `.venv/bin/python -m brickwall audit` (exit codes as brickwall/exits.py): writes a report
-    to --output on 0 and 7, one error line per refused API on stderr otherwise, as audit.run does."""
+    to --output on 0 and 7, one error line per refused API on stderr otherwise, as the audit command does."""
     work = tmp_path / f"work-{status}"
     (work / ".venv" / "bin").mkdir(parents=True)
     fake = work / ".venv" / "bin" / "python"

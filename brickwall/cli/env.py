@@ -2,8 +2,8 @@
 
 `env plan --base staging --count 20` allocates 20 environments in a scratch ledger (nothing persists),
 renders each offline with the real program and proves no address range or globally unique name collides
-with another stamp or with dev, staging and prod. `env list` shows the ledger with each expiry.
-`env up NAME --base B` deploys one through the Automation API (brickwall/driver.py) and gates on a second
+with another stamp or with dev, staging and prod (brickwall/stamps.py). `env list` shows the ledger with each
+expiry. `env up NAME --base B` deploys one through the Automation API (brickwall/driver.py) and gates on a second
 preview reporting no changes; `env preview NAME` shows what `up` would change; `env destroy NAME --yes`
 removes it and frees its blocks.
 
@@ -17,21 +17,30 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 import tempfile
-import traceback
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
-VNET_TYPE = "azure-native:network:VirtualNetwork"
-EXIT_OPERATION_FAILED = 5  # env up|preview|destroy: Azure or the Pulumi engine refused; the output says why
+import stacks
+from brickwall import driver, exits, project, stamps
+from brickwall.cli.errors import InternalError, program_failed
+from brickwall.cli.output import progress
+from brickwall.cli.parsing import command
+from brickwall.engine import ProgramError
+from brickwall.errors import UsageError
+from brickwall.ledger import Ledger, default_state_dir
+from components.planning import stamping
+from components.spec import SpecError
+
+NAME = "env"
+SUMMARY = "test environments stamped from a base spec (plan, list, up, preview, destroy)"
 
 
 def add_parser(sub: Any) -> None:
-    env = sub.add_parser("env", help="test environments stamped from a base spec (plan, list, up, preview, destroy)")
+    env = command(sub, NAME, SUMMARY, "python -m brickwall env plan --base staging --count 20", description=SUMMARY)
     env_sub = env.add_subparsers(dest="env_command", required=True, parser_class=type(env))
 
     plan = env_sub.add_parser("plan", help="allocate and render COUNT stamped environments offline in a scratch ledger; "
@@ -75,86 +84,13 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from brickwall import driver
-    from brickwall.cli import EXIT_FLAGGED, EXIT_INVALID_SPEC, EXIT_USAGE
-    from brickwall.ledger import LedgerError
-    from components.planning.stamping import PoolExhaustedError
-
-    try:
-        if args.env_command in ("up", "preview", "destroy"):
-            return _deploy(args)
-        return _plan(args) if args.env_command == "plan" else _list(args)
-    except driver.IdempotencyError as exc:
-        print(f"FLAGGED: {exc}", file=sys.stderr)
-        return EXIT_FLAGGED
-    except driver.OperationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_OPERATION_FAILED
-    except driver.DriverError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except PoolExhaustedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID_SPEC
-    except LedgerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-
-
-@dataclass
-class _Stamp:
-    name: str
-    cidrs: tuple[str, ...]
-    rendered_cidrs: list[str] = field(default_factory=list)
-    global_names: dict[str, str] = field(default_factory=dict)
-    resources: int = 0
-    expires_at: str = ""
-
-
-def _rendered(recording: Any) -> tuple[list[str], set[str]]:
-    """The VNet ranges the program registered, and every string input (to find the physical names in)."""
-    cidrs: list[str] = []
-    strings: set[str] = set()
-    for reg in recording.registrations:
-        if reg.type == VNET_TYPE:
-            cidrs += list((reg.inputs.get("addressSpace") or {}).get("addressPrefixes") or [])
-        _strings(reg.inputs, strings)
-    return cidrs, strings
-
-
-def _strings(value: Any, out: set[str]) -> None:
-    if isinstance(value, str):
-        out.add(value)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _strings(v, out)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            _strings(v, out)
-
-
-def _overlaps(stamped: list[tuple[str, IPv4Network]], fixed: list[tuple[str, IPv4Network]]) -> list[str]:
-    """Every stamped range that overlaps another stamped range or a fixed one (the fixed ones may overlap
-    each other: a reserved range names a known environment's VNet on purpose)."""
-    out = []
-    for i, (a_owner, a) in enumerate(stamped):
-        for b_owner, b in [*stamped[i + 1:], *fixed]:
-            if a.overlaps(b):
-                out.append(f"{a} ({a_owner}) overlaps {b} ({b_owner})")
-    return out
+    """Failures (the driver's, the ledger's, a full pool) are raised: brickwall/cli/errors.py gives their codes."""
+    if args.env_command in ("up", "preview", "destroy"):
+        return _deploy(args)
+    return _plan(args) if args.env_command == "plan" else _list(args)
 
 
 def _plan(args: argparse.Namespace) -> int:
-    import pulumi
-
-    import stacks
-    from brickwall import project
-    from brickwall.cli import EXIT_INTERNAL, EXIT_INVALID_SPEC, EXIT_OK, UsageError, progress
-    from brickwall.engine import ProgramError
-    from brickwall.ledger import Ledger
-    from components.planning import stamping
-    from components.spec import SpecError
-
     if args.count < 1:
         raise UsageError("--count must be at least 1")
     names = [f"{args.prefix}-{i}" for i in range(1, args.count + 1)]
@@ -168,7 +104,7 @@ def _plan(args: argparse.Namespace) -> int:
     owner = args.owner or getpass.getuser()
     existing = Ledger(args.state_dir).list() if args.state_dir else []
 
-    stamps: list[_Stamp] = []
+    found: list[stamps.Stamp] = []
     problems_found: list[str] = []
     with tempfile.TemporaryDirectory(prefix="brickwall-env-plan-") as tmp:
         scratch = Ledger(Path(tmp) / "ledger")
@@ -183,47 +119,27 @@ def _plan(args: argparse.Namespace) -> int:
             try:
                 recording = project.run(args.base, spec_file=spec_file)
             except ProgramError as exc:
-                if isinstance(exc.original, pulumi.RunError):
-                    print(f"error: environment {name}: {exc}", file=sys.stderr)
-                    return EXIT_INVALID_SPEC
-                traceback.print_exception(exc.original, file=sys.stderr)
-                print(f"internal error: the program failed for {name} ({exc})", file=sys.stderr)
-                return EXIT_INTERNAL
-            rendered_cidrs, strings = _rendered(recording)
-            stamp = _Stamp(name, entry.cidrs, rendered_cidrs, spec.names.global_names(), len(recording.registrations), entry.expires_at)
-            if sorted(rendered_cidrs) != sorted(entry.cidrs):
-                problems_found.append(f"{name}: rendered VNets {rendered_cidrs} are not its allocation {list(entry.cidrs)}")
-            missing = [v for k, v in stamp.global_names.items() if k == "workspace_storage_account" and v not in strings]
-            problems_found += [f"{name}: the planned storage account {v} is not in the render" for v in missing]
-            stamps.append(stamp)
+                raise program_failed(exc, environment=name) from None
+            stamp, wrong = stamps.stamp_of(entry, spec, recording)
+            problems_found += wrong
+            found.append(stamp)
 
-    # Every range: each stamp's rendered VNets, every known environment's own VNets, the base's reserved
-    # ranges and the live ledger's allocations.
-    stamped = [(s.name, IPv4Network(c)) for s in stamps for c in s.rendered_cidrs]
-    fixed = [(env, net) for env, spec in others.items() for net in stamping.base_ranges(spec)]
-    fixed += [(f"{base.name} reserved", IPv4Network(c)) for c in base.stamping.reserved]
-    fixed += [(f"ledger {e.name}", net) for e in existing for net in e.networks()]
-    problems_found += _overlaps(stamped, fixed)
-    seen: dict[str, str] = {}
-    for owner_name, global_names in [*((s.name, s.global_names) for s in stamps),
-                                     *((env, spec.names.global_names()) for env, spec in others.items())]:
-        for value in global_names.values():
-            if value in seen and seen[value] != owner_name:
-                problems_found.append(f"global name {value} of {owner_name} is also {seen[value]}'s")
-            seen.setdefault(value, owner_name)
+    stamped, fixed = stamps.ranges(found, base, others, existing)
+    problems_found += stamps.overlaps(stamped, fixed)
+    problems_found += stamps.name_collisions(found, others)
 
     progress("")
     if args.format == "json":
         print(json.dumps({"base": base.name, "pool": base.stamping.pool, "collisions": problems_found,
                           "environments": [{"name": s.name, "cidrs": list(s.cidrs), "rendered_cidrs": list(s.rendered_cidrs),
                                             "global_names": s.global_names, "resources": s.resources,
-                                            "expires_at": s.expires_at} for s in stamps]}, indent=2))
-        return EXIT_INTERNAL if problems_found else EXIT_OK
-    print(f"brickwall env plan: {len(stamps)} environment(s) stamped from {base.name} (pool {base.stamping.pool}; "
+                                            "expires_at": s.expires_at} for s in found]}, indent=2))
+        return exits.INTERNAL if problems_found else exits.OK  # the collisions are in the JSON
+    print(f"brickwall env plan: {len(found)} environment(s) stamped from {base.name} (pool {base.stamping.pool}; "
           "scratch ledger, offline: nothing persists, nothing sent to Azure)")
     print()
     rows = [("NAME", "VNET", "TRANSIT", "STORAGE ACCOUNT", "KEY VAULT", "RESOURCES", "EXPIRES")]
-    for s in stamps:
+    for s in found:
         rows.append((s.name, s.cidrs[0], s.cidrs[1] if len(s.cidrs) > 1 else "-", s.global_names["workspace_storage_account"],
                      s.global_names["key_vault"], str(s.resources), s.expires_at))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -233,23 +149,15 @@ def _plan(args: argparse.Namespace) -> int:
     if problems_found:
         for p in problems_found:
             print(f"COLLISION: {p}", file=sys.stderr)
-        print(f"internal error: {len(problems_found)} collision(s); the allocator must never allow one", file=sys.stderr)
-        return EXIT_INTERNAL
-    n_names = sum(len(s.global_names) for s in stamps)
+        raise InternalError(f"{len(problems_found)} collision(s); the allocator must never allow one")
+    n_names = sum(len(s.global_names) for s in found)
     print(f"no collisions: {len(stamped)} stamped address ranges disjoint from each other and from {len(fixed)} others "
           f"({', '.join(others)}, reserved, ledger); "
           f"{n_names} global names of the stamps unique and distinct from {', '.join(others)}'s")
-    return EXIT_OK
+    return exits.OK
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    import os
-
-    import stacks
-    from brickwall import driver
-    from brickwall.cli import EXIT_OK, UsageError
-    from brickwall.ledger import default_state_dir
-
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
     backend = driver.resolve_backend(args.backend, state_dir, os.environ)
     secrets_provider = args.secrets_provider or os.environ.get(driver.SECRETS_PROVIDER_ENV) or None
@@ -278,13 +186,10 @@ def _deploy(args: argparse.Namespace) -> int:
         drv.preview(args.name)
     else:
         drv.destroy(args.name)
-    return EXIT_OK
+    return exits.OK
 
 
 def _list(args: argparse.Namespace) -> int:
-    from brickwall.cli import EXIT_OK
-    from brickwall.ledger import Ledger
-
     ledger = Ledger(args.state_dir)
     entries = ledger.list()
     now = datetime.now(UTC)
@@ -292,10 +197,10 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps([{"name": e.name, "base": e.base, "cidrs": list(e.cidrs), "owner": e.owner,
                            "pull_request": e.pull_request, "created_at": e.created_at, "expires_at": e.expires_at,
                            "expired": e.expired(now)} for e in entries], indent=2))
-        return EXIT_OK
+        return exits.OK
     if not entries:
         print(f"no stamped environments in {ledger.path}")
-        return EXIT_OK
+        return exits.OK
     now = datetime.now(UTC)
     rows = [("NAME", "BASE", "CIDRS", "OWNER", "PULL REQUEST", "CREATED", "EXPIRES", "STATUS")]
     for e in entries:
@@ -307,4 +212,5 @@ def _list(args: argparse.Namespace) -> int:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     expired = sum(e.expired(now) for e in entries)
     print(f"\n{len(entries)} environment(s), {expired} expired")
-    return EXIT_OK
+    return exits.OK
+

@@ -192,8 +192,6 @@ def clients_for(credential: Any, subscription: str, endpoint: str | None, timeou
         from azure.mgmt.keyvault import KeyVaultManagementClient
         from azure.mgmt.storage import StorageManagementClient
     except ModuleNotFoundError:  # requirements.txt pins them since the storage and Key Vault firewalls are audited
-        from brickwall.cli import UsageError
-
         raise UsageError("the audit reads the storage and Key Vault firewalls with Microsoft's SDKs: pip install -r "
                          "requirements.txt (azure-mgmt-storage, azure-mgmt-keyvault), or --skip-azure") from None
 

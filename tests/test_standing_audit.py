@@ -402,7 +402,7 @@ def test_job_findings_follow_the_spec_and_the_tier(env: Workspace, server: Any, 
     exp = audit.expected(stacks.load("prod"), prod_plan, [DEPLOYER])
     assert (exp.job_policies, exp.job_principals, exp.strict) == (
         ("brickwall-jobs",), frozenset({"5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10"}), True)
-    live = audit.read(audit.client_for(server[0], 5), sorted(exp.conf))
+    live = audit.read(audit_command.client_for(server[0], 5), sorted(exp.conf))
     assert [j.run_as_user_name for j in live.jobs] == [
         "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10", "erik@contoso.com", "frank@contoso.com",
         "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c10", "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"]

@@ -438,7 +438,8 @@ def test_no_subscription_is_a_usage_error_unless_skipped(env: Workspace, server:
     out, err = capsys.readouterr()
     assert (code, err) == (exits.OK, "")
     assert json.loads(out)["skipped"] == [
-        "Azure (--skip-azure): NSG rules, the workspace's network settings and the locks were not compared"]
+        "Azure (--skip-azure): NSG rules, cluster NICs' effective rules, the workspace's network settings, the storage "
+        "and Key Vault firewalls and the locks were not compared"]
 
 
 def test_no_azure_credential_is_a_usage_error(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811

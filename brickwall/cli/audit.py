@@ -10,6 +10,7 @@ USAGE an unknown stack, no host, no credentials; INVALID an invalid spec.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import importlib.util
 import json
 import logging
@@ -28,12 +29,15 @@ from brickwall.ledger import default_state_dir
 from components.planning.workspace_settings import ALL_KEYS
 
 NAME = "audit"
+SKIPPED_AZURE = ("Azure (--skip-azure): NSG rules, cluster NICs' effective rules, the workspace's network "
+                 "settings, the storage and Key Vault firewalls and the locks were not compared")
 
 
 def add_parser(sub: Any) -> None:
     p = command(sub, NAME, "read the live workspace (read-only) and compare it with the spec and the plan: "
-                           "clusters, policies, tokens, admins, IP access lists, workspace conf, and in Azure the "
-                           "NSG rules, the workspace's network settings and the locks; exit 7 when "
+                           "clusters, jobs (run as, owners), policies, tokens, admins, IP access lists, workspace "
+                           "conf, and in Azure the NSG rules, cluster NICs' effective rules, the workspace's network "
+                           "settings, the storage and Key Vault firewalls and the locks; exit 7 when "
                            "findings exist, 8 when something could not be read",
                 "python -m brickwall audit --stack prod --format markdown --output audit.md")
     p.add_argument("--stack", help="the stack (python -m brickwall stacks); with --spec, the stack to render it under")
@@ -51,7 +55,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--subscription", metavar="ID", help="the Azure subscription of the environment (default: stack "
                                                         "config azure-native:subscriptionId, else the plan's ARM ids)")
     p.add_argument("--skip-azure", action="store_true", help="audit the Databricks workspace only (no NSG rules, "
-                                                              "workspace network settings or locks)")
+                                                              "cluster NICs, workspace network settings, storage and "
+                                                              "Key Vault firewalls or locks)")
     p.add_argument("--arm-endpoint", metavar="URL", help="the Azure Resource Manager endpoint (default: the public "
                                                          "cloud's, https://management.azure.com)")
     # Opt-in parts (they need inputs of their own): the ingress tier's cluster, and the Log Analytics workspace.
@@ -156,7 +161,7 @@ def client_for(host: str, timeout: float) -> Any:
     return WorkspaceClient(config=config)
 
 
-def _azure_setup(args: argparse.Namespace, stack: str, plan: Mapping[str, Any],
+def _azure_setup(args: argparse.Namespace, stack: str, spec: Any, plan: Mapping[str, Any],
                  credential: Any) -> tuple[str, Any, Any]:
     """The subscription, the management clients and what the plan expects; a usage error when there is no
     subscription or no credential (--skip-azure says the Azure part is not wanted)."""
@@ -169,18 +174,20 @@ def _azure_setup(args: argparse.Namespace, stack: str, plan: Mapping[str, Any],
         raise UsageError(problems[0])
     assert subscription is not None
     try:
-        absent = [m for m in ("azure.identity", "azure.mgmt.databricks", "azure.mgmt.network", "azure.mgmt.resource.locks")
+        absent = [m for m in ("azure.identity", "azure.mgmt.databricks", "azure.mgmt.network", "azure.mgmt.resource.locks",
+                                 "azure.mgmt.storage", "azure.mgmt.keyvault")
                   if importlib.util.find_spec(m) is None]
     except ModuleNotFoundError:  # no azure namespace package at all
         absent = ["azure"]
     if absent:
         raise UsageError("the audit reads Azure with Microsoft's SDKs: pip install -r requirements.txt "
-                         "(azure-identity, azure-mgmt-network, azure-mgmt-databricks, azure-mgmt-resource-locks), "
+                         "(azure-identity, azure-mgmt-network, azure-mgmt-databricks, azure-mgmt-resource-locks, "
+                         "azure-mgmt-storage, azure-mgmt-keyvault), "
                          "or --skip-azure") from None
     if credential is None:
         credential = audit_azure.default_credential()
     clients = audit_azure.clients_for(credential, subscription, args.arm_endpoint, args.timeout)
-    return subscription, clients, audit_azure.expected_azure(plan)
+    return subscription, clients, audit_azure.expected_azure(plan, spec)
 
 
 def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
@@ -202,7 +209,7 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         progress(f"brickwall audit: rendering {stack} offline")
         plan = planfile.to_plan(record(args)[2])
     exp = audit.expected(spec, plan, _deployers(args, stack))
-    azure = None if args.skip_azure else _azure_setup(args, stack, plan, azure_credential)
+    azure = None if args.skip_azure else _azure_setup(args, stack, spec, plan, azure_credential)
     host = _host(args, stack, environ, outputs)
     # The SDK logs its own retries and a failed host-metadata probe as warnings: the one-line messages here say it.
     logging.getLogger("databricks.sdk").setLevel(logging.CRITICAL)
@@ -210,26 +217,34 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         client = client_factory(host, args.timeout)
     except ValueError as exc:
         raise UsageError(f"cannot authenticate to {host}: {audit._one_line(exc)}") from None
-    try:
-        live = audit.read(client, [k.key for k in ALL_KEYS if k.key in exp.conf] or [k.key for k in ALL_KEYS], progress)
-    except (audit.Unreachable, Unreadable) as exc:
-        raise _in_stack(stack, exc, f"{host} does not answer ({exc}); run from a network that reaches the workspace "
-                                    f"(python -m brickwall reach --stack {stack})") from None
-    except ValueError as exc:  # credentials the SDK could not turn into a header (no usable auth in the environment)
-        raise UsageError(f"cannot authenticate to {host}: {audit._one_line(exc)}") from None
-    findings = audit.compare(exp, live)
-    counts = audit.counts_of(live)
-    skipped = ["Azure (--skip-azure): NSG rules, the workspace's network settings and the locks were not compared"]
+    keys = [k.key for k in ALL_KEYS if k.key in exp.conf] or [k.key for k in ALL_KEYS]
     subscription = None
-    if azure is not None:
-        subscription, clients, azure_exp = azure
+    # The workspace and Azure Resource Manager are read at once (each SDK's own reads are parallel inside): an audit
+    # takes as long as the slower of the two, not their sum. A failure of the workspace is said first, as before.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        workspace_read = pool.submit(audit.read, client, keys, progress)
+        azure_read = None
+        if azure is not None:
+            subscription, clients, azure_exp = azure
+            azure_read = pool.submit(audit_azure.read_azure, clients, azure_exp, subscription, engine.SUBSCRIPTION_ID,
+                                     progress)
         try:
-            azure_live = audit_azure.read_azure(clients, azure_exp, subscription, engine.SUBSCRIPTION_ID, progress)
+            live = workspace_read.result()
+        except (audit.Unreachable, Unreadable) as exc:
+            raise _in_stack(stack, exc, f"{host} does not answer ({exc}); run from a network that reaches the "
+                                        f"workspace (python -m brickwall reach --stack {stack})") from None
+        except ValueError as exc:  # credentials the SDK could not turn into a header (no usable auth in the environment)
+            raise UsageError(f"cannot authenticate to {host}: {audit._one_line(exc)}") from None
+        try:
+            azure_live = azure_read.result() if azure_read is not None else None
         except (audit.Unreachable, Unreadable) as exc:
             raise _in_stack(stack, exc, f"Azure Resource Manager does not answer ({exc}); run from a network that "
                                         "reaches it, or --skip-azure") from None
-        findings = sorted(findings + audit_azure.compare_azure(azure_exp, azure_live),
-                          key=lambda f: (SEVERITIES.index(f.severity), f.kind, f.object))
+    findings = audit.compare(exp, live)
+    counts = audit.counts_of(live)
+    skipped = [SKIPPED_AZURE]
+    if azure is not None and azure_live is not None:
+        findings += audit_azure.compare_azure(azure[2], azure_live)
         counts.update(audit_azure.counts_of(azure_live))
         skipped = []
     extra, extra_counts = _optional_parts(args, stack, spec, plan, azure_credential, progress)

@@ -42,6 +42,8 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import Stack, massage
 from pulumi.runtime.sync_await import _ensure_event_loop
 
+from components.planning.azure_types import entry_of
+
 SECRET_PLACEHOLDER = "[secret]"
 SUBSCRIPTION_ID: Final = "00000000-0000-0000-0000-000000000000"
 TENANT_ID: Final = "00000000-0000-0000-0000-000000000000"
@@ -179,144 +181,6 @@ class ProgramError(Exception):
 
 # --- default mocks -------------------------------------------------------------------------------------------
 
-_RG: Final = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
-_NET: Final = _RG + "/providers/Microsoft.Network/"
-
-# type token -> (input holding the resource's own name, ARM id template over wire-named inputs). The own name
-# falls back to the logical name (the real provider would auto-name with a random suffix; mocks stay stable).
-ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
-    "azure-native:resources:ResourceGroup": ("resourceGroupName", _RG),
-    "azure-native:network:VirtualNetwork": ("virtualNetworkName", _NET + "virtualNetworks/{virtualNetworkName}"),
-    "azure-native:network:Subnet": (
-        "subnetName",
-        _NET + "virtualNetworks/{virtualNetworkName}/subnets/{subnetName}",
-    ),
-    "azure-native:network:VirtualNetworkPeering": (
-        "virtualNetworkPeeringName",
-        _NET + "virtualNetworks/{virtualNetworkName}/virtualNetworkPeerings/{virtualNetworkPeeringName}",
-    ),
-    "azure-native:network:NetworkSecurityGroup": (
-        "networkSecurityGroupName",
-        _NET + "networkSecurityGroups/{networkSecurityGroupName}",
-    ),
-    "azure-native:network:SecurityRule": (
-        "securityRuleName",
-        _NET + "networkSecurityGroups/{networkSecurityGroupName}/securityRules/{securityRuleName}",
-    ),
-    "azure-native:network:ApplicationSecurityGroup": (
-        "applicationSecurityGroupName", _NET + "applicationSecurityGroups/{applicationSecurityGroupName}",
-    ),
-    "azure-native:network:NatGateway": ("natGatewayName", _NET + "natGateways/{natGatewayName}"),
-    "azure-native:network:PublicIPAddress": ("publicIpAddressName", _NET + "publicIPAddresses/{publicIpAddressName}"),
-    "azure-native:network:RouteTable": ("routeTableName", _NET + "routeTables/{routeTableName}"),
-    "azure-native:network:Route": ("routeName", _NET + "routeTables/{routeTableName}/routes/{routeName}"),
-    "azure-native:network:PrivateEndpoint": ("privateEndpointName", _NET + "privateEndpoints/{privateEndpointName}"),
-    "azure-native:network:PrivateDnsZoneGroup": (
-        "privateDnsZoneGroupName",
-        _NET + "privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{privateDnsZoneGroupName}",
-    ),
-    "azure-native:privatedns:PrivateZone": ("privateZoneName", _NET + "privateDnsZones/{privateZoneName}"),
-    "azure-native:privatedns:VirtualNetworkLink": (
-        "virtualNetworkLinkName",
-        _NET + "privateDnsZones/{privateZoneName}/virtualNetworkLinks/{virtualNetworkLinkName}",
-    ),
-    "azure-native:databricks:Workspace": (
-        "workspaceName",
-        _RG + "/providers/Microsoft.Databricks/workspaces/{workspaceName}",
-    ),
-    "azure-native:operationalinsights:Workspace": (
-        "workspaceName",
-        _RG + "/providers/Microsoft.OperationalInsights/workspaces/{workspaceName}",
-    ),
-    "azure-native:containerservice:ManagedCluster": (
-        "resourceName",
-        _RG + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}",
-    ),
-    "azure-native:containerservice:AgentPool": (
-        "agentPoolName", _RG + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}",
-    ),
-    "azure-native:databricks:AccessConnector": (
-        "connectorName",
-        _RG + "/providers/Microsoft.Databricks/accessConnectors/{connectorName}",
-    ),
-    "azure-native:keyvault:Vault": ("vaultName", _RG + "/providers/Microsoft.KeyVault/vaults/{vaultName}"),
-    "azure-native:keyvault:Key": ("keyName", _RG + "/providers/Microsoft.KeyVault/vaults/{vaultName}/keys/{keyName}"),
-    # Extension resources: their id hangs off the resource they apply to (`scope`), not a resource group.
-    "azure-native:authorization:RoleAssignment": (
-        "roleAssignmentName",
-        "{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
-    ),
-    "azure-native:authorization:ManagementLockByScope": ("lockName", "{scope}/providers/Microsoft.Authorization/locks/{lockName}"),
-    # Data sources (components/data_sources.py).
-    "azure-native:storage:StorageAccount": ("accountName", _RG + "/providers/Microsoft.Storage/storageAccounts/{accountName}"),
-    "azure-native:storage:BlobServiceProperties": (
-        "blobServicesName", _RG + "/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/{blobServicesName}",
-    ),
-    "azure-native:storage:BlobContainer": (
-        "containerName", _RG + "/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}",
-    ),
-    "azure-native:sql:Server": ("serverName", _RG + "/providers/Microsoft.Sql/servers/{serverName}"),
-    "azure-native:sql:Database": ("databaseName", _RG + "/providers/Microsoft.Sql/servers/{serverName}/databases/{databaseName}"),
-    "azure-native:sql:ServerBlobAuditingPolicy": (
-        "blobAuditingPolicyName", _RG + "/providers/Microsoft.Sql/servers/{serverName}/auditingSettings/{blobAuditingPolicyName}",
-    ),
-    "azure-native:sql:ServerSecurityAlertPolicy": (
-        "securityAlertPolicyName", _RG + "/providers/Microsoft.Sql/servers/{serverName}/securityAlertPolicies/{securityAlertPolicyName}",
-    ),
-    # Audit (components/audit.py). A diagnostic setting is an extension resource of the resource it reads.
-    "azure-native:monitor:DiagnosticSetting": ("name", "{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}"),
-    "azure-native:monitor:ActionGroup": ("actionGroupName", _RG + "/providers/Microsoft.Insights/actionGroups/{actionGroupName}"),
-    "azure-native:monitor:ScheduledQueryRule": ("ruleName", _RG + "/providers/Microsoft.Insights/scheduledQueryRules/{ruleName}"),
-    "azure-native:network:FlowLog": ("flowLogName", _NET + "networkWatchers/{networkWatcherName}/flowLogs/{flowLogName}"),
-    "azure-native:managedidentity:UserAssignedIdentity": (
-        "resourceName", _RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}",
-    ),
-    "azure-native:managedidentity:FederatedIdentityCredential": (
-        "federatedIdentityCredentialResourceName",
-        _RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/"
-        "{federatedIdentityCredentialResourceName}",
-    ),
-    "azure-native:eventhub:Namespace": ("namespaceName", _RG + "/providers/Microsoft.EventHub/namespaces/{namespaceName}"),
-    "azure-native:eventhub:EventHub": (
-        "eventHubName", _RG + "/providers/Microsoft.EventHub/namespaces/{namespaceName}/eventhubs/{eventHubName}",
-    ),
-    "azure-native:operationalinsights:DataExport": (
-        "dataExportName", _RG + "/providers/Microsoft.OperationalInsights/workspaces/{workspaceName}/dataExports/{dataExportName}",
-    ),
-    # Azure names a namespace's one network rule set "default"; azure-native takes no input for that name.
-    "azure-native:eventhub:NamespaceNetworkRuleSet": (
-        "networkRuleSetName", _RG + "/providers/Microsoft.EventHub/namespaces/{namespaceName}/networkRuleSets/default",
-    ),
-    "azure-native:monitor:PrivateLinkScope": ("scopeName", _RG + "/providers/Microsoft.Insights/privateLinkScopes/{scopeName}"),
-    "azure-native:monitor:PrivateLinkScopedResource": (
-        "name", _RG + "/providers/Microsoft.Insights/privateLinkScopes/{scopeName}/scopedResources/{name}",
-    ),
-    # Container Insights (components/aks.py). An association is an extension resource of the cluster.
-    "azure-native:monitor:DataCollectionRule": (
-        "dataCollectionRuleName", _RG + "/providers/Microsoft.Insights/dataCollectionRules/{dataCollectionRuleName}",
-    ),
-    "azure-native:monitor:DataCollectionEndpoint": (
-        "dataCollectionEndpointName", _RG + "/providers/Microsoft.Insights/dataCollectionEndpoints/{dataCollectionEndpointName}",
-    ),
-    "azure-native:monitor:DataCollectionRuleAssociation": (
-        "associationName", "{resourceUri}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{associationName}",
-    ),
-    # Firewall egress through a hub (components/firewall.py).
-    "azure-native:network:AzureFirewall": ("azureFirewallName", _NET + "azureFirewalls/{azureFirewallName}"),
-    "azure-native:network:FirewallPolicy": ("firewallPolicyName", _NET + "firewallPolicies/{firewallPolicyName}"),
-    "azure-native:network:FirewallPolicyRuleCollectionGroup": (
-        "ruleCollectionGroupName", _NET + "firewallPolicies/{firewallPolicyName}/ruleCollectionGroups/{ruleCollectionGroupName}",
-    ),
-    # The engineers' way in (components/bastion.py).
-    "azure-native:network:BastionHost": ("bastionHostName", _NET + "bastionHosts/{bastionHostName}"),
-    "azure-native:network:NetworkInterface": ("networkInterfaceName", _NET + "networkInterfaces/{networkInterfaceName}"),
-    "azure-native:compute:VirtualMachine": ("vmName", _RG + "/providers/Microsoft.Compute/virtualMachines/{vmName}"),
-    "azure-native:compute:VirtualMachineExtension": (
-        "vmExtensionName", _RG + "/providers/Microsoft.Compute/virtualMachines/{vmName}/extensions/{vmExtensionName}",
-    ),
-}
-
-
 def stable_guid(*parts: str) -> str:
     """A GUID derived from sha256 of `parts`: stable across processes (unlike hash())."""
     return str(uuid.UUID(bytes=hashlib.sha256("\0".join(parts).encode()).digest()[:16]))
@@ -362,18 +226,20 @@ class BrickwallMocks(pulumi.runtime.Mocks):
         inputs = args.inputs
         if args.typ == "pulumi:pulumi:StackReference":
             return args.name, {"name": args.name, "outputs": {}, "secretOutputNames": []}
-        entry = ARM_ID_TEMPLATES.get(args.typ)
+        entry = entry_of(args.typ)
         if entry is None and args.typ in _ACCOUNT_COMPUTED and not self.preview:  # unknown until created
             return args.resource_id or f"mock-{args.name}", {**inputs, **_ACCOUNT_COMPUTED[args.typ](args.name, inputs)}
         if entry is None:
             # Everything else, providers (`pulumi:providers:*`) included: state = inputs, a stable id.
             return args.resource_id or f"mock-{args.name}", dict(inputs)
-        name_key, template = entry
-        own_name = inputs.get(name_key) or args.name
+        # An azure-native type of the catalog: its ARM id over the inputs. The own name falls back to the logical name
+        # (the real provider would auto-name with a random suffix; mocks stay stable).
+        name_key = entry.own_name_input
+        own_name = (inputs.get(name_key) if name_key else None) or args.name
         values = {k: v for k, v in inputs.items() if isinstance(v, str)}
-        values.update(subscriptionId=SUBSCRIPTION_ID, **{name_key: own_name})
+        values.update(subscriptionId=SUBSCRIPTION_ID, **({name_key: own_name} if name_key else {}))
         try:
-            arm_id = template.format_map(values)
+            arm_id = entry.id_template.format_map(values)
         except KeyError:  # a path segment was not a known string; stay deterministic rather than realistic
             arm_id = f"mock-{args.name}"
         if args.typ == "azure-native:network:Subnet" and isinstance(inputs.get("addressPrefix"), str):

@@ -82,7 +82,8 @@ class AzureType:
     force_new: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Why deleting or replacing it loses data; None for a type that holds none.
     data_bearing: str | None = None
-    # False for a type whose ARM schema has no `tags` (children and extension resources).
+    # False for a type that takes no tags (children and extension resources): the SDK has no `tags` input for it and
+    # its ARM schema none (a node pool's `tags`, the tags of its nodes, sit in its properties but count).
     taggable: bool = True
 
     @property

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
+import components.planning.azure_types as az
 from brickwall_rules.base import (
     PRIVATE_ENDPOINT,
     TIER_CONFIG,
@@ -39,22 +40,22 @@ from components.planning.audit_network import AMPLS_GROUP, AMPLS_ZONES, EVENT_HU
 from components.planning.container_insights import ADDON, CONTAINER_LOG_STREAM
 from components.planning.diagnostics import AKS, CATEGORIES, DATABRICKS, KEY_VAULT, MIN_LOG_RETENTION_DAYS
 
-DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
-LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
-MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
-KEY_VAULT_TYPE = "azure-native:keyvault:Vault"
-SCHEDULED_QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
-ACTION_GROUP = "azure-native:monitor:ActionGroup"
-FLOW_LOG = "azure-native:network:FlowLog"
-VNET = "azure-native:network:VirtualNetwork"
-STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
-EVENT_HUB_NAMESPACE = "azure-native:eventhub:Namespace"
-EVENT_HUB_RULES = "azure-native:eventhub:NamespaceNetworkRuleSet"
-SCOPE = "azure-native:monitor:PrivateLinkScope"
-SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
-ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
-DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
-DATA_COLLECTION_RULE_ASSOCIATION = "azure-native:monitor:DataCollectionRuleAssociation"
+DIAGNOSTIC_SETTING = az.DIAGNOSTIC_SETTING.token
+LOG_ANALYTICS = az.LOG_ANALYTICS_WORKSPACE.token
+MANAGED_CLUSTER = az.MANAGED_CLUSTER.token
+KEY_VAULT_TYPE = az.KEY_VAULT.token
+SCHEDULED_QUERY_RULE = az.SCHEDULED_QUERY_RULE.token
+ACTION_GROUP = az.ACTION_GROUP.token
+FLOW_LOG = az.FLOW_LOG.token
+VNET = az.VIRTUAL_NETWORK.token
+STORAGE_ACCOUNT = az.STORAGE_ACCOUNT.token
+EVENT_HUB_NAMESPACE = az.EVENT_HUB_NAMESPACE.token
+EVENT_HUB_RULES = az.EVENT_HUB_NETWORK_RULE_SET.token
+SCOPE = az.MONITOR_PRIVATE_LINK_SCOPE.token
+SCOPED_RESOURCE = az.MONITOR_PRIVATE_LINK_SCOPED_RESOURCE.token
+ZONE_GROUP = az.PRIVATE_DNS_ZONE_GROUP.token
+DATA_COLLECTION_RULE = az.DATA_COLLECTION_RULE.token
+DATA_COLLECTION_RULE_ASSOCIATION = az.DATA_COLLECTION_RULE_ASSOCIATION.token
 # Category groups that include every audit category of a resource.
 COVERING_GROUPS = frozenset({"allLogs", "audit"})
 RECEIVER_KINDS = ("emailReceivers", "smsReceivers", "webhookReceivers", "azureAppPushReceivers", "voiceReceivers",

@@ -1,7 +1,8 @@
 """Shared vocabulary of the rule modules: constants, resource types, prop helpers and the policy builders.
 
-Only `pulumi_policy`, the standard library and the dependency-free `components.planning.tier_limits` are imported:
-the pack installs nothing else (policies/requirements.txt).
+Only `pulumi_policy`, the standard library and dependency-free planning modules (`components.planning.tier_limits`,
+the Azure type catalog `components.planning.azure_types`) are imported: the pack installs nothing else
+(policies/requirements.txt).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+import components.planning.azure_types as az
 from components.planning.tier_limits import KNOWN_TIERS
 
 SECRET_PLACEHOLDER = "[secret]"
@@ -39,8 +41,8 @@ TIER_CONFIG = PolicyConfigSchema(
     },
 )
 
-WORKSPACE = "azure-native:databricks:Workspace"
-PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+WORKSPACE = az.DATABRICKS_WORKSPACE.token
+PRIVATE_ENDPOINT = az.PRIVATE_ENDPOINT.token
 
 
 def stack_of(urn: str) -> str:

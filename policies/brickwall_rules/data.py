@@ -17,6 +17,7 @@ from typing import Any
 
 from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
+import components.planning.azure_types as az
 from brickwall_rules.base import (
     PRIVATE_ENDPOINT,
     TIER_CONFIG,
@@ -31,11 +32,11 @@ from brickwall_rules.base import (
 )
 from components.planning.roles import BUILT_IN_ROLES
 
-STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
-SQL_SERVER = "azure-native:sql:Server"
-SQL_DATABASE = "azure-native:sql:Database"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+STORAGE_ACCOUNT = az.STORAGE_ACCOUNT.token
+SQL_SERVER = az.SQL_SERVER.token
+SQL_DATABASE = az.SQL_DATABASE.token
+ROLE_ASSIGNMENT = az.ROLE_ASSIGNMENT.token
+ZONE_GROUP = az.PRIVATE_DNS_ZONE_GROUP.token
 
 # The data-plane roles Databricks may hold on a lake container.
 LAKE_ROLES: dict[str, str] = {BUILT_IN_ROLES[name]: name for name in ("Storage Blob Data Contributor", "Storage Blob Data Reader")}

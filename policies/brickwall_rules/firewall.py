@@ -9,13 +9,14 @@ from typing import Any
 
 from pulumi_policy import Policy, PolicyResource, StackValidationArgs
 
+import components.planning.azure_types as az
 from brickwall_rules.base import Say, arm_key, as_list, dig, of_type, stack_rule
 from components.planning.firewall import FIREWALL_SUBNET_NAME, REQUIRED_DATABRICKS_TAGS
 
-ROUTE = "azure-native:network:Route"
-SUBNET = "azure-native:network:Subnet"
-PEERING = "azure-native:network:VirtualNetworkPeering"
-RULE_COLLECTION_GROUP = "azure-native:network:FirewallPolicyRuleCollectionGroup"
+ROUTE = az.ROUTE.token
+SUBNET = az.SUBNET.token
+PEERING = az.VIRTUAL_NETWORK_PEERING.token
+RULE_COLLECTION_GROUP = az.FIREWALL_POLICY_RULE_COLLECTION_GROUP.token
 DATABRICKS_DELEGATION = "microsoft.databricks/workspaces"
 
 

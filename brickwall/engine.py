@@ -42,6 +42,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import Stack, massage
 from pulumi.runtime.sync_await import _ensure_event_loop
 
+from components.planning import azure_types as az
 from components.planning.azure_types import entry_of
 
 SECRET_PLACEHOLDER = "[secret]"
@@ -242,13 +243,13 @@ class BrickwallMocks(pulumi.runtime.Mocks):
             arm_id = entry.id_template.format_map(values)
         except KeyError:  # a path segment was not a known string; stay deterministic rather than realistic
             arm_id = f"mock-{args.name}"
-        if args.typ == "azure-native:network:Subnet" and isinstance(inputs.get("addressPrefix"), str):
+        if args.typ == az.SUBNET.token and isinstance(inputs.get("addressPrefix"), str):
             self._subnet_prefixes[arm_id.lower()] = inputs["addressPrefix"]
         state = {**inputs, "name": own_name, **self._computed(args.typ, arm_id, inputs)}
-        if args.typ == "azure-native:network:AzureFirewall" and self.preview:
+        if args.typ == az.AZURE_FIREWALL.token and self.preview:
             # Azure assigns the private IP: in a first preview the IP configurations are not known yet.
             state.pop("ipConfigurations", None)
-        if args.typ == "azure-native:containerservice:ManagedCluster" and self.preview:
+        if args.typ == az.MANAGED_CLUSTER.token and self.preview:
             # The OIDC issuer URL is Azure's to assign: unknown in a first preview (so are the federated credentials').
             state.pop("oidcIssuerProfile", None)
         identity = state.get("identity")
@@ -260,26 +261,26 @@ class BrickwallMocks(pulumi.runtime.Mocks):
     def _computed(self, typ: str, arm_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Outputs Azure computes that programs consume (workspace URL/id and identities, connector identity, vault
         and key URIs)."""
-        if typ == "azure-native:databricks:Workspace" and not self.preview:
+        if typ == az.DATABRICKS_WORKSPACE.token and not self.preview:
             workspace_id = workspace_id_for(arm_id)
             shard = 1 + int(workspace_id) % 9
             return {"workspaceId": workspace_id, "workspaceUrl": f"adb-{workspace_id}.{shard}.azuredatabricks.net",
                     **self._workspace_identities(arm_id, inputs)}
-        if typ == "azure-native:keyvault:Vault":
+        if typ == az.KEY_VAULT.token:
             properties = inputs.get("properties")
             properties = properties if isinstance(properties, dict) else {}
             return {"properties": {**properties, "vaultUri": f"https://{inputs.get('vaultName')}.vault.azure.net/"}}
-        if typ == "azure-native:keyvault:Key":
+        if typ == az.KEY_VAULT_KEY.token:
             key_uri = f"https://{inputs.get('vaultName')}.vault.azure.net/keys/{inputs.get('keyName')}"
             return {"keyUri": key_uri, "keyUriWithVersion": f"{key_uri}/{uuid.UUID(stable_guid(arm_id, 'version')).hex}"}
-        if typ == "azure-native:operationalinsights:Workspace":
+        if typ == az.LOG_ANALYTICS_WORKSPACE.token:
             # The workspace id (a GUID) agents and flow logs' traffic analytics address it by.
             return {"customerId": stable_guid(arm_id, "customer")}
-        if typ == "azure-native:network:AzureFirewall" and not self.preview:
+        if typ == az.AZURE_FIREWALL.token and not self.preview:
             return {"ipConfigurations": [self._firewall_ip_configuration(c) for c in inputs.get("ipConfigurations") or []]}
-        if typ == "azure-native:managedidentity:UserAssignedIdentity":
+        if typ == az.USER_ASSIGNED_IDENTITY.token:
             return {"principalId": stable_guid(arm_id, "principal"), "clientId": stable_guid(arm_id, "client"), "tenantId": TENANT_ID}
-        if typ == "azure-native:containerservice:ManagedCluster" and not self.preview:
+        if typ == az.MANAGED_CLUSTER.token and not self.preview:
             # The system-assigned cluster identity, and the OIDC issuer AKS publishes per cluster
             # (https://<region>.oic.prod-aks.azure.com/<tenant>/<guid>/, learn.microsoft.com/azure/aks/use-oidc-issuer).
             computed: dict[str, Any] = {}
@@ -292,7 +293,7 @@ class BrickwallMocks(pulumi.runtime.Mocks):
                     **profile, "issuerURL": f"https://{inputs.get('location')}.oic.prod-aks.azure.com/{TENANT_ID}/"
                                             f"{stable_guid(arm_id, 'oidc')}/"}
             return computed
-        if typ == "azure-native:databricks:AccessConnector":
+        if typ == az.ACCESS_CONNECTOR.token:
             identity = inputs.get("identity")
             if isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type", "")):
                 return {

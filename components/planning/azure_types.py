@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Final, ParamSpec
 
@@ -92,7 +93,7 @@ class AzureType:
         own = self.name_inputs[-1]
         return own if isinstance(own, str) else None
 
-    @property
+    @cached_property
     def id_template(self) -> str:
         """The ARM id over wire-named inputs (`{subscriptionId}` aside): `/subscriptions/.../resourceGroups/...`, or
         for an extension resource the id of the resource it applies to, then `/providers/<namespace>/<type>/<name>...`.

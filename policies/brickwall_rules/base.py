@@ -115,10 +115,22 @@ def arm_key(value: Any) -> str:
     return text[index:] if index >= 0 else text
 
 
+def arm_key_for(entry: az.AzureType, rg: Any, name: Any) -> str:
+    """The ARM key of a resource of a top-level catalog type (`entry`) in resource group `rg`."""
+    return arm_key(f"/resourceGroups/{rg}/providers/{entry.arm_type}/{name}")
+
+
+def resource_key(res: PolicyResource, entry: az.AzureType) -> str:
+    """A resource's ARM key: its id when known (outputs), else built from its resource group and own name (inputs)."""
+    rg = dig(res.props, "resourceGroupName", "")
+    name = (dig(res.props, entry.own_name_input) if entry.own_name_input else None) or dig(res.props, "name") or res.name
+    return arm_key(dig(res.props, "id") or arm_key_for(entry, rg, name))
+
+
 def workspace_key(res: PolicyResource) -> str:
     rg = dig(res.props, "resourceGroupName", "")
     name = dig(res.props, "workspaceName") or res.name
-    return arm_key(dig(res.props, "id") or f"/resourceGroups/{rg}/providers/Microsoft.Databricks/workspaces/{name}")
+    return arm_key(dig(res.props, "id") or arm_key_for(az.DATABRICKS_WORKSPACE, rg, name))
 
 
 def vnet_of_subnet(subnet_id: Any) -> str:

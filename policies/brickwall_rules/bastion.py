@@ -9,7 +9,7 @@ from typing import Any
 from pulumi_policy import Policy, ResourceValidationArgs, StackValidationArgs
 
 import components.planning.azure_types as az
-from brickwall_rules.base import Say, arm_key, as_list, dig, of_type, resource_rule, stack_rule
+from brickwall_rules.base import Say, arm_key, arm_key_for, as_list, dig, of_type, resource_rule, stack_rule
 
 NIC = az.NETWORK_INTERFACE.token
 VM = az.VIRTUAL_MACHINE.token
@@ -92,7 +92,7 @@ BASTION_LOCKED_DOWN = resource_rule(
 
 
 def _nsg_key(rg: Any, name: Any) -> str:
-    return arm_key(f"/resourceGroups/{rg}/providers/Microsoft.Network/networkSecurityGroups/{name}")
+    return arm_key_for(az.NETWORK_SECURITY_GROUP, rg, name)
 
 
 def _check_bastion_nsg(args: StackValidationArgs, report: Say) -> None:

@@ -23,6 +23,7 @@ from brickwall_rules.base import (
     TIER_CONFIG,
     Say,
     arm_key,
+    arm_key_for,
     dig,
     endpoint_groups,
     of_type,
@@ -63,13 +64,13 @@ def _account_name(res_props: Any, fallback: str) -> str:
 def storage_key(res: PolicyResource) -> str:
     rg = dig(res.props, "resourceGroupName", "")
     name = _account_name(res.props, res.name)
-    return arm_key(dig(res.props, "id") or f"/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name}")
+    return arm_key(dig(res.props, "id") or arm_key_for(az.STORAGE_ACCOUNT, rg, name))
 
 
 def sql_server_key(res: PolicyResource) -> str:
     rg = dig(res.props, "resourceGroupName", "")
     name = dig(res.props, "serverName") or dig(res.props, "name") or res.name
-    return arm_key(dig(res.props, "id") or f"/resourceGroups/{rg}/providers/Microsoft.Sql/servers/{name}")
+    return arm_key(dig(res.props, "id") or arm_key_for(az.SQL_SERVER, rg, name))
 
 
 # --- every storage account -----------------------------------------------------------------------------------

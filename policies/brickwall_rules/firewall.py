@@ -10,7 +10,7 @@ from typing import Any
 from pulumi_policy import Policy, PolicyResource, StackValidationArgs
 
 import components.planning.azure_types as az
-from brickwall_rules.base import Say, arm_key, as_list, dig, of_type, stack_rule
+from brickwall_rules.base import Say, arm_key, arm_key_for, as_list, dig, of_type, stack_rule
 from components.planning.firewall import FIREWALL_SUBNET_NAME, REQUIRED_DATABRICKS_TAGS
 
 ROUTE = az.ROUTE.token
@@ -21,11 +21,11 @@ DATABRICKS_DELEGATION = "microsoft.databricks/workspaces"
 
 
 def _vnet_key(rg: Any, vnet: Any) -> str:
-    return arm_key(f"/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}")
+    return arm_key_for(az.VIRTUAL_NETWORK, rg, vnet)
 
 
 def _route_table_key(rg: Any, table: Any) -> str:
-    return arm_key(f"/resourceGroups/{rg}/providers/Microsoft.Network/routeTables/{table}")
+    return arm_key_for(az.ROUTE_TABLE, rg, table)
 
 
 def _network(value: Any) -> ipaddress.IPv4Network | None:

@@ -42,11 +42,12 @@ from typing import Any
 from brickwall import audit_azure_data, audit_azure_nics
 from brickwall.audit import HIGH, MEDIUM, Finding, Unreachable, Unreadable, _one_line, network_reason
 from brickwall.errors import UsageError
+from components.planning import azure_types as az
 
-T_NSG = "azure-native:network:NetworkSecurityGroup"
-T_RULE = "azure-native:network:SecurityRule"
-T_WORKSPACE = "azure-native:databricks:Workspace"
-T_LOCK = "azure-native:authorization:ManagementLockByScope"
+T_NSG = az.NETWORK_SECURITY_GROUP.token
+T_RULE = az.SECURITY_RULE.token
+T_WORKSPACE = az.DATABRICKS_WORKSPACE.token
+T_LOCK = az.MANAGEMENT_LOCK.token
 INJECTED_PREFIX = "Microsoft.Databricks-workspaces_UseOnly_"
 SUBSCRIPTION_CONFIG = "azure-native:subscriptionId"  # the provider's own config key (stacks/Pulumi.<stack>.yaml)
 # The scope every Azure management SDK asks a token for (azure-mgmt-core get_arm_endpoints: AzureCloud).

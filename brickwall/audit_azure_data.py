@@ -31,9 +31,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from brickwall.audit import HIGH, MEDIUM, Finding
+from components.planning import azure_types as az
 
-T_STORAGE = "azure-native:storage:StorageAccount"
-T_VAULT = "azure-native:keyvault:Vault"
+T_STORAGE = az.STORAGE_ACCOUNT.token
+T_VAULT = az.KEY_VAULT.token
 STORAGE, VAULT = "storage", "vault"
 GRANT = {STORAGE: "Microsoft.Storage/storageAccounts/read", VAULT: "Microsoft.KeyVault/vaults/read"}
 KEYS = ("publicNetworkAccess", "defaultAction", "bypass", "ipRules", "virtualNetworkRules")

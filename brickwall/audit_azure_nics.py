@@ -66,6 +66,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from brickwall.audit import HIGH, MEDIUM, Finding
+from components.planning import azure_types as az
 from components.planning.nsg_rules import NsgRule
 from components.planning.reachability import (
     ANY,
@@ -85,8 +86,8 @@ from components.planning.reachability import (
 if TYPE_CHECKING:
     from components.spec import EnvironmentSpec
 
-T_WORKSPACE = "azure-native:databricks:Workspace"
-T_SUBNET = "azure-native:network:Subnet"
+T_WORKSPACE = az.DATABRICKS_WORKSPACE.token
+T_SUBNET = az.SUBNET.token
 MAX_EFFECTIVE_READS = 8
 PARALLEL = 4
 POLL_SECONDS = 5  # between polls of a 202's Location when ARM sends no Retry-After (azure-mgmt-network's default: 30)

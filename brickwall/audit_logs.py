@@ -52,6 +52,7 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, 
 from azure.monitor.query import LogsQueryClient, LogsQueryStatus
 
 from brickwall.audit import HIGH, LOW, MEDIUM, Finding
+from components.planning import azure_types as az
 from components.planning.alerts import IP_ACCESS_DENIED_ACTIONS, LOGIN_ACTIONS
 from components.planning.combined import CombinedRow, combined_rows, topology_from_spec
 from components.planning.reachability import INTERNET, parse_ports
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
     from components.spec import EnvironmentSpec
 
 ROLE = "Log Analytics Reader"  # the least built-in role that reads a workspace's tables
-T_FLOW_LOG = "azure-native:network:FlowLog"
+T_FLOW_LOG = az.FLOW_LOG.token
 # The planes whose rows are network flows between addresses that flow logs see, and the workspace front end.
 FLOW_PLANES = ("subnets", "aks subnet")
 WORKSPACE_PLANE = "workspace"

@@ -4,10 +4,10 @@
 per URN added / deleted / changed, with the changed input paths (dotted, list indices as numbers) and the changed
 resource options. A change is flagged
 
-- REPLACE when a changed path forces replacement of the resource (`FORCE_NEW`, keyed by resource type, plus the
-  generic rules in `_generic_force_new`: location and name inputs of Azure resources, metadata.name/namespace of
-  Kubernetes objects);
-- DATA LOSS when a data-bearing resource (`DATA_BEARING`) would be replaced or deleted;
+- REPLACE when a changed path forces replacement of the resource (`force_new_patterns`: the Azure type catalog's
+  `force_new` for azure-native types, `FORCE_NEW` for the others, plus the generic rules in `_generic_force_new`:
+  location and name inputs of Azure resources, metadata.name/namespace of Kubernetes objects);
+- DATA LOSS when a data-bearing resource (the catalog's `data_bearing`) would be replaced or deleted;
 - PROTECTED when a protected resource would be deleted or replaced (the engine refuses: unprotect it first);
 - IN USE when the address range of a subnet that holds a delegation, endpoints or NICs would change: Azure refuses to
   re-address a subnet in use (InUseSubnetCannotBeUpdated), so `pulumi up` would stop there.
@@ -21,158 +21,21 @@ type and name and says so. Secret values are written as "[secret]" in plan files
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# --- Force-new table -------------------------------------------------------------------------------------------
-# Resource type -> {path pattern: reason}. Patterns are dotted wire paths; "*" matches one segment (a list index or
-# a key); a pattern matches a changed path when either is a prefix of the other (a changed `networkProfile` matches
-# `networkProfile.podCidr`, a changed `subnet.id` matches `subnet`).
+from components.planning import azure_types as az
+from components.planning.azure_types import entry_of
 
-# azure-native: the URL path parameters of a resource (resource group, parent and own names) form its ARM id, so the
-# provider replaces on any change to them; so `subnetName` stays force-new, while body properties update in place unless
-# the service refuses (the Databricks entries below).
-_RG = "the resource group is part of the Azure resource id: a new resource is created"
-_LOC = "Azure resources cannot move region: a new resource is created"
+# --- Force-new table -------------------------------------------------------------------------------------------
+# Resource type -> {path pattern: reason}, for the Databricks and Kubernetes types; an azure-native type's table is its
+# entry's `force_new` in the Azure type catalog (components/planning/azure_types.py). Patterns are dotted wire paths;
+# "*" matches one segment (a list index or a key); a pattern matches a changed path when either is a prefix of the
+# other (a changed `networkProfile` matches `networkProfile.podCidr`, a changed `subnet.id` matches `subnet`).
 
 FORCE_NEW: dict[str, dict[str, str]] = {
-    "azure-native:resources:ResourceGroup": {
-        "location": "a resource group cannot move region",
-        "resourceGroupName": "the name is the resource id",
-    },
-    "azure-native:network:VirtualNetwork": {
-        "location": _LOC,
-        "virtualNetworkName": "the name is the resource id",
-        "resourceGroupName": _RG,
-    },
-    "azure-native:network:Subnet": {
-        "virtualNetworkName": "a subnet cannot move to another VNet",
-        "subnetName": "the name is the resource id",
-        "resourceGroupName": _RG,
-        # addressPrefix: only for a delegated subnet, see _conditional_force_new
-    },
-    "azure-native:network:NetworkSecurityGroup": {
-        "location": _LOC,
-        "networkSecurityGroupName": "the name is the resource id",
-        "resourceGroupName": _RG,
-    },
-    "azure-native:network:PrivateEndpoint": {
-        "subnet.id": "a private endpoint's NIC cannot move to another subnet",
-        "privateLinkServiceConnections.*.privateLinkServiceId": "the connection target is fixed at creation",
-        "privateLinkServiceConnections.*.groupIds": "the sub-resource (group id) is fixed at creation",
-        "manualPrivateLinkServiceConnections.*.privateLinkServiceId": "the connection target is fixed at creation",
-        "manualPrivateLinkServiceConnections.*.groupIds": "the sub-resource (group id) is fixed at creation",
-        "customNetworkInterfaceName": "the NIC name is fixed at creation",
-        "location": _LOC,
-        "privateEndpointName": "the name is the resource id",
-        "resourceGroupName": _RG,
-    },
-    "azure-native:network:PrivateDnsZoneGroup": {
-        "privateEndpointName": "a zone group belongs to one private endpoint",
-        "privateDnsZoneGroupName": "the name is the resource id",
-    },
-    "azure-native:privatedns:PrivateZone": {
-        "privateZoneName": "the zone name is the resource id",
-        "resourceGroupName": _RG,
-    },
-    "azure-native:privatedns:VirtualNetworkLink": {
-        "virtualNetwork.id": "a link cannot be pointed at another VNet",
-        "privateZoneName": "a link belongs to one zone",
-        "virtualNetworkLinkName": "the name is the resource id",
-    },
-    "azure-native:databricks:Workspace": {
-        "location": "a workspace cannot move region",
-        "workspaceName": "the name is the resource id",
-        "resourceGroupName": _RG,
-        "managedResourceGroupId": "the managed resource group is fixed at creation",
-        "computeMode": "classic vs serverless compute is fixed at creation",
-        "parameters.customVirtualNetworkId.value": "VirtualNetworkIdChangeNotAllowed: a workspace cannot move VNet",
-        "parameters.customPublicSubnetName.value": "the host subnet is fixed at creation (network update needs a newer API)",
-        "parameters.customPrivateSubnetName.value": "the container subnet is fixed at creation (network update needs a newer API)",
-        "parameters.storageAccountName.value": "the workspace (DBFS) storage account is created with the workspace",
-        "parameters.storageAccountSkuName.value": "the workspace storage account SKU is fixed at creation",
-        # Not parameters.enableNoPublicIp: the workspace update API takes it (Update-AzDatabricksWorkspace -EnableNoPublicIP,
-        # learn.microsoft.com/powershell/module/az.databricks/update-azdatabricksworkspace), so it updates in place.
-        "parameters.requireInfrastructureEncryption.value": "infrastructure encryption is fixed at creation",
-    },
-    "azure-native:databricks:AccessConnector": {
-        "location": _LOC,
-        "connectorName": "the name is the resource id",
-        "resourceGroupName": _RG,
-    },
-    "azure-native:containerservice:ManagedCluster": {
-        "location": "a cluster cannot move region",
-        "resourceName": "the name is the resource id",
-        "resourceGroupName": _RG,
-        "dnsPrefix": "the API server FQDN is fixed at creation",
-        "networkProfile": "network plugin, CIDRs and DNS service IP are fixed at creation",
-        "agentPoolProfiles.*.vnetSubnetID": "a node pool cannot move subnet",
-        "agentPoolProfiles.*.name": "a node pool cannot be renamed",
-        "apiServerAccessProfile.enablePrivateCluster": "a private cluster cannot be made public or back",
-        "nodeResourceGroup": "the node resource group is fixed at creation",
-    },
-    # Properties AKS fixes when a node pool is created (https://learn.microsoft.com/azure/aks/manage-node-pools: a
-    # pool's VM size, OS disk and subnet change only by creating a new pool).
-    "azure-native:containerservice:AgentPool": {
-        "agentPoolName": "the name is the resource id",
-        "resourceName": "a node pool belongs to its cluster",
-        "resourceGroupName": _RG,
-        "vmSize": "a node pool's VM size is fixed: add a new pool and move the workloads",
-        "osDiskType": "the OS disk type is fixed at pool creation",
-        "osDiskSizeGB": "the OS disk size is fixed at pool creation",
-        "enableEncryptionAtHost": "encryption at host is set at pool creation",
-        "vnetSubnetID": "a node pool cannot move subnet",
-        "maxPods": "max pods per node is fixed at pool creation",
-    },
-    "azure-native:operationalinsights:Workspace": {
-        "location": "a Log Analytics workspace cannot move region",
-        "workspaceName": "the name is the resource id",
-        "resourceGroupName": _RG,
-    },
-    "azure-native:storage:StorageAccount": {
-        "isHnsEnabled": "the hierarchical namespace is fixed at creation (enabling it later is a one-way migration, not a PUT)",
-        "encryption.requireInfrastructureEncryption": "infrastructure encryption is fixed at creation",
-    },
-    "azure-native:storage:BlobContainer": {"accountName": "a container belongs to one account"},
-    "azure-native:keyvault:Key": {
-        "vaultName": "a key belongs to one vault: a new key (data encrypted with the old one needs it)",
-        "properties.kty": "a key's type is fixed: a new key",
-    },
-    "azure-native:sql:Database": {"serverName": "a database belongs to one server"},
-    # Role assignments and locks have no update: their principal, role and scope are their identity.
-    "azure-native:authorization:RoleAssignment": {
-        "principalId": "a role assignment cannot be re-pointed: it is deleted and recreated",
-        "roleDefinitionId": "a role assignment cannot change role: it is deleted and recreated",
-        "scope": "a role assignment cannot move scope: it is deleted and recreated",
-    },
-    "azure-native:authorization:ManagementLockByScope": {"scope": "a lock cannot move: it is deleted and recreated"},
-    "azure-native:monitor:DiagnosticSetting": {"resourceUri": "a diagnostic setting belongs to one resource"},
-    # A peering cannot be re-pointed at another VNet (remote_virtual_network_id is ForceNew in terraform-provider-azurerm's
-    # azurerm_virtual_network_peering, hashicorp/terraform-provider-azurerm#10312); its parent VNet and name are its id.
-    "azure-native:network:VirtualNetworkPeering": {
-        "remoteVirtualNetwork.id": "a peering cannot be re-pointed at another VNet: it is deleted and recreated",
-        "virtualNetworkName": "a peering belongs to one VNet",
-        "virtualNetworkPeeringName": "the name is the resource id",
-        "resourceGroupName": _RG,
-    },
-    "azure-native:network:AzureFirewall": {
-        "location": _LOC, "azureFirewallName": "the name is the resource id", "resourceGroupName": _RG,
-    },
-    "azure-native:network:FirewallPolicy": {
-        "location": _LOC, "firewallPolicyName": "the name is the resource id", "resourceGroupName": _RG,
-    },
-    "azure-native:network:FirewallPolicyRuleCollectionGroup": {
-        "firewallPolicyName": "a rule collection group belongs to one firewall policy",
-        "ruleCollectionGroupName": "the name is the resource id",
-        "resourceGroupName": _RG,
-    },
-    "azure-native:network:RouteTable": {"location": _LOC, "routeTableName": "the name is the resource id"},
-    "azure-native:network:Route": {"routeTableName": "a route belongs to one table", "routeName": "the name is the resource id"},
-    "azure-native:network:SecurityRule": {
-        "networkSecurityGroupName": "a rule belongs to one NSG",
-        "securityRuleName": "the name is the resource id",
-    },
     # Databricks (pulumi-databricks is bridged from terraform-provider-databricks: its ForceNew fields replace).
     "databricks:index/servicePrincipal:ServicePrincipal": {"applicationId": "the Entra application is fixed at creation"},
     # databricks_permissions: the object id field (cluster_policy_id, authorization, ...) is ForceNew, one object per resource.
@@ -229,23 +92,10 @@ FORCE_NEW: dict[str, dict[str, str]] = {
 # the update while the subnet is in use, so the change ends in a replacement or a failed update.
 _DELEGATED_PREFIX_REASON = "delegated subnet in use: replacement or failure (Azure refuses to resize a subnet in use)"
 
-DATA_BEARING: dict[str, str] = {
-    "azure-native:databricks:Workspace": "notebooks, jobs, DBFS root and the managed resource group go with it",
-    "azure-native:operationalinsights:Workspace": "collected logs and audit history are lost",
-    "azure-native:storage:StorageAccount": "all blobs, files and tables are lost",
-    "azure-native:storage:BlobContainer": "every blob in the container is lost",
-    "azure-native:keyvault:Vault": "keys, secrets and certificates (soft-delete aside) are lost",
-    "azure-native:keyvault:Key": "whatever the key encrypts (DBFS root, managed services, managed disks) becomes unreadable "
-                                 "once it is purged",
-    "azure-native:sql:Server": "every database on the server goes with it",
-    "azure-native:sql:Database": "the database's data is lost (point-in-time restore aside)",
-    "azure-native:containerservice:ManagedCluster": "every workload, volume and in-cluster state is lost",
-}
-
 DATA_LOSS, PROTECTED, REPLACE, UPDATE, ADD, DELETE = "DATA LOSS", "PROTECTED", "REPLACE", "update", "add", "delete"
 IN_USE = "IN USE"
 FLAGS = (DATA_LOSS, PROTECTED, REPLACE, IN_USE)
-SUBNET = "azure-native:network:Subnet"
+SUBNET = az.SUBNET.token
 MISSING = "(unset)"
 OPTIONS = ("protect", "retainOnDelete", "provider", "deletedWith", "ignoreChanges")
 
@@ -392,9 +242,9 @@ def _generic_force_new(rtype: str, path: str) -> str | None:
     top = path.split(".")[0]
     if rtype.startswith("azure-native:"):
         if top == "location":
-            return _LOC
+            return az.LOCATION_CHANGE
         if top == "resourceGroupName":
-            return _RG
+            return az.RESOURCE_GROUP_CHANGE
         if top.endswith("Name") and "." not in path:
             return "a name input is part of the Azure resource id: a new resource is created"
     if rtype.startswith("kubernetes:") and path.split(".")[:2] in (["metadata", "name"], ["metadata", "namespace"], ["metadata"]):
@@ -417,9 +267,21 @@ def _conditional_force_new(rtype: str, path: str, old_inputs: dict[str, Any]) ->
     return None
 
 
+def force_new_patterns(rtype: str) -> Mapping[str, str]:
+    """The force-new table of a type: an azure-native type's from the Azure type catalog, the others' from FORCE_NEW."""
+    entry = entry_of(rtype)
+    return entry.force_new if entry else FORCE_NEW.get(rtype, {})
+
+
+def data_loss(rtype: str) -> str | None:
+    """What is lost when a resource of `rtype` is deleted or replaced (the catalog's `data_bearing`), None if nothing."""
+    entry = entry_of(rtype)
+    return entry.data_bearing if entry else None
+
+
 def force_new_reason(rtype: str, path: str, old_inputs: dict[str, Any] | None = None) -> str | None:
     """Why a change of `path` on a resource of `rtype` forces replacement, or None when it updates in place."""
-    for pattern, reason in FORCE_NEW.get(rtype, {}).items():
+    for pattern, reason in force_new_patterns(rtype).items():
         if _matches(pattern, path):
             return reason
     return _conditional_force_new(rtype, path, old_inputs or {}) or _generic_force_new(rtype, path)
@@ -427,9 +289,9 @@ def force_new_reason(rtype: str, path: str, old_inputs: dict[str, Any] | None = 
 
 def _deleted(res: dict[str, Any], note: str = "") -> ResourceChange:
     change = ResourceChange(res["urn"], res["type"], DELETE, note=note)
-    if res["type"] in DATA_BEARING:
+    if lost := data_loss(res["type"]):
         change.flags.append(DATA_LOSS)
-        change.note = "; ".join(x for x in (note, DATA_BEARING[res["type"]]) if x)
+        change.note = "; ".join(x for x in (note, lost) if x)
     if res.get("protect"):
         change.flags.append(PROTECTED)
     return change
@@ -498,9 +360,9 @@ def _updated(old: dict[str, Any], new: dict[str, Any]) -> ResourceChange | None:
     if change.replace_reasons:
         change.action = "replace"
         change.flags.append(REPLACE)
-        if rtype in DATA_BEARING:
+        if lost := data_loss(rtype):
             change.flags.insert(0, DATA_LOSS)
-            change.note = DATA_BEARING[rtype]
+            change.note = lost
         if old.get("protect") and new.get("protect"):
             change.flags.append(PROTECTED)
     if "provider" in options:

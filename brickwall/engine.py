@@ -42,6 +42,9 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import Stack, massage
 from pulumi.runtime.sync_await import _ensure_event_loop
 
+from components.planning import azure_types as az
+from components.planning.azure_types import entry_of
+
 SECRET_PLACEHOLDER = "[secret]"
 SUBSCRIPTION_ID: Final = "00000000-0000-0000-0000-000000000000"
 TENANT_ID: Final = "00000000-0000-0000-0000-000000000000"
@@ -179,144 +182,6 @@ class ProgramError(Exception):
 
 # --- default mocks -------------------------------------------------------------------------------------------
 
-_RG: Final = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
-_NET: Final = _RG + "/providers/Microsoft.Network/"
-
-# type token -> (input holding the resource's own name, ARM id template over wire-named inputs). The own name
-# falls back to the logical name (the real provider would auto-name with a random suffix; mocks stay stable).
-ARM_ID_TEMPLATES: dict[str, tuple[str, str]] = {
-    "azure-native:resources:ResourceGroup": ("resourceGroupName", _RG),
-    "azure-native:network:VirtualNetwork": ("virtualNetworkName", _NET + "virtualNetworks/{virtualNetworkName}"),
-    "azure-native:network:Subnet": (
-        "subnetName",
-        _NET + "virtualNetworks/{virtualNetworkName}/subnets/{subnetName}",
-    ),
-    "azure-native:network:VirtualNetworkPeering": (
-        "virtualNetworkPeeringName",
-        _NET + "virtualNetworks/{virtualNetworkName}/virtualNetworkPeerings/{virtualNetworkPeeringName}",
-    ),
-    "azure-native:network:NetworkSecurityGroup": (
-        "networkSecurityGroupName",
-        _NET + "networkSecurityGroups/{networkSecurityGroupName}",
-    ),
-    "azure-native:network:SecurityRule": (
-        "securityRuleName",
-        _NET + "networkSecurityGroups/{networkSecurityGroupName}/securityRules/{securityRuleName}",
-    ),
-    "azure-native:network:ApplicationSecurityGroup": (
-        "applicationSecurityGroupName", _NET + "applicationSecurityGroups/{applicationSecurityGroupName}",
-    ),
-    "azure-native:network:NatGateway": ("natGatewayName", _NET + "natGateways/{natGatewayName}"),
-    "azure-native:network:PublicIPAddress": ("publicIpAddressName", _NET + "publicIPAddresses/{publicIpAddressName}"),
-    "azure-native:network:RouteTable": ("routeTableName", _NET + "routeTables/{routeTableName}"),
-    "azure-native:network:Route": ("routeName", _NET + "routeTables/{routeTableName}/routes/{routeName}"),
-    "azure-native:network:PrivateEndpoint": ("privateEndpointName", _NET + "privateEndpoints/{privateEndpointName}"),
-    "azure-native:network:PrivateDnsZoneGroup": (
-        "privateDnsZoneGroupName",
-        _NET + "privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{privateDnsZoneGroupName}",
-    ),
-    "azure-native:privatedns:PrivateZone": ("privateZoneName", _NET + "privateDnsZones/{privateZoneName}"),
-    "azure-native:privatedns:VirtualNetworkLink": (
-        "virtualNetworkLinkName",
-        _NET + "privateDnsZones/{privateZoneName}/virtualNetworkLinks/{virtualNetworkLinkName}",
-    ),
-    "azure-native:databricks:Workspace": (
-        "workspaceName",
-        _RG + "/providers/Microsoft.Databricks/workspaces/{workspaceName}",
-    ),
-    "azure-native:operationalinsights:Workspace": (
-        "workspaceName",
-        _RG + "/providers/Microsoft.OperationalInsights/workspaces/{workspaceName}",
-    ),
-    "azure-native:containerservice:ManagedCluster": (
-        "resourceName",
-        _RG + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}",
-    ),
-    "azure-native:containerservice:AgentPool": (
-        "agentPoolName", _RG + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}",
-    ),
-    "azure-native:databricks:AccessConnector": (
-        "connectorName",
-        _RG + "/providers/Microsoft.Databricks/accessConnectors/{connectorName}",
-    ),
-    "azure-native:keyvault:Vault": ("vaultName", _RG + "/providers/Microsoft.KeyVault/vaults/{vaultName}"),
-    "azure-native:keyvault:Key": ("keyName", _RG + "/providers/Microsoft.KeyVault/vaults/{vaultName}/keys/{keyName}"),
-    # Extension resources: their id hangs off the resource they apply to (`scope`), not a resource group.
-    "azure-native:authorization:RoleAssignment": (
-        "roleAssignmentName",
-        "{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
-    ),
-    "azure-native:authorization:ManagementLockByScope": ("lockName", "{scope}/providers/Microsoft.Authorization/locks/{lockName}"),
-    # Data sources (components/data_sources.py).
-    "azure-native:storage:StorageAccount": ("accountName", _RG + "/providers/Microsoft.Storage/storageAccounts/{accountName}"),
-    "azure-native:storage:BlobServiceProperties": (
-        "blobServicesName", _RG + "/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/{blobServicesName}",
-    ),
-    "azure-native:storage:BlobContainer": (
-        "containerName", _RG + "/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}",
-    ),
-    "azure-native:sql:Server": ("serverName", _RG + "/providers/Microsoft.Sql/servers/{serverName}"),
-    "azure-native:sql:Database": ("databaseName", _RG + "/providers/Microsoft.Sql/servers/{serverName}/databases/{databaseName}"),
-    "azure-native:sql:ServerBlobAuditingPolicy": (
-        "blobAuditingPolicyName", _RG + "/providers/Microsoft.Sql/servers/{serverName}/auditingSettings/{blobAuditingPolicyName}",
-    ),
-    "azure-native:sql:ServerSecurityAlertPolicy": (
-        "securityAlertPolicyName", _RG + "/providers/Microsoft.Sql/servers/{serverName}/securityAlertPolicies/{securityAlertPolicyName}",
-    ),
-    # Audit (components/audit.py). A diagnostic setting is an extension resource of the resource it reads.
-    "azure-native:monitor:DiagnosticSetting": ("name", "{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}"),
-    "azure-native:monitor:ActionGroup": ("actionGroupName", _RG + "/providers/Microsoft.Insights/actionGroups/{actionGroupName}"),
-    "azure-native:monitor:ScheduledQueryRule": ("ruleName", _RG + "/providers/Microsoft.Insights/scheduledQueryRules/{ruleName}"),
-    "azure-native:network:FlowLog": ("flowLogName", _NET + "networkWatchers/{networkWatcherName}/flowLogs/{flowLogName}"),
-    "azure-native:managedidentity:UserAssignedIdentity": (
-        "resourceName", _RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}",
-    ),
-    "azure-native:managedidentity:FederatedIdentityCredential": (
-        "federatedIdentityCredentialResourceName",
-        _RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/"
-        "{federatedIdentityCredentialResourceName}",
-    ),
-    "azure-native:eventhub:Namespace": ("namespaceName", _RG + "/providers/Microsoft.EventHub/namespaces/{namespaceName}"),
-    "azure-native:eventhub:EventHub": (
-        "eventHubName", _RG + "/providers/Microsoft.EventHub/namespaces/{namespaceName}/eventhubs/{eventHubName}",
-    ),
-    "azure-native:operationalinsights:DataExport": (
-        "dataExportName", _RG + "/providers/Microsoft.OperationalInsights/workspaces/{workspaceName}/dataExports/{dataExportName}",
-    ),
-    # Azure names a namespace's one network rule set "default"; azure-native takes no input for that name.
-    "azure-native:eventhub:NamespaceNetworkRuleSet": (
-        "networkRuleSetName", _RG + "/providers/Microsoft.EventHub/namespaces/{namespaceName}/networkRuleSets/default",
-    ),
-    "azure-native:monitor:PrivateLinkScope": ("scopeName", _RG + "/providers/Microsoft.Insights/privateLinkScopes/{scopeName}"),
-    "azure-native:monitor:PrivateLinkScopedResource": (
-        "name", _RG + "/providers/Microsoft.Insights/privateLinkScopes/{scopeName}/scopedResources/{name}",
-    ),
-    # Container Insights (components/aks.py). An association is an extension resource of the cluster.
-    "azure-native:monitor:DataCollectionRule": (
-        "dataCollectionRuleName", _RG + "/providers/Microsoft.Insights/dataCollectionRules/{dataCollectionRuleName}",
-    ),
-    "azure-native:monitor:DataCollectionEndpoint": (
-        "dataCollectionEndpointName", _RG + "/providers/Microsoft.Insights/dataCollectionEndpoints/{dataCollectionEndpointName}",
-    ),
-    "azure-native:monitor:DataCollectionRuleAssociation": (
-        "associationName", "{resourceUri}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{associationName}",
-    ),
-    # Firewall egress through a hub (components/firewall.py).
-    "azure-native:network:AzureFirewall": ("azureFirewallName", _NET + "azureFirewalls/{azureFirewallName}"),
-    "azure-native:network:FirewallPolicy": ("firewallPolicyName", _NET + "firewallPolicies/{firewallPolicyName}"),
-    "azure-native:network:FirewallPolicyRuleCollectionGroup": (
-        "ruleCollectionGroupName", _NET + "firewallPolicies/{firewallPolicyName}/ruleCollectionGroups/{ruleCollectionGroupName}",
-    ),
-    # The engineers' way in (components/bastion.py).
-    "azure-native:network:BastionHost": ("bastionHostName", _NET + "bastionHosts/{bastionHostName}"),
-    "azure-native:network:NetworkInterface": ("networkInterfaceName", _NET + "networkInterfaces/{networkInterfaceName}"),
-    "azure-native:compute:VirtualMachine": ("vmName", _RG + "/providers/Microsoft.Compute/virtualMachines/{vmName}"),
-    "azure-native:compute:VirtualMachineExtension": (
-        "vmExtensionName", _RG + "/providers/Microsoft.Compute/virtualMachines/{vmName}/extensions/{vmExtensionName}",
-    ),
-}
-
-
 def stable_guid(*parts: str) -> str:
     """A GUID derived from sha256 of `parts`: stable across processes (unlike hash())."""
     return str(uuid.UUID(bytes=hashlib.sha256("\0".join(parts).encode()).digest()[:16]))
@@ -362,27 +227,29 @@ class BrickwallMocks(pulumi.runtime.Mocks):
         inputs = args.inputs
         if args.typ == "pulumi:pulumi:StackReference":
             return args.name, {"name": args.name, "outputs": {}, "secretOutputNames": []}
-        entry = ARM_ID_TEMPLATES.get(args.typ)
+        entry = entry_of(args.typ)
         if entry is None and args.typ in _ACCOUNT_COMPUTED and not self.preview:  # unknown until created
             return args.resource_id or f"mock-{args.name}", {**inputs, **_ACCOUNT_COMPUTED[args.typ](args.name, inputs)}
         if entry is None:
             # Everything else, providers (`pulumi:providers:*`) included: state = inputs, a stable id.
             return args.resource_id or f"mock-{args.name}", dict(inputs)
-        name_key, template = entry
-        own_name = inputs.get(name_key) or args.name
+        # An azure-native type of the catalog: its ARM id over the inputs. The own name falls back to the logical name
+        # (the real provider would auto-name with a random suffix; mocks stay stable).
+        name_key = entry.own_name_input
+        own_name = (inputs.get(name_key) if name_key else None) or args.name
         values = {k: v for k, v in inputs.items() if isinstance(v, str)}
-        values.update(subscriptionId=SUBSCRIPTION_ID, **{name_key: own_name})
+        values.update(subscriptionId=SUBSCRIPTION_ID, **({name_key: own_name} if name_key else {}))
         try:
-            arm_id = template.format_map(values)
+            arm_id = entry.id_template.format_map(values)
         except KeyError:  # a path segment was not a known string; stay deterministic rather than realistic
             arm_id = f"mock-{args.name}"
-        if args.typ == "azure-native:network:Subnet" and isinstance(inputs.get("addressPrefix"), str):
+        if args.typ == az.SUBNET.token and isinstance(inputs.get("addressPrefix"), str):
             self._subnet_prefixes[arm_id.lower()] = inputs["addressPrefix"]
         state = {**inputs, "name": own_name, **self._computed(args.typ, arm_id, inputs)}
-        if args.typ == "azure-native:network:AzureFirewall" and self.preview:
+        if args.typ == az.AZURE_FIREWALL.token and self.preview:
             # Azure assigns the private IP: in a first preview the IP configurations are not known yet.
             state.pop("ipConfigurations", None)
-        if args.typ == "azure-native:containerservice:ManagedCluster" and self.preview:
+        if args.typ == az.MANAGED_CLUSTER.token and self.preview:
             # The OIDC issuer URL is Azure's to assign: unknown in a first preview (so are the federated credentials').
             state.pop("oidcIssuerProfile", None)
         identity = state.get("identity")
@@ -394,26 +261,26 @@ class BrickwallMocks(pulumi.runtime.Mocks):
     def _computed(self, typ: str, arm_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Outputs Azure computes that programs consume (workspace URL/id and identities, connector identity, vault
         and key URIs)."""
-        if typ == "azure-native:databricks:Workspace" and not self.preview:
+        if typ == az.DATABRICKS_WORKSPACE.token and not self.preview:
             workspace_id = workspace_id_for(arm_id)
             shard = 1 + int(workspace_id) % 9
             return {"workspaceId": workspace_id, "workspaceUrl": f"adb-{workspace_id}.{shard}.azuredatabricks.net",
                     **self._workspace_identities(arm_id, inputs)}
-        if typ == "azure-native:keyvault:Vault":
+        if typ == az.KEY_VAULT.token:
             properties = inputs.get("properties")
             properties = properties if isinstance(properties, dict) else {}
             return {"properties": {**properties, "vaultUri": f"https://{inputs.get('vaultName')}.vault.azure.net/"}}
-        if typ == "azure-native:keyvault:Key":
+        if typ == az.KEY_VAULT_KEY.token:
             key_uri = f"https://{inputs.get('vaultName')}.vault.azure.net/keys/{inputs.get('keyName')}"
             return {"keyUri": key_uri, "keyUriWithVersion": f"{key_uri}/{uuid.UUID(stable_guid(arm_id, 'version')).hex}"}
-        if typ == "azure-native:operationalinsights:Workspace":
+        if typ == az.LOG_ANALYTICS_WORKSPACE.token:
             # The workspace id (a GUID) agents and flow logs' traffic analytics address it by.
             return {"customerId": stable_guid(arm_id, "customer")}
-        if typ == "azure-native:network:AzureFirewall" and not self.preview:
+        if typ == az.AZURE_FIREWALL.token and not self.preview:
             return {"ipConfigurations": [self._firewall_ip_configuration(c) for c in inputs.get("ipConfigurations") or []]}
-        if typ == "azure-native:managedidentity:UserAssignedIdentity":
+        if typ == az.USER_ASSIGNED_IDENTITY.token:
             return {"principalId": stable_guid(arm_id, "principal"), "clientId": stable_guid(arm_id, "client"), "tenantId": TENANT_ID}
-        if typ == "azure-native:containerservice:ManagedCluster" and not self.preview:
+        if typ == az.MANAGED_CLUSTER.token and not self.preview:
             # The system-assigned cluster identity, and the OIDC issuer AKS publishes per cluster
             # (https://<region>.oic.prod-aks.azure.com/<tenant>/<guid>/, learn.microsoft.com/azure/aks/use-oidc-issuer).
             computed: dict[str, Any] = {}
@@ -426,7 +293,7 @@ class BrickwallMocks(pulumi.runtime.Mocks):
                     **profile, "issuerURL": f"https://{inputs.get('location')}.oic.prod-aks.azure.com/{TENANT_ID}/"
                                             f"{stable_guid(arm_id, 'oidc')}/"}
             return computed
-        if typ == "azure-native:databricks:AccessConnector":
+        if typ == az.ACCESS_CONNECTOR.token:
             identity = inputs.get("identity")
             if isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type", "")):
                 return {

@@ -6,8 +6,9 @@ what the program registered into their formats, offline:
 - `kubernetes_manifests`: every Kubernetes object (typed `kubernetes:<group>/<version>:<Kind>` resources and
   `apiextensions.CustomResource`s, whose token is `kubernetes:<apiVersion>:<Kind>` too) as a manifest dict;
 - `helm_releases`: Helm charts and releases, which are not objects but a chart plus values;
-- `arm_resources`: the azure-native resources as an ARM deployment template (ARM types and API versions from
-  `ARM_TYPES`, the one table to extend when the program uses a new azure-native type);
+- `arm_resources`: the azure-native resources as an ARM deployment template (ARM types, API versions and body
+  shaping from the Azure type catalog, components/planning/azure_types.py: the one place to extend when the program
+  uses a new azure-native type);
 - `write_export`: all of it as files, one object per file, byte-identical for the same recording.
 
 Value conventions (the same as the plan file's): whole floats become ints (the wire carries every number as a
@@ -20,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,6 +28,7 @@ import yaml
 
 from brickwall.engine import Recording, Registration, Secret
 from brickwall.planfile import redact
+from components.planning.azure_types import AzureType, Fixed, entry_of
 
 ARM_SCHEMA: Final = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 
@@ -182,53 +183,10 @@ def helm_releases(recording: Recording) -> dict[str, dict[str, Any]]:
 
 # --- Azure (ARM) ---------------------------------------------------------------------------------------------
 #
-# The template is the request body azure-native sends, so that scanners read what Azure receives. azure-native
-# keeps, for every REST property, the containers it sits in and the SDK name it goes by, and rebuilds the body from
-# the flat SDK inputs with them (pulumi/pulumi-azure-native provider/pkg/convert/sdkInputsToRequestBody.go:
-# `buildContainer(result, prop.Containers)`, `prop.SdkName`, `IsStringSet`). The SDK flattens every `properties`
-# object the API spec marks `x-ms-client-flatten`; `ArmType` records, per type, where that happened below the
-# resource itself, the SDK renames, and the few inputs that break the general rules. tests/test_arm_schemas.py holds
-# every exported resource against Azure's own template schema for its type and API version, closed.
-
-
-@dataclass(frozen=True)
-class Fixed:
-    """A constant segment of an ARM name ("default" between a storage account and its containers)."""
-
-    segment: str
-
-
-@dataclass(frozen=True)
-class ArmType:
-    """How an azure-native type is written as an ARM template resource (the body azure-native sends).
-
-    `name_inputs` are the wire inputs naming the resource, parent first: the ARM name joins them with "/", one segment
-    per level of the type ("vnet/subnet" for Microsoft.Network/virtualNetworks/subnets); the last one falls back to
-    the logical name, as the mocks do. `api_version` is the default API version of the pinned azure-native SDK's
-    module for the type (its docstring: "Uses Azure REST API version ..."); a test checks both against the SDK and
-    the engine's mocks.
-    """
-
-    type: str
-    api_version: str
-    name_inputs: tuple[str | Fixed, ...]
-    # azure-native takes the whole ARM `properties` body as one `properties` input (Key Vault vaults and keys).
-    wrapped_properties: bool = False
-    # SDK input paths ("a.b" into objects, "a[]" into each item of a list) of sub-objects whose REST form keeps its
-    # fields under its own `properties` (the SDK flattened them): everything but `NESTED_ENVELOPE` moves there.
-    nested: tuple[str, ...] = ()
-    # (SDK path, REST path) pairs over the body once nested, for properties the SDK renamed (x-ms-client-name) or
-    # lifted out of a flattened sub-object.
-    renames: tuple[tuple[str, str], ...] = ()
-    # Inputs that are resource envelope fields, beside `properties` (not every type's `sku` is one).
-    envelope: tuple[str, ...] = ("location", "tags", "sku", "identity", "kind", "zones", "extendedLocation", "plan")
-    # Inputs named like the resource's own address fields that are body properties (a VM extension's handler `type`).
-    body_inputs: tuple[str, ...] = ()
-    # An extension resource whose scope input is not called `scope` (diagnostic settings: `resourceUri`).
-    scope_input: str = "scope"
-    # False for a type whose REST body has no `properties` at all (a user-assigned identity); every other type
-    # writes its `properties`, empty or not, as its ARM schema requires.
-    has_properties: bool = True
+# The template is the request body azure-native sends, so that scanners read what Azure receives: each type's ARM
+# type, API version, name and body shaping come from its entry in the Azure type catalog
+# (components/planning/azure_types.py, which cites how azure-native rebuilds the body). tests/test_arm_schemas.py
+# holds every exported resource against Azure's own template schema for its type and API version, closed.
 
 
 # Fields of a nested sub-resource that stay beside its `properties` (Azure's SubResource/`Resource` shape).
@@ -236,162 +194,6 @@ NESTED_ENVELOPE: Final = frozenset({"id", "name", "etag", "type"})
 # Inputs that only address the resource (its id), never part of the body. azure-native also accepts the resource's
 # own `name`/`id`/`type` as body inputs on some network types (they echo the id); they are not properties either.
 _ARM_ADDRESS_INPUTS: Final = frozenset({"resourceGroupName", "name", "id", "type"})
-_NET: Final = "Microsoft.Network"
-_SUBNET_REFS: Final = ("networkSecurityGroup", "routeTable", "natGateway")
-
-ARM_TYPES: Final[dict[str, ArmType]] = {
-    "azure-native:resources:ResourceGroup": ArmType("Microsoft.Resources/resourceGroups", "2024-03-01", ("resourceGroupName",)),
-    "azure-native:network:VirtualNetwork": ArmType(
-        f"{_NET}/virtualNetworks", "2024-05-01", ("virtualNetworkName",),
-        nested=("subnets[]", "subnets[].delegations[]", "virtualNetworkPeerings[]"),
-    ),
-    "azure-native:network:Subnet": ArmType(
-        f"{_NET}/virtualNetworks/subnets", "2024-05-01", ("virtualNetworkName", "subnetName"),
-        nested=("delegations[]", *_SUBNET_REFS),
-    ),
-    "azure-native:network:VirtualNetworkPeering": ArmType(
-        f"{_NET}/virtualNetworks/virtualNetworkPeerings", "2024-05-01", ("virtualNetworkName", "virtualNetworkPeeringName")
-    ),
-    "azure-native:network:NetworkSecurityGroup": ArmType(
-        f"{_NET}/networkSecurityGroups", "2024-05-01", ("networkSecurityGroupName",), nested=("securityRules[]",)
-    ),
-    "azure-native:network:ApplicationSecurityGroup": ArmType(
-        f"{_NET}/applicationSecurityGroups", "2024-05-01", ("applicationSecurityGroupName",)
-    ),
-    "azure-native:network:SecurityRule": ArmType(
-        f"{_NET}/networkSecurityGroups/securityRules", "2024-05-01", ("networkSecurityGroupName", "securityRuleName"),
-        nested=("sourceApplicationSecurityGroups[]", "destinationApplicationSecurityGroups[]"),
-    ),
-    "azure-native:network:NatGateway": ArmType(f"{_NET}/natGateways", "2024-05-01", ("natGatewayName",)),
-    "azure-native:network:PublicIPAddress": ArmType(f"{_NET}/publicIPAddresses", "2024-05-01", ("publicIpAddressName",)),
-    "azure-native:network:RouteTable": ArmType(f"{_NET}/routeTables", "2024-05-01", ("routeTableName",), nested=("routes[]",)),
-    "azure-native:network:Route": ArmType(f"{_NET}/routeTables/routes", "2024-05-01", ("routeTableName", "routeName")),
-    # A firewall's and a firewall policy's `sku` are properties (AzureFirewallPropertiesFormat, FirewallPolicyPropertiesFormat).
-    "azure-native:network:AzureFirewall": ArmType(
-        f"{_NET}/azureFirewalls", "2024-05-01", ("azureFirewallName",),
-        nested=("ipConfigurations[]", "managementIpConfiguration"), envelope=("location", "tags", "zones"),
-    ),
-    "azure-native:network:FirewallPolicy": ArmType(
-        f"{_NET}/firewallPolicies", "2024-05-01", ("firewallPolicyName",), envelope=("location", "tags", "identity")
-    ),
-    "azure-native:network:FirewallPolicyRuleCollectionGroup": ArmType(
-        f"{_NET}/firewallPolicies/ruleCollectionGroups", "2024-05-01", ("firewallPolicyName", "ruleCollectionGroupName")
-    ),
-    "azure-native:network:PrivateEndpoint": ArmType(
-        f"{_NET}/privateEndpoints", "2024-05-01", ("privateEndpointName",),
-        nested=("privateLinkServiceConnections[]", "manualPrivateLinkServiceConnections[]", "ipConfigurations[]",
-                "subnet", "applicationSecurityGroups[]"),
-    ),
-    "azure-native:network:PrivateDnsZoneGroup": ArmType(
-        f"{_NET}/privateEndpoints/privateDnsZoneGroups", "2024-05-01", ("privateEndpointName", "privateDnsZoneGroupName"),
-        nested=("privateDnsZoneConfigs[]",),
-    ),
-    "azure-native:privatedns:PrivateZone": ArmType(f"{_NET}/privateDnsZones", "2024-06-01", ("privateZoneName",)),
-    "azure-native:privatedns:VirtualNetworkLink": ArmType(
-        f"{_NET}/privateDnsZones/virtualNetworkLinks", "2024-06-01", ("privateZoneName", "virtualNetworkLinkName")
-    ),
-    # The workspace's `parameters.encryption.value` is an `Encryption` whose REST names are KeyName, keyversion and
-    # keyvaulturi (Databricks API spec; the SDK calls them keyName, keyVersion, keyVaultUri).
-    "azure-native:databricks:Workspace": ArmType(
-        "Microsoft.Databricks/workspaces", "2026-01-01", ("workspaceName",),
-        renames=tuple(
-            (f"properties.parameters.encryption.value.{sdk}", f"properties.parameters.encryption.value.{rest}")
-            for sdk, rest in (("keyName", "KeyName"), ("keyVersion", "keyversion"), ("keyVaultUri", "keyvaulturi"))
-        ),
-    ),
-    "azure-native:databricks:AccessConnector": ArmType("Microsoft.Databricks/accessConnectors", "2026-01-01", ("connectorName",)),
-    "azure-native:containerservice:ManagedCluster": ArmType(
-        "Microsoft.ContainerService/managedClusters", "2025-09-01", ("resourceName",)
-    ),
-    # A Log Analytics workspace's `sku` is one of its properties, not the envelope's.
-    "azure-native:operationalinsights:Workspace": ArmType(
-        "Microsoft.OperationalInsights/workspaces", "2023-09-01", ("workspaceName",),
-        envelope=("location", "tags", "identity", "etag"),
-    ),
-    # A node pool's `tags` are a property (the tags of its scale set), not an envelope field.
-    "azure-native:containerservice:AgentPool": ArmType(
-        "Microsoft.ContainerService/managedClusters/agentPools", "2025-09-01", ("resourceName", "agentPoolName"), envelope=()
-    ),
-    "azure-native:keyvault:Vault": ArmType("Microsoft.KeyVault/vaults", "2024-11-01", ("vaultName",), wrapped_properties=True),
-    "azure-native:keyvault:Key": ArmType("Microsoft.KeyVault/vaults/keys", "2024-11-01", ("vaultName", "keyName"), wrapped_properties=True),
-    # Extension resources: `scope` (the resource they apply to) is written at the top level, as ARM templates take it.
-    "azure-native:authorization:RoleAssignment": ArmType("Microsoft.Authorization/roleAssignments", "2022-04-01", ("roleAssignmentName",)),
-    "azure-native:authorization:ManagementLockByScope": ArmType("Microsoft.Authorization/locks", "2020-05-01", ("lockName",)),
-    # Data sources. azure-native names two storage account properties after the SDK, not the REST body (networkAcls,
-    # supportsHttpsTrafficOnly in the API spec).
-    "azure-native:storage:StorageAccount": ArmType(
-        "Microsoft.Storage/storageAccounts", "2024-01-01", ("accountName",),
-        renames=(("properties.networkRuleSet", "properties.networkAcls"),
-                 ("properties.enableHttpsTrafficOnly", "properties.supportsHttpsTrafficOnly")),
-    ),
-    "azure-native:storage:BlobServiceProperties": ArmType(
-        "Microsoft.Storage/storageAccounts/blobServices", "2024-01-01", ("accountName", "blobServicesName")
-    ),
-    # A container hangs off the account's one blob service, "default" (the SDK's input skips that level).
-    "azure-native:storage:BlobContainer": ArmType(
-        "Microsoft.Storage/storageAccounts/blobServices/containers", "2024-01-01", ("accountName", Fixed("default"), "containerName")
-    ),
-    "azure-native:sql:Server": ArmType("Microsoft.Sql/servers", "2023-08-01", ("serverName",)),
-    "azure-native:sql:Database": ArmType("Microsoft.Sql/servers/databases", "2023-08-01", ("serverName", "databaseName")),
-    "azure-native:sql:ServerBlobAuditingPolicy": ArmType(
-        "Microsoft.Sql/servers/auditingSettings", "2023-08-01", ("serverName", "blobAuditingPolicyName")
-    ),
-    "azure-native:sql:ServerSecurityAlertPolicy": ArmType(
-        "Microsoft.Sql/servers/securityAlertPolicies", "2023-08-01", ("serverName", "securityAlertPolicyName")
-    ),
-    # Audit (components/audit.py).
-    "azure-native:monitor:DiagnosticSetting": ArmType(
-        "Microsoft.Insights/diagnosticSettings", "2021-05-01-preview", ("name",), scope_input="resourceUri"
-    ),
-    "azure-native:monitor:ActionGroup": ArmType("Microsoft.Insights/actionGroups", "2024-10-01-preview", ("actionGroupName",)),
-    "azure-native:monitor:ScheduledQueryRule": ArmType("Microsoft.Insights/scheduledQueryRules", "2025-01-01-preview", ("ruleName",)),
-    "azure-native:network:FlowLog": ArmType(f"{_NET}/networkWatchers/flowLogs", "2024-05-01", ("networkWatcherName", "flowLogName")),
-    "azure-native:managedidentity:UserAssignedIdentity": ArmType(
-        "Microsoft.ManagedIdentity/userAssignedIdentities", "2023-01-31", ("resourceName",), has_properties=False
-    ),
-    "azure-native:managedidentity:FederatedIdentityCredential": ArmType(
-        "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials", "2023-01-31",
-        ("resourceName", "federatedIdentityCredentialResourceName"),
-    ),
-    "azure-native:eventhub:Namespace": ArmType("Microsoft.EventHub/namespaces", "2024-01-01", ("namespaceName",)),
-    "azure-native:eventhub:EventHub": ArmType("Microsoft.EventHub/namespaces/eventhubs", "2024-01-01", ("namespaceName", "eventHubName")),
-    # The SDK flattens the export's `destination` and its `metaData` (x-ms-client-flatten in the API spec).
-    "azure-native:operationalinsights:DataExport": ArmType(
-        "Microsoft.OperationalInsights/workspaces/dataExports", "2023-09-01", ("workspaceName", "dataExportName"),
-        renames=(("properties.resourceId", "properties.destination.resourceId"),
-                 ("properties.eventHubName", "properties.destination.metaData.eventHubName")),
-    ),
-    # A namespace has one network rule set, named "default" (the schema's name pattern); the SDK takes no name for it.
-    "azure-native:eventhub:NamespaceNetworkRuleSet": ArmType(
-        "Microsoft.EventHub/namespaces/networkRuleSets", "2024-01-01", ("namespaceName", Fixed("default"))
-    ),
-    "azure-native:monitor:PrivateLinkScope": ArmType("Microsoft.Insights/privateLinkScopes", "2023-06-01-preview", ("scopeName",)),
-    "azure-native:monitor:PrivateLinkScopedResource": ArmType(
-        "Microsoft.Insights/privateLinkScopes/scopedResources", "2023-06-01-preview", ("scopeName", "name")
-    ),
-    "azure-native:monitor:DataCollectionRule": ArmType("Microsoft.Insights/dataCollectionRules", "2022-06-01", ("dataCollectionRuleName",)),
-    "azure-native:monitor:DataCollectionEndpoint": ArmType(
-        "Microsoft.Insights/dataCollectionEndpoints", "2022-06-01", ("dataCollectionEndpointName",)
-    ),
-    "azure-native:monitor:DataCollectionRuleAssociation": ArmType(
-        "Microsoft.Insights/dataCollectionRuleAssociations", "2022-06-01", ("associationName",), scope_input="resourceUri"
-    ),
-    # The engineers' way in (components/bastion.py).
-    "azure-native:network:BastionHost": ArmType(
-        f"{_NET}/bastionHosts", "2024-05-01", ("bastionHostName",), nested=("ipConfigurations[]",)
-    ),
-    "azure-native:network:NetworkInterface": ArmType(
-        f"{_NET}/networkInterfaces", "2024-05-01", ("networkInterfaceName",),
-        nested=("ipConfigurations[]", "ipConfigurations[].subnet", "ipConfigurations[].publicIPAddress", "networkSecurityGroup"),
-    ),
-    "azure-native:compute:VirtualMachine": ArmType(
-        "Microsoft.Compute/virtualMachines", "2024-11-01", ("vmName",), nested=("networkProfile.networkInterfaces[]",)
-    ),
-    # `type` is the extension handler's type (properties.type), not the resource's.
-    "azure-native:compute:VirtualMachineExtension": ArmType(
-        "Microsoft.Compute/virtualMachines/extensions", "2024-11-01", ("vmName", "vmExtensionName"), body_inputs=("type",)
-    ),
-}
 
 
 def _steps(path: str) -> list[str]:
@@ -434,7 +236,7 @@ def _rename(body: dict[str, Any], source: str, target: str) -> None:
             holder[target_key] = value
 
 
-def _arm_name(arm: ArmType, reg: Registration) -> str:
+def _arm_name(arm: AzureType, reg: Registration) -> str:
     *parents, own = arm.name_inputs
     names = [p.segment if isinstance(p, Fixed) else str(_reveal(reg.inputs.get(p, ""))) for p in parents]
     names.append(own.segment if isinstance(own, Fixed) else str(_reveal(reg.inputs.get(own)) or reg.name))
@@ -442,24 +244,26 @@ def _arm_name(arm: ArmType, reg: Registration) -> str:
 
 
 def arm_resource(reg: Registration) -> dict[str, Any]:
-    """One azure-native registration as an ARM template resource (ExportError for a type not in ARM_TYPES)."""
-    arm = ARM_TYPES.get(reg.type)
+    """One azure-native registration as an ARM template resource (ExportError for a type not in the catalog)."""
+    arm = entry_of(reg.type)
     if arm is None:
-        raise ExportError(f"no ARM mapping for {reg.type} ({reg.urn}); add it to brickwall.export.ARM_TYPES")
+        raise ExportError(f"no ARM mapping for {reg.type} ({reg.urn}); add it to the Azure type catalog, "
+                          "components/planning/azure_types.py")
     inputs: dict[str, Any] = clean({k: v for k, v in reg.inputs.items() if not k.startswith("__")})
     for path in sorted(arm.nested, key=lambda p: -len(_steps(p))):  # innermost first: nesting moves the outer ones
         for obj in _each(inputs, _steps(path)):
             _nest(obj)
-    resource: dict[str, Any] = {"type": arm.type, "apiVersion": arm.api_version, "name": _arm_name(arm, reg)}
+    resource: dict[str, Any] = {"type": arm.arm_type, "apiVersion": arm.api_version, "name": _arm_name(arm, reg)}
     envelope = {key: inputs[key] for key in arm.envelope if key in inputs}
     identity = envelope.get("identity")
     if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
         # The SDK takes user-assigned identities as a set of ids; the API as a map from id to {} (IsStringSet).
         envelope["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
     resource.update(envelope)
-    if arm.scope_input in inputs:
+    if arm.scope_input and arm.scope_input in inputs:
         resource["scope"] = inputs[arm.scope_input]
-    skip = {*(n for n in arm.name_inputs if isinstance(n, str)), *_ARM_ADDRESS_INPUTS, *arm.envelope, arm.scope_input}
+    skip = {*(n for n in arm.name_inputs if isinstance(n, str)), *_ARM_ADDRESS_INPUTS, *arm.envelope,
+            *((arm.scope_input,) if arm.scope_input else ())}
     properties = {k: v for k, v in inputs.items() if k not in skip or k in arm.body_inputs}
     if arm.wrapped_properties and isinstance(properties.get("properties"), dict):
         properties = {**properties.pop("properties"), **properties}

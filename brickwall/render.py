@@ -6,6 +6,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from components.planning import azure_types as az
+
 Resource = dict[str, Any]
 
 
@@ -158,7 +160,7 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
         " (default deny)" if not _get(i, "spec.ingress") and not _get(i, "spec.egress") else ""),
     "kubernetes:helm.sh/v3:Release": lambda i: f"chart={i.get('chart')}@{i.get('version')} namespace={i.get('namespace')}",
     "kubernetes:traefik.io/v1alpha1:IngressRoute": lambda i: " ".join(r.get("match", "") for r in _get(i, "spec.routes", [])),
-    "azure-native:containerservice:ManagedCluster": lambda i: (
+    az.MANAGED_CLUSTER.token: lambda i: (
         f"networkPolicy={_get(i, 'networkProfile.networkPolicy')} privateApi={_get(i, 'apiServerAccessProfile.enablePrivateCluster')} "
         f"localAccounts={'off' if i.get('disableLocalAccounts') else 'on'} entraRbac={_get(i, 'aadProfile.enableAzureRBAC')}"),
     "pulumi:providers:databricks": lambda i: f"host={i.get('host', 'unknown until the workspace exists')}",
@@ -170,44 +172,31 @@ KEY_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
     "databricks:index/mwsNccBinding:MwsNccBinding": lambda i: f"workspace={i.get('workspaceId')}",
     "databricks:index/metastoreAssignment:MetastoreAssignment": lambda i: (
         f"metastore={i.get('metastoreId')} workspace={i.get('workspaceId')} api={i.get('api')}"),
-    "azure-native:databricks:Workspace": _workspace,
-    "azure-native:network:Subnet": _subnet,
-    "azure-native:network:SecurityRule": _rule,
-    "azure-native:network:PrivateEndpoint": _endpoint,
-    "azure-native:network:VirtualNetwork": lambda i: _list(_get(i, "addressSpace.addressPrefixes")) + (
+    az.DATABRICKS_WORKSPACE.token: _workspace,
+    az.SUBNET.token: _subnet,
+    az.SECURITY_RULE.token: _rule,
+    az.PRIVATE_ENDPOINT.token: _endpoint,
+    az.VIRTUAL_NETWORK.token: lambda i: _list(_get(i, "addressSpace.addressPrefixes")) + (
         " inlineSubnets=yes" if i.get("subnets") else "") + (
         f" encryption={_get(i, 'encryption.enforcement')}" if _get(i, "encryption.enabled") else " encryption=off"),
-    "azure-native:network:NetworkSecurityGroup": lambda i: "inlineRules=yes" if i.get("securityRules") else "rules=standalone",
-    "azure-native:network:NatGateway": lambda i: f"sku={_get(i, 'sku.name')} idleTimeout={i.get('idleTimeoutInMinutes')}m",
-    "azure-native:network:Route": lambda i: f"{i.get('addressPrefix')} -> {i.get('nextHopType')} {i.get('nextHopIpAddress', '')}".strip(),
-    "azure-native:network:PrivateDnsZoneGroup": lambda i: "zones=" + _list(
+    az.NETWORK_SECURITY_GROUP.token: lambda i: "inlineRules=yes" if i.get("securityRules") else "rules=standalone",
+    az.NAT_GATEWAY.token: lambda i: f"sku={_get(i, 'sku.name')} idleTimeout={i.get('idleTimeoutInMinutes')}m",
+    az.ROUTE.token: lambda i: f"{i.get('addressPrefix')} -> {i.get('nextHopType')} {i.get('nextHopIpAddress', '')}".strip(),
+    az.PRIVATE_DNS_ZONE_GROUP.token: lambda i: "zones=" + _list(
         [str(c.get("privateDnsZoneId", "")).rsplit("/", 1)[-1] for c in i.get("privateDnsZoneConfigs", [])]),
-    "azure-native:privatedns:VirtualNetworkLink": lambda i: f"{i.get('privateZoneName')} -> vnet "
+    az.PRIVATE_DNS_ZONE_LINK.token: lambda i: f"{i.get('privateZoneName')} -> vnet "
         f"{str(_get(i, 'virtualNetwork.id', '')).rsplit('/', 1)[-1]} autoRegistration={i.get('registrationEnabled')}",
 }
 
-PHYSICAL_NAME_KEYS = (
-    "resourceGroupName", "virtualNetworkName", "subnetName", "networkSecurityGroupName", "securityRuleName",
-    "natGatewayName", "publicIpAddressName", "routeTableName", "routeName", "workspaceName", "connectorName",
-    "privateEndpointName", "privateDnsZoneGroupName", "privateZoneName", "virtualNetworkLinkName",
-)
+# The azure-native types whose Azure name the tree shows beside the logical name (the input holding it comes from the
+# Azure type catalog); the others' names are in the plan file.
+_NAMED_AZURE_TYPES = frozenset(t.token for t in (
+    az.RESOURCE_GROUP, az.VIRTUAL_NETWORK, az.SUBNET, az.NETWORK_SECURITY_GROUP, az.SECURITY_RULE, az.NAT_GATEWAY,
+    az.PUBLIC_IP_ADDRESS, az.ROUTE_TABLE, az.ROUTE, az.DATABRICKS_WORKSPACE, az.ACCESS_CONNECTOR, az.MANAGED_CLUSTER,
+    az.PRIVATE_ENDPOINT, az.PRIVATE_DNS_ZONE_GROUP, az.PRIVATE_DNS_ZONE, az.PRIVATE_DNS_ZONE_LINK,
+))
+# The input holding the name of the other types the tree names.
 _OWN_NAME_KEY = {
-    "azure-native:resources:ResourceGroup": "resourceGroupName",
-    "azure-native:network:VirtualNetwork": "virtualNetworkName",
-    "azure-native:network:Subnet": "subnetName",
-    "azure-native:network:NetworkSecurityGroup": "networkSecurityGroupName",
-    "azure-native:network:SecurityRule": "securityRuleName",
-    "azure-native:network:NatGateway": "natGatewayName",
-    "azure-native:network:PublicIPAddress": "publicIpAddressName",
-    "azure-native:network:RouteTable": "routeTableName",
-    "azure-native:network:Route": "routeName",
-    "azure-native:databricks:Workspace": "workspaceName",
-    "azure-native:databricks:AccessConnector": "connectorName",
-    "azure-native:containerservice:ManagedCluster": "resourceName",
-    "azure-native:network:PrivateEndpoint": "privateEndpointName",
-    "azure-native:network:PrivateDnsZoneGroup": "privateDnsZoneGroupName",
-    "azure-native:privatedns:PrivateZone": "privateZoneName",
-    "azure-native:privatedns:VirtualNetworkLink": "virtualNetworkLinkName",
     "databricks:index/ipAccessList:IpAccessList": "label",
     "databricks:index/group:Group": "displayName",
     "databricks:index/servicePrincipal:ServicePrincipal": "displayName",
@@ -221,7 +210,8 @@ def physical_name(res: Resource) -> str | None:
     if res["type"].startswith("kubernetes:") and isinstance(res["inputs"].get("metadata"), dict):
         meta = res["inputs"]["metadata"]
         return "/".join(str(x) for x in (meta.get("namespace"), meta.get("name")) if x)
-    key = _OWN_NAME_KEY.get(res["type"])
+    entry = az.entry_of(res["type"]) if res["type"] in _NAMED_AZURE_TYPES else None
+    key = entry.own_name_input if entry else _OWN_NAME_KEY.get(res["type"])
     value = res["inputs"].get(key) if key else None
     return str(value) if value is not None else None
 
@@ -268,7 +258,7 @@ def summary(plan: dict[str, Any]) -> str:
     providers = [r for r in resources if r["type"].startswith("pulumi:providers:")]
     protected = [r for r in resources if r["protect"]]
     endpoints = Counter(
-        g for r in resources if r["type"] == "azure-native:network:PrivateEndpoint"
+        g for r in resources if r["type"] == az.PRIVATE_ENDPOINT.token
         for c in r["inputs"].get("privateLinkServiceConnections", []) for g in c.get("groupIds", [])
     )
     outputs = plan.get("outputs", {})

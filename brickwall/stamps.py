@@ -1,3 +1,4 @@
+
 """The proof behind `python -m brickwall env plan`: stamped environments, rendered offline, collide with nothing.
 
 Each stamp's rendered VNets must be exactly its ledger allocation, and its planned storage account must be in the
@@ -16,10 +17,11 @@ from typing import Any
 
 from brickwall.engine import Recording
 from brickwall.ledger import Entry
+from components.planning import azure_types as az
 from components.planning import stamping
 from components.spec import EnvironmentSpec
 
-VNET_TYPE = "azure-native:network:VirtualNetwork"
+VNET_TYPE = az.VIRTUAL_NETWORK.token
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """The brickwall policy pack: `pulumi preview --policy-pack policies`. The rules live in brickwall_rules.
 
 The CLI runs this file with the pack directory as the working directory and on sys.path (`python -m pulumi.policy
-<engine address> .`); the repository root goes on sys.path too, for the dependency-free
-`components.planning.tier_limits` the rules share with the spec.
+<engine address> .`); the repository root goes on sys.path too, for the dependency-free planning modules the rules
+share with the program (`components.planning.tier_limits`, the Azure type catalog `components.planning.azure_types`).
 """
 
 import sys

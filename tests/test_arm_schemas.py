@@ -15,6 +15,7 @@ import pytest
 
 from brickwall import export
 from brickwall.engine import Recording
+from components.planning.azure_types import ENTRIES
 from components.spec import EnvironmentSpec
 from tests import arm_validation
 
@@ -47,14 +48,14 @@ def test_the_validated_exports_cover_every_type_the_program_creates(
     """No azure-native type the components create escapes the schema check."""
     seen = {r["type"] for t in (all_features_template, export.arm_resources(dev), export.arm_resources(staging))
             for r in t["resources"]}
-    mapped = {arm.type for arm in export.ARM_TYPES.values()}
-    assert mapped - seen == set(), "types mapped in ARM_TYPES but never exported by a validated stack"
+    mapped = {entry.arm_type for entry in ENTRIES}
+    assert mapped - seen == set(), "types in the Azure type catalog but never exported by a validated stack"
 
 
 def test_every_mapped_type_has_a_vendored_schema_at_the_sdk_api_version() -> None:
     known = arm_validation.definitions()
-    missing = sorted(f"{arm.type}@{arm.api_version}" for arm in export.ARM_TYPES.values()
-                     if (arm.type, arm.api_version) not in known)
+    missing = sorted(f"{entry.arm_type}@{entry.api_version}" for entry in ENTRIES
+                     if (entry.arm_type, entry.api_version) not in known)
     assert missing == []
 
 

@@ -9,6 +9,7 @@ from collections import Counter
 from brickwall import planfile, project
 from brickwall.engine import Recording, Registration
 from components.planning import audit_network
+from components.planning.azure_types import CATALOG
 from components.planning.nsg_rules import private_endpoint_subnet_rules, workspace_subnet_rules
 from components.planning.reachability import endpoint_classes, inputs_from_spec
 from components.spec import EnvironmentSpec
@@ -439,7 +440,6 @@ def test_global_names_differ_between_environments() -> None:
 
 
 def test_every_physical_name_keeps_azure_naming_rules(rec: Recording) -> None:
-    from brickwall.render import _OWN_NAME_KEY
     from components.planning.naming import name_problem
 
     kinds = {
@@ -451,7 +451,7 @@ def test_every_physical_name_keeps_azure_naming_rules(rec: Recording) -> None:
     checked = 0
     for reg in rec.registrations:
         if reg.type in kinds:
-            value = reg.inputs[_OWN_NAME_KEY[reg.type]]
+            value = reg.inputs[CATALOG[reg.type].own_name_input]
             assert name_problem(kinds[reg.type], value) is None, (reg.urn, value)
             checked += 1
     assert checked == len([r for r in rec.registrations if r.type in kinds]) > 10

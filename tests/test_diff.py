@@ -13,6 +13,7 @@ import pytest
 
 from brickwall import cli, diff, exits, planfile
 from brickwall.engine import Recording
+from components.planning.azure_types import ENTRIES
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = "azure-native:databricks:Workspace"
@@ -82,7 +83,8 @@ def _target(plan: dict[str, Any], rtype: str) -> dict[str, Any]:
     return _main_workspace(plan) if rtype == WORKSPACE else _resource(plan, rtype)
 
 
-FORCE_NEW_CASES = [(t, p) for t in CHECKED_TYPES for p in diff.FORCE_NEW[t]]
+FORCE_NEW_CASES = [(t, p) for t in CHECKED_TYPES for p in diff.force_new_patterns(t)]
+DATA_BEARING = sorted(e.token for e in ENTRIES if e.data_bearing)
 
 
 def test_a_plan_compared_with_itself_has_no_changes(prod_plan: dict[str, Any]) -> None:
@@ -161,12 +163,12 @@ def _fake(rtype: str, name: str, **inputs: Any) -> dict[str, Any]:
 def _with_data_bearing(plan: dict[str, Any]) -> dict[str, Any]:
     """prod's plan: it creates every data-bearing type (the lake, the vault and key, SQL, Log Analytics, AKS)."""
     plan = copy.deepcopy(plan)
-    missing = set(diff.DATA_BEARING) - {r["type"] for r in plan["resources"]}
+    missing = set(DATA_BEARING) - {r["type"] for r in plan["resources"]}
     assert not missing, missing
     return plan
 
 
-@pytest.mark.parametrize("rtype", sorted(diff.DATA_BEARING))
+@pytest.mark.parametrize("rtype", DATA_BEARING)
 @pytest.mark.parametrize("how", ["delete", "replace"])
 def test_data_bearing_delete_or_replace_is_data_loss(prod_plan: dict[str, Any], rtype: str, how: str) -> None:
     old = _with_data_bearing(prod_plan)

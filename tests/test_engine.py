@@ -12,7 +12,6 @@ import pytest
 from pulumi.runtime.mocks import MockResourceArgs
 
 from brickwall.engine import (
-    ARM_ID_TEMPLATES,
     SUBSCRIPTION_ID,
     UNKNOWN,
     BrickwallMocks,
@@ -24,6 +23,7 @@ from brickwall.engine import (
     _plain,
     record,
 )
+from components.planning.azure_types import CATALOG
 
 SUB = SUBSCRIPTION_ID
 RG_ID = f"/subscriptions/{SUB}/resourceGroups/rg-dev"
@@ -389,7 +389,7 @@ def test_mock_table_covers_the_topology_and_identity_is_computed() -> None:
 
     used = {r.type for stack in ("dev", "staging", "prod") for r in recording_of(stack).registrations
             if r.type.startswith("azure-native:") and r.custom}
-    assert used <= set(ARM_ID_TEMPLATES), used - set(ARM_ID_TEMPLATES)
+    assert used <= set(CATALOG), used - set(CATALOG)
     mocks = BrickwallMocks()
     args = MockResourceArgs(
         typ="azure-native:databricks:AccessConnector",

@@ -7,6 +7,7 @@ validated strictly with kubernetes-validate (Kubernetes 1.33) and analysed with 
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import re
 import subprocess
@@ -19,10 +20,12 @@ import pulumi_azure_native as azure_native
 import pulumi_kubernetes as k8s
 import pytest
 import yaml
+from pulumi.runtime.mocks import MockResourceArgs
 from pulumi_kubernetes.apiextensions import CustomResource
 
 from brickwall import cli, engine, exits, export, project
 from brickwall.engine import Recording, record
+from components.planning import azure_types
 from tests.k8s_checks import Flow, allowed_flows, documents, parse_connectivity, stand_in_pod, validate_manifests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -498,35 +501,52 @@ def _sdk_api_version(token: str) -> str:
     return found.pop()
 
 
-@pytest.mark.parametrize("token", sorted(export.ARM_TYPES))
-def test_arm_table_matches_the_sdk_and_the_mocks(token: str) -> None:
-    arm = export.ARM_TYPES[token]
-    assert arm.api_version == _sdk_api_version(token)
-    if token in engine.ARM_ID_TEMPLATES:
-        name_key, template = engine.ARM_ID_TEMPLATES[token]
-        # The id's segments after the resource group (or, for an extension resource, after the resource it applies
-        # to, `{scope}`): [provider namespace], type, name, child type, name, ...
-        if "/providers/" in template:
-            segments = template.split("/providers/", 1)[1].split("/")
-            assert arm.type == "/".join([segments[0], *segments[1::2]])
-            # One name segment per level of the type: an input, or a constant ("default" blob service).
-            names = [m.group(1) if (m := re.fullmatch(r"\{(\w+)\}", s)) else export.Fixed(s) for s in segments[2::2]]
-            assert arm.name_inputs == tuple(names)
-        else:
-            assert arm.name_inputs == ("resourceGroupName",)
-        # The input naming the resource itself, unless Azure fixes that name (a namespace's one rule set, "default").
-        assert arm.name_inputs[-1] == name_key or isinstance(arm.name_inputs[-1], export.Fixed)
+def _snake(camel: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", camel).lower()
 
 
-def test_every_mocked_azure_type_has_an_arm_mapping() -> None:
-    assert set(engine.ARM_ID_TEMPLATES) <= set(export.ARM_TYPES)
+@pytest.mark.parametrize("token", sorted(azure_types.CATALOG))
+def test_catalog_entry_matches_the_sdk_and_the_mocks(token: str) -> None:
+    """Each catalog entry against the pinned SDK (API version, the inputs it names) and the id the mocks give."""
+    entry = azure_types.CATALOG[token]
+    assert entry.api_version == _sdk_api_version(token)
+    _, module, cls = token.split(":")
+    sdk_inputs = set(inspect.signature(getattr(getattr(azure_native, module), cls)._internal_init).parameters)
+    named = [n for n in entry.name_inputs if isinstance(n, str)]
+    force_new_tops = {p.split(".")[0] for p in entry.force_new}
+    assert {_snake(n) for n in [*named, *filter(None, [entry.scope_input]), *force_new_tops]} <= sdk_inputs
+    # The ARM id the mocks give: the resource group's (or, for an extension resource, the id of the resource it
+    # applies to), then [provider namespace], type, name, child type, name, ...: one name per level of the type, an
+    # input's value or a name Azure fixes ("default" blob service).
+    scope = f"/subscriptions/{engine.SUBSCRIPTION_ID}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st"
+    inputs = {"resourceGroupName": "rg", **{n: f"n-{n}" for n in named if n != "resourceGroupName"}}
+    if entry.scope_input:
+        inputs[entry.scope_input] = scope
+    arm_id, state = engine.BrickwallMocks().new_resource(MockResourceArgs(typ=token, name="logical", inputs=inputs))
+    names = [f"n-{n}" if isinstance(n, str) else n.segment for n in entry.name_inputs]
+    if token == azure_types.RESOURCE_GROUP.token:
+        assert arm_id == f"/subscriptions/{engine.SUBSCRIPTION_ID}/resourceGroups/rg"
+        return
+    base = scope if entry.scope_input else f"/subscriptions/{engine.SUBSCRIPTION_ID}/resourceGroups/rg"
+    assert arm_id.startswith(f"{base}/providers/"), arm_id
+    segments = arm_id.removeprefix(f"{base}/providers/").split("/")
+    assert "/".join([segments[0], *segments[1::2]]) == entry.arm_type
+    assert segments[2::2] == names
+    assert state["name"] == (names[-1] if entry.own_name_input else "logical")
+
+
+def test_an_azure_type_outside_the_catalog_gets_no_arm_id() -> None:
+    """The mocks derive ARM ids from the catalog only: another azure-native type keeps a stable mock id."""
+    arm_id, _ = engine.BrickwallMocks().new_resource(MockResourceArgs(
+        typ="azure-native:web:AppServicePlan", name="plan", inputs={"resourceGroupName": "rg", "name": "plan"}))
+    assert arm_id == "mock-plan"
 
 
 def test_unmapped_azure_type_is_an_error() -> None:
     def program() -> None:
         azure_native.web.AppServicePlan("plan", resource_group_name="rg", sku={"name": "B1"})
 
-    with pytest.raises(export.ExportError, match=r"azure-native:web:AppServicePlan .*ARM_TYPES"):
+    with pytest.raises(export.ExportError, match=r"azure-native:web:AppServicePlan .*components/planning/azure_types.py"):
         export.arm_resources(record(program, project="exp", stack="test"))
 
 

@@ -1,8 +1,9 @@
 """brickwall guardrails as CrossGuard policies (`ALL`), shared by the policy pack and `python -m brickwall check`.
 
 Rules read the wire (camelCase) inputs a `pulumi preview --policy-pack policies` sends the analyzer. Only
-`pulumi_policy`, the standard library and the dependency-free `components.planning.tier_limits` are imported: the
-pack installs nothing else (policies/__main__.py puts the repository root on sys.path for the latter).
+`pulumi_policy`, the standard library and dependency-free planning modules (`components.planning.tier_limits`, the
+Azure type catalog `components.planning.azure_types`, ...) are imported: the pack installs nothing else
+(policies/__main__.py puts the repository root on sys.path for the latter).
 
 Layout: one module per concern, each exposing `RULES: list[Policy]`; `base.py` holds the shared helpers (dig,
 tier_of, the `resource_rule` / `stack_rule` builders, TIER_CONFIG). To add a module:

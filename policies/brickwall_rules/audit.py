@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
+import components.planning.azure_types as az
 from brickwall_rules.base import (
     PRIVATE_ENDPOINT,
     TIER_CONFIG,
@@ -29,6 +30,7 @@ from brickwall_rules.base import (
     endpoint_groups,
     is_serverless,
     of_type,
+    resource_key,
     resource_rule,
     stack_rule,
     stack_tier,
@@ -39,35 +41,28 @@ from components.planning.audit_network import AMPLS_GROUP, AMPLS_ZONES, EVENT_HU
 from components.planning.container_insights import ADDON, CONTAINER_LOG_STREAM
 from components.planning.diagnostics import AKS, CATEGORIES, DATABRICKS, KEY_VAULT, MIN_LOG_RETENTION_DAYS
 
-DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
-LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
-MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
-KEY_VAULT_TYPE = "azure-native:keyvault:Vault"
-SCHEDULED_QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
-ACTION_GROUP = "azure-native:monitor:ActionGroup"
-FLOW_LOG = "azure-native:network:FlowLog"
-VNET = "azure-native:network:VirtualNetwork"
-STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
-EVENT_HUB_NAMESPACE = "azure-native:eventhub:Namespace"
-EVENT_HUB_RULES = "azure-native:eventhub:NamespaceNetworkRuleSet"
-SCOPE = "azure-native:monitor:PrivateLinkScope"
-SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
-ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
-DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
-DATA_COLLECTION_RULE_ASSOCIATION = "azure-native:monitor:DataCollectionRuleAssociation"
+DIAGNOSTIC_SETTING = az.DIAGNOSTIC_SETTING.token
+LOG_ANALYTICS = az.LOG_ANALYTICS_WORKSPACE.token
+MANAGED_CLUSTER = az.MANAGED_CLUSTER.token
+KEY_VAULT_TYPE = az.KEY_VAULT.token
+SCHEDULED_QUERY_RULE = az.SCHEDULED_QUERY_RULE.token
+ACTION_GROUP = az.ACTION_GROUP.token
+FLOW_LOG = az.FLOW_LOG.token
+VNET = az.VIRTUAL_NETWORK.token
+STORAGE_ACCOUNT = az.STORAGE_ACCOUNT.token
+EVENT_HUB_NAMESPACE = az.EVENT_HUB_NAMESPACE.token
+EVENT_HUB_RULES = az.EVENT_HUB_NETWORK_RULE_SET.token
+SCOPE = az.MONITOR_PRIVATE_LINK_SCOPE.token
+SCOPED_RESOURCE = az.MONITOR_PRIVATE_LINK_SCOPED_RESOURCE.token
+ZONE_GROUP = az.PRIVATE_DNS_ZONE_GROUP.token
+DATA_COLLECTION_RULE = az.DATA_COLLECTION_RULE.token
+DATA_COLLECTION_RULE_ASSOCIATION = az.DATA_COLLECTION_RULE_ASSOCIATION.token
 # Category groups that include every audit category of a resource.
 COVERING_GROUPS = frozenset({"allLogs", "audit"})
 RECEIVER_KINDS = ("emailReceivers", "smsReceivers", "webhookReceivers", "azureAppPushReceivers", "voiceReceivers",
                   "itsmReceivers", "logicAppReceivers", "azureFunctionReceivers", "eventHubReceivers", "automationRunbookReceivers",
                   "incidentReceivers", "armRoleReceivers")
 _SETTING_SUFFIX = re.compile(r"/providers/microsoft\.insights/diagnosticsettings/[^/]+$")
-
-
-def _resource_key(res: PolicyResource, provider_path: str, name_input: str) -> str:
-    """A resource's ARM key: its id when known (outputs), else built from resource group and name (inputs)."""
-    rg = dig(res.props, "resourceGroupName", "")
-    name = dig(res.props, name_input) or dig(res.props, "name") or res.name
-    return arm_key(dig(res.props, "id") or f"/resourceGroups/{rg}/providers/{provider_path}/{name}")
 
 
 def _setting_target(setting: PolicyResource) -> str:
@@ -129,7 +124,7 @@ DATABRICKS_DIAGNOSTICS = stack_rule(
 
 
 def _check_aks(args: StackValidationArgs, report: Say) -> None:
-    targets = [(c, _resource_key(c, "Microsoft.ContainerService/managedClusters", "resourceName")) for c in of_type(args, MANAGED_CLUSTER)]
+    targets = [(c, resource_key(c, az.MANAGED_CLUSTER)) for c in of_type(args, MANAGED_CLUSTER)]
     _check_targets(args, report, targets, AKS, "AKS cluster", "resourceName")
 
 
@@ -144,7 +139,7 @@ AKS_DIAGNOSTICS = stack_rule(
 
 
 def _check_key_vault(args: StackValidationArgs, report: Say) -> None:
-    targets = [(v, _resource_key(v, "Microsoft.KeyVault/vaults", "vaultName")) for v in of_type(args, KEY_VAULT_TYPE)]
+    targets = [(v, resource_key(v, az.KEY_VAULT)) for v in of_type(args, KEY_VAULT_TYPE)]
     _check_targets(args, report, targets, KEY_VAULT, "Key Vault", "vaultName")
 
 
@@ -183,7 +178,7 @@ def _wired_groups(rule: PolicyResource, groups: list[PolicyResource]) -> list[Po
     """The action groups of the stack a scheduled query rule invokes (by id, or by dependency while ids are unknown)."""
     refs = {arm_key(ref) for ref in as_list(dig(rule.props, "actions.actionGroups"))}
     deps = {d.urn for d in getattr(rule, "dependencies", []) or []}
-    return [g for g in groups if _resource_key(g, "Microsoft.Insights/actionGroups", "actionGroupName") in refs
+    return [g for g in groups if resource_key(g, az.ACTION_GROUP) in refs
             or (refs and g.urn in deps)]
 
 
@@ -245,7 +240,7 @@ FAILED_AUTH_ALERT = stack_rule(
 
 def _workspace_vnets(args: StackValidationArgs) -> dict[str, PolicyResource]:
     """The VNets that host a workspace's subnets (VNet injection), by ARM key."""
-    vnets = {_resource_key(v, "Microsoft.Network/virtualNetworks", "virtualNetworkName"): v for v in of_type(args, VNET)}
+    vnets = {resource_key(v, az.VIRTUAL_NETWORK): v for v in of_type(args, VNET)}
     wanted = {arm_key(dig(w.props, "parameters.customVirtualNetworkId.value")) for w in of_type(args, WORKSPACE)}
     return {k: v for k, v in vnets.items() if k in wanted}
 
@@ -286,7 +281,7 @@ def _check_flow_log_storage(args: StackValidationArgs, report: Say) -> None:
     for flow in of_type(args, FLOW_LOG):
         target = arm_key(dig(flow.props, "storageId"))
         for account in accounts:
-            key = _resource_key(account, "Microsoft.Storage/storageAccounts", "accountName")
+            key = resource_key(account, az.STORAGE_ACCOUNT)
             if key != target and not (not target and _depends_on(flow, account)):
                 continue
             shown = dig(account.props, "accountName") or account.name
@@ -319,7 +314,7 @@ def _check_siem_hub(args: StackValidationArgs, report: Say) -> None:
     endpoints = [(group.lower(), target) for pe in of_type(args, PRIVATE_ENDPOINT) for group, target in endpoint_groups(pe.props)]
     for ns in of_type(args, EVENT_HUB_NAMESPACE):
         shown = dig(ns.props, "namespaceName") or ns.name
-        key = _resource_key(ns, "Microsoft.EventHub/namespaces", "namespaceName")
+        key = resource_key(ns, az.EVENT_HUB_NAMESPACE)
         if not _is_off(dig(ns.props, "publicNetworkAccess")):
             report(f"Event Hub namespace {shown!r} has publicNetworkAccess {dig(ns.props, 'publicNetworkAccess')!r} "
                    "(unset means Enabled): the SIEM export takes public traffic", ns.urn)
@@ -375,14 +370,14 @@ def _check_log_analytics_private(args: StackValidationArgs, report: Say) -> None
         for group, target in endpoint_groups(pe.props):
             if group.lower() == AMPLS_GROUP and wanted_zones <= _zone_names(args, pe):
                 served.add(target)
-    scopes = {_resource_key(s, "Microsoft.Insights/privateLinkScopes", "scopeName"): s for s in of_type(args, SCOPE)}
+    scopes = {resource_key(s, az.MONITOR_PRIVATE_LINK_SCOPE): s for s in of_type(args, SCOPE)}
     for ws in workspaces:
         shown = dig(ws.props, "workspaceName") or ws.name
         for flag in ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery"):
             if not _is_off(dig(ws.props, flag)):
                 report(f"Log Analytics workspace {shown!r} has {flag} {dig(ws.props, flag)!r} (unset means Enabled): it "
                        "accepts public networks", ws.urn)
-        key = _resource_key(ws, "Microsoft.OperationalInsights/workspaces", "workspaceName")
+        key = resource_key(ws, az.LOG_ANALYTICS_WORKSPACE)
         linked = [r for r in of_type(args, SCOPED_RESOURCE)
                   if arm_key(dig(r.props, "linkedResourceId")) == key or (not dig(r.props, "linkedResourceId") and _depends_on(r, ws))]
         scope_keys = {arm_key(f"/resourceGroups/{dig(r.props, 'resourceGroupName', '')}/providers/Microsoft.Insights/"
@@ -417,7 +412,7 @@ def _writes_container_logs(rule: PolicyResource) -> bool:
 
 
 def _check_container_insights(args: StackValidationArgs, report: Say) -> None:
-    rules = {_resource_key(r, "Microsoft.Insights/dataCollectionRules", "dataCollectionRuleName"): r
+    rules = {resource_key(r, az.DATA_COLLECTION_RULE): r
              for r in of_type(args, DATA_COLLECTION_RULE)}
     associations = of_type(args, DATA_COLLECTION_RULE_ASSOCIATION)
     for cluster in of_type(args, MANAGED_CLUSTER):
@@ -430,7 +425,7 @@ def _check_container_insights(args: StackValidationArgs, report: Say) -> None:
         if str(dig(addon, "config.useAADAuth", "")).lower() != "true":
             report(f"AKS cluster {shown!r} runs Container Insights with the workspace key (useAADAuth not \"true\"): "
                    "data collection rules, and so ContainerLogV2, need managed-identity authentication", cluster.urn)
-        key = _resource_key(cluster, "Microsoft.ContainerService/managedClusters", "resourceName")
+        key = resource_key(cluster, az.MANAGED_CLUSTER)
         mine = [a for a in associations if arm_key(dig(a.props, "resourceUri")) == key or _depends_on(a, cluster)]
         linked = [rule for rule_key, rule in rules.items()
                   if any(arm_key(dig(a.props, "dataCollectionRuleId")) == rule_key or _depends_on(a, rule) for a in mine)]

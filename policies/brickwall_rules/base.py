@@ -1,7 +1,8 @@
 """Shared vocabulary of the rule modules: constants, resource types, prop helpers and the policy builders.
 
-Only `pulumi_policy`, the standard library and the dependency-free `components.planning.tier_limits` are imported:
-the pack installs nothing else (policies/requirements.txt).
+Only `pulumi_policy`, the standard library and dependency-free planning modules (`components.planning.tier_limits`,
+the Azure type catalog `components.planning.azure_types`) are imported: the pack installs nothing else
+(policies/requirements.txt).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+import components.planning.azure_types as az
 from components.planning.tier_limits import KNOWN_TIERS
 
 SECRET_PLACEHOLDER = "[secret]"
@@ -39,8 +41,8 @@ TIER_CONFIG = PolicyConfigSchema(
     },
 )
 
-WORKSPACE = "azure-native:databricks:Workspace"
-PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+WORKSPACE = az.DATABRICKS_WORKSPACE.token
+PRIVATE_ENDPOINT = az.PRIVATE_ENDPOINT.token
 
 
 def stack_of(urn: str) -> str:
@@ -113,10 +115,22 @@ def arm_key(value: Any) -> str:
     return text[index:] if index >= 0 else text
 
 
+def arm_key_for(entry: az.AzureType, rg: Any, name: Any) -> str:
+    """The ARM key of a resource of a top-level catalog type (`entry`) in resource group `rg`."""
+    return arm_key(f"/resourceGroups/{rg}/providers/{entry.arm_type}/{name}")
+
+
+def resource_key(res: PolicyResource, entry: az.AzureType) -> str:
+    """A resource's ARM key: its id when known (outputs), else built from its resource group and own name (inputs)."""
+    rg = dig(res.props, "resourceGroupName", "")
+    name = (dig(res.props, entry.own_name_input) if entry.own_name_input else None) or dig(res.props, "name") or res.name
+    return arm_key(dig(res.props, "id") or arm_key_for(entry, rg, name))
+
+
 def workspace_key(res: PolicyResource) -> str:
     rg = dig(res.props, "resourceGroupName", "")
     name = dig(res.props, "workspaceName") or res.name
-    return arm_key(dig(res.props, "id") or f"/resourceGroups/{rg}/providers/Microsoft.Databricks/workspaces/{name}")
+    return arm_key(dig(res.props, "id") or arm_key_for(az.DATABRICKS_WORKSPACE, rg, name))
 
 
 def vnet_of_subnet(subnet_id: Any) -> str:

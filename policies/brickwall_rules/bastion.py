@@ -8,14 +8,15 @@ from typing import Any
 
 from pulumi_policy import Policy, ResourceValidationArgs, StackValidationArgs
 
-from brickwall_rules.base import Say, arm_key, as_list, dig, of_type, resource_rule, stack_rule
+import components.planning.azure_types as az
+from brickwall_rules.base import Say, arm_key, arm_key_for, as_list, dig, of_type, resource_rule, stack_rule
 
-NIC = "azure-native:network:NetworkInterface"
-VM = "azure-native:compute:VirtualMachine"
-BASTION_HOST = "azure-native:network:BastionHost"
-NSG = "azure-native:network:NetworkSecurityGroup"
-SECURITY_RULE = "azure-native:network:SecurityRule"
-SUBNET = "azure-native:network:Subnet"
+NIC = az.NETWORK_INTERFACE.token
+VM = az.VIRTUAL_MACHINE.token
+BASTION_HOST = az.BASTION_HOST.token
+NSG = az.NETWORK_SECURITY_GROUP.token
+SECURITY_RULE = az.SECURITY_RULE.token
+SUBNET = az.SUBNET.token
 BASTION_SUBNET = "azurebastionsubnet"
 # The toolkit's Bastion NSG names (components/planning/naming.py: nsg-<prefix>-<env>-<region>-bastion).
 BASTION_NSG_NAME = re.compile(r"nsg-.+-bastion", re.I)
@@ -91,7 +92,7 @@ BASTION_LOCKED_DOWN = resource_rule(
 
 
 def _nsg_key(rg: Any, name: Any) -> str:
-    return arm_key(f"/resourceGroups/{rg}/providers/Microsoft.Network/networkSecurityGroups/{name}")
+    return arm_key_for(az.NETWORK_SECURITY_GROUP, rg, name)
 
 
 def _check_bastion_nsg(args: StackValidationArgs, report: Say) -> None:

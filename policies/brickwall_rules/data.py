@@ -17,11 +17,13 @@ from typing import Any
 
 from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
+import components.planning.azure_types as az
 from brickwall_rules.base import (
     PRIVATE_ENDPOINT,
     TIER_CONFIG,
     Say,
     arm_key,
+    arm_key_for,
     dig,
     endpoint_groups,
     of_type,
@@ -31,11 +33,11 @@ from brickwall_rules.base import (
 )
 from components.planning.roles import BUILT_IN_ROLES
 
-STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
-SQL_SERVER = "azure-native:sql:Server"
-SQL_DATABASE = "azure-native:sql:Database"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+STORAGE_ACCOUNT = az.STORAGE_ACCOUNT.token
+SQL_SERVER = az.SQL_SERVER.token
+SQL_DATABASE = az.SQL_DATABASE.token
+ROLE_ASSIGNMENT = az.ROLE_ASSIGNMENT.token
+ZONE_GROUP = az.PRIVATE_DNS_ZONE_GROUP.token
 
 # The data-plane roles Databricks may hold on a lake container.
 LAKE_ROLES: dict[str, str] = {BUILT_IN_ROLES[name]: name for name in ("Storage Blob Data Contributor", "Storage Blob Data Reader")}
@@ -62,13 +64,13 @@ def _account_name(res_props: Any, fallback: str) -> str:
 def storage_key(res: PolicyResource) -> str:
     rg = dig(res.props, "resourceGroupName", "")
     name = _account_name(res.props, res.name)
-    return arm_key(dig(res.props, "id") or f"/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name}")
+    return arm_key(dig(res.props, "id") or arm_key_for(az.STORAGE_ACCOUNT, rg, name))
 
 
 def sql_server_key(res: PolicyResource) -> str:
     rg = dig(res.props, "resourceGroupName", "")
     name = dig(res.props, "serverName") or dig(res.props, "name") or res.name
-    return arm_key(dig(res.props, "id") or f"/resourceGroups/{rg}/providers/Microsoft.Sql/servers/{name}")
+    return arm_key(dig(res.props, "id") or arm_key_for(az.SQL_SERVER, rg, name))
 
 
 # --- every storage account -----------------------------------------------------------------------------------

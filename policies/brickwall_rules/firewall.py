@@ -9,22 +9,23 @@ from typing import Any
 
 from pulumi_policy import Policy, PolicyResource, StackValidationArgs
 
-from brickwall_rules.base import Say, arm_key, as_list, dig, of_type, stack_rule
+import components.planning.azure_types as az
+from brickwall_rules.base import Say, arm_key, arm_key_for, as_list, dig, of_type, stack_rule
 from components.planning.firewall import FIREWALL_SUBNET_NAME, REQUIRED_DATABRICKS_TAGS
 
-ROUTE = "azure-native:network:Route"
-SUBNET = "azure-native:network:Subnet"
-PEERING = "azure-native:network:VirtualNetworkPeering"
-RULE_COLLECTION_GROUP = "azure-native:network:FirewallPolicyRuleCollectionGroup"
+ROUTE = az.ROUTE.token
+SUBNET = az.SUBNET.token
+PEERING = az.VIRTUAL_NETWORK_PEERING.token
+RULE_COLLECTION_GROUP = az.FIREWALL_POLICY_RULE_COLLECTION_GROUP.token
 DATABRICKS_DELEGATION = "microsoft.databricks/workspaces"
 
 
 def _vnet_key(rg: Any, vnet: Any) -> str:
-    return arm_key(f"/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}")
+    return arm_key_for(az.VIRTUAL_NETWORK, rg, vnet)
 
 
 def _route_table_key(rg: Any, table: Any) -> str:
-    return arm_key(f"/resourceGroups/{rg}/providers/Microsoft.Network/routeTables/{table}")
+    return arm_key_for(az.ROUTE_TABLE, rg, table)
 
 
 def _network(value: Any) -> ipaddress.IPv4Network | None:

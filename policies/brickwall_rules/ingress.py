@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
+import components.planning.azure_types as az
 from brickwall_rules.base import TIER_CONFIG, Say, as_list, dig, is_secret, of_type, resource_rule, stack_rule, stack_tier
 from components.planning.workload_identity import CLIENT_ID_ANNOTATION, USE_LABEL
 
@@ -272,7 +273,7 @@ AKS_NETWORK_POLICY = resource_rule(
     "aks-network-policy-enforced",
     "AKS clusters enforce Kubernetes NetworkPolicies (networkProfile.networkPolicy set, not 'none').",
     "Set networkProfile.networkPolicy to 'calico', 'azure' or 'cilium'.",
-    ["azure-native:containerservice:ManagedCluster"],
+    [az.MANAGED_CLUSTER.token],
     _check_aks_network_policy,
 )
 
@@ -290,7 +291,7 @@ def _pool_problems(pool: object) -> list[str]:
 
 def _check_aks_hardening(args: ResourceValidationArgs, report: Say) -> None:
     props, problems = args.props, []
-    if args.resource_type == "azure-native:containerservice:AgentPool":  # a pool of its own, beside the cluster's
+    if args.resource_type == az.AGENT_POOL.token:  # a pool of its own, beside the cluster's
         for problem in _pool_problems(props):
             report(f"AKS cluster {dig(props, 'resourceName') or '?'}: {problem}")
         return
@@ -317,7 +318,7 @@ AKS_HARDENED = resource_rule(
     "Keep the AksSpec defaults: upgrade_channel 'patch', node_os_upgrade_channel 'NodeImage', os_disk_type 'Ephemeral' on a "
     "size with a local temp disk, encryption_at_host (register Microsoft.Compute/EncryptionAtHost first); the toolkit "
     "enables the azureKeyvaultSecretsProvider addon with enableSecretRotation 'true'.",
-    ["azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool"],
+    [az.MANAGED_CLUSTER.token, az.AGENT_POOL.token],
     _check_aks_hardening,
 )
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
+import components.planning.azure_types as az
 from brickwall_rules.base import (
     ADVISORY,
     TIER_CONFIG,
@@ -21,18 +22,14 @@ from brickwall_rules.base import (
     tier_of,
 )
 
-VAULT = "azure-native:keyvault:Vault"
-KEY = "azure-native:keyvault:Key"
-LOCK = "azure-native:authorization:ManagementLockByScope"
+VAULT = az.KEY_VAULT.token
+KEY = az.KEY_VAULT_KEY.token
+LOCK = az.MANAGEMENT_LOCK.token
 KEY_VAULT_SOURCE = "microsoft.keyvault"
 
-# Data-bearing types a prod lock must cover: type -> (ARM provider path, input holding the resource's own name).
-LOCKED_IN_PROD: dict[str, tuple[str, str]] = {
-    WORKSPACE: ("microsoft.databricks/workspaces", "workspaceName"),
-    VAULT: ("microsoft.keyvault/vaults", "vaultName"),
-    "azure-native:operationalinsights:Workspace": ("microsoft.operationalinsights/workspaces", "workspaceName"),
-    "azure-native:storage:StorageAccount": ("microsoft.storage/storageaccounts", "accountName"),
-}
+# Data-bearing types a prod lock must cover; a lock's scope names each by its ARM type and own name (the catalog's).
+LOCKED_IN_PROD = (az.DATABRICKS_WORKSPACE, az.KEY_VAULT, az.LOG_ANALYTICS_WORKSPACE, az.STORAGE_ACCOUNT)
+_LOCKED_TOKENS = frozenset(entry.token for entry in LOCKED_IN_PROD)
 
 
 def _is(value: Any, expected: str) -> bool:
@@ -170,9 +167,9 @@ def _lock_scope(lock: PolicyResource) -> str:
 def _needs_lock(res: PolicyResource) -> bool:
     # Every workspace, the serverless browser-authentication one included: it holds no data, but deleting it breaks
     # SSO sign-in to every private workspace of the region that uses it.
-    if res.resource_type == "azure-native:storage:StorageAccount":
+    if res.resource_type == az.STORAGE_ACCOUNT.token:
         return dig(res.props, "isHnsEnabled") is True  # the data lake; other accounts are not data sources
-    return res.resource_type in LOCKED_IN_PROD
+    return res.resource_type in _LOCKED_TOKENS
 
 
 def _check_prod_locks(args: StackValidationArgs, report: Say) -> None:
@@ -180,8 +177,9 @@ def _check_prod_locks(args: StackValidationArgs, report: Say) -> None:
     for res in args.resources:
         if not _needs_lock(res) or tier_of(res.urn, args.get_config(), res.props) != "prod":
             continue
-        path, name_input = LOCKED_IN_PROD[res.resource_type]
-        own = f"{path}/{str(dig(res.props, name_input) or dig(res.props, 'name') or res.name).lower()}"
+        entry = az.CATALOG[res.resource_type]
+        name = dig(res.props, entry.own_name_input) if entry.own_name_input else None
+        own = f"{entry.arm_type.lower()}/{str(name or dig(res.props, 'name') or res.name).lower()}"
         covered = any(_lock_scope(lock) == own or (not _lock_scope(lock) and res in lock.dependencies) for lock in locks)
         if not covered:
             report(f"{own} has no CanNotDelete lock in prod: anyone with delete rights, in any tool, can delete it", res.urn)

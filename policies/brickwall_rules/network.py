@@ -10,6 +10,7 @@ from typing import Any
 
 from pulumi_policy import Policy, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
+import components.planning.azure_types as az
 from brickwall_rules.base import (
     PRIVATE_ENDPOINT,
     TIER_CONFIG,
@@ -81,7 +82,7 @@ NSG_NO_INTERNET_INBOUND = resource_rule(
     "(SSH 22, RDP 3389, HTTPS 443, control plane 5557 and 8443-8451 included).",
     "Restrict sourceAddressPrefix(es) to the VNet, a named CIDR or a service tag, or make the rule Deny; Databricks "
     "secure cluster connectivity needs no inbound rule from the Internet.",
-    ["azure-native:network:SecurityRule"],
+    [az.SECURITY_RULE.token],
     _check_security_rule,
 )
 
@@ -99,7 +100,7 @@ NSG_NO_INLINE_RULES = resource_rule(
     "nsg-no-inline-rules",
     "Network security groups carry no inline securityRules, so the rules Databricks injects are never fought or deleted.",
     "Move each rule to a standalone azure-native:network:SecurityRule resource and drop securityRules from the NSG.",
-    ["azure-native:network:NetworkSecurityGroup"],
+    [az.NETWORK_SECURITY_GROUP.token],
     _check_nsg_inline,
 )
 
@@ -114,7 +115,7 @@ VNET_NO_INLINE_SUBNETS = resource_rule(
     "vnet-no-inline-subnets",
     "Virtual networks declare no inline subnets: inline and standalone subnets replace each other on every update.",
     "Declare every subnet as a standalone azure-native:network:Subnet resource and drop subnets from the VNet.",
-    ["azure-native:network:VirtualNetwork"],
+    [az.VIRTUAL_NETWORK.token],
     _check_vnet_inline,
 )
 
@@ -130,13 +131,13 @@ DELEGATED_SUBNET_HAS_NSG = resource_rule(
     "delegated-subnet-has-nsg",
     "Every delegated subnet (Databricks host/container) has a network security group associated.",
     "Set networkSecurityGroup.id on the subnet to the workspace NSG.",
-    ["azure-native:network:Subnet"],
+    [az.SUBNET.token],
     _check_delegated_subnet,
 )
 
 
-SUBNET, NSG_RULE = "azure-native:network:Subnet", "azure-native:network:SecurityRule"
-VNET = "azure-native:network:VirtualNetwork"
+SUBNET, NSG_RULE = az.SUBNET.token, az.SECURITY_RULE.token
+VNET = az.VIRTUAL_NETWORK.token
 DATABRICKS_DELEGATION = "microsoft.databricks/workspaces"
 WORKSPACE_API = "databricks_ui_api"  # the back-end endpoint's group id
 # The endpoints the ingress tier's AKS nodes may reach, by group id: the workspace API (connectors) and the Azure
@@ -233,7 +234,7 @@ PRIVATE_ENDPOINT_NSG_BY_CLASS = stack_rule(
 )
 
 
-MANAGED_CLUSTER, AGENT_POOL = "azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool"
+MANAGED_CLUSTER, AGENT_POOL = az.MANAGED_CLUSTER.token, az.AGENT_POOL.token
 
 
 def _prefixes(props: Any, one: str, many: str) -> list[str]:

@@ -6,6 +6,7 @@ import re
 
 from pulumi_policy import Policy, PolicyResource, StackValidationArgs
 
+import components.planning.azure_types as az
 from brickwall_rules.base import (
     PRIVATE_ENDPOINT,
     WORKSPACE,
@@ -21,9 +22,9 @@ from brickwall_rules.base import (
     workspace_key,
 )
 
-ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
-PRIVATE_ZONE = "azure-native:privatedns:PrivateZone"
-VNET_LINK = "azure-native:privatedns:VirtualNetworkLink"
+ZONE_GROUP = az.PRIVATE_DNS_ZONE_GROUP.token
+PRIVATE_ZONE = az.PRIVATE_DNS_ZONE.token
+VNET_LINK = az.PRIVATE_DNS_ZONE_LINK.token
 
 
 def _check_backend_endpoint(args: StackValidationArgs, report: Say) -> None:

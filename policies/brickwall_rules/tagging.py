@@ -6,41 +6,13 @@ from collections.abc import Mapping
 
 from pulumi_policy import Policy, ResourceValidationArgs
 
+import components.planning.azure_types as az
 from brickwall_rules.base import ADVISORY, Say, dig, resource_rule
 
 REQUIRED_TAGS = ("environment", "tier", "managed-by")
-# azure-native child resources that carry no tags of their own.
-UNTAGGABLE = frozenset({
-    "azure-native:network:Subnet",
-    "azure-native:network:SecurityRule",
-    "azure-native:network:Route",
-    "azure-native:network:PrivateDnsZoneGroup",
-    "azure-native:network:VirtualNetworkPeering",
-    # A firewall policy's rule collection group is a child without tags in ARM.
-    "azure-native:network:FirewallPolicyRuleCollectionGroup",
-    # Storage sub-resources (blob service settings, containers) carry no tags in ARM.
-    "azure-native:storage:BlobServiceProperties",
-    "azure-native:storage:BlobContainer",
-    # Azure SQL server settings (auditing, threat detection) carry no tags in ARM.
-    "azure-native:sql:ServerBlobAuditingPolicy",
-    "azure-native:sql:ServerSecurityAlertPolicy",
-    # Extension resources (role assignments, locks) have no tags in ARM.
-    "azure-native:authorization:RoleAssignment",
-    "azure-native:authorization:ManagementLockByScope",
-    # Audit: diagnostic settings (extension resources), an event hub and a data export rule (children) take no tags.
-    "azure-native:monitor:DiagnosticSetting",
-    "azure-native:eventhub:EventHub",
-    "azure-native:operationalinsights:DataExport",
-    # An Event Hub namespace's network rule set and a private link scope's scoped resource are children without tags
-    # (their ARM schemas list no `tags`).
-    "azure-native:eventhub:NamespaceNetworkRuleSet",
-    "azure-native:monitor:PrivateLinkScopedResource",
-    # A data collection rule association is an extension resource of the cluster; its ARM schema lists no `tags`.
-    "azure-native:monitor:DataCollectionRuleAssociation",
-    # A managed identity's federated identity credential is a child without tags (its 2023-01-31 ARM schema lists
-    # no `tags`).
-    "azure-native:managedidentity:FederatedIdentityCredential",
-})
+# azure-native types whose ARM schema has no `tags` (children and extension resources): the Azure type catalog's
+# `taggable`, cited there per type. A type outside the catalog is held to the rule.
+UNTAGGABLE = frozenset(entry.token for entry in az.ENTRIES if not entry.taggable)
 
 
 def _check_tags(args: ResourceValidationArgs, report: Say) -> None:

@@ -27,6 +27,7 @@ from components.audit import (
 from components.bastion import EngineerAccess, EngineerAccessArgs
 from components.connector_identity import ConnectorIdentities, ConnectorIdentitiesArgs
 from components.data_sources import DataSources, DataSourcesArgs, LakeNames, SqlNames
+from components.facts import AKS, CONTAINER, ENDPOINTS, HOST
 from components.firewall import FirewallHub, FirewallHubArgs, HubPeering, HubPeeringArgs
 from components.ingress import IngressSecrets, IngressTier, IngressTierArgs
 from components.keys import CustomerManagedKeys, CustomerManagedKeysArgs, WorkspaceKeyGrants, WorkspaceKeyGrantsArgs
@@ -59,7 +60,6 @@ from components.planning.reachability import endpoint_classes, inputs_from_spec
 from components.private_link import PrivateLink, PrivateLinkArgs, TransitSide
 from components.serverless import ServerlessConnectivity, ServerlessConnectivityArgs, StorageTarget, ncc_name
 from components.spec import EnvironmentSpec
-from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST
 from components.transit import TransitNetwork, TransitNetworkArgs
 from components.workspace import SecureWorkspace, SecureWorkspaceArgs, WorkspaceEncryption, WorkspaceKey
 

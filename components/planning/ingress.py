@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from components.facts import AKS, ENDPOINTS, POD_NON_PUBLIC_CIDRS
+
 if TYPE_CHECKING:
     from components.spec import EnvironmentSpec
 
@@ -24,7 +26,7 @@ TRAEFIK_METRICS_PORT = 9100
 TRAEFIK_WEB_PORT = 8000
 KUBE_DNS = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
             "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
-NON_PUBLIC = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"]
+NON_PUBLIC = list(POD_NON_PUBLIC_CIDRS)
 
 
 def app_labels(name: str) -> dict[str, str]:
@@ -326,8 +328,6 @@ HSTS_HEADERS = {"stsSeconds": 31536000, "stsIncludeSubdomains": True, "forceSTSH
 
 def tier_layout(spec: EnvironmentSpec) -> TierLayout:
     """What the ingress tier's NetworkPolicies are built from (also read by the flow tests)."""
-    from components.spec.models import AKS, ENDPOINTS
-
     ingress, plan = spec.ingress, spec.network.plan
     routes_open = any(not r.allow_cidrs for r in ingress.routes)
     clients = () if routes_open else tuple(sorted({c for r in ingress.routes for c in r.allow_cidrs}))

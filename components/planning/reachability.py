@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING
 
+from components import facts
+from components.facts import AKS, CONTAINER, ENDPOINTS, HOST
 from components.planning.data_paths import (
     CLUSTER_PORTS,
     CONNECTOR_PORTS,
@@ -89,11 +91,7 @@ KNOWN_TAGS = INTERNET_HOSTED_TAGS | {VIRTUAL_NETWORK, INTERNET, AZURE_LOAD_BALAN
 ALL_PORTS = (0, 65535)
 
 # Addresses outside Azure's Internet tag wherever they are: private, shared, loopback, link-local, reserved.
-NON_PUBLIC = tuple(ipaddress.IPv4Network(c) for c in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-    "224.0.0.0/4", "240.0.0.0/4",
-))
+NON_PUBLIC = facts.NON_PUBLIC
 
 
 class PartialMatchError(ValueError):
@@ -356,8 +354,6 @@ def endpoint_classes(spec: EnvironmentSpec) -> tuple[str, ...]:
 
 def inputs_from_spec(spec: EnvironmentSpec, peered: Sequence[str] = ()) -> NetworkInputs:
     """The matrix inputs of an environment; `peered` are hub / on-premises ranges routed into the VNet."""
-    from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST
-
     net, ingress = spec.network, spec.ingress
     plan = net.plan
     internal = ingress.load_balancer == "internal"

@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
 
+from components.facts import AKS, CONTAINER, DATABRICKS_REGIONS, ENDPOINTS, HOST
 from components.planning.addresses import (
     AddressPlanError,
     SubnetPlan,
@@ -28,7 +29,6 @@ from components.planning.addresses import (
     usable_addresses,
 )
 from components.planning.naming import NamePlan, plan_names
-from components.planning.regions import DATABRICKS_REGIONS
 from components.spec.access import AccessSpec
 from components.spec.audit import MonitoringSpec
 from components.spec.base import StrictModel, cidr_problem
@@ -47,7 +47,6 @@ VNET_PREFIX_RANGE = (16, 24)
 WORKSPACE_SUBNET_PREFIX_RANGE = (18, 26)
 ENDPOINT_SUBNET_PREFIX_RANGE = (24, 29)
 
-HOST, CONTAINER, ENDPOINTS, AKS = "host", "container", "private_endpoints", "aks"
 
 
 class Tier(StrEnum):

@@ -10,7 +10,6 @@ from brickwall import planfile, project
 from brickwall.engine import Recording, Registration
 from components.planning import audit_network
 from components.planning.nsg_rules import private_endpoint_subnet_rules, workspace_subnet_rules
-from components.planning.reachability import endpoint_classes, inputs_from_spec
 from components.spec import EnvironmentSpec
 
 T = "azure-native:"
@@ -132,7 +131,7 @@ def test_subnets_match_the_address_plan(rec: Recording, spec: EnvironmentSpec) -
 
 def test_each_private_endpoint_joins_its_class_application_security_group(rec: Recording, spec: EnvironmentSpec) -> None:
     names, rg = spec.names, spec.names.resource_group
-    classes = endpoint_classes(spec)
+    classes = spec.plan.endpoint_classes
     asgs = {r.inputs["applicationSecurityGroupName"]: r for r in rec.of_type(T + "network:ApplicationSecurityGroup")}
     assert set(asgs) == {f"{names.endpoint_application_security_group}-{c}" for c in classes}
     assert all(a.inputs["resourceGroupName"] == rg and a.inputs["location"] == spec.region for a in asgs.values())
@@ -158,11 +157,11 @@ def test_security_rules_are_the_planned_table(rec: Recording, spec: EnvironmentS
         spec.names.network_security_group: workspace_subnet_rules(
             spec.workspace.required_nsg_rules, spec.network.egress.allow_internet_outbound),
         spec.names.endpoint_network_security_group: private_endpoint_subnet_rules(
-            (str(plan["host"]), str(plan["container"])), endpoint_classes(spec),
+            (str(plan["host"]), str(plan["container"])), spec.plan.endpoint_classes,
             str(plan["aks"]) if spec.ingress.enabled and spec.ingress.cluster == "aks" else None),
     }
     if spec.ingress.enabled and spec.ingress.cluster == "aks":  # the AKS subnet's NSG: the matrix's own table
-        tables[spec.names.aks_network_security_group] = inputs_from_spec(spec).aks_rules()
+        tables[spec.names.aks_network_security_group] = spec.plan.network.aks_rules()
     else:
         assert not [r for r in rec.of_type(RULE) if r.inputs["networkSecurityGroupName"] == spec.names.aks_network_security_group]
     for nsg_name, table in tables.items():

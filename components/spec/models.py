@@ -28,6 +28,7 @@ from components.planning.addresses import (
     parse_network,
     usable_addresses,
 )
+from components.planning.environment import EnvironmentPlan
 from components.planning.naming import NamePlan, plan_names
 from components.spec.access import AccessSpec
 from components.spec.audit import MonitoringSpec
@@ -39,6 +40,7 @@ from components.spec.encryption import EncryptionSpec
 from components.spec.errors import Problem, problems_from, raise_problems
 from components.spec.firewall import HubSpec
 from components.spec.ingress import IngressSpec
+from components.spec.plan import plan_environment
 from components.spec.serverless import ServerlessSpec, UnityCatalogSpec
 from components.spec.stamping import StampingSpec
 
@@ -455,6 +457,11 @@ class EnvironmentSpec(StrictModel):
     @cached_property
     def names(self) -> NamePlan:
         return plan_names(self.naming.prefix, self.name, self.region, self.naming.unique_suffix)
+
+    @cached_property
+    def plan(self) -> EnvironmentPlan:
+        """The plan of the environment (what exists, every address range, every name), decided once."""
+        return plan_environment(self)
 
     @property
     def all_tags(self) -> dict[str, str]:

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from brickwall.ledger import Entry, Ledger, LedgerError
-from components.planning import stamping
 from components.spec import EnvironmentSpec
+from components.spec import stamp as stamping
 
 SPECS_DIR = "specs"
 STATE_DIR = "state"

@@ -20,8 +20,8 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
-from components.planning import stamping
 from components.spec import EnvironmentSpec
+from components.spec import stamp as stamping
 
 LEDGER_FILE = "environments.json"
 LOCK_FILE = "environments.lock"

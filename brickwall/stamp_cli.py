@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from brickwall import driver
     from brickwall.cli import EXIT_FLAGGED, EXIT_INVALID_SPEC, EXIT_USAGE
     from brickwall.ledger import LedgerError
-    from components.planning.stamping import PoolExhaustedError
+    from components.spec.stamp import PoolExhaustedError
 
     try:
         if args.env_command in ("up", "preview", "destroy"):
@@ -152,8 +152,8 @@ def _plan(args: argparse.Namespace) -> int:
     from brickwall.cli import EXIT_INTERNAL, EXIT_INVALID_SPEC, EXIT_OK, UsageError, progress
     from brickwall.engine import ProgramError
     from brickwall.ledger import Ledger
-    from components.planning import stamping
     from components.spec import SpecError
+    from components.spec import stamp as stamping
 
     if args.count < 1:
         raise UsageError("--count must be at least 1")

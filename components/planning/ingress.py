@@ -7,12 +7,9 @@ cluster enforces and what the tests prove are one fact.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from components.facts import AKS, ENDPOINTS, POD_NON_PUBLIC_CIDRS
-
-if TYPE_CHECKING:
-    from components.spec import EnvironmentSpec
+from components.facts import POD_NON_PUBLIC_CIDRS
 
 TRAEFIK_CHART = ("traefik", "37.1.1", "https://traefik.github.io/charts")
 CERT_MANAGER_CHART = ("cert-manager", "v1.18.2", "https://charts.jetstack.io")
@@ -324,24 +321,3 @@ def tls_option_spec(client_ca_secret: str | None = None) -> dict[str, Any]:
 
 HSTS_HEADERS = {"stsSeconds": 31536000, "stsIncludeSubdomains": True, "forceSTSHeader": True,
                 "contentTypeNosniff": True, "frameDeny": True, "referrerPolicy": "no-referrer"}
-
-
-def tier_layout(spec: EnvironmentSpec) -> TierLayout:
-    """What the ingress tier's NetworkPolicies are built from (also read by the flow tests)."""
-    ingress, plan = spec.ingress, spec.network.plan
-    routes_open = any(not r.allow_cidrs for r in ingress.routes)
-    clients = () if routes_open else tuple(sorted({c for r in ingress.routes for c in r.allow_cidrs}))
-    api = str(plan[AKS]) if ingress.cluster == "aks" else ingress.api_server_cidr
-    assert api is not None
-    return TierLayout(
-        ingress_namespace=ingress.namespace,
-        apps_namespace=ingress.apps_namespace,
-        connectors=tuple(Connector(c.name, c.port) for c in ingress.connectors),
-        client_cidrs=clients,
-        databricks_endpoint_cidr=str(plan[ENDPOINTS]),
-        approved_egress_cidrs=ingress.approved_egress_cidrs,
-        api_server_cidr=api,
-        oauth2_proxy=ingress.oauth2_proxy is not None,
-        acme=any(r.certificate_issuer == "acme" for r in ingress.routes),
-        metrics_namespace=ingress.metrics_namespace,
-    )

@@ -10,7 +10,9 @@ import ipaddress
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from components.planning.addresses import parse_network
+from components.planning.addresses import AddressPlanError, parse_network
+from components.planning.bastion import transit_layout
+from components.planning.firewall import DATABRICKS_REGIONAL_ENDPOINTS
 from components.planning.ingress import MAX_ROUTES_PER_HOST
 from components.planning.naming import name_problems, plan_names, slug
 from components.spec.access import MAX_IP_ACCESS_VALUES
@@ -183,8 +185,6 @@ def _firewall_hub_overlaps(spec: EnvironmentSpec) -> list[Problem]:
 
 
 def _firewall_region(spec: EnvironmentSpec) -> list[Problem]:
-    from components.planning.firewall import DATABRICKS_REGIONAL_ENDPOINTS
-
     if spec.network.egress.mode != "firewall" or spec.region in DATABRICKS_REGIONAL_ENDPOINTS:
         return []
     return [Problem(("network", "egress", "mode"),
@@ -518,9 +518,6 @@ def _encryption(spec: EnvironmentSpec) -> list[Problem]:
 
 def _bastion(spec: EnvironmentSpec) -> list[Problem]:
     """The engineers' Bastion: a transit VNet the toolkit creates, room in it for both subnets, and the sign-in inputs."""
-    from components.planning.addresses import AddressPlanError
-    from components.planning.bastion import transit_layout
-
     bastion = spec.bastion
     if not bastion.enabled:
         return []

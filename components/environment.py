@@ -675,6 +675,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 connector_client_ids=self.connector_identities.client_ids,
                 entra_tenant_id=azure.tenant_id,
                 cluster=cluster,
+                creates_aks=spec.plan.parts.aks,
             ),
             opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.kubernetes_provider},
                                         deleted_with=cluster),

@@ -26,6 +26,12 @@ KUBE_DNS = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name":
 NON_PUBLIC = list(POD_NON_PUBLIC_CIDRS)
 
 
+def creates_aks(enabled: bool, cluster: str) -> bool:
+    """Whether the toolkit creates the AKS cluster (and its subnet): an enabled ingress tier on `cluster: aks`. The one
+    place this is decided; the environment's plan (`EnvironmentPlan.parts.aks`) and the spec's rules ask it."""
+    return enabled and cluster == "aks"
+
+
 def app_labels(name: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "brickwall-ingress"}
 

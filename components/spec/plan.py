@@ -17,7 +17,7 @@ from components.planning.data_paths import present_classes
 from components.planning.environment import EnvironmentPlan, Parts, transit_endpoint_cidr
 from components.planning.firewall import hub_names, rule_collection_group
 from components.planning.front_end import FrontEnd, IpAccess
-from components.planning.ingress import Connector, TierLayout
+from components.planning.ingress import Connector, TierLayout, creates_aks
 from components.planning.naming import ncc_name
 from components.planning.reachability import network_inputs
 
@@ -33,7 +33,7 @@ def _parts(spec: EnvironmentSpec) -> Parts:
     hub = spec.network.egress.hub
     return Parts(
         ingress=ingress.enabled,
-        aks=ingress.enabled and ingress.cluster == "aks",
+        aks=creates_aks(ingress.enabled, ingress.cluster),
         firewall_egress=firewall,
         creates_hub=firewall and hub is not None and hub.create,
         transit=transit,
@@ -71,12 +71,14 @@ def _diagnostic_kinds(parts: Parts) -> tuple[str, ...]:
     return tuple(kinds)
 
 
-def _tier(spec: EnvironmentSpec) -> TierLayout:
+def _tier(spec: EnvironmentSpec, parts: Parts) -> TierLayout:
     """What the ingress tier's NetworkPolicies are built from (also read by the flow tests)."""
     ingress, subnets = spec.ingress, spec.network.plan
     routes_open = any(not r.allow_cidrs for r in ingress.routes)
     clients = () if routes_open else tuple(sorted({c for r in ingress.routes for c in r.allow_cidrs}))
-    api = str(subnets[AKS]) if ingress.cluster == "aks" else ingress.api_server_cidr
+    # For a cluster the toolkit creates, the policies take its AKS subnet as the API server's range; an existing
+    # cluster names its own.
+    api = str(subnets[AKS]) if parts.aks else ingress.api_server_cidr
     assert api is not None  # rules: an existing cluster names its API server's range
     return TierLayout(
         ingress_namespace=ingress.namespace,
@@ -129,7 +131,7 @@ def plan_environment(spec: EnvironmentSpec) -> EnvironmentPlan:
     acme = any(r.certificate_issuer == "acme" for r in ingress.routes)
     ip = spec.access.ip_access
     ncc = spec.serverless.network_connectivity
-    tier = _tier(spec) if parts.ingress else None
+    tier = _tier(spec, parts) if parts.ingress else None
     return EnvironmentPlan(
         name=spec.name,
         region=spec.region,

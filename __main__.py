@@ -56,7 +56,7 @@ def main() -> None:
     pulumi.export("workspaceResourceId", env.workspace_resource_id)
     pulumi.export("workspaceId", env.workspace_id)
     pulumi.export("maxClusterNodes", spec.network.max_cluster_nodes)
-    pulumi.export("subnets", {k: str(v) for k, v in spec.network.plan.subnets.items()})
+    pulumi.export("subnets", {k: str(v) for k, v in spec.plan.subnets.subnets.items()})
     if env.serverless is not None and env.serverless.rules:
         # Each serverless private endpoint lands pending on its storage account: the owner approves it (docs/audit-data-keys.md, "Data sources").
         pulumi.export("serverlessEndpointApprovals", env.serverless.approvals)

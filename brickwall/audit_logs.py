@@ -301,6 +301,6 @@ def log_findings(plan: dict[str, Any], spec: EnvironmentSpec, client: LogsQueryC
     out: list[Finding] = []
     if _flow_logs_planned(plan):
         out += flow_findings(rows, _rows(client, workspace_id, "flows", days), days)
-    if spec.monitoring.diagnostics:  # the workspace's diagnostic setting is what fills DatabricksAccounts
+    if spec.plan.parts.diagnostics:  # the workspace's diagnostic setting is what fills DatabricksAccounts
         out += account_findings(rows, _rows(client, workspace_id, "accounts", days), days)
     return out

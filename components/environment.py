@@ -110,8 +110,6 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
         )
         kids = pulumi.ResourceOptions(parent=self, providers={"azure-native": provider})
 
-        # One table, one set of endpoint classes: the rows created here are the rows the reachability matrix reads.
-        classes = plan.endpoint_classes
         if parts.firewall_egress:
             self.firewall_hub = self._firewall_hub(name, spec, azure, kids)
         self.network = DatabricksNetwork(
@@ -129,10 +127,12 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 endpoint_subnet_name=names.private_endpoint_subnet,
                 endpoint_cidr=plan.endpoint_cidr,
                 nsg_name=names.network_security_group,
+                # One set of NSG tables and endpoint classes: the rows created here are the rows the reachability
+                # matrix reads (plan.network).
                 workspace_rules=plan.network.workspace_rules(),
                 endpoint_nsg_name=names.endpoint_network_security_group,
                 endpoint_rules=plan.network.endpoint_rules(),
-                endpoint_asg_names={cls: f"{names.endpoint_application_security_group}-{cls}" for cls in classes},
+                endpoint_asg_names=plan.endpoint_asg_names,
                 egress_mode=net.egress.mode,
                 nat_gateway_name=names.nat_gateway,
                 nat_public_ip_name=names.nat_public_ip,

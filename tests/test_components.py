@@ -133,7 +133,7 @@ def test_each_private_endpoint_joins_its_class_application_security_group(rec: R
     names, rg = spec.names, spec.names.resource_group
     classes = spec.plan.endpoint_classes
     asgs = {r.inputs["applicationSecurityGroupName"]: r for r in rec.of_type(T + "network:ApplicationSecurityGroup")}
-    assert set(asgs) == {f"{names.endpoint_application_security_group}-{c}" for c in classes}
+    assert set(asgs) == set(spec.plan.endpoint_asg_names.values())
     assert all(a.inputs["resourceGroupName"] == rg and a.inputs["location"] == spec.region for a in asgs.values())
     endpoint_class = {names.backend_endpoint: "backend", names.dfs_endpoint: "workspace-storage", names.blob_endpoint: "workspace-storage",
                       names.data_lake_dfs_endpoint: "lake", names.data_lake_blob_endpoint: "lake", names.sql_endpoint: "sql",

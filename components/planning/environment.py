@@ -104,6 +104,11 @@ class EnvironmentPlan:
         """The private-endpoint classes in the workspace VNet's endpoint subnet, in table order."""
         return self.network.endpoint_classes
 
+    @property
+    def endpoint_asg_names(self) -> dict[str, str]:
+        """Each endpoint class's application security group, by class."""
+        return {cls: f"{self.names.endpoint_application_security_group}-{cls}" for cls in self.endpoint_classes}
+
     def network_inputs(self, peered: Sequence[str] = ()) -> NetworkInputs:
         """The NSG matrix's inputs; `peered` are hub / on-premises ranges routed into the VNet."""
         return replace(self.network, peered=tuple(peered))

@@ -454,3 +454,50 @@ def test_every_physical_name_keeps_azure_naming_rules(rec: Recording) -> None:
             assert name_problem(kinds[reg.type], value) is None, (reg.urn, value)
             checked += 1
     assert checked == len([r for r in rec.registrations if r.type in kinds]) > 10
+
+
+# What exists is decided once, in the environment's plan (components/planning/environment.py Parts): each optional
+# part is in the recording exactly when the plan says so.
+PART_TYPES = {
+    "ingress": "brickwall:kubernetes:IngressTier",
+    "aks": "brickwall:kubernetes:AksCluster",
+    "firewall_egress": "brickwall:network:FirewallHub",
+    "creates_hub": T + "network:AzureFirewall",
+    "transit": "brickwall:network:TransitNetwork",
+    "bastion": "brickwall:access:EngineerAccess",
+    "customer_managed_keys": "brickwall:security:CustomerManagedKeys",
+    "creates_key_vault": T + "keyvault:Vault",
+    "data_sources": "brickwall:data:DataSources",
+    "sql": T + "sql:Server",
+    "monitor_private_link": "brickwall:audit:MonitorPrivateLink",
+    "siem": T + "eventhub:Namespace",
+    "serverless": "brickwall:serverless:ServerlessConnectivity",
+    "serverless_connectivity": "databricks:index/mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig",
+    "metastore": "databricks:index/metastoreAssignment:MetastoreAssignment",
+    "diagnostics": "brickwall:audit:AuditDiagnostics",
+    "locks": "brickwall:security:ResourceLocks",
+}
+
+
+def _parts_exist_as_planned(rec: Recording, spec: EnvironmentSpec) -> None:
+    parts = spec.plan.parts
+    for part, type_ in PART_TYPES.items():
+        assert bool(rec.of_type(type_)) is getattr(parts, part), f"{spec.name}: {part} is {getattr(parts, part)} in the plan"
+    subnets = {r.inputs["subnetName"] for r in rec.of_type(SUBNET)}
+    assert (spec.names.aks_subnet in subnets) is parts.aks
+    # The report's matrix, the firewall's rules and the cluster's NSG read the same plan.
+    aks_rules = spec.plan.network.aks_rules()
+    assert bool(aks_rules) is parts.aks and (spec.plan.topology().ingress is not None) is parts.aks
+    assert (spec.plan.firewall_rules is not None) is parts.firewall_egress
+    assert (spec.plan.bastion_cidr is not None) is parts.bastion
+
+
+def test_optional_parts_exist_exactly_as_planned(rec: Recording, spec: EnvironmentSpec) -> None:
+    _parts_exist_as_planned(rec, spec)
+
+
+def test_every_optional_part_of_the_all_features_spec_exists(all_features_env: tuple[Recording, EnvironmentSpec]) -> None:
+    rec, spec = all_features_env
+    _parts_exist_as_planned(rec, spec)
+    parts = spec.plan.parts
+    assert all(getattr(parts, part) for part in PART_TYPES), {p: getattr(parts, p) for p in PART_TYPES}

@@ -50,7 +50,7 @@ def main() -> None:
             kubeconfig=config.get_secret(stack_config.KUBECONFIG),
             kubelogin_mode=stack_config.kubelogin_mode(config),
         ),
-        stack_config.ingress_secrets(spec, config) if spec.ingress.enabled else None,
+        stack_config.ingress_secrets(spec, config) if spec.plan.parts.ingress else None,
     )
     pulumi.export("workspaceUrl", env.workspace_url)
     pulumi.export("workspaceResourceId", env.workspace_resource_id)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from components.facts import AKS, CONTAINER, ENDPOINTS, HOST
-from components.planning.addresses import SubnetPlan, parse_network
+from components.planning.addresses import SubnetPlan
 from components.planning.combined import Ingress, Topology
 from components.planning.firewall import HubNames, RuleCollectionGroup
 from components.planning.front_end import FrontEnd
@@ -118,8 +118,3 @@ class EnvironmentPlan:
         corporate = tuple(dict.fromkeys([*self.corporate, *peered]))
         return Topology(net=self.network_inputs(corporate), front_end=replace(self.front_end, corporate=corporate),
                         egress=self.egress, ingress=self.load_balancer)
-
-
-def transit_endpoint_cidr(address_space: str, prefix_length: int) -> str:
-    """The transit VNet's endpoint subnet: the first block of the requested size."""
-    return str(next(parse_network(address_space).subnets(new_prefix=prefix_length)))

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from components.facts import AKS, CONTAINER, ENDPOINTS, HOST
+from components.facts import AKS, BASTION, CONTAINER, ENDPOINTS, HOST, JUMP_HOST, TRANSIT_ENDPOINTS
 from components.planning import diagnostics
-from components.planning.bastion import BASTION, JUMP_HOST, transit_layout
+from components.planning.bastion import transit_layout
 from components.planning.combined import Ingress, corporate_ranges, firewall_egress
 from components.planning.data_paths import present_classes
-from components.planning.environment import EnvironmentPlan, Parts, transit_endpoint_cidr
+from components.planning.environment import EnvironmentPlan, Parts
 from components.planning.firewall import hub_names, rule_collection_group
 from components.planning.front_end import FrontEnd, IpAccess
 from components.planning.ingress import Connector, TierLayout, creates_aks
@@ -105,12 +105,13 @@ def plan_environment(spec: EnvironmentSpec) -> EnvironmentPlan:
     transit = pl.transit
     transit_cidr = bastion_cidr = jump_cidr = None
     if parts.transit and transit is not None and transit.address_space is not None:
-        transit_cidr = transit_endpoint_cidr(transit.address_space, transit.private_endpoint_prefix_length)
-    if parts.bastion:
-        assert transit is not None and transit.address_space is not None  # rules._bastion
+        # rules._bastion: the bastion sits in a transit VNet the toolkit creates.
         layout = transit_layout(transit.address_space, transit.private_endpoint_prefix_length,
-                                spec.bastion.subnet_prefix_length, spec.bastion.jump_host_subnet_prefix_length)
-        bastion_cidr, jump_cidr = str(layout[BASTION]), str(layout[JUMP_HOST])
+                                *((spec.bastion.subnet_prefix_length, spec.bastion.jump_host_subnet_prefix_length)
+                                  if parts.bastion else ()))
+        transit_cidr = str(layout[TRANSIT_ENDPOINTS])
+        if parts.bastion:
+            bastion_cidr, jump_cidr = str(layout[BASTION]), str(layout[JUMP_HOST])
 
     aks_cidr = str(subnets[AKS]) if parts.aks else None
     firewall_rules = None

@@ -372,6 +372,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             f"{name}-firewall-hub",
             FirewallHubArgs(location=spec.region, tags=spec.all_tags, names=spec.plan.hub_names, hub=hub,
                             rules=firewall_rules(spec), firewall_private_ip=spec.network.egress.firewall_private_ip,
+                            firewall_subnet_cidr=spec.plan.hub_firewall_subnet_cidr,
                             vnet_provider=vnet_provider, policy_provider=policy_provider),
             opts=kids,
         )

@@ -64,6 +64,7 @@ class EnvironmentPlan:
     transit_endpoint_cidr: str | None  # the transit VNet's endpoint subnet, when the toolkit creates the VNet
     bastion_cidr: str | None
     jump_host_cidr: str | None
+    hub_firewall_subnet_cidr: str | None  # the AzureFirewallSubnet of a hub the toolkit creates
     # --- names
     names: NamePlan
     hub_names: HubNames

@@ -15,7 +15,7 @@ from components.planning.bastion import transit_layout
 from components.planning.combined import Ingress, corporate_ranges, firewall_egress
 from components.planning.data_paths import present_classes
 from components.planning.environment import EnvironmentPlan, Parts
-from components.planning.firewall import hub_names, rule_collection_group
+from components.planning.firewall import firewall_subnet, hub_names, rule_collection_group
 from components.planning.front_end import FrontEnd, IpAccess
 from components.planning.ingress import Connector, TierLayout, creates_aks
 from components.planning.naming import ncc_name
@@ -101,6 +101,7 @@ def plan_environment(spec: EnvironmentSpec) -> EnvironmentPlan:
     subnets, names = net.plan, spec.names
     hub = hub_names(names.resource_group, names.virtual_network, spec.name)
     egress = net.egress
+    hub_spec = egress.hub
 
     transit = pl.transit
     transit_cidr = bastion_cidr = jump_cidr = None
@@ -141,6 +142,8 @@ def plan_environment(spec: EnvironmentSpec) -> EnvironmentPlan:
         transit_endpoint_cidr=transit_cidr,
         bastion_cidr=bastion_cidr,
         jump_host_cidr=jump_cidr,
+        hub_firewall_subnet_cidr=(firewall_subnet(hub_spec.address_space[0], hub_spec.firewall_subnet_prefix_length)
+                                  if parts.creates_hub and hub_spec is not None else None),
         names=names,
         hub_names=hub,
         ncc_name=(ncc.name or ncc_name(spec.naming.prefix, spec.name)) if parts.serverless_connectivity else None,

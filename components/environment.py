@@ -618,7 +618,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     resource_group_name=self.network.resource_group_name,
                     subnet_id=self.network.aks_subnet_id,
                     spec=spec.ingress.aks,
-                    outbound_type="userAssignedNATGateway" if spec.network.egress.mode == "nat_gateway" else "userDefinedRouting",
+                    outbound_type="userDefinedRouting" if spec.plan.parts.firewall_egress else "userAssignedNATGateway",
                     log_analytics_workspace_id=self.audit.log_analytics_id,
                     tenant_id=azure.tenant_id,
                     # Container Insights' configuration endpoint joins the scope the workspace is in.

@@ -10,6 +10,7 @@ import ipaddress
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from components.facts import CONTAINER, HOST
 from components.planning.addresses import AddressPlanError, parse_network
 from components.planning.bastion import transit_layout
 from components.planning.firewall import DATABRICKS_REGIONAL_ENDPOINTS
@@ -138,7 +139,7 @@ def _firewall_outside_workspace(spec: EnvironmentSpec) -> list[Problem]:
     return [
         Problem(("network", "egress", "firewall_private_ip"),
                 f"{ip} is inside the {name} subnet {plan[name]}; the firewall must sit outside the workspace subnets")
-        for name in ("host", "container") if ip in plan[name]
+        for name in (HOST, CONTAINER) if ip in plan[name]
     ]
 
 

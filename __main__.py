@@ -50,13 +50,13 @@ def main() -> None:
             kubeconfig=config.get_secret(stack_config.KUBECONFIG),
             kubelogin_mode=stack_config.kubelogin_mode(config),
         ),
-        stack_config.ingress_secrets(spec, config) if spec.ingress.enabled else None,
+        stack_config.ingress_secrets(spec, config) if spec.plan.parts.ingress else None,
     )
     pulumi.export("workspaceUrl", env.workspace_url)
     pulumi.export("workspaceResourceId", env.workspace_resource_id)
     pulumi.export("workspaceId", env.workspace_id)
     pulumi.export("maxClusterNodes", spec.network.max_cluster_nodes)
-    pulumi.export("subnets", {k: str(v) for k, v in spec.network.plan.subnets.items()})
+    pulumi.export("subnets", {k: str(v) for k, v in spec.plan.subnets.subnets.items()})
     if env.serverless is not None and env.serverless.rules:
         # Each serverless private endpoint lands pending on its storage account: the owner approves it (docs/audit-data-keys.md, "Data sources").
         pulumi.export("serverlessEndpointApprovals", env.serverless.approvals)

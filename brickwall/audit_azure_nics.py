@@ -126,9 +126,7 @@ def expected_nics(plan: Mapping[str, Any], spec: EnvironmentSpec | None) -> list
     `spec`. Empty without a spec, or when the spec's subnets are not the plan's (then the matrix is not this plan's)."""
     if spec is None:
         return []
-    from components.planning.combined import topology_from_spec
-
-    inputs = topology_from_spec(spec).net
+    inputs = spec.plan.topology().net
     resources = plan.get("resources", [])
     cidrs = {}
     for r in resources:

@@ -54,7 +54,7 @@ from azure.monitor.query import LogsQueryClient, LogsQueryStatus
 from brickwall.audit import HIGH, LOW, MEDIUM, Finding
 from components.planning import azure_types as az
 from components.planning.alerts import IP_ACCESS_DENIED_ACTIONS, LOGIN_ACTIONS
-from components.planning.combined import CombinedRow, combined_rows, topology_from_spec
+from components.planning.combined import CombinedRow, combined_rows
 from components.planning.reachability import INTERNET, parse_ports
 
 if TYPE_CHECKING:
@@ -298,10 +298,10 @@ def log_findings(plan: dict[str, Any], spec: EnvironmentSpec, client: LogsQueryC
     """Every Logs finding over the last `days` days; LogsUnreadable when a query is refused or malformed."""
     if days < 1:
         raise ValueError("the window is at least one day")
-    rows = combined_rows(topology_from_spec(spec))
+    rows = combined_rows(spec.plan.topology())
     out: list[Finding] = []
     if _flow_logs_planned(plan):
         out += flow_findings(rows, _rows(client, workspace_id, "flows", days), days)
-    if spec.monitoring.diagnostics:  # the workspace's diagnostic setting is what fills DatabricksAccounts
+    if spec.plan.parts.diagnostics:  # the workspace's diagnostic setting is what fills DatabricksAccounts
         out += account_findings(rows, _rows(client, workspace_id, "accounts", days), days)
     return out

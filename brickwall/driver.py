@@ -33,8 +33,8 @@ from pulumi._version import version as SDK_VERSION
 import stacks
 from brickwall import project
 from brickwall.ledger import Entry, Ledger, LedgerError
-from components.planning import stamping
 from components.spec import EnvironmentSpec, SpecError
+from components.spec import stamp as stamping
 from stacks import config as needs
 
 SPECS_DIR = "specs"

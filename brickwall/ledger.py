@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from brickwall import project
-from components.planning import stamping
 from components.spec import EnvironmentSpec, SpecError
+from components.spec import stamp as stamping
 
 LEDGER_FILE = "environments.json"
 LOCK_FILE = "environments.lock"

@@ -34,10 +34,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from brickwall import driver
-from components.planning.bastion import TRANSIT_ENDPOINTS, transit_layout
+from components.facts import ENDPOINTS
 from components.private_link import DATABRICKS_ZONE  # the zone the endpoints register in, named in one place
 from components.spec import EnvironmentSpec
-from components.spec.models import ENDPOINTS
 
 RUNNER_VARIABLE = "PRIVATE_RUNNER_LABELS"  # the repository variable the workflows take private runners' labels from
 OUTPUT = "workspaceUrl"  # the stack output __main__.py exports
@@ -68,12 +67,11 @@ def endpoint_subnets(spec: EnvironmentSpec) -> dict[str, ipaddress.IPv4Network]:
     """Where the spec puts endpoints that serve the workspace host: the transit VNet's endpoint subnet (front end,
     when the toolkit creates that VNet) and the workspace VNet's private-endpoint subnet (back end)."""
     out: dict[str, ipaddress.IPv4Network] = {}
-    transit = spec.private_link.transit
-    if transit is not None and transit.address_space is not None and spec.private_link.frontend:
-        out["the transit endpoint subnet"] = transit_layout(transit.address_space,
-                                                            transit.private_endpoint_prefix_length)[TRANSIT_ENDPOINTS]
-    if spec.private_link.backend and ENDPOINTS in spec.network.plan.subnets:
-        out["the workspace private-endpoint subnet"] = spec.network.plan[ENDPOINTS]
+    plan = spec.plan
+    if plan.transit_endpoint_cidr is not None and spec.private_link.frontend:
+        out["the transit endpoint subnet"] = ipaddress.IPv4Network(plan.transit_endpoint_cidr)
+    if spec.private_link.backend and ENDPOINTS in plan.subnets.subnets:
+        out["the workspace private-endpoint subnet"] = plan.subnets[ENDPOINTS]
     return out
 
 

@@ -24,9 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from brickwall import render
+from components.planning.combined import combined_rows, labels
+from components.planning.firewall import NetworkRule
 
 if TYPE_CHECKING:
     from components.planning.combined import Topology
+    from components.planning.environment import EnvironmentPlan
     from components.spec import EnvironmentSpec
 
 Resource = dict[str, Any]
@@ -559,26 +562,23 @@ def _kind(access: str) -> str:
     return {"Allow": ALLOW, "Deny": DENY}.get(access, OTHER)
 
 
-def _egress_node(view: View, t: Topology, plan: dict[str, Any] | None, spec: EnvironmentSpec) -> str:
+def _egress_node(view: View, t: Topology, plan: dict[str, Any] | None, env: EnvironmentPlan) -> str:
     """The device the VNet leaves through: the hub firewall (firewall egress) or the NAT gateway (from the plan)."""
-    if spec.network.egress.mode == "firewall":
-        from components.environment import firewall_rules
-
-        hop = spec.network.egress.firewall_private_ip or "(the hub the toolkit creates)"
-        return view.node("firewall", f"Azure Firewall {hop}\nrule collection group {firewall_rules(spec).name}", "hub")
+    if env.firewall_rules is not None:
+        hop = env.firewall_private_ip or "(the hub the toolkit creates)"
+        return view.node("firewall", f"Azure Firewall {hop}\nrule collection group {env.firewall_rules.name}", "hub")
     nats = [r["inputs"].get("natGatewayName", r["name"]) for r in (plan or {}).get("resources", []) if r["type"] == NAT]
     return view.node("nat", f"NAT gateway {', '.join(nats) or ''}".strip(), "vnet")
 
 
-def boundary_views(spec: EnvironmentSpec, plan: dict[str, Any] | None = None, peered: Sequence[str] = ()) -> list[View]:
+def boundary_views(env: EnvironmentPlan, plan: dict[str, Any] | None = None, peered: Sequence[str] = ()) -> list[View]:
     """Three views of the trust boundaries, each small enough for a pull-request comment: who gets in, how the
     VNets get out, and what crosses between the cluster nodes, AKS and the private endpoints. Every edge is the
     combined matrix's verdict (`components.planning.combined.combined_rows`: the NSG tables, the front end, the
     load balancer and the NetworkPolicies), the firewall's rule collection group (`firewall.rule_collection_group`,
-    as `components.environment.firewall_rules` builds it) or a private endpoint's link to its service."""
-    from components.planning.combined import combined_rows, labels, topology_from_spec
-
-    t = topology_from_spec(spec, peered)
+    as the environment's plan holds it: `env.firewall_rules`) or a private endpoint's link to its service. All of it
+    is read from the environment's plan (`EnvironmentSpec.plan`)."""
+    t = env.topology(peered)
     names = labels(t)
     inbound = View("inbound", "Inbound: who reaches the workspace, the cluster nodes and the ingress tier",
                    "From the Internet, the corporate network, the transit VNet and the control plane's addresses.")
@@ -630,18 +630,15 @@ def boundary_views(spec: EnvironmentSpec, plan: dict[str, Any] | None = None, pe
 
     # Outbound through the egress device: what the NSGs let out, then what the firewall's rules allow (or the NAT).
     if egress_ports:
-        device = _egress_node(outbound, t, plan, spec)
+        device = _egress_node(outbound, t, plan, env)
         for skey, outgoing in egress_ports.items():
             by_protocol: dict[str, list[str]] = defaultdict(list)
             for protocol, port in outgoing:
                 by_protocol[protocol].append(port)
             src = "n_" + sanitize(skey)
             outbound.edge(src, device, "; ".join(port_set(p, ps) for p, ps in by_protocol.items()), LINK)
-        if spec.network.egress.mode == "firewall":
-            from components.environment import firewall_rules
-            from components.planning.firewall import NetworkRule
-
-            for collection in firewall_rules(spec).collections:
+        if env.firewall_rules is not None:
+            for collection in env.firewall_rules.collections:
                 for rule in collection.rules:
                     if isinstance(rule, NetworkRule):
                         for dest in rule.destinations:
@@ -849,7 +846,7 @@ def build_report(plan: dict[str, Any], *, tier: str = "?", region: str = "?", ad
            f"- stack: `{plan['stack']}`", f"- tier: `{tier}`", f"- region: `{region}`",
            "- offline: mock runtime (nothing sent to Azure)", "", f"**Plan summary:** {render.summary(plan)}", ""]
     if views is None and spec is not None:
-        views = boundary_views(spec, plan, peered)
+        views = boundary_views(spec.plan, plan, peered)
     svgs = [SVG_FILE, *(svg_name(v) for v in views or [])]
     if svg_error:
         svg_note = f"SVG renderings skipped: Graphviz (`dot`) failed: {svg_error}"
@@ -888,14 +885,12 @@ def build_report(plan: dict[str, Any], *, tier: str = "?", region: str = "?", ad
     out += [f"- {note}" for note in advisories or []] or ["None."]
 
     if spec is not None:
-        from components.planning.combined import topology_from_spec
-
         out += ["", "## Reachability", "",
                 "Every layer between a source and what it reaches, evaluated from the same tables and objects the "
                 "components create: the subnets' NSGs (with the rules Databricks injects and Azure's default rules, first "
                 "match by priority), the workspace's public network access, IP access lists and private endpoints, the AKS "
                 "subnet, the ingress load balancer and its source ranges, and the Kubernetes NetworkPolicies.", "",
-                grouped_reachability(topology_from_spec(spec, peered)).rstrip("\n")]
+                grouped_reachability(spec.plan.topology(peered)).rstrip("\n")]
     elif reachability:
         out += ["", "## Reachability (NSGs)", "",
                 "Each flow evaluated against both subnets' NSG rule tables (the same tables the components create, "
@@ -915,7 +910,7 @@ def write_report(plan: dict[str, Any], out_dir: str | Path, **kwargs: Any) -> li
     out.mkdir(parents=True, exist_ok=True)
     dot_bin = shutil.which("dot")
     spec = kwargs.get("spec")
-    views = boundary_views(spec, plan, kwargs.get("peered", ())) if spec is not None else []
+    views = boundary_views(spec.plan, plan, kwargs.get("peered", ())) if spec is not None else []
     sources = {SVG_FILE: to_dot(topology(plan)), **{svg_name(v): view_dot(v) for v in views}}
     written: list[Path] = []
     error = None

@@ -18,8 +18,8 @@ from typing import Any
 from brickwall.engine import Recording
 from brickwall.ledger import Entry
 from components.planning import azure_types as az
-from components.planning import stamping
 from components.spec import EnvironmentSpec
+from components.spec import stamp as stamping
 
 VNET_TYPE = az.VIRTUAL_NETWORK.token
 

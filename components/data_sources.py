@@ -59,9 +59,10 @@ class DataSourcesArgs:
     resource_group_name: pulumi.Input[str]
     vnet_id: pulumi.Input[str]
     endpoint_subnet_id: pulumi.Input[str]
-    lake: DataLakeSpec
+    # The lake and the SQL database to set up; None: not this one (EnvironmentPlan.parts decides).
+    lake: DataLakeSpec | None
     lake_names: LakeNames
-    sql: SqlDatabaseSpec
+    sql: SqlDatabaseSpec | None
     sql_names: SqlNames
     # Private DNS zones that already exist in `resource_group_name`, linked to `vnet_id`, by endpoint group
     # ("dfs", "blob"): reused instead of created.
@@ -101,10 +102,10 @@ class DataSources(pulumi.ComponentResource):
         self.zones = dict(args.zones)
         self.sql_server = self.sql_database = None
 
-        if args.lake.enabled:
-            self._lake()
-        if args.sql.enabled:
-            self._sql()
+        if args.lake is not None:
+            self._lake(args.lake)
+        if args.sql is not None:
+            self._sql(args.sql)
 
         self.register_outputs({
             "lakeId": self.lake_id,
@@ -116,11 +117,11 @@ class DataSources(pulumi.ComponentResource):
 
     # --- the lake ----------------------------------------------------------------------------------------------
 
-    def _lake(self) -> None:
-        args, spec, names = self._args, self._args.lake, self._args.lake_names
+    def _lake(self, spec: DataLakeSpec) -> None:
+        args, names = self._args, self._args.lake_names
         tags = dict(args.tags)
         if spec.existing_storage_account_id is None:
-            self.lake = self._storage_account(tags)
+            self.lake = self._storage_account(spec, tags)
             self.owns_lake = True
             lake_id: pulumi.Output[str] = self.lake.id
             account_key = names.storage_account
@@ -156,8 +157,8 @@ class DataSources(pulumi.ComponentResource):
                 opts=child(self, depends_on=after),
             )
 
-    def _storage_account(self, tags: dict[str, str]) -> storage.StorageAccount:
-        args, spec, names = self._args, self._args.lake, self._args.lake_names
+    def _storage_account(self, spec: DataLakeSpec, tags: dict[str, str]) -> storage.StorageAccount:
+        args, names = self._args, self._args.lake_names
         account = storage.StorageAccount(
             f"{self._name}-lake",
             account_name=names.storage_account,
@@ -217,8 +218,8 @@ class DataSources(pulumi.ComponentResource):
 
     # --- Azure SQL -------------------------------------------------------------------------------------------
 
-    def _sql(self) -> None:
-        args, spec, names = self._args, self._args.sql, self._args.sql_names
+    def _sql(self, spec: SqlDatabaseSpec) -> None:
+        args, names = self._args, self._args.sql_names
         assert spec.entra_admin_group is not None and spec.entra_admin_object_id is not None  # the spec guarantees it
         tags = dict(args.tags)
         self.sql_server = sql.Server(

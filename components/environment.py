@@ -33,33 +33,16 @@ from components.keys import CustomerManagedKeys, CustomerManagedKeysArgs, Worksp
 from components.locks import ResourceLocks, ResourceLocksArgs
 from components.network import DatabricksNetwork, DatabricksNetworkArgs
 from components.planning import diagnostics
-from components.planning.addresses import SubnetPlan, parse_network
 from components.planning.alerts import alert_rules
-from components.planning.bastion import BASTION, JUMP_HOST, transit_layout
 from components.planning.data_paths import KEY_VAULT, MONITOR, SIEM
-from components.planning.firewall import (
-    ARM_FIREWALL_POLICY,
-    ARM_VIRTUAL_NETWORK,
-    HubNames,
-    RuleCollectionGroup,
-    hub_names,
-    parse_arm_id,
-    rule_collection_group,
-)
-from components.planning.ingress import network_policies, tier_layout
+from components.planning.firewall import ARM_FIREWALL_POLICY, ARM_VIRTUAL_NETWORK, HubNames, RuleCollectionGroup, parse_arm_id
+from components.planning.ingress import TierLayout, network_policies
 from components.planning.keys import parse_vault_id
 from components.planning.kubeconfig import LoginMode
-from components.planning.nsg_rules import (
-    bastion_subnet_rules,
-    jump_host_subnet_rules,
-    private_endpoint_subnet_rules,
-    workspace_subnet_rules,
-)
-from components.planning.reachability import endpoint_classes, inputs_from_spec
+from components.planning.nsg_rules import bastion_subnet_rules, jump_host_subnet_rules
 from components.private_link import PrivateLink, PrivateLinkArgs, TransitSide
-from components.serverless import ServerlessConnectivity, ServerlessConnectivityArgs, StorageTarget, ncc_name
+from components.serverless import ServerlessConnectivity, ServerlessConnectivityArgs, StorageTarget
 from components.spec import EnvironmentSpec
-from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST
 from components.transit import TransitNetwork, TransitNetworkArgs
 from components.workspace import SecureWorkspace, SecureWorkspaceArgs, WorkspaceEncryption, WorkspaceKey
 
@@ -85,26 +68,14 @@ class AzureSettings:
 
 
 def firewall_hub_names(spec: EnvironmentSpec) -> HubNames:
-    return hub_names(spec.names.resource_group, spec.names.virtual_network, spec.name)
+    return spec.plan.hub_names
 
 
 def firewall_rules(spec: EnvironmentSpec) -> RuleCollectionGroup:
     """The rule collection group this environment puts into the hub firewall's policy (firewall egress only)."""
-    plan, ingress = spec.network.plan, spec.ingress
-    creates_aks = ingress.enabled and ingress.cluster == "aks"
-    return rule_collection_group(
-        firewall_hub_names(spec).rule_collection_group, spec.region, (str(plan[HOST]), str(plan[CONTAINER])),
-        backend_private_link=spec.private_link.backend,
-        allow_internet_outbound=spec.network.egress.allow_internet_outbound,
-        # The AKS subnet shares the workspace route table: its nodes leave through the firewall too.
-        aks_source=str(plan[AKS]) if creates_aks else None,
-        aks_private_api_server=ingress.aks.private_api_server,
-    )
-
-
-def transit_endpoint_cidr(address_space: str, prefix_length: int) -> str:
-    """The transit VNet's endpoint subnet: the first block of the requested size."""
-    return str(next(parse_network(address_space).subnets(new_prefix=prefix_length)))
+    rules = spec.plan.firewall_rules
+    assert rules is not None, "firewall rules exist only for firewall egress"
+    return rules
 
 
 class SecureDatabricksEnvironment(pulumi.ComponentResource):
@@ -126,7 +97,8 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                  ingress_secrets: IngressSecrets | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("brickwall:environment:SecureDatabricksEnvironment", name, {}, opts)
         names, net, tags = spec.names, spec.network, spec.all_tags
-        plan: SubnetPlan = net.plan
+        plan = spec.plan
+        parts = plan.parts
         protect = spec.protection.protect_data
 
         provider = azure_native.Provider(
@@ -138,12 +110,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
         )
         kids = pulumi.ResourceOptions(parent=self, providers={"azure-native": provider})
 
-        workspace_rules = workspace_subnet_rules(spec.workspace.required_nsg_rules, net.egress.allow_internet_outbound)
-        # One table, one set of endpoint classes: the rows created here are the rows the reachability matrix reads.
-        classes = endpoint_classes(spec)
-        endpoint_rules = private_endpoint_subnet_rules((str(plan[HOST]), str(plan[CONTAINER])), classes,
-                                                       str(plan[AKS]) if self._creates_aks(spec) else None)
-        if net.egress.mode == "firewall":
+        if parts.firewall_egress:
             self.firewall_hub = self._firewall_hub(name, spec, azure, kids)
         self.network = DatabricksNetwork(
             f"{name}-network",
@@ -154,27 +121,29 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 vnet_name=names.virtual_network,
                 address_space=net.address_space,
                 host_subnet_name=names.host_subnet,
-                host_cidr=str(plan[HOST]),
+                host_cidr=plan.host_cidr,
                 container_subnet_name=names.container_subnet,
-                container_cidr=str(plan[CONTAINER]),
+                container_cidr=plan.container_cidr,
                 endpoint_subnet_name=names.private_endpoint_subnet,
-                endpoint_cidr=str(plan[ENDPOINTS]),
+                endpoint_cidr=plan.endpoint_cidr,
                 nsg_name=names.network_security_group,
-                workspace_rules=workspace_rules,
+                # One set of NSG tables and endpoint classes: the rows created here are the rows the reachability
+                # matrix reads (plan.network).
+                workspace_rules=plan.network.workspace_rules(),
                 endpoint_nsg_name=names.endpoint_network_security_group,
-                endpoint_rules=endpoint_rules,
-                endpoint_asg_names={cls: f"{names.endpoint_application_security_group}-{cls}" for cls in classes},
+                endpoint_rules=plan.network.endpoint_rules(),
+                endpoint_asg_names=plan.endpoint_asg_names,
                 egress_mode=net.egress.mode,
                 nat_gateway_name=names.nat_gateway,
                 nat_public_ip_name=names.nat_public_ip,
                 nat_idle_timeout_minutes=net.egress.nat_idle_timeout_minutes,
                 route_table_name=names.route_table,
                 firewall_private_ip=self.firewall_hub.next_hop if self.firewall_hub else None,
-                aks_subnet_name=names.aks_subnet if self._creates_aks(spec) else None,
-                aks_cidr=str(plan[AKS]) if self._creates_aks(spec) else None,
-                aks_nsg_name=names.aks_network_security_group if self._creates_aks(spec) else None,
+                aks_subnet_name=names.aks_subnet if parts.aks else None,
+                aks_cidr=plan.aks_cidr,
+                aks_nsg_name=names.aks_network_security_group if parts.aks else None,
                 # The same rows the reachability matrix evaluates (NetworkInputs.aks_rules).
-                aks_rules=inputs_from_spec(spec).aks_rules() if self._creates_aks(spec) else (),
+                aks_rules=plan.network.aks_rules(),
                 encryption_enforcement=net.vnet_encryption.enforcement if net.vnet_encryption.enabled else None,
             ),
             opts=kids,
@@ -183,7 +152,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
         if self.firewall_hub is not None:
             self.hub_peering = HubPeering(
                 f"{name}-hub-peering",
-                HubPeeringArgs(hub=self.firewall_hub, names=firewall_hub_names(spec), workspace_vnet_id=self.network.vnet_id,
+                HubPeeringArgs(hub=self.firewall_hub, names=plan.hub_names, workspace_vnet_id=self.network.vnet_id,
                                workspace_vnet_name=self.network.vnet_name,
                                workspace_resource_group_name=self.network.resource_group_name,
                                after=[self.network.last_subnet]),
@@ -192,7 +161,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
 
         self.audit = self._audit(name, spec, kids)
         self.log_analytics = self.audit.log_analytics
-        self.keys = self._keys(name, spec, azure, provider, kids) if spec.encryption.customer_managed_keys else None
+        self.keys = self._keys(name, spec, azure, provider, kids) if parts.customer_managed_keys else None
         self.workspace = SecureWorkspace(
             f"{name}-workspace",
             SecureWorkspaceArgs(
@@ -223,8 +192,9 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
         pl = spec.private_link
         transit_side = None
         self.engineer_access: EngineerAccess | None = None
-        if pl.transit is not None and (pl.frontend or pl.browser_authentication != "none" or spec.bastion.enabled):
+        if parts.transit:
             t = pl.transit
+            assert t is not None
             self.transit = TransitNetwork(
                 f"{name}-transit",
                 TransitNetworkArgs(
@@ -234,20 +204,20 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     vnet_name=names.transit_virtual_network if t.address_space else None,
                     address_space=t.address_space,
                     endpoint_subnet_name=names.transit_private_endpoint_subnet if t.address_space else None,
-                    endpoint_cidr=transit_endpoint_cidr(t.address_space, t.private_endpoint_prefix_length) if t.address_space else None,
+                    endpoint_cidr=plan.transit_endpoint_cidr,
                     existing_vnet_id=t.existing_vnet_id,
                     existing_subnet_id=t.existing_subnet_id,
                 ),
                 opts=kids,
             )
-            if pl.frontend or pl.browser_authentication != "none":
+            if parts.transit_endpoints:
                 transit_side = TransitSide(
                     resource_group_name=self.transit.resource_group_name,
                     vnet_id=self.transit.vnet_id,
                     endpoint_subnet_id=self.transit.endpoint_subnet_id,
                     extra_dns_link_vnet_ids=t.dns_link_vnet_ids,
                 )
-            if spec.bastion.enabled:
+            if parts.bastion:
                 self.engineer_access = self._engineer_access(name, spec, kids)
 
         self.key_grants = WorkspaceKeyGrants(
@@ -283,9 +253,9 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             opts=kids,
         )
 
-        if spec.data.lake.enabled or spec.data.sql.enabled:
+        if parts.data_sources:
             self._data_sources(name, spec, azure, kids)
-        if spec.monitoring.private_link.enabled:
+        if parts.monitor_private_link:
             self.monitor_private_link = self._monitor_private_link(name, spec, kids)
 
         # One Databricks provider per workspace, built from the workspace itself: no ambient
@@ -334,13 +304,13 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             ),
         )
 
-        if spec.ingress.enabled:
+        if parts.ingress:
             assert ingress_secrets is not None
             self._ingress(name, spec, azure, ingress_secrets, provider, kids)
 
-        self.diagnostics = self._diagnostics(name, spec, kids) if spec.monitoring.diagnostics else None
+        self.diagnostics = self._diagnostics(name, spec, kids) if parts.diagnostics else None
 
-        if spec.protection.locks:
+        if parts.locks:
             self._locks(name, spec, kids)
 
         self.workspace_url = self.workspace.workspace_url
@@ -355,14 +325,14 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     def _serverless(self, name: str, spec: EnvironmentSpec) -> ServerlessConnectivity | None:
         """Serverless compute's network connectivity configuration (rules to the workspace storage and the lake, bound
         to the workspace) and the Unity Catalog metastore assignment: account-level, after the workspace exists."""
-        ncc, metastore_id = spec.serverless.network_connectivity, spec.unity_catalog.metastore_id
-        if not ncc.enabled and metastore_id is None:
+        ncc, metastore_id, parts = spec.serverless.network_connectivity, spec.unity_catalog.metastore_id, spec.plan.parts
+        if not parts.serverless:
             return None
         targets = []
-        if ncc.enabled and ncc.workspace_storage:
+        if parts.serverless_connectivity and ncc.workspace_storage:
             # The DBFS root account lives in the managed resource group; its id is known once the workspace's is.
             targets.append(StorageTarget("workspace-storage", self.workspace.storage_account_id))
-        if ncc.enabled and ncc.lake and self.data is not None and self.data.lake_id is not None:
+        if parts.serverless_connectivity and ncc.lake and self.data is not None and self.data.lake_id is not None:
             targets.append(StorageTarget("lake", self.data.lake_id))
         return ServerlessConnectivity(
             f"{name}-serverless",
@@ -371,7 +341,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 workspace_id=self.workspace.workspace_id,
                 workspace=self.workspace.workspace,
                 region=ncc.region or spec.region,
-                ncc_name=(ncc.name or ncc_name(spec.naming.prefix, spec.name)) if ncc.enabled else None,
+                ncc_name=spec.plan.ncc_name,
                 targets=tuple(targets),
                 metastore_id=metastore_id,
                 after=[self.workspace.workspace],
@@ -400,20 +370,19 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             policy_provider = provider_for(parse_arm_id(hub.firewall_policy_id, ARM_FIREWALL_POLICY).subscription_id.lower())
         return FirewallHub(
             f"{name}-firewall-hub",
-            FirewallHubArgs(location=spec.region, tags=spec.all_tags, names=firewall_hub_names(spec), hub=hub,
+            FirewallHubArgs(location=spec.region, tags=spec.all_tags, names=spec.plan.hub_names, hub=hub,
                             rules=firewall_rules(spec), firewall_private_ip=spec.network.egress.firewall_private_ip,
+                            firewall_subnet_cidr=spec.plan.hub_firewall_subnet_cidr,
                             vnet_provider=vnet_provider, policy_provider=policy_provider),
             opts=kids,
         )
 
     def _engineer_access(self, name: str, spec: EnvironmentSpec, kids: pulumi.ResourceOptions) -> EngineerAccess:
         """Azure Bastion and the jump host in the transit VNet the toolkit created (rules._bastion guarantees one)."""
-        transit, bastion = spec.private_link.transit, spec.bastion
-        assert transit is not None and transit.address_space is not None
+        bastion, plan = spec.bastion, spec.plan
         assert self.transit.vnet_name is not None and self.transit.endpoint_subnet is not None
-        layout = transit_layout(transit.address_space, transit.private_endpoint_prefix_length, bastion.subnet_prefix_length,
-                                bastion.jump_host_subnet_prefix_length)
-        bastion_cidr, jump_cidr = str(layout[BASTION]), str(layout[JUMP_HOST])
+        bastion_cidr, jump_cidr = plan.bastion_cidr, plan.jump_host_cidr
+        assert bastion_cidr is not None and jump_cidr is not None  # rules._bastion: a transit VNet the toolkit creates
         return EngineerAccess(
             f"{name}-engineer-access",
             EngineerAccessArgs(
@@ -444,14 +413,14 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 resource_group_name=self.network.resource_group_name,
                 vnet_id=self.network.vnet_id,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
-                lake=spec.data.lake,
+                lake=spec.data.lake if spec.plan.parts.lake else None,
                 lake_names=LakeNames(
                     storage_account=names.data_lake_storage_account,
                     access_connector=names.data_lake_access_connector,
                     dfs_endpoint=names.data_lake_dfs_endpoint,
                     blob_endpoint=names.data_lake_blob_endpoint,
                 ),
-                sql=spec.data.sql,
+                sql=spec.data.sql if spec.plan.parts.sql else None,
                 sql_names=SqlNames(server=names.sql_server, endpoint=names.sql_endpoint),
                 zones={k: z for k, z in self.private_link.zones.items() if k in ("dfs", "blob")},
                 protect=spec.protection.protect_data,
@@ -549,7 +518,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
         """Log Analytics, alerts, VNet flow logs and the SIEM export: right after the network, since the AKS
         cluster and the flow log need the workspace."""
         mon = spec.monitoring
-        ingress_logs = self._creates_aks(spec)
+        ingress_logs = spec.plan.parts.aks
         rules = alert_rules(mon.alerts, tier=spec.tier.value, flow_logs=mon.flow_logs.enabled,
                             ingress_namespace=spec.ingress.namespace if ingress_logs else None)
         return AuditLogging(
@@ -565,7 +534,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 protect=spec.protection.protect_data,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
                 event_hub_endpoint_asg_id=self.network.endpoint_asg_ids.get(SIEM),
-                export_tables=diagnostics.export_tables(self._diagnostic_kinds(spec), flow_logs=mon.flow_logs.enabled,
+                export_tables=diagnostics.export_tables(spec.plan.diagnostic_kinds, flow_logs=mon.flow_logs.enabled,
                                                         container_logs=ingress_logs),
                 # Its logical name and former parent (this environment) from before AuditLogging existed.
                 log_analytics_resource_name=f"{name}-log-analytics",
@@ -595,19 +564,6 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             opts=kids,
         )
 
-    def _diagnostic_kinds(self, spec: EnvironmentSpec) -> tuple[str, ...]:
-        """The kinds of resource this environment creates and audits (the SIEM export carries their tables)."""
-        kinds = [diagnostics.DATABRICKS]
-        if self._creates_aks(spec):
-            kinds.append(diagnostics.AKS)
-        if spec.encryption.customer_managed_keys and spec.encryption.key_vault is not None and spec.encryption.key_vault.existing_id is None:
-            kinds.append(diagnostics.KEY_VAULT)
-        if spec.data.lake.enabled and spec.data.lake.existing_storage_account_id is None:
-            kinds.append(diagnostics.STORAGE_BLOB)
-        if spec.data.sql.enabled:
-            kinds.append(diagnostics.SQL_AUDIT)
-        return tuple(kinds) if spec.monitoring.diagnostics else ()
-
     def _diagnostics(self, name: str, spec: EnvironmentSpec, kids: pulumi.ResourceOptions) -> AuditDiagnostics:
         """A diagnostic setting on every audited resource this environment created. Existing resources (a Key Vault
         or lake given by id) and the dedicated web-auth workspace (no users, data or compute) are not ours to set."""
@@ -626,7 +582,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             server = self.data.sql_server
             targets.append(DiagnosticTarget("sql-audit", diagnostics.SQL_AUDIT,
                                             server.id.apply(lambda server_id: f"{server_id}/databases/master"), depends_on=[server]))
-        assert tuple(t.kind for t in targets) == self._diagnostic_kinds(spec), "diagnostic targets and the SIEM export disagree"
+        assert tuple(t.kind for t in targets) == spec.plan.diagnostic_kinds, "diagnostic targets and the SIEM export disagree"
         return AuditDiagnostics(
             f"{name}-diagnostics",
             AuditDiagnosticsArgs(log_analytics_id=self.audit.log_analytics_id, targets=tuple(targets)),
@@ -640,14 +596,15 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 *([self.firewall_hub.firewall] if self.firewall_hub.firewall else [])]
 
     @staticmethod
-    def _creates_aks(spec: EnvironmentSpec) -> bool:
-        return spec.ingress.enabled and spec.ingress.cluster == "aks"
+    def _tier(spec: EnvironmentSpec) -> TierLayout:
+        assert spec.plan.tier is not None  # the plan has a tier layout whenever the ingress tier is enabled
+        return spec.plan.tier
 
     def _ingress(self, name: str, spec: EnvironmentSpec, azure: AzureSettings, secrets: IngressSecrets,
                  provider: azure_native.Provider, kids: pulumi.ResourceOptions) -> None:
         cluster: pulumi.Resource | None = None
         after_access: list[pulumi.Resource] = []
-        if self._creates_aks(spec):
+        if spec.plan.parts.aks:
             assert self.network.aks_subnet_id is not None
             # The identity running `pulumi up` gets AKS RBAC cluster-admin, so the Kubernetes provider below may act.
             deployer = azure_native.authorization.get_client_config_output(
@@ -661,7 +618,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     resource_group_name=self.network.resource_group_name,
                     subnet_id=self.network.aks_subnet_id,
                     spec=spec.ingress.aks,
-                    outbound_type="userAssignedNATGateway" if spec.network.egress.mode == "nat_gateway" else "userDefinedRouting",
+                    outbound_type="userDefinedRouting" if spec.plan.parts.firewall_egress else "userAssignedNATGateway",
                     log_analytics_workspace_id=self.audit.log_analytics_id,
                     tenant_id=azure.tenant_id,
                     # Container Insights' configuration endpoint joins the scope the workspace is in.
@@ -692,7 +649,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 location=spec.region,
                 tags=spec.all_tags,
                 resource_group_name=self.network.resource_group_name,
-                name_prefix=spec.names.aks_cluster if self._creates_aks(spec) else spec.name,
+                name_prefix=spec.names.aks_cluster if spec.plan.parts.aks else spec.name,
                 apps_namespace=spec.ingress.apps_namespace,
                 connectors=spec.ingress.connectors,
                 oidc_issuer_url=issuer,
@@ -713,12 +670,13 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             IngressTierArgs(
                 spec=spec.ingress,
                 provider=self.kubernetes_provider,
-                policies=network_policies(tier_layout(spec)),
+                policies=network_policies(self._tier(spec)),
                 workspace_url=self.workspace.workspace_url,
                 secrets=secrets,
                 connector_client_ids=self.connector_identities.client_ids,
                 entra_tenant_id=azure.tenant_id,
                 cluster=cluster,
+                creates_aks=spec.plan.parts.aks,
             ),
             opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.kubernetes_provider},
                                         deleted_with=cluster),

@@ -25,7 +25,6 @@ from components.planning.firewall import (
     HubNames,
     NetworkRule,
     RuleCollectionGroup,
-    firewall_subnet,
     parse_arm_id,
 )
 from components.spec.firewall import HubSpec
@@ -68,6 +67,8 @@ class FirewallHubArgs:
     rules: RuleCollectionGroup
     # An existing hub's firewall private IP (the spec's next hop); a created hub's comes from its firewall.
     firewall_private_ip: str | None = None
+    # A created hub's AzureFirewallSubnet (EnvironmentPlan.hub_firewall_subnet_cidr).
+    firewall_subnet_cidr: str | None = None
     # Providers for an existing hub's subscriptions (VNet and firewall policy); None: this environment's provider.
     vnet_provider: pulumi.ProviderResource | None = None
     policy_provider: pulumi.ProviderResource | None = None
@@ -87,6 +88,7 @@ class FirewallHub(pulumi.ComponentResource):
         super().__init__("brickwall:network:FirewallHub", name, {}, opts)
         hub, names, tags = args.hub, args.names, dict(args.tags)
         if hub.create:
+            assert args.firewall_subnet_cidr is not None  # the plan carves it for a hub the toolkit creates
             rg = resources.ResourceGroup(f"{name}-rg", resource_group_name=names.resource_group, location=args.location,
                                          tags=tags, opts=child(self))
             vnet = network.VirtualNetwork(
@@ -97,7 +99,7 @@ class FirewallHub(pulumi.ComponentResource):
             subnet = network.Subnet(
                 f"{name}-firewall-subnet", subnet_name=FIREWALL_SUBNET_NAME, virtual_network_name=vnet.name,
                 resource_group_name=rg.name,
-                address_prefix=firewall_subnet(hub.address_space[0], hub.firewall_subnet_prefix_length),
+                address_prefix=args.firewall_subnet_cidr,
                 opts=child(self),
             )
             # Azure Firewall needs a Standard, static public IP (https://learn.microsoft.com/azure/firewall/features).

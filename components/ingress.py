@@ -78,6 +78,8 @@ class IngressTierArgs:
     entra_tenant_id: str | None = None
     # The cluster the tier lives in: destroying it takes every object with it, so none is deleted one by one.
     cluster: pulumi.Resource | None = None
+    # The toolkit creates that cluster (EnvironmentPlan.parts.aks), rather than the tier joining an existing one.
+    creates_aks: bool = False
 
 
 class IngressTier(pulumi.ComponentResource):
@@ -100,7 +102,7 @@ class IngressTier(pulumi.ComponentResource):
             )
             for n in (ns, apps, CERT_MANAGER_NAMESPACE)
         }
-        if spec.metrics_namespace and spec.cluster == "aks" and spec.metrics_namespace not in namespaces:
+        if spec.metrics_namespace and args.creates_aks and spec.metrics_namespace not in namespaces:
             # A cluster the toolkit creates has no metrics namespace yet, and its default deny needs one to live in.
             # No Pod Security level is set here: a monitoring stack's node agents may need host access.
             namespaces[spec.metrics_namespace] = k8s.core.v1.Namespace(

@@ -54,11 +54,6 @@ class ServerlessConnectivityArgs:
     after: Sequence[pulumi.Resource] = ()
 
 
-def ncc_name(prefix: str, environment: str) -> str:
-    """The default NCC name: at most 6 + 5 + 12 = 23 characters of [a-z0-9-], inside Databricks' ^[0-9a-zA-Z-_]{3,30}$."""
-    return f"{prefix}-ncc-{environment}"
-
-
 class ServerlessConnectivity(pulumi.ComponentResource):
     ncc: databricks.MwsNetworkConnectivityConfig | None
     rules: list[databricks.MwsNccPrivateEndpointRule]

@@ -32,11 +32,12 @@ def kubelogin_mode(config: pulumi.Config) -> LoginMode:
 
 def required_secret_keys(spec: EnvironmentSpec) -> list[str]:
     """Config keys (without the project prefix) that must hold secrets for this spec."""
-    ingress = spec.ingress
-    if not ingress.enabled:
+    parts = spec.plan.parts
+    if not parts.ingress:
         return []
-    keys = [KUBECONFIG] if ingress.cluster == "existing" else []
-    if ingress.oauth2_proxy is not None:
+    # An existing cluster is reached through its kubeconfig; the one the toolkit creates gives its own.
+    keys = [] if parts.aks else [KUBECONFIG]
+    if spec.ingress.oauth2_proxy is not None:
         keys += [OAUTH2_CLIENT_SECRET, OAUTH2_COOKIE_SECRET]
     # Connectors hold no secret: they sign in with AKS workload identity (components/planning/workload_identity.py).
     return keys
@@ -57,7 +58,7 @@ def value_problems(spec: EnvironmentSpec, config: pulumi.Config) -> list[str]:
     account = config.get(DATABRICKS_ACCOUNT_ID)
     if account is not None and not is_guid(account):
         problems.append(f"{DATABRICKS_ACCOUNT_ID}: {account!r} is not a Databricks account id (a GUID, from the account console)")
-    cookie = config.get(OAUTH2_COOKIE_SECRET) if spec.ingress.enabled and spec.ingress.oauth2_proxy else None
+    cookie = config.get(OAUTH2_COOKIE_SECRET) if spec.plan.parts.ingress and spec.ingress.oauth2_proxy else None
     if cookie is not None and (problem := cookie_secret_problem(cookie)):
         problems.append(f"{OAUTH2_COOKIE_SECRET}: {problem}")
     return problems

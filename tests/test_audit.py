@@ -457,7 +457,7 @@ def test_container_insights_reaches_the_scope_endpoint_and_nothing_new_opens(pro
     linked to, and the endpoint subnet's NSG (the table the component creates) admits the AKS subnet on 443 to the
     scope's endpoint (class `monitor`), not to the SIEM endpoint. A peered network cannot reach either (the SIEM hub's
     AMQP 5671-5672, HTTPS 443 or Kafka 9093), so a SIEM outside the workspace VNet needs its own way in (docs/audit-data-keys.md)."""
-    from components.planning.reachability import flow, inputs_from_spec
+    from components.planning.reachability import flow
     from components.spec.models import AKS, ENDPOINTS
 
     spec = stacks.load("prod")
@@ -465,7 +465,7 @@ def test_container_insights_reaches_the_scope_endpoint_and_nothing_new_opens(pro
     (aks_subnet,) = [r for r in prod.of_type(T + "network:Subnet") if r.inputs["subnetName"] == spec.names.aks_subnet]
     assert aks_subnet.inputs["addressPrefix"] == str(plan[AKS])
     assert aks_subnet.inputs["virtualNetworkName"] == spec.names.virtual_network  # the VNet every scope zone is linked to
-    inputs = inputs_from_spec(spec, peered=("10.200.0.0/16",))
+    inputs = spec.plan.network_inputs(("10.200.0.0/16",))
     nics = {nic.name: nic for nic in inputs.endpoint_nics}
     assert nics["monitor"].endpoint_class == "monitor" and nics["event-hub"].endpoint_class == "siem"
     assert nics["monitor"].subnet == str(plan[ENDPOINTS])

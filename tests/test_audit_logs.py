@@ -226,9 +226,9 @@ def test_an_untrusted_certificate_is_unreachable(ws: Workspace, server: Any, pro
 
 
 def test_the_matrix_verdict_of_an_address() -> None:
-    from components.planning.combined import combined_rows, topology_from_spec
+    from components.planning.combined import combined_rows
 
-    rows = combined_rows(topology_from_spec(stacks.load("prod")))
+    rows = combined_rows(stacks.load("prod").plan.topology())
     # The narrowest source range wins: 45.155.205.0/24 (BLOCK known-bad) over Internet.
     v = audit_logs.workspace_verdict(rows, "45.155.205.7")
     assert v is not None and v.source == "45.155.205.0/24" and v.access == "Deny"

@@ -189,7 +189,7 @@ def test_the_export_maps_every_new_type(bastion_env: Env) -> None:
 def test_a_stamped_environment_gets_bastion_by_default() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from components.planning import stamping
+    from components.spec import stamp as stamping
 
     base = stacks.load("staging")
     now = datetime(2026, 11, 23, tzinfo=UTC)

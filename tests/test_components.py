@@ -11,7 +11,6 @@ from brickwall.engine import Recording, Registration
 from components.planning import audit_network
 from components.planning.azure_types import CATALOG
 from components.planning.nsg_rules import private_endpoint_subnet_rules, workspace_subnet_rules
-from components.planning.reachability import endpoint_classes, inputs_from_spec
 from components.spec import EnvironmentSpec
 
 T = "azure-native:"
@@ -133,9 +132,9 @@ def test_subnets_match_the_address_plan(rec: Recording, spec: EnvironmentSpec) -
 
 def test_each_private_endpoint_joins_its_class_application_security_group(rec: Recording, spec: EnvironmentSpec) -> None:
     names, rg = spec.names, spec.names.resource_group
-    classes = endpoint_classes(spec)
+    classes = spec.plan.endpoint_classes
     asgs = {r.inputs["applicationSecurityGroupName"]: r for r in rec.of_type(T + "network:ApplicationSecurityGroup")}
-    assert set(asgs) == {f"{names.endpoint_application_security_group}-{c}" for c in classes}
+    assert set(asgs) == set(spec.plan.endpoint_asg_names.values())
     assert all(a.inputs["resourceGroupName"] == rg and a.inputs["location"] == spec.region for a in asgs.values())
     endpoint_class = {names.backend_endpoint: "backend", names.dfs_endpoint: "workspace-storage", names.blob_endpoint: "workspace-storage",
                       names.data_lake_dfs_endpoint: "lake", names.data_lake_blob_endpoint: "lake", names.sql_endpoint: "sql",
@@ -159,11 +158,11 @@ def test_security_rules_are_the_planned_table(rec: Recording, spec: EnvironmentS
         spec.names.network_security_group: workspace_subnet_rules(
             spec.workspace.required_nsg_rules, spec.network.egress.allow_internet_outbound),
         spec.names.endpoint_network_security_group: private_endpoint_subnet_rules(
-            (str(plan["host"]), str(plan["container"])), endpoint_classes(spec),
+            (str(plan["host"]), str(plan["container"])), spec.plan.endpoint_classes,
             str(plan["aks"]) if spec.ingress.enabled and spec.ingress.cluster == "aks" else None),
     }
     if spec.ingress.enabled and spec.ingress.cluster == "aks":  # the AKS subnet's NSG: the matrix's own table
-        tables[spec.names.aks_network_security_group] = inputs_from_spec(spec).aks_rules()
+        tables[spec.names.aks_network_security_group] = spec.plan.network.aks_rules()
     else:
         assert not [r for r in rec.of_type(RULE) if r.inputs["networkSecurityGroupName"] == spec.names.aks_network_security_group]
     for nsg_name, table in tables.items():
@@ -455,3 +454,50 @@ def test_every_physical_name_keeps_azure_naming_rules(rec: Recording) -> None:
             assert name_problem(kinds[reg.type], value) is None, (reg.urn, value)
             checked += 1
     assert checked == len([r for r in rec.registrations if r.type in kinds]) > 10
+
+
+# What exists is decided once, in the environment's plan (components/planning/environment.py Parts): each optional
+# part is in the recording exactly when the plan says so.
+PART_TYPES = {
+    "ingress": "brickwall:kubernetes:IngressTier",
+    "aks": "brickwall:kubernetes:AksCluster",
+    "firewall_egress": "brickwall:network:FirewallHub",
+    "creates_hub": T + "network:AzureFirewall",
+    "transit": "brickwall:network:TransitNetwork",
+    "bastion": "brickwall:access:EngineerAccess",
+    "customer_managed_keys": "brickwall:security:CustomerManagedKeys",
+    "creates_key_vault": T + "keyvault:Vault",
+    "data_sources": "brickwall:data:DataSources",
+    "sql": T + "sql:Server",
+    "monitor_private_link": "brickwall:audit:MonitorPrivateLink",
+    "siem": T + "eventhub:Namespace",
+    "serverless": "brickwall:serverless:ServerlessConnectivity",
+    "serverless_connectivity": "databricks:index/mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig",
+    "metastore": "databricks:index/metastoreAssignment:MetastoreAssignment",
+    "diagnostics": "brickwall:audit:AuditDiagnostics",
+    "locks": "brickwall:security:ResourceLocks",
+}
+
+
+def _parts_exist_as_planned(rec: Recording, spec: EnvironmentSpec) -> None:
+    parts = spec.plan.parts
+    for part, type_ in PART_TYPES.items():
+        assert bool(rec.of_type(type_)) is getattr(parts, part), f"{spec.name}: {part} is {getattr(parts, part)} in the plan"
+    subnets = {r.inputs["subnetName"] for r in rec.of_type(SUBNET)}
+    assert (spec.names.aks_subnet in subnets) is parts.aks
+    # The report's matrix, the firewall's rules and the cluster's NSG read the same plan.
+    aks_rules = spec.plan.network.aks_rules()
+    assert bool(aks_rules) is parts.aks and (spec.plan.topology().ingress is not None) is parts.aks
+    assert (spec.plan.firewall_rules is not None) is parts.firewall_egress
+    assert (spec.plan.bastion_cidr is not None) is parts.bastion
+
+
+def test_optional_parts_exist_exactly_as_planned(rec: Recording, spec: EnvironmentSpec) -> None:
+    _parts_exist_as_planned(rec, spec)
+
+
+def test_every_optional_part_of_the_all_features_spec_exists(all_features_env: tuple[Recording, EnvironmentSpec]) -> None:
+    rec, spec = all_features_env
+    _parts_exist_as_planned(rec, spec)
+    parts = spec.plan.parts
+    assert all(getattr(parts, part) for part in PART_TYPES), {p: getattr(parts, p) for p in PART_TYPES}

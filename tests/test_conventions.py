@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import sys
 from pathlib import Path
 
 import pulumi
@@ -210,3 +211,132 @@ def test_components_and_policies_never_import_brickwall(folder: Path) -> None:
     for path in folder.rglob("*.py"):
         imported = _imported(path, set())
         assert not {m for m in imported if m.split(".")[0] == "brickwall"}, f"{path.relative_to(ROOT)} imports brickwall"
+
+
+# --- the import graph of components/: spec -> planning -> components, one way (issue 16) ----------------------------
+# facts (dependency-free) <- planning (pure, plain values) <- spec (validates with the planners) <- components.
+# Every import counts, at module level or inside a function; those under `if TYPE_CHECKING:` are annotations only and
+# are left out of the cycle check (a rule module may name EnvironmentSpec in a signature), not out of the layer checks.
+
+PACKAGE = ROOT / "components"
+PROJECT = ("components", "brickwall", "policies", "stacks", "scripts", "tests")
+
+
+def _module_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_of(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
+        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _imports(path: Path) -> list[tuple[str, bool, bool]]:
+    """(module, under TYPE_CHECKING, inside a function) for every import of `path`; `from pkg import mod` names the
+    module `pkg.mod` when that is one of ours."""
+    found: list[tuple[str, bool, bool]] = []
+
+    def visit(node: ast.AST, typing_only: bool, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child.test):
+                for stmt in child.body:
+                    visit_stmt(stmt, True, in_function)
+                for stmt in child.orelse:
+                    visit_stmt(stmt, typing_only, in_function)
+                continue
+            visit_stmt(child, typing_only, in_function)
+
+    def visit_stmt(child: ast.AST, typing_only: bool, in_function: bool) -> None:
+        if isinstance(child, ast.Import):
+            found.extend((a.name, typing_only, in_function) for a in child.names)
+        elif isinstance(child, ast.ImportFrom):
+            assert child.level == 0, f"{path}: relative import"
+            base = child.module or ""
+            for a in child.names:
+                full = f"{base}.{a.name}"
+                found.append((full if full in MODULES else base, typing_only, in_function))
+        else:
+            visit(child, typing_only, in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda))
+
+    visit(ast.parse(path.read_text()), False, False)
+    return found
+
+
+def _in(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_the_import_scan_sees_every_kind_of_import(tmp_path: Path) -> None:
+    """The scanner's own check: a module-level, a function-level and a TYPE_CHECKING import are each seen as such."""
+    spec_plan = _imports(PACKAGE / "spec" / "plan.py")
+    assert ("components.planning.environment", False, False) in spec_plan
+    assert ("components.spec.models", True, False) in spec_plan
+    sample = tmp_path / "sample.py"
+    sample.write_text("import typing\n\n\nclass C:\n    def f(self) -> None:\n        from components.planning import naming\n"
+                      "\n        if typing.TYPE_CHECKING:\n            import pulumi\n")
+    assert _imports(sample) == [("typing", False, False), ("components.planning.naming", False, True), ("pulumi", True, True)]
+
+
+def test_planners_never_import_the_spec_or_pulumi() -> None:
+    for module, path in MODULES.items():
+        if not _in(module, "components.planning"):
+            continue
+        for imported, _, _ in _imports(path):
+            assert not _in(imported, "components.spec"), f"{module} imports {imported}: planners take plain values"
+            assert not imported.split(".")[0].startswith("pulumi"), f"{module} imports {imported}"
+            if _in(imported, "components"):
+                assert _in(imported, "components.planning") or imported == "components.facts", \
+                    f"{module} imports {imported}: planners import only planners and the facts"
+
+
+def test_the_facts_module_depends_on_nothing() -> None:
+    for imported, _, _ in _imports(PACKAGE / "facts.py"):
+        top = imported.split(".")[0]
+        assert top in sys.stdlib_module_names and top not in PROJECT, f"components/facts.py imports {imported}"
+
+
+def test_the_spec_imports_no_component() -> None:
+    for module, path in MODULES.items():
+        if not _in(module, "components.spec"):
+            continue
+        for imported, _, _ in _imports(path):
+            assert not imported.split(".")[0].startswith("pulumi"), f"{module} imports {imported}"
+            if _in(imported, "components"):
+                assert any(_in(imported, p) for p in ("components.spec", "components.planning", "components.facts")), \
+                    f"{module} imports the component module {imported}"
+
+
+def test_components_import_only_downwards_at_module_level() -> None:
+    """Nothing in components/ imports the engine or the CLI, and no project import hides inside a function."""
+    for module, path in MODULES.items():
+        for imported, _, in_function in _imports(path):
+            assert imported.split(".")[0] not in PROJECT[1:], f"{module} imports {imported}"
+            assert not (in_function and _in(imported, "components")), \
+                f"{module} imports {imported} inside a function: imports go at the top, one way"
+
+
+def test_no_import_cycles_in_components() -> None:
+    graph = {module: sorted({i for i, typing_only, _ in _imports(path) if not typing_only and i in MODULES and i != module})
+             for module, path in MODULES.items()}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def walk(module: str) -> None:
+        state[module] = 1
+        stack.append(module)
+        for nxt in graph[module]:
+            if state.get(nxt) == 1:
+                cycle = [*stack[stack.index(nxt):], nxt]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                walk(nxt)
+        stack.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            walk(module)

@@ -293,14 +293,14 @@ def test_sql_server_is_private_and_entra_only(prod: Recording) -> None:
 
 def test_sql_admin_tenant_comes_from_the_azure_settings() -> None:
     from components.data_sources import DataSources, DataSourcesArgs, LakeNames, SqlNames
-    from components.spec.data import DataLakeSpec, SqlDatabaseSpec
+    from components.spec.data import SqlDatabaseSpec
 
     tenant = "5b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d10"
 
     def program() -> None:
         DataSources("t", DataSourcesArgs(
             location="westeurope", tags={}, resource_group_name="rg", vnet_id=arm("rg", "Microsoft.Network/virtualNetworks/v"),
-            endpoint_subnet_id=arm("rg", "Microsoft.Network/virtualNetworks/v/subnets/s"), lake=DataLakeSpec(),
+            endpoint_subnet_id=arm("rg", "Microsoft.Network/virtualNetworks/v/subnets/s"), lake=None,
             lake_names=LakeNames("dl", "ac", "pe-dfs", "pe-blob"),
             sql=SqlDatabaseSpec(enabled=True, entra_admin_group="g", entra_admin_object_id=ADMIN_OID),
             sql_names=SqlNames("sql-x", "pe-sql"), zones={}, protect=False, tenant_id=tenant))
@@ -360,7 +360,7 @@ def test_existing_lake_gets_only_endpoints_and_roles(existing_lake: tuple[Record
 def test_component_attributes_tell_owned_from_existing() -> None:
     """What the locks and audit work reference: `lake_id` either way, `lake`/`owns_lake` only for a created lake."""
     from components.data_sources import DataSources, DataSourcesArgs, LakeNames, SqlNames
-    from components.spec.data import DataLakeSpec, SqlDatabaseSpec
+    from components.spec.data import DataLakeSpec
 
     seen: dict[str, DataSources] = {}
     ids: dict[str, str] = {}
@@ -372,7 +372,7 @@ def test_component_attributes_tell_owned_from_existing() -> None:
                 location="westeurope", tags={}, resource_group_name="rg", vnet_id=arm("rg", "Microsoft.Network/virtualNetworks/v"),
                 endpoint_subnet_id=arm("rg", "Microsoft.Network/virtualNetworks/v/subnets/s"), lake=lake,
                 lake_names=LakeNames(f"dl{key}", f"ac-{key}", f"pe-{key}-dfs", f"pe-{key}-blob"),
-                sql=SqlDatabaseSpec(), sql_names=SqlNames(f"sql-{key}", f"pe-{key}-sql"), zones={}, protect=True))
+                sql=None, sql_names=SqlNames(f"sql-{key}", f"pe-{key}-sql"), zones={}, protect=True))
             lake_id_output = seen[key].lake_id
             assert lake_id_output is not None
             lake_id_output.apply(lambda v, k=key: ids.setdefault(k, v))

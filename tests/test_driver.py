@@ -565,8 +565,8 @@ def test_the_real_automation_stack_gets_the_driver_calls(tmp_path: Path, monkeyp
 
 def test_env_up_validates_the_stamped_spec_before_allocating(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A stamped spec that would not validate stops `env up` before the ledger holds anything."""
-    from components.planning import stamping
     from components.spec import Problem
+    from components.spec import stamp as stamping
 
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise SpecError("environment pr-9", [Problem(("name",), "refused for the test")])

@@ -17,7 +17,6 @@ from components.planning.ingress import (
     NON_PUBLIC,
     TRAEFIK_CHART,
     network_policies,
-    tier_layout,
 )
 from components.spec import EnvironmentSpec
 
@@ -93,7 +92,7 @@ def test_explicit_kubernetes_provider_from_the_cluster_kubeconfig(prod: Recordin
 
 
 def test_network_policies_are_the_planned_table(prod: Recording) -> None:
-    planned = {(p.namespace, p.name): p.spec for p in network_policies(tier_layout(stacks.load("prod")))}
+    planned = {(p.namespace, p.name): p.spec for p in network_policies(stacks.load("prod").plan.tier)}
     registered = {meta(r): r.inputs["spec"] for r in prod.of_type(NETPOL)}
     assert registered == planned
     for ns in ("ingress", "databricks-apps", CERT_MANAGER_NAMESPACE):

@@ -18,7 +18,6 @@ from components.planning.ingress import (
     app_labels,
     guarded_namespaces,
     network_policies,
-    tier_layout,
 )
 from components.planning.k8s_flows import Cluster, Pod, selector_matches
 from components.planning.reachability import INTERNET, PartialMatchError
@@ -26,7 +25,7 @@ from tests.k8s_checks import Flow
 from tests.test_ingress_proof import DNS, intended_flows
 
 SPEC = stacks.load("prod")
-LAYOUT = tier_layout(SPEC)
+LAYOUT = SPEC.plan.tier
 CLUSTER = Cluster(network_policies(LAYOUT))
 TRAEFIK = Pod("ingress", "traefik", CONTROLLER)
 PROXY = Pod("ingress", "oauth2-proxy", OAUTH2_PROXY)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 import stacks
 from brickwall.engine import Recording, Secret
 from components.ingress import AUTH_MIDDLEWARE
-from components.planning.ingress import OAUTH2_PROXY, OAUTH2_PROXY_PORT, network_policies, tier_layout
+from components.planning.ingress import OAUTH2_PROXY, OAUTH2_PROXY_PORT, network_policies
 from components.planning.oauth2_proxy import proxy_args
 from components.spec.ingress import OAuth2ProxySpec
 from tests.oauth2_proxy_rules import PINNED, Proxy, RsaKey, fetch_jwks, parse_args, serve_jwks, validate
@@ -136,7 +136,7 @@ def test_browser_routes_redirect_to_sign_in_and_route_the_callback_on_their_host
         assert set(middlewares[f"{route.name}-oauth2-allowlist"]["ipAllowList"]["sourceRange"]) == host_cidrs
         assert callback["tls"]["secretName"] == f"{route.name}-tls"
     # Traefik may reach both instances: the NetworkPolicy selects them by the label they share.
-    policies = {p.name: p.spec for p in network_policies(tier_layout(stacks.load("prod"))) if p.namespace == spec.namespace}
+    policies = {p.name: p.spec for p in network_policies(stacks.load("prod").plan.tier) if p.namespace == spec.namespace}
     for name in ("oauth2-proxy", "oauth2-proxy-apps"):
         labels = _named(prod, DEPLOY)[name]["spec"]["template"]["metadata"]["labels"]
         assert OAUTH2_PROXY.items() <= labels.items()

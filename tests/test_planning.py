@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import stacks
+from components.facts import AKS, CONTAINER, ENDPOINTS, HOST
 from components.planning.addresses import (
     AZURE_RESERVED_ADDRESSES,
     AddressPlanError,
@@ -16,6 +18,7 @@ from components.planning.addresses import (
     max_cluster_nodes,
     usable_addresses,
 )
+from components.planning.ingress import creates_aks
 from components.planning.naming import NAME_RULES, name_problem, plan_names
 from components.planning.nsg_rules import (
     DATABRICKS_RULE_PREFIX,
@@ -220,3 +223,40 @@ def test_rule_table_problems_catch_clashes() -> None:
     problems = rule_table_problems(clash)
     assert any("share Outbound priority 4096" in p for p in problems)
     assert any("appears twice" in p for p in problems)
+
+
+# --- the environment's plan (components/planning/environment.py), read from the spec once ---------------------------
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_environment_plan_is_decided_once_and_agrees_with_the_spec(stack: str) -> None:
+    spec = stacks.load(stack)
+    plan = spec.plan
+    assert spec.plan is plan  # cached: one decision per spec
+    parts = plan.parts
+    assert parts.aks is creates_aks(spec.ingress.enabled, spec.ingress.cluster)
+    assert plan.aks_cidr == (str(spec.network.plan[AKS]) if parts.aks else None)
+    assert (plan.host_cidr, plan.container_cidr, plan.endpoint_cidr) == tuple(
+        str(spec.network.plan[k]) for k in (HOST, CONTAINER, ENDPOINTS))
+    assert plan.names is spec.names
+    # The transit VNet's endpoint subnet is the first block of its size, as the bastion layout puts it.
+    transit = spec.private_link.transit
+    if parts.transit and transit is not None and transit.address_space is not None:
+        first = next(ipaddress.IPv4Network(transit.address_space).subnets(new_prefix=transit.private_endpoint_prefix_length))
+        assert plan.transit_endpoint_cidr == str(first)
+    else:
+        assert plan.transit_endpoint_cidr is None
+    # Peered ranges reach the matrix's inputs and the front end, after the corporate ranges the spec names.
+    peered = ("10.250.0.0/16",)
+    t = plan.topology(peered)
+    assert t.net.peered == t.front_end.corporate == (*plan.corporate, *peered)
+    assert plan.network_inputs(peered).peered == peered and plan.network.peered == ()
+    assert (t.ingress is not None) is parts.aks and t.net.aks == plan.aks_cidr
+    assert plan.endpoint_asg_names == {c: f"{spec.names.endpoint_application_security_group}-{c}"
+                                       for c in plan.endpoint_classes}
+
+
+@pytest.mark.parametrize(("enabled", "cluster", "expected"),
+                         [(True, "aks", True), (True, "existing", False), (False, "aks", False), (False, "existing", False)])
+def test_creates_aks(enabled: bool, cluster: str, expected: bool) -> None:
+    assert creates_aks(enabled, cluster) is expected

@@ -19,7 +19,6 @@ from components.planning.combined import (
     combined_markdown,
     combined_rows,
     load_balancer_steps,
-    topology_from_spec,
 )
 from components.planning.data_paths import DataPath
 from components.planning.front_end import IpAccess, Step, ip_access_list_step, public_steps
@@ -38,10 +37,8 @@ from components.planning.reachability import (
     NetworkInputs,
     PartialMatchError,
     data_path_problems,
-    endpoint_classes,
     evaluate,
     flow,
-    inputs_from_spec,
     matrix_markdown,
     parse_ports,
     subnet_matrix,
@@ -57,7 +54,7 @@ TAG_PORT = {"Storage": "443", "Sql": "3306", "EventHub": "9093", "AzureActiveDir
 
 
 def _inputs(stack: str, **overrides: object) -> NetworkInputs:
-    base = inputs_from_spec(stacks.load(stack), peered=(CORPORATE,))
+    base = stacks.load(stack).plan.network_inputs((CORPORATE,))
     return NetworkInputs(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
 
 
@@ -298,7 +295,7 @@ def test_matrix_markdown_shape(prod: NetworkInputs) -> None:
 
 
 def _topology(stack: str, peered: tuple[str, ...] = ()) -> Topology:
-    return topology_from_spec(stacks.load(stack), peered)
+    return stacks.load(stack).plan.topology(peered)
 
 
 def _row(rows: list[CombinedRow], plane: str, source: str, destination: str, port: str | None = None) -> CombinedRow:
@@ -348,7 +345,7 @@ def test_dev_front_end_is_public_and_fenced_by_the_lists() -> None:
 def test_dev_a_blocked_range_inside_an_allow_list_is_denied() -> None:
     data = stacks.load("dev").model_dump(mode="json")
     data["access"]["ip_access"]["block"] = [IpList(label="compromised", cidrs=("194.8.240.128/25",)).model_dump()]
-    t = topology_from_spec(EnvironmentSpec.model_validate(data))
+    t = EnvironmentSpec.model_validate(data).plan.topology()
     rows = combined_rows(t)
     blocked = _row(rows, "workspace", "194.8.240.128/25", "workspace UI/API")
     assert blocked.access == "Deny" and "BLOCK list compromised" in blocked.decided_by
@@ -471,7 +468,7 @@ def test_aks_subnet_table_is_complete_for_aks() -> None:
     # Without source ranges an internal load balancer admits the VNet and what is routed into it, a public one the Internet.
     data = stacks.load("prod").model_dump(mode="json")
     data["ingress"]["load_balancer_source_ranges"] = []
-    internal = inputs_from_spec(EnvironmentSpec.model_validate(data), peered=(CORPORATE,))
+    internal = EnvironmentSpec.model_validate(data).plan.network_inputs((CORPORATE,))
     assert evaluate(internal.aks_rules(), "Inbound", CORPORATE, aks, "443", ctx=internal.context).access == "Allow"
     assert evaluate(internal.aks_rules(), "Inbound", INTERNET, aks, "443", ctx=internal.context).access == "Deny"
     assert data_path_problems(internal) == []
@@ -577,7 +574,7 @@ def recorded(request: pytest.FixtureRequest) -> tuple[Recording, EnvironmentSpec
 def test_every_promised_data_path_is_open_and_every_other_closed(recorded: tuple[Recording, EnvironmentSpec]) -> None:
     """The matrix, evaluated over the rules the program registered, against the promise derived from the spec."""
     rec, spec = recorded
-    planned = inputs_from_spec(spec, peered=(CORPORATE,))
+    planned = spec.plan.network_inputs((CORPORATE,))
     assert data_path_problems(planned) == []
     net = _WithRules(**planned.__dict__, table=_recorded_endpoint_rules(rec, spec))
     assert sorted((r.name, r.priority, r.sources, r.destination_asgs, r.destination_ports) for r in net.endpoint_rules()) == \
@@ -586,7 +583,7 @@ def test_every_promised_data_path_is_open_and_every_other_closed(recorded: tuple
     # What the promise holds, per spec: the clusters reach every data endpoint class that exists (SQL over TDS), not
     # the Key Vault or the SIEM hub; the AKS nodes only the back-end endpoint and the Azure Monitor scope.
     promised = net.promised()
-    classes = endpoint_classes(spec)
+    classes = spec.plan.endpoint_classes
     # (the scope's endpoint only where the toolkit creates the AKS nodes that send to it)
     assert {p.endpoint_class for p in promised} == set(classes) - {"key-vault", "siem", *([] if net.aks else ["monitor"])}
     assert ("monitor" in classes) == spec.monitoring.private_link.enabled
@@ -602,7 +599,7 @@ def test_every_promised_data_path_is_open_and_every_other_closed(recorded: tuple
 
 
 def _prod_with(mutate: Callable[[list[NsgRule]], list[NsgRule]]) -> list[str]:
-    net = inputs_from_spec(stacks.load("prod"), peered=(CORPORATE,))
+    net = stacks.load("prod").plan.network_inputs((CORPORATE,))
     return data_path_problems(_WithRules(**net.__dict__, table=tuple(mutate(net.endpoint_rules()))))
 
 
@@ -626,7 +623,7 @@ def test_a_closed_promised_path_is_found() -> None:
 
 def test_an_unpromised_open_path_is_found() -> None:
     # The connector rule widened to the whole endpoint subnet (what the toolkit used to create).
-    net = inputs_from_spec(stacks.load("prod"))
+    net = stacks.load("prod").plan.network
     widened = _prod_with(_replace("allow-ingress-tier-to-backend", destination_asgs=(), destinations=(net.endpoints,)))
     assert widened and all(p.startswith("unpromised path open:") and f"{net.aks} to" in p for p in widened)
     assert {p.split(" to ")[1].split(" endpoint")[0] for p in widened} == {"dfs", "blob", "lake-dfs", "lake-blob", "sql", "vault", "event-hub"}

@@ -305,7 +305,7 @@ def test_combined_reachability_section(prod: Recording, dev: Recording) -> None:
 @pytest.fixture(scope="module")
 def prod_full(prod: Recording) -> tuple[str, list[report.View]]:
     spec = stacks.load("prod")
-    views = report.boundary_views(spec, planfile.to_plan(prod))
+    views = report.boundary_views(spec.plan, planfile.to_plan(prod))
     text, _, _ = _report(prod, spec=spec, views=views)
     return text, views
 
@@ -313,7 +313,7 @@ def prod_full(prod: Recording) -> tuple[str, list[report.View]]:
 @pytest.fixture(scope="module")
 def dev_full(dev: Recording) -> tuple[str, list[report.View]]:
     spec = stacks.load("dev")
-    views = report.boundary_views(spec, planfile.to_plan(dev))
+    views = report.boundary_views(spec.plan, planfile.to_plan(dev))
     text, _, _ = _report(dev, spec=spec, views=views)
     return text, views
 
@@ -383,10 +383,10 @@ def test_dev_trust_boundaries(dev_full: tuple[str, list[report.View]]) -> None:
 
 
 def test_grouped_reachability_covers_every_row() -> None:
-    from components.planning.combined import combined_rows, labels, topology_from_spec
+    from components.planning.combined import combined_rows, labels
 
     for stack in ("dev", "prod"):
-        t = topology_from_spec(stacks.load(stack))
+        t = stacks.load(stack).plan.topology()
         rows = combined_rows(t)
         table = [line for line in report.grouped_reachability(t).splitlines() if line.startswith("| ")]
         assert table[0] == "| plane | ports | source -> destination: verdict |"

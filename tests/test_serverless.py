@@ -11,8 +11,9 @@ import pytest
 import stacks
 from brickwall import project
 from brickwall.engine import Recording, Registration
+from components.planning.naming import ncc_name
 from components.planning.vnet_encryption import SUPPORTED_SERIES, series_of, supports_vnet_encryption, unsupported_sizes
-from components.serverless import STORAGE_GROUP_IDS, ncc_name
+from components.serverless import STORAGE_GROUP_IDS
 from components.spec import EnvironmentSpec
 
 NCC = "databricks:index/mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig"

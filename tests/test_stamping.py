@@ -20,9 +20,9 @@ import stacks
 from brickwall import cli, exits, stamps
 from brickwall.engine import Recording
 from brickwall.ledger import Entry, Ledger, LedgerError
-from components.planning import stamping
 from components.planning.naming import NAME_RULES, name_problems
 from components.spec import EnvironmentSpec, SpecError
+from components.spec import stamp as stamping
 from components.spec.errors import problems_from
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -32,8 +32,8 @@ from brickwall.cli.parsing import command
 from brickwall.engine import ProgramError
 from brickwall.errors import UsageError
 from brickwall.ledger import Ledger, default_state_dir
-from components.planning import stamping
 from components.spec import SpecError
+from components.spec import stamp as stamping
 
 NAME = "env"
 SUMMARY = "test environments stamped from a base spec (plan, list, up, preview, destroy)"

@@ -17,8 +17,42 @@ Sources of the tables and columns:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from components.spec.audit import AlertSpec, AlertsSpec
+
+class AlertSpec(Protocol):
+    """One alert's settings (components/spec/audit.py AlertSpec has them)."""
+
+    @property
+    def threshold(self) -> int: ...
+    @property
+    def window_minutes(self) -> int: ...
+    @property
+    def severity(self) -> int: ...
+
+
+class AlertsSpec(Protocol):
+    """The alerts' settings (components/spec/audit.py AlertsSpec has them): the planner never imports the spec."""
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def allowed_countries(self) -> tuple[str, ...]: ...
+    @property
+    def failed_auth(self) -> AlertSpec: ...
+    @property
+    def ip_access_denied(self) -> AlertSpec: ...
+    @property
+    def unexpected_country(self) -> AlertSpec: ...
+    @property
+    def human_token_creation(self) -> AlertSpec: ...
+    @property
+    def denied_flows(self) -> AlertSpec: ...
+    @property
+    def ingress_errors(self) -> AlertSpec: ...
+    @property
+    def ingress_volume(self) -> AlertSpec: ...
+
 
 # Actions in the accounts service that sign someone in (Databricks audit log reference, "Authentication events").
 LOGIN_ACTIONS = ("aadBrowserLogin", "aadTokenLogin", "jwtLogin", "login", "tokenLogin", "samlLogin", "oidcBrowserLogin",

@@ -9,12 +9,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from components.facts import BASTION, JUMP_HOST, TRANSIT_ENDPOINTS
 from components.planning.addresses import SubnetPlan, SubnetRequest, carve_subnets, parse_network
 from components.planning.roles import BUILT_IN_ROLES
 
 # Azure keys off this exact subnet name (https://learn.microsoft.com/azure/bastion/configuration-settings#subnet).
 BASTION_SUBNET_NAME = "AzureBastionSubnet"
-TRANSIT_ENDPOINTS, BASTION, JUMP_HOST = "endpoints", "bastion", "jump_host"
 
 # Built-in role "Virtual Machine User Login" (sign in to a VM as a regular user through Entra ID):
 # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/compute#virtual-machine-user-login

@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from components.planning import ingress as ing
 from components.planning.front_end import (
@@ -39,7 +38,6 @@ from components.planning.front_end import (
     Outcome,
     Step,
     decided_by,
-    front_end_from_spec,
     is_public,
     outcome,
     private_path,
@@ -54,13 +52,9 @@ from components.planning.reachability import (
     Row,
     evaluate,
     flow,
-    inputs_from_spec,
     label,
     subnet_matrix,
 )
-
-if TYPE_CHECKING:
-    from components.spec import EnvironmentSpec
 
 HTTPS = "443"
 AKS_PORTS = ("22", "443", "10250")
@@ -103,41 +97,21 @@ class Topology:
     ingress: Ingress | None = None
 
 
-def corporate_ranges(spec: EnvironmentSpec) -> tuple[str, ...]:
-    """The private ranges the spec names as ingress clients, widest first, without ranges inside another."""
-    named = [*spec.ingress.load_balancer_source_ranges, *(c for r in spec.ingress.routes for c in r.allow_cidrs)] \
-        if spec.ingress.enabled else []
+def corporate_ranges(named: Sequence[str], vnet: str) -> tuple[str, ...]:
+    """The private ranges among `named` (the spec's ingress clients), widest first, without ranges inside another or
+    inside the workspace VNet `vnet`."""
     nets = sorted({ipaddress.IPv4Network(c) for c in named if not is_public(c)}, key=lambda n: (n.prefixlen, n))
     kept: list[ipaddress.IPv4Network] = []
     for n in nets:
-        if not any(n.subnet_of(k) for k in kept) and not n.subnet_of(ipaddress.IPv4Network(spec.network.address_space)):
+        if not any(n.subnet_of(k) for k in kept) and not n.subnet_of(ipaddress.IPv4Network(vnet)):
             kept.append(n)
     return tuple(str(n) for n in kept)
 
 
-def topology_from_spec(spec: EnvironmentSpec, peered: Sequence[str] = ()) -> Topology:
-    corporate = tuple(dict.fromkeys([*corporate_ranges(spec), *peered]))
-    egress = spec.network.egress
-    ingress = None
-    if spec.ingress.enabled and spec.ingress.cluster == "aks":
-        ingress = Ingress(spec.ingress.load_balancer, spec.ingress.load_balancer_source_ranges, ing.tier_layout(spec))
-    net = inputs_from_spec(spec, peered=corporate)
-    # The plan may reserve room for AKS; the subnet exists only when the tier creates the cluster.
-    net = net if ingress is not None else replace(net, aks=None)
-    return Topology(
-        net=net, front_end=front_end_from_spec(spec, corporate),
-        egress=_firewall_egress(spec) if egress.mode == "firewall" else "NAT gateway", ingress=ingress,
-    )
-
-
-def _firewall_egress(spec: EnvironmentSpec) -> str:
+def firewall_egress(firewall_private_ip: str | None, rule_collection_group: str) -> str:
     """The hub firewall's allow rules are the planned rule collection group (components/planning/firewall.py)."""
-    from components.planning.firewall import hub_names
-
-    egress, names = spec.network.egress, spec.names
-    hop = egress.firewall_private_ip or "of the hub the toolkit creates"
-    group = hub_names(names.resource_group, names.virtual_network, spec.name).rule_collection_group
-    return f"firewall {hop} in the peered hub, allowing only what rule collection group {group} lists"
+    hop = firewall_private_ip or "of the hub the toolkit creates"
+    return f"firewall {hop} in the peered hub, allowing only what rule collection group {rule_collection_group} lists"
 
 
 def _legs(row: Row) -> list[Step]:

@@ -33,12 +33,9 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from components.planning.reachability import INTERNET, NON_PUBLIC
-
-if TYPE_CHECKING:
-    from components.spec import EnvironmentSpec
 
 Outcome = Literal["Allow", "Deny", "Partial", "Depends"]
 
@@ -62,11 +59,6 @@ class IpAccess:
     enabled: bool
     allow: tuple[tuple[str, tuple[str, ...]], ...]
     block: tuple[tuple[str, tuple[str, ...]], ...]
-
-
-def ip_access_from_spec(spec: EnvironmentSpec) -> IpAccess:
-    ip = spec.access.ip_access
-    return IpAccess(enabled=ip.enabled, allow=tuple(ip.allow_lists()), block=tuple((b.label, b.cidrs) for b in ip.block))
 
 
 def _net(value: str) -> IPv4Network:
@@ -126,17 +118,6 @@ class FrontEnd:
     frontend_endpoint: bool
     transit: str | None  # the transit VNet's range, when the toolkit creates it
     corporate: tuple[str, ...] = ()  # ranges routed to the transit VNet and resolving its zone (assumed)
-
-
-def front_end_from_spec(spec: EnvironmentSpec, corporate: Sequence[str] = ()) -> FrontEnd:
-    pl = spec.private_link
-    transit = pl.transit
-    return FrontEnd(
-        public_network_access=spec.workspace.public_network_access, ip_access=ip_access_from_spec(spec),
-        vnet=spec.network.address_space, backend_endpoint=pl.backend,
-        frontend_endpoint=pl.frontend and transit is not None, transit=transit.address_space if transit else None,
-        corporate=tuple(corporate),
-    )
 
 
 def _inside(source: str, ranges: Sequence[str | None]) -> bool:

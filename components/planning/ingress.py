@@ -7,10 +7,9 @@ cluster enforces and what the tests prove are one fact.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from components.spec import EnvironmentSpec
+from components.facts import POD_NON_PUBLIC_CIDRS
 
 TRAEFIK_CHART = ("traefik", "37.1.1", "https://traefik.github.io/charts")
 CERT_MANAGER_CHART = ("cert-manager", "v1.18.2", "https://charts.jetstack.io")
@@ -24,7 +23,13 @@ TRAEFIK_METRICS_PORT = 9100
 TRAEFIK_WEB_PORT = 8000
 KUBE_DNS = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
             "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
-NON_PUBLIC = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"]
+NON_PUBLIC = list(POD_NON_PUBLIC_CIDRS)
+
+
+def creates_aks(enabled: bool, cluster: str) -> bool:
+    """Whether the toolkit creates the AKS cluster (and its subnet): an enabled ingress tier on `cluster: aks`. The one
+    place this is decided; the environment's plan (`EnvironmentPlan.parts.aks`) and the spec's rules ask it."""
+    return enabled and cluster == "aks"
 
 
 def app_labels(name: str) -> dict[str, str]:
@@ -322,26 +327,3 @@ def tls_option_spec(client_ca_secret: str | None = None) -> dict[str, Any]:
 
 HSTS_HEADERS = {"stsSeconds": 31536000, "stsIncludeSubdomains": True, "forceSTSHeader": True,
                 "contentTypeNosniff": True, "frameDeny": True, "referrerPolicy": "no-referrer"}
-
-
-def tier_layout(spec: EnvironmentSpec) -> TierLayout:
-    """What the ingress tier's NetworkPolicies are built from (also read by the flow tests)."""
-    from components.spec.models import AKS, ENDPOINTS
-
-    ingress, plan = spec.ingress, spec.network.plan
-    routes_open = any(not r.allow_cidrs for r in ingress.routes)
-    clients = () if routes_open else tuple(sorted({c for r in ingress.routes for c in r.allow_cidrs}))
-    api = str(plan[AKS]) if ingress.cluster == "aks" else ingress.api_server_cidr
-    assert api is not None
-    return TierLayout(
-        ingress_namespace=ingress.namespace,
-        apps_namespace=ingress.apps_namespace,
-        connectors=tuple(Connector(c.name, c.port) for c in ingress.connectors),
-        client_cidrs=clients,
-        databricks_endpoint_cidr=str(plan[ENDPOINTS]),
-        approved_egress_cidrs=ingress.approved_egress_cidrs,
-        api_server_cidr=api,
-        oauth2_proxy=ingress.oauth2_proxy is not None,
-        acme=any(r.certificate_issuer == "acme" for r in ingress.routes),
-        metrics_namespace=ingress.metrics_namespace,
-    )

@@ -295,3 +295,8 @@ def name_problems(plan: NamePlan) -> list[tuple[str, str]]:
         if problem:
             out.append((field, problem))
     return out
+
+
+def ncc_name(prefix: str, environment: str) -> str:
+    """The default NCC name: at most 6 + 5 + 12 = 23 characters of [a-z0-9-], inside Databricks' ^[0-9a-zA-Z-_]{3,30}$."""
+    return f"{prefix}-ncc-{environment}"

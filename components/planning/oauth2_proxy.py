@@ -18,10 +18,26 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
-if TYPE_CHECKING:
-    from components.spec.ingress import OAuth2ProxySpec
+
+class OAuth2ProxySpec(Protocol):
+    """oauth2-proxy's settings (components/spec/ingress.py OAuth2ProxySpec has them): the planner never imports the spec."""
+
+    @property
+    def issuer_url(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def allowed_groups(self) -> tuple[str, ...]: ...
+    @property
+    def email_domains(self) -> tuple[str, ...]: ...
+    @property
+    def jwt_issuers(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def api_client_id(self) -> str | None: ...
+    @property
+    def app_roles(self) -> tuple[str, ...]: ...
 
 SECRET_DIR = "/etc/oauth2-proxy"
 PROXY_PREFIX = "/oauth2"  # the default --proxy-prefix (pkg/apis/options/options.go:144)

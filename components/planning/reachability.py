@@ -50,14 +50,15 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
-from typing import TYPE_CHECKING
 
+from components import facts
+from components.facts import AKS, CONTAINER, ENDPOINTS, HOST
+from components.planning.addresses import SubnetPlan
 from components.planning.data_paths import (
     CLUSTER_PORTS,
     CONNECTOR_PORTS,
     ENDPOINTS_OF_CLASS,
     DataPath,
-    present_classes,
     promised_paths,
 )
 from components.planning.nsg_rules import (
@@ -69,9 +70,6 @@ from components.planning.nsg_rules import (
     private_endpoint_subnet_rules,
     workspace_subnet_rules,
 )
-
-if TYPE_CHECKING:
-    from components.spec import EnvironmentSpec
 
 ANY = "*"
 VIRTUAL_NETWORK = "VirtualNetwork"
@@ -89,11 +87,7 @@ KNOWN_TAGS = INTERNET_HOSTED_TAGS | {VIRTUAL_NETWORK, INTERNET, AZURE_LOAD_BALAN
 ALL_PORTS = (0, 65535)
 
 # Addresses outside Azure's Internet tag wherever they are: private, shared, loopback, link-local, reserved.
-NON_PUBLIC = tuple(ipaddress.IPv4Network(c) for c in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-    "224.0.0.0/4", "240.0.0.0/4",
-))
+NON_PUBLIC = facts.NON_PUBLIC
 
 
 class PartialMatchError(ValueError):
@@ -341,40 +335,23 @@ class NetworkInputs:
         return promised_paths(self.endpoint_classes, (self.host, self.container), self.aks)
 
 
-def endpoint_classes(spec: EnvironmentSpec) -> tuple[str, ...]:
-    """The private-endpoint classes the spec puts in the workspace VNet's endpoint subnet, in table order."""
-    enc = spec.encryption
-    return present_classes(
-        backend=spec.private_link.backend, workspace_storage=spec.private_link.workspace_storage,
-        lake=spec.data.lake.enabled, sql=spec.data.sql.enabled,
-        # An existing vault keeps its own endpoints; only a vault the toolkit creates gets one here.
-        key_vault=enc.customer_managed_keys and enc.key_vault is not None and enc.key_vault.existing_id is None,
-        monitor=spec.monitoring.private_link.enabled,
-        siem=spec.monitoring.siem.event_hub and spec.monitoring.siem.private_endpoint,
-    )
-
-
-def inputs_from_spec(spec: EnvironmentSpec, peered: Sequence[str] = ()) -> NetworkInputs:
-    """The matrix inputs of an environment; `peered` are hub / on-premises ranges routed into the VNet."""
-    from components.spec.models import AKS, CONTAINER, ENDPOINTS, HOST
-
-    net, ingress = spec.network, spec.ingress
-    plan = net.plan
-    internal = ingress.load_balancer == "internal"
+def network_inputs(*, vnet: str, subnets: SubnetPlan, creates_aks: bool, required_nsg_rules: str,
+                   allow_internet_outbound: bool, endpoint_classes: tuple[str, ...], internal_load_balancer: bool,
+                   load_balancer_source_ranges: tuple[str, ...], acme: bool) -> NetworkInputs:
+    """The matrix inputs of an environment (no peered ranges: `dataclasses.replace` adds them)."""
     # The AKS subnet exists only when the toolkit creates the cluster; otherwise its room is just reserved.
-    aks = str(plan[AKS]) if ingress.enabled and ingress.cluster == "aks" else None
+    aks = str(subnets[AKS]) if creates_aks else None
     return NetworkInputs(
-        vnet=net.address_space, host=str(plan[HOST]), container=str(plan[CONTAINER]), endpoints=str(plan[ENDPOINTS]),
-        required_nsg_rules=spec.workspace.required_nsg_rules, allow_internet_outbound=net.egress.allow_internet_outbound,
-        peered=tuple(peered), aks=aks,
-        endpoint_classes=endpoint_classes(spec),
+        vnet=vnet, host=str(subnets[HOST]), container=str(subnets[CONTAINER]), endpoints=str(subnets[ENDPOINTS]),
+        required_nsg_rules=required_nsg_rules, allow_internet_outbound=allow_internet_outbound,
+        aks=aks, endpoint_classes=endpoint_classes,
         # The Service's loadBalancerSourceRanges; without them, whoever reaches the frontend: the VNet and what is
         # routed into it for an internal load balancer, the Internet for a public one.
-        aks_client_sources=ingress.load_balancer_source_ranges or ((VIRTUAL_NETWORK,) if internal else (INTERNET,)),
+        aks_client_sources=load_balancer_source_ranges or ((VIRTUAL_NETWORK,) if internal_load_balancer else (INTERNET,)),
         # An internal frontend takes its address in the AKS subnet; a public one's address is AKS's to allocate.
-        aks_frontend=aks if aks is not None and internal else ANY,
+        aks_frontend=aks if aks is not None and internal_load_balancer else ANY,
         # 443, and 80 only while ACME HTTP-01 challenges are answered (components/planning/ingress.py traefik_values).
-        aks_ingress_ports=("443", "80") if any(r.certificate_issuer == "acme" for r in ingress.routes) else ("443",),
+        aks_ingress_ports=("443", "80") if acme else ("443",),
     )
 
 

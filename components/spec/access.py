@@ -8,6 +8,7 @@ import re
 
 from pydantic import Field, field_validator
 
+from components.facts import NON_PUBLIC
 from components.spec.base import StrictModel
 from components.spec.compute import ClusterPolicySpec, ComputeGovernanceSpec
 from components.spec.identity import GroupSpec, IdentitySync, ServicePrincipalSpec
@@ -15,11 +16,6 @@ from components.spec.identity import GroupSpec, IdentitySync, ServicePrincipalSp
 # Databricks counts every IP or CIDR of every list against one workspace-wide quota.
 MAX_IP_ACCESS_VALUES = 1000
 # Ranges the lists never see: they match the public source address of a request.
-NON_PUBLIC_RANGES = tuple(ipaddress.IPv4Network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-    "224.0.0.0/4", "240.0.0.0/4",
-))
 ANYWHERE = ipaddress.IPv4Network("0.0.0.0/0")
 
 
@@ -34,7 +30,7 @@ def ip_range_problem(value: str, *, allow_anywhere: bool) -> str | None:
     assert isinstance(net, ipaddress.IPv4Network)
     if net == ANYWHERE:
         return None if allow_anywhere else f"{value} allows the whole Internet"
-    for special in NON_PUBLIC_RANGES:
+    for special in NON_PUBLIC:
         if net.overlaps(special):
             return (f"{value} overlaps the non-public range {special}; the lists only ever see public source "
                     "addresses, so private, shared, loopback and link-local ranges never belong in them")

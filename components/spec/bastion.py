@@ -15,6 +15,7 @@ import struct
 
 from pydantic import Field, field_validator
 
+from components.planning.bastion import IMAGES
 from components.spec.base import StrictModel, entra_guid
 
 # Native client (`az network bastion ssh|tunnel`, Entra sign-in) needs Standard or Premium; Developer and Basic lack it
@@ -105,8 +106,6 @@ class BastionSpec(StrictModel):
     @field_validator("image")
     @classmethod
     def _image(cls, v: str) -> str:
-        from components.planning.bastion import IMAGES
-
         if v not in IMAGES:
             raise ValueError(f"unknown jump host image {v!r}; supported: {', '.join(sorted(IMAGES))}")
         return v

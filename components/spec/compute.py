@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.planning.cluster_policies import BaselineOptions, options_problems
+from components.planning.cluster_policies import BaselineOptions, options_problems, policy_name_problem
 from components.spec.base import StrictModel
 from components.spec.errors import Problem, raise_problems
 
@@ -43,8 +43,6 @@ class ClusterPolicySpec(StrictModel):
     @field_validator("name")
     @classmethod
     def _policy_name(cls, v: str) -> str:
-        from components.planning.cluster_policies import policy_name_problem
-
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.()-]{0,99}", v):
             raise ValueError("1-100 letters, digits, spaces and _ . ( ) -")
         if problem := policy_name_problem(v):

@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
 
+from components.facts import AKS, CONTAINER, DATABRICKS_REGIONS, ENDPOINTS, HOST
 from components.planning.addresses import (
     AddressPlanError,
     SubnetPlan,
@@ -27,8 +28,9 @@ from components.planning.addresses import (
     parse_network,
     usable_addresses,
 )
+from components.planning.environment import EnvironmentPlan
 from components.planning.naming import NamePlan, plan_names
-from components.planning.regions import DATABRICKS_REGIONS
+from components.planning.vnet_encryption import SUPPORTED_ENFORCEMENT
 from components.spec.access import AccessSpec
 from components.spec.audit import MonitoringSpec
 from components.spec.base import StrictModel, cidr_problem
@@ -39,15 +41,17 @@ from components.spec.encryption import EncryptionSpec
 from components.spec.errors import Problem, problems_from, raise_problems
 from components.spec.firewall import HubSpec
 from components.spec.ingress import IngressSpec
+from components.spec.plan import plan_environment
+from components.spec.rules import PartialSpec, cross_field_problems, partial_problems
 from components.spec.serverless import ServerlessSpec, UnityCatalogSpec
 from components.spec.stamping import StampingSpec
+from components.spec.tiers import apply_tier_defaults
 
 # Azure Databricks VNet injection limits.
 VNET_PREFIX_RANGE = (16, 24)
 WORKSPACE_SUBNET_PREFIX_RANGE = (18, 26)
 ENDPOINT_SUBNET_PREFIX_RANGE = (24, 29)
 
-HOST, CONTAINER, ENDPOINTS, AKS = "host", "container", "private_endpoints", "aks"
 
 
 class Tier(StrEnum):
@@ -195,8 +199,6 @@ class VnetEncryptionSpec(StrictModel):
     @field_validator("enforcement")
     @classmethod
     def _enforcement(cls, v: str) -> str:
-        from components.planning.vnet_encryption import SUPPORTED_ENFORCEMENT
-
         if v != SUPPORTED_ENFORCEMENT:
             raise ValueError(f"{v}: Azure supports only {SUPPORTED_ENFORCEMENT} at general availability "
                              "(DropUnencrypted is announced for the future); unsupported VM sizes are rejected by the spec instead")
@@ -427,14 +429,10 @@ class EnvironmentSpec(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _tier_defaults(cls, data: Any) -> Any:
-        from components.spec.tiers import apply_tier_defaults
-
         return apply_tier_defaults(data)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> EnvironmentSpec:
-        from components.spec.rules import cross_field_problems
-
         if problems := cross_field_problems(self):
             raise_problems(problems)
         return self
@@ -446,8 +444,6 @@ class EnvironmentSpec(StrictModel):
         try:
             return handler(data)
         except ValidationError as exc:
-            from components.spec.rules import partial_problems
-
             first = problems_from(exc)
             extra = partial_problems(_valid_sections(data)) if isinstance(data, dict) else []
             seen = {(p.path, p.reason) for p in first}
@@ -456,6 +452,11 @@ class EnvironmentSpec(StrictModel):
     @cached_property
     def names(self) -> NamePlan:
         return plan_names(self.naming.prefix, self.name, self.region, self.naming.unique_suffix)
+
+    @cached_property
+    def plan(self) -> EnvironmentPlan:
+        """The plan of the environment (what exists, every address range, every name), decided once."""
+        return plan_environment(self)
 
     @property
     def all_tags(self) -> dict[str, str]:
@@ -475,8 +476,6 @@ def _partial(model: type[BaseModel], data: Any) -> Any:
     """`data` as a valid model or, when part of it is invalid, a PartialSpec of the fields pydantic did not
     fault (nested models and tuples of models recursively, items keeping their index), so the rules that
     read only those fields still run. None when nothing is usable."""
-    from components.spec.rules import PartialSpec
-
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -517,8 +516,6 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 def _valid_sections(data: dict[str, Any]) -> dict[str, Any]:
     """Each top-level field and section of `data` that validates on its own (tier defaults applied)."""
-    from components.spec.tiers import apply_tier_defaults
-
     data = apply_tier_defaults(data)
     valid: dict[str, Any] = {}
     for key, model in _SECTIONS.items():

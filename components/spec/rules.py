@@ -10,8 +10,11 @@ import ipaddress
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from components.planning.addresses import parse_network
-from components.planning.ingress import MAX_ROUTES_PER_HOST
+from components.facts import CONTAINER, HOST
+from components.planning.addresses import AddressPlanError, parse_network
+from components.planning.bastion import transit_layout
+from components.planning.firewall import DATABRICKS_REGIONAL_ENDPOINTS
+from components.planning.ingress import MAX_ROUTES_PER_HOST, creates_aks
 from components.planning.naming import name_problems, plan_names, slug
 from components.spec.access import MAX_IP_ACCESS_VALUES
 from components.spec.base import cidr_problem
@@ -136,7 +139,7 @@ def _firewall_outside_workspace(spec: EnvironmentSpec) -> list[Problem]:
     return [
         Problem(("network", "egress", "firewall_private_ip"),
                 f"{ip} is inside the {name} subnet {plan[name]}; the firewall must sit outside the workspace subnets")
-        for name in ("host", "container") if ip in plan[name]
+        for name in (HOST, CONTAINER) if ip in plan[name]
     ]
 
 
@@ -183,8 +186,6 @@ def _firewall_hub_overlaps(spec: EnvironmentSpec) -> list[Problem]:
 
 
 def _firewall_region(spec: EnvironmentSpec) -> list[Problem]:
-    from components.planning.firewall import DATABRICKS_REGIONAL_ENDPOINTS
-
     if spec.network.egress.mode != "firewall" or spec.region in DATABRICKS_REGIONAL_ENDPOINTS:
         return []
     return [Problem(("network", "egress", "mode"),
@@ -301,14 +302,15 @@ def _ingress_cluster(spec: EnvironmentSpec) -> list[Problem]:
     if not ingress.enabled:
         return []
     problems = []
-    if ingress.cluster == "aks" and spec.network.subnets.aks_subnet_prefix is None:
+    aks = creates_aks(ingress.enabled, ingress.cluster)
+    if aks and spec.network.subnets.aks_subnet_prefix is None:
         problems.append(Problem(("network", "subnets", "aks_prefix_length"),
                                 "an AKS cluster needs its own subnet: set network.subnets.aks_prefix_length "
                                 "(or pin its range with aks_cidr)"))
     if ingress.cluster == "existing" and ingress.api_server_cidr is None:
         problems.append(Problem(("ingress", "api_server_cidr"), "an existing cluster's API server range is needed for the NetworkPolicies"))
     # Local accounts are off: without a named admin group only the identity that ran `pulumi up` could administer it.
-    if ingress.cluster == "aks" and ingress.aks.admin_group_object_id is None:
+    if aks and ingress.aks.admin_group_object_id is None:
         problems.append(Problem(("ingress", "aks", "admin_group_object_id"),
                                 "name the Entra ID group that administers the cluster (AKS RBAC Cluster Admin); "
                                 "otherwise only the identity that ran `pulumi up` can"))
@@ -318,7 +320,7 @@ def _ingress_cluster(spec: EnvironmentSpec) -> list[Problem]:
         problems.append(Problem(("ingress", "oidc_issuer_url"),
                                 "connectors sign in with AKS workload identity, which trusts the existing cluster's OIDC "
                                 "issuer: set it (az aks show --query oidcIssuerProfile.issuerUrl)"))
-    if ingress.cluster == "aks" and ingress.oidc_issuer_url is not None:
+    if aks and ingress.oidc_issuer_url is not None:
         problems.append(Problem(("ingress", "oidc_issuer_url"),
                                 "the AKS cluster the toolkit creates publishes its own OIDC issuer; leave this unset"))
     if ingress.namespace == ingress.apps_namespace:
@@ -338,7 +340,7 @@ def _aks_subnet_capacity(spec: EnvironmentSpec) -> list[Problem]:
     each pool counts (nodes + 1) * (max pods + 1). Azure keeps 5 addresses of every subnet. A subnet that cannot hold
     the pools at their largest fails a scale-out or an upgrade, not the first `pulumi up`."""
     ingress, prefix = spec.ingress, spec.network.subnets.aks_subnet_prefix
-    if not ingress.enabled or ingress.cluster != "aks" or prefix is None:
+    if not creates_aks(ingress.enabled, ingress.cluster) or prefix is None:
         return []
     aks = ingress.aks
     pools = [("system pool", aks.node_count, aks.max_pods)]
@@ -518,9 +520,6 @@ def _encryption(spec: EnvironmentSpec) -> list[Problem]:
 
 def _bastion(spec: EnvironmentSpec) -> list[Problem]:
     """The engineers' Bastion: a transit VNet the toolkit creates, room in it for both subnets, and the sign-in inputs."""
-    from components.planning.addresses import AddressPlanError
-    from components.planning.bastion import transit_layout
-
     bastion = spec.bastion
     if not bastion.enabled:
         return []
@@ -570,7 +569,7 @@ def advisories(spec: EnvironmentSpec) -> list[str]:
                      "defence in depth and take effect only if public access is ever enabled")
     if not spec.access.ip_access.enabled and spec.workspace.public_network_access == "Enabled":
         notes.append("the workspace front end is public and IP access lists are off: anyone with credentials can reach it")
-    if spec.monitoring.alerts.enabled and spec.ingress.enabled and spec.ingress.cluster != "aks":
+    if spec.monitoring.alerts.enabled and spec.ingress.enabled and not creates_aks(spec.ingress.enabled, spec.ingress.cluster):
         notes.append("ingress alerts need the controller's access logs in Log Analytics; with an existing cluster, "
                      "ship them there yourself (the toolkit wires Container Insights only for the AKS it creates)")
     notes += identity_advisories(spec)

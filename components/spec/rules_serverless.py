@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from components.planning.ingress import creates_aks
 from components.planning.vnet_encryption import unsupported_reason, unsupported_sizes
 from components.spec.errors import Problem
 
@@ -23,7 +24,7 @@ def _vnet_encryption_sizes(spec: EnvironmentSpec) -> list[Problem]:
         if bad := unsupported_sizes(policy.node_types):
             problems.append(Problem(("access", "cluster_policies", i, "node_types"), unsupported_reason(bad)))
     ingress = spec.ingress
-    if ingress.enabled and ingress.cluster == "aks":
+    if creates_aks(ingress.enabled, ingress.cluster):
         if bad := unsupported_sizes([ingress.aks.vm_size]):
             problems.append(Problem(("ingress", "aks", "vm_size"), unsupported_reason(bad)))
         if ingress.aks.user_pool is not None and (bad := unsupported_sizes([ingress.aks.user_pool.vm_size])):

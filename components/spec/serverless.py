@@ -28,7 +28,7 @@ _GLOBAL_METASTORE_ID = re.compile(r"[a-z]+:[a-z0-9]+:([0-9a-fA-F-]{36})")
 
 class NetworkConnectivitySpec(StrictModel):
     enabled: bool = False
-    # Default: "<prefix>-ncc-<environment>" (components/serverless.py ncc_name).
+    # Default: "<prefix>-ncc-<environment>" (components/planning/naming.py ncc_name).
     name: str | None = None
     # Default: the environment's region, the only one the workspace can bind.
     region: str | None = None

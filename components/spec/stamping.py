@@ -2,7 +2,7 @@
 `ephemeral` mark a stamped environment carries so the tier floors let it be destroyed.
 
 Only a base spec with a `pool` may be stamped from. A stamped spec has `ephemeral: true` and no pool
-of its own (`components/planning/stamping.py` derives it).
+of its own (`components/spec/stamp.py` derives it).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from components.planning.diagnostics import MIN_LOG_RETENTION_DAYS
+from components.planning.ingress import creates_aks
 from components.planning.tier_limits import MAX_TOKEN_LIFETIME_DAYS
 
 if TYPE_CHECKING:
@@ -159,10 +160,10 @@ TIER_FLOORS: tuple[Floor, ...] = (
           "prod's SQL database is zone redundant (it survives the loss of an availability zone)"),
     # The ingress cluster's nodes (components/aks.py): encrypted at the host, on ephemeral OS disks.
     Floor(_PROD, ("ingress", "aks", "encryption_at_host"),
-          lambda s: not (s.ingress.enabled and s.ingress.cluster == "aks") or s.ingress.aks.encryption_at_host,
+          lambda s: not creates_aks(s.ingress.enabled, s.ingress.cluster) or s.ingress.aks.encryption_at_host,
           "prod encrypts the AKS nodes' temp disks and disk caches at the host"),
     Floor(_PROD, ("ingress", "aks", "os_disk_type"),
-          lambda s: not (s.ingress.enabled and s.ingress.cluster == "aks") or s.ingress.aks.os_disk_type == "Ephemeral",
+          lambda s: not creates_aks(s.ingress.enabled, s.ingress.cluster) or s.ingress.aks.os_disk_type == "Ephemeral",
           "prod keeps AKS node state off Azure Storage (ephemeral OS disks)"),
     # The Enhanced Security and Compliance add-on's monitoring and patching (components/spec/compliance.py).
     Floor(_PROD, ("workspace", "enhanced_security", "enhanced_security_monitoring"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
 
 import pytest
@@ -12,8 +13,16 @@ import stacks
 from brickwall import planfile, project
 from brickwall.engine import Recording
 from components.spec import EnvironmentSpec
+from tests import tool_env
 
 _RECORDINGS: dict[str, Recording] = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Build the stale tool environments (tests/tool_env.py) in the background while the stacks render; a test that
+    needs one before it is ready waits on its lock. Only one process builds (the controller under pytest-xdist)."""
+    if not hasattr(session.config, "workerinput"):
+        threading.Thread(target=tool_env.build_stale, name="tool-env-build", daemon=True).start()
 
 
 def recording_of(stack: str) -> Recording:

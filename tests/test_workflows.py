@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ import pytest
 import yaml
 
 from brickwall import cli
+from tests import tool_env
 from tests.docs import doc, readme
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -248,10 +248,8 @@ def test_pr_test_command_is_the_readmes(wfs: dict[str, dict[str, Any]]) -> None:
 
 
 def _actionlint() -> str:
-    exe = Path(sys.executable).parent / "actionlint"
-    found = str(exe) if exe.exists() else shutil.which("actionlint")
-    assert found, "actionlint is not installed: pip install -r requirements-dev.txt"
-    return found
+    """actionlint from its own tool environment (tests/tool_env.py, pinned in tests/tools/actionlint.txt)."""
+    return str(tool_env.executable("actionlint", "actionlint"))
 
 
 def test_actionlint_finds_nothing() -> None:

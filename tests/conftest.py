@@ -16,6 +16,7 @@ from components.spec import EnvironmentSpec
 from tests import tool_env
 
 _RECORDINGS: dict[str, Recording] = {}
+_RUN = project.run  # the real one: `shared_renders` stands in for project.run in the tests that ask for it
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -27,8 +28,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def recording_of(stack: str) -> Recording:
     if stack not in _RECORDINGS:
-        _RECORDINGS[stack] = project.run(stack)
+        _RECORDINGS[stack] = _RUN(stack)
     return _RECORDINGS[stack]
+
+
+@pytest.fixture
+def shared_renders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process CLI tests (`cli.main([...])`) get a stack's render from the session instead of rendering it again:
+    `project.run(stack)` with nothing else (no spec file, no extra config, not a preview) returns the session's
+    recording of that stack; any other call renders for real. For tests of what a command does with a render, not
+    of rendering (those call project.run or the subprocess smoke tests)."""
+
+    def run(stack: str, spec_file: Any = None, project_dir: Any = None, **kwargs: Any) -> Recording:
+        if spec_file is None and project_dir is None and not kwargs:
+            return recording_of(stack)
+        return _RUN(stack, spec_file, project_dir, **kwargs)
+
+    monkeypatch.setattr(project, "run", run)
 
 
 @pytest.fixture(scope="session", params=stacks.KNOWN_STACKS)

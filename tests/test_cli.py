@@ -208,6 +208,7 @@ def test_a_bug_in_the_program_is_an_internal_error_with_its_traceback(
     assert "Traceback" in err and "missing-key" in err and "internal error" in err
 
 
+@pytest.mark.usefixtures("shared_renders")
 def test_plan_notes_that_ip_lists_on_a_private_workspace_are_defence_in_depth(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["plan", "--stack", "staging"]) == cli.EXIT_OK
     out = capsys.readouterr().out

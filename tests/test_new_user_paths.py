@@ -101,6 +101,7 @@ def test_a_plaintext_client_secret_in_a_stack_file_is_warned_about(tmp_path: Pat
     assert not [m for level, m in rec.diagnostics if level == "warning" and "databricksClientSecret" in m]
 
 
+@pytest.mark.usefixtures("shared_renders")
 def test_outputs_that_cannot_be_written_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a_file = tmp_path / "report.txt"
     a_file.write_text("not a directory")

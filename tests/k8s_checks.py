@@ -62,7 +62,7 @@ def validate_manifests(paths: Iterable[Path], version: str = K8S_VERSION) -> lis
     if not files:
         return []
     cmd = [str(tool_env.python("kubernetes-validate")), __file__, version, *files]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False, env=tool_env.environ())
     if result.returncode != 0:
         raise RuntimeError(f"kubernetes-validate exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     problems = json.loads(result.stdout)
@@ -109,7 +109,7 @@ def run_nca(manifest_dir: Path, *args: str) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "nca.out"
         cmd = [str(tool_env.python("network-config-analyzer")), "-m", "nca", *args, "-r", str(manifest_dir), "-f", str(out)]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False, env=tool_env.environ())
         if result.returncode != 0 or not out.exists():
             raise RuntimeError(f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
         return out.read_text()

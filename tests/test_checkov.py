@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections.abc
 import json
-import os
 import re
 import subprocess
 import typing
@@ -59,7 +58,7 @@ with warnings.catch_warnings():
 
 def run_checkov(target: Path, framework: str) -> dict[str, Any]:
     """checkov's JSON report of `framework` on a directory (`-d`) or one file (`-f`)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BC_", "CKV_", "PRISMA_"))}
+    env = {k: v for k, v in tool_env.environ().items() if not k.startswith(("BC_", "CKV_", "PRISMA_"))}
     env["BC_SKIP_MAPPING"] = "TRUE"
     where = "-d" if target.is_dir() else "-f"
     cmd = [str(tool_env.python("checkov")), "-c", _LAUNCH, where, str(target), "--framework", framework, "-o", "json"]

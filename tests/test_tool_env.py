@@ -39,5 +39,5 @@ def test_tool_environment_holds_exactly_its_pins(tool: str) -> None:
     python = tool_env.python(tool)
     assert python.parent.parent == tool_env.home(tool)
     frozen = subprocess.run([str(python), "-m", "pip", "freeze", "--all", "--exclude", "pip", "--exclude", "setuptools"],
-                            capture_output=True, text=True, check=True, timeout=120).stdout
+                            capture_output=True, text=True, check=True, timeout=120, env=tool_env.environ()).stdout
     assert _pinned(frozen) == _pinned("\n".join(tool_env.pins(tool)))

@@ -254,7 +254,7 @@ def _actionlint() -> str:
 
 def test_actionlint_finds_nothing() -> None:
     result = subprocess.run([_actionlint(), "-no-color", *map(str, FILES)], capture_output=True, text=True, timeout=120,
-                            check=False, cwd=ROOT)
+                            check=False, cwd=ROOT, env=tool_env.environ())
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 
@@ -265,7 +265,7 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: [nope]\n"
                    "    steps:\n      - run: echo ${{ github.event.nope( }}\n")
     result = subprocess.run([_actionlint(), "-no-color", str(bad)], capture_output=True, text=True, timeout=120,
-                            check=False, cwd=tmp_path)
+                            check=False, cwd=tmp_path, env=tool_env.environ())
     assert result.returncode == 1
     assert "nope" in result.stdout
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS_DIR = Path(__file__).with_name("tools")
 TOOLS_DIR = ROOT / ".tools"
 STAMP = "brickwall-requirements.sha256"
+
+
+def environ(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment to run a tool's Python in: the caller's less PYTHONPATH and PYTHONHOME, which would put the
+    project's packages (or another interpreter's) in front of the tool's own."""
+    return {k: v for k, v in (os.environ if base is None else base).items() if k not in ("PYTHONPATH", "PYTHONHOME")}
 
 
 def tools() -> list[str]:
@@ -83,9 +90,9 @@ def _build(tool: str) -> None:
                 [str(_python(venv)), "-m", "pip", "install", "-q", "--no-input", "--no-deps", "-r",
                  str(requirements(tool))],
                 [str(_python(venv)), "-m", "pip", "check"]):
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, env=environ())
         if done.returncode != 0:
-            raise RuntimeError(f"venv the {tool} tool environment failed: {' '.join(cmd)}\n"
+            raise RuntimeError(f"building the {tool} tool environment failed: {' '.join(cmd)}\n"
                                f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     (venv / STAMP).write_text(_digest(tool) + "\n")  # last: only now is the environment whole
 

@@ -78,6 +78,12 @@ def dev() -> Recording:
 
 
 @pytest.fixture(scope="session")
+def prod_again(prod: Recording) -> Recording:
+    """A second, independent render of prod (after the session's first): what the determinism tests compare."""
+    return _RUN("prod")
+
+
+@pytest.fixture(scope="session")
 def prod_plan(prod: Recording) -> dict:
     return planfile.to_plan(prod)
 

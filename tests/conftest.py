@@ -19,10 +19,14 @@ _RECORDINGS: dict[str, Recording] = {}
 _RUN = project.run  # the real one: `shared_renders` stands in for project.run in the tests that ask for it
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Build the stale tool environments (tests/tool_env.py) in the background while the stacks render; a test that
-    needs one before it is ready waits on its lock. Only one process builds (the controller under pytest-xdist)."""
-    if not hasattr(session.config, "workerinput"):
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """When the collected tests run a scanner (their module uses tests/tool_env.py, itself or through k8s_checks or
+    test_checkov), build the stale tool environments in the background while the stacks render; a test that needs one
+    before it is ready waits on its lock (so do parallel workers: one builds, the others wait)."""
+    users = {"tests.tool_env", "tests.k8s_checks", "tests.test_checkov"}
+    modules = {getattr(item, "module", None) for item in items}
+    if any(getattr(value, "__name__", None) in users for module in modules if module is not None
+           for value in vars(module).values()):
         threading.Thread(target=tool_env.build_stale, name="tool-env-build", daemon=True).start()
 
 

@@ -9,8 +9,9 @@ Each measurement runs in a fresh process so import costs and peak memory are com
 - env plan: `python -m brickwall env plan --base BASE --count N` (N stamps rendered in one process, collisions
           proved), once;
 - single: one render of BASE (`plan --stack BASE`'s work: record, plan file, tree), the median of the runs, times N.
-Prints wall time and peak RSS (median of the runs), the plan/floor ratio against its target (at most 1.15), the plan's
-peak RSS against its target (at most 400 MiB), and `env plan --count N` against N single renders.
+Plan and floor runs alternate (side by side). Prints wall time and peak RSS (median of the runs), the plan/floor
+ratio against its target (at most 1.15), the plan's peak RSS against its target (at most 400 MiB), and
+`env plan --count N` against N single renders.
 """
 
 from __future__ import annotations
@@ -113,8 +114,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20, help="environments `env plan` stamps (default 20)")
     args = parser.parse_args()
 
-    med = {"plan": _median([measure(_PLAN, args.stack) for _ in range(args.repeat)]),
-           "floor": _median([measure(_FLOOR, args.stack) for _ in range(args.repeat)])}
+    # Side by side: plan and floor runs alternate, so a change in the machine's load falls on both alike.
+    runs: dict[str, list[dict[str, float]]] = {"plan": [], "floor": []}
+    for _ in range(args.repeat):
+        runs["plan"].append(measure(_PLAN, args.stack))
+        runs["floor"].append(measure(_FLOOR, args.stack))
+    med = {name: _median(found) for name, found in runs.items()}
     ratio = med["plan"]["wall"] / med["floor"]["wall"]
     plan_mib = med["plan"]["rss_kib"] / 1024
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
 
 import pytest
@@ -12,14 +13,42 @@ import stacks
 from brickwall import planfile, project
 from brickwall.engine import Recording
 from components.spec import EnvironmentSpec
+from tests import tool_env
 
 _RECORDINGS: dict[str, Recording] = {}
+_RUN = project.run  # the real one: `shared_renders` stands in for project.run in the tests that ask for it
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """When the collected tests run a scanner (their module uses tests/tool_env.py, itself or through k8s_checks or
+    test_checkov), build the stale tool environments in the background while the stacks render; a test that needs one
+    before it is ready waits on its lock (so do parallel workers: one builds, the others wait)."""
+    users = {"tests.tool_env", "tests.k8s_checks", "tests.test_checkov"}
+    modules = {getattr(item, "module", None) for item in items}
+    if any(getattr(value, "__name__", None) in users for module in modules if module is not None
+           for value in vars(module).values()):
+        threading.Thread(target=tool_env.build_stale, name="tool-env-build", daemon=True).start()
 
 
 def recording_of(stack: str) -> Recording:
     if stack not in _RECORDINGS:
-        _RECORDINGS[stack] = project.run(stack)
+        _RECORDINGS[stack] = _RUN(stack)
     return _RECORDINGS[stack]
+
+
+@pytest.fixture
+def shared_renders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process CLI tests (`cli.main([...])`) get a stack's render from the session instead of rendering it again:
+    `project.run(stack)` with nothing else (no spec file, no extra config, not a preview) returns the session's
+    recording of that stack; any other call renders for real. For tests of what a command does with a render, not
+    of rendering (those call project.run or the subprocess smoke tests)."""
+
+    def run(stack: str, spec_file: Any = None, project_dir: Any = None, **kwargs: Any) -> Recording:
+        if spec_file is None and project_dir is None and not kwargs:
+            return recording_of(stack)
+        return _RUN(stack, spec_file, project_dir, **kwargs)
+
+    monkeypatch.setattr(project, "run", run)
 
 
 @pytest.fixture(scope="session", params=stacks.KNOWN_STACKS)
@@ -50,6 +79,12 @@ def staging() -> Recording:
 @pytest.fixture(scope="session")
 def dev() -> Recording:
     return recording_of("dev")
+
+
+@pytest.fixture(scope="session")
+def prod_again(prod: Recording) -> Recording:
+    """A second, independent render of prod (after the session's first): what the determinism tests compare."""
+    return _RUN("prod")
 
 
 @pytest.fixture(scope="session")

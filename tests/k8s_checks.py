@@ -3,8 +3,11 @@
 - `validate_manifests(paths)`: every typed object validated strictly (unknown fields are errors) against the
   Kubernetes 1.33 OpenAPI schemas that kubernetes-validate ships; custom resources (no schema there) are skipped.
 - `allowed_flows(manifest_dir)`: what the NetworkPolicies allow between the exported workloads, computed by
-  network-config-analyzer (`nca --connectivity`, a subprocess: nca keeps global state and edits PATH), as a set of
-  `Flow(src, dst, port)`.
+  network-config-analyzer (`nca --connectivity`), as a set of `Flow(src, dst, port)`.
+
+Both tools run from tool environments of their own (tests/tool_env.py, pinned in tests/tools/<tool>.txt), so their
+pins never have to resolve with the project's: kubernetes-validate runs this file as a script (one process for all
+the paths of a call), nca as `python -m nca` (it keeps global state and edits PATH, a subprocess either way).
 
 Flow endpoints are "namespace/workload" (a Deployment, StatefulSet, DaemonSet... or bare Pod) or an IP range
 ("0.0.0.0/0", "10.0.0.0/8", or "a.b.c.d-e.f.g.h" when not one CIDR); `port` is "TCP/8080", "UDP/53",
@@ -16,6 +19,7 @@ usual labels and no such pod was exported, nca adds one, "kube-system/kube-dns-l
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import shutil
 import subprocess
@@ -25,8 +29,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import kubernetes_validate
 import yaml
+
+try:  # the project's tests import this file for its helpers; the tool environment runs it as a script
+    from tests import tool_env
+except ImportError:
+    tool_env = None  # type: ignore[assignment]
 
 K8S_VERSION = "1.33"
 
@@ -50,6 +58,22 @@ def is_custom_resource(obj: dict[str, Any]) -> bool:
 
 def validate_manifests(paths: Iterable[Path], version: str = K8S_VERSION) -> list[str]:
     """Problems found validating every object in `paths` strictly against Kubernetes `version` ([] when clean)."""
+    files = [str(path) for path in paths]
+    if not files:
+        return []
+    cmd = [str(tool_env.python("kubernetes-validate")), __file__, version, *files]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False, env=tool_env.environ())
+    if result.returncode != 0:
+        raise RuntimeError(f"kubernetes-validate exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    problems = json.loads(result.stdout)
+    assert isinstance(problems, list)
+    return problems
+
+
+def _validate_here(paths: Iterable[Path], version: str) -> list[str]:
+    """validate_manifests' work, inside the kubernetes-validate tool environment."""
+    import kubernetes_validate  # only the tool environment has it
+
     problems: list[str] = []
     for path in paths:
         for obj in documents(path):
@@ -84,8 +108,8 @@ def run_nca(manifest_dir: Path, *args: str) -> str:
     """
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "nca.out"
-        cmd = [sys.executable, "-m", "nca", *args, "-r", str(manifest_dir), "-f", str(out)]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+        cmd = [str(tool_env.python("network-config-analyzer")), "-m", "nca", *args, "-r", str(manifest_dir), "-f", str(out)]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False, env=tool_env.environ())
         if result.returncode != 0 or not out.exists():
             raise RuntimeError(f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
         return out.read_text()
@@ -153,3 +177,7 @@ def allowed_flows(manifest_dir: Path, stand_ins: Iterable[dict[str, Any]] = ()) 
         shutil.copytree(manifest_dir, copy)
         (copy / "_stand-ins.yaml").write_text(yaml.safe_dump_all(pods, sort_keys=True))
         return parse_connectivity(run_nca(copy, "--connectivity", "-o", "txt_no_fw_rules"))
+
+
+if __name__ == "__main__":  # `python k8s_checks.py VERSION PATH...` in the kubernetes-validate tool environment
+    json.dump(_validate_here([Path(p) for p in sys.argv[2:]], sys.argv[1]), sys.stdout)

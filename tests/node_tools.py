@@ -6,6 +6,7 @@ are installed with `npm ci` when missing or older than the lock file.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 from pathlib import Path
@@ -32,14 +33,21 @@ def node_with_packages(directory: Path, needed_for: str) -> str:
     lock = directory / "package-lock.json"
     node = tool("node", needed_for, lock)
     installed = directory / "node_modules" / ".package-lock.json"  # npm writes it on every install
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        cmd = [tool("npm", needed_for, lock), "ci", "--no-audit", "--no-fund", "--prefer-offline"]
-        try:
-            done = subprocess.run(cmd, cwd=directory, capture_output=True, text=True, timeout=NPM_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"`{' '.join(cmd)}` in {directory} did not finish in {NPM_TIMEOUT}s: is the npm registry "
-                        f"reachable?", pytrace=False)
-        if done.returncode != 0:
-            pytest.fail(f"`{' '.join(cmd)}` in {directory} exited {done.returncode}: is the npm registry reachable?\n"
-                        f"{tail(done.stdout)}\n{tail(done.stderr)}", pytrace=False)
+    # Under a file lock: parallel test processes (pytest-xdist workers) install once and wait for each other.
+    with open(directory / ".npm-install.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+            _npm_ci(directory, needed_for, lock)
     return node
+
+
+def _npm_ci(directory: Path, needed_for: str, lock: Path) -> None:
+    cmd = [tool("npm", needed_for, lock), "ci", "--no-audit", "--no-fund", "--prefer-offline"]
+    try:
+        done = subprocess.run(cmd, cwd=directory, capture_output=True, text=True, timeout=NPM_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`{' '.join(cmd)}` in {directory} did not finish in {NPM_TIMEOUT}s: is the npm registry "
+                    f"reachable?", pytrace=False)
+    if done.returncode != 0:
+        pytest.fail(f"`{' '.join(cmd)}` in {directory} exited {done.returncode}: is the npm registry reachable?\n"
+                    f"{tail(done.stdout)}\n{tail(done.stderr)}", pytrace=False)

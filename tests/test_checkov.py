@@ -2,7 +2,7 @@
 fail on nothing but the documented skips in tests/checkov-skips.yaml, each (check, stack) with a reason, each still
 triggered there, and each resting on a fact this file (or tests/test_data_sources.py) checks.
 
-checkov runs from its own tool environment (tests/checkov_env.py: a venv under .tools/checkov/ built from the pinned
+checkov runs from its own tool environment (tests/tool_env.py: a venv under .tools/checkov/ built from the pinned
 tests/tools/checkov.txt, so its pins never fight the project's), as a subprocess (one per framework and stack) with no
 API key (no platform upload or policy download) and BC_SKIP_MAPPING=TRUE (no guideline look-up), and with its sockets
 cut off besides: its banner's update check or anything else that would reach out fails at once instead, so a run
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections.abc
 import json
-import os
 import re
 import subprocess
 import typing
@@ -30,7 +29,7 @@ from brickwall import export
 from brickwall.engine import Recording
 from components.planning import audit_network
 from components.spec import EnvironmentSpec
-from tests import checkov_env
+from tests import tool_env
 from tests.conftest import recording_of
 
 SKIPS_FILE = Path(__file__).with_name("checkov-skips.yaml")
@@ -59,10 +58,10 @@ with warnings.catch_warnings():
 
 def run_checkov(target: Path, framework: str) -> dict[str, Any]:
     """checkov's JSON report of `framework` on a directory (`-d`) or one file (`-f`)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BC_", "CKV_", "PRISMA_"))}
+    env = {k: v for k, v in tool_env.environ().items() if not k.startswith(("BC_", "CKV_", "PRISMA_"))}
     env["BC_SKIP_MAPPING"] = "TRUE"
     where = "-d" if target.is_dir() else "-f"
-    cmd = [str(checkov_env.checkov_python()), "-c", _LAUNCH, where, str(target), "--framework", framework, "-o", "json"]
+    cmd = [str(tool_env.python("checkov")), "-c", _LAUNCH, where, str(target), "--framework", framework, "-o", "json"]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
     # 0: nothing failed, 1: some check failed; anything else is checkov itself failing.
     assert result.returncode in (0, 1), f"checkov exited {result.returncode}\n{result.stdout}\n{result.stderr}"
@@ -128,15 +127,12 @@ def _of_type(resources: list[dict[str, Any]], arm_type: str) -> list[dict[str, A
 
 
 def test_checkov_runs_from_its_own_pinned_environment() -> None:
-    pins = [line for line in checkov_env.REQUIREMENTS.read_text().splitlines() if line and not line.startswith("#")]
-    assert f"checkov=={CHECKOV_VERSION}" in pins
-    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.+\-]+", pin) for pin in pins), "every dependency pinned exactly"
-    python = checkov_env.checkov_python()
-    assert python.parent.parent == checkov_env.HOME
-    assert checkov_env.installed_version(python) == CHECKOV_VERSION
-    # Not in the project's environment: its pins would have to resolve with the project's.
-    dev = (checkov_env.ROOT / "requirements-dev.txt").read_text()
-    assert not re.search(r"^checkov==", dev, re.M)
+    assert f"checkov=={CHECKOV_VERSION}" in tool_env.pins("checkov")
+    python = tool_env.python("checkov")
+    assert python.parent.parent == tool_env.home("checkov")
+    out = subprocess.run([str(python), "-c", "from checkov.version import version; print(version)"],
+                         capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == CHECKOV_VERSION
 
 
 def test_every_skip_is_a_check_id_with_a_reason_per_stack() -> None:

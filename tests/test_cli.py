@@ -1,7 +1,7 @@
-"""`python -m brickwall` end to end, in a subprocess, as a user runs it.
+"""`python -m brickwall` end to end, as a user runs it.
 
-Subprocess runs are few (each costs a few seconds): the two `plan --stack dev` runs are shared by the tree,
-plan-file and determinism tests.
+Subprocess runs are few (each costs a few seconds): the two `plan --stack dev` runs (shared by the tree, plan-file
+and determinism tests) and `spec --stack prod`; the rest call the same entry point in-process (`cli.main(argv)`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import yaml
 
 import stacks
 from brickwall import cli, exits, planfile, project
+from brickwall.engine import Recording
 from components.spec import EnvironmentSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,13 @@ def brickwall(*args: str) -> Run:
     return subprocess.run(
         [sys.executable, "-m", "brickwall", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
+
+
+def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
+    """`cli.main(args)`, the entry point `python -m brickwall` calls, in this process: its exit code and output."""
+    code = cli.main(list(args))
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(["brickwall", *args], code, captured.out, captured.err)
 
 
 def _no_traceback(result: Run) -> None:
@@ -108,20 +116,21 @@ def test_spec_json_validates_back_to_the_stack_spec(prod_spec_json: tuple[Run, P
     assert EnvironmentSpec.model_validate(data) == stacks.load("prod")
 
 
-def test_spec_json_fed_back_plans_like_the_stack(prod_spec_json: tuple[Run, Path], tmp_path: Path) -> None:
+def test_spec_json_fed_back_plans_like_the_stack(prod_spec_json: tuple[Run, Path], prod: Recording, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
     _, spec_file = prod_spec_json
     plan_file = tmp_path / "prod.json"
-    result = brickwall("plan", "--spec", str(spec_file), "--stack", "prod", "--save", str(plan_file))
+    result = in_process(capsys, "plan", "--spec", str(spec_file), "--stack", "prod", "--save", str(plan_file))
     assert result.returncode == 0, result.stderr
     _no_traceback(result)
     assert "\nSecureDatabricksEnvironment prod\n" in result.stdout
     assert any(line.startswith("prod:") for line in result.stdout.splitlines()), result.stdout
     # The printed spec is the stack's spec, so the program registers exactly what the stack itself does.
-    assert plan_file.read_text() == planfile.dumps(planfile.to_plan(project.run("prod")))
+    assert plan_file.read_text() == planfile.dumps(planfile.to_plan(prod))
 
 
-def test_unknown_stack_is_a_usage_error_naming_the_known_stacks() -> None:
-    result = brickwall("plan", "--stack", "qa")
+def test_unknown_stack_is_a_usage_error_naming_the_known_stacks(capsys: pytest.CaptureFixture[str]) -> None:
+    result = in_process(capsys, "plan", "--stack", "qa")
     assert result.returncode == 2
     _no_traceback(result)
     assert "'qa'" in result.stderr
@@ -130,8 +139,8 @@ def test_unknown_stack_is_a_usage_error_naming_the_known_stacks() -> None:
     assert result.stdout == ""
 
 
-def test_no_arguments_is_a_usage_error() -> None:
-    result = brickwall()
+def test_no_arguments_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    result = in_process(capsys)
     assert result.returncode == 2
     _no_traceback(result)
     assert result.stderr.startswith("error:")
@@ -152,7 +161,7 @@ def test_usage_errors_in_process(argv: list[str], capsys: pytest.CaptureFixture[
     assert captured.out == ""
 
 
-def test_invalid_spec_file_lists_every_problem(tmp_path: Path) -> None:
+def test_invalid_spec_file_lists_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = stacks.load("dev").model_dump(mode="json")
     data["name"] = "Dev"
     data["region"] = "mars"
@@ -161,7 +170,7 @@ def test_invalid_spec_file_lists_every_problem(tmp_path: Path) -> None:
     data["workspace"]["sku"] = "standard"
     spec_file = tmp_path / "bad.yaml"
     spec_file.write_text(yaml.safe_dump(data))
-    result = brickwall("plan", "--stack", "dev", "--spec", str(spec_file))
+    result = in_process(capsys, "plan", "--stack", "dev", "--spec", str(spec_file))
     assert result.returncode == 1
     _no_traceback(result)
     paths = ["name", "region", "naming.prefix", "network.subnets.bogus", "workspace.sku"]
@@ -172,9 +181,9 @@ def test_invalid_spec_file_lists_every_problem(tmp_path: Path) -> None:
     assert "SecureDatabricksEnvironment" not in result.stdout
 
 
-def test_missing_spec_file_is_a_clear_error(tmp_path: Path) -> None:
+def test_missing_spec_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "no-such-spec.yaml"
-    result = brickwall("spec", "--spec", str(missing))
+    result = in_process(capsys, "spec", "--spec", str(missing))
     assert result.returncode == 2  # a usage error (a path that does not exist), not an invalid spec
     _no_traceback(result)
     assert str(missing) in result.stderr
@@ -200,6 +209,7 @@ def test_a_bug_in_the_program_is_an_internal_error_with_its_traceback(
     assert "Traceback" in err and "missing-key" in err and "internal error" in err
 
 
+@pytest.mark.usefixtures("shared_renders")
 def test_plan_notes_that_ip_lists_on_a_private_workspace_are_defence_in_depth(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["plan", "--stack", "staging"]) == exits.OK
     out = capsys.readouterr().out

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from brickwall import cli, exits, project
+from brickwall import cli, exits, export, planfile, project
 from brickwall.cli.errors import FAILURES
+from brickwall.engine import Recording
 from brickwall.project import StackConfigError, read_stack_file
 from tests.docs import doc, readme
 
@@ -110,6 +111,7 @@ def test_a_plaintext_client_secret_in_a_stack_file_is_warned_about(tmp_path: Pat
     assert not [m for level, m in rec.diagnostics if level == "warning" and "databricksClientSecret" in m]
 
 
+@pytest.mark.usefixtures("shared_renders")
 def test_outputs_that_cannot_be_written_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a_file = tmp_path / "report.txt"
     a_file.write_text("not a directory")
@@ -297,11 +299,14 @@ def test_one_command_line_language(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == exits.USAGE and "give the spec it was rendered from with --spec FILE" in err
 
 
-def test_export_from_a_saved_plan_is_the_export_of_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A plan file keeps each secret's shape (never its value), so `export --plan` writes the same files as a run."""
+def test_export_from_a_saved_plan_is_the_export_of_the_run(prod: Recording, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A plan file keeps each secret's shape (never its value), so `export --plan` writes the same files as a run.
+    The session's prod render stands in for `plan --format json` and `export --stack prod` (what both do after
+    rendering: planfile.dumps of its plan, export.write_export of the recording); `export --plan` runs for real."""
     saved = tmp_path / "prod.json"
-    assert run(capsys, "plan", "--stack", "prod", "--format", "json", "--output", str(saved))[0] == exits.OK
-    assert run(capsys, "export", "--stack", "prod", "--output", str(tmp_path / "live"))[0] == exits.OK
+    saved.write_text(planfile.dumps(planfile.to_plan(prod)))
+    export.write_export(prod, tmp_path / "live")
     assert run(capsys, "export", "--plan", str(saved), "--output", str(tmp_path / "saved"))[0] == exits.OK
     live = {p.relative_to(tmp_path / "live"): p.read_bytes() for p in (tmp_path / "live").rglob("*") if p.is_file()}
     again = {p.relative_to(tmp_path / "saved"): p.read_bytes() for p in (tmp_path / "saved").rglob("*") if p.is_file()}

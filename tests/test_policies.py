@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from brickwall import check, planfile
+from brickwall import check, cli, exits, planfile
 from brickwall.engine import Recording
 from tests.policy_cases import POLICIES, Mutations, Plan, check_mutation, drop, inputs, res
 
@@ -403,10 +403,13 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "brickwall", "check", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
-def test_cli_end_to_end(prod_plan: Plan, tmp_path: Path) -> None:
-    ok = _cli("--stack", "prod")
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "0 mandatory" in ok.stdout
+def test_cli_end_to_end(prod_plan: Plan, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`check` as a user runs it (one real process, on a saved plan: no render); the clean plan and the JSON output
+    through the same entry point in-process (`check --stack` renders first, as the workflow test runs it over dev)."""
+    clean = tmp_path / "clean.json"
+    planfile.write(prod_plan, clean)
+    assert cli.main(["check", "--plan", str(clean)]) == exits.OK
+    assert "0 mandatory" in capsys.readouterr().out
 
     plan = copy.deepcopy(prod_plan)
     inputs(plan, "prod-workspace-workspace")["publicNetworkAccess"] = "Enabled"
@@ -419,9 +422,8 @@ def test_cli_end_to_end(prod_plan: Plan, tmp_path: Path) -> None:
     assert "publicNetworkAccess is 'Enabled' in tier prod" in bad.stdout
     assert "remediation: Set publicNetworkAccess to 'Disabled'" in bad.stdout
 
-    as_json = _cli("--plan", str(path), "--json")
-    assert as_json.returncode == 1
-    data = json.loads(as_json.stdout)
+    assert cli.main(["check", "--plan", str(path), "--json"]) == exits.INVALID  # a MANDATORY policy fails
+    data = json.loads(capsys.readouterr().out)
     assert data["ok"] is False and {v["policy"] for v in data["violations"]} == {"databricks-workspace-no-public-access"}
 
 

@@ -254,6 +254,7 @@ def test_sanitize() -> None:
     assert "#quot;hi#quot;" in report.to_mermaid(g) and '\\"hi\\"' in report.to_dot(g)
 
 
+@pytest.mark.usefixtures("shared_renders")
 def test_cli_report_dev_without_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str], prod_report: tuple[str, str, str]) -> None:
     assert cli.main(["report", "--stack", "dev", "--out", str(tmp_path)]) == 0
     assert "report.md" in capsys.readouterr().out

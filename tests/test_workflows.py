@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ import yaml
 
 from brickwall import cli, exits
 from brickwall.errors import UsageError
+from tests import tool_env
 from tests.docs import doc, readme
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -249,15 +249,13 @@ def test_pr_test_command_is_the_readmes(wfs: dict[str, dict[str, Any]]) -> None:
 
 
 def _actionlint() -> str:
-    exe = Path(sys.executable).parent / "actionlint"
-    found = str(exe) if exe.exists() else shutil.which("actionlint")
-    assert found, "actionlint is not installed: pip install -r requirements-dev.txt"
-    return found
+    """actionlint from its own tool environment (tests/tool_env.py, pinned in tests/tools/actionlint.txt)."""
+    return str(tool_env.executable("actionlint", "actionlint"))
 
 
 def test_actionlint_finds_nothing() -> None:
     result = subprocess.run([_actionlint(), "-no-color", *map(str, FILES)], capture_output=True, text=True, timeout=120,
-                            check=False, cwd=ROOT)
+                            check=False, cwd=ROOT, env=tool_env.environ())
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 
@@ -268,7 +266,7 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: [nope]\n"
                    "    steps:\n      - run: echo ${{ github.event.nope( }}\n")
     result = subprocess.run([_actionlint(), "-no-color", str(bad)], capture_output=True, text=True, timeout=120,
-                            check=False, cwd=tmp_path)
+                            check=False, cwd=tmp_path, env=tool_env.environ())
     assert result.returncode == 1
     assert "nope" in result.stdout
 

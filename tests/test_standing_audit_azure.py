@@ -621,3 +621,23 @@ def test_a_port_the_matrix_does_not_probe_is_still_found(prod_plan: dict) -> Non
     assert sorted(f.object.split(": ", 1)[1] for f in found) == [
         "inbound from Internet port 8080/Tcp", "outbound to AzureDatabricks port 443/Tcp",
         "outbound to Internet port 443/Tcp"]
+
+
+def test_the_readme_sample_is_the_real_report(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's excerpt ("What the audit finds"): every line of it is a line of the audit of the drifted workspace
+    and Azure environment, in order; only the host differs (a workspace's instead of the loopback server's)."""
+    env.sets = ["drift", "clean"]
+    arm[1].sets, arm[1].forbidden = ["drift", "clean"], set()
+    code, text, _ = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION, fmt="text")
+    assert code == exits.AUDIT_FINDINGS
+    real = text.replace(server[0], "https://adb-1242009244308051.11.azuredatabricks.net").splitlines()
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## What the audit finds", 1)[1]
+    sample = [line for line in section.split("```text\n", 1)[1].split("```", 1)[0].splitlines() if line != "..."]
+    assert len(sample) >= 10
+    assert [real.index(line) for line in sample] == sorted(real.index(line) for line in sample)
+    # Databricks and Azure findings both shown, each kind of drift once.
+    kinds = [line.split(": ", 1)[0] for line in sample[2:]]
+    assert len(kinds) == len(set(kinds))
+    assert {"[HIGH] job-runs-as-human", "[HIGH] nic-port-open", "[HIGH] storage-drifted"} <= set(kinds)

@@ -39,6 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import stacks
 from brickwall import audit_azure_data, audit_azure_nics
 from brickwall.audit import HIGH, MEDIUM, Finding, Unreachable, Unreadable, _one_line, network_reason
 from brickwall.errors import UsageError
@@ -140,8 +141,6 @@ def expected_azure(plan: Mapping[str, Any], spec: Any = None) -> AzureExpected:
 
 
 def _stack_spec(plan: Mapping[str, Any]) -> Any:
-    import stacks
-
     try:
         return stacks.load(str(plan.get("stack") or ""))
     except Exception:  # not a known stack (a --spec file's plan): no matrix, the NICs are not compared

@@ -65,7 +65,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from brickwall.audit import HIGH, MEDIUM, Finding
+from brickwall.audit import HIGH, MEDIUM, Finding, _one_line
 from components.planning import azure_types as az
 from components.planning.nsg_rules import NsgRule
 from components.planning.reachability import (
@@ -290,8 +290,6 @@ def read_nics(clients: Any, e: NicExpected, timeout: float) -> NicLive:
 
 
 def _error(exc: Any) -> str:
-    from brickwall.audit import _one_line
-
     error = getattr(exc, "error", None)
     if error is not None and getattr(error, "code", None):
         return _one_line(f"{error.code}: {error.message}")

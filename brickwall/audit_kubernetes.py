@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -170,7 +171,6 @@ def make_api(kubeconfig_path: str | None, context: str | None) -> ApiClient:
     """An ApiClient from a kubeconfig (the file given, else $KUBECONFIG or ~/.kube/config, its `context` or the
     current one), or from the pod's service account when neither is there (kubernetes.config.load_incluster_config).
     The client's own loaders: kubernetes/config/kube_config.py new_client_from_config."""
-    import os
 
     from kubernetes import client, config
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -99,8 +100,6 @@ def _access_controls(i: dict[str, Any]) -> str:
 
 
 def _policy(i: dict[str, Any]) -> str:
-    import json
-
     family = i.get("policyFamilyId")
     try:
         # A built-in policy (Personal Compute) carries its locks as overrides of its family's definition.

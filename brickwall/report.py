@@ -23,9 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from brickwall import render
-from components.planning.combined import combined_rows, labels
+from brickwall import check, render
+from components.planning import azure_types as az
+from components.planning import combined, reachability
+from components.planning.combined import LEGEND, combined_rows, labels
 from components.planning.firewall import NetworkRule
+from components.planning.front_end import is_public
+from components.planning.reachability import AZURE_DATABRICKS, INTERNET, KNOWN_TAGS, is_cidr
 
 if TYPE_CHECKING:
     from components.planning.combined import Topology
@@ -34,31 +38,31 @@ if TYPE_CHECKING:
 
 Resource = dict[str, Any]
 
-VNET = "azure-native:network:VirtualNetwork"
-SUBNET = "azure-native:network:Subnet"
-NSG = "azure-native:network:NetworkSecurityGroup"
-NAT = "azure-native:network:NatGateway"
-ROUTE_TABLE = "azure-native:network:RouteTable"
-ROUTE = "azure-native:network:Route"
-ENDPOINT = "azure-native:network:PrivateEndpoint"
-PEERING = "azure-native:network:VirtualNetworkPeering"
-FIREWALL = "azure-native:network:AzureFirewall"
-RULE_COLLECTION_GROUP = "azure-native:network:FirewallPolicyRuleCollectionGroup"
-ZONE = "azure-native:privatedns:PrivateZone"
-ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
-WORKSPACE = "azure-native:databricks:Workspace"
-AKS = "azure-native:containerservice:ManagedCluster"
+VNET = az.VIRTUAL_NETWORK.token
+SUBNET = az.SUBNET.token
+NSG = az.NETWORK_SECURITY_GROUP.token
+NAT = az.NAT_GATEWAY.token
+ROUTE_TABLE = az.ROUTE_TABLE.token
+ROUTE = az.ROUTE.token
+ENDPOINT = az.PRIVATE_ENDPOINT.token
+PEERING = az.VIRTUAL_NETWORK_PEERING.token
+FIREWALL = az.AZURE_FIREWALL.token
+RULE_COLLECTION_GROUP = az.FIREWALL_POLICY_RULE_COLLECTION_GROUP.token
+ZONE = az.PRIVATE_DNS_ZONE.token
+ZONE_LINK = az.PRIVATE_DNS_ZONE_LINK.token
+WORKSPACE = az.DATABRICKS_WORKSPACE.token
+AKS = az.MANAGED_CLUSTER.token
 NAMESPACE = "kubernetes:core/v1:Namespace"
 INGRESS_ROUTE = "kubernetes:traefik.io/v1alpha1:IngressRoute"
 RELEASE = "kubernetes:helm.sh/v3:Release"
-STORAGE = "azure-native:storage:StorageAccount"
-VAULT = "azure-native:keyvault:Vault"
-SQL_SERVER = "azure-native:sql:Server"
-LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
-DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
-EVENT_HUB_NAMESPACE = "azure-native:eventhub:Namespace"
-MONITOR_SCOPE = "azure-native:monitor:PrivateLinkScope"
-MONITOR_SCOPED = "azure-native:monitor:PrivateLinkScopedResource"
+STORAGE = az.STORAGE_ACCOUNT.token
+VAULT = az.KEY_VAULT.token
+SQL_SERVER = az.SQL_SERVER.token
+LOG_ANALYTICS = az.LOG_ANALYTICS_WORKSPACE.token
+DIAGNOSTICS = az.DIAGNOSTIC_SETTING.token
+EVENT_HUB_NAMESPACE = az.EVENT_HUB_NAMESPACE.token
+MONITOR_SCOPE = az.MONITOR_PRIVATE_LINK_SCOPE.token
+MONITOR_SCOPED = az.MONITOR_PRIVATE_LINK_SCOPED_RESOURCE.token
 # The ARM types a private endpoint or diagnostic setting can point at, as their id segment.
 _TARGET_KINDS = ("workspaces", "storageaccounts", "vaults", "servers", "managedclusters", "namespaces", "privatelinkscopes")
 
@@ -503,9 +507,7 @@ class View:
 
 
 def _port_key(port: str) -> tuple[int, int]:
-    from components.planning.reachability import parse_ports
-
-    return parse_ports(port)
+    return reachability.parse_ports(port)
 
 
 def port_set(protocol: str, ports: Sequence[str]) -> str:
@@ -521,16 +523,12 @@ def port_set(protocol: str, ports: Sequence[str]) -> str:
 
 def _zone_of(endpoint: str, t: Topology, names: dict[str, str]) -> tuple[str, str, str]:
     """(zone, node key, node label) of a matrix endpoint: an address, a service tag, a private endpoint or a pod."""
-    from components.planning.combined import WORKSPACE
-    from components.planning.front_end import is_public
-    from components.planning.reachability import AZURE_DATABRICKS, INTERNET, KNOWN_TAGS, is_cidr
-
     net = t.net
     if endpoint == INTERNET:
         return "internet", "internet", "Internet (any public address)"
     if endpoint == AZURE_DATABRICKS:
         return "control", "cp", "control plane addresses (AzureDatabricks tag)"
-    if endpoint == WORKSPACE:
+    if endpoint == combined.WORKSPACE:
         return "control", "ui", "workspace UI / REST API"
     if endpoint in KNOWN_TAGS or endpoint.split(".")[0] in KNOWN_TAGS:
         return "azure", "tag_" + endpoint, f"{endpoint} (service tag)"
@@ -804,8 +802,6 @@ VERDICT = {"Allow": "allowed by", "Deny": "denied by", "Partial": "partly allowe
 def grouped_reachability(t: Topology) -> str:
     """The combined matrix (`combined.combined_rows`), one row per source, destination and verdict: the ports that
     share a verdict and its deciding rule grouped, each row worded `source -> destination: allowed/denied by <rule>`."""
-    from components.planning.combined import LEGEND, combined_rows, labels
-
     names = labels(t)
     groups: dict[tuple[str, str, str, str, str, str], list[str]] = defaultdict(list)
     for r in combined_rows(t):
@@ -834,8 +830,6 @@ def build_report(plan: dict[str, Any], *, tier: str = "?", region: str = "?", ad
     into the VNet); `reachability` alone is a ready-made NSG matrix (`reachability.matrix_markdown`). The SVGs are
     named when `dot_available`; otherwise, or with `svg_error`, the report says they were skipped and why.
     """
-    from brickwall import check
-
     result = check_result if check_result is not None else check.check_plan(plan)
     graph = topology(plan)
     mermaid, dot = to_mermaid(graph), to_dot(graph)

@@ -340,3 +340,28 @@ def test_no_import_cycles_in_components() -> None:
     for module in sorted(graph):
         if module not in state:
             walk(module)
+
+
+def test_brickwall_imports_the_project_at_module_level_only() -> None:
+    """No project module (brickwall, components, stacks, policies) is imported inside a function in brickwall/: imports
+    go at the top, where the graph above sees them. Heavy optional SDKs (databricks-sdk, the Azure SDKs, kubernetes,
+    azure-monitor-query behind brickwall.audit_logs) stay lazy for start-up time; the policy pack (`brickwall_rules`)
+    is loaded from its own folder, put on sys.path first."""
+    lazy_ok = {"brickwall.audit_logs", "brickwall_rules"}
+    found = []
+    for path in sorted(BRICKWALL.rglob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+                else:
+                    continue
+                project = [n for n in names if n.split(".")[0] in ("brickwall", "components", "stacks", "policies")
+                           and n not in lazy_ok]
+                if project and not any(n in lazy_ok for n in names):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} {fn.name} imports {project[0]}")
+    assert found == []

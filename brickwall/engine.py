@@ -29,7 +29,7 @@ import ipaddress
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, ParamSpec, TypeVar, cast
 
@@ -550,12 +550,26 @@ def record(
         pulumi.runtime.test(lambda: root.urn)()
         monitor.stack_outputs = None
 
-        async def main() -> None:
-            result = program()
-            if inspect.isawaitable(result):
-                await result
+        def send_exports() -> None:
             # set_mocks' root stack has already sent its outputs; send the exports as the real entrypoint would.
             root.register_outputs(massage(root.outputs, []))
+
+        def main() -> Coroutine[Any, Any, None]:
+            # The program runs synchronously, as the real entrypoint runs it (pulumi/runtime/stack.py: `Stack.__init__`
+            # calls the program, then registers the outputs), not as a task on the loop: run as a task, the SDK's
+            # final `wait_for_rpcs` waits on thousands of outstanding output tasks with `asyncio.wait(FIRST_COMPLETED)`
+            # once per completion, which is quadratic (a third of a render's time).
+            result = program()
+
+            async def finish() -> None:
+                if inspect.isawaitable(result):
+                    await result
+                # An export whose apply fails raises that error here, as the program's own, rather than wrapped in the
+                # SDK's "While processing input" once the exports are serialised.
+                await pulumi.Output.from_input(root.outputs).future(with_unknowns=True)
+                send_exports()
+
+            return finish()
 
         pulumi.runtime.test(main)()
     except Exception as exc:

@@ -308,8 +308,8 @@ def test_prod_encrypts_traffic_between_nodes_in_the_vnet_not_by_init_script(prod
         assert not any(key.startswith("spark_conf.") for key in definition)
 
 
-def test_first_preview_with_an_unknown_workspace_url() -> None:
-    rec = project.run("prod", preview=True)
+def test_first_preview_with_an_unknown_workspace_url(prod_preview: Recording) -> None:
+    rec = prod_preview
     provider = rec.one("pulumi:providers:databricks", "prod-databricks")
     account = rec.one("pulumi:providers:databricks", "prod-databricks-account")
     assert provider.inputs.get("host", UNKNOWN) is UNKNOWN

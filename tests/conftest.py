@@ -88,6 +88,13 @@ def prod_again(prod: Recording) -> Recording:
 
 
 @pytest.fixture(scope="session")
+def prod_preview() -> Recording:
+    """prod as its first `pulumi preview` sees it (outputs only Azure computes, the workspace URL and identities, stay
+    unknown): shared by the preview tests (tests/test_keys.py, tests/test_access.py)."""
+    return _RUN("prod", preview=True)
+
+
+@pytest.fixture(scope="session")
 def prod_plan(prod: Recording) -> dict:
     return planfile.to_plan(prod)
 

@@ -308,8 +308,8 @@ def test_prod_encrypts_traffic_between_nodes_in_the_vnet_not_by_init_script(prod
         assert not any(key.startswith("spark_conf.") for key in definition)
 
 
-def test_first_preview_with_an_unknown_workspace_url() -> None:
-    rec = project.run("prod", preview=True)
+def test_first_preview_with_an_unknown_workspace_url(prod_preview: Recording) -> None:
+    rec = prod_preview
     provider = rec.one("pulumi:providers:databricks", "prod-databricks")
     account = rec.one("pulumi:providers:databricks", "prod-databricks-account")
     assert provider.inputs.get("host", UNKNOWN) is UNKNOWN
@@ -326,11 +326,21 @@ def test_first_preview_with_an_unknown_workspace_url() -> None:
     assert check.check_recording(rec).mandatory == []
 
 
-def test_provider_credentials_from_config_stay_secret() -> None:
-    rec = project.run("staging", extra_config={"brickwall:databricksClientId": "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60",
-                                               "brickwall:databricksClientSecret": "s3cr3t-value-from-config"},
-                      extra_secret_keys=["brickwall:databricksClientSecret"])
-    for provider in rec.of_type("pulumi:providers:databricks"):  # the workspace's and the account's
+@pytest.fixture(scope="module")
+def dev_with_config() -> Recording:
+    """One render of dev with three independent stack config values, each read by its own test below: the account id
+    (as a GUID in capitals) and the provider's client id and secret."""
+    return project.run("dev", extra_config={"brickwall:databricksAccountId": "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D",
+                                            "brickwall:databricksClientId": "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60",
+                                            "brickwall:databricksClientSecret": "s3cr3t-value-from-config"},
+                       extra_secret_keys=["brickwall:databricksClientSecret"])
+
+
+def test_provider_credentials_from_config_stay_secret(dev_with_config: Recording) -> None:
+    rec = dev_with_config
+    providers = rec.of_type("pulumi:providers:databricks")
+    assert sorted(p.name for p in providers) == ["dev-databricks", "dev-databricks-account"]
+    for provider in providers:  # the workspace's and the account's
         assert isinstance(provider.inputs["azureClientSecret"], Secret)
         assert provider.inputs["azureClientId"] == "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b60"
     text = planfile.dumps(planfile.to_plan(rec))
@@ -358,14 +368,14 @@ def test_the_program_warns_when_ip_lists_guard_a_private_workspace(staging: Reco
     assert not any("IP access lists" in msg for _, msg in dev.diagnostics)
 
 
-def test_an_account_id_that_is_not_a_guid_stops_the_program_before_any_resource() -> None:
+def test_an_account_id_that_is_not_a_guid_stops_the_program_before_any_resource(dev_with_config: Recording) -> None:
     from brickwall.engine import ProgramError
 
     with pytest.raises(ProgramError) as caught:
         project.run("dev", extra_config={"brickwall:databricksAccountId": "my-account"})
     assert "databricksAccountId: 'my-account' is not a Databricks account id (a GUID" in str(caught.value)
     assert not [r for r in caught.value.registrations if r.custom]
-    rec = project.run("dev", extra_config={"brickwall:databricksAccountId": "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"})
+    rec = dev_with_config
     assert rec.one("pulumi:providers:databricks", "dev-databricks-account").inputs["accountId"] == \
         "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
 

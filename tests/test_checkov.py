@@ -3,10 +3,15 @@ fail on nothing but the documented skips in tests/checkov-skips.yaml, each (chec
 triggered there, and each resting on a fact this file (or tests/test_data_sources.py) checks.
 
 checkov runs from its own tool environment (tests/tool_env.py: a venv under .tools/checkov/ built from the pinned
-tests/tools/checkov.txt, so its pins never fight the project's), as a subprocess (one per framework and stack) with no
+tests/tools/checkov.txt, so its pins never fight the project's), as a subprocess with no
 API key (no platform upload or policy download) and BC_SKIP_MAPPING=TRUE (no guideline look-up), and with its sockets
 cut off besides: its banner's update check or anything else that would reach out fails at once instead, so a run
 never depends on the network.
+
+Two checkov runs cover everything, each over both frameworks: the standing stacks' exports side by side (with the
+harness's weak pod), and the all-features variant on its own (it declares prod's resource names). checkov keys a
+resource by its file and name, so stacks side by side do not mix: each stack's part of a run (its files' results) is
+what a run of its own reports.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import collections.abc
 import json
 import re
+import shutil
 import subprocess
 import typing
 from pathlib import Path
@@ -40,6 +46,12 @@ FRAMEWORKS = ("kubernetes", "arm")
 # stack, whose skips hold for it too; a skip listed under the variant's own name is for what only the variant has.
 VARIANTS = {"all-features": "prod"}
 SCANNED = (*stacks.KNOWN_STACKS, *VARIANTS)
+# One checkov run per group: a variant declares its base stack's names, so it runs apart from the stacks.
+GROUPS = {"stacks": stacks.KNOWN_STACKS, **{variant: (variant,) for variant in VARIANTS}}
+HARNESS = "harness"  # the weak pod that proves the harness sees failures: in the stacks' run, a part of its own
+WEAK_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "weak", "namespace": "default"},
+            "spec": {"containers": [{"name": "weak", "image": "nginx:latest",
+                                     "securityContext": {"privileged": True, "runAsUser": 0}}]}}
 
 # checkov's own `main`, with every way out to the network closed first.
 _LAUNCH = """
@@ -56,18 +68,38 @@ with warnings.catch_warnings():
 """
 
 
-def run_checkov(target: Path, framework: str) -> dict[str, Any]:
-    """checkov's JSON report of `framework` on a directory (`-d`) or one file (`-f`)."""
+def run_checkov_frameworks(target: Path, frameworks: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """checkov's JSON report of each framework (that found files) on a directory (`-d`) or one file (`-f`), in one run."""
     env = {k: v for k, v in tool_env.environ().items() if not k.startswith(("BC_", "CKV_", "PRISMA_"))}
     env["BC_SKIP_MAPPING"] = "TRUE"
     where = "-d" if target.is_dir() else "-f"
-    cmd = [str(tool_env.python("checkov")), "-c", _LAUNCH, where, str(target), "--framework", framework, "-o", "json"]
+    cmd = [str(tool_env.python("checkov")), "-c", _LAUNCH, where, str(target), "--framework", *frameworks, "-o", "json"]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
     # 0: nothing failed, 1: some check failed; anything else is checkov itself failing.
     assert result.returncode in (0, 1), f"checkov exited {result.returncode}\n{result.stdout}\n{result.stderr}"
-    report = json.loads(result.stdout)
-    assert isinstance(report, dict), result.stdout[:500]
-    return report
+    found = json.loads(result.stdout)
+    # One framework: one report; several: a list, one report per framework that found files.
+    listed = found if isinstance(found, list) else [found]
+    assert all(isinstance(report, dict) for report in listed), result.stdout[:500]
+    return {report["check_type"]: report for report in listed}
+
+
+def run_checkov(target: Path, framework: str) -> dict[str, Any]:
+    """checkov's JSON report of `framework` on a directory (`-d`) or one file (`-f`)."""
+    return run_checkov_frameworks(target, (framework,))[framework]
+
+
+def part(report: dict[str, Any], folder: str) -> dict[str, Any]:
+    """The part of a run's report on the files under `folder` (a top-level folder of the scanned directory): its
+    results, and its summary but for the resource count (checkov counts a run's resources, not a file's)."""
+    results = report.get("results") or {}
+    mine = {kind: [c for c in results.get(kind, []) if c["file_path"].startswith(f"/{folder}/")]
+            for kind in ("passed_checks", "failed_checks", "skipped_checks")}
+    mine["parsing_errors"] = [p for p in results.get("parsing_errors", []) if f"/{folder}/" in p]
+    summary = {"checkov_version": report["summary"]["checkov_version"], "passed": len(mine["passed_checks"]),
+               "failed": len(mine["failed_checks"]), "skipped": len(mine["skipped_checks"]),
+               "parsing_errors": len(mine["parsing_errors"])}
+    return {"check_type": report["check_type"], "summary": summary, "results": mine}
 
 
 def failures(report: dict[str, Any]) -> dict[str, set[str]]:
@@ -103,14 +135,42 @@ def exports(tmp_path_factory: pytest.TempPathFactory, all_features_env: tuple[Re
 
 
 @pytest.fixture(scope="module")
-def reports(exports: dict[str, Path]) -> dict[tuple[str, str], dict[str, Any]]:
-    """(framework, stack) -> checkov's report; a stack that exports no Kubernetes object has no Kubernetes report."""
+def scans(tmp_path_factory: pytest.TempPathFactory, exports: dict[str, Path]) -> dict[str, dict[str, dict[str, Any]]]:
+    """group -> framework -> checkov's report of one run over the group's ARM templates and Kubernetes objects (each
+    stack's in a folder of its own; the stacks' run has the weak pod's too)."""
     found = {}
-    for stack, out in exports.items():
-        found["arm", stack] = run_checkov(out / export.AZURE_DIR / export.ARM_TEMPLATE, "arm")
-        if any((out / export.KUBERNETES_DIR).rglob("*.yaml")):
-            found["kubernetes", stack] = run_checkov(out / export.KUBERNETES_DIR, "kubernetes")
+    for group, members in GROUPS.items():
+        root = tmp_path_factory.mktemp(f"checkov-{group}")
+        for stack in members:
+            (root / stack).mkdir()
+            shutil.copy(exports[stack] / export.AZURE_DIR / export.ARM_TEMPLATE, root / stack / export.ARM_TEMPLATE)
+            if (exports[stack] / export.KUBERNETES_DIR).is_dir():
+                shutil.copytree(exports[stack] / export.KUBERNETES_DIR, root / stack / export.KUBERNETES_DIR)
+        if group == "stacks":
+            (root / HARNESS).mkdir()
+            (root / HARNESS / "pod.yaml").write_text(yaml.safe_dump(WEAK_POD))
+        found[group] = run_checkov_frameworks(root, FRAMEWORKS)
     return found
+
+
+@pytest.fixture(scope="module")
+def reports(scans: dict[str, dict[str, dict[str, Any]]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(framework, stack) -> that stack's part of its run's report; a stack that exports no Kubernetes object has no
+    Kubernetes report."""
+    found = {}
+    for group, members in GROUPS.items():
+        for stack in [*members, *([HARNESS] if group == "stacks" else [])]:
+            for framework, report in scans[group].items():
+                mine = part(report, stack)
+                if any(mine["results"][kind] for kind in ("passed_checks", "failed_checks", "skipped_checks")):
+                    found[framework, stack] = mine
+    return found
+
+
+def kubernetes_resource_count(objects: list[Path]) -> int:
+    """What checkov counts for these objects: each, and (checkov 3) each workload's pod template as a Pod of its own."""
+    loaded = [yaml.safe_load(path.read_text()) for path in objects]
+    return len(loaded) + len([o for o in loaded if (o.get("spec") or {}).get("template")])
 
 
 def _template(exports: dict[str, Path], stack: str) -> list[dict[str, Any]]:
@@ -148,13 +208,10 @@ def test_every_skip_is_a_check_id_with_a_reason_per_stack() -> None:
                 assert isinstance(reason, str) and len(reason.split()) >= 20, f"{framework}: {check_id} in {stack} needs a reason"
 
 
-def test_checkov_reports_a_weak_pod_spec(tmp_path: Path) -> None:
-    """The harness sees failures: a privileged, root pod on a `latest` image fails the checks prod passes."""
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "weak", "namespace": "default"},
-           "spec": {"containers": [{"name": "weak", "image": "nginx:latest",
-                                    "securityContext": {"privileged": True, "runAsUser": 0}}]}}
-    (tmp_path / "pod.yaml").write_text(yaml.safe_dump(pod))
-    report = run_checkov(tmp_path, "kubernetes")
+def test_checkov_reports_a_weak_pod_spec(reports: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """The harness sees failures: a privileged, root pod on a `latest` image (scanned in the stacks' run, beside
+    prod's objects) fails the checks prod passes."""
+    report = reports["kubernetes", HARNESS]
     failed = failures(report)
     # Privileged, root, a `latest` image, no probes.
     for check_id in ("CKV_K8S_16", "CKV_K8S_40", "CKV_K8S_14", "CKV_K8S_8", "CKV_K8S_9"):
@@ -166,14 +223,28 @@ def test_checkov_reports_a_weak_pod_spec(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("stack", SCANNED)
-def test_checkov_scans_the_arm_template(stack: str, exports: dict[str, Path],
-                                        reports: dict[tuple[str, str], dict[str, Any]]) -> None:
+def test_checkov_scans_the_arm_template(stack: str, reports: dict[tuple[str, str], dict[str, Any]]) -> None:
     report = reports["arm", stack]
     assert report["check_type"] == "arm" and report["summary"]["checkov_version"] == CHECKOV_VERSION
-    # checkov keys ARM resources by type and name (prod declares one private DNS zone name in two resource groups).
-    assert report["summary"]["resource_count"] == len({(r["type"], r["name"]) for r in _template(exports, stack)})
     assert report["summary"]["parsing_errors"] == 0
     assert report["summary"]["passed"] >= 15
+    assert {c["file_path"] for c in report["results"]["passed_checks"]} == {f"/{stack}/{export.ARM_TEMPLATE}"}
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_each_run_counts_every_resource_of_its_stacks(group: str, exports: dict[str, Path],
+                                                      scans: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """A run's resources are those of its stacks' files (checkov keys each by its file, so they add up): every ARM
+    resource and every Kubernetes object (with the weak pod in the stacks' run), none lost to another stack's."""
+    members = GROUPS[group]
+    arm = scans[group]["arm"]["summary"]
+    # checkov keys ARM resources by type and name (prod declares one private DNS zone name in two resource groups).
+    assert arm["resource_count"] == sum(len({(r["type"], r["name"]) for r in _template(exports, stack)}) for stack in members)
+    assert arm["parsing_errors"] == 0
+    objects = [path for stack in members for path in sorted((exports[stack] / export.KUBERNETES_DIR).rglob("*.yaml"))]
+    kubernetes = scans[group]["kubernetes"]["summary"]
+    assert kubernetes["resource_count"] == kubernetes_resource_count(objects) + (1 if group == "stacks" else 0)
+    assert kubernetes["parsing_errors"] == 0
 
 
 def test_checkov_scans_every_exported_kubernetes_object(exports: dict[str, Path],
@@ -186,10 +257,8 @@ def test_checkov_scans_every_exported_kubernetes_object(exports: dict[str, Path]
     report = reports["kubernetes", "prod"]
     summary = report["summary"]
     assert len(objects) > 40
-    # checkov 3 also scans each workload's pod template as a Pod of its own.
-    templates = [o for o in (yaml.safe_load(path.read_text()) for path in objects) if (o.get("spec") or {}).get("template")]
-    assert templates
-    assert summary["resource_count"] == len(objects) + len(templates)
+    # checkov 3 also scans each workload's pod template as a Pod of its own (counted in its run's resources, above).
+    assert kubernetes_resource_count(objects) > len(objects)
     assert summary["parsing_errors"] == 0 and report["results"]["parsing_errors"] == []
     assert summary["passed"] > 200
     # Every workload was checked, not only the simple objects.
@@ -200,7 +269,9 @@ def test_checkov_scans_every_exported_kubernetes_object(exports: dict[str, Path]
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_checks_fail_only_on_documented_skips(framework: str, reports: dict[tuple[str, str], dict[str, Any]]) -> None:
     skips = load_skips()[framework]
-    problems = {stack: unexplained(report, skips, stack) for (fw, stack), report in reports.items() if fw == framework}
+    problems = {stack: unexplained(report, skips, stack) for (fw, stack), report in reports.items()
+                if fw == framework and stack != HARNESS}
+    assert {stack for fw, stack in reports if fw == framework} - {HARNESS} <= set(SCANNED)
     assert {stack: found for stack, found in problems.items() if found} == {}
 
 

@@ -342,20 +342,11 @@ def test_preview_leaves_a_created_firewall_ip_unknown(tmp_path: Any) -> None:
     assert route.inputs["nextHopType"] == "VirtualAppliance"
 
 
-def test_created_hub_composes_with_other_features(tmp_path: Any) -> None:
-    """`with_created_firewall_hub` only touches network.egress: with Bastion switched on as well (the start of an
-    all-features variant) the program renders both, and the policy pack finds nothing."""
-    import yaml
-
-    import stacks
-    from brickwall import project
-    from tests.conftest import with_created_firewall_hub
-
-    data = with_created_firewall_hub(stacks.load("staging").model_dump(mode="json"))
-    data["bastion"]["enabled"] = True
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(data))
-    rec = project.run("staging", spec_file=path)
+def test_created_hub_composes_with_other_features(all_features_env: tuple[Recording, Any]) -> None:
+    """`with_created_firewall_hub` only touches network.egress: with Bastion, a user node pool and prod's other
+    features switched on as well (the session's all-features variant, built with it) the program renders the firewall
+    and Bastion both, and the policy pack finds nothing."""
+    rec = all_features_env[0]
     assert rec.of_type(FIREWALL) and rec.of_type("azure-native:network:BastionHost")
     result = check.check_plan(planfile.to_plan(rec), POLICIES)
     assert not result.violations, check.render(result)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+import pytest
 import yaml
 
 import stacks
@@ -516,15 +516,22 @@ def test_route_priorities_put_the_most_specific_path_first_and_405_last() -> Non
     assert max(p.methods for p in full.values()) < len("Host(`a.bc`) && PathPrefix(`/`)")
 
 
-def test_a_more_specific_route_wins_whatever_its_methods(tmp_path: Path) -> None:
-    """Left to rule length, `/` with five methods would outrank `/api/2.1/jobs` with one and take its requests. The
-    more specific path owns them: its GETs reach jobs-api, anything else there is 405, though `/` allows POST."""
+@pytest.fixture(scope="module")
+def prod_variant(tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    """One render of prod with two independent changes, each test below reading its own: a catch-all route `/` with
+    five methods on the jobs host, and the stack config value kubeloginMode set to workloadidentity."""
     data = stacks.load("prod").model_dump(mode="json")
     data["ingress"]["routes"].append({**data["ingress"]["routes"][1], "name": "jobs-root", "path": "/",
                                       "methods": ["GET", "HEAD", "POST", "PUT", "PATCH"]})
-    path = tmp_path / "spec.yaml"
+    path = tmp_path_factory.mktemp("prod-ingress-variant") / "spec.yaml"
     path.write_text(yaml.safe_dump(data))
-    rec = project.run("prod", spec_file=path)
+    return project.run("prod", spec_file=path, extra_config={"brickwall:kubeloginMode": "workloadidentity"})
+
+
+def test_a_more_specific_route_wins_whatever_its_methods(prod_variant: Recording) -> None:
+    """Left to rule length, `/` with five methods would outrank `/api/2.1/jobs` with one and take its requests. The
+    more specific path owns them: its GETs reach jobs-api, anything else there is 405, though `/` allows POST."""
+    rec = prod_variant
     bearer = {"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}
     assert _served_by(rec, "GET", "jobs.data.contoso.com/api/2.1/jobs/list", bearer) == "jobs"
     assert _served_by(rec, "POST", "jobs.data.contoso.com/api/2.1/jobs/run-now", bearer) == 405  # jobs' 405 rule
@@ -532,14 +539,13 @@ def test_a_more_specific_route_wins_whatever_its_methods(tmp_path: Path) -> None
     assert _served_by(rec, "DELETE", "jobs.data.contoso.com/api/2.0/other", bearer) == 405
 
 
-def test_kubelogin_mode_workloadidentity_from_stack_config() -> None:
+def test_kubelogin_mode_workloadidentity_from_stack_config(prod_variant: Recording, prod: Recording) -> None:
     """CI with a federated credential: the stack config value kubeloginMode switches the exec plugin's login."""
-    import yaml
+    def login(rec: Recording) -> list[str]:
+        kubeconfig = rec.one("pulumi:providers:kubernetes").inputs["kubeconfig"]
+        assert isinstance(kubeconfig, Secret)
+        (user,) = yaml.safe_load(kubeconfig.value)["users"]
+        return list(user["user"]["exec"]["args"][:3])
 
-    from brickwall import project
-
-    rec = project.run("prod", extra_config={"brickwall:kubeloginMode": "workloadidentity"})
-    kubeconfig = rec.one("pulumi:providers:kubernetes").inputs["kubeconfig"]
-    assert isinstance(kubeconfig, Secret)
-    (user,) = yaml.safe_load(kubeconfig.value)["users"]
-    assert user["user"]["exec"]["args"][:3] == ["get-token", "--login", "workloadidentity"]
+    assert login(prod_variant) == ["get-token", "--login", "workloadidentity"]
+    assert login(prod)[2] != "workloadidentity"  # the stack as it stands: the config value is what switched it

@@ -59,11 +59,6 @@ def existing_vault(variants_dir: Path) -> Recording:
     return _variant(variants_dir, "staging", {"encryption.key_vault.existing_id": EXISTING_VAULT, "encryption.hsm": True})
 
 
-@pytest.fixture(scope="module")
-def prod_preview() -> Recording:
-    return project.run("prod", preview=True)
-
-
 def workspace(rec: Recording) -> Registration:
     return rec.one(WORKSPACE, f"{rec.stack}-workspace-workspace")
 

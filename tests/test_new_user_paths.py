@@ -147,11 +147,27 @@ def test_typed_stack_errors_carry_the_full_field_path(monkeypatch: pytest.Monkey
     assert all("stacks/dev.py" not in p.reason or "IpAccessSpec" in p.reason for p in caught.value.problems)
 
 
+@pytest.fixture
+def render_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within one test, commands that render the same stack and spec file read one render (`project.run` with the
+    same arguments renders once): what they do with a render is under test, not rendering it again."""
+    real, seen = project.run, {}
+
+    def run(stack: str, spec_file: object = None, project_dir: object = None, **kwargs: object) -> Recording:
+        key = (stack, None if spec_file is None else str(Path(str(spec_file)).resolve()), str(project_dir), repr(sorted(kwargs.items())))
+        if key not in seen:
+            seen[key] = real(stack, spec_file, project_dir, **kwargs)  # type: ignore[arg-type]
+        return seen[key]
+
+    monkeypatch.setattr(project, "run", run)
+
+
 @pytest.mark.parametrize("base", ["dev", "staging"])
-def test_a_stack_of_any_name_is_judged_by_its_spec_tier(base: str, tmp_path: Path,
+def test_a_stack_of_any_name_is_judged_by_its_spec_tier(base: str, tmp_path: Path, render_once: None,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     """`check` and `report` judge a spec by its own tier, whatever the stack is called: the policy pack reads the
-    tier from the resources' `tier` tag (and, for untagged types, from the stack's tagged resources)."""
+    tier from the resources' `tier` tag (and, for untagged types, from the stack's tagged resources). The two
+    commands read one render of the spec (render_once)."""
     import stacks
 
     data = stacks.load(base).model_dump(mode="json")

@@ -56,7 +56,7 @@ class AksClusterArgs:
     # ingestion (Microsoft: configure the private link before monitoring is enabled, MicrosoftDocs/azure-monitor-docs
     # articles/azure-monitor/containers/kubernetes-monitoring-private-link.md).
     # ... and, with firewall egress, what must exist before the nodes bootstrap (the firewall's rules, the hub peering).
-    after: Sequence[pulumi.Resource] = ()
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 # With a user pool, the system pool keeps only critical system pods (https://learn.microsoft.com/azure/aks/use-system-pools).
@@ -131,7 +131,7 @@ class AksCluster(pulumi.ComponentResource):
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
             ),
             tags=dict(args.tags),
-            opts=child(self, depends_on=args.after),
+            opts=child(self, depends_on=args.depends_on),
         )
         self._container_insights(name, args)
         self.user_pool = None

@@ -37,7 +37,7 @@ class EngineerAccessArgs:
     bastion_rules: Sequence[NsgRule]
     jump_host_rules: Sequence[NsgRule]
     # Subnets of one VNet are written one at a time (Azure refuses concurrent subnet updates on a VNet).
-    after: Sequence[pulumi.Resource] = ()
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class EngineerAccess(pulumi.ComponentResource):
@@ -59,7 +59,7 @@ class EngineerAccess(pulumi.ComponentResource):
             resource_group_name=rg.name,
             address_prefix=args.bastion_cidr,
             network_security_group=network.NetworkSecurityGroupArgs(id=bastion_nsg.id),
-            opts=child(self, depends_on=[*args.after, bastion_nsg]),
+            opts=child(self, depends_on=[*args.depends_on, bastion_nsg]),
         )
         jump_nsg = network_security_group(self, f"{name}-jump-nsg", names.jump_host_network_security_group, args.jump_host_rules,
                                           args.resource_group, args.location, tags)

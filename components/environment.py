@@ -34,7 +34,6 @@ from components.locks import ResourceLocks, ResourceLocksArgs
 from components.network import DatabricksNetwork, DatabricksNetworkArgs
 from components.planning import diagnostics
 from components.planning.alerts import alert_rules
-from components.planning.data_paths import KEY_VAULT, MONITOR, SIEM
 from components.planning.firewall import ARM_FIREWALL_POLICY, ARM_VIRTUAL_NETWORK, HubNames, RuleCollectionGroup, parse_arm_id
 from components.planning.ingress import TierLayout, network_policies
 from components.planning.keys import parse_vault_id
@@ -155,7 +154,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 HubPeeringArgs(hub=self.firewall_hub, names=plan.hub_names, workspace_vnet_id=self.network.vnet_id,
                                workspace_vnet_name=self.network.vnet_name,
                                workspace_resource_group_name=self.network.resource_group_name,
-                               after=[self.network.last_subnet]),
+                               depends_on=[self.network.last_subnet]),
                 opts=kids,
             )
 
@@ -247,7 +246,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 webauth_endpoint_name=names.webauth_endpoint,
                 webauth_workspace_name=names.webauth_workspace,
                 protect=protect,
-                after=self.key_grants.grants if self.key_grants else (),
+                depends_on=self.key_grants.grants if self.key_grants else (),
                 endpoint_asg_ids=self.network.endpoint_asg_ids,
             ),
             opts=kids,
@@ -296,8 +295,8 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 account_provider=self.databricks_account_provider,
                 workspace=self.workspace.workspace,
                 workspace_id=self.workspace.workspace_id,
-                after=[self.workspace.workspace, self.private_link, *metastore],
-                account_after=metastore,
+                depends_on=[self.workspace.workspace, self.private_link, *metastore],
+                account_depends_on=metastore,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self, providers={"databricks": self.databricks_provider}, deleted_with=self.workspace.workspace,
@@ -344,7 +343,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 ncc_name=spec.plan.ncc_name,
                 targets=tuple(targets),
                 metastore_id=metastore_id,
-                after=[self.workspace.workspace],
+                depends_on=[self.workspace.workspace],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -396,7 +395,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 jump_host_cidr=jump_cidr,
                 bastion_rules=bastion_subnet_rules(bastion_cidr),
                 jump_host_rules=jump_host_subnet_rules(bastion_cidr, jump_cidr),
-                after=[self.transit.endpoint_subnet],
+                depends_on=[self.transit.endpoint_subnet],
             ),
             opts=kids,
         )
@@ -470,7 +469,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 databricks_app_object_id=enc.databricks_app_object_id if enc.managed_services else None,
                 protect=spec.protection.protect_data,
                 vault_provider=vault_provider,
-                endpoint_asg_id=self.network.endpoint_asg_ids.get(KEY_VAULT),
+                endpoint_asg_ids=self.network.endpoint_asg_ids,
             ),
             opts=kids,
         )
@@ -533,7 +532,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 vnet_id=self.network.vnet_id,
                 protect=spec.protection.protect_data,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
-                event_hub_endpoint_asg_id=self.network.endpoint_asg_ids.get(SIEM),
+                endpoint_asg_ids=self.network.endpoint_asg_ids,
                 export_tables=diagnostics.export_tables(spec.plan.diagnostic_kinds, flow_logs=mon.flow_logs.enabled,
                                                         container_logs=ingress_logs),
                 # Its logical name and former parent (this environment) from before AuditLogging existed.
@@ -558,7 +557,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 log_analytics_id=self.audit.log_analytics_id,
                 vnet_id=self.network.vnet_id,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
-                endpoint_asg_id=self.network.endpoint_asg_ids.get(MONITOR),
+                endpoint_asg_ids=self.network.endpoint_asg_ids,
                 blob_zone=blob_zone,
             ),
             opts=kids,
@@ -629,7 +628,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     kubelogin_mode=azure.kubelogin_mode,
                     # Behind the firewall, the nodes need its rules and the peering before they can bootstrap; with
                     # a private Log Analytics workspace, the monitoring private link comes first.
-                    after=[*self._egress_ready(),
+                    depends_on=[*self._egress_ready(),
                            *([self.monitor_private_link] if self.monitor_private_link is not None else [])],
                 ),
                 opts=kids,
@@ -655,7 +654,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 oidc_issuer_url=issuer,
                 databricks_provider=self.databricks_provider,
                 workspace=self.workspace.workspace,
-                databricks_after=[self.workspace.workspace, self.private_link],
+                databricks_depends_on=[self.workspace.workspace, self.private_link],
             ),
             opts=kids,
         )

@@ -15,7 +15,7 @@ workspace in "updating" for each, and the second fails.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
@@ -23,6 +23,7 @@ from pulumi_azure_native import authorization, keyvault, network
 
 from components._base import child
 from components._private_endpoints import private_endpoint, private_zone
+from components.planning.data_paths import KEY_VAULT
 from components.planning.keys import (
     KEY_OPERATIONS,
     VAULT_ZONE,
@@ -58,8 +59,9 @@ class CustomerManagedKeysArgs:
     protect: bool
     # An existing vault in another subscription is reached through a provider for that subscription.
     vault_provider: pulumi.ProviderResource | None = None
-    # The application security group of the vault's endpoint class; the endpoint subnet's NSG admits no one to it.
-    endpoint_asg_id: pulumi.Input[str] | None = None
+    # Application security group id per endpoint class (components/planning/data_paths.py): the vault's endpoint joins
+    # class `key-vault`'s, which the endpoint subnet's NSG admits no one to.
+    endpoint_asg_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class CustomerManagedKeys(pulumi.ComponentResource):
@@ -191,7 +193,7 @@ class CustomerManagedKeys(pulumi.ComponentResource):
         self.endpoint = private_endpoint(
             self, f"{self._name}-vault", endpoint_name=args.endpoint_name, resource_group_name=args.resource_group_name,
             location=args.location, subnet_id=args.endpoint_subnet_id, target_id=vault.id, group_id="vault", zone=zone,
-            zone_config_name="vault", tags=args.tags, application_security_group_id=args.endpoint_asg_id,
+            zone_config_name="vault", tags=args.tags, application_security_group_id=args.endpoint_asg_ids.get(KEY_VAULT),
         )
 
 

@@ -25,7 +25,7 @@ DATABRICKS_DELEGATION = "Microsoft.Databricks/workspaces"
 class DatabricksNetworkArgs:
     location: str
     tags: Mapping[str, str]
-    resource_group_name: str
+    resource_group_name: pulumi.Input[str]
     vnet_name: str
     address_space: str
     host_subnet_name: str

@@ -57,7 +57,7 @@ class PrivateLinkArgs:
     protect: bool
     # Workspace operations every endpoint waits for (the customer-managed key grants that follow the workspace):
     # an encryption update and an endpoint change on the same workspace collide while it is "updating".
-    after: Sequence[pulumi.Resource] = ()
+    depends_on: Sequence[pulumi.Resource] = ()
     # Application security group id per endpoint class ("backend", "workspace-storage") for the endpoints in the
     # workspace VNet (components/planning/data_paths.py); the transit VNet's endpoints join none.
     endpoint_asg_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -139,7 +139,7 @@ class PrivateLink(pulumi.ComponentResource):
         pe = private_endpoint(
             self, f"{self._name}-{key}", endpoint_name=endpoint_name, resource_group_name=resource_group_name,
             location=self._args.location, subnet_id=subnet_id, target_id=target_id, group_id=group_id, zone=zone,
-            zone_config_name=zone_label(group_id), tags=self._args.tags, depends_on=[*self._args.after, *previous],
+            zone_config_name=zone_label(group_id), tags=self._args.tags, depends_on=[*self._args.depends_on, *previous],
             application_security_group_id=asg_id,
         )
         if on_workspace:

@@ -19,7 +19,7 @@ from components._base import child
 class TransitNetworkArgs:
     location: str
     tags: Mapping[str, str]
-    resource_group_name: str
+    resource_group_name: pulumi.Input[str]
     # Create: a VNet name, its range and the endpoint subnet's range.
     vnet_name: str | None = None
     address_space: str | None = None

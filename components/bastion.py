@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, compute, network, resources
 
-from components._base import child
-from components.network import network_security_group, standard_public_ip
+from components._base import child, network_security_group, standard_public_ip
 from components.planning.bastion import AAD_SSH_EXTENSION, IMAGES, VM_USER_LOGIN_ROLE_ID, login_role_assignment_name
 from components.planning.naming import NamePlan
 from components.planning.nsg_rules import NsgRule

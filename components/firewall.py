@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import network, resources
 
-from components._base import child
-from components.network import standard_public_ip
+from components._base import child, standard_public_ip
 from components.planning.firewall import (
     ARM_FIREWALL_POLICY,
     ARM_VIRTUAL_NETWORK,

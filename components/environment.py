@@ -34,7 +34,7 @@ from components.locks import ResourceLocks, ResourceLocksArgs
 from components.network import DatabricksNetwork, DatabricksNetworkArgs
 from components.planning import diagnostics
 from components.planning.alerts import alert_rules
-from components.planning.firewall import ARM_FIREWALL_POLICY, ARM_VIRTUAL_NETWORK, HubNames, RuleCollectionGroup, parse_arm_id
+from components.planning.firewall import ARM_FIREWALL_POLICY, ARM_VIRTUAL_NETWORK, RuleCollectionGroup, parse_arm_id
 from components.planning.ingress import TierLayout, network_policies
 from components.planning.keys import parse_vault_id
 from components.planning.kubeconfig import LoginMode
@@ -64,10 +64,6 @@ class AzureSettings:
     kubeconfig: pulumi.Output[str] | None = None
     # How `pulumi up` signs in to a created AKS cluster through kubelogin (stack config `kubeloginMode`).
     kubelogin_mode: LoginMode = "azurecli"
-
-
-def firewall_hub_names(spec: EnvironmentSpec) -> HubNames:
-    return spec.plan.hub_names
 
 
 def firewall_rules(spec: EnvironmentSpec) -> RuleCollectionGroup:

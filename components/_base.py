@@ -1,13 +1,14 @@
-"""What every component shares: child options and data protection, public IPs, NSGs and their rule-to-resource mapping."""
+"""What every component shares: child options and data protection, public IPs, NSGs and their rule-to-resource mapping, role assignments."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 import pulumi
-from pulumi_azure_native import network, resources
+from pulumi_azure_native import authorization, network, resources
 
 from components.planning.nsg_rules import NsgRule
+from components.planning.roles import role_definition_id
 
 
 def child(parent: pulumi.Resource, *, protect: bool = False, depends_on: Sequence[pulumi.Resource] = (),
@@ -89,4 +90,23 @@ def security_rule(logical: str, rule: NsgRule, nsg: network.NetworkSecurityGroup
         destination_port_ranges=ports,
         description=rule.description,
         opts=child(parent),
+    )
+
+
+def role_assignment(parent: pulumi.Resource, logical: str, *, scope: pulumi.Input[str], role: str,
+                    principal_id: pulumi.Input[str], principal_type: str | None = None,
+                    name: pulumi.Input[str] | None = None, description: str | None = None,
+                    depends_on: Sequence[pulumi.Resource] = ()) -> authorization.RoleAssignment:
+    """Built-in role `role` (its name or GUID, components/planning/roles.py) for `principal_id` on `scope`, its
+    definition id in the subscription that holds `scope`. `principal_type` set spares Azure an Entra lookup of a
+    just-created identity that has not replicated yet."""
+    return authorization.RoleAssignment(
+        logical,
+        role_assignment_name=name,
+        scope=scope,
+        role_definition_id=pulumi.Output.from_input(scope).apply(lambda scope_id: role_definition_id(scope_id, role)),
+        principal_id=principal_id,
+        principal_type=principal_type,
+        description=description,
+        opts=child(parent, depends_on=depends_on),
     )

@@ -20,15 +20,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import authorization, eventhub, managedidentity, monitor, network, operationalinsights, privatedns, storage
+from pulumi_azure_native import eventhub, managedidentity, monitor, network, operationalinsights, privatedns, storage
 
-from components._base import child
+from components._base import child, role_assignment
 from components._private_endpoints import private_endpoint, private_zone
 from components.planning import audit_network, diagnostics
 from components.planning.alerts import AlertRule, iso_minutes
 from components.planning.data_paths import MONITOR, SIEM
 from components.planning.naming import NamePlan
-from components.planning.roles import role_definition_id
 from components.spec.audit import MonitoringSpec, MonitorPrivateLinkSpec
 
 # Storage Blob Data Contributor: what the flow log's identity needs on its storage account
@@ -191,13 +190,9 @@ class AuditLogging(pulumi.ComponentResource):
             tags=tags,
             opts=child(self),
         )
-        grant = authorization.RoleAssignment(
-            f"{name}-flow-log-storage-writer",
-            principal_id=identity.principal_id,
-            principal_type="ServicePrincipal",
-            role_definition_id=self.flow_log_storage.id.apply(lambda account_id: role_definition_id(account_id, "Storage Blob Data Contributor")),
-            scope=self.flow_log_storage.id,
-            opts=child(self),
+        grant = role_assignment(
+            self, f"{name}-flow-log-storage-writer", scope=self.flow_log_storage.id, role="Storage Blob Data Contributor",
+            principal_id=identity.principal_id, principal_type="ServicePrincipal",
         )
         watcher = spec.network_watcher_name or f"NetworkWatcher_{args.location}"
         self.flow_log = network.FlowLog(

@@ -94,7 +94,7 @@ def security_rule(logical: str, rule: NsgRule, nsg: network.NetworkSecurityGroup
 
 
 def role_assignment(parent: pulumi.Resource, logical: str, *, scope: pulumi.Input[str], role: str,
-                    principal_id: pulumi.Input[str], principal_type: str | None = None,
+                    principal_id: pulumi.Input[str] | pulumi.Output[str | None], principal_type: str | None = None,
                     name: pulumi.Input[str] | None = None, description: str | None = None,
                     depends_on: Sequence[pulumi.Resource] = ()) -> authorization.RoleAssignment:
     """Built-in role `role` (its name or GUID, components/planning/roles.py) for `principal_id` on `scope`, its

@@ -21,17 +21,17 @@ from typing import Literal
 import pulumi
 from pulumi_azure_native import authorization, keyvault, network
 
-from components._base import child
+from components._base import child, role_assignment
 from components._private_endpoints import private_endpoint, private_zone
 from components.planning.data_paths import KEY_VAULT
 from components.planning.keys import (
+    CRYPTO_SERVICE_ENCRYPTION_USER,
     KEY_OPERATIONS,
     VAULT_ZONE,
     key_rotation,
     key_version_of,
     parse_vault_id,
     role_assignment_name,
-    role_definition_id,
 )
 from components.planning.naming import NamePlan
 
@@ -174,16 +174,16 @@ class CustomerManagedKeys(pulumi.ComponentResource):
         vault = args.existing_vault_id or args.names.key_vault
         # An existing vault's key id is known up front, in the vault's own subscription.
         scope: pulumi.Input[str] = f"{args.existing_vault_id}/keys/{args.names.cmk_key}" if args.existing_vault_id else self.key_id
-        return authorization.RoleAssignment(
-            f"{prefix or self._name}-{purpose}-grant",
-            role_assignment_name=role_assignment_name(vault, args.names.cmk_key, purpose),
+        return role_assignment(
+            parent or self, f"{prefix or self._name}-{purpose}-grant",
+            name=role_assignment_name(vault, args.names.cmk_key, purpose),
             scope=scope,
-            role_definition_id=pulumi.Output.from_input(scope).apply(role_definition_id),
+            role=CRYPTO_SERVICE_ENCRYPTION_USER,
             principal_id=principal_id,
             # Set, so a just-created managed identity is not looked up in Entra ID before it has replicated.
             principal_type="ServicePrincipal",
             description=f"brickwall: {purpose} encryption with {args.names.cmk_key}",
-            opts=child(parent or self, depends_on=[self.key, *depends_on]),
+            depends_on=[self.key, *depends_on],
         )
 
     def _private_endpoint(self, vault: keyvault.Vault) -> None:

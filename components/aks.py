@@ -18,10 +18,9 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, containerservice, monitor
 
-from components._base import child
+from components._base import child, role_assignment
 from components.planning import container_insights as ci
 from components.planning.kubeconfig import LoginMode, exec_kubeconfig
-from components.planning.roles import role_definition_id
 from components.planning.workload_identity import CLUSTER_ADMIN_ROLE, NETWORK_CONTRIBUTOR_ROLE, role_assignment_name
 from components.spec.ingress import AksSpec
 
@@ -56,7 +55,7 @@ class AksClusterArgs:
     # ingestion (Microsoft: configure the private link before monitoring is enabled, MicrosoftDocs/azure-monitor-docs
     # articles/azure-monitor/containers/kubernetes-monitoring-private-link.md).
     # ... and, with firewall egress, what must exist before the nodes bootstrap (the firewall's rules, the hub peering).
-    after: Sequence[pulumi.Resource] = ()
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 # With a user pool, the system pool keeps only critical system pods (https://learn.microsoft.com/azure/aks/use-system-pools).
@@ -131,7 +130,7 @@ class AksCluster(pulumi.ComponentResource):
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
             ),
             tags=dict(args.tags),
-            opts=child(self, depends_on=args.after),
+            opts=child(self, depends_on=args.depends_on),
         )
         self._container_insights(name, args)
         self.user_pool = None
@@ -245,36 +244,32 @@ class AksCluster(pulumi.ComponentResource):
         identity hold AKS RBAC Cluster Admin on the cluster (Azure RBAC for Kubernetes authorization,
         https://learn.microsoft.com/azure/aks/manage-azure-rbac)."""
         cluster_name = args.cluster_name
-        out = [authorization.RoleAssignment(
-            f"{name}-subnet-network-contributor",
-            role_assignment_name=role_assignment_name(f"{cluster_name}/{args.subnet_name}", NETWORK_CONTRIBUTOR_ROLE,
-                                                      "cluster-identity"),
+        out = [role_assignment(
+            self, f"{name}-subnet-network-contributor",
+            name=role_assignment_name(f"{cluster_name}/{args.subnet_name}", NETWORK_CONTRIBUTOR_ROLE, "cluster-identity"),
             scope=args.subnet_id,
-            role_definition_id=pulumi.Output.from_input(args.subnet_id).apply(
-                lambda sid: role_definition_id(sid, NETWORK_CONTRIBUTOR_ROLE)),
+            role=NETWORK_CONTRIBUTOR_ROLE,
             principal_id=self.cluster.identity.apply(lambda i: (i.principal_id if i is not None else None) or ""),
             # Set, so the just-created identity is not looked up in Entra ID before it has replicated.
             principal_type="ServicePrincipal",
             description=f"{cluster_name}'s identity places internal load balancers in its subnet",
-            opts=child(self, depends_on=[self.cluster]),
+            depends_on=[self.cluster],
         )]
-        admin_definition = self.cluster.id.apply(lambda cid: role_definition_id(cid, CLUSTER_ADMIN_ROLE))
         admins: list[tuple[str, pulumi.Input[str], str]] = []
         if args.spec.admin_group_object_id is not None:
             admins.append(("admin-group", args.spec.admin_group_object_id, "Group"))
         if args.deployer_object_id is not None:
             admins.append(("deployer", args.deployer_object_id, "ServicePrincipal"))
         for key, principal, kind in admins:
-            out.append(authorization.RoleAssignment(
-                f"{name}-{key}-cluster-admin",
-                role_assignment_name=pulumi.Output.from_input(principal).apply(
-                    lambda p: role_assignment_name(cluster_name, CLUSTER_ADMIN_ROLE, p)),
+            out.append(role_assignment(
+                self, f"{name}-{key}-cluster-admin",
+                name=pulumi.Output.from_input(principal).apply(lambda p: role_assignment_name(cluster_name, CLUSTER_ADMIN_ROLE, p)),
                 scope=self.cluster.id,
-                role_definition_id=admin_definition,
+                role=CLUSTER_ADMIN_ROLE,
                 principal_id=principal,
                 # The deployer may be a user (a laptop) or a service principal (CI): left for Azure to look up.
                 principal_type=kind if kind == "Group" else None,
                 description=f"AKS RBAC cluster-admin on {cluster_name} ({key})",
-                opts=child(self, depends_on=[self.cluster]),
+                depends_on=[self.cluster],
             ))
         return out

@@ -17,17 +17,17 @@ scope's private endpoint (diagnostic settings are not affected).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import authorization, eventhub, managedidentity, monitor, network, operationalinsights, privatedns, storage
+from pulumi_azure_native import eventhub, managedidentity, monitor, network, operationalinsights, privatedns, storage
 
-from components._base import child
+from components._base import child, role_assignment
 from components._private_endpoints import private_endpoint, private_zone
 from components.planning import audit_network, diagnostics
 from components.planning.alerts import AlertRule, iso_minutes
+from components.planning.data_paths import MONITOR, SIEM
 from components.planning.naming import NamePlan
-from components.planning.roles import role_definition_id
 from components.spec.audit import MonitoringSpec, MonitorPrivateLinkSpec
 
 # Storage Blob Data Contributor: what the flow log's identity needs on its storage account
@@ -48,8 +48,9 @@ class AuditLoggingArgs:
     protect: bool
     # The workspace VNet's private-endpoint subnet: the SIEM hub's endpoint lives there.
     endpoint_subnet_id: pulumi.Input[str] | None = None
-    # The application security group the SIEM endpoint joins (components/planning/data_paths.py, class `siem`).
-    event_hub_endpoint_asg_id: pulumi.Input[str] | None = None
+    # Application security group id per endpoint class (components/planning/data_paths.py): the SIEM endpoint joins
+    # class `siem`'s.
+    endpoint_asg_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # The tables the SIEM export carries (components/planning/diagnostics.export_tables).
     export_tables: tuple[str, ...] = ()
     # The Log Analytics workspace used to be the environment's own child: alias it so existing stacks keep it.
@@ -189,13 +190,9 @@ class AuditLogging(pulumi.ComponentResource):
             tags=tags,
             opts=child(self),
         )
-        grant = authorization.RoleAssignment(
-            f"{name}-flow-log-storage-writer",
-            principal_id=identity.principal_id,
-            principal_type="ServicePrincipal",
-            role_definition_id=self.flow_log_storage.id.apply(lambda account_id: role_definition_id(account_id, "Storage Blob Data Contributor")),
-            scope=self.flow_log_storage.id,
-            opts=child(self),
+        grant = role_assignment(
+            self, f"{name}-flow-log-storage-writer", scope=self.flow_log_storage.id, role="Storage Blob Data Contributor",
+            principal_id=identity.principal_id, principal_type="ServicePrincipal",
         )
         watcher = spec.network_watcher_name or f"NetworkWatcher_{args.location}"
         self.flow_log = network.FlowLog(
@@ -261,7 +258,7 @@ class AuditLogging(pulumi.ComponentResource):
                 location=args.location, subnet_id=args.endpoint_subnet_id, target_id=self.event_hub_namespace.id,
                 group_id=audit_network.EVENT_HUB_GROUP, zone=zone, zone_config_name="privatelink-servicebus-windows-net",
                 tags=tags, depends_on=[self.event_hub_network_rules],
-                application_security_group_id=args.event_hub_endpoint_asg_id,
+                application_security_group_id=args.endpoint_asg_ids.get(SIEM),
             )
         self.event_hub = eventhub.EventHub(
             f"{name}-event-hub",
@@ -297,8 +294,9 @@ class MonitorPrivateLinkArgs:
     # The one network that resolves Azure Monitor through this scope: the workspace VNet (the AKS subnet included).
     vnet_id: pulumi.Input[str]
     endpoint_subnet_id: pulumi.Input[str]
-    # The application security group the endpoint joins (components/planning/data_paths.py, class `monitor`).
-    endpoint_asg_id: pulumi.Input[str] | None = None
+    # Application security group id per endpoint class (components/planning/data_paths.py): the endpoint joins
+    # class `monitor`'s.
+    endpoint_asg_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # privatelink.blob.core.windows.net when another component already made it in this resource group (two zones
     # of one name in one resource group collide); else this component makes and links it.
     blob_zone: privatedns.PrivateZone | None = None
@@ -353,7 +351,7 @@ class MonitorPrivateLink(pulumi.ComponentResource):
             more_zones=[(config, self.zones[zone_name]) for zone_name, config in rest],
             # The workspace is scoped before the endpoint connects, so the endpoint's records cover it from the start.
             depends_on=[self.scoped_workspace],
-            application_security_group_id=args.endpoint_asg_id,
+            application_security_group_id=args.endpoint_asg_ids.get(MONITOR),
         )
         self.register_outputs({"scopeId": self.scope.id, "endpointId": self.endpoint.id})
 

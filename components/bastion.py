@@ -13,14 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, compute, network, resources
+from pulumi_azure_native import compute, network, resources
 
-from components._base import child
-from components.network import network_security_group, standard_public_ip
+from components._base import child, network_security_group, role_assignment, standard_public_ip
 from components.planning.bastion import AAD_SSH_EXTENSION, IMAGES, VM_USER_LOGIN_ROLE_ID, login_role_assignment_name
 from components.planning.naming import NamePlan
 from components.planning.nsg_rules import NsgRule
-from components.planning.roles import role_definition_id
 from components.spec.bastion import BastionSpec
 
 
@@ -37,7 +35,7 @@ class EngineerAccessArgs:
     bastion_rules: Sequence[NsgRule]
     jump_host_rules: Sequence[NsgRule]
     # Subnets of one VNet are written one at a time (Azure refuses concurrent subnet updates on a VNet).
-    after: Sequence[pulumi.Resource] = ()
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class EngineerAccess(pulumi.ComponentResource):
@@ -59,7 +57,7 @@ class EngineerAccess(pulumi.ComponentResource):
             resource_group_name=rg.name,
             address_prefix=args.bastion_cidr,
             network_security_group=network.NetworkSecurityGroupArgs(id=bastion_nsg.id),
-            opts=child(self, depends_on=[*args.after, bastion_nsg]),
+            opts=child(self, depends_on=[*args.depends_on, bastion_nsg]),
         )
         jump_nsg = network_security_group(self, f"{name}-jump-nsg", names.jump_host_network_security_group, args.jump_host_rules,
                                           args.resource_group, args.location, tags)
@@ -176,15 +174,15 @@ class EngineerAccess(pulumi.ComponentResource):
             tags=tags,
             opts=child(self, depends_on=[self.jump_host]),
         )
-        self.login_role = authorization.RoleAssignment(
-            f"{name}-jump-user-login",
-            role_assignment_name=login_role_assignment_name(names.jump_host_vm, spec.entra_login_group_object_id),
+        self.login_role = role_assignment(
+            self, f"{name}-jump-user-login",
+            name=login_role_assignment_name(names.jump_host_vm, spec.entra_login_group_object_id),
             scope=self.jump_host.id,
-            role_definition_id=self.jump_host.id.apply(lambda vm_id: role_definition_id(vm_id, VM_USER_LOGIN_ROLE_ID)),
+            role=VM_USER_LOGIN_ROLE_ID,
             principal_id=spec.entra_login_group_object_id,
             principal_type="Group",
             description=f"Engineers sign in to {names.jump_host_vm} through Azure Bastion with Entra ID",
-            opts=child(self, depends_on=[self.jump_host]),
+            depends_on=[self.jump_host],
         )
         self.jump_host_id = self.jump_host.id
         self.register_outputs({"bastionId": self.bastion.id, "jumpHostId": self.jump_host_id})

@@ -38,7 +38,7 @@ class ConnectorIdentitiesArgs:
     databricks_provider: databricks.Provider
     workspace: pulumi.Resource
     # What the workspace API needs first (the workspace and its private endpoints).
-    databricks_after: Sequence[pulumi.Resource] = ()
+    databricks_depends_on: Sequence[pulumi.Resource] = ()
 
 
 class ConnectorIdentities(pulumi.ComponentResource):
@@ -79,7 +79,7 @@ class ConnectorIdentities(pulumi.ComponentResource):
                 allow_cluster_create=False,
                 allow_instance_pool_create=False,
                 opts=pulumi.ResourceOptions(parent=self, provider=args.databricks_provider, deleted_with=args.workspace,
-                                            depends_on=[*args.databricks_after, identity]),
+                                            depends_on=[*args.databricks_depends_on, identity]),
             )
             self.identities[c.name] = identity
             self.client_ids[c.name] = identity.client_id

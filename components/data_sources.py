@@ -24,16 +24,16 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import authorization, databricks, network, privatedns, sql, storage
 
-from components._base import child
+from components._base import child, role_assignment
 from components._private_endpoints import private_endpoint, private_zone
 from components.planning.data_paths import LAKE, SQL
 from components.planning.data_sources import (
+    BLOB_DATA_ROLES,
     LAKE_ZONES,
     SQL_GROUP,
     SQL_ZONE,
     container_scope,
     role_assignment_name,
-    role_definition_id,
 )
 from components.spec.data import DataLakeSpec, SqlDatabaseSpec
 
@@ -146,15 +146,16 @@ class DataSources(pulumi.ComponentResource):
         principal_id = self.access_connector.identity.apply(lambda i: i.principal_id if i else None)
         for container in spec.containers:
             after = [self.containers[container]] if container in self.containers else []
-            self.role_assignments[container] = authorization.RoleAssignment(
-                f"{self._name}-lake-{container}-role",
-                role_assignment_name=role_assignment_name(account_key, container, spec.databricks_role, names.access_connector),
+            self.role_assignments[container] = role_assignment(
+                self, f"{self._name}-lake-{container}-role",
+                name=role_assignment_name(account_key, container, spec.databricks_role, names.access_connector),
                 scope=_scope_of(lake_id, container),
-                role_definition_id=lake_id.apply(lambda account_id: role_definition_id(account_id, spec.databricks_role)),
+                # Only the two blob data roles (BLOB_DATA_ROLES).
+                role=BLOB_DATA_ROLES[spec.databricks_role],
                 principal_id=principal_id,
                 principal_type="ServicePrincipal",
                 description=f"Databricks ({names.access_connector}) on container {container}: {spec.databricks_role}",
-                opts=child(self, depends_on=after),
+                depends_on=after,
             )
 
     def _storage_account(self, spec: DataLakeSpec, tags: dict[str, str]) -> storage.StorageAccount:

@@ -34,8 +34,7 @@ from components.locks import ResourceLocks, ResourceLocksArgs
 from components.network import DatabricksNetwork, DatabricksNetworkArgs
 from components.planning import diagnostics
 from components.planning.alerts import alert_rules
-from components.planning.data_paths import KEY_VAULT, MONITOR, SIEM
-from components.planning.firewall import ARM_FIREWALL_POLICY, ARM_VIRTUAL_NETWORK, HubNames, RuleCollectionGroup, parse_arm_id
+from components.planning.firewall import ARM_FIREWALL_POLICY, ARM_VIRTUAL_NETWORK, RuleCollectionGroup, parse_arm_id
 from components.planning.ingress import TierLayout, network_policies
 from components.planning.keys import parse_vault_id
 from components.planning.kubeconfig import LoginMode
@@ -65,10 +64,6 @@ class AzureSettings:
     kubeconfig: pulumi.Output[str] | None = None
     # How `pulumi up` signs in to a created AKS cluster through kubelogin (stack config `kubeloginMode`).
     kubelogin_mode: LoginMode = "azurecli"
-
-
-def firewall_hub_names(spec: EnvironmentSpec) -> HubNames:
-    return spec.plan.hub_names
 
 
 def firewall_rules(spec: EnvironmentSpec) -> RuleCollectionGroup:
@@ -118,30 +113,20 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 location=spec.region,
                 tags=tags,
                 resource_group_name=names.resource_group,
-                vnet_name=names.virtual_network,
+                names=names,
                 address_space=net.address_space,
-                host_subnet_name=names.host_subnet,
                 host_cidr=plan.host_cidr,
-                container_subnet_name=names.container_subnet,
                 container_cidr=plan.container_cidr,
-                endpoint_subnet_name=names.private_endpoint_subnet,
                 endpoint_cidr=plan.endpoint_cidr,
-                nsg_name=names.network_security_group,
                 # One set of NSG tables and endpoint classes: the rows created here are the rows the reachability
                 # matrix reads (plan.network).
                 workspace_rules=plan.network.workspace_rules(),
-                endpoint_nsg_name=names.endpoint_network_security_group,
                 endpoint_rules=plan.network.endpoint_rules(),
                 endpoint_asg_names=plan.endpoint_asg_names,
                 egress_mode=net.egress.mode,
-                nat_gateway_name=names.nat_gateway,
-                nat_public_ip_name=names.nat_public_ip,
                 nat_idle_timeout_minutes=net.egress.nat_idle_timeout_minutes,
-                route_table_name=names.route_table,
                 firewall_private_ip=self.firewall_hub.next_hop if self.firewall_hub else None,
-                aks_subnet_name=names.aks_subnet if parts.aks else None,
                 aks_cidr=plan.aks_cidr,
-                aks_nsg_name=names.aks_network_security_group if parts.aks else None,
                 # The same rows the reachability matrix evaluates (NetworkInputs.aks_rules).
                 aks_rules=plan.network.aks_rules(),
                 encryption_enforcement=net.vnet_encryption.enforcement if net.vnet_encryption.enabled else None,
@@ -155,7 +140,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 HubPeeringArgs(hub=self.firewall_hub, names=plan.hub_names, workspace_vnet_id=self.network.vnet_id,
                                workspace_vnet_name=self.network.vnet_name,
                                workspace_resource_group_name=self.network.resource_group_name,
-                               after=[self.network.last_subnet]),
+                               depends_on=[self.network.last_subnet]),
                 opts=kids,
             )
 
@@ -167,19 +152,16 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             SecureWorkspaceArgs(
                 location=spec.region,
                 tags=tags,
-                workspace_name=names.workspace,
+                names=names,
                 resource_group_name=self.network.resource_group_name,
                 resource_group_id=self.network.resource_group_id,
-                managed_resource_group_name=names.managed_resource_group,
                 vnet_id=self.network.vnet_id,
                 host_subnet_name=self.network.host_subnet_name,
                 container_subnet_name=self.network.container_subnet_name,
                 public_network_access=spec.workspace.public_network_access,
                 required_nsg_rules=spec.workspace.required_nsg_rules,
-                storage_account_name=names.workspace_storage_account,
                 storage_account_sku=spec.workspace.storage_account_sku,
                 default_storage_firewall=spec.workspace.default_storage_firewall,
-                access_connector_name=names.access_connector,
                 protect=protect,
                 depends_on=[*self.network.workspace_subnets,
                             *([self.keys.managed_services_grant] if self.keys and self.keys.managed_services_grant else [])],
@@ -201,9 +183,8 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     location=spec.region,
                     tags=tags,
                     resource_group_name=names.transit_resource_group,
-                    vnet_name=names.transit_virtual_network if t.address_space else None,
+                    names=names,
                     address_space=t.address_space,
-                    endpoint_subnet_name=names.transit_private_endpoint_subnet if t.address_space else None,
                     endpoint_cidr=plan.transit_endpoint_cidr,
                     existing_vnet_id=t.existing_vnet_id,
                     existing_subnet_id=t.existing_subnet_id,
@@ -231,23 +212,18 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
             PrivateLinkArgs(
                 location=spec.region,
                 tags=tags,
+                names=names,
                 workspace_resource_id=self.workspace.resource_id,
                 resource_group_name=self.network.resource_group_name,
                 vnet_id=self.network.vnet_id,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
                 backend=pl.backend,
-                backend_endpoint_name=names.backend_endpoint,
                 storage_account_id=self.workspace.storage_account_id if pl.workspace_storage else None,
-                dfs_endpoint_name=names.dfs_endpoint,
-                blob_endpoint_name=names.blob_endpoint,
                 transit=transit_side,
                 frontend=pl.frontend,
-                frontend_endpoint_name=names.frontend_endpoint,
                 browser_authentication=pl.browser_authentication,
-                webauth_endpoint_name=names.webauth_endpoint,
-                webauth_workspace_name=names.webauth_workspace,
                 protect=protect,
-                after=self.key_grants.grants if self.key_grants else (),
+                depends_on=self.key_grants.grants if self.key_grants else (),
                 endpoint_asg_ids=self.network.endpoint_asg_ids,
             ),
             opts=kids,
@@ -296,8 +272,8 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 account_provider=self.databricks_account_provider,
                 workspace=self.workspace.workspace,
                 workspace_id=self.workspace.workspace_id,
-                after=[self.workspace.workspace, self.private_link, *metastore],
-                account_after=metastore,
+                depends_on=[self.workspace.workspace, self.private_link, *metastore],
+                account_depends_on=metastore,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self, providers={"databricks": self.databricks_provider}, deleted_with=self.workspace.workspace,
@@ -344,7 +320,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 ncc_name=spec.plan.ncc_name,
                 targets=tuple(targets),
                 metastore_id=metastore_id,
-                after=[self.workspace.workspace],
+                depends_on=[self.workspace.workspace],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -396,7 +372,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 jump_host_cidr=jump_cidr,
                 bastion_rules=bastion_subnet_rules(bastion_cidr),
                 jump_host_rules=jump_host_subnet_rules(bastion_cidr, jump_cidr),
-                after=[self.transit.endpoint_subnet],
+                depends_on=[self.transit.endpoint_subnet],
             ),
             opts=kids,
         )
@@ -456,21 +432,19 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 tags=spec.all_tags,
                 resource_group_name=self.network.resource_group_name,
                 tenant_id=tenant_id,
-                vault_name=names.key_vault,
+                names=names,
                 existing_vault_id=vault.existing_id,
                 sku=vault.sku,
                 soft_delete_retention_days=vault.soft_delete_retention_days,
-                key_name=names.cmk_key,
                 key_size=enc.key_size,
                 hsm=enc.hsm,
                 rotation_days=enc.rotation_days,
                 vnet_id=self.network.vnet_id,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
-                endpoint_name=names.key_vault_endpoint,
                 databricks_app_object_id=enc.databricks_app_object_id if enc.managed_services else None,
                 protect=spec.protection.protect_data,
                 vault_provider=vault_provider,
-                endpoint_asg_id=self.network.endpoint_asg_ids.get(KEY_VAULT),
+                endpoint_asg_ids=self.network.endpoint_asg_ids,
             ),
             opts=kids,
         )
@@ -533,7 +507,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 vnet_id=self.network.vnet_id,
                 protect=spec.protection.protect_data,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
-                event_hub_endpoint_asg_id=self.network.endpoint_asg_ids.get(SIEM),
+                endpoint_asg_ids=self.network.endpoint_asg_ids,
                 export_tables=diagnostics.export_tables(spec.plan.diagnostic_kinds, flow_logs=mon.flow_logs.enabled,
                                                         container_logs=ingress_logs),
                 # Its logical name and former parent (this environment) from before AuditLogging existed.
@@ -558,7 +532,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 log_analytics_id=self.audit.log_analytics_id,
                 vnet_id=self.network.vnet_id,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
-                endpoint_asg_id=self.network.endpoint_asg_ids.get(MONITOR),
+                endpoint_asg_ids=self.network.endpoint_asg_ids,
                 blob_zone=blob_zone,
             ),
             opts=kids,
@@ -629,7 +603,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     kubelogin_mode=azure.kubelogin_mode,
                     # Behind the firewall, the nodes need its rules and the peering before they can bootstrap; with
                     # a private Log Analytics workspace, the monitoring private link comes first.
-                    after=[*self._egress_ready(),
+                    depends_on=[*self._egress_ready(),
                            *([self.monitor_private_link] if self.monitor_private_link is not None else [])],
                 ),
                 opts=kids,
@@ -655,7 +629,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 oidc_issuer_url=issuer,
                 databricks_provider=self.databricks_provider,
                 workspace=self.workspace.workspace,
-                databricks_after=[self.workspace.workspace, self.private_link],
+                databricks_depends_on=[self.workspace.workspace, self.private_link],
             ),
             opts=kids,
         )

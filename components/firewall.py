@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import network, resources
 
-from components._base import child
-from components.network import standard_public_ip
+from components._base import child, standard_public_ip
 from components.planning.firewall import (
     ARM_FIREWALL_POLICY,
     ARM_VIRTUAL_NETWORK,
@@ -164,7 +163,7 @@ class HubPeeringArgs:
     workspace_vnet_name: pulumi.Input[str]
     workspace_resource_group_name: pulumi.Input[str]
     # Writes to the workspace VNet are serialised: the spoke side waits for its subnets.
-    after: Sequence[pulumi.Resource] = ()
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class HubPeering(pulumi.ComponentResource):
@@ -177,7 +176,7 @@ class HubPeering(pulumi.ComponentResource):
         super().__init__("brickwall:network:HubPeering", name, {}, opts)
         hub = args.hub
         self.spoke_to_hub = _peering(f"{name}-to-hub", args.names.spoke_to_hub_peering, args.workspace_vnet_name,
-                                     args.workspace_resource_group_name, hub.vnet_id, child(self, depends_on=args.after))
+                                     args.workspace_resource_group_name, hub.vnet_id, child(self, depends_on=args.depends_on))
         # An existing hub's side is a resource in the hub's resource group (and subscription).
         self.hub_to_spoke = _peering(
             f"{name}-from-hub", args.names.hub_to_spoke_peering, hub.vnet_name, hub.resource_group_name,

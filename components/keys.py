@@ -15,23 +15,25 @@ workspace in "updating" for each, and the second fails.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
 from pulumi_azure_native import authorization, keyvault, network
 
-from components._base import child
+from components._base import child, role_assignment
 from components._private_endpoints import private_endpoint, private_zone
+from components.planning.data_paths import KEY_VAULT
 from components.planning.keys import (
+    CRYPTO_SERVICE_ENCRYPTION_USER,
     KEY_OPERATIONS,
     VAULT_ZONE,
     key_rotation,
     key_version_of,
     parse_vault_id,
     role_assignment_name,
-    role_definition_id,
 )
+from components.planning.naming import NamePlan
 
 
 @dataclass(frozen=True)
@@ -40,26 +42,26 @@ class CustomerManagedKeysArgs:
     tags: Mapping[str, str]
     resource_group_name: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
-    # A vault to create (vault_name) or an existing one (existing_vault_id, a validated Key Vault id).
-    vault_name: str
+    # The vault's, the key's and the vault endpoint's names.
+    names: NamePlan
+    # A vault to create (names.key_vault) or an existing one (existing_vault_id, a validated Key Vault id).
     existing_vault_id: str | None
     sku: Literal["standard", "premium"]
     soft_delete_retention_days: int
-    key_name: str
     key_size: int
     hsm: bool
     rotation_days: int
     # The vault's private endpoint, in the workspace VNet's endpoint subnet, and the VNet its zone is linked to.
     vnet_id: pulumi.Input[str]
     endpoint_subnet_id: pulumi.Input[str]
-    endpoint_name: str
     # Object id of the AzureDatabricks application in this tenant; None when managed services keep Microsoft's key.
     databricks_app_object_id: str | None
     protect: bool
     # An existing vault in another subscription is reached through a provider for that subscription.
     vault_provider: pulumi.ProviderResource | None = None
-    # The application security group of the vault's endpoint class; the endpoint subnet's NSG admits no one to it.
-    endpoint_asg_id: pulumi.Input[str] | None = None
+    # Application security group id per endpoint class (components/planning/data_paths.py): the vault's endpoint joins
+    # class `key-vault`'s, which the endpoint subnet's NSG admits no one to.
+    endpoint_asg_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class CustomerManagedKeys(pulumi.ComponentResource):
@@ -90,7 +92,7 @@ class CustomerManagedKeys(pulumi.ComponentResource):
         else:
             self.vault = keyvault.Vault(
                 f"{name}-vault",
-                vault_name=args.vault_name,
+                vault_name=args.names.key_vault,
                 resource_group_name=args.resource_group_name,
                 location=args.location,
                 properties=keyvault.VaultPropertiesArgs(
@@ -122,7 +124,7 @@ class CustomerManagedKeys(pulumi.ComponentResource):
         # Created through ARM (the control plane), so it works with the vault's public access off.
         self.key = keyvault.Key(
             f"{name}-key",
-            key_name=args.key_name,
+            key_name=args.names.cmk_key,
             vault_name=vault_name,
             resource_group_name=vault_rg,
             properties=keyvault.KeyPropertiesArgs(
@@ -169,19 +171,19 @@ class CustomerManagedKeys(pulumi.ComponentResource):
               prefix: str | None = None, depends_on: Sequence[pulumi.Resource] = ()) -> authorization.RoleAssignment:
         """"Key Vault Crypto Service Encryption User" for `principal_id` on this key only (not the whole vault)."""
         args = self._args
-        vault = args.existing_vault_id or args.vault_name
+        vault = args.existing_vault_id or args.names.key_vault
         # An existing vault's key id is known up front, in the vault's own subscription.
-        scope: pulumi.Input[str] = f"{args.existing_vault_id}/keys/{args.key_name}" if args.existing_vault_id else self.key_id
-        return authorization.RoleAssignment(
-            f"{prefix or self._name}-{purpose}-grant",
-            role_assignment_name=role_assignment_name(vault, args.key_name, purpose),
+        scope: pulumi.Input[str] = f"{args.existing_vault_id}/keys/{args.names.cmk_key}" if args.existing_vault_id else self.key_id
+        return role_assignment(
+            parent or self, f"{prefix or self._name}-{purpose}-grant",
+            name=role_assignment_name(vault, args.names.cmk_key, purpose),
             scope=scope,
-            role_definition_id=pulumi.Output.from_input(scope).apply(role_definition_id),
+            role=CRYPTO_SERVICE_ENCRYPTION_USER,
             principal_id=principal_id,
             # Set, so a just-created managed identity is not looked up in Entra ID before it has replicated.
             principal_type="ServicePrincipal",
-            description=f"brickwall: {purpose} encryption with {args.key_name}",
-            opts=child(parent or self, depends_on=[self.key, *depends_on]),
+            description=f"brickwall: {purpose} encryption with {args.names.cmk_key}",
+            depends_on=[self.key, *depends_on],
         )
 
     def _private_endpoint(self, vault: keyvault.Vault) -> None:
@@ -189,9 +191,9 @@ class CustomerManagedKeys(pulumi.ComponentResource):
         zone = private_zone(self, f"{self._name}-vault", zone_name=VAULT_ZONE, resource_group_name=args.resource_group_name,
                             links={"workspace-vnet": args.vnet_id}, tags=args.tags)
         self.endpoint = private_endpoint(
-            self, f"{self._name}-vault", endpoint_name=args.endpoint_name, resource_group_name=args.resource_group_name,
+            self, f"{self._name}-vault", endpoint_name=args.names.key_vault_endpoint, resource_group_name=args.resource_group_name,
             location=args.location, subnet_id=args.endpoint_subnet_id, target_id=vault.id, group_id="vault", zone=zone,
-            zone_config_name="vault", tags=args.tags, application_security_group_id=args.endpoint_asg_id,
+            zone_config_name="vault", tags=args.tags, application_security_group_id=args.endpoint_asg_ids.get(KEY_VAULT),
         )
 
 

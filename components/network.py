@@ -15,7 +15,8 @@ from typing import Literal
 import pulumi
 from pulumi_azure_native import network, resources
 
-from components._base import child
+from components._base import child, network_security_group, standard_public_ip
+from components.planning.naming import NamePlan
 from components.planning.nsg_rules import NsgRule
 
 DATABRICKS_DELEGATION = "Microsoft.Databricks/workspaces"
@@ -25,33 +26,24 @@ DATABRICKS_DELEGATION = "Microsoft.Databricks/workspaces"
 class DatabricksNetworkArgs:
     location: str
     tags: Mapping[str, str]
-    resource_group_name: str
-    vnet_name: str
+    resource_group_name: pulumi.Input[str]
+    # The VNet's, its subnets', NSGs', NAT gateway's, public IP's and route table's names.
+    names: NamePlan
     address_space: str
-    host_subnet_name: str
     host_cidr: str
-    container_subnet_name: str
     container_cidr: str
-    endpoint_subnet_name: str
     endpoint_cidr: str
-    nsg_name: str
     workspace_rules: Sequence[NsgRule]
-    endpoint_nsg_name: str
     endpoint_rules: Sequence[NsgRule]
     # One application security group per private-endpoint class (class -> ASG name); the endpoint rules name them.
     endpoint_asg_names: Mapping[str, str]
     egress_mode: Literal["nat_gateway", "firewall"]
-    nat_gateway_name: str
-    nat_public_ip_name: str
     nat_idle_timeout_minutes: int
-    route_table_name: str
     # The hub firewall's private IP (an existing hub's from the spec, a created hub's from its firewall).
     firewall_private_ip: pulumi.Input[str] | None
-    # The ingress tier's AKS subnet, when the spec reserves one.
-    aks_subnet_name: str | None = None
+    # The ingress tier's AKS subnet, when the toolkit creates the cluster (EnvironmentPlan.aks_cidr).
     aks_cidr: str | None = None
     # Its NSG (components/planning/nsg_rules.py aks_subnet_rules), created with the subnet.
-    aks_nsg_name: str | None = None
     aks_rules: Sequence[NsgRule] = ()
     # Azure Virtual Network encryption (components/planning/vnet_encryption.py): None leaves it off.
     encryption_enforcement: Literal["AllowUnencrypted", "DropUnencrypted"] | None = None
@@ -78,7 +70,7 @@ class DatabricksNetwork(pulumi.ComponentResource):
         )
         vnet = network.VirtualNetwork(
             f"{name}-vnet",
-            virtual_network_name=args.vnet_name,
+            virtual_network_name=args.names.virtual_network,
             resource_group_name=rg.name,
             location=args.location,
             address_space=network.AddressSpaceArgs(address_prefixes=[args.address_space]),
@@ -90,7 +82,7 @@ class DatabricksNetwork(pulumi.ComponentResource):
             tags=tags,
             opts=child(self),
         )
-        nsg = network_security_group(self, f"{name}-nsg", args.nsg_name, args.workspace_rules, rg, args.location, tags)
+        nsg = network_security_group(self, f"{name}-nsg", args.names.network_security_group, args.workspace_rules, rg, args.location, tags)
         # The endpoint subnet's NSG admits each client to the endpoint classes it needs by naming the class's ASG
         # (components/planning/data_paths.py); Azure applies such a rule only to the NICs in the ASG
         # (https://learn.microsoft.com/azure/virtual-network/application-security-groups).
@@ -102,17 +94,17 @@ class DatabricksNetwork(pulumi.ComponentResource):
             for cls, asg_name in args.endpoint_asg_names.items()
         }
         self.endpoint_asg_ids = {cls: asg.id for cls, asg in asgs.items()}
-        endpoint_nsg = network_security_group(self, f"{name}-pe-nsg", args.endpoint_nsg_name, args.endpoint_rules, rg, args.location, tags,
-                                              asgs=asgs)
+        endpoint_nsg = network_security_group(self, f"{name}-pe-nsg", args.names.endpoint_network_security_group, args.endpoint_rules,
+                                              rg, args.location, tags, asgs=asgs)
 
         nat_gateway: network.NatGateway | None = None
         route_table: network.RouteTable | None = None
         default_route: network.Route | None = None
         if args.egress_mode == "nat_gateway":
-            pip = standard_public_ip(self, f"{name}-nat-pip", args.nat_public_ip_name, rg, args.location, tags)
+            pip = standard_public_ip(self, f"{name}-nat-pip", args.names.nat_public_ip, rg, args.location, tags)
             nat_gateway = network.NatGateway(
                 f"{name}-nat",
-                nat_gateway_name=args.nat_gateway_name,
+                nat_gateway_name=args.names.nat_gateway,
                 resource_group_name=rg.name,
                 location=args.location,
                 sku=network.NatGatewaySkuArgs(name="Standard"),
@@ -124,7 +116,7 @@ class DatabricksNetwork(pulumi.ComponentResource):
         else:
             route_table = network.RouteTable(
                 f"{name}-rt",
-                route_table_name=args.route_table_name,
+                route_table_name=args.names.route_table,
                 resource_group_name=rg.name,
                 location=args.location,
                 # Routes learned over BGP must not bypass the firewall.
@@ -162,11 +154,11 @@ class DatabricksNetwork(pulumi.ComponentResource):
         # With firewall egress the default route exists before any subnet uses the table: AKS's userDefinedRouting
         # outbound type requires a 0.0.0.0/0 route to an NVA in the subnet's route table and validates it
         # (https://learn.microsoft.com/azure/aks/egress-udr).
-        host = workspace_subnet("host", args.host_subnet_name, args.host_cidr, [default_route] if default_route else [])
-        container = workspace_subnet("container", args.container_subnet_name, args.container_cidr, [host])
+        host = workspace_subnet("host", args.names.host_subnet, args.host_cidr, [default_route] if default_route else [])
+        container = workspace_subnet("container", args.names.container_subnet, args.container_cidr, [host])
         endpoints = network.Subnet(
             f"{name}-endpoints",
-            subnet_name=args.endpoint_subnet_name,
+            subnet_name=args.names.private_endpoint_subnet,
             virtual_network_name=vnet.name,
             resource_group_name=rg.name,
             address_prefix=args.endpoint_cidr,
@@ -180,14 +172,14 @@ class DatabricksNetwork(pulumi.ComponentResource):
         self.aks_subnet_id: pulumi.Output[str] | None = None
         # The last write to this VNet: a peering of the VNet waits for it.
         self.last_subnet: network.Subnet = endpoints
-        if args.aks_subnet_name and args.aks_cidr:
-            assert args.aks_nsg_name and args.aks_rules, "the AKS subnet always gets its NSG"
+        if args.aks_cidr:
+            assert args.aks_rules, "the AKS subnet always gets its NSG"
             # Pods (Azure CNI) and nodes of the ingress tier share this subnet; its NSG closes their path to the cluster
             # nodes, which the workspace NSG cannot (Databricks' priority-100 VirtualNetwork rule admits them there).
-            aks_nsg = network_security_group(self, f"{name}-aks-nsg", args.aks_nsg_name, args.aks_rules, rg, args.location, tags)
+            aks_nsg = network_security_group(self, f"{name}-aks-nsg", args.names.aks_network_security_group, args.aks_rules, rg, args.location, tags)
             aks = network.Subnet(
                 f"{name}-aks",
-                subnet_name=args.aks_subnet_name,
+                subnet_name=args.names.aks_subnet,
                 virtual_network_name=vnet.name,
                 resource_group_name=rg.name,
                 address_prefix=args.aks_cidr,
@@ -210,8 +202,8 @@ class DatabricksNetwork(pulumi.ComponentResource):
         self.resource_group_id = rg.id
         self.vnet_id = vnet.id
         self.vnet_name = vnet.name
-        self.host_subnet_name = host.name.apply(lambda n: n or args.host_subnet_name)
-        self.container_subnet_name = container.name.apply(lambda n: n or args.container_subnet_name)
+        self.host_subnet_name = host.name.apply(lambda n: n or args.names.host_subnet)
+        self.container_subnet_name = container.name.apply(lambda n: n or args.names.container_subnet)
         self.endpoint_subnet_id = endpoints.id
         self.workspace_subnets = [host, container, endpoints]
         self.register_outputs(
@@ -221,70 +213,3 @@ class DatabricksNetwork(pulumi.ComponentResource):
                 "endpointSubnetId": self.endpoint_subnet_id,
             }
         )
-
-
-
-def standard_public_ip(parent: pulumi.Resource, logical: str, ip_name: str, rg: resources.ResourceGroup, location: str,
-                       tags: dict[str, str]) -> network.PublicIPAddress:
-    """A Standard, static, regional IPv4 address: what a NAT gateway and Azure Bastion each require."""
-    return network.PublicIPAddress(
-        logical,
-        public_ip_address_name=ip_name,
-        resource_group_name=rg.name,
-        location=location,
-        sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-        public_ip_allocation_method="Static",
-        public_ip_address_version="IPv4",
-        tags=tags,
-        opts=child(parent),
-    )
-
-
-def network_security_group(parent: pulumi.Resource, logical: str, nsg_name: str, rules: Sequence[NsgRule],
-                           rg: resources.ResourceGroup, location: str, tags: dict[str, str],
-                           asgs: Mapping[str, network.ApplicationSecurityGroup] | None = None) -> network.NetworkSecurityGroup:
-    """An NSG with no inline rules and one standalone rule per toolkit row of `rules` (`<logical>-<rule name>`):
-    rows Databricks injects stay Databricks'. `asgs` are the application security groups rows name, by key."""
-    nsg = network.NetworkSecurityGroup(
-        logical, network_security_group_name=nsg_name, resource_group_name=rg.name, location=location,
-        tags=tags, opts=child(parent),
-    )
-    for rule in rules:
-        if rule.created_by_toolkit:
-            security_rule(f"{logical}-{rule.name}", rule, nsg, rg, parent, asgs or {})
-    return nsg
-
-
-def security_rule(logical: str, rule: NsgRule, nsg: network.NetworkSecurityGroup, rg: resources.ResourceGroup,
-                  parent: pulumi.Resource, asgs: Mapping[str, network.ApplicationSecurityGroup]) -> network.SecurityRule:
-    """One table row as a standalone rule; singular/plural fields as Azure wants them, and a destination of
-    application security groups instead of address prefixes when the row names them."""
-    def one_or_many(values: tuple[str, ...]) -> tuple[str | None, list[str] | None]:
-        return (values[0], None) if len(values) == 1 else (None, list(values))
-
-    src, srcs = one_or_many(rule.sources)
-    dst, dsts = one_or_many(rule.destinations) if rule.destinations else (None, None)
-    port, ports = one_or_many(rule.destination_ports)
-    sport, sports = one_or_many(rule.source_ports)
-    return network.SecurityRule(
-        logical,
-        security_rule_name=rule.name,
-        network_security_group_name=nsg.name,
-        resource_group_name=rg.name,
-        priority=rule.priority,
-        direction=rule.direction,
-        access=rule.access,
-        protocol=rule.protocol,
-        source_address_prefix=src,
-        source_address_prefixes=srcs,
-        destination_address_prefix=dst,
-        destination_address_prefixes=dsts,
-        destination_application_security_groups=[network.ApplicationSecurityGroupArgs(id=asgs[k].id) for k in rule.destination_asgs]
-        if rule.destination_asgs else None,
-        source_port_range=sport,
-        source_port_ranges=sports,
-        destination_port_range=port,
-        destination_port_ranges=ports,
-        description=rule.description,
-        opts=child(parent),
-    )

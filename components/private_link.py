@@ -17,6 +17,7 @@ from pulumi_azure_native import databricks, network, privatedns
 from components._base import child
 from components._private_endpoints import private_endpoint, private_zone
 from components.planning.data_paths import BACKEND, WORKSPACE_STORAGE
+from components.planning.naming import NamePlan
 
 DATABRICKS_ZONE = "privatelink.azuredatabricks.net"
 DFS_ZONE = "privatelink.dfs.core.windows.net"
@@ -39,25 +40,21 @@ class TransitSide:
 class PrivateLinkArgs:
     location: str
     tags: Mapping[str, str]
+    # The endpoints' names (backend, dfs, blob, frontend, webauth) and the dedicated web-auth workspace's.
+    names: NamePlan
     workspace_resource_id: pulumi.Input[str]
     resource_group_name: pulumi.Input[str]
     vnet_id: pulumi.Input[str]
     endpoint_subnet_id: pulumi.Input[str]
     backend: bool
-    backend_endpoint_name: str
     storage_account_id: pulumi.Input[str] | None
-    dfs_endpoint_name: str
-    blob_endpoint_name: str
     transit: TransitSide | None
     frontend: bool
-    frontend_endpoint_name: str
     browser_authentication: Literal["none", "this_workspace", "dedicated_workspace"]
-    webauth_endpoint_name: str
-    webauth_workspace_name: str
     protect: bool
     # Workspace operations every endpoint waits for (the customer-managed key grants that follow the workspace):
     # an encryption update and an endpoint change on the same workspace collide while it is "updating".
-    after: Sequence[pulumi.Resource] = ()
+    depends_on: Sequence[pulumi.Resource] = ()
     # Application security group id per endpoint class ("backend", "workspace-storage") for the endpoints in the
     # workspace VNet (components/planning/data_paths.py); the transit VNet's endpoints join none.
     endpoint_asg_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -78,10 +75,10 @@ class PrivateLink(pulumi.ComponentResource):
 
         if args.backend:
             zone = self._zone("backend-dbx", DATABRICKS_ZONE, args.resource_group_name, {"workspace-vnet": args.vnet_id})
-            self._endpoint("backend", args.backend_endpoint_name, args.resource_group_name, args.endpoint_subnet_id,
+            self._endpoint("backend", args.names.backend_endpoint, args.resource_group_name, args.endpoint_subnet_id,
                            args.workspace_resource_id, UI_API, zone, args.endpoint_asg_ids.get(BACKEND))
         if args.storage_account_id is not None:
-            for group, zone_name, pe_name in (("dfs", DFS_ZONE, args.dfs_endpoint_name), ("blob", BLOB_ZONE, args.blob_endpoint_name)):
+            for group, zone_name, pe_name in (("dfs", DFS_ZONE, args.names.dfs_endpoint), ("blob", BLOB_ZONE, args.names.blob_endpoint)):
                 zone = self._zone(group, zone_name, args.resource_group_name, {"workspace-vnet": args.vnet_id})
                 self._endpoint(group, pe_name, args.resource_group_name, args.endpoint_subnet_id,
                                args.storage_account_id, group, zone, args.endpoint_asg_ids.get(WORKSPACE_STORAGE))
@@ -92,11 +89,11 @@ class PrivateLink(pulumi.ComponentResource):
             links.update({f"extra-{i}": vnet for i, vnet in enumerate(transit.extra_dns_link_vnet_ids)})
             zone = self._zone("frontend-dbx", DATABRICKS_ZONE, transit.resource_group_name, links)
             if args.frontend:
-                self._endpoint("frontend", args.frontend_endpoint_name, transit.resource_group_name,
+                self._endpoint("frontend", args.names.frontend_endpoint, transit.resource_group_name,
                                transit.endpoint_subnet_id, args.workspace_resource_id, UI_API, zone)
             webauth_target = self._webauth_target(transit)
             if webauth_target is not None:
-                self._endpoint("webauth", args.webauth_endpoint_name, transit.resource_group_name,
+                self._endpoint("webauth", args.names.webauth_endpoint, transit.resource_group_name,
                                transit.endpoint_subnet_id, webauth_target, BROWSER_AUTH, zone)
 
         self.register_outputs({
@@ -112,7 +109,7 @@ class PrivateLink(pulumi.ComponentResource):
             # Serverless: it exists only to serve SSO redirects for the region, so it needs no VNet.
             self.webauth_workspace = databricks.Workspace(
                 f"{self._name}-webauth-workspace",
-                workspace_name=args.webauth_workspace_name,
+                workspace_name=args.names.webauth_workspace,
                 resource_group_name=transit.resource_group_name,
                 location=args.location,
                 sku=databricks.SkuArgs(name="premium"),
@@ -139,7 +136,7 @@ class PrivateLink(pulumi.ComponentResource):
         pe = private_endpoint(
             self, f"{self._name}-{key}", endpoint_name=endpoint_name, resource_group_name=resource_group_name,
             location=self._args.location, subnet_id=subnet_id, target_id=target_id, group_id=group_id, zone=zone,
-            zone_config_name=zone_label(group_id), tags=self._args.tags, depends_on=[*self._args.after, *previous],
+            zone_config_name=zone_label(group_id), tags=self._args.tags, depends_on=[*self._args.depends_on, *previous],
             application_security_group_id=asg_id,
         )
         if on_workspace:

@@ -51,7 +51,7 @@ class ServerlessConnectivityArgs:
     targets: Sequence[StorageTarget] = ()
     # An existing Unity Catalog metastore to assign; None: no assignment.
     metastore_id: str | None = None
-    after: Sequence[pulumi.Resource] = ()
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class ServerlessConnectivity(pulumi.ComponentResource):
@@ -66,7 +66,7 @@ class ServerlessConnectivity(pulumi.ComponentResource):
         super().__init__("brickwall:serverless:ServerlessConnectivity", name, {}, opts)
 
         def account(*, with_workspace: bool = False) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, provider=args.account_provider, depends_on=list(args.after) or None,
+            return pulumi.ResourceOptions(parent=self, provider=args.account_provider, depends_on=list(args.depends_on) or None,
                                           deleted_with=args.workspace if with_workspace else None)
 
         self.ncc, self.rules, self.binding, self.metastore_assignment = None, [], None, None

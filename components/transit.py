@@ -13,17 +13,18 @@ import pulumi
 from pulumi_azure_native import network, resources
 
 from components._base import child
+from components.planning.naming import NamePlan
 
 
 @dataclass(frozen=True)
 class TransitNetworkArgs:
     location: str
     tags: Mapping[str, str]
-    resource_group_name: str
-    # Create: a VNet name, its range and the endpoint subnet's range.
-    vnet_name: str | None = None
+    resource_group_name: pulumi.Input[str]
+    # The transit VNet's and its endpoint subnet's names (used when it is created).
+    names: NamePlan
+    # Create: the VNet's range and the endpoint subnet's range.
     address_space: str | None = None
-    endpoint_subnet_name: str | None = None
     endpoint_cidr: str | None = None
     # Or reuse: an existing VNet and subnet by id.
     existing_vnet_id: str | None = None
@@ -49,10 +50,10 @@ class TransitNetwork(pulumi.ComponentResource):
             self.vnet_id = pulumi.Output.from_input(args.existing_vnet_id)
             self.endpoint_subnet_id = pulumi.Output.from_input(args.existing_subnet_id)
         else:
-            assert args.vnet_name and args.address_space and args.endpoint_subnet_name and args.endpoint_cidr
+            assert args.address_space and args.endpoint_cidr
             vnet = network.VirtualNetwork(
                 f"{name}-vnet",
-                virtual_network_name=args.vnet_name,
+                virtual_network_name=args.names.transit_virtual_network,
                 resource_group_name=rg.name,
                 location=args.location,
                 address_space=network.AddressSpaceArgs(address_prefixes=[args.address_space]),
@@ -61,7 +62,7 @@ class TransitNetwork(pulumi.ComponentResource):
             )
             subnet = network.Subnet(
                 f"{name}-endpoints",
-                subnet_name=args.endpoint_subnet_name,
+                subnet_name=args.names.transit_private_endpoint_subnet,
                 virtual_network_name=vnet.name,
                 resource_group_name=rg.name,
                 address_prefix=args.endpoint_cidr,

@@ -10,6 +10,7 @@ import pulumi
 from pulumi_azure_native import databricks
 
 from components._base import child
+from components.planning.naming import NamePlan
 from components.spec.compliance import EnhancedSecuritySpec
 
 
@@ -17,19 +18,17 @@ from components.spec.compliance import EnhancedSecuritySpec
 class SecureWorkspaceArgs:
     location: str
     tags: Mapping[str, str]
-    workspace_name: str
+    # The workspace's, its managed resource group's, its storage account's and its access connector's names.
+    names: NamePlan
     resource_group_name: pulumi.Input[str]
     resource_group_id: pulumi.Input[str]
-    managed_resource_group_name: str
     vnet_id: pulumi.Input[str]
     host_subnet_name: pulumi.Input[str]
     container_subnet_name: pulumi.Input[str]
     public_network_access: Literal["Enabled", "Disabled"]
     required_nsg_rules: Literal["AllRules", "NoAzureDatabricksRules"]
-    storage_account_name: str
     storage_account_sku: str
     default_storage_firewall: bool
-    access_connector_name: str
     protect: bool
     # The delegated subnets (with their NSG associations) must exist before the workspace, and so must the
     # managed-services key grant: the workspace cannot name a key its control plane may not use.
@@ -125,7 +124,7 @@ class SecureWorkspace(pulumi.ComponentResource):
         super().__init__("brickwall:databricks:SecureWorkspace", name, {}, opts)
         tags = dict(args.tags)
         managed_rg_id = pulumi.Output.from_input(args.resource_group_id).apply(
-            lambda rg_id: managed_resource_group_id(rg_id, args.managed_resource_group_name)
+            lambda rg_id: managed_resource_group_id(rg_id, args.names.managed_resource_group)
         )
 
         access_connector = None
@@ -133,7 +132,7 @@ class SecureWorkspace(pulumi.ComponentResource):
             # The workspace reaches its firewalled storage with this connector's managed identity.
             access_connector = databricks.AccessConnector(
                 f"{name}-access-connector",
-                connector_name=args.access_connector_name,
+                connector_name=args.names.access_connector,
                 resource_group_name=args.resource_group_name,
                 location=args.location,
                 identity=databricks.ManagedServiceIdentityArgs(type="SystemAssigned"),
@@ -143,7 +142,7 @@ class SecureWorkspace(pulumi.ComponentResource):
 
         self.workspace = databricks.Workspace(
             f"{name}-workspace",
-            workspace_name=args.workspace_name,
+            workspace_name=args.names.workspace,
             resource_group_name=args.resource_group_name,
             location=args.location,
             sku=databricks.SkuArgs(name="premium"),
@@ -160,7 +159,7 @@ class SecureWorkspace(pulumi.ComponentResource):
                 custom_public_subnet_name=databricks.WorkspaceCustomStringParameterArgs(value=args.host_subnet_name),
                 custom_private_subnet_name=databricks.WorkspaceCustomStringParameterArgs(value=args.container_subnet_name),
                 enable_no_public_ip=databricks.WorkspaceNoPublicIPBooleanParameterArgs(value=True),
-                storage_account_name=databricks.WorkspaceCustomStringParameterArgs(value=args.storage_account_name),
+                storage_account_name=databricks.WorkspaceCustomStringParameterArgs(value=args.names.workspace_storage_account),
                 storage_account_sku_name=databricks.WorkspaceCustomStringParameterArgs(value=args.storage_account_sku),
                 **encryption_parameters(args.encryption),
             ),
@@ -178,7 +177,7 @@ class SecureWorkspace(pulumi.ComponentResource):
         self.workspace_url = self.workspace.workspace_url
         self.resource_id = self.workspace.id
         self.storage_account_id = managed_rg_id.apply(
-            lambda rg: f"{rg}/providers/Microsoft.Storage/storageAccounts/{args.storage_account_name}"
+            lambda rg: f"{rg}/providers/Microsoft.Storage/storageAccounts/{args.names.workspace_storage_account}"
         )
         enc = args.encryption
         self.storage_principal_id = self.workspace.storage_account_identity.apply(

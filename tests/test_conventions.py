@@ -365,3 +365,88 @@ def test_brickwall_imports_the_project_at_module_level_only() -> None:
                 if project and not any(n in lazy_ok for n in names):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno} {fn.name} imports {project[0]}")
     assert found == []
+
+
+# --- every component's Args: one field name and one type per concern (issue #16) ---------------------------------
+
+def _args_dataclasses() -> list[type]:
+    """Every `*Args` dataclass the components define (imported, so a renamed field cannot hide in a comment)."""
+    import dataclasses
+    found = []
+    for module_name in sorted(MODULES):
+        module = importlib.import_module(module_name)
+        for value in vars(module).values():
+            if (isinstance(value, type) and value.__module__ == module_name and value.__name__.endswith("Args")
+                    and dataclasses.is_dataclass(value)):
+                found.append(value)
+    return found
+
+
+ARGS = _args_dataclasses()
+RESOURCES = "Sequence[pulumi.Resource]"
+# One spelling per concern: the field's name, and the annotation it has wherever it appears.
+ONE_SPELLING = {
+    "depends_on": RESOURCES,  # and `<provider>_depends_on` for a second kind (below)
+    "tags": "Mapping[str, str]",
+    "protect": "bool",
+    "location": "str",
+    "resource_group_name": "pulumi.Input[str]",
+    # Application security group id per private-endpoint class (components/planning/data_paths.py).
+    "endpoint_asg_ids": "Mapping[str, pulumi.Input[str]]",
+}
+
+
+def _args_problems(classes: list[type]) -> list[str]:
+    """The convention: dependencies are `depends_on` (a second kind `<provider>_depends_on`), never `after`/`*_after`;
+    private-endpoint ASG ids are one mapping `endpoint_asg_ids`, never a single `*_asg_id`; tags, protection,
+    location and resource group have one name and one type."""
+    import dataclasses
+    problems = []
+    for cls in classes:
+        for f in dataclasses.fields(cls):
+            where, annotation = f"{cls.__name__}.{f.name}", str(f.type).replace(" ", "").replace(",", ", ")
+            if f.name == "after" or f.name.endswith("_after"):
+                problems.append(f"{where}: a dependency is `depends_on` (or `<provider>_depends_on`)")
+            if "depend" in f.name and not (f.name == "depends_on" or f.name.endswith("_depends_on")):
+                problems.append(f"{where}: a dependency is `depends_on` (or `<provider>_depends_on`)")
+            if f.name.endswith("_depends_on") and annotation != RESOURCES:
+                problems.append(f"{where}: typed {annotation}, not {RESOURCES}")
+            if f.name.endswith("_asg_id") or ("asg_ids" in f.name and f.name != "endpoint_asg_ids"):
+                problems.append(f"{where}: private-endpoint ASG ids are one mapping, `endpoint_asg_ids`")
+            if (f.name.startswith("protect") or "tag" in f.name) and f.name not in ONE_SPELLING:
+                problems.append(f"{where}: spelt `protect` or `tags` everywhere else")
+            expected = ONE_SPELLING.get(f.name)
+            if expected is not None and annotation != expected:
+                problems.append(f"{where}: typed {annotation}, elsewhere {expected}")
+    return problems
+
+
+def test_every_component_args_is_found() -> None:
+    names = {cls.__name__ for cls in ARGS}
+    assert {"SecureWorkspaceArgs", "DatabricksNetworkArgs", "WorkspaceAccessArgs", "AksClusterArgs",
+            "PrivateLinkArgs", "ServerlessConnectivityArgs"} <= names, names
+    assert len(ARGS) >= 19
+
+
+def test_every_component_args_spells_a_concern_one_way() -> None:
+    assert _args_problems(ARGS) == []
+
+
+def test_the_args_check_catches_a_concern_spelt_another_way() -> None:
+    import dataclasses
+    from collections.abc import Mapping, Sequence  # noqa: F401 - the annotations below name them
+
+    @dataclasses.dataclass
+    class BadArgs:
+        location: str
+        tags: dict[str, str]
+        after: Sequence[pulumi.Resource] = ()
+        databricks_after: Sequence[pulumi.Resource] = ()
+        account_depends_on: list[str] = dataclasses.field(default_factory=list)
+        endpoint_asg_id: str | None = None
+        protect_data: bool = False
+
+    problems = _args_problems([BadArgs])
+    assert [p.split(":")[0] for p in problems] == [
+        "BadArgs.tags", "BadArgs.after", "BadArgs.databricks_after", "BadArgs.account_depends_on",
+        "BadArgs.endpoint_asg_id", "BadArgs.protect_data"], problems

@@ -12,7 +12,7 @@ import pytest
 
 from brickwall import check, planfile
 from brickwall.engine import UNKNOWN, Recording, Registration
-from components.environment import firewall_hub_names, firewall_rules
+from components.environment import firewall_rules
 from components.planning.firewall import (
     AKS_APPLICATION,
     AKS_NETWORK,
@@ -118,7 +118,7 @@ def test_workspace_vnet_is_peered_with_the_hub_both_ways(fw: Env) -> None:
     rec, spec = fw
     names, hub = spec.names, spec.network.egress.hub
     assert hub is not None
-    hub_names = firewall_hub_names(spec)
+    hub_names = spec.plan.hub_names
     to_hub = one(rec, PEERING, f"{spec.name}-hub-peering-to-hub")
     from_hub = one(rec, PEERING, f"{spec.name}-hub-peering-from-hub")
     if hub.create:
@@ -193,7 +193,7 @@ def test_rule_collection_group_is_the_planned_table(fw: Env) -> None:
     assert group.inputs["priority"] == planned.priority
     assert group.inputs["ruleCollections"] == _wire(planned)
     if hub.create:
-        names = firewall_hub_names(spec)
+        names = spec.plan.hub_names
         assert (group.inputs["resourceGroupName"], group.inputs["firewallPolicyName"]) == (names.resource_group, names.firewall_policy)
     else:
         assert hub.firewall_policy_id is not None
@@ -232,7 +232,7 @@ def test_created_hub(firewall_hub_env: Env) -> None:
     rec, spec = firewall_hub_env
     hub = spec.network.egress.hub
     assert hub is not None and hub.create
-    names = firewall_hub_names(spec)
+    names = spec.plan.hub_names
     vnet = one(rec, VNET, f"{spec.name}-firewall-hub-vnet")
     assert vnet.inputs["addressSpace"] == {"addressPrefixes": list(hub.address_space)}
     assert vnet.inputs["resourceGroupName"] == names.resource_group

@@ -36,9 +36,9 @@ class WorkspaceAccessArgs:
     # The workspace's numeric id, for account-level assignments.
     workspace_id: pulumi.Input[str]
     # Created first: the workspace, its private endpoints (the API is reached through them).
-    after: Sequence[pulumi.Resource] = ()
+    depends_on: Sequence[pulumi.Resource] = ()
     # Created before the account-level assignments: the workspace's metastore assignment (identity federation).
-    account_after: Sequence[pulumi.Resource] = ()
+    account_depends_on: Sequence[pulumi.Resource] = ()
 
 
 class WorkspaceAccessControl(pulumi.ComponentResource):
@@ -49,21 +49,21 @@ class WorkspaceAccessControl(pulumi.ComponentResource):
         def kid(*extra: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(
                 parent=self, provider=args.provider, deleted_with=args.workspace,
-                depends_on=[*args.after, *extra],
+                depends_on=[*args.depends_on, *extra],
             )
 
         token_groups, token_sps = token_users(access)
         settings = settings_and_lists(name, access, len(token_groups) + len(token_sps), kid)
         self.workspace_conf, self.ip_access_lists = settings.conf, settings.ip_access_lists
         ids = identities(name, access, args.provider, args.account_provider, args.workspace, args.workspace_id,
-                         self, args.after, kid, account_after=args.account_after)
+                         self, args.depends_on, kid, account_depends_on=args.account_depends_on)
         token_permissions(name, access, [*ids.all, settings.tokens], kid)
         self.cluster_policies = cluster_policies(name, args.environment, args.cost_center, access, ids.all, kid)
 
         def account_kid(*extra: pulumi.Resource, retain_on_delete: bool = False) -> pulumi.ResourceOptions:
             # Account-level objects about this workspace: after it exists, gone with it (a retained one stays).
             return pulumi.ResourceOptions(
-                parent=self, provider=args.account_provider, depends_on=[*args.after, *args.account_after, *extra],
+                parent=self, provider=args.account_provider, depends_on=[*args.depends_on, *args.account_depends_on, *extra],
                 retain_on_delete=retain_on_delete, deleted_with=None if retain_on_delete else args.workspace,
             )
 

@@ -108,11 +108,11 @@ class Identities:
 
 def identities(name: str, access: AccessSpec, provider: databricks.Provider, account_provider: databricks.Provider,
                workspace: pulumi.Resource, workspace_id: pulumi.Input[str], parent: pulumi.Resource,
-               after: Sequence[pulumi.Resource], kid: Kid, account_after: Sequence[pulumi.Resource] = ()) -> Identities:
+               depends_on: Sequence[pulumi.Resource], kid: Kid, account_depends_on: Sequence[pulumi.Resource] = ()) -> Identities:
     out = Identities()
     # Ordinary users launch compute through cluster policies, never unrestricted.
     users = databricks.get_group_output(display_name="users", opts=pulumi.InvokeOutputOptions(
-        provider=provider, parent=parent, depends_on=list(after)))
+        provider=provider, parent=parent, depends_on=list(depends_on)))
     databricks.Entitlements(
         f"{name}-users-entitlements", group_id=users.id, workspace_access=True,
         allow_cluster_create=False, allow_instance_pool_create=False, opts=kid(),
@@ -132,7 +132,7 @@ def identities(name: str, access: AccessSpec, provider: databricks.Provider, acc
             principal_id=group_id,
             permissions=[workspace_permission(group)],
             opts=pulumi.ResourceOptions(parent=parent, provider=account_provider, deleted_with=workspace,
-                                        depends_on=[workspace, *account_after], delete_before_replace=True),
+                                        depends_on=[workspace, *account_depends_on], delete_before_replace=True),
         )
         out.assignments[group.name] = assignment
         out.entitlements[group.name] = databricks.Entitlements(

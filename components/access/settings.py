@@ -21,10 +21,6 @@ class Settings:
     ip_access_lists: list[pulumi.Resource]
 
     @property
-    def ip_switch(self) -> databricks.WorkspaceConf:
-        return self.conf[IP_ACCESS]
-
-    @property
     def tokens(self) -> databricks.WorkspaceConf:
         return self.conf[TOKENS]
 

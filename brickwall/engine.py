@@ -500,6 +500,15 @@ class _Diagnostics(logging.Handler):
         self.messages.append((record.levelname.lower(), record.getMessage()))
 
 
+def _quiet_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's exception handler: a failed apply leaves the SDK's output futures holding copies of its error, which
+    asyncio reports as "Future exception was never retrieved" (a traceback on stderr) when they are collected. The run
+    already raised that error as a ProgramError, so those reports are dropped; anything else goes to the default."""
+    if str(context.get("message", "")).endswith("exception was never retrieved"):
+        return
+    loop.default_exception_handler(context)
+
+
 def _drain(loop: asyncio.AbstractEventLoop) -> None:
     """Cancel tasks a failed run left behind, so they cannot reach the next run's monitor."""
     pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
@@ -535,6 +544,7 @@ def record(
     logger.handlers = [collected]
     loop = _ensure_event_loop()
     loop.set_default_executor(_EXECUTOR)
+    loop.set_exception_handler(_quiet_unretrieved)
     # reset_options drops the previous root Stack (set_mocks only creates one if none exists, and a stale one
     # would carry the last run's stack name) and gives a fresh RPC manager and outputs set.
     pulumi_settings.reset_options(project=project, stack=stack, organization="organization")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import hashlib
 import re
 from typing import Any
@@ -11,6 +13,7 @@ import pulumi_azure_native as az
 import pytest
 from pulumi.runtime.mocks import MockResourceArgs
 
+from brickwall import engine
 from brickwall.engine import (
     SUBSCRIPTION_ID,
     UNKNOWN,
@@ -399,3 +402,24 @@ def test_mock_table_covers_the_topology_and_identity_is_computed() -> None:
     _, state = mocks.new_resource(args)
     assert re.fullmatch(r"[0-9a-f-]{36}", state["identity"]["principalId"])
     assert mocks.new_resource(args) == (mocks.new_resource(args)[0], state)
+
+
+def test_a_failed_apply_leaves_no_unretrieved_future_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """A failed apply's error is raised once (ProgramError); the SDK's output futures that hold copies of it are not
+    reported again as "Future exception was never retrieved" tracebacks on stderr when they are collected. Other
+    loop errors still reach asyncio's default handler."""
+    def program() -> None:
+        pulumi.export("bad", pulumi.Output.from_input("x").apply(lambda _: (_ for _ in ()).throw(ValueError("boom"))))
+
+    with pytest.raises(engine.ProgramError):
+        engine.record(program, project="p", stack="s")
+    loop = asyncio.get_event_loop()
+    assert loop.get_exception_handler() is engine._quiet_unretrieved
+    caplog.clear()
+    future = loop.create_future()
+    future.set_exception(ValueError("held by an output"))
+    del future
+    gc.collect()
+    loop.call_exception_handler({"message": "something else went wrong"})
+    messages = [r.getMessage() for r in caplog.records if r.name == "asyncio"]
+    assert messages == ["something else went wrong"]

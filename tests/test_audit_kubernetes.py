@@ -15,8 +15,6 @@ from __future__ import annotations
 import copy
 import http.server
 import json
-import ssl
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -30,7 +28,7 @@ from kubernetes import client
 from brickwall import audit, planfile
 from brickwall import audit_kubernetes as ak
 from brickwall.export import kubernetes_manifests
-from tests.tls import certificates
+from tests.tls import certificates, serving
 
 TOKEN = "k8s-audit-fixture-bearer-token-0123456789"
 PLANTED = "fixture-k8s-secret-value-DO-NOT-PRINT"
@@ -158,25 +156,18 @@ def server(tmp_path_factory: pytest.TempPathFactory, prod_plan: dict) -> Iterato
     tmp = tmp_path_factory.mktemp("audit-k8s")
     ca, cert, key = certificates(tmp)
     cluster = Cluster(prod_plan)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(cluster))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    kubeconfig = tmp / "kubeconfig"
-    kubeconfig.write_text(json.dumps({  # YAML is a superset of JSON
-        "apiVersion": "v1", "kind": "Config", "current-context": "other",
-        "clusters": [{"name": "loopback", "cluster": {"server": f"https://127.0.0.1:{httpd.server_address[1]}",
-                                                      "certificate-authority": str(ca)}},
-                     {"name": "nowhere", "cluster": {"server": "https://127.0.0.1:1"}}],
-        "users": [{"name": "auditor", "user": {"token": TOKEN}}],
-        "contexts": [{"name": "prod", "context": {"cluster": "loopback", "user": "auditor"}},
-                     {"name": "other", "context": {"cluster": "nowhere", "user": "auditor"}}],
-    }))
-    yield cluster, kubeconfig
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(_handler(cluster), cert, key) as url:
+        kubeconfig = tmp / "kubeconfig"
+        kubeconfig.write_text(json.dumps({  # YAML is a superset of JSON
+            "apiVersion": "v1", "kind": "Config", "current-context": "other",
+            "clusters": [{"name": "loopback", "cluster": {"server": url,
+                                                          "certificate-authority": str(ca)}},
+                         {"name": "nowhere", "cluster": {"server": "https://127.0.0.1:1"}}],
+            "users": [{"name": "auditor", "user": {"token": TOKEN}}],
+            "contexts": [{"name": "prod", "context": {"cluster": "loopback", "user": "auditor"}},
+                         {"name": "other", "context": {"cluster": "nowhere", "user": "auditor"}}],
+        }))
+        yield cluster, kubeconfig
 
 
 @pytest.fixture

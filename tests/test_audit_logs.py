@@ -14,8 +14,6 @@ from __future__ import annotations
 import datetime
 import http.server
 import json
-import ssl
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ import stacks
 from brickwall import audit_logs
 from brickwall.audit import HIGH, LOW, MEDIUM, Finding
 from components.spec import EnvironmentSpec
-from tests.tls import certificates
+from tests.tls import certificates, serving
 
 FIXTURES = Path(__file__).resolve().parent / "audit_fixtures" / "logs"
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.logs-audit-fixture-bearer-4f1c2a"
@@ -93,15 +91,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     tmp = tmp_path_factory.mktemp("audit-logs")
     ca, cert, key = certificates(tmp)
     ws = Workspace()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(ws))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{httpd.server_address[1]}", ca, ws
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(_handler(ws), cert, key) as url:
+        yield url, ca, ws
 
 
 @pytest.fixture

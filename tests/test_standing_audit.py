@@ -13,10 +13,8 @@ import http.server
 import json
 import re
 import socket
-import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +27,7 @@ from brickwall import audit, cli, exits
 from brickwall.cli import audit as audit_command
 from brickwall.cli.errors import exit_code
 from brickwall.errors import UsageError
-from tests.tls import certificates
+from tests.tls import certificates, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "audit_fixtures"
@@ -148,17 +146,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, prod_plan: dict) -> Iterato
     tmp = tmp_path_factory.mktemp("audit")
     ca, cert, key = certificates(tmp)
     ws = Workspace(prod_plan)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(ws))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    plan_file = tmp / "prod.json"
-    plan_file.write_text(json.dumps(prod_plan))
-    yield f"https://127.0.0.1:{httpd.server_address[1]}", ca, ws, plan_file
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(_handler(ws), cert, key) as url:
+        plan_file = tmp / "prod.json"
+        plan_file.write_text(json.dumps(prod_plan))
+        yield url, ca, ws, plan_file
 
 
 @pytest.fixture

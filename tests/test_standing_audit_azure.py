@@ -20,8 +20,6 @@ import argparse
 import http.server
 import json
 import socket
-import ssl
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +33,7 @@ from brickwall import cli, exits
 from brickwall.cli import audit as audit_command
 from brickwall.cli.errors import exit_code
 from tests.test_standing_audit import DEPLOYER, PLANTED, Workspace, env, server  # noqa: F401 (fixtures)
+from tests.tls import serving
 
 FIXTURES = Path(__file__).resolve().parent / "audit_fixtures" / "azure"
 SUBSCRIPTION = "3f2b8c1e-7d4a-4e6b-9c5d-2a1b0c9d8e7f"
@@ -177,15 +176,8 @@ def _handler(arm: Arm) -> type[http.server.BaseHTTPRequestHandler]:
 def arm(server: tuple[str, Path, Workspace, Path]) -> Iterator[tuple[str, Arm]]:  # noqa: F811
     tmp = server[1].parent  # the Databricks server's CA, certificate and key (tests/test_standing_audit.py)
     state = Arm()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp / "server.pem", tmp / "server.key")
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{httpd.server_address[1]}", state
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(_handler(state), tmp / "server.pem", tmp / "server.key") as url:
+        yield url, state
 
 
 def _audit(server: Any, arm: tuple[str, Arm], capsys: pytest.CaptureFixture[str], *extra: str,  # noqa: F811

@@ -229,6 +229,14 @@ def _one_line(text: object) -> str:
 REFUSED = "__refused__"  # in the conf read: the keys the workspace answered "Invalid keys" for
 
 
+def arm_error(exc: Any) -> str:
+    """An Azure SDK error (azure-core HttpResponseError) in one line: its ARM error code and message when it has them."""
+    error = getattr(exc, "error", None)
+    if error is not None and getattr(error, "code", None):
+        return _one_line(f"{error.code}: {error.message}")
+    return _one_line(getattr(exc, "message", None) or exc)
+
+
 def invalid_keys(exc: BaseException) -> list[str]:
     """The keys of a workspace-conf "Invalid keys: [\"a\", \"b\"]" error (a JSON list, as the provider parses it)."""
     found = re.search(r"Invalid keys: (\[[^\]]*\])", str(exc))

@@ -41,7 +41,7 @@ from typing import Any
 
 import stacks
 from brickwall import audit_azure_data, audit_azure_nics
-from brickwall.audit import HIGH, MEDIUM, Finding, Unreachable, Unreadable, _one_line, network_reason
+from brickwall.audit import HIGH, MEDIUM, Finding, Unreachable, Unreadable, _one_line, arm_error, network_reason
 from brickwall.errors import UsageError
 from components.planning import azure_types as az
 
@@ -350,7 +350,7 @@ def read_azure(clients: AzureClients, exp: AzureExpected, subscription: str, pla
                 problems.append(f"{name}: {exc}")
                 continue
             except ClientAuthenticationError as exc:
-                problems.append(f"{name}: not authenticated ({_error(exc)}): check the Azure credential")
+                problems.append(f"{name}: not authenticated ({arm_error(exc)}): check the Azure credential")
                 continue
             except ServiceRequestError as exc:
                 unreachable = network_reason(exc)
@@ -359,10 +359,10 @@ def read_azure(clients: AzureClients, exp: AzureExpected, subscription: str, pla
                 continue
             except HttpResponseError as exc:
                 if exc.status_code == 403:
-                    problems.append(f"{name}: permission denied ({_error(exc)}): grant {READER} on resource group "
+                    problems.append(f"{name}: permission denied ({arm_error(exc)}): grant {READER} on resource group "
                                     f"{rg} (it holds {grant[kind]})")
                 else:
-                    problems.append(f"{name}: the API refused ({exc.status_code}: {_error(exc)})")
+                    problems.append(f"{name}: the API refused ({exc.status_code}: {arm_error(exc)})")
                 continue
             except (DecodeError, DeserializationError, KeyError, TypeError, AttributeError, ValueError) as exc:
                 problems.append(f"{name}: the answer is not the API's shape ({type(exc).__name__}: {_one_line(exc)})")
@@ -381,13 +381,6 @@ def read_azure(clients: AzureClients, exp: AzureExpected, subscription: str, pla
     if problems:
         raise Unreadable(sorted(problems))
     return live
-
-
-def _error(exc: Any) -> str:
-    error = getattr(exc, "error", None)
-    if error is not None and getattr(error, "code", None):
-        return _one_line(f"{error.code}: {error.message}")
-    return _one_line(getattr(exc, "message", None) or exc)
 
 
 # --- the comparison ---------------------------------------------------------------------------------------------

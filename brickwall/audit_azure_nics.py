@@ -65,7 +65,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from brickwall.audit import HIGH, MEDIUM, Finding, _one_line
+from brickwall.audit import HIGH, MEDIUM, Finding, arm_error
 from components.planning import azure_types as az
 from components.planning.nsg_rules import NsgRule
 from components.planning.reachability import (
@@ -270,7 +270,7 @@ def read_nics(clients: Any, e: NicExpected, timeout: float) -> NicLive:
             if exc.status_code == 403 and getattr(exc.error, "code", None) == DENY_ASSIGNMENT:
                 return composed(path, own), True
             if exc.status_code == 403:
-                raise ReadProblem(f"permission denied ({_error(exc)}): grant {EFFECTIVE_GRANT} on resource group "
+                raise ReadProblem(f"permission denied ({arm_error(exc)}): grant {EFFECTIVE_GRANT} on resource group "
                                   f"{e.managed_rg} ({ROLE_HINT})") from None
             raise
         if result is None:
@@ -287,13 +287,6 @@ def read_nics(clients: Any, e: NicExpected, timeout: float) -> NicLive:
             nsgs, was_composed = read
             live.checked.append(CheckedNic(sorted(names)[0], by_path[path], nsgs, len(names) - 1, was_composed))
     return live
-
-
-def _error(exc: Any) -> str:
-    error = getattr(exc, "error", None)
-    if error is not None and getattr(error, "code", None):
-        return _one_line(f"{error.code}: {error.message}")
-    return _one_line(getattr(exc, "message", None) or exc)
 
 
 # --- the comparison ---------------------------------------------------------------------------------------------

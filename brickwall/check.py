@@ -123,8 +123,10 @@ def _wire(value: Any) -> Any:
     return value
 
 
-def _props(inputs: Mapping[str, Any]) -> Mapping[str, Any]:
-    return unknown_checking_proxy(deserialize_properties(_wire(inputs)))
+def _props(wired: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What one policy's validate sees: like the analyzer (pulumi_policy's `Analyze`), each policy gets its own
+    deserialized copy behind the unknown-checking proxy, so no policy sees another's changes."""
+    return unknown_checking_proxy(deserialize_properties(wired))
 
 
 def _level(policy: Policy) -> EnforcementLevel:
@@ -175,10 +177,14 @@ def check_plan(plan: Mapping[str, Any], policies: Sequence[Policy] | None = None
     entries = list(plan.get("resources", []))
     by_urn = {e["urn"]: e for e in entries}
     result = CheckResult(stack=stack, rules=len(policies))
+    # The wire form of each resource's inputs and of its provider's, built once (the engine serializes each once).
+    wired = {e["urn"]: _wire(e["inputs"]) for e in entries}
+    refs = {e["urn"]: provider_ref(e, by_urn, stack, project) for e in entries}
+    wired_refs = {urn: _wire(ref.inputs) for urn, ref in refs.items() if ref is not None}
 
     def provider_of(entry: Mapping[str, Any]) -> PolicyProviderResource | None:
-        ref = provider_ref(entry, by_urn, stack, project)
-        return None if ref is None else PolicyProviderResource(ref.type, _props(ref.inputs), ref.urn, ref.name)
+        ref = refs[entry["urn"]]
+        return None if ref is None else PolicyProviderResource(ref.type, _props(wired_refs[entry["urn"]]), ref.urn, ref.name)
 
     def opts_of(entry: Mapping[str, Any]) -> PolicyResourceOptions:
         return PolicyResourceOptions(
@@ -201,7 +207,7 @@ def check_plan(plan: Mapping[str, Any], policies: Sequence[Policy] | None = None
             if not entry.get("custom", True) or str(entry["type"]).startswith("pulumi:providers:"):
                 continue
             args = ResourceValidationArgs(
-                entry["type"], _props(entry["inputs"]), entry["urn"], entry["name"], opts_of(entry), provider_of(entry), dict(policy_config),
+                entry["type"], _props(wired[entry["urn"]]), entry["urn"], entry["name"], opts_of(entry), provider_of(entry), dict(policy_config),
             )
             try:
                 _run(policy.validate(args, report_into(policy, entry["urn"])))
@@ -213,7 +219,7 @@ def check_plan(plan: Mapping[str, Any], policies: Sequence[Policy] | None = None
     resources: dict[str, PolicyResource] = {}
     for entry in entries:
         resources[entry["urn"]] = PolicyResource(
-            entry["type"], _props(entry["inputs"]), entry["urn"], entry["name"], opts_of(entry), provider_of(entry), None, [], {},
+            entry["type"], _props(wired[entry["urn"]]), entry["urn"], entry["name"], opts_of(entry), provider_of(entry), None, [], {},
         )
     for entry in entries:
         res = resources[entry["urn"]]

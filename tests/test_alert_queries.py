@@ -14,7 +14,9 @@ missing or older than the lock file, as tests/test_crd_schemas.py does for tests
 from __future__ import annotations
 
 import json
+import select
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +36,41 @@ REFERENCE = KQL_DIR / "log-analytics-tables.json"
 RULE = "azure-native:monitor:ScheduledQueryRule"
 
 
+class Compiler:
+    """One `node compile.js` for the module, one request per line (loading the language service is the slow part)."""
+
+    def __init__(self, node: str) -> None:
+        self.process = subprocess.Popen([node, str(COMPILER)], cwd=KQL_DIR, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def compile(self, tables: dict[str, dict[str, str]], queries: list[str]) -> list[list[dict[str, Any]]]:
+        """compile.js's diagnostics per query (severity, code, message, start, length)."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"tables": tables, "queries": queries}) + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], NODE_TIMEOUT)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            self.process.kill()
+            _, err = self.process.communicate()
+            pytest.fail(f"compile.js gave no answer (exit {self.process.returncode})\n{tail(err)}", pytrace=False)
+        results: list[list[dict[str, Any]]] = json.loads(line)
+        assert len(results) == len(queries)
+        return results
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=NODE_TIMEOUT)
+        assert self.process.returncode == 0, f"compile.js exited {self.process.returncode}"
+
+
 @pytest.fixture(scope="module")
-def node() -> str:
-    """node, with the pinned KQL parser installed in tests/kql (npm ci when missing or stale)."""
-    return node_with_packages(KQL_DIR, "the alert-query check")
+def node() -> Iterator[Compiler]:
+    """compile.js under node, with the pinned KQL parser installed in tests/kql (npm ci when missing or stale)."""
+    compiler = Compiler(node_with_packages(KQL_DIR, "the alert-query check"))
+    yield compiler
+    compiler.close()
 
 
 @pytest.fixture(scope="module")
@@ -46,21 +79,11 @@ def tables() -> dict[str, dict[str, str]]:
     return found
 
 
-def compile_queries(node: str, tables: dict[str, dict[str, str]], queries: list[str]) -> list[list[dict[str, Any]]]:
-    """compile.js's diagnostics per query (severity, code, message, start, length)."""
-    done = subprocess.run([node, str(COMPILER)], input=json.dumps({"tables": tables, "queries": queries}), cwd=KQL_DIR,
-                          capture_output=True, text=True, timeout=NODE_TIMEOUT, check=False)
-    assert done.returncode == 0, f"compile.js exited {done.returncode}\n{tail(done.stderr)}"
-    results: list[list[dict[str, Any]]] = json.loads(done.stdout)
-    assert len(results) == len(queries)
-    return results
-
-
-def problems(node: str, tables: dict[str, dict[str, str]], queries: dict[str, str]) -> list[str]:
+def problems(node: Compiler, tables: dict[str, dict[str, str]], queries: dict[str, str]) -> list[str]:
     """Every diagnostic of every query, as "<key>: <severity> <code> at <offset> '<text>': <message>"."""
     keys = list(queries)
     found = []
-    for key, diagnostics in zip(keys, compile_queries(node, tables, [queries[k] for k in keys]), strict=True):
+    for key, diagnostics in zip(keys, node.compile(tables, [queries[k] for k in keys]), strict=True):
         for d in diagnostics:
             text = queries[key][d["start"]:d["start"] + d["length"]]
             found.append(f"{key}: {d['severity']} {d['code']} at {d['start']} {text!r}: {d['message']}")
@@ -95,7 +118,7 @@ def test_reference_holds_every_table_the_rules_read(tables: dict[str, dict[str, 
 
 
 @pytest.mark.parametrize("stack_name", ["dev", "staging", "prod"])
-def test_every_alert_query_of_every_stack_compiles(node: str, tables: dict[str, dict[str, str]], stack_name: str) -> None:
+def test_every_alert_query_of_every_stack_compiles(node: Compiler, tables: dict[str, dict[str, str]], stack_name: str) -> None:
     queries = registered_queries(recording_of(stack_name), stack_name)
     # dev switches alerting off (its tier default): then it registers none, and there is nothing to compile.
     assert bool(queries) == stacks.load(stack_name).monitoring.alerts.enabled
@@ -103,7 +126,7 @@ def test_every_alert_query_of_every_stack_compiles(node: str, tables: dict[str, 
 
 
 def test_every_alert_query_of_the_all_features_variant_compiles(
-        node: str, tables: dict[str, dict[str, str]], all_features_env: tuple[Recording, EnvironmentSpec]) -> None:
+        node: Compiler, tables: dict[str, dict[str, str]], all_features_env: tuple[Recording, EnvironmentSpec]) -> None:
     rec, _ = all_features_env
     queries = registered_queries(rec, "all-features")
     # The ingress rules read ContainerLogV2: prod runs its own AKS cluster, so they are among them.
@@ -111,7 +134,7 @@ def test_every_alert_query_of_the_all_features_variant_compiles(
     assert problems(node, tables, queries) == []
 
 
-def test_every_query_the_planner_can_produce_compiles(node: str, tables: dict[str, dict[str, str]]) -> None:
+def test_every_query_the_planner_can_produce_compiles(node: Compiler, tables: dict[str, dict[str, str]]) -> None:
     queries = every_planned_query()
     assert len(queries) == 7
     assert problems(node, tables, queries) == []
@@ -123,7 +146,7 @@ def test_every_query_the_planner_can_produce_compiles(node: str, tables: dict[st
     ("unknown function", "toint(LogMessage", "to_int(LogMessage", "KS"),
     ("syntax error", "| where Status in (401, 403)", "| where Status in (401, 403", "KS"),
 ])
-def test_a_broken_query_is_reported(node: str, tables: dict[str, dict[str, str]], mutation: str, before: str,
+def test_a_broken_query_is_reported(node: Compiler, tables: dict[str, dict[str, str]], mutation: str, before: str,
                                     after: str, code: str) -> None:
     query = every_planned_query()["planned/ingress_errors"]
     assert before in query, mutation
@@ -132,7 +155,7 @@ def test_a_broken_query_is_reported(node: str, tables: dict[str, dict[str, str]]
     assert any(f" {code}" in problem for problem in found), found
 
 
-def test_a_column_missing_from_the_reference_is_reported(node: str, tables: dict[str, dict[str, str]]) -> None:
+def test_a_column_missing_from_the_reference_is_reported(node: Compiler, tables: dict[str, dict[str, str]]) -> None:
     # The check reads the reference, not a built-in schema: drop a column the query uses and it fails.
     query = every_planned_query()["planned/denied_flows"]
     pruned = {**tables, "NTANetAnalytics": {c: t for c, t in tables["NTANetAnalytics"].items() if c != "DeniedOutFlows"}}
@@ -140,7 +163,7 @@ def test_a_column_missing_from_the_reference_is_reported(node: str, tables: dict
     assert any("KS142" in p and "DeniedOutFlows" in p for p in found), found
 
 
-def test_the_audit_log_queries_compile(node: str, tables: dict[str, dict[str, str]]) -> None:
+def test_the_audit_log_queries_compile(node: Compiler, tables: dict[str, dict[str, str]]) -> None:
     # brickwall/audit_logs.py reads the same tables as the alerts: the flows and the Databricks sign-ins by source.
     from brickwall import audit_logs
 

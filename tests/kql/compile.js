@@ -1,8 +1,9 @@
 // Compile KQL queries against a table reference with Microsoft's own parser and binder (Kusto.Language, shipped
 // for JavaScript as the npm package @kusto/language-service-next, pinned in package.json / package-lock.json).
 //
-// stdin:  {"tables": {"<table>": {"<column>": "<kusto type>", ...}, ...}, "queries": ["<kql>", ...]}
-// stdout: one list per query of its diagnostics: {"severity", "code", "message", "start", "length"}
+// stdin:  one request per line: {"tables": {"<table>": {"<column>": "<kusto type>", ...}, ...}, "queries": ["<kql>", ...]}
+// stdout: one line per request: a list per query of its diagnostics: {"severity", "code", "message", "start", "length"}
+// (one process answers every request of a test module: loading the language service is what costs time).
 //
 // API (Kusto.Language.Bridge.d.ts of the package): TableSymbol.From("(Col:type, ...)").WithName(name) builds a
 // table from a schema string; DatabaseSymbol.$ctor2(name, alternateName, members) a database of them;
@@ -13,21 +14,34 @@
 require("@kusto/language-service-next/bridge.js");
 require("@kusto/language-service-next/Kusto.Language.Bridge.js");
 
-const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const Symbols = Kusto.Language.Symbols;
 const quote = (name) => "['" + name.replace(/'/g, "\\'") + "']";
-const tables = Object.entries(input.tables).map(([table, columns]) =>
-  Symbols.TableSymbol.From("(" + Object.entries(columns).map(([c, t]) => quote(c) + ":" + t).join(", ") + ")").WithName(table));
-const database = new Symbols.DatabaseSymbol.$ctor2("LogAnalytics", null, tables);
-const globals = Kusto.Language.GlobalState.Default.WithDatabase(database);
+const globalsFor = new Map(); // the tables' JSON -> the global state of a database holding them
 
-const results = input.queries.map((query) => {
-  const diagnostics = Kusto.Language.KustoCode.ParseAndAnalyze(query, globals).GetDiagnostics();
-  const found = [];
-  for (let i = 0; i < diagnostics.Count; i++) {
-    const d = diagnostics.getItem(i);
-    found.push({ severity: String(d.Severity), code: d.Code, message: d.Message, start: d.Start, length: d.Length });
+function globalsOf(input) {
+  const key = JSON.stringify(input.tables);
+  if (!globalsFor.has(key)) {
+    const tables = Object.entries(input.tables).map(([table, columns]) =>
+      Symbols.TableSymbol.From("(" + Object.entries(columns).map(([c, t]) => quote(c) + ":" + t).join(", ") + ")").WithName(table));
+    const database = new Symbols.DatabaseSymbol.$ctor2("LogAnalytics", null, tables);
+    globalsFor.set(key, Kusto.Language.GlobalState.Default.WithDatabase(database));
   }
-  return found;
+  return globalsFor.get(key);
+}
+
+function compile(input) {
+  const globals = globalsOf(input);
+  return input.queries.map((query) => {
+    const diagnostics = Kusto.Language.KustoCode.ParseAndAnalyze(query, globals).GetDiagnostics();
+    const found = [];
+    for (let i = 0; i < diagnostics.Count; i++) {
+      const d = diagnostics.getItem(i);
+      found.push({ severity: String(d.Severity), code: d.Code, message: d.Message, start: d.Start, length: d.Length });
+    }
+    return found;
+  });
+}
+
+require("readline").createInterface({ input: process.stdin }).on("line", (line) => {
+  if (line.trim()) process.stdout.write(JSON.stringify(compile(JSON.parse(line))) + "\n");
 });
-process.stdout.write(JSON.stringify(results));

@@ -123,7 +123,7 @@ def _wire(value: Any) -> Any:
     return value
 
 
-def _props(wired: Mapping[str, Any]) -> Mapping[str, Any]:
+def _props(wired: dict[str, Any]) -> Mapping[str, Any]:
     """What one policy's validate sees: like the analyzer (pulumi_policy's `Analyze`), each policy gets its own
     deserialized copy behind the unknown-checking proxy, so no policy sees another's changes."""
     return unknown_checking_proxy(deserialize_properties(wired))

@@ -16,7 +16,7 @@ def _rows(block: str) -> dict[str, list[str]]:
 
 
 def test_benchmark_prints_plan_floor_ratio_targets_and_env_plan() -> None:
-    out = subprocess.run([sys.executable, "scripts/benchmark.py", "--stack", "dev", "--repeat", "1", "--count", "1"],
+    out = subprocess.run([sys.executable, "scripts/benchmark.py", "--stack", "staging", "--base", "staging", "--repeat", "1", "--count", "1"],
                          cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert out.returncode == 0, out.stderr
     plan_block, env_block = out.stdout.strip().split("\n\n")

@@ -566,17 +566,17 @@ def test_every_stack_exports(rec: Recording, stack: str, tmp_path: Path) -> None
     assert set(written) == {p for p in tmp_path.rglob("*") if p.is_file()}
 
 
-def test_cli_export_end_to_end(prod: Recording, tmp_path: Path) -> None:
+def test_cli_export_end_to_end(dev: Recording, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-m", "brickwall", "export", "--stack", "prod", "--out", str(out)],
+    result = subprocess.run([sys.executable, "-m", "brickwall", "export", "--stack", "dev", "--out", str(out)],
                             cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    objects = export.kubernetes_manifests(prod)
-    charts = export.helm_releases(prod)
-    template = export.arm_resources(prod)
+    objects = export.kubernetes_manifests(dev)
+    charts = export.helm_releases(dev)
+    template = export.arm_resources(dev)
     assert result.stdout.splitlines() == [
-        f"brickwall export: stack prod to {out}: {len(objects)} Kubernetes manifest(s), {len(charts)} Helm values file(s), "
+        f"brickwall export: stack dev to {out}: {len(objects)} Kubernetes manifest(s), {len(charts)} Helm values file(s), "
         f"ARM template with {len(template['resources'])} resource(s)"
     ]
     assert template["resources"]

@@ -75,6 +75,9 @@ class Unknown:
     def __repr__(self) -> str:
         return "UNKNOWN"
 
+    def __reduce__(self) -> str:
+        return "UNKNOWN"  # a copy or an unpickled recording keeps the one sentinel (`value is UNKNOWN` holds)
+
 
 UNKNOWN: Final = Unknown()
 

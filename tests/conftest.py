@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import copy
+import fcntl
+import pickle
 import threading
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import yaml
@@ -30,9 +34,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         threading.Thread(target=tool_env.build_stale, name="tool-env-build", daemon=True).start()
 
 
+T = TypeVar("T")
+_SHARED_DIR: list[Path] = []  # under pytest-xdist: the run's temp directory every worker sees (set by `_shared_dir`)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> None:
+    """pytest-xdist gives each worker `<run>/popen-gwN` as its base temp: their parent is the run's own."""
+    if worker_id != "master":
+        _SHARED_DIR.append(tmp_path_factory.getbasetemp().parent)
+
+
+def shared(key: str, build: Callable[[], T]) -> T:
+    """`build()`, made once per test run: under pytest-xdist the first worker to need `key` builds it and leaves it
+    pickled in the run's directory; the others wait on its lock and read that. Without workers, just `build()`."""
+    if not _SHARED_DIR:
+        return build()
+    path = _SHARED_DIR[0] / f"shared-{key}.pickle"
+    with open(path.with_suffix(".lock"), "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if path.exists():
+            found: T = pickle.loads(path.read_bytes())
+            return found
+        value = build()
+        part = path.with_suffix(".part")
+        part.write_bytes(pickle.dumps(value))
+        part.replace(path)
+        return value
+
+
 def recording_of(stack: str) -> Recording:
     if stack not in _RECORDINGS:
-        _RECORDINGS[stack] = _RUN(stack)
+        _RECORDINGS[stack] = shared(f"render-{stack}", lambda: _RUN(stack))
     return _RECORDINGS[stack]
 
 
@@ -91,7 +124,7 @@ def prod_again(prod: Recording) -> Recording:
 def prod_preview() -> Recording:
     """prod as its first `pulumi preview` sees it (outputs only Azure computes, the workspace URL and identities, stay
     unknown): shared by the preview tests (tests/test_keys.py, tests/test_access.py)."""
-    return _RUN("prod", preview=True)
+    return shared("render-prod-preview", lambda: _RUN("prod", preview=True))
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +139,7 @@ def bastion_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recording, En
     data["bastion"]["enabled"] = True
     path = tmp_path_factory.mktemp("staging-bastion") / "spec.yaml"
     path.write_text(yaml.safe_dump(data))
-    return project.run("staging", spec_file=path), stacks.load_file(path)
+    return shared("render-staging-bastion", lambda: project.run("staging", spec_file=path)), stacks.load_file(path)
 
 
 # A hub the toolkit creates for staging: clear of staging's VNets, its stamping pool and the other stacks' ranges.
@@ -128,7 +161,7 @@ def firewall_hub_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recordin
     data = with_created_firewall_hub(stacks.load("staging").model_dump(mode="json"))
     path = tmp_path_factory.mktemp("staging-firewall-hub") / "spec.yaml"
     path.write_text(yaml.safe_dump(data))
-    return project.run("staging", spec_file=path), stacks.load_file(path)
+    return shared("render-staging-firewall-hub", lambda: project.run("staging", spec_file=path)), stacks.load_file(path)
 
 
 @pytest.fixture(scope="session")
@@ -141,4 +174,4 @@ def all_features_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recordin
     data["ingress"]["aks"]["user_pool"] = {"name": "ingress", "min_count": 2, "max_count": 4}
     path = tmp_path_factory.mktemp("prod-all-features") / "spec.yaml"
     path.write_text(yaml.safe_dump(data))
-    return project.run("prod", spec_file=path), stacks.load_file(path)
+    return shared("render-prod-all-features", lambda: project.run("prod", spec_file=path)), stacks.load_file(path)

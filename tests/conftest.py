@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import os
 import pickle
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +20,12 @@ from brickwall import planfile, project
 from brickwall.engine import Recording
 from components.spec import EnvironmentSpec
 from tests import tool_env
+
+# Bytecode is cached as Python does by default, even where the environment turns it off (PYTHONDONTWRITEBYTECODE):
+# else every xdist worker rewrites the test modules' asserts again and every subprocess smoke test compiles the
+# project again. Set here, before pytest imports the test modules; subprocesses inherit it through the environment.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 _RECORDINGS: dict[str, Recording] = {}
 _RUN = project.run  # the real one: `shared_renders` stands in for project.run in the tests that ask for it

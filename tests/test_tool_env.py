@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -38,6 +39,7 @@ def test_tool_pins_are_exact_and_outside_the_project(tool: str) -> None:
 def test_tool_environment_holds_exactly_its_pins(tool: str) -> None:
     python = tool_env.python(tool)
     assert python.parent.parent == tool_env.home(tool)
-    frozen = subprocess.run([str(python), "-m", "pip", "freeze", "--all", "--exclude", "pip", "--exclude", "setuptools"],
+    # The venv has no pip of its own (tests/tool_env.py): the project's pip reads it.
+    frozen = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "freeze", "--all"],
                             capture_output=True, text=True, check=True, timeout=120, env=tool_env.environ()).stdout
     assert _pinned(frozen) == _pinned("\n".join(tool_env.pins(tool)))

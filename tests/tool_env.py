@@ -84,12 +84,13 @@ def python(tool: str) -> Path:
 def _build(tool: str) -> None:
     venv = home(tool)
     shutil.rmtree(venv, ignore_errors=True)
-    # The base interpreter, not the project venv's: the tool venv inherits nothing from it.
+    # The base interpreter, not the project venv's: the tool venv inherits nothing from it. No pip of its own
+    # (ensurepip costs seconds per tool): the project's pip installs into it and checks it (`pip --python`).
     base = getattr(sys, "_base_executable", sys.executable)
-    for cmd in ([base, "-m", "venv", str(venv)],
-                [str(_python(venv)), "-m", "pip", "install", "-q", "--no-input", "--no-deps", "-r",
-                 str(requirements(tool))],
-                [str(_python(venv)), "-m", "pip", "check"]):
+    pip = [sys.executable, "-m", "pip", "--python", str(_python(venv))]
+    for cmd in ([base, "-m", "venv", "--without-pip", str(venv)],
+                [*pip, "install", "-q", "--no-input", "--no-deps", "-r", str(requirements(tool))],
+                [*pip, "check"]):
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, env=environ())
         if done.returncode != 0:
             raise RuntimeError(f"building the {tool} tool environment failed: {' '.join(cmd)}\n"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import copy
 import fcntl
-import os
 import pickle
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,17 +19,26 @@ from brickwall.engine import Recording
 from components.spec import EnvironmentSpec
 from tests import tool_env
 
-# Bytecode is cached as Python does by default, even where the environment turns it off (PYTHONDONTWRITEBYTECODE):
-# else every xdist worker rewrites the test modules' asserts again and every subprocess smoke test compiles the
-# project again. Set here, before pytest imports the test modules; subprocesses inherit it through the environment.
-sys.dont_write_bytecode = False
-os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-
 _RECORDINGS: dict[str, Recording] = {}
 _RUN = project.run  # the real one: `shared_renders` stands in for project.run in the tests that ask for it
 
 
+# The files that take longest (tens of seconds each: subprocess smoke tests, whole-workflow runs, many checks over
+# whole plans), slowest first. pytest-xdist hands out files in collection order (`--dist loadfile` with
+# `--no-loadscope-reorder`, pyproject.toml): started first, they run beside the many short files instead of
+# leaving one worker alone with them at the end. Only the order changes.
+SLOW_FIRST = ("test_policies.py", "test_workflows.py", "test_benchmark.py", "test_standing_audit.py",
+              "test_standing_audit_azure.py", "test_invalid_ingress.py", "test_reachability.py", "test_cli.py",
+              "test_diff.py", "test_export.py", "test_stamping.py", "test_report.py", "test_audit_kubernetes.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # stable: each file keeps its order
+    _build_tool_environments(items)
+
+
+def _build_tool_environments(items: list[pytest.Item]) -> None:
     """When the collected tests run a scanner (their module uses tests/tool_env.py, itself or through k8s_checks or
     test_checkov), build the stale tool environments in the background while the stacks render; a test that needs one
     before it is ready waits on its lock (so do parallel workers: one builds, the others wait)."""

@@ -226,7 +226,7 @@ def _raising(exc: BaseException) -> Callable[[], int]:
 
 def test_the_error_table_gives_codes_and_messages_and_lets_a_bug_through(capsys: pytest.CaptureFixture[str]) -> None:
     """brickwall/cli/errors.py: the first row an error is an instance of gives its code and its message; an error no
-    row names is a bug and propagates (its traceback is Python's)."""
+    other row names is a bug: its traceback and INTERNAL (not Python's exit 1, which means INVALID here)."""
     from brickwall import audit
     from brickwall.cli.errors import InternalError, exit_code
     from brickwall.errors import Unreachable, UsageError
@@ -241,5 +241,9 @@ def test_the_error_table_gives_codes_and_messages_and_lets_a_bug_through(capsys:
         "error: give --stack NAME", "error: prod: no answer", "error: prod: cannot read tokens",
         "error: prod: cannot read groups", "error: out/x.json: No such file or directory",
         "internal error: cannot export stack dev: no ARM type"]
-    with pytest.raises(KeyError):
-        exit_code(_raising(KeyError("a bug")))
+    assert exit_code(_raising(KeyError("a bug"))) == exits.INTERNAL
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):") and "raise exc" in err
+    assert err.splitlines()[-1] == "internal error: KeyError: 'a bug'; please report it with the traceback above"
+    with pytest.raises(KeyboardInterrupt):  # not an Exception: Python's own handling (exit 130 on a terminal)
+        exit_code(_raising(KeyboardInterrupt()))

@@ -3,7 +3,8 @@
 A command returns its result's code (0; `diff` FLAGGED; `check`/`report` INVALID for a MANDATORY policy; `audit`
 AUDIT_FINDINGS) and raises for everything else. `exit_code` runs a command and turns what it raised into the code
 and the message of the first row of FAILURES the error is an instance of: a user error never prints a traceback,
-a bug (INTERNAL) prints its own. An error no row names is not caught: Python prints it, as the bug it is.
+a bug (INTERNAL) prints its own. An error no row names is a bug too: its traceback, then INTERNAL (never 1, which
+a CI gate reads as "a MANDATORY policy failed").
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ def _internal(exc: InternalError) -> None:
     print(f"internal error: {exc}", file=sys.stderr)
 
 
+def _bug(exc: Exception) -> None:
+    traceback.print_exception(exc, file=sys.stderr)
+    print(f"internal error: {type(exc).__name__}: {exc}; please report it with the traceback above", file=sys.stderr)
+
+
 def _reader_gone(_: BrokenPipeError) -> None:
     # The reader (`| head`) went away: not an error worth a traceback; later writes go nowhere.
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -107,6 +113,7 @@ FAILURES: tuple[Failure, ...] = (
     Failure(Unreadable, exits.AUDIT_UNREADABLE, _unreadable),  # `audit`: one line per API that refused
     Failure(InternalError, exits.INTERNAL, _internal),
     Failure(OSError, exits.USAGE, _os_error),
+    Failure(Exception, exits.INTERNAL, _bug),  # last: what no row above names is a bug
 )
 
 

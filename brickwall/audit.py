@@ -837,9 +837,26 @@ def _summary(report: Report) -> str:
     return f"{len(report.findings)} finding(s): " + ", ".join(f"{n} {s}" for s, n in by.items() if n)
 
 
+_ACRONYMS = {"ip": "IP", "nsg": "NSG", "nic": "NIC", "nics": "NICs", "azure": "Azure"}
+
+
+def _counted(count: int, key: str) -> str:
+    """"2 key vaults", "1 key vault", "1 cluster policy", "3 IP access lists": a read count in words (the keys are
+    plural nouns)."""
+    words = key.split("_")
+    if count == 1:
+        last = words[-1]
+        words[-1] = last[:-3] + "y" if last.endswith("ies") else last[:-1]
+    return f"{count} " + " ".join(_ACRONYMS.get(w, w) for w in words)
+
+
+def _read(report: Report) -> str:
+    return ", ".join(_counted(v, k) for k, v in report.counts.items())
+
+
 def render_text(report: Report) -> str:
     lines = [f"brickwall audit: stack {report.stack}, {report.host}: {_summary(report)}",
-             "read: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.counts.items())]
+             f"read: {_read(report)}"]
     lines += [f"note: {n}" for n in report.notes]
     lines += [f"skipped: {n}" for n in report.skipped]
     for f in report.findings:
@@ -856,7 +873,7 @@ def render_markdown(report: Report) -> str:
              f"Workspace `{report.host}`"
              + ("" if report.subscription is None else f", Azure subscription `{report.subscription}`")
              + f": **{_summary(report)}**.", "",
-             "Read: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.counts.items()) + "."]
+             f"Read: {_read(report)}."]
     lines += [f"> note: {n}" for n in report.notes]
     lines += [f"> skipped: {n}" for n in report.skipped]
     if report.findings:

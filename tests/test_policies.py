@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 from brickwall import check, cli, exits, planfile
 from brickwall.engine import Recording
-from tests.policy_cases import POLICIES, Mutations, Plan, check_mutation, drop, inputs, res
+from tests.policy_cases import POLICIES, Mutations, Plan, check_mutation, drop, inputs, res, writes_refused
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -445,6 +446,22 @@ def all_features_plan(all_features_env: tuple[Recording, Any]) -> Plan:
 def test_the_all_features_variant_passes_every_mandatory_rule(all_features_plan: Plan) -> None:
     result = check.check_plan(all_features_plan, POLICIES)
     assert not [v for v in result.violations if v.level == "mandatory"], check.render(result)
+
+
+def test_no_rule_writes_to_the_props_it_is_given(dev: Recording, staging: Recording, prod: Recording,
+                                                 all_features_plan: Plan) -> None:
+    """Every policy sees the same deserialized inputs of a resource (brickwall/check.py): no rule may write to them.
+    The clean plans here, every mutation in check_mutation; and a rule that writes is caught."""
+    with writes_refused():
+        for plan in (*(planfile.to_plan(r) for r in (dev, staging, prod)), all_features_plan):
+            assert check.check_plan(plan, POLICIES).rules == len(POLICIES)
+
+    def scribble(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        args.props["tags"] = {}  # type: ignore[index]
+
+    writer = ResourceValidationPolicy("scribbler", "writes to its props", scribble, EnforcementLevel.ADVISORY)
+    with writes_refused(), pytest.raises(AssertionError, match="a policy wrote 'tags'"):
+        check.check_plan(planfile.to_plan(dev), [writer])
 
 
 @pytest.mark.parametrize("case", sorted(ALL_FEATURES_MUTATIONS))

@@ -588,7 +588,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 AksClusterArgs(
                     location=spec.region,
                     tags=spec.all_tags,
-                    cluster_name=spec.names.aks_cluster,
+                    names=spec.names,
                     resource_group_name=self.network.resource_group_name,
                     subnet_id=self.network.aks_subnet_id,
                     spec=spec.ingress.aks,
@@ -598,7 +598,6 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     # Container Insights' configuration endpoint joins the scope the workspace is in.
                     monitor_private_link_scope_name=(self.monitor_private_link.scope.name
                                                      if self.monitor_private_link is not None else None),
-                    subnet_name=spec.names.aks_subnet,
                     deployer_object_id=deployer.object_id,
                     kubelogin_mode=azure.kubelogin_mode,
                     # Behind the firewall, the nodes need its rules and the peering before they can bootstrap; with

@@ -26,7 +26,7 @@ from components.audit import (
 )
 from components.bastion import EngineerAccess, EngineerAccessArgs
 from components.connector_identity import ConnectorIdentities, ConnectorIdentitiesArgs
-from components.data_sources import DataSources, DataSourcesArgs, LakeNames, SqlNames
+from components.data_sources import DataSources, DataSourcesArgs
 from components.firewall import FirewallHub, FirewallHubArgs, HubPeering, HubPeeringArgs
 from components.ingress import IngressSecrets, IngressTier, IngressTierArgs
 from components.keys import CustomerManagedKeys, CustomerManagedKeysArgs, WorkspaceKeyGrants, WorkspaceKeyGrantsArgs
@@ -380,24 +380,17 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     def _data_sources(self, name: str, spec: EnvironmentSpec, azure: AzureSettings, kids: pulumi.ResourceOptions) -> None:
         """The data lake and SQL database, in the workspace VNet's endpoint subnet; the storage zones PrivateLink
         made for the workspace storage are reused (one zone of a name per resource group)."""
-        names = spec.names
         self.data = DataSources(
             f"{name}-data",
             DataSourcesArgs(
                 location=spec.region,
                 tags=spec.all_tags,
+                names=spec.names,
                 resource_group_name=self.network.resource_group_name,
                 vnet_id=self.network.vnet_id,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
                 lake=spec.data.lake if spec.plan.parts.lake else None,
-                lake_names=LakeNames(
-                    storage_account=names.data_lake_storage_account,
-                    access_connector=names.data_lake_access_connector,
-                    dfs_endpoint=names.data_lake_dfs_endpoint,
-                    blob_endpoint=names.data_lake_blob_endpoint,
-                ),
                 sql=spec.data.sql if spec.plan.parts.sql else None,
-                sql_names=SqlNames(server=names.sql_server, endpoint=names.sql_endpoint),
                 zones={k: z for k, z in self.private_link.zones.items() if k in ("dfs", "blob")},
                 protect=spec.protection.protect_data,
                 tenant_id=azure.tenant_id,

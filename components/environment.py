@@ -301,7 +301,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     def _serverless(self, name: str, spec: EnvironmentSpec) -> ServerlessConnectivity | None:
         """Serverless compute's network connectivity configuration (rules to the workspace storage and the lake, bound
         to the workspace) and the Unity Catalog metastore assignment: account-level, after the workspace exists."""
-        ncc, metastore_id, parts = spec.serverless.network_connectivity, spec.unity_catalog.metastore_id, spec.plan.parts
+        ncc, parts = spec.serverless.network_connectivity, spec.plan.parts
         if not parts.serverless:
             return None
         targets = []
@@ -319,7 +319,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 region=ncc.region or spec.region,
                 ncc_name=spec.plan.ncc_name,
                 targets=tuple(targets),
-                metastore_id=metastore_id,
+                metastore_id=spec.unity_catalog.metastore_id if parts.metastore else None,
                 depends_on=[self.workspace.workspace],
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -484,9 +484,9 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     def _audit(self, name: str, spec: EnvironmentSpec, kids: pulumi.ResourceOptions) -> AuditLogging:
         """Log Analytics, alerts, VNet flow logs and the SIEM export: right after the network, since the AKS
         cluster and the flow log need the workspace."""
-        mon = spec.monitoring
-        ingress_logs = spec.plan.parts.aks
-        rules = alert_rules(mon.alerts, tier=spec.tier.value, flow_logs=mon.flow_logs.enabled,
+        mon, parts = spec.monitoring, spec.plan.parts
+        ingress_logs = parts.aks
+        rules = alert_rules(mon.alerts, tier=spec.tier.value, flow_logs=parts.flow_logs,
                             ingress_namespace=spec.ingress.namespace if ingress_logs else None)
         return AuditLogging(
             f"{name}-audit",
@@ -496,12 +496,14 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 names=spec.names,
                 resource_group_name=self.network.resource_group_name,
                 monitoring=mon,
+                flow_logs=mon.flow_logs if parts.flow_logs else None,
+                siem=mon.siem if parts.siem else None,
                 rules=rules,
                 vnet_id=self.network.vnet_id,
                 protect=spec.protection.protect_data,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
                 endpoint_asg_ids=self.network.endpoint_asg_ids,
-                export_tables=diagnostics.export_tables(spec.plan.diagnostic_kinds, flow_logs=mon.flow_logs.enabled,
+                export_tables=diagnostics.export_tables(spec.plan.diagnostic_kinds, flow_logs=parts.flow_logs,
                                                         container_logs=ingress_logs),
                 # Its logical name and former parent (this environment) from before AuditLogging existed.
                 log_analytics_resource_name=f"{name}-log-analytics",

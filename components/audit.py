@@ -188,7 +188,7 @@ class AuditLogging(pulumi.ComponentResource):
         )
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-flow-log-identity",
-            resource_name_=f"id-{names.flow_log}",
+            resource_name_=names.flow_log_identity,
             resource_group_name=args.resource_group_name,
             location=args.location,
             tags=tags,
@@ -332,7 +332,7 @@ class MonitorPrivateLink(pulumi.ComponentResource):
         )
         self.scoped_workspace = monitor.PrivateLinkScopedResource(
             f"{name}-log-analytics",
-            name=f"{names.log_analytics}-connection",
+            name=names.log_analytics_scoped,
             scope_name=self.scope.name,
             resource_group_name=args.resource_group_name,
             linked_resource_id=args.log_analytics_id,

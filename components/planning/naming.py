@@ -70,6 +70,8 @@ NAME_RULES: dict[str, NameRule] = {
     "data_collection_endpoint": NameRule(1, 43, r"[A-Za-z0-9_.-]*[A-Za-z0-9_.]", "letters, digits, _ . -; not ending in -"),
     # A resource's place in an Azure Monitor Private Link Scope: the schema constrains nothing; the dashed subset.
     "monitor_scoped_resource": NameRule(1, 255, _DASHED, "letters, digits, _ . -"),
+    "user_assigned_identity": NameRule(3, 128, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, _ -; starts with a letter "
+                                       "or digit"),
 }
 
 
@@ -131,6 +133,8 @@ class NamePlan:
     aks_data_collection_endpoint: str
     aks_data_collection_endpoint_scoped: str
     log_analytics: str
+    # The Log Analytics workspace's place in the monitor private link scope.
+    log_analytics_scoped: str
     key_vault: str
     cmk_key: str
     key_vault_endpoint: str
@@ -142,6 +146,8 @@ class NamePlan:
     sql_endpoint: str
     flow_log_storage_account: str
     flow_log: str
+    # The flow log's managed identity (writes to the flow-log storage account).
+    flow_log_identity: str
     event_hub_namespace: str
     event_hub: str
     event_hub_endpoint: str
@@ -193,6 +199,7 @@ class NamePlan:
         "aks_data_collection_endpoint": "data_collection_endpoint",
         "aks_data_collection_endpoint_scoped": "monitor_scoped_resource",
         "log_analytics": "log_analytics",
+        "log_analytics_scoped": "monitor_scoped_resource",
         "key_vault": "key_vault",
         "cmk_key": "key",
         "key_vault_endpoint": "private_endpoint",
@@ -204,6 +211,7 @@ class NamePlan:
         "sql_endpoint": "private_endpoint",
         "flow_log_storage_account": "storage_account",
         "flow_log": "flow_log",
+        "flow_log_identity": "user_assigned_identity",
         "event_hub_namespace": "event_hub_namespace",
         "event_hub": "event_hub",
         "event_hub_endpoint": "private_endpoint",
@@ -274,6 +282,7 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         aks_data_collection_endpoint=aks_dce,
         aks_data_collection_endpoint_scoped=f"{aks_dce}-connection",
         log_analytics=f"log-{base}",
+        log_analytics_scoped=f"log-{base}-connection",
         key_vault=f"kv{compact}{suffix}",
         cmk_key="cmk-databricks",
         key_vault_endpoint=f"pe-{base}-kv",
@@ -285,6 +294,7 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         sql_endpoint=f"pe-{base}-sql",
         flow_log_storage_account=f"fl{compact}{suffix}",
         flow_log=f"fl-{base}-vnet",
+        flow_log_identity=f"id-fl-{base}-vnet",
         event_hub_namespace=f"evhns-{base}-{suffix}",
         event_hub="audit-logs",
         event_hub_endpoint=f"pe-{base}-evhns",

@@ -21,6 +21,7 @@ from pulumi_azure_native import authorization, containerservice, monitor
 from components._base import child, role_assignment
 from components.planning import container_insights as ci
 from components.planning.kubeconfig import LoginMode, exec_kubeconfig
+from components.planning.naming import NamePlan
 from components.planning.workload_identity import CLUSTER_ADMIN_ROLE, NETWORK_CONTRIBUTOR_ROLE, role_assignment_name
 from components.spec.ingress import AksSpec
 
@@ -32,7 +33,8 @@ SECRETS_PROVIDER_ADDON = "azureKeyvaultSecretsProvider"
 class AksClusterArgs:
     location: str
     tags: Mapping[str, str]
-    cluster_name: str
+    # The cluster's, its subnet's and its Container Insights' names (aks_cluster, aks_subnet, aks_data_collection_*).
+    names: NamePlan
     resource_group_name: pulumi.Input[str]
     subnet_id: pulumi.Input[str]
     spec: AksSpec
@@ -44,8 +46,6 @@ class AksClusterArgs:
     # The Azure Monitor Private Link Scope the workspace is scoped into (components/audit.py MonitorPrivateLink), when
     # the workspace refuses public ingestion: the agent's configuration endpoint joins it (planning/container_insights).
     monitor_private_link_scope_name: pulumi.Input[str] | None = None
-    # The AKS subnet's name (names its role assignment).
-    subnet_name: str = "aks"
     # The identity running `pulumi up` (authorization getClientConfig objectId): it holds AKS RBAC cluster-admin so
     # the program's Kubernetes provider may create the tier.
     deployer_object_id: pulumi.Input[str] | None = None
@@ -76,13 +76,13 @@ class AksCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("brickwall:kubernetes:AksCluster", name, {}, opts)
-        spec = args.spec
+        spec, names = args.spec, args.names
         self.cluster = containerservice.ManagedCluster(
             f"{name}-cluster",
-            resource_name_=args.cluster_name,
+            resource_name_=names.aks_cluster,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            dns_prefix=args.cluster_name,
+            dns_prefix=names.aks_cluster,
             kubernetes_version=spec.kubernetes_version,
             identity=containerservice.ManagedClusterIdentityArgs(type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED),
             sku=containerservice.ManagedClusterSKUArgs(name="Base", tier="Standard"),
@@ -174,11 +174,11 @@ class AksCluster(pulumi.ComponentResource):
         """Microsoft's managed-identity onboarding of Container Insights (components/planning/container_insights.py
         has the template it follows): the DCR with the ContainerLogV2 stream, its association with the cluster and,
         behind a private link scope, the configuration endpoint in the scope."""
-        tags = dict(args.tags)
+        tags, names = dict(args.tags), args.names
         # The workspace lives in the environment's region (AuditLogging), so the DCR does too.
         self.data_collection_rule = monitor.DataCollectionRule(
             f"{name}-container-insights",
-            data_collection_rule_name=ci.data_collection_rule_name(args.location, args.cluster_name),
+            data_collection_rule_name=names.aks_data_collection_rule,
             resource_group_name=args.resource_group_name,
             location=args.location,
             kind="Linux",
@@ -208,10 +208,9 @@ class AksCluster(pulumi.ComponentResource):
         self.data_collection_endpoint_scoped = None
         if args.monitor_private_link_scope_name is None:
             return
-        dce_name = ci.data_collection_endpoint_name(args.location, args.cluster_name)
         self.data_collection_endpoint = monitor.DataCollectionEndpoint(
             f"{name}-container-insights-config",
-            data_collection_endpoint_name=dce_name,
+            data_collection_endpoint_name=names.aks_data_collection_endpoint,
             resource_group_name=args.resource_group_name,
             location=args.location,
             kind="Linux",
@@ -221,7 +220,7 @@ class AksCluster(pulumi.ComponentResource):
         )
         self.data_collection_endpoint_scoped = monitor.PrivateLinkScopedResource(
             f"{name}-container-insights-config-scoped",
-            name=f"{dce_name}-connection",
+            name=names.aks_data_collection_endpoint_scoped,
             scope_name=args.monitor_private_link_scope_name,
             resource_group_name=args.resource_group_name,
             linked_resource_id=self.data_collection_endpoint.id,
@@ -243,10 +242,10 @@ class AksCluster(pulumi.ComponentResource):
         cluster identity, https://learn.microsoft.com/azure/aks/use-managed-identity); the admin group and the deploying
         identity hold AKS RBAC Cluster Admin on the cluster (Azure RBAC for Kubernetes authorization,
         https://learn.microsoft.com/azure/aks/manage-azure-rbac)."""
-        cluster_name = args.cluster_name
+        cluster_name = args.names.aks_cluster
         out = [role_assignment(
             self, f"{name}-subnet-network-contributor",
-            name=role_assignment_name(f"{cluster_name}/{args.subnet_name}", NETWORK_CONTRIBUTOR_ROLE, "cluster-identity"),
+            name=role_assignment_name(f"{cluster_name}/{args.names.aks_subnet}", NETWORK_CONTRIBUTOR_ROLE, "cluster-identity"),
             scope=args.subnet_id,
             role=NETWORK_CONTRIBUTOR_ROLE,
             principal_id=self.cluster.identity.apply(lambda i: (i.principal_id if i is not None else None) or ""),

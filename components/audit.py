@@ -28,7 +28,7 @@ from components.planning import audit_network, diagnostics
 from components.planning.alerts import AlertRule, iso_minutes
 from components.planning.data_paths import MONITOR, SIEM
 from components.planning.naming import NamePlan
-from components.spec.audit import MonitoringSpec, MonitorPrivateLinkSpec
+from components.spec.audit import FlowLogSpec, MonitoringSpec, MonitorPrivateLinkSpec, SiemSpec
 
 # Storage Blob Data Contributor: what the flow log's identity needs on its storage account
 # (https://learn.microsoft.com/azure/network-watcher/vnet-flow-logs-managed-identity).
@@ -40,7 +40,11 @@ class AuditLoggingArgs:
     tags: Mapping[str, str]
     names: NamePlan
     resource_group_name: pulumi.Input[str]
+    # Log retention, the workspace's network flags and the alert emails (flow logs and the SIEM export: below).
     monitoring: MonitoringSpec
+    # VNet flow logs and the SIEM export's Event Hub to set up; None: not this one (EnvironmentPlan.parts decides).
+    flow_logs: FlowLogSpec | None
+    siem: SiemSpec | None
     # Scheduled query rules, already filtered for this tier and topology (components/planning/alerts.alert_rules).
     rules: tuple[AlertRule, ...]
     # The workspace VNet, the flow log's target and the network whose DNS resolves the SIEM hub's endpoint.
@@ -114,13 +118,13 @@ class AuditLogging(pulumi.ComponentResource):
                 self.alert_rules[rule.key] = self._alert(name, args, rule)
 
         self.flow_log = self.flow_log_storage = None
-        if mon.flow_logs.enabled:
-            self._flow_logs(name, args)
+        if args.flow_logs is not None:
+            self._flow_logs(name, args, args.flow_logs)
 
         self.event_hub_namespace = self.event_hub = self.data_export = None
         self.event_hub_network_rules = self.event_hub_endpoint = None
-        if mon.siem.event_hub:
-            self._siem(name, args)
+        if args.siem is not None:
+            self._siem(name, args, args.siem)
 
         self.register_outputs({"logAnalyticsId": self.log_analytics_id})
 
@@ -154,8 +158,8 @@ class AuditLogging(pulumi.ComponentResource):
             opts=child(self),
         )
 
-    def _flow_logs(self, name: str, args: AuditLoggingArgs) -> None:
-        spec, names, tags = args.monitoring.flow_logs, args.names, dict(args.tags)
+    def _flow_logs(self, name: str, args: AuditLoggingArgs, spec: FlowLogSpec) -> None:
+        names, tags = args.names, dict(args.tags)
         # Only the trusted Network Watcher service writes here, signing in with the flow log's managed identity: no
         # public blob access, no shared keys, TLS 1.2 over HTTPS. Flow logs write to a storage account behind a
         # firewall only with public network access "Enabled from selected networks" plus the trusted-services
@@ -184,7 +188,7 @@ class AuditLogging(pulumi.ComponentResource):
         )
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-flow-log-identity",
-            resource_name_=f"id-{names.flow_log}",
+            resource_name_=names.flow_log_identity,
             resource_group_name=args.resource_group_name,
             location=args.location,
             tags=tags,
@@ -220,8 +224,8 @@ class AuditLogging(pulumi.ComponentResource):
             opts=child(self, depends_on=[grant]),
         )
 
-    def _siem(self, name: str, args: AuditLoggingArgs) -> None:
-        siem, names, tags = args.monitoring.siem, args.names, dict(args.tags)
+    def _siem(self, name: str, args: AuditLoggingArgs, siem: SiemSpec) -> None:
+        names, tags = args.names, dict(args.tags)
         # Local (SAS key) auth off: the SIEM reads with an Entra identity (Azure Event Hubs Data Receiver), and no
         # shared key exists to leak. No public traffic: public network access Disabled; the network rule set keeps
         # the trusted-services exception, the only way Log Analytics data export reaches a namespace behind its
@@ -328,7 +332,7 @@ class MonitorPrivateLink(pulumi.ComponentResource):
         )
         self.scoped_workspace = monitor.PrivateLinkScopedResource(
             f"{name}-log-analytics",
-            name=f"{names.log_analytics}-connection",
+            name=names.log_analytics_scoped,
             scope_name=self.scope.name,
             resource_group_name=args.resource_group_name,
             linked_resource_id=args.log_analytics_id,

@@ -35,35 +35,22 @@ from components.planning.data_sources import (
     container_scope,
     role_assignment_name,
 )
+from components.planning.naming import NamePlan
 from components.spec.data import DataLakeSpec, SqlDatabaseSpec
-
-
-@dataclass(frozen=True)
-class LakeNames:
-    storage_account: str
-    access_connector: str
-    dfs_endpoint: str
-    blob_endpoint: str
-
-
-@dataclass(frozen=True)
-class SqlNames:
-    server: str
-    endpoint: str
 
 
 @dataclass(frozen=True)
 class DataSourcesArgs:
     location: str
     tags: Mapping[str, str]
+    # The lake's (data_lake_*) and the SQL server's (sql_server, sql_endpoint) names.
+    names: NamePlan
     resource_group_name: pulumi.Input[str]
     vnet_id: pulumi.Input[str]
     endpoint_subnet_id: pulumi.Input[str]
     # The lake and the SQL database to set up; None: not this one (EnvironmentPlan.parts decides).
     lake: DataLakeSpec | None
-    lake_names: LakeNames
     sql: SqlDatabaseSpec | None
-    sql_names: SqlNames
     # Private DNS zones that already exist in `resource_group_name`, linked to `vnet_id`, by endpoint group
     # ("dfs", "blob"): reused instead of created.
     zones: Mapping[str, privatedns.PrivateZone]
@@ -118,25 +105,25 @@ class DataSources(pulumi.ComponentResource):
     # --- the lake ----------------------------------------------------------------------------------------------
 
     def _lake(self, spec: DataLakeSpec) -> None:
-        args, names = self._args, self._args.lake_names
+        args, names = self._args, self._args.names
         tags = dict(args.tags)
         if spec.existing_storage_account_id is None:
             self.lake = self._storage_account(spec, tags)
             self.owns_lake = True
             lake_id: pulumi.Output[str] = self.lake.id
-            account_key = names.storage_account
+            account_key = names.data_lake_storage_account
         else:
             lake_id = pulumi.Output.from_input(spec.existing_storage_account_id)
             account_key = spec.existing_storage_account_id
         self.lake_id = lake_id
 
-        for group, endpoint_name in (("dfs", names.dfs_endpoint), ("blob", names.blob_endpoint)):
+        for group, endpoint_name in (("dfs", names.data_lake_dfs_endpoint), ("blob", names.data_lake_blob_endpoint)):
             zone = self.zones.get(group) or self._zone(group, LAKE_ZONES[group])
             self._endpoint(f"lake-{group}", endpoint_name, lake_id, group, zone, LAKE)
 
         self.access_connector = databricks.AccessConnector(
             f"{self._name}-lake-access-connector",
-            connector_name=names.access_connector,
+            connector_name=names.data_lake_access_connector,
             resource_group_name=args.resource_group_name,
             location=args.location,
             identity=databricks.ManagedServiceIdentityArgs(type="SystemAssigned"),
@@ -148,21 +135,21 @@ class DataSources(pulumi.ComponentResource):
             after = [self.containers[container]] if container in self.containers else []
             self.role_assignments[container] = role_assignment(
                 self, f"{self._name}-lake-{container}-role",
-                name=role_assignment_name(account_key, container, spec.databricks_role, names.access_connector),
+                name=role_assignment_name(account_key, container, spec.databricks_role, names.data_lake_access_connector),
                 scope=_scope_of(lake_id, container),
                 # Only the two blob data roles (BLOB_DATA_ROLES).
                 role=BLOB_DATA_ROLES[spec.databricks_role],
                 principal_id=principal_id,
                 principal_type="ServicePrincipal",
-                description=f"Databricks ({names.access_connector}) on container {container}: {spec.databricks_role}",
+                description=f"Databricks ({names.data_lake_access_connector}) on container {container}: {spec.databricks_role}",
                 depends_on=after,
             )
 
     def _storage_account(self, spec: DataLakeSpec, tags: dict[str, str]) -> storage.StorageAccount:
-        args, names = self._args, self._args.lake_names
+        args, names = self._args, self._args.names
         account = storage.StorageAccount(
             f"{self._name}-lake",
-            account_name=names.storage_account,
+            account_name=names.data_lake_storage_account,
             resource_group_name=args.resource_group_name,
             location=args.location,
             kind="StorageV2",
@@ -220,12 +207,12 @@ class DataSources(pulumi.ComponentResource):
     # --- Azure SQL -------------------------------------------------------------------------------------------
 
     def _sql(self, spec: SqlDatabaseSpec) -> None:
-        args, names = self._args, self._args.sql_names
+        args, names = self._args, self._args.names
         assert spec.entra_admin_group is not None and spec.entra_admin_object_id is not None  # the spec guarantees it
         tags = dict(args.tags)
         self.sql_server = sql.Server(
             f"{self._name}-sql-server",
-            server_name=names.server,
+            server_name=names.sql_server,
             resource_group_name=args.resource_group_name,
             location=args.location,
             version="12.0",
@@ -281,7 +268,7 @@ class DataSources(pulumi.ComponentResource):
             opts=child(self),
         )
         zone = self.zones.get("sql") or self._zone("sql", SQL_ZONE)
-        self._endpoint("sql", names.endpoint, self.sql_server.id, SQL_GROUP, zone, SQL)
+        self._endpoint("sql", names.sql_endpoint, self.sql_server.id, SQL_GROUP, zone, SQL)
 
     # --- private endpoints and DNS ---------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from components.audit import (
 )
 from components.bastion import EngineerAccess, EngineerAccessArgs
 from components.connector_identity import ConnectorIdentities, ConnectorIdentitiesArgs
-from components.data_sources import DataSources, DataSourcesArgs, LakeNames, SqlNames
+from components.data_sources import DataSources, DataSourcesArgs
 from components.firewall import FirewallHub, FirewallHubArgs, HubPeering, HubPeeringArgs
 from components.ingress import IngressSecrets, IngressTier, IngressTierArgs
 from components.keys import CustomerManagedKeys, CustomerManagedKeysArgs, WorkspaceKeyGrants, WorkspaceKeyGrantsArgs
@@ -301,7 +301,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     def _serverless(self, name: str, spec: EnvironmentSpec) -> ServerlessConnectivity | None:
         """Serverless compute's network connectivity configuration (rules to the workspace storage and the lake, bound
         to the workspace) and the Unity Catalog metastore assignment: account-level, after the workspace exists."""
-        ncc, metastore_id, parts = spec.serverless.network_connectivity, spec.unity_catalog.metastore_id, spec.plan.parts
+        ncc, parts = spec.serverless.network_connectivity, spec.plan.parts
         if not parts.serverless:
             return None
         targets = []
@@ -319,7 +319,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 region=ncc.region or spec.region,
                 ncc_name=spec.plan.ncc_name,
                 targets=tuple(targets),
-                metastore_id=metastore_id,
+                metastore_id=spec.unity_catalog.metastore_id if parts.metastore else None,
                 depends_on=[self.workspace.workspace],
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -380,24 +380,17 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     def _data_sources(self, name: str, spec: EnvironmentSpec, azure: AzureSettings, kids: pulumi.ResourceOptions) -> None:
         """The data lake and SQL database, in the workspace VNet's endpoint subnet; the storage zones PrivateLink
         made for the workspace storage are reused (one zone of a name per resource group)."""
-        names = spec.names
         self.data = DataSources(
             f"{name}-data",
             DataSourcesArgs(
                 location=spec.region,
                 tags=spec.all_tags,
+                names=spec.names,
                 resource_group_name=self.network.resource_group_name,
                 vnet_id=self.network.vnet_id,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
                 lake=spec.data.lake if spec.plan.parts.lake else None,
-                lake_names=LakeNames(
-                    storage_account=names.data_lake_storage_account,
-                    access_connector=names.data_lake_access_connector,
-                    dfs_endpoint=names.data_lake_dfs_endpoint,
-                    blob_endpoint=names.data_lake_blob_endpoint,
-                ),
                 sql=spec.data.sql if spec.plan.parts.sql else None,
-                sql_names=SqlNames(server=names.sql_server, endpoint=names.sql_endpoint),
                 zones={k: z for k, z in self.private_link.zones.items() if k in ("dfs", "blob")},
                 protect=spec.protection.protect_data,
                 tenant_id=azure.tenant_id,
@@ -491,9 +484,9 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     def _audit(self, name: str, spec: EnvironmentSpec, kids: pulumi.ResourceOptions) -> AuditLogging:
         """Log Analytics, alerts, VNet flow logs and the SIEM export: right after the network, since the AKS
         cluster and the flow log need the workspace."""
-        mon = spec.monitoring
-        ingress_logs = spec.plan.parts.aks
-        rules = alert_rules(mon.alerts, tier=spec.tier.value, flow_logs=mon.flow_logs.enabled,
+        mon, parts = spec.monitoring, spec.plan.parts
+        ingress_logs = parts.aks
+        rules = alert_rules(mon.alerts, tier=spec.tier.value, flow_logs=parts.flow_logs,
                             ingress_namespace=spec.ingress.namespace if ingress_logs else None)
         return AuditLogging(
             f"{name}-audit",
@@ -503,12 +496,14 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 names=spec.names,
                 resource_group_name=self.network.resource_group_name,
                 monitoring=mon,
+                flow_logs=mon.flow_logs if parts.flow_logs else None,
+                siem=mon.siem if parts.siem else None,
                 rules=rules,
                 vnet_id=self.network.vnet_id,
                 protect=spec.protection.protect_data,
                 endpoint_subnet_id=self.network.endpoint_subnet_id,
                 endpoint_asg_ids=self.network.endpoint_asg_ids,
-                export_tables=diagnostics.export_tables(spec.plan.diagnostic_kinds, flow_logs=mon.flow_logs.enabled,
+                export_tables=diagnostics.export_tables(spec.plan.diagnostic_kinds, flow_logs=parts.flow_logs,
                                                         container_logs=ingress_logs),
                 # Its logical name and former parent (this environment) from before AuditLogging existed.
                 log_analytics_resource_name=f"{name}-log-analytics",
@@ -588,7 +583,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 AksClusterArgs(
                     location=spec.region,
                     tags=spec.all_tags,
-                    cluster_name=spec.names.aks_cluster,
+                    names=spec.names,
                     resource_group_name=self.network.resource_group_name,
                     subnet_id=self.network.aks_subnet_id,
                     spec=spec.ingress.aks,
@@ -598,7 +593,6 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                     # Container Insights' configuration endpoint joins the scope the workspace is in.
                     monitor_private_link_scope_name=(self.monitor_private_link.scope.name
                                                      if self.monitor_private_link is not None else None),
-                    subnet_name=spec.names.aks_subnet,
                     deployer_object_id=deployer.object_id,
                     kubelogin_mode=azure.kubelogin_mode,
                     # Behind the firewall, the nodes need its rules and the peering before they can bootstrap; with

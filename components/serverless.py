@@ -46,10 +46,10 @@ class ServerlessConnectivityArgs:
     # The NCC and its rules are the account's and outlive it, so they are deleted on their own.
     workspace: pulumi.Resource
     region: str
-    # The NCC and its rules; None: no NCC.
+    # The NCC and its rules; None: no NCC (EnvironmentPlan.parts.serverless_connectivity decides: plan.ncc_name).
     ncc_name: str | None = None
     targets: Sequence[StorageTarget] = ()
-    # An existing Unity Catalog metastore to assign; None: no assignment.
+    # An existing Unity Catalog metastore to assign; None: no assignment (EnvironmentPlan.parts.metastore decides).
     metastore_id: str | None = None
     depends_on: Sequence[pulumi.Resource] = ()
 

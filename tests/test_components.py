@@ -470,6 +470,7 @@ PART_TYPES = {
     "data_sources": "brickwall:data:DataSources",
     "sql": T + "sql:Server",
     "monitor_private_link": "brickwall:audit:MonitorPrivateLink",
+    "flow_logs": T + "network:FlowLog",
     "siem": T + "eventhub:Namespace",
     "serverless": "brickwall:serverless:ServerlessConnectivity",
     "serverless_connectivity": "databricks:index/mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig",

@@ -292,18 +292,19 @@ def test_sql_server_is_private_and_entra_only(prod: Recording) -> None:
 
 
 def test_sql_admin_tenant_comes_from_the_azure_settings() -> None:
-    from components.data_sources import DataSources, DataSourcesArgs, LakeNames, SqlNames
+    from components.data_sources import DataSources, DataSourcesArgs
+    from components.planning.naming import plan_names
     from components.spec.data import SqlDatabaseSpec
 
     tenant = "5b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d10"
 
     def program() -> None:
         DataSources("t", DataSourcesArgs(
-            location="westeurope", tags={}, resource_group_name="rg", vnet_id=arm("rg", "Microsoft.Network/virtualNetworks/v"),
+            location="westeurope", tags={}, names=plan_names("bw", "t", "westeurope"), resource_group_name="rg",
+            vnet_id=arm("rg", "Microsoft.Network/virtualNetworks/v"),
             endpoint_subnet_id=arm("rg", "Microsoft.Network/virtualNetworks/v/subnets/s"), lake=None,
-            lake_names=LakeNames("dl", "ac", "pe-dfs", "pe-blob"),
             sql=SqlDatabaseSpec(enabled=True, entra_admin_group="g", entra_admin_object_id=ADMIN_OID),
-            sql_names=SqlNames("sql-x", "pe-sql"), zones={}, protect=False, tenant_id=tenant))
+            zones={}, protect=False, tenant_id=tenant))
 
     rec = record(program, project="brickwall", stack="t")
     assert rec.one(SQL_SERVER).input("administrators.tenantId") == tenant
@@ -359,7 +360,10 @@ def test_existing_lake_gets_only_endpoints_and_roles(existing_lake: tuple[Record
 
 def test_component_attributes_tell_owned_from_existing() -> None:
     """What the locks and audit work reference: `lake_id` either way, `lake`/`owns_lake` only for a created lake."""
-    from components.data_sources import DataSources, DataSourcesArgs, LakeNames, SqlNames
+    import dataclasses
+
+    from components.data_sources import DataSources, DataSourcesArgs
+    from components.planning.naming import plan_names
     from components.spec.data import DataLakeSpec
 
     seen: dict[str, DataSources] = {}
@@ -368,11 +372,14 @@ def test_component_attributes_tell_owned_from_existing() -> None:
     def program() -> None:
         for key, lake in (("created", DataLakeSpec(enabled=True)),
                           ("existing", DataLakeSpec(enabled=True, existing_storage_account_id=EXISTING_LAKE))):
+            names = dataclasses.replace(
+                plan_names("bw", "t", "westeurope"), data_lake_storage_account=f"dl{key}",
+                data_lake_access_connector=f"ac-{key}", data_lake_dfs_endpoint=f"pe-{key}-dfs",
+                data_lake_blob_endpoint=f"pe-{key}-blob", sql_server=f"sql-{key}", sql_endpoint=f"pe-{key}-sql")
             seen[key] = DataSources(key, DataSourcesArgs(
-                location="westeurope", tags={}, resource_group_name="rg", vnet_id=arm("rg", "Microsoft.Network/virtualNetworks/v"),
+                location="westeurope", tags={}, names=names, resource_group_name="rg", vnet_id=arm("rg", "Microsoft.Network/virtualNetworks/v"),
                 endpoint_subnet_id=arm("rg", "Microsoft.Network/virtualNetworks/v/subnets/s"), lake=lake,
-                lake_names=LakeNames(f"dl{key}", f"ac-{key}", f"pe-{key}-dfs", f"pe-{key}-blob"),
-                sql=None, sql_names=SqlNames(f"sql-{key}", f"pe-{key}-sql"), zones={}, protect=True))
+                sql=None, zones={}, protect=True))
             lake_id_output = seen[key].lake_id
             assert lake_id_output is not None
             lake_id_output.apply(lambda v, k=key: ids.setdefault(k, v))

@@ -39,6 +39,7 @@ class Parts:
     creates_lake: bool  # the lake's storage account is the toolkit's (not an existing one)
     sql: bool
     monitor_private_link: bool  # the Azure Monitor Private Link Scope (AMPLS)
+    flow_logs: bool  # VNet flow logs, their storage account and traffic analytics
     siem: bool  # the SIEM export's Event Hub
     serverless_connectivity: bool  # serverless compute's network connectivity configuration (NCC)
     metastore: bool  # the Unity Catalog metastore assignment

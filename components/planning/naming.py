@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
+from components.planning import container_insights
 from components.planning.regions import region_code
 
 
@@ -63,6 +64,14 @@ NAME_RULES: dict[str, NameRule] = {
     "virtual_machine": NameRule(1, 64, r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?", "letters, digits, -; starts and ends "
                                 "alphanumeric (it is also the Linux host name)"),
     "managed_disk": NameRule(1, 80, _DASHED, "letters, digits, _ . -"),
+    # Container Insights' data collection rule and configuration endpoint (the ARM schema constrains neither name):
+    # the onboarding template's lengths (components/planning/container_insights.py), its endpoint never ending in -.
+    "data_collection_rule": NameRule(1, 64, r"[A-Za-z0-9_.-]+", "letters, digits, _ . -"),
+    "data_collection_endpoint": NameRule(1, 43, r"[A-Za-z0-9_.-]*[A-Za-z0-9_.]", "letters, digits, _ . -; not ending in -"),
+    # A resource's place in an Azure Monitor Private Link Scope: the schema constrains nothing; the dashed subset.
+    "monitor_scoped_resource": NameRule(1, 255, _DASHED, "letters, digits, _ . -"),
+    "user_assigned_identity": NameRule(3, 128, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, _ -; starts with a letter "
+                                       "or digit"),
 }
 
 
@@ -118,7 +127,14 @@ class NamePlan:
     aks_cluster: str
     aks_subnet: str
     aks_network_security_group: str
+    # Container Insights of the AKS cluster: its data collection rule, and (behind a monitor private link scope) its
+    # configuration endpoint and that endpoint's place in the scope.
+    aks_data_collection_rule: str
+    aks_data_collection_endpoint: str
+    aks_data_collection_endpoint_scoped: str
     log_analytics: str
+    # The Log Analytics workspace's place in the monitor private link scope.
+    log_analytics_scoped: str
     key_vault: str
     cmk_key: str
     key_vault_endpoint: str
@@ -130,6 +146,8 @@ class NamePlan:
     sql_endpoint: str
     flow_log_storage_account: str
     flow_log: str
+    # The flow log's managed identity (writes to the flow-log storage account).
+    flow_log_identity: str
     event_hub_namespace: str
     event_hub: str
     event_hub_endpoint: str
@@ -177,7 +195,11 @@ class NamePlan:
         "aks_cluster": "aks_cluster",
         "aks_subnet": "subnet",
         "aks_network_security_group": "network_security_group",
+        "aks_data_collection_rule": "data_collection_rule",
+        "aks_data_collection_endpoint": "data_collection_endpoint",
+        "aks_data_collection_endpoint_scoped": "monitor_scoped_resource",
         "log_analytics": "log_analytics",
+        "log_analytics_scoped": "monitor_scoped_resource",
         "key_vault": "key_vault",
         "cmk_key": "key",
         "key_vault_endpoint": "private_endpoint",
@@ -189,6 +211,7 @@ class NamePlan:
         "sql_endpoint": "private_endpoint",
         "flow_log_storage_account": "storage_account",
         "flow_log": "flow_log",
+        "flow_log_identity": "user_assigned_identity",
         "event_hub_namespace": "event_hub_namespace",
         "event_hub": "event_hub",
         "event_hub_endpoint": "private_endpoint",
@@ -224,6 +247,8 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
     base = f"{prefix}-{env}-{rc}"
     suffix = unique_suffix if unique_suffix is not None else short_hash(prefix, env, region)
     compact = re.sub(r"[^a-z0-9]", "", f"{prefix}{env}{rc}".lower())
+    aks_cluster = f"aks-{base}"
+    aks_dce = container_insights.data_collection_endpoint_name(region, aks_cluster)
     return NamePlan(
         resource_group=f"rg-{base}",
         transit_resource_group=f"rg-{base}-transit",
@@ -250,10 +275,14 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         webauth_endpoint=f"pe-{base}-webauth",
         dfs_endpoint=f"pe-{base}-dfs",
         blob_endpoint=f"pe-{base}-blob",
-        aks_cluster=f"aks-{base}",
+        aks_cluster=aks_cluster,
         aks_subnet="snet-aks",
         aks_network_security_group=f"nsg-{base}-aks",
+        aks_data_collection_rule=container_insights.data_collection_rule_name(region, aks_cluster),
+        aks_data_collection_endpoint=aks_dce,
+        aks_data_collection_endpoint_scoped=f"{aks_dce}-connection",
         log_analytics=f"log-{base}",
+        log_analytics_scoped=f"log-{base}-connection",
         key_vault=f"kv{compact}{suffix}",
         cmk_key="cmk-databricks",
         key_vault_endpoint=f"pe-{base}-kv",
@@ -265,6 +294,7 @@ def plan_names(prefix: str, env: str, region: str, unique_suffix: str | None = N
         sql_endpoint=f"pe-{base}-sql",
         flow_log_storage_account=f"fl{compact}{suffix}",
         flow_log=f"fl-{base}-vnet",
+        flow_log_identity=f"id-fl-{base}-vnet",
         event_hub_namespace=f"evhns-{base}-{suffix}",
         event_hub="audit-logs",
         event_hub_endpoint=f"pe-{base}-evhns",

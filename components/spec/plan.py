@@ -47,6 +47,7 @@ def _parts(spec: EnvironmentSpec) -> Parts:
         creates_lake=data.lake.enabled and data.lake.existing_storage_account_id is None,
         sql=data.sql.enabled,
         monitor_private_link=mon.private_link.enabled,
+        flow_logs=mon.flow_logs.enabled,
         siem=mon.siem.event_hub,
         serverless_connectivity=spec.serverless.network_connectivity.enabled,
         metastore=spec.unity_catalog.metastore_id is not None,

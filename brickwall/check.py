@@ -123,9 +123,9 @@ def _wire(value: Any) -> Any:
     return value
 
 
-def _props(wired: dict[str, Any]) -> Mapping[str, Any]:
-    """What validate sees: the deserialized inputs behind the unknown-checking proxy, as the analyzer builds them."""
-    return unknown_checking_proxy(deserialize_properties(wired))
+def _props(inputs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What validate sees: the inputs deserialized behind the unknown-checking proxy, as the analyzer builds them."""
+    return unknown_checking_proxy(deserialize_properties(_wire(inputs)))
 
 
 def _level(policy: Policy) -> EnforcementLevel:
@@ -180,9 +180,9 @@ def check_plan(plan: Mapping[str, Any], policies: Sequence[Policy] | None = None
     # policy. The analyzer (pulumi_policy's Analyze) deserializes per policy so that no policy sees another's writes;
     # no rule of this pack writes to what it is given (tests/test_policies.py holds every stack to that), so one copy
     # gives the same results at a fraction of the cost.
-    props = {e["urn"]: _props(_wire(e["inputs"])) for e in entries}
+    props = {e["urn"]: _props(e["inputs"]) for e in entries}
     refs = {e["urn"]: provider_ref(e, by_urn, stack, project) for e in entries}
-    providers = {urn: PolicyProviderResource(ref.type, _props(_wire(ref.inputs)), ref.urn, ref.name)
+    providers = {urn: PolicyProviderResource(ref.type, _props(ref.inputs), ref.urn, ref.name)
                  for urn, ref in refs.items() if ref is not None}
 
     def provider_of(entry: Mapping[str, Any]) -> PolicyProviderResource | None:

@@ -70,6 +70,10 @@ NAME_RULES: dict[str, NameRule] = {
     "data_collection_endpoint": NameRule(1, 43, r"[A-Za-z0-9_.-]*[A-Za-z0-9_.]", "letters, digits, _ . -; not ending in -"),
     # A resource's place in an Azure Monitor Private Link Scope: the schema constrains nothing; the dashed subset.
     "monitor_scoped_resource": NameRule(1, 255, _DASHED, "letters, digits, _ . -"),
+    # Microsoft.ManagedIdentity/userAssignedIdentities: the vendored ARM schema (2023-01-31) leaves the name free; the
+    # rule is Microsoft's "Naming rules and restrictions for Azure resources" (learn.microsoft.com,
+    # azure-resource-manager/management/resource-name-rules): 3-128, alphanumerics, hyphens and underscores, starting
+    # with a letter or number.
     "user_assigned_identity": NameRule(3, 128, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, _ -; starts with a letter "
                                        "or digit"),
 }

@@ -1,7 +1,7 @@
 """`python -m brickwall` end to end, as a user runs it.
 
-Subprocess runs are few (each costs a few seconds): the two `plan --stack dev` runs (shared by the tree, plan-file
-and determinism tests) and `spec --stack prod`; the rest call the same entry point in-process (`cli.main(argv)`).
+Subprocess runs are few (each costs a few seconds): one `plan --stack dev` (shared by the tree, plan-file and
+determinism tests) and `spec --stack prod`; the rest call the same entry point in-process (`cli.main(argv)`).
 """
 
 from __future__ import annotations
@@ -49,12 +49,10 @@ def _no_traceback(result: Run) -> None:
 
 
 @pytest.fixture(scope="module")
-def dev_plans(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path, Run, Path]:
-    """Two independent `plan --stack dev --json` runs (separate processes, so no shared state)."""
-    out = tmp_path_factory.mktemp("plans")
-    first, second = out / "first" / "dev.json", out / "second" / "dev.json"
-    return (brickwall("plan", "--stack", "dev", "--save", str(first)), first,
-            brickwall("plan", "--stack", "dev", "--save", str(second)), second)
+def dev_plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path]:
+    """`plan --stack dev --save FILE` in a process of its own."""
+    path = tmp_path_factory.mktemp("plans") / "first" / "dev.json"
+    return brickwall("plan", "--stack", "dev", "--save", str(path)), path
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +63,8 @@ def prod_spec_json(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path]
     return result, path
 
 
-def test_plan_prints_the_resource_tree_and_summary(dev_plans: tuple[Run, Path, Run, Path]) -> None:
-    result, first, _, _ = dev_plans
+def test_plan_prints_the_resource_tree_and_summary(dev_plan: tuple[Run, Path]) -> None:
+    result, first = dev_plan
     assert result.returncode == 0, result.stderr
     _no_traceback(result)
     lines = result.stdout.splitlines()
@@ -80,8 +78,8 @@ def test_plan_prints_the_resource_tree_and_summary(dev_plans: tuple[Run, Path, R
     assert f"plan file written to {first}" in result.stdout
 
 
-def test_plan_file_has_the_documented_shape(dev_plans: tuple[Run, Path, Run, Path]) -> None:
-    result, first, _, _ = dev_plans
+def test_plan_file_has_the_documented_shape(dev_plan: tuple[Run, Path]) -> None:
+    result, first = dev_plan
     assert result.returncode == 0, result.stderr
     plan = json.loads(first.read_text())
     assert plan["project"] == "brickwall"
@@ -100,8 +98,13 @@ def test_plan_file_has_the_documented_shape(dev_plans: tuple[Run, Path, Run, Pat
     assert len([r for r in resources if r["type"] == "azure-native:databricks:Workspace"]) == 1
 
 
-def test_plan_is_deterministic_across_runs(dev_plans: tuple[Run, Path, Run, Path]) -> None:
-    result, first, again, second = dev_plans
+def test_plan_is_deterministic_across_runs(dev_plan: tuple[Run, Path], capsys: pytest.CaptureFixture[str],
+                                           shared_renders: None, tmp_path: Path) -> None:
+    """The process's plan file and output are byte for byte those of the same command in-process over this test
+    session's own render of dev (tests/conftest.py)."""
+    result, first = dev_plan
+    second = tmp_path / "dev.json"
+    again = in_process(capsys, "plan", "--stack", "dev", "--save", str(second))
     assert result.returncode == 0 and again.returncode == 0, result.stderr + again.stderr
     assert first.read_bytes() == second.read_bytes()
     assert again.stdout.replace(str(second), "FILE") == result.stdout.replace(str(first), "FILE")
@@ -116,17 +119,17 @@ def test_spec_json_validates_back_to_the_stack_spec(prod_spec_json: tuple[Run, P
     assert EnvironmentSpec.model_validate(data) == stacks.load("prod")
 
 
-def test_spec_json_fed_back_plans_like_the_stack(prod_spec_json: tuple[Run, Path], prod: Recording, tmp_path: Path,
+def test_spec_json_fed_back_plans_like_the_stack(dev: Recording, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    _, spec_file = prod_spec_json
-    plan_file = tmp_path / "prod.json"
-    result = in_process(capsys, "plan", "--spec", str(spec_file), "--stack", "prod", "--save", str(plan_file))
+    spec_file, plan_file = tmp_path / "dev.json", tmp_path / "plan.json"
+    assert in_process(capsys, "spec", "--stack", "dev", "--output", str(spec_file)).returncode == 0
+    result = in_process(capsys, "plan", "--spec", str(spec_file), "--stack", "dev", "--save", str(plan_file))
     assert result.returncode == 0, result.stderr
     _no_traceback(result)
-    assert "\nSecureDatabricksEnvironment prod\n" in result.stdout
-    assert any(line.startswith("prod:") for line in result.stdout.splitlines()), result.stdout
+    assert "\nSecureDatabricksEnvironment dev\n" in result.stdout
+    assert any(line.startswith("dev:") for line in result.stdout.splitlines()), result.stdout
     # The printed spec is the stack's spec, so the program registers exactly what the stack itself does.
-    assert plan_file.read_text() == planfile.dumps(planfile.to_plan(prod))
+    assert plan_file.read_text() == planfile.dumps(planfile.to_plan(dev))
 
 
 def test_unknown_stack_is_a_usage_error_naming_the_known_stacks(capsys: pytest.CaptureFixture[str]) -> None:

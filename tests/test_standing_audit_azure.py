@@ -172,6 +172,23 @@ def _handler(arm: Arm) -> type[http.server.BaseHTTPRequestHandler]:
     return Handler
 
 
+@pytest.fixture(autouse=True)
+def polls_wait(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits the effective-rules poller asks for between polls (ARM's Retry-After, 1 s here), recorded and cut to
+    a hundredth of a second so the suite does not sleep them (azure-core LROBasePolling._sleep: the one place it
+    waits, azure/core/polling/base_polling.py)."""
+    from azure.core.polling import base_polling
+
+    waits: list[float] = []
+
+    def sleep(_: Any, delay: float) -> None:
+        waits.append(delay)
+        time.sleep(0.01)
+
+    monkeypatch.setattr(base_polling.LROBasePolling, "_sleep", sleep)
+    return waits
+
+
 @pytest.fixture(scope="module")
 def arm(server: tuple[str, Path, Workspace, Path]) -> Iterator[tuple[str, Arm]]:  # noqa: F811
     tmp = server[1].parent  # the Databricks server's CA, certificate and key (tests/test_standing_audit.py)
@@ -195,7 +212,7 @@ def _audit(server: Any, arm: tuple[str, Arm], capsys: pytest.CaptureFixture[str]
 
 
 def test_clean_environment_has_no_findings(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+                                           capsys: pytest.CaptureFixture[str], polls_wait: list[float]) -> None:
     arm[1].sets, arm[1].forbidden, arm[1].requests[:] = ["clean"], set(), []
     credential = Credential()
     code, out, err = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION, credential=credential)
@@ -214,6 +231,7 @@ def test_clean_environment_has_no_findings(env: Workspace, server: Any, arm: tup
     # first answers "still running").
     polls = [r for r in arm[1].requests if "operationResults" in r]
     assert len(polls) == 2 * 2 and len(set(polls)) == 2
+    assert polls_wait == [1.0, 1.0]  # before each NIC's second poll, the Retry-After its first answer named
     once = [r for r in arm[1].requests if r not in polls]
     assert len(once) == len(set(once)) == 3 + 2 + 5 + 3 + 2 + 2
     nics = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-bw-prod-weu-dbw-managed/providers/Microsoft.Network/" \
@@ -369,15 +387,15 @@ def test_deny_assignment_composes_the_rules_from_reads(env: Workspace, server: A
 
 def test_effective_rules_that_never_come_are_unreadable(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    """An operation still running after --timeout (5 s here) is one line and exit 8, not a hang."""
+    """An operation still running after --timeout (1 s here) is one line and exit 8, not a hang."""
     arm[1].sets, arm[1].forbidden, arm[1].stuck = ["clean"], set(), {HOST_NIC}
     try:
-        code, out, err = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION)
+        code, out, err = _audit(server, arm, capsys, "--subscription", SUBSCRIPTION, "--timeout", "1")
     finally:
         arm[1].stuck = set()
     assert (code, out) == (exits.AUDIT_UNREADABLE, "")
     assert err == (f"error: prod: cannot read NICs of dbw-bw-prod-weu: the effective rules of {HOST_NIC} were not ready "
-                   "after 5 s (--timeout)\n")
+                   "after 1 s (--timeout)\n")
 
 
 def test_effective_reads_are_bounded(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
@@ -465,12 +483,23 @@ def test_malformed_answers_are_unreadable(env: Workspace, server: Any, arm: tupl
 
 
 def test_unreachable_resource_manager(env: Workspace, server: Any, arm: tuple[str, Arm],  # noqa: F811
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+                                      capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused connections are retried twice (retry_total=2, brickwall/audit_azure.py), then said in one line. The
+    backoffs azure-core's RetryPolicy asks for are recorded, not slept (its one place that waits: _sleep_backoff)."""
+    from azure.core.pipeline.policies import RetryPolicy
+
+    backoffs: list[float] = []
+
+    def backoff(policy: RetryPolicy, settings: dict[str, Any], _: Any) -> None:
+        backoffs.append(policy.get_backoff_time(settings))
+
+    monkeypatch.setattr(RetryPolicy, "_sleep_backoff", backoff)
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     code, out, err = _audit(server, (f"https://127.0.0.1:{port}", arm[1]), capsys, "--subscription", SUBSCRIPTION)
     assert (code, out) == (exits.UNREACHABLE, "")
+    assert set(backoffs) == {0, 1.6}  # per read: the first retry at once, the second after a backoff (0.8 × 2)
     assert err == ("error: prod: Azure Resource Manager does not answer (Connection refused); run from a network "
                    "that reaches it, or --skip-azure\n")
 

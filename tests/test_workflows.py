@@ -306,6 +306,8 @@ def test_guardrail_step_runs_for_real(tmp_path: Path) -> None:
         "mandatory_failed": "", "flagged": "", "broken": ""}
     for f in ("head.json", "base.json", "check.txt", "diff.md", "report.md"):
         assert (out / "dev" / f).is_file(), f
+    # The base branch is this repository: two processes rendered the same plan, byte for byte.
+    assert (out / "dev" / "head.json").read_bytes() == (out / "dev" / "base.json").read_bytes()
     text = summary.read_text()
     assert "## `dev`" in text and "nothing flagged" in text and "```mermaid" in text
 

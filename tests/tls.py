@@ -48,11 +48,17 @@ def certificates(tmp: Path) -> tuple[Path, Path, Path]:
     return paths
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # The TLS handshake runs in the accepting thread, so the audits' parallel reads queue on the listen socket: a
+    # backlog of socketserver's default 5 drops the rest, and the kernel retries a dropped SYN only after a second.
+    request_queue_size = 64
+
+
 @contextlib.contextmanager
 def serving(handler: type[http.server.BaseHTTPRequestHandler], cert: Path, key: Path) -> Iterator[str]:
     """`handler` served over TLS (`cert`, `key`) on 127.0.0.1 from a daemon thread; yields the server's https URL and
     shuts it down after."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = _Server(("127.0.0.1", 0), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)

@@ -4,11 +4,12 @@ project's or another tool's (checkov caps networkx<2.7 and packaging<24; network
 and PyYAML 6.0.2; pulumi needs packaging>=26).
 
 `python(tool)` returns the Python of that venv, building it first when it is missing or its stamp no longer matches
-the requirements file (offline from the package mirror, `--no-deps`: the file pins every dependency, and `pip check`
-proves it). A half-built venv is never used: the stamp is written last (the venv is built in place, as its console
-scripts name their own interpreter's path), under a file lock, so concurrent test processes (pytest-xdist workers)
-build it once and wait for each other. `build_stale()` builds every stale environment in parallel: the test session
-starts it in the background (tests/conftest.py), so a fresh clone pays for the builds while the stacks render.
+the requirements file (by uv, pinned in requirements-dev.txt, from the index uv is configured for: PyPI unless
+UV_INDEX_URL or uv.toml say otherwise; `--no-deps`: the file pins every dependency, and `uv pip check` proves it).
+A half-built venv is never used: the stamp is written last (the venv is built in place, as its console scripts name
+their own interpreter's path), under a file lock, so concurrent test processes (pytest-xdist workers) build it once
+and wait for each other. `build_stale()` builds every stale environment in parallel: the test session starts it in
+the background (tests/conftest.py), so a fresh clone pays for the builds while the stacks render.
 """
 
 from __future__ import annotations
@@ -81,16 +82,27 @@ def python(tool: str) -> Path:
     return _python(home(tool))
 
 
+def _uv() -> Path:
+    """uv's binary beside the project venv's Python (the uv package's own find_uv_bin trips over interpreters whose
+    sysconfig has no EXE, as pyenv's builds)."""
+    path = Path(sys.executable).parent / "uv"
+    if not path.is_file():
+        raise FileNotFoundError(f"uv is not installed beside {sys.executable}: pip install -r requirements-dev.txt")
+    return path
+
+
 def _build(tool: str) -> None:
     venv = home(tool)
     shutil.rmtree(venv, ignore_errors=True)
     # The base interpreter, not the project venv's: the tool venv inherits nothing from it. No pip of its own
-    # (ensurepip costs seconds per tool): the project's pip installs into it and checks it (`pip --python`).
+    # (ensurepip costs seconds per tool): uv installs into it and checks it (`uv pip ... --python`); it installs
+    # checkov's hundred pins in about a second where pip took half a minute.
     base = getattr(sys, "_base_executable", sys.executable)
-    pip = [sys.executable, "-m", "pip", "--python", str(_python(venv))]
+    uv = [str(_uv()), "pip"]
+    target = ["--python", str(_python(venv))]
     for cmd in ([base, "-m", "venv", "--without-pip", str(venv)],
-                [*pip, "install", "-q", "--no-input", "--no-deps", "-r", str(requirements(tool))],
-                [*pip, "check"]):
+                [*uv, "install", "--quiet", "--no-deps", *target, "-r", str(requirements(tool))],
+                [*uv, "check", "--quiet", *target]):
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, env=environ())
         if done.returncode != 0:
             raise RuntimeError(f"building the {tool} tool environment failed: {' '.join(cmd)}\n"

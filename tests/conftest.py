@@ -17,7 +17,7 @@ import stacks
 from brickwall import planfile, project
 from brickwall.engine import Recording
 from components.spec import EnvironmentSpec
-from tests import tool_env
+from tests import node_tools, tool_env
 
 _RECORDINGS: dict[str, Recording] = {}
 _RUN = project.run  # the real one: `shared_renders` stands in for project.run in the tests that ask for it
@@ -40,13 +40,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _build_tool_environments(items: list[pytest.Item]) -> None:
     """When the collected tests run a scanner (their module uses tests/tool_env.py, itself or through k8s_checks or
-    test_checkov), build the stale tool environments in the background while the stacks render; a test that needs one
-    before it is ready waits on its lock (so do parallel workers: one builds, the others wait)."""
+    test_checkov), build the stale tool environments in the background while the stacks render; likewise the npm
+    packages of the node checks (a module naming a directory with a package-lock.json: tests/kql, crd, mermaid). A
+    test that needs one before it is ready waits on its lock (so do parallel workers: one builds, the others wait)."""
     users = {"tests.tool_env", "tests.k8s_checks", "tests.test_checkov"}
-    modules = {getattr(item, "module", None) for item in items}
-    if any(getattr(value, "__name__", None) in users for module in modules if module is not None
-           for value in vars(module).values()):
+    values = [value for module in {getattr(item, "module", None) for item in items} if module is not None
+              for value in vars(module).values()]
+    if any(getattr(value, "__name__", None) in users for value in values):
         threading.Thread(target=tool_env.build_stale, name="tool-env-build", daemon=True).start()
+    packages = sorted({value for value in values if isinstance(value, Path) and (value / "package-lock.json").is_file()})
+    if packages:
+        threading.Thread(target=node_tools.install_stale, args=(packages,), name="npm-install", daemon=True).start()
 
 
 T = TypeVar("T")

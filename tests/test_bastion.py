@@ -207,23 +207,3 @@ def test_a_stamped_environment_gets_bastion_by_default() -> None:
 @pytest.mark.parametrize("tier", ["dev", "staging", "prod"])
 def test_standing_environments_default_to_no_bastion(tier: str) -> None:
     assert stacks.load(tier).bastion.enabled is None
-
-
-def test_checkov_passes_the_bastion_resources(bastion_env: Env, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """checkov's ARM checks on the Bastion variant's export: the new resources are scanned and fail nothing but the
-    skip tests/checkov-skips.yaml documents for them (CKV_AZURE_50: the jump host's Entra login extension; listed under
-    the all-features variant, where tests/test_checkov.py checks the fact behind it)."""
-    from tests.test_checkov import load_skips, run_checkov
-
-    rec, spec = bastion_env
-    out = tmp_path_factory.mktemp("bastion-export")
-    export.write_export(rec, out)
-    report = run_checkov(out, "arm")
-    mine = (spec.names.bastion_host, spec.names.jump_host_vm, spec.names.jump_host_nic, spec.names.bastion_public_ip,
-            spec.names.bastion_network_security_group, spec.names.jump_host_network_security_group)
-    scanned = {c["resource"] for c in report["results"]["passed_checks"]}
-    assert any(spec.names.jump_host_vm in r for r in scanned) and any(spec.names.bastion_network_security_group in r for r in scanned)
-    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"] if any(n in c["resource"] for n in mine)]
-    documented = {check_id for check_id, per_stack in load_skips()["arm"].items() if "all-features" in per_stack}
-    assert [f for f in failed if f[0] not in documented] == []
-    assert set(failed) <= {("CKV_AZURE_50", f"Microsoft.Compute/virtualMachines.{spec.names.jump_host_vm}")}

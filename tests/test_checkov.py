@@ -388,6 +388,22 @@ def test_jump_host_extension_premise(exports: dict[str, Path], reports: dict[tup
         (f"{names.jump_host_vm}/AADSSHLoginForLinux", "Microsoft.Azure.ActiveDirectory", "AADSSHLoginForLinux")]
 
 
+def test_the_bastion_resources_are_scanned_and_fail_only_the_jump_host_extension(
+        reports: dict[tuple[str, str], dict[str, Any]], all_features_env: tuple[Recording, EnvironmentSpec]) -> None:
+    """checkov's ARM checks reach the Bastion tier of the all-features variant (the jump host and the NSGs: checkov has
+    checks for those types) and fail nothing there (the host, its public IP and NSG, the jump host, its NIC and NSG)
+    but CKV_AZURE_50 on the jump host (its premise above)."""
+    names = all_features_env[1].names
+    mine = (names.bastion_host, names.jump_host_vm, names.jump_host_nic, names.bastion_public_ip,
+            names.bastion_network_security_group, names.jump_host_network_security_group)
+    report = reports["arm", "all-features"]["results"]
+    scanned = {c["resource"] for c in report["passed_checks"]}
+    for name in (names.jump_host_vm, names.bastion_network_security_group, names.jump_host_network_security_group):
+        assert any(r.endswith(f".{name}") for r in scanned), name
+    failed = {(c["check_id"], c["resource"]) for c in report["failed_checks"] if any(n in c["resource"] for n in mine)}
+    assert failed == {("CKV_AZURE_50", f"Microsoft.Compute/virtualMachines.{names.jump_host_vm}")}
+
+
 def test_created_firewall_takes_threat_intel_from_its_policy(exports: dict[str, Path],
                                                             reports: dict[tuple[str, str], dict[str, Any]]) -> None:
     """CKV_AZURE_216 on the all-features variant fails only on the created hub's firewall, which is managed by its

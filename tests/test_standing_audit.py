@@ -559,16 +559,15 @@ def test_unknown_stack(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(err.splitlines()) == 1 and err.startswith("error: ") and "nope" in err
 
 
-def test_real_process_renders_a_spec_file_and_writes_the_report(env: Workspace, server: Any, tmp_path: Path) -> None:
-    """As CI runs it: a process of its own that renders the spec (--spec, no saved plan), the environment for
-    credentials and the CA, --output FILE."""
+def test_real_process_writes_the_report(env: Workspace, server: Any, tmp_path: Path) -> None:
+    """The command's smoke test: a process of its own, the environment for credentials and the CA, --output FILE
+    (the saved plan: rendering the stack is the next test's, in this process)."""
     import os
 
-    host, _, _, _ = server
+    host, _, _, plan = server
     env.sets = ["drift", "clean"]
-    spec_file, out = tmp_path / "prod.yaml", tmp_path / "audit.md"
-    assert cli.main(["spec", "--stack", "prod", "--format", "yaml", "--output", str(spec_file)]) == exits.OK
-    result = subprocess.run([sys.executable, "-m", "brickwall", "audit", "--skip-azure", "--spec", str(spec_file), "--stack", "prod",
+    out = tmp_path / "audit.md"
+    result = subprocess.run([sys.executable, "-m", "brickwall", "audit", "--skip-azure", "--plan", str(plan), "--stack", "prod",
                              "--host", host, "--deployer", DEPLOYER, "--format", "markdown", "--output", str(out)],
                             cwd=ROOT, capture_output=True, text=True, timeout=300, env=dict(os.environ), check=False)
     assert result.returncode == exits.AUDIT_FINDINGS, result.stderr
@@ -577,6 +576,21 @@ def test_real_process_renders_a_spec_file_and_writes_the_report(env: Workspace, 
     assert "**26 finding(s): 22 high, 4 medium**" in text
     assert "| high | ip-list-undeclared | IP access list vendor-access" in text
     assert all(secret not in text + result.stderr for secret in PLANTED)
+
+
+def test_without_a_plan_the_stack_is_rendered(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str],
+                                              shared_renders: None) -> None:
+    """As CI runs it (audit.yml: `audit --stack STACK`, no saved plan): the stack's render is what is compared, here
+    the session's render of prod (tests/conftest.py shared_renders), the same as the saved plan's findings."""
+    host, _, _, _ = server
+    env.sets = ["drift", "clean"]
+    code = cli.main(["audit", "--skip-azure", "--stack", "prod", "--host", host, "--deployer", DEPLOYER,
+                     "--format", "json", "--timeout", "5"])
+    rendered, err = capsys.readouterr()
+    assert (code, err) == (exits.AUDIT_FINDINGS, "")
+    planned = _audit(server, capsys)
+    assert planned[0] == exits.AUDIT_FINDINGS and _findings(rendered) == _findings(planned[1])
+    assert len(_findings(rendered)) == 26
 
 
 # --- the comparison's pieces ----------------------------------------------------------------------------------------

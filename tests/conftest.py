@@ -161,6 +161,24 @@ def bastion_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Recording, En
     return shared("render-staging-bastion", lambda: project.run("staging", spec_file=path)), stacks.load_file(path)
 
 
+@pytest.fixture(scope="session")
+def prod_ingress_variant(tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    """One render of prod with independent ingress changes, each read by its own tests: the first route on an ACME
+    certificate (a public load balancer and a contact email: adds the Issuer; tests/test_crd_schemas.py), a catch-all
+    route `/` with five methods on the jobs host and the stack config value kubeloginMode set to workloadidentity
+    (tests/test_ingress.py)."""
+    data = copy.deepcopy(stacks.load("prod").model_dump(mode="json"))
+    data["ingress"]["routes"][0]["certificate_issuer"] = "acme"
+    data["ingress"]["load_balancer"] = "public"
+    data["ingress"]["acme_email"] = "platform@contoso.com"
+    data["ingress"]["routes"].append({**data["ingress"]["routes"][1], "name": "jobs-root", "path": "/",
+                                      "methods": ["GET", "HEAD", "POST", "PUT", "PATCH"]})
+    path = tmp_path_factory.mktemp("prod-ingress-variant") / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return shared("render-prod-ingress-variant", lambda: project.run(
+        "prod", spec_file=path, extra_config={"brickwall:kubeloginMode": "workloadidentity"}))
+
+
 # A hub the toolkit creates for staging: clear of staging's VNets, its stamping pool and the other stacks' ranges.
 CREATED_HUB_RANGE = "10.140.0.0/24"
 

@@ -25,10 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-import stacks
-from brickwall import export, project
+from brickwall import export
 from brickwall.engine import Recording
 from tests.k8s_checks import documents, is_custom_resource
 from tests.node_tools import NODE_TIMEOUT, node_with_packages, tail
@@ -71,20 +69,9 @@ def registered_custom_kinds(rec: Recording) -> Counter[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def prod_acme(tmp_path_factory: pytest.TempPathFactory) -> Recording:
-    """prod with its first route on an ACME certificate (public load balancer, contact email): adds the Issuer."""
-    data = copy.deepcopy(stacks.load("prod").model_dump(mode="json"))
-    data["ingress"]["routes"][0]["certificate_issuer"] = "acme"
-    data["ingress"]["load_balancer"] = "public"
-    data["ingress"]["acme_email"] = "platform@contoso.com"
-    spec_file = tmp_path_factory.mktemp("prod-acme-spec") / "spec.yaml"
-    spec_file.write_text(yaml.safe_dump(data))
-    return project.run("prod", spec_file=spec_file)
-
-
-@pytest.fixture(scope="module")
-def recordings(prod: Recording, prod_acme: Recording) -> dict[str, Recording]:
-    return {"prod": prod, "prod-acme": prod_acme}
+def recordings(prod: Recording, prod_ingress_variant: Recording) -> dict[str, Recording]:
+    """prod, and prod with its first route on an ACME certificate (adds the Issuer: tests/conftest.py)."""
+    return {"prod": prod, "prod-acme": prod_ingress_variant}
 
 
 @pytest.fixture(scope="module")

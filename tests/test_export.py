@@ -571,7 +571,8 @@ def test_cli_export_end_to_end(dev: Recording, tmp_path: Path) -> None:
     writes is what the export of the render itself holds."""
     out, plan = tmp_path / "out", tmp_path / "dev.json"
     plan.write_text(planfile.dumps(planfile.to_plan(dev)))
-    result = subprocess.run([sys.executable, "-m", "brickwall", "export", "--plan", str(plan), "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run([sys.executable, "-m", "brickwall", "export", "--plan", str(plan), "--out", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     objects = export.kubernetes_manifests(dev)

@@ -8,7 +8,6 @@ import pytest
 import yaml
 
 import stacks
-from brickwall import project
 from brickwall.engine import Recording, Secret
 from components.ingress import AUTH_MIDDLEWARE
 from components.planning.ingress import (
@@ -517,15 +516,11 @@ def test_route_priorities_put_the_most_specific_path_first_and_405_last() -> Non
 
 
 @pytest.fixture(scope="module")
-def prod_variant(tmp_path_factory: pytest.TempPathFactory) -> Recording:
-    """One render of prod with two independent changes, each test below reading its own: a catch-all route `/` with
-    five methods on the jobs host, and the stack config value kubeloginMode set to workloadidentity."""
-    data = stacks.load("prod").model_dump(mode="json")
-    data["ingress"]["routes"].append({**data["ingress"]["routes"][1], "name": "jobs-root", "path": "/",
-                                      "methods": ["GET", "HEAD", "POST", "PUT", "PATCH"]})
-    path = tmp_path_factory.mktemp("prod-ingress-variant") / "spec.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return project.run("prod", spec_file=path, extra_config={"brickwall:kubeloginMode": "workloadidentity"})
+def prod_variant(prod_ingress_variant: Recording) -> Recording:
+    """prod with a catch-all route `/` with five methods on the jobs host and the stack config value kubeloginMode
+    set to workloadidentity (and an ACME certificate on the first route, which the tests below do not read:
+    tests/conftest.py)."""
+    return prod_ingress_variant
 
 
 def test_a_more_specific_route_wins_whatever_its_methods(prod_variant: Recording) -> None:

@@ -50,13 +50,21 @@ def variants_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def dbfs_off(variants_dir: Path) -> Recording:
-    return _variant(variants_dir, "staging", {"encryption.dbfs_root": "off"})
+def staging_variant(variants_dir: Path) -> Recording:
+    """One render of staging with two independent changes, each read by its own tests: the DBFS root left unencrypted
+    by our key, and the key in someone else's (HSM) vault."""
+    return _variant(variants_dir, "staging", {"encryption.dbfs_root": "off",
+                                              "encryption.key_vault.existing_id": EXISTING_VAULT, "encryption.hsm": True})
 
 
 @pytest.fixture(scope="module")
-def existing_vault(variants_dir: Path) -> Recording:
-    return _variant(variants_dir, "staging", {"encryption.key_vault.existing_id": EXISTING_VAULT, "encryption.hsm": True})
+def dbfs_off(staging_variant: Recording) -> Recording:
+    return staging_variant
+
+
+@pytest.fixture(scope="module")
+def existing_vault(staging_variant: Recording) -> Recording:
+    return staging_variant
 
 
 def workspace(rec: Recording) -> Registration:

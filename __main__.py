@@ -4,13 +4,17 @@ The spec comes from stacks/<stack>.py, or from a JSON/YAML file named by the con
 brickwall:specFile. Spec problems stop the program before any resource is registered.
 """
 
-import pulumi
+from components import collector
 
-import stacks
-from components.environment import AzureSettings, SecureDatabricksEnvironment
-from components.spec import SpecError
-from components.spec.rules import advisories
-from stacks import config as stack_config
+collector.tune()  # first: the imports below allocate as the registrations do (components/collector.py)
+
+import pulumi  # noqa: E402
+
+import stacks  # noqa: E402
+from components.environment import AzureSettings, SecureDatabricksEnvironment  # noqa: E402
+from components.spec import SpecError  # noqa: E402
+from components.spec.rules import advisories  # noqa: E402
+from stacks import config as stack_config  # noqa: E402
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from pydantic import ValidationError
 import stacks
 from brickwall import export
 from brickwall.engine import Recording
+from components import collector
 from components.planning import audit_network
 from components.spec import EnvironmentSpec
 from tests import tool_env
@@ -53,9 +54,11 @@ WEAK_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "weak", "nam
             "spec": {"containers": [{"name": "weak", "image": "nginx:latest",
                                      "securityContext": {"privileged": True, "runAsUser": 0}}]}}
 
-# checkov's own `main`, with every way out to the network closed first.
-_LAUNCH = """
-import socket, sys
+# checkov's own `main`, with every way out to the network closed first, under the collector thresholds the project's
+# processes use (components/collector.py: checkov's runs allocate as a render does).
+_LAUNCH = f"""
+import gc, socket, sys
+gc.set_threshold{collector.THRESHOLDS}
 def _offline(*args, **kwargs):
     raise OSError("checkov runs offline in brickwall's tests")
 socket.socket.connect = socket.socket.connect_ex = _offline

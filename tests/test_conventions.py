@@ -299,6 +299,28 @@ def test_the_facts_module_depends_on_nothing() -> None:
         assert top in sys.stdlib_module_names and top not in PROJECT, f"components/facts.py imports {imported}"
 
 
+def test_the_collector_module_depends_on_nothing() -> None:
+    for imported, _, _ in _imports(PACKAGE / "collector.py"):
+        assert imported.split(".")[0] in sys.stdlib_module_names, f"components/collector.py imports {imported}"
+
+
+def _statements(path: Path) -> list[str]:
+    """A module's top-level statements as source, the docstring left out."""
+    body = ast.parse(path.read_text()).body
+    return [ast.unparse(n) for n in body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+
+
+@pytest.mark.parametrize("entry", ["__main__.py", "brickwall/__main__.py", "tests/__init__.py"])
+def test_each_entry_point_sets_the_collector_before_the_sdks_load(entry: str) -> None:
+    """components/collector.py: the program (as `pulumi up` runs it), the command line and the tests set the thresholds
+    before anything imports pulumi or a provider SDK, since the imports allocate as the registrations do."""
+    statements = _statements(ROOT / entry)
+    tune = statements.index("collector.tune()")
+    assert "from components import collector" in statements[:tune]
+    before = [s for s in statements[:tune] if s.startswith(("import ", "from "))]
+    assert all(s in ("from components import collector", "import os", "import sys") for s in before), before
+
+
 def test_the_spec_imports_no_component() -> None:
     for module, path in MODULES.items():
         if not _in(module, "components.spec"):

@@ -488,7 +488,20 @@ def test_empty_workspace_reports_what_is_missing(env: Workspace, server: Any, ca
     assert report["read"]["clusters"] == 0 and report["read"]["tokens"] == 0
 
 
-def test_unreachable_host(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def sdk_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits databricks-sdk's retries ask for (databricks/sdk/retries.py: `clock.sleep` between attempts until the
+    deadline by `clock.time`), recorded and not slept: its RealClock moves on by each wait at once."""
+    from databricks.sdk.clock import RealClock
+
+    waits: list[float] = []
+    monkeypatch.setattr(RealClock, "sleep", lambda _, seconds: waits.append(seconds))
+    monkeypatch.setattr(RealClock, "time", lambda _: time.time() + sum(waits))
+    return waits
+
+
+def test_unreachable_host(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str],
+                          sdk_waits: list[float]) -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -500,10 +513,11 @@ def test_unreachable_host(env: Workspace, server: Any, capsys: pytest.CaptureFix
     assert len(err.splitlines()) == 1
     assert err == (f"error: prod: https://127.0.0.1:{port} does not answer (Connection refused); run from a network "
                    "that reaches the workspace (python -m brickwall reach --stack prod)\n")
+    assert sdk_waits and all(w >= 1 for w in sdk_waits)  # retried (after a second or more) until --timeout
 
 
 def test_an_untrusted_certificate_is_said_so(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+                                            monkeypatch: pytest.MonkeyPatch, sdk_waits: list[float]) -> None:
     """Without the test CA (REQUESTS_CA_BUNDLE unset, certifi's CAs), the server's certificate is not trusted."""
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)

@@ -34,6 +34,7 @@ from components.locks import ResourceLocks, ResourceLocksArgs
 from components.network import DatabricksNetwork, DatabricksNetworkArgs
 from components.planning import diagnostics
 from components.planning.alerts import alert_rules
+from components.planning.environment import LAKE_TARGET, WORKSPACE_STORAGE_TARGET
 from components.planning.firewall import ARM_FIREWALL_POLICY, ARM_VIRTUAL_NETWORK, RuleCollectionGroup, parse_arm_id
 from components.planning.ingress import TierLayout, network_policies
 from components.planning.keys import parse_vault_id
@@ -301,15 +302,14 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
     def _serverless(self, name: str, spec: EnvironmentSpec) -> ServerlessConnectivity | None:
         """Serverless compute's network connectivity configuration (rules to the workspace storage and the lake, bound
         to the workspace) and the Unity Catalog metastore assignment: account-level, after the workspace exists."""
-        ncc, parts = spec.serverless.network_connectivity, spec.plan.parts
-        if not parts.serverless:
+        ncc, plan = spec.serverless.network_connectivity, spec.plan
+        if not plan.parts.serverless:
             return None
-        targets = []
-        if parts.serverless_connectivity and ncc.workspace_storage:
-            # The DBFS root account lives in the managed resource group; its id is known once the workspace's is.
-            targets.append(StorageTarget("workspace-storage", self.workspace.storage_account_id))
-        if parts.serverless_connectivity and ncc.lake and self.data is not None and self.data.lake_id is not None:
-            targets.append(StorageTarget("lake", self.data.lake_id))
+        # The DBFS root account lives in the managed resource group; its id is known once the workspace's is.
+        ids: dict[str, pulumi.Input[str]] = {WORKSPACE_STORAGE_TARGET: self.workspace.storage_account_id}
+        if self.data is not None and self.data.lake_id is not None:
+            ids[LAKE_TARGET] = self.data.lake_id  # the plan names the lake only where there is one (parts.lake)
+        targets = [StorageTarget(key, ids[key]) for key in plan.serverless_targets]
         return ServerlessConnectivity(
             f"{name}-serverless",
             ServerlessConnectivityArgs(
@@ -319,7 +319,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 region=ncc.region or spec.region,
                 ncc_name=spec.plan.ncc_name,
                 targets=tuple(targets),
-                metastore_id=spec.unity_catalog.metastore_id if parts.metastore else None,
+                metastore_id=spec.unity_catalog.metastore_id if plan.parts.metastore else None,
                 depends_on=[self.workspace.workspace],
             ),
             opts=pulumi.ResourceOptions(parent=self),

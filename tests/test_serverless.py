@@ -5,15 +5,16 @@ prod's workspace VNet and the supported-size table it relies on."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
 import stacks
-from brickwall import project
-from brickwall.engine import Recording, Registration
+from brickwall.engine import Recording, Registration, record
+from components.planning.environment import LAKE_TARGET, WORKSPACE_STORAGE_TARGET
 from components.planning.naming import ncc_name
 from components.planning.vnet_encryption import SUPPORTED_SERIES, series_of, supports_vnet_encryption, unsupported_sizes
-from components.serverless import STORAGE_GROUP_IDS
+from components.serverless import STORAGE_GROUP_IDS, ServerlessConnectivity, ServerlessConnectivityArgs, StorageTarget
 from components.spec import EnvironmentSpec
 
 NCC = "databricks:index/mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig"
@@ -115,19 +116,47 @@ def test_prod_vnet_is_encrypted_and_its_policies_admit_only_supported_sizes(prod
     assert transit and all("encryption" not in v.inputs for v in transit)
 
 
-def test_ncc_without_lake_rules_only_reaches_the_workspace_storage(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """staging with the NCC on and its lake left out: two rules, both to the workspace storage account."""
-    import yaml
+def _spec(stack: str, ncc: dict[str, Any]) -> EnvironmentSpec:
+    data = stacks.load(stack).model_dump(mode="json")
+    data["serverless"] = {"network_connectivity": ncc}
+    return EnvironmentSpec.model_validate(data)
 
-    data = stacks.load("staging").model_dump(mode="json")
-    data["serverless"] = {"network_connectivity": {"enabled": True, "lake": False, "name": "staging_ncc-1"}}
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(data))
-    rec = project.run("staging", spec_file=path)
-    assert rec.one(NCC).inputs["name"] == "staging_ncc-1"
+
+def test_the_plan_names_the_ncc_and_its_storage_targets() -> None:
+    """The environment plan decides the NCC's name and targets (components/spec/plan.py); the environment wires them."""
+    assert (stacks.load("prod").plan.serverless_targets, stacks.load("dev").plan.serverless_targets) == (
+        (WORKSPACE_STORAGE_TARGET, LAKE_TARGET), ())
+    # dev has no lake: the NCC reaches the workspace storage only, whatever `lake` says.
+    assert not stacks.load("dev").plan.parts.lake
+    assert _spec("dev", {"enabled": True, "lake": True}).plan.serverless_targets == (WORKSPACE_STORAGE_TARGET,)
+    without_lake = _spec("prod", {"enabled": True, "lake": False, "name": "prod_ncc-1"}).plan
+    assert (without_lake.ncc_name, without_lake.serverless_targets) == ("prod_ncc-1", (WORKSPACE_STORAGE_TARGET,))
+    assert _spec("prod", {"enabled": True, "workspace_storage": False}).plan.serverless_targets == (LAKE_TARGET,)
+    assert _spec("prod", {"enabled": False}).plan.serverless_targets == ()
+
+
+def test_the_component_makes_one_rule_per_target_and_sub_resource_through_the_account_provider() -> None:
+    """ServerlessConnectivity on its own under the mock runtime: an NCC with one target and no metastore."""
+    import pulumi
+    import pulumi_databricks as databricks
+
+    storage = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/dbstorage"
+
+    def program() -> None:
+        account = databricks.Provider("account", host="https://accounts.azuredatabricks.net", account_id="a")
+        workspace = pulumi.CustomResource("test:index:Workspace", "w")
+        ServerlessConnectivity("s", ServerlessConnectivityArgs(
+            account_provider=account, workspace_id="123", workspace=workspace, region="westeurope",
+            ncc_name="s_ncc-1", targets=(StorageTarget(WORKSPACE_STORAGE_TARGET, storage),)))
+
+    rec = record(program, project="brickwall", stack="t")
+    assert rec.one(NCC).inputs == {"name": "s_ncc-1", "region": "westeurope"}
     rules = rec.of_type(RULE)
-    assert sorted(r.inputs["groupId"] for r in rules) == ["blob", "dfs"]
-    assert {r.inputs["resourceId"].rsplit("/", 1)[-1] for r in rules} == {stacks.load("staging").names.workspace_storage_account}
+    assert sorted((r.name, r.inputs["groupId"], r.inputs["resourceId"]) for r in rules) == [
+        (f"s-{WORKSPACE_STORAGE_TARGET}-{group}", group, storage) for group in sorted(STORAGE_GROUP_IDS)]
+    assert rec.one(BINDING).inputs["workspaceId"] == "123"
+    provider = rec.one("pulumi:providers:databricks", "account").urn
+    assert all(r.provider.startswith(provider) for r in (rec.one(NCC), rec.one(BINDING), *rules))
     assert not rec.of_type(METASTORE)
 
 

@@ -21,6 +21,10 @@ from components.planning.ingress import TierLayout
 from components.planning.naming import NamePlan
 from components.planning.reachability import NetworkInputs
 
+# The NCC's storage targets: the workspace's DBFS root account and the lake (components/serverless.py StorageTarget key).
+WORKSPACE_STORAGE_TARGET, LAKE_TARGET = "workspace-storage", "lake"
+SERVERLESS_TARGETS = (WORKSPACE_STORAGE_TARGET, LAKE_TARGET)
+
 
 @dataclass(frozen=True)
 class Parts:
@@ -70,6 +74,8 @@ class EnvironmentPlan:
     names: NamePlan
     hub_names: HubNames
     ncc_name: str | None  # the serverless NCC's name, when there is one
+    # The storage accounts the NCC gets private endpoint rules to, by key (SERVERLESS_TARGETS order); none without it.
+    serverless_targets: tuple[str, ...]
     # --- what the network, the reachability matrix and the report read
     network: NetworkInputs  # the NSG tables' inputs (no peered ranges)
     front_end: FrontEnd  # the workspace front end (no corporate ranges)

@@ -14,7 +14,7 @@ from components.planning import diagnostics
 from components.planning.bastion import transit_layout
 from components.planning.combined import Ingress, corporate_ranges, firewall_egress
 from components.planning.data_paths import present_classes
-from components.planning.environment import EnvironmentPlan, Parts
+from components.planning.environment import LAKE_TARGET, WORKSPACE_STORAGE_TARGET, EnvironmentPlan, Parts
 from components.planning.firewall import firewall_subnet, hub_names, rule_collection_group
 from components.planning.front_end import FrontEnd, IpAccess
 from components.planning.ingress import Connector, TierLayout, creates_aks
@@ -148,6 +148,9 @@ def plan_environment(spec: EnvironmentSpec) -> EnvironmentPlan:
         names=names,
         hub_names=hub,
         ncc_name=(ncc.name or ncc_name(spec.naming.prefix, spec.name)) if parts.serverless_connectivity else None,
+        serverless_targets=tuple(key for key, wanted in ((WORKSPACE_STORAGE_TARGET, ncc.workspace_storage),
+                                                         (LAKE_TARGET, ncc.lake and parts.lake))
+                                 if wanted and parts.serverless_connectivity),
         network=network_inputs(
             vnet=net.address_space, subnets=subnets, creates_aks=parts.aks,
             required_nsg_rules=spec.workspace.required_nsg_rules, allow_internet_outbound=egress.allow_internet_outbound,

@@ -4,7 +4,7 @@ Registering a few hundred resources makes the Pulumi SDK allocate millions of sh
 futures, Outputs, protobuf structs), and importing the providers' SDKs builds hundreds of thousands of long-lived
 ones. At CPython's default thresholds (700, 10, 10) a young collection runs every 700 net allocations and every
 hundredth walks the whole heap, the SDKs' classes included: measured here, a render of prod takes 10.5 s in a fresh
-process at the defaults and 6.4 s at these, at the same peak memory (376 MiB; scripts/benchmark.py prints both).
+process at the defaults and 6.4 s at these, at the same peak memory (376 MiB, as scripts/benchmark.py measures it).
 The collector still runs: a young collection every 100,000 net allocations, the older generations in proportion.
 
 Dependency-free, so each entry point sets it before its heavy imports: the program (__main__.py, as `pulumi up`

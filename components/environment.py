@@ -317,7 +317,7 @@ class SecureDatabricksEnvironment(pulumi.ComponentResource):
                 workspace_id=self.workspace.workspace_id,
                 workspace=self.workspace.workspace,
                 region=ncc.region or spec.region,
-                ncc_name=spec.plan.ncc_name,
+                ncc_name=plan.ncc_name,
                 targets=tuple(targets),
                 metastore_id=spec.unity_catalog.metastore_id if plan.parts.metastore else None,
                 depends_on=[self.workspace.workspace],

@@ -23,7 +23,6 @@ from components.planning.reachability import NetworkInputs
 
 # The NCC's storage targets: the workspace's DBFS root account and the lake (components/serverless.py StorageTarget key).
 WORKSPACE_STORAGE_TARGET, LAKE_TARGET = "workspace-storage", "lake"
-SERVERLESS_TARGETS = (WORKSPACE_STORAGE_TARGET, LAKE_TARGET)
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class EnvironmentPlan:
     names: NamePlan
     hub_names: HubNames
     ncc_name: str | None  # the serverless NCC's name, when there is one
-    # The storage accounts the NCC gets private endpoint rules to, by key (SERVERLESS_TARGETS order); none without it.
+    # The storage accounts the NCC gets private endpoint rules to, by key (the workspace storage first); none without it.
     serverless_targets: tuple[str, ...]
     # --- what the network, the reachability matrix and the report read
     network: NetworkInputs  # the NSG tables' inputs (no peered ranges)

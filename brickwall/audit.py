@@ -268,6 +268,24 @@ def network_reason(exc: BaseException) -> str:
     return type(chain[-1]).__name__
 
 
+def check_trust(host: str, timeout: float) -> None:
+    """One unauthenticated HEAD to the workspace before the reads, outside databricks-sdk's retries: raises Unreachable
+    when this machine does not trust the host's TLS certificate. Retrying never changes that, yet the SDK retries every
+    requests ConnectionError, SSLError included (databricks/sdk/_base_client.py `_is_retryable`), until --timeout and
+    once per read. The same trust as the SDK's reads: requests with the environment's settings (REQUESTS_CA_BUNDLE,
+    proxies), as the SDK's own requests.Session has them. Anything else (refused, no answer, any HTTP status) is left
+    to the reads and the SDK's retries."""
+    import requests
+
+    try:
+        requests.head(host, timeout=timeout, allow_redirects=False)
+    except requests.exceptions.SSLError as exc:
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            raise Unreachable(network_reason(exc)) from None
+    except requests.exceptions.RequestException:
+        pass
+
+
 JOBS_PAGE = 100  # jobs.JobsAPI.list `limit`: "greater than 0 and less or equal to 100" (default 20)
 JOBS_PATH = "/api/2.2/jobs/list"  # jobs.JobsAPI.list
 # SCIM attributes read per user (iam.UsersAPI.list `attributes`: "Comma-separated list of attributes to return"):

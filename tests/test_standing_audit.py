@@ -518,7 +518,8 @@ def test_unreachable_host(env: Workspace, server: Any, capsys: pytest.CaptureFix
 
 def test_an_untrusted_certificate_is_said_so(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str],
                                             monkeypatch: pytest.MonkeyPatch, sdk_waits: list[float]) -> None:
-    """Without the test CA (REQUESTS_CA_BUNDLE unset, certifi's CAs), the server's certificate is not trusted."""
+    """Without the test CA (REQUESTS_CA_BUNDLE unset, certifi's CAs), the server's certificate is not trusted: said at
+    once (brickwall/audit.py check_trust), with no read retried until --timeout."""
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     host, _, _, plan = server
@@ -528,7 +529,7 @@ def test_an_untrusted_certificate_is_said_so(env: Workspace, server: Any, capsys
     assert err == (f"error: prod: {host} does not answer (its TLS certificate is not trusted here; a TLS-inspecting "
                    "proxy's CA goes in REQUESTS_CA_BUNDLE); run from a network that reaches the workspace "
                    "(python -m brickwall reach --stack prod)\n")
-    assert env.requests == []
+    assert env.requests == [] and sdk_waits == []
 
 
 def test_a_plan_of_another_stack_is_refused(server: Any, capsys: pytest.CaptureFixture[str]) -> None:

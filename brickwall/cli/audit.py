@@ -213,6 +213,17 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     host = _host(args, stack, environ, outputs)
     # The SDK logs its own retries and a failed host-metadata probe as warnings: the one-line messages here say it.
     logging.getLogger("databricks.sdk").setLevel(logging.CRITICAL)
+
+    def workspace_failed(exc: audit.Unreachable | Unreadable) -> Exception:
+        return _in_stack(stack, exc, f"{host} does not answer ({exc}); run from a network that reaches the "
+                                     f"workspace (python -m brickwall reach --stack {stack})")
+
+    try:
+        # Before the client, whose configuration already asks the host (with retries): an untrusted certificate is
+        # said at once, not after --timeout of retries.
+        audit.check_trust(host, args.timeout)
+    except audit.Unreachable as exc:
+        raise workspace_failed(exc) from None
     try:
         client = client_factory(host, args.timeout)
     except ValueError as exc:
@@ -231,8 +242,7 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         try:
             live = workspace_read.result()
         except (audit.Unreachable, Unreadable) as exc:
-            raise _in_stack(stack, exc, f"{host} does not answer ({exc}); run from a network that reaches the "
-                                        f"workspace (python -m brickwall reach --stack {stack})") from None
+            raise workspace_failed(exc) from None
         except ValueError as exc:  # credentials the SDK could not turn into a header (no usable auth in the environment)
             raise UsageError(f"cannot authenticate to {host}: {audit._one_line(exc)}") from None
         try:

@@ -269,16 +269,19 @@ def network_reason(exc: BaseException) -> str:
 
 
 def check_trust(host: str, timeout: float) -> None:
-    """One unauthenticated HEAD to the workspace before the reads, outside databricks-sdk's retries: raises Unreachable
-    when this machine does not trust the host's TLS certificate. Retrying never changes that, yet the SDK retries every
+    """One unauthenticated HEAD to the workspace before the reads, outside databricks-sdk's retries. Raises Unreachable
+    when this machine does not trust the host's TLS certificate: retrying never changes that, yet the SDK retries every
     requests ConnectionError, SSLError included (databricks/sdk/_base_client.py `_is_retryable`), until --timeout and
-    once per read. The same trust as the SDK's reads: requests with the environment's settings (REQUESTS_CA_BUNDLE,
-    proxies), as the SDK's own requests.Session has them. Anything else (refused, no answer, any HTTP status) is left
-    to the reads and the SDK's retries."""
+    once per read. Raises it too when the host gave no answer in --timeout: the reads would only wait as long again.
+    The same trust as the SDK's reads: requests with the environment's settings (REQUESTS_CA_BUNDLE, proxies), as the
+    SDK's own requests.Session has them. Anything else (a refused connection, which the SDK retries as a passing
+    glitch, any HTTP status) is left to the reads."""
     import requests
 
     try:
         requests.head(host, timeout=timeout, allow_redirects=False)
+    except requests.exceptions.Timeout as exc:  # before ConnectionError: ConnectTimeout is both
+        raise Unreachable(network_reason(exc)) from None
     except requests.exceptions.SSLError as exc:
         if "CERTIFICATE_VERIFY_FAILED" in str(exc):
             raise Unreachable(network_reason(exc)) from None

@@ -516,6 +516,26 @@ def test_unreachable_host(env: Workspace, server: Any, capsys: pytest.CaptureFix
     assert sdk_waits and all(w >= 1 for w in sdk_waits)  # retried (after a second or more) until --timeout
 
 
+def test_a_host_that_never_answers_is_said_once_in_the_timeout(env: Workspace, server: Any,
+                                                                capsys: pytest.CaptureFixture[str],
+                                                                sdk_waits: list[float]) -> None:
+    """A listener that takes the connection and never answers the TLS handshake (a host behind a firewall that drops):
+    one --timeout, then one line; the reads are not started to wait as long again."""
+    _, _, _, plan = server
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        host = f"https://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        code = cli.main(["audit", "--skip-azure", "--stack", "prod", "--plan", str(plan), "--host", host, "--timeout", "1"])
+        took = time.monotonic() - started
+    out, err = capsys.readouterr()
+    assert (code, out) == (exits.UNREACHABLE, "")
+    assert err == (f"error: prod: {host} does not answer (no answer in time); run from a network that reaches the "
+                   "workspace (python -m brickwall reach --stack prod)\n")
+    assert sdk_waits == [] and took < 5
+
+
 def test_an_untrusted_certificate_is_said_so(env: Workspace, server: Any, capsys: pytest.CaptureFixture[str],
                                             monkeypatch: pytest.MonkeyPatch, sdk_waits: list[float]) -> None:
     """Without the test CA (REQUESTS_CA_BUNDLE unset, certifi's CAs), the server's certificate is not trusted: said at
